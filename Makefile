@@ -1,0 +1,45 @@
+# The two commands: `make run` and `make test`. Both set up everything on a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := widget/node_modules/.installed
+WIDGET := chatsvc/static/widget.js
+WIDGET_SRC := $(wildcard widget/src/*)
+
+.PHONY: run test lint typecheck pytest widget bench clean
+
+run: $(PY_STAMP) $(WIDGET)
+	$(BIN)/chatsvc serve
+
+test: lint typecheck pytest
+
+lint: $(PY_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(PY_STAMP)
+	$(BIN)/mypy
+
+pytest: $(PY_STAMP) $(WIDGET)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+widget: $(WIDGET)
+
+bench: $(PY_STAMP) $(WIDGET)
+	$(BIN)/python bench/load.py
+
+$(PY_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+$(NODE_STAMP): widget/package.json widget/package-lock.json
+	cd widget && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(WIDGET): $(NODE_STAMP) $(WIDGET_SRC)
+	cd widget && npm run --silent build
+
+clean:
+	rm -rf $(VENV) widget/node_modules $(WIDGET) $(WIDGET).map

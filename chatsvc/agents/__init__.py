@@ -1,0 +1,1 @@
+"""Agents: accounts, presence, queue and routing (pure code, no transport)."""

@@ -1,0 +1,1 @@
+"""The assistant: knowledge base, matching and dialogue (pure code, no transport)."""

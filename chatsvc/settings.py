@@ -1,0 +1,84 @@
+"""Settings: one frozen dataclass, read from the environment once."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/chatsvc.db"
+
+
+class SettingsError(ValueError):
+    """A setting in the environment has a value we cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service reads from its environment."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    host: str = "127.0.0.1"
+    port: int = 8080
+    allowed_origins: tuple[str, ...] = ()
+    token_ttl: timedelta = timedelta(hours=168)
+    max_payload_bytes: int = 65_536
+    log_level: str = "INFO"
+    auto_migrate: bool | None = None
+    trust_proxy_headers: bool = False
+    extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Tell whether the database is the embedded SQLite default."""
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def migrate_on_start(self) -> bool:
+        """Tell whether the app upgrades the schema itself when it starts."""
+        return self.is_sqlite if self.auto_migrate is None else self.auto_migrate
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read settings from environment variables (see the README's table)."""
+        env = os.environ if environ is None else environ
+        origins = tuple(
+            o.strip().rstrip("/") for o in env.get("CHATSVC_ALLOWED_ORIGINS", "").split(",")
+        )
+        auto = env.get("CHATSVC_AUTO_MIGRATE")
+        return cls(
+            database_url=env.get("DATABASE_URL", DEFAULT_DATABASE_URL),
+            host=env.get("CHATSVC_HOST", "127.0.0.1"),
+            port=_int(env, "CHATSVC_PORT", 8080, minimum=0),
+            allowed_origins=tuple(o for o in origins if o),
+            token_ttl=timedelta(hours=_int(env, "CHATSVC_TOKEN_TTL_HOURS", 168, minimum=1)),
+            max_payload_bytes=_int(env, "CHATSVC_MAX_PAYLOAD_BYTES", 65_536, minimum=16_384),
+            log_level=env.get("CHATSVC_LOG_LEVEL", "INFO").upper(),
+            auto_migrate=None if auto is None else _bool("CHATSVC_AUTO_MIGRATE", auto),
+            trust_proxy_headers=_bool(
+                "CHATSVC_TRUST_PROXY_HEADERS", env.get("CHATSVC_TRUST_PROXY_HEADERS", "0")
+            ),
+        )
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
+def _bool(name: str, raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise SettingsError(f"{name} must be true or false, not {raw!r}")

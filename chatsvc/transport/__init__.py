@@ -1,0 +1,1 @@
+"""Transport: HTTP views and Socket.IO handlers. The only layer that talks to clients."""

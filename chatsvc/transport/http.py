@@ -1,0 +1,100 @@
+"""HTTP views: the demo city page, the widget bundle, health; and the error middleware."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import jinja2
+from aiohttp import web
+from sqlalchemy import text
+
+from ..errors import ChatError, NotFound
+from .sockets import DATABASE_DOWN
+from .state import DATABASE
+
+log = logging.getLogger("chatsvc.http")
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+JINJA = web.AppKey("jinja", jinja2.Environment)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def add_routes(app: web.Application) -> None:
+    """Wire the HTTP routes and the Jinja2 environment into the app."""
+    app[JINJA] = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(["html"]),
+    )
+    app.router.add_get("/", demo_page)
+    app.router.add_get("/widget.js", widget_bundle)
+    app.router.add_get("/widget.js.map", widget_source_map)
+    app.router.add_get("/healthz", health)
+
+
+async def demo_page(request: web.Request) -> web.Response:
+    """Show a page of the city website with the widget embedded, as a resident would see it."""
+    template = request.app[JINJA].get_template("demo.html")
+    return web.Response(text=template.render(widget_url="/widget.js"), content_type="text/html")
+
+
+async def widget_bundle(request: web.Request) -> web.StreamResponse:
+    """Serve the widget bundle that city pages load with one script tag."""
+    return _static_file("widget.js", "application/javascript")
+
+
+async def widget_source_map(request: web.Request) -> web.StreamResponse:
+    return _static_file("widget.js.map", "application/json")
+
+
+def _static_file(name: str, content_type: str) -> web.StreamResponse:
+    path = STATIC / name
+    if not path.is_file():
+        raise NotFound(f"{name} is not built: run `make widget`")
+    return web.FileResponse(
+        path,
+        headers={
+            "Content-Type": content_type,
+            "Cache-Control": "public, max-age=300",
+            # City pages on other origins load the bundle with a plain script tag.
+            "Access-Control-Allow-Origin": "*",
+        },
+    )
+
+
+async def health(request: web.Request) -> web.Response:
+    """Answer whether this process can reach its database (for load balancers and monitors)."""
+    try:
+        async with request.app[DATABASE].engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except DATABASE_DOWN:
+        return web.json_response({"ok": False, "database": "unreachable"}, status=503)
+    return web.json_response({"ok": True, "database": "ok"})
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Render every error as the one JSON error body clients know."""
+    try:
+        response = await handler(request)
+    except ChatError as exc:
+        return web.json_response(exc.as_dict(), status=exc.status)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = exc.reason.lower().replace(" ", "_")
+        return web.json_response(
+            {"ok": False, "error": {"code": code, "message": exc.reason}}, status=exc.status
+        )
+    except Exception:
+        log.exception("%s %s failed", request.method, request.path)
+        return web.json_response(
+            {"ok": False, "error": {"code": "internal_error", "message": "Server error."}},
+            status=500,
+        )
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    return response

@@ -1,0 +1,178 @@
+"""The /resident Socket.IO namespace: thin handlers over the conversation actions."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import socketio
+
+from .. import conversations as actions
+from ..errors import NotInConversation, UnknownEvent
+from ..settings import Settings
+from ..validation import (
+    EndPayload,
+    MessagePayload,
+    ReadPayload,
+    ResumePayload,
+    StartPayload,
+    TypingPayload,
+)
+from .sockets import socket_event
+from .state import Clock, Database
+
+log = logging.getLogger("chatsvc.resident")
+
+NAMESPACE = "/resident"
+EVENTS = frozenset({"start", "resume", "message", "typing", "read", "end"})
+
+
+def room_of(conversation_id: int) -> str:
+    """Name the Socket.IO room every connection of a conversation joins."""
+    return f"conversation:{conversation_id}"
+
+
+class ResidentNamespace(socketio.AsyncNamespace):
+    """Residents' connections: one conversation per connection, many connections per chat."""
+
+    def __init__(self, database: Database, settings: Settings, clock: Clock):
+        super().__init__(NAMESPACE)
+        self.database = database
+        self.settings = settings
+        self.clock = clock
+
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        """Answer events we do not know with an error ack instead of silence."""
+        if event in {"connect", "disconnect"} or event in EVENTS:
+            return await super().trigger_event(event, *args)
+        log.info("%s unknown event refused", NAMESPACE)
+        return UnknownEvent(f"unknown event {event[:40]!r}").as_dict()
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        log.debug("resident connected sid=%s", sid)
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        log.debug("resident disconnected sid=%s reason=%s", sid, reason)
+
+    @socket_event(StartPayload)
+    async def on_start(self, sid: str, payload: StartPayload) -> dict[str, Any]:
+        started = await self.database.run(
+            actions.start_conversation,
+            name=payload.name,
+            email=payload.email,
+            question=payload.question,
+            client_id=payload.client_id,
+            now=self.clock(),
+        )
+        await self._join(sid, started.conversation)
+        log.info("conversation %d started", started.conversation.id)
+        return {
+            "token": started.token,
+            "conversation": started.conversation.as_dict(),
+            "messages": [m.as_dict() for m in started.messages],
+        }
+
+    @socket_event(ResumePayload)
+    async def on_resume(self, sid: str, payload: ResumePayload) -> dict[str, Any]:
+        resumed = await self.database.run(
+            actions.resume_conversation,
+            token=payload.token,
+            after_seq=payload.last_seq,
+            now=self.clock(),
+            ttl=self.settings.token_ttl,
+        )
+        await self._join(sid, resumed.conversation)
+        log.info(
+            "conversation %d resumed after seq %d (%d messages)",
+            resumed.conversation.id,
+            payload.last_seq,
+            len(resumed.messages),
+        )
+        return {
+            "conversation": resumed.conversation.as_dict(),
+            "messages": [m.as_dict() for m in resumed.messages],
+            "has_more": resumed.has_more,
+        }
+
+    @socket_event(MessagePayload)
+    async def on_message(self, sid: str, payload: MessagePayload) -> dict[str, Any]:
+        conversation_id, name = await self._conversation_of(sid)
+        sent = await self.database.run(
+            actions.send_message,
+            conversation_id=conversation_id,
+            author_kind="resident",
+            author_name=name,
+            text=payload.text,
+            client_id=payload.client_id,
+            now=self.clock(),
+        )
+        if not sent.duplicate:
+            await self._publish("message", sent.message.as_dict(), conversation_id, sid)
+        log.debug(
+            "message conversation=%d seq=%d duplicate=%s",
+            conversation_id,
+            sent.message.seq,
+            sent.duplicate,
+        )
+        return {"message": sent.message.as_dict(), "duplicate": sent.duplicate}
+
+    @socket_event(TypingPayload)
+    async def on_typing(self, sid: str, payload: TypingPayload) -> dict[str, Any]:
+        conversation_id, name = await self._conversation_of(sid)
+        await self._publish(
+            "typing",
+            {"author_kind": "resident", "author_name": name, "typing": payload.typing},
+            conversation_id,
+            sid,
+        )
+        return {}
+
+    @socket_event(ReadPayload)
+    async def on_read(self, sid: str, payload: ReadPayload) -> dict[str, Any]:
+        conversation_id, _ = await self._conversation_of(sid)
+        read_seq = await self.database.run(
+            actions.mark_read, conversation_id=conversation_id, reader="resident", seq=payload.seq
+        )
+        await self._publish("read", {"reader": "resident", "seq": read_seq}, conversation_id, sid)
+        return {"read_seq": read_seq}
+
+    @socket_event(EndPayload)
+    async def on_end(self, sid: str, payload: EndPayload) -> dict[str, Any]:
+        conversation_id, _ = await self._conversation_of(sid)
+        ended = await self.database.run(
+            actions.end_conversation,
+            conversation_id=conversation_id,
+            ended_by="the resident",
+            now=self.clock(),
+        )
+        for message in ended.messages:
+            await self._publish("message", message.as_dict(), conversation_id, sid)
+        if ended.messages:
+            await self._publish("conversation", ended.conversation.as_dict(), conversation_id, sid)
+            log.info("conversation %d ended by the resident", conversation_id)
+        return {
+            "conversation": ended.conversation.as_dict(),
+            "messages": [m.as_dict() for m in ended.messages],
+        }
+
+    async def _join(self, sid: str, conversation: actions.ConversationView) -> None:
+        session = await self.get_session(sid)
+        previous = session.get("conversation_id")
+        if previous is not None and previous != conversation.id:
+            await self.leave_room(sid, room_of(previous))
+        await self.enter_room(sid, room_of(conversation.id))
+        await self.save_session(
+            sid, {"conversation_id": conversation.id, "name": conversation.resident_name}
+        )
+
+    async def _conversation_of(self, sid: str) -> tuple[int, str]:
+        session = await self.get_session(sid)
+        if "conversation_id" not in session:
+            raise NotInConversation("Start a chat (or resume yours) first.")
+        return session["conversation_id"], session["name"]
+
+    async def _publish(
+        self, event: str, data: dict[str, Any], conversation_id: int, skip_sid: str | None
+    ) -> None:
+        """Send an event to every other connection of the conversation (after commit)."""
+        await self.emit(event, data, room=room_of(conversation_id), skip_sid=skip_sid)

@@ -1,0 +1,91 @@
+"""Socket.IO: the server, the one decorator every event handler goes through, and publishing."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+import socketio
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from ..errors import ChatError, InvalidPayload, Unavailable
+from ..settings import Settings
+from ..validation import Payload, parse_payload
+
+log = logging.getLogger("chatsvc.sockets")
+
+P = TypeVar("P", bound=Payload)
+N = TypeVar("N", bound=socketio.AsyncNamespace)
+Handler = Callable[[N, str, P], Awaitable[Mapping[str, Any]]]
+
+DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout, OSError)
+
+
+def create_socket_server(settings: Settings) -> socketio.AsyncServer:
+    """Create the Socket.IO server with the origin check and payload limit from settings."""
+
+    def origin_allowed(origin: str | None, environ: Mapping[str, Any]) -> bool:
+        if not origin:
+            return False
+        origin = origin.rstrip("/")
+        if origin in settings.allowed_origins:
+            return True
+        hosts = [environ.get("HTTP_HOST", "")]
+        if settings.trust_proxy_headers:
+            hosts.append(environ.get("HTTP_X_FORWARDED_HOST", "").split(",")[0].strip())
+        return any(origin in (f"http://{h}", f"https://{h}") for h in hosts if h)
+
+    return socketio.AsyncServer(
+        async_mode="aiohttp",
+        cors_allowed_origins=origin_allowed,
+        max_http_buffer_size=settings.max_payload_bytes,
+        logger=False,
+        engineio_logger=False,
+    )
+
+
+def socket_event(
+    model: type[P],
+) -> Callable[[Handler[N, P]], Callable[..., Awaitable[dict[str, Any]]]]:
+    """Validate the payload into `model`, run the handler and turn any outcome into an ack."""
+
+    def wrap(handler: Handler[N, P]) -> Callable[..., Awaitable[dict[str, Any]]]:
+        event = handler.__name__.removeprefix("on_")
+
+        @functools.wraps(handler)
+        async def run(self: N, sid: str, *args: Any) -> dict[str, Any]:
+            try:
+                if len(args) > 1:
+                    raise InvalidPayload("send exactly one payload object")
+                payload = parse_payload(model, args[0] if args else None)
+                result = await handler(self, sid, payload)
+                return {"ok": True, **result}
+            except ChatError as exc:
+                log.info("%s %s refused: %s", self.namespace, event, exc.code)
+                return exc.as_dict()
+            except DATABASE_DOWN as exc:
+                log.warning("%s %s: database unavailable: %s", self.namespace, event, exc)
+                return Unavailable("The service is briefly unavailable. Try again.").as_dict()
+            except DBAPIError as exc:
+                if exc.connection_invalidated:
+                    log.warning("%s %s: database connection lost", self.namespace, event)
+                    return Unavailable("The service is briefly unavailable. Try again.").as_dict()
+                log.exception("%s %s failed", self.namespace, event)
+                return _internal_error()
+            except Exception:
+                log.exception("%s %s failed", self.namespace, event)
+                return _internal_error()
+
+        return run
+
+    return wrap
+
+
+def _internal_error() -> dict[str, Any]:
+    return {
+        "ok": False,
+        "error": {"code": "internal_error", "message": "Something went wrong on our side."},
+    }

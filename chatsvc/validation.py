@@ -1,0 +1,135 @@
+"""Payloads that clients send, validated into plain typed values."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
+
+from .errors import InvalidPayload
+
+MAX_MESSAGE_CHARS = 4000
+MAX_NAME_CHARS = 100
+MAX_EMAIL_CHARS = 254
+
+_EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\".]{2,}$")
+# C0/C1 control characters other than tab and newline never belong in chat text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _clean_text(value: str) -> str:
+    value = _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n")).strip()
+    if not value:
+        raise ValueError("must not be empty")
+    return value
+
+
+def _limited(limit: int, *, one_line: bool = False) -> AfterValidator:
+    def check(value: str) -> str:
+        value = _clean_text(value)
+        if one_line:
+            value = " ".join(value.split())
+        if len(value) > limit:
+            raise ValueError(f"must be at most {limit:,} characters")
+        return value
+
+    return AfterValidator(check)
+
+
+def _email(value: str) -> str:
+    value = value.strip()
+    if len(value) > MAX_EMAIL_CHARS:
+        raise ValueError(f"must be at most {MAX_EMAIL_CHARS} characters")
+    if not _EMAIL.match(value):
+        raise ValueError("enter an email address like name@example.com")
+    return value
+
+
+ClientId = Annotated[
+    str, StringConstraints(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+]
+ChatText = Annotated[str, _limited(MAX_MESSAGE_CHARS)]
+Name = Annotated[str, _limited(MAX_NAME_CHARS, one_line=True)]
+Email = Annotated[str, AfterValidator(_email)]
+Token = Annotated[str, StringConstraints(min_length=20, max_length=100)]
+
+
+class Payload(BaseModel):
+    """Base for client payloads: strict types, unknown fields ignored."""
+
+    model_config = ConfigDict(strict=True, frozen=True, extra="ignore")
+
+
+class StartPayload(Payload):
+    name: Name
+    email: Email
+    question: ChatText
+    client_id: ClientId | None = None
+
+
+class ResumePayload(Payload):
+    token: Token
+    last_seq: int = Field(default=0, ge=0)
+
+
+class MessagePayload(Payload):
+    client_id: ClientId
+    text: ChatText
+
+
+class TypingPayload(Payload):
+    typing: bool
+
+
+class ReadPayload(Payload):
+    seq: int = Field(ge=0)
+
+
+class EndPayload(Payload):
+    pass
+
+
+P = TypeVar("P", bound=Payload)
+
+
+def parse_payload(model: type[P], data: Any) -> P:
+    """Validate `data` into `model`, or raise InvalidPayload naming the first bad field."""
+    if data is None and not model.model_fields:
+        data = {}
+    if not isinstance(data, dict):
+        raise InvalidPayload("the payload must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidPayload(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    first = exc.errors(include_url=False, include_input=False)[0]
+    field = ".".join(str(part) for part in first["loc"]) or "payload"
+    kind = first["type"]
+    ctx = first.get("ctx") or {}
+    if kind == "missing":
+        return f"{field}: this field is required"
+    if kind in {"string_type", "int_type", "bool_type"}:
+        wanted = {"string_type": "text", "int_type": "a whole number", "bool_type": "true or false"}
+        return f"{field}: must be {wanted[kind]}"
+    if kind == "string_too_long":
+        return f"{field}: must be at most {ctx.get('max_length')} characters"
+    if kind == "string_too_short":
+        return f"{field}: must be at least {ctx.get('min_length')} characters"
+    if kind == "string_pattern_mismatch":
+        return f"{field}: may contain only letters, digits, '-' and '_'"
+    if kind == "greater_than_equal":
+        return f"{field}: must be at least {ctx.get('ge')}"
+    if kind == "value_error":
+        return f"{field}: {ctx.get('error', first['msg'])!s}"
+    return f"{field}: {first['msg']}"

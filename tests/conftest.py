@@ -1,0 +1,196 @@
+"""Shared fixtures: settings, the real server on a random port, real Socket.IO clients."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import socketio
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from chatsvc.app import create_app
+from chatsvc.settings import Settings
+from chatsvc.transport.state import Clock, utc_now
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT = 10.0
+WATCHED_LOGGERS = ("chatsvc", "aiohttp", "socketio", "engineio", "sqlalchemy", "alembic")
+
+
+# --- fail on errors the service logged that the test did not expect ------------------------
+
+
+class LogErrors(logging.Handler):
+    """Collects ERROR records from the service's loggers; tests may allow some by pattern."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+        self.allowed: list[re.Pattern[str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name.startswith(WATCHED_LOGGERS):
+            self.records.append(record)
+
+    def allow(self, pattern: str) -> None:
+        self.allowed.append(re.compile(pattern))
+
+    def unexpected(self) -> list[str]:
+        lines = [f"{r.name}: {r.getMessage()}" for r in self.records]
+        return [line for line in lines if not any(p.search(line) for p in self.allowed)]
+
+
+@pytest.fixture(autouse=True)
+def log_errors() -> Iterator[LogErrors]:
+    handler = LogErrors()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+    unexpected = handler.unexpected()
+    assert not unexpected, f"the service logged errors: {unexpected}"
+
+
+# --- settings and the live server ----------------------------------------------------------
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    """Build Settings for a test: a fresh SQLite file unless told otherwise."""
+
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {"database_url": f"sqlite+aiosqlite:///{tmp_path}/chatsvc.db"}
+        values.update(overrides)
+        return Settings(**values)
+
+    return make
+
+
+@dataclass
+class LiveServer:
+    """The real app on a real port."""
+
+    url: str
+    settings: Settings
+    app: web.Application
+    server: TestServer
+
+    @property
+    def host(self) -> str:
+        return self.url.removeprefix("http://")
+
+
+@pytest.fixture
+async def start_server(
+    make_settings: Callable[..., Settings],
+) -> AsyncIterator[Callable[..., Awaitable[LiveServer]]]:
+    """Start the real app on a random port (several may run in one test)."""
+    servers: list[TestServer] = []
+
+    async def start(settings: Settings | None = None, clock: Clock = utc_now) -> LiveServer:
+        settings = settings or make_settings()
+        app = create_app(settings, clock=clock)
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server()
+        servers.append(server)
+        return LiveServer(f"http://127.0.0.1:{server.port}", settings, app, server)
+
+    yield start
+    for server in reversed(servers):
+        await server.close()
+
+
+@pytest.fixture
+async def live_server(start_server: Callable[..., Awaitable[LiveServer]]) -> LiveServer:
+    return await start_server()
+
+
+# --- real python-socketio clients ----------------------------------------------------------
+
+
+@dataclass
+class ResidentClient:
+    """A real Socket.IO client on the /resident namespace that records what it receives."""
+
+    sio: socketio.AsyncClient
+    url: str
+    events: dict[str, asyncio.Queue[Any]] = field(
+        default_factory=lambda: defaultdict(asyncio.Queue)
+    )
+    token: str | None = None
+    last_seq: int = 0
+
+    async def connect(self, headers: dict[str, str] | None = None) -> None:
+        await self.sio.connect(
+            self.url,
+            namespaces=["/resident"],
+            transports=["websocket"],
+            headers=headers or {},
+            wait_timeout=TIMEOUT,
+        )
+
+    async def call(self, event: str, data: Any = None) -> dict[str, Any]:
+        """Emit an event and return its ack (None sends no payload, a tuple several)."""
+        ack = await self.sio.call(event, data, namespace="/resident", timeout=TIMEOUT)
+        assert isinstance(ack, dict), f"{event} ack is not an object: {ack!r}"
+        for message in ack.get("messages", []) + ([ack["message"]] if "message" in ack else []):
+            self.last_seq = max(self.last_seq, message["seq"])
+        if "token" in ack:
+            self.token = ack["token"]
+        return ack
+
+    async def start(self, **fields: Any) -> dict[str, Any]:
+        payload = {"name": "Ana Ruiz", "email": "ana@example.com", "question": "Hello?"}
+        payload.update(fields)
+        ack = await self.call("start", payload)
+        assert ack["ok"], ack
+        return ack
+
+    async def next(self, event: str) -> Any:
+        """Wait for the next `event` from the server (fails the test after a timeout)."""
+        return await asyncio.wait_for(self.events[event].get(), TIMEOUT)
+
+    async def disconnect(self) -> None:
+        if self.sio.connected:
+            await self.sio.disconnect()
+
+
+@pytest.fixture
+async def resident_client(
+    live_server: LiveServer,
+) -> AsyncIterator[Callable[..., Awaitable[ResidentClient]]]:
+    """Factory: a connected resident client (to the live server unless a URL is given)."""
+    clients: list[ResidentClient] = []
+
+    async def make(
+        url: str | None = None, *, connect: bool = True, headers: dict[str, str] | None = None
+    ) -> ResidentClient:
+        sio = socketio.AsyncClient(reconnection=False)
+        client = ResidentClient(sio, url or live_server.url)
+        for name in ("message", "typing", "read", "conversation"):
+            sio.on(name, _recorder(client, name), namespace="/resident")
+        if connect:
+            await client.connect(headers)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.disconnect()
+
+
+def _recorder(client: ResidentClient, name: str) -> Callable[[Any], Awaitable[None]]:
+    async def record(data: Any) -> None:
+        await client.events[name].put(data)
+
+    return record

@@ -1,0 +1,200 @@
+"""Bad input over every resident event: a clear error ack, nothing changed, the server stays up."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from chatsvc.models import Conversation, Message, Resident
+from chatsvc.transport.state import DATABASE
+
+from .conftest import LiveServer, ResidentClient
+
+Factory = Callable[..., Awaitable[ResidentClient]]
+GOOD_START = {"name": "Ana Ruiz", "email": "ana@example.com", "question": "Hello?"}
+LONG = "x" * 4001
+
+
+def start_with(**changes: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = dict(GOOD_START)
+    for key, value in changes.items():
+        if value is ...:
+            del payload[key]
+        else:
+            payload[key] = value
+    return payload
+
+
+def message_with(**changes: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = {"client_id": uuid.uuid4().hex, "text": "hello"}
+    for key, value in changes.items():
+        if value is ...:
+            del payload[key]
+        else:
+            payload[key] = value
+    return payload
+
+
+# (event, payload, expected code, a word the message must contain)
+BEFORE_START: list[tuple[str, Any, str, str]] = [
+    ("start", None, "invalid_payload", "object"),
+    ("start", "hello", "invalid_payload", "object"),
+    ("start", ["Ana", "ana@example.com", "hi"], "invalid_payload", "object"),
+    ("start", 42, "invalid_payload", "object"),
+    ("start", (GOOD_START, GOOD_START), "invalid_payload", "one payload"),
+    ("start", start_with(name=...), "invalid_payload", "name"),
+    ("start", start_with(email=...), "invalid_payload", "email"),
+    ("start", start_with(question=...), "invalid_payload", "question"),
+    ("start", start_with(name=""), "invalid_payload", "name"),
+    ("start", start_with(name="   \n "), "invalid_payload", "name"),
+    ("start", start_with(name=123), "invalid_payload", "name"),
+    ("start", start_with(name="A" * 101), "invalid_payload", "100"),
+    ("start", start_with(email=""), "invalid_payload", "email"),
+    ("start", start_with(email="ana"), "invalid_payload", "email"),
+    ("start", start_with(email="ana@example"), "invalid_payload", "email"),
+    ("start", start_with(email="ana @example.com"), "invalid_payload", "email"),
+    ("start", start_with(email="<script>@x.com"), "invalid_payload", "email"),
+    ("start", start_with(email="a" * 250 + "@x.com"), "invalid_payload", "254"),
+    ("start", start_with(email=None), "invalid_payload", "email"),
+    ("start", start_with(question=""), "invalid_payload", "question"),
+    ("start", start_with(question=["hi"]), "invalid_payload", "question"),
+    ("start", start_with(question=LONG), "invalid_payload", "4,000"),
+    ("start", start_with(client_id="short"), "invalid_payload", "client_id"),
+    ("start", start_with(client_id="has spaces in it"), "invalid_payload", "client_id"),
+    ("start", start_with(client_id="x" * 65), "invalid_payload", "client_id"),
+    ("start", start_with(client_id=12345678), "invalid_payload", "client_id"),
+    ("resume", {}, "invalid_payload", "token"),
+    ("resume", {"token": 12345}, "invalid_payload", "token"),
+    ("resume", {"token": "short"}, "invalid_payload", "token"),
+    ("resume", {"token": "y" * 101}, "invalid_payload", "token"),
+    ("resume", {"token": "z" * 43}, "invalid_token", "not valid"),
+    ("resume", {"token": "z" * 43, "last_seq": -1}, "invalid_payload", "last_seq"),
+    ("resume", {"token": "z" * 43, "last_seq": "3"}, "invalid_payload", "last_seq"),
+    ("resume", {"token": "z" * 43, "last_seq": 1.5}, "invalid_payload", "last_seq"),
+    ("resume", {"token": "z" * 43, "last_seq": True}, "invalid_payload", "last_seq"),
+    ("message", message_with(), "not_in_conversation", "Start"),
+    ("typing", {"typing": True}, "not_in_conversation", "Start"),
+    ("read", {"seq": 1}, "not_in_conversation", "Start"),
+    ("end", {}, "not_in_conversation", "Start"),
+    ("end", None, "not_in_conversation", "Start"),
+    ("ban_everyone", {}, "unknown_event", "unknown event"),
+]
+
+IN_CONVERSATION: list[tuple[str, Any, str, str]] = [
+    ("message", None, "invalid_payload", "object"),
+    ("message", "hello", "invalid_payload", "object"),
+    ("message", message_with(client_id=...), "invalid_payload", "client_id"),
+    ("message", message_with(text=...), "invalid_payload", "text"),
+    ("message", message_with(text=""), "invalid_payload", "text"),
+    ("message", message_with(text=" \t\n "), "invalid_payload", "text"),
+    ("message", message_with(text="\x00\x07"), "invalid_payload", "text"),
+    ("message", message_with(text=LONG), "invalid_payload", "4,000"),
+    ("message", message_with(text=5), "invalid_payload", "text"),
+    ("message", message_with(text={"html": "<b>"}), "invalid_payload", "text"),
+    ("message", message_with(client_id="bad id!"), "invalid_payload", "client_id"),
+    ("message", message_with(client_id=None), "invalid_payload", "client_id"),
+    ("typing", {}, "invalid_payload", "typing"),
+    ("typing", {"typing": "yes"}, "invalid_payload", "typing"),
+    ("typing", {"typing": 1}, "invalid_payload", "typing"),
+    ("read", {}, "invalid_payload", "seq"),
+    ("read", {"seq": -1}, "invalid_payload", "seq"),
+    ("read", {"seq": "2"}, "invalid_payload", "seq"),
+    ("end", "now", "invalid_payload", "object"),
+    ("start", start_with(email="not-an-email"), "invalid_payload", "email"),
+    ("resume", {"token": "q" * 43}, "invalid_token", "not valid"),
+]
+
+
+async def snapshot(server: LiveServer) -> dict[str, Any]:
+    """Count every row and read every conversation's state: what a bad event must not change."""
+    async with server.app[DATABASE].engine.connect() as conn:
+        counts = {
+            model.__tablename__: await conn.scalar(select(func.count()).select_from(model))
+            for model in (Resident, Conversation, Message)
+        }
+        states = (
+            await conn.execute(
+                select(
+                    Conversation.id,
+                    Conversation.status,
+                    Conversation.last_seq,
+                    Conversation.resident_read_seq,
+                )
+            )
+        ).all()
+    return {"counts": counts, "conversations": [tuple(row) for row in states]}
+
+
+async def expect_refused(
+    server: LiveServer, client: ResidentClient, event: str, payload: Any, code: str, word: str
+) -> None:
+    before = await snapshot(server)
+    ack = await client.call(event, payload)
+    assert ack["ok"] is False, ack
+    assert ack["error"]["code"] == code, ack
+    assert word.lower() in ack["error"]["message"].lower(), ack
+    assert await snapshot(server) == before
+
+
+@pytest.mark.parametrize(("event", "payload", "code", "word"), BEFORE_START)
+async def test_bad_input_before_a_conversation(
+    live_server: LiveServer,
+    resident_client: Factory,
+    event: str,
+    payload: Any,
+    code: str,
+    word: str,
+) -> None:
+    client = await resident_client()
+    await expect_refused(live_server, client, event, payload, code, word)
+    # The connection is still usable.
+    assert (await client.start())["ok"]
+
+
+@pytest.mark.parametrize(("event", "payload", "code", "word"), IN_CONVERSATION)
+async def test_bad_input_in_a_conversation(
+    live_server: LiveServer,
+    resident_client: Factory,
+    event: str,
+    payload: Any,
+    code: str,
+    word: str,
+) -> None:
+    client = await resident_client()
+    await client.start()
+    await expect_refused(live_server, client, event, payload, code, word)
+    # Still in the same conversation, still able to write to it.
+    ack = await client.call("message", message_with(text="still here"))
+    assert ack["ok"] and ack["message"]["seq"] == 3
+
+
+async def test_html_and_script_are_stored_as_plain_text(resident_client: Factory) -> None:
+    client = await resident_client()
+    hostile = "<img src=x onerror=alert(1)><script>alert('x')</script> & \"quotes\""
+    started = await client.start(name="<b>Ana</b>", question=hostile)
+    assert started["messages"][0]["text"] == hostile
+    assert started["conversation"]["resident"]["name"] == "<b>Ana</b>"
+    ack = await client.call("message", message_with(text=hostile))
+    assert ack["message"]["text"] == hostile
+
+
+async def test_a_message_of_exactly_the_limit_is_accepted(resident_client: Factory) -> None:
+    client = await resident_client()
+    await client.start(question="q" * 4000)
+    ack = await client.call("message", message_with(text="é" * 4000))
+    assert ack["ok"] and len(ack["message"]["text"]) == 4000
+
+
+async def test_writing_to_an_ended_conversation_changes_nothing(
+    live_server: LiveServer, resident_client: Factory
+) -> None:
+    client = await resident_client()
+    await client.start()
+    await client.call("end", {})
+    await expect_refused(
+        live_server, client, "message", message_with(), "conversation_ended", "ended"
+    )

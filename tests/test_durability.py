@@ -1,0 +1,169 @@
+"""Nothing lost: SIGKILL the server mid-chat; after a restart every acked message is there."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import socketio
+
+from .conftest import TIMEOUT
+
+LISTENING = re.compile(r"listening on (http://[\d.]+:\d+)")
+
+
+class ServerProcess:
+    """`python -m chatsvc serve` in a child process, on a free port."""
+
+    def __init__(self, env: dict[str, str]):
+        self.env = env
+        self.process: asyncio.subprocess.Process | None = None
+        self.url = ""
+        self.output: list[str] = []
+        self._drain: asyncio.Task[None] | None = None
+
+    async def start(self) -> str:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "chatsvc",
+            "serve",
+            env=self.env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        self.url = await asyncio.wait_for(self._wait_listening(), 30)
+        self._drain = asyncio.create_task(self._read_rest())
+        return self.url
+
+    async def _wait_listening(self) -> str:
+        assert self.process and self.process.stderr
+        while line := (await self.process.stderr.readline()).decode():
+            self.output.append(line)
+            if match := LISTENING.search(line):
+                return match.group(1)
+        raise AssertionError("the server exited before listening:\n" + "".join(self.output))
+
+    async def _read_rest(self) -> None:
+        assert self.process and self.process.stderr
+        while line := (await self.process.stderr.readline()).decode():
+            self.output.append(line)
+
+    async def kill(self) -> None:
+        assert self.process
+        self.process.send_signal(signal.SIGKILL)
+        assert await self.process.wait() == -signal.SIGKILL
+        if self._drain:
+            await self._drain
+
+    async def stop(self) -> None:
+        if self.process and self.process.returncode is None:
+            self.process.terminate()
+            await asyncio.wait_for(self.process.wait(), 15)
+        if self._drain:
+            await self._drain
+
+
+@pytest.fixture
+async def server_process(tmp_path: Path) -> AsyncIterator[Callable[[], ServerProcess]]:
+    processes: list[ServerProcess] = []
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/chatsvc.db",
+        CHATSVC_HOST="127.0.0.1",
+        CHATSVC_PORT="0",
+        CHATSVC_LOG_LEVEL="INFO",
+    )
+
+    def make() -> ServerProcess:
+        processes.append(ServerProcess(env))
+        return processes[-1]
+
+    yield make
+    for process in processes:
+        await process.stop()
+
+
+async def connect(url: str) -> socketio.AsyncClient:
+    client = socketio.AsyncClient(reconnection=False)
+    await client.connect(url, namespaces=["/resident"], transports=["websocket"])
+    return client
+
+
+async def test_sigkill_mid_conversation_loses_no_acknowledged_message(
+    server_process: Callable[[], ServerProcess],
+) -> None:
+    first = server_process()
+    client = await connect(await first.start())
+    started = await client.call(
+        "start",
+        {"name": "Ana", "email": "ana@example.com", "question": "Is anyone there?"},
+        namespace="/resident",
+        timeout=TIMEOUT,
+    )
+    token = started["token"]
+
+    # Fire 200 messages without waiting; kill the server once some are acknowledged,
+    # while others are still in flight.
+    acked: dict[str, int] = {}
+    enough = asyncio.Event()
+    client_ids = [uuid.uuid4().hex for _ in range(200)]
+
+    def on_ack(client_id: str) -> Callable[[Any], None]:
+        def record(ack: Any) -> None:
+            assert ack["ok"], ack
+            acked[client_id] = ack["message"]["seq"]
+            if len(acked) >= 20:
+                enough.set()
+
+        return record
+
+    for n, client_id in enumerate(client_ids):
+        await client.emit(
+            "message",
+            {"client_id": client_id, "text": f"message {n}"},
+            namespace="/resident",
+            callback=on_ack(client_id),
+        )
+    await asyncio.wait_for(enough.wait(), TIMEOUT)
+    await first.kill()
+    acked_at_kill = dict(acked)
+    assert len(acked_at_kill) < len(client_ids), "the kill came after every ack: nothing in flight"
+    await client.disconnect()
+
+    second = server_process()
+    client = await connect(await second.start())
+    resumed = await client.call("resume", {"token": token}, namespace="/resident", timeout=TIMEOUT)
+    assert resumed["ok"], resumed
+    stored = resumed["messages"]
+    seqs = [m["seq"] for m in stored]
+    assert seqs == list(range(1, len(stored) + 1)), "sequence numbers have a gap or repeat"
+    stored_ids = [m["client_id"] for m in stored if m["client_id"]]
+    assert len(stored_ids) == len(set(stored_ids)), "a message was stored twice"
+    by_id = {m["client_id"]: m["seq"] for m in stored if m["client_id"]}
+    print(f"acked before the kill: {len(acked_at_kill)}, stored: {len(by_id)} of 200")
+    for client_id, seq in acked_at_kill.items():
+        assert by_id.get(client_id) == seq, f"acknowledged message {client_id} is lost"
+
+    # The client retries everything it has no ack for: each stored exactly once.
+    for n, client_id in enumerate(client_ids):
+        ack = await client.call(
+            "message",
+            {"client_id": client_id, "text": f"message {n}"},
+            namespace="/resident",
+            timeout=TIMEOUT,
+        )
+        assert ack["ok"], ack
+        assert ack["duplicate"] is (client_id in by_id)
+    final = await client.call("resume", {"token": token}, namespace="/resident", timeout=TIMEOUT)
+    texts = [m["text"] for m in final["messages"] if m["author_kind"] == "resident"]
+    assert sorted(texts[1:]) == sorted(f"message {n}" for n in range(200))
+    await client.disconnect()

@@ -1,0 +1,62 @@
+"""HTTP: the demo page, the widget bundle, health and the error body."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import ClientSession
+
+from .conftest import LiveServer
+
+
+async def test_demo_page_embeds_the_widget_with_one_script_tag(live_server: LiveServer) -> None:
+    async with ClientSession() as http, http.get(live_server.url + "/") as response:
+        assert response.status == 200
+        assert response.content_type == "text/html"
+        page = await response.text()
+    assert "City of Pasadena" in page
+    assert page.count('src="/widget.js"') == 1
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+async def test_widget_bundle_is_served_as_javascript(live_server: LiveServer) -> None:
+    async with ClientSession() as http, http.get(live_server.url + "/widget.js") as response:
+        assert response.status == 200
+        assert response.content_type == "application/javascript"
+        assert "max-age" in response.headers["Cache-Control"]
+        body = await response.text()
+    assert len(body) > 10_000  # socket.io-client is bundled in
+
+
+async def test_health_reports_the_database(live_server: LiveServer) -> None:
+    async with ClientSession() as http, http.get(live_server.url + "/healthz") as response:
+        assert response.status == 200
+        assert await response.json() == {"ok": True, "database": "ok"}
+
+
+async def test_unknown_paths_get_the_json_error_body(live_server: LiveServer) -> None:
+    async with ClientSession() as http, http.get(live_server.url + "/nope") as response:
+        assert response.status == 404
+        body = await response.json()
+    assert body == {"ok": False, "error": {"code": "not_found", "message": "Not Found"}}
+
+
+async def test_wrong_method_is_refused_cleanly(live_server: LiveServer) -> None:
+    async with ClientSession() as http, http.post(live_server.url + "/healthz") as response:
+        assert response.status == 405
+        assert (await response.json())["error"]["code"] == "method_not_allowed"
+
+
+async def test_startup_refuses_an_unmigrated_database_when_not_auto_migrating(
+    start_server: Callable[..., Awaitable[LiveServer]],
+    make_settings: Callable[..., object],
+) -> None:
+    from chatsvc.db import SchemaOutOfDate
+
+    settings = make_settings(auto_migrate=False)
+    try:
+        await start_server(settings)
+    except SchemaOutOfDate as exc:
+        assert "chatsvc db upgrade" in str(exc)
+    else:
+        raise AssertionError("the server started on an empty database")

@@ -1,0 +1,50 @@
+"""Settings come from the environment once, with clear errors for values we cannot use."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from chatsvc.settings import DEFAULT_DATABASE_URL, Settings, SettingsError
+
+
+def test_defaults_are_the_embedded_service() -> None:
+    settings = Settings.from_env({})
+    assert settings.database_url == DEFAULT_DATABASE_URL
+    assert (settings.host, settings.port) == ("127.0.0.1", 8080)
+    assert settings.is_sqlite and settings.migrate_on_start
+    assert settings.token_ttl == timedelta(days=7)
+
+
+def test_values_are_read_and_normalised() -> None:
+    settings = Settings.from_env(
+        {
+            "DATABASE_URL": "postgresql+asyncpg://postgres@127.0.0.1/test",
+            "CHATSVC_PORT": "9000",
+            "CHATSVC_ALLOWED_ORIGINS": " https://www.cityofpasadena.net/ , https://x.org ,",
+            "CHATSVC_TOKEN_TTL_HOURS": "2",
+            "CHATSVC_LOG_LEVEL": "debug",
+        }
+    )
+    assert settings.port == 9000
+    assert settings.allowed_origins == ("https://www.cityofpasadena.net", "https://x.org")
+    assert settings.token_ttl == timedelta(hours=2)
+    assert settings.log_level == "DEBUG"
+    assert not settings.migrate_on_start  # PostgreSQL: `chatsvc db upgrade` does it
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "words"),
+    [
+        ("CHATSVC_PORT", "eighty", "whole number"),
+        ("CHATSVC_PORT", "-1", "at least 0"),
+        ("CHATSVC_TOKEN_TTL_HOURS", "0", "at least 1"),
+        ("CHATSVC_MAX_PAYLOAD_BYTES", "100", "at least"),
+        ("CHATSVC_AUTO_MIGRATE", "maybe", "true or false"),
+    ],
+)
+def test_bad_values_are_named(name: str, value: str, words: str) -> None:
+    with pytest.raises(SettingsError, match=words) as error:
+        Settings.from_env({name: value})
+    assert name in str(error.value)
