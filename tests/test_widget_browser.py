@@ -1,0 +1,634 @@
+"""The resident widget, in Chromium, on the demo city page, against the real server."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Dialog,
+    Page,
+    async_playwright,
+    expect,
+)
+from sqlalchemy import text
+
+from chatsvc import conversations as actions
+from chatsvc.transport.resident import NAMESPACE, room_of
+from chatsvc.transport.state import DATABASE, SIO, utc_now
+
+from .conftest import LiveServer, ResidentClient
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+AXE = ROOT / "widget" / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+WAIT_MS = 10_000
+RECONNECT_MS = 20_000  # socket.io-client backs off up to 5 s between attempts
+XSS = "<img src=x onerror=alert(1)>"
+EXPIRED_NOTICE = "Your previous chat has ended. Start a new one below."
+
+
+# --- browser fixtures ------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+@dataclass
+class PageErrors:
+    """Console errors and uncaught exceptions of the pages a test opened."""
+
+    seen: list[str] = field(default_factory=list)
+    allowed: list[re.Pattern[str]] = field(default_factory=list)
+
+    def allow(self, pattern: str) -> None:
+        self.allowed.append(re.compile(pattern))
+
+    def watch(self, page: Page) -> None:
+        def on_console(message: ConsoleMessage) -> None:
+            if message.type == "error":
+                self.seen.append(f"console: {message.text}")
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda error: self.seen.append(f"pageerror: {error}"))
+
+    def unexpected(self) -> list[str]:
+        return [e for e in self.seen if not any(p.search(e) for p in self.allowed)]
+
+
+@pytest.fixture
+def page_errors() -> PageErrors:
+    return PageErrors()
+
+
+@pytest.fixture
+async def context(
+    browser: Browser, page_errors: PageErrors, live_server: LiveServer
+) -> AsyncIterator[BrowserContext]:
+    # Depends on live_server so the server outlives the pages talking to it.
+    context = await browser.new_context(locale="en-US", timezone_id="America/Los_Angeles")
+    context.set_default_timeout(WAIT_MS)
+    context.on("page", page_errors.watch)
+    try:
+        yield context
+    finally:
+        await context.close()
+    unexpected = page_errors.unexpected()
+    assert not unexpected, f"the page logged errors: {unexpected}"
+
+
+@pytest.fixture
+async def page(context: BrowserContext, live_server: LiveServer) -> Page:
+    page = await context.new_page()
+    await page.goto(live_server.url + "/")
+    return page
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def launcher(page: Page) -> Any:
+    return page.get_by_role("button", name=re.compile(r"^Chat with us"))
+
+
+def panel(page: Page) -> Any:
+    return page.get_by_role("dialog", name="Chat with us")
+
+
+def log(page: Page) -> Any:
+    return page.get_by_role("log", name="Messages")
+
+
+def message(page: Page, text: str) -> Any:
+    """The message bubbles whose text is exactly `text`."""
+    return page.locator("chatsvc-widget .msg").filter(
+        has=page.locator(".text", has_text=re.compile(rf"^{re.escape(text)}$"))
+    )
+
+
+async def open_widget(page: Page) -> None:
+    await launcher(page).click()
+    await expect(panel(page)).to_be_visible()
+
+
+async def fill_form(page: Page, name: str, email: str, question: str) -> None:
+    await page.get_by_label("Name").fill(name)
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Question").fill(question)
+
+
+async def start_chat(page: Page, question: str = "When is bulky item pickup?") -> None:
+    """Open the widget and start a chat; wait for the service's first reply."""
+    await open_widget(page)
+    await fill_form(page, "Ana Ruiz", "ana@example.com", question)
+    await page.get_by_role("button", name="Start chat").click()
+    await expect(message(page, question)).to_have_attribute("data-seq", "1")
+    await expect(log(page).locator(".msg[data-seq='2']")).to_be_visible()
+    await expect(page.get_by_label("Message", exact=True)).to_be_focused()
+
+
+async def send(page: Page, text: str) -> None:
+    composer = page.get_by_label("Message", exact=True)
+    await composer.fill(text)
+    await composer.press("Enter")
+    await expect(composer).to_have_value("")
+
+
+async def stored(page: Page, live_server: LiveServer, name: str = "token") -> str | None:
+    """Read what the widget keeps in localStorage (its keys are namespaced by server origin)."""
+    return await page.evaluate(
+        "key => localStorage.getItem(key)", f"chatsvc:{live_server.url}:{name}"
+    )
+
+
+async def count_conversations(live_server: LiveServer) -> int:
+    async with live_server.app[DATABASE].engine.connect() as conn:
+        return int(await conn.scalar(text("SELECT count(*) FROM conversations")) or 0)
+
+
+async def axe_violations(page: Page) -> list[dict[str, Any]]:
+    """Run axe-core on the whole document (shadow roots included) for WCAG 2.1 A and AA."""
+    if not await page.evaluate("typeof window.axe !== 'undefined'"):
+        await page.add_script_tag(path=str(AXE))
+    return await page.evaluate(
+        """async (tags) => {
+            const result = await axe.run(document, {runOnly: {type: "tag", values: tags}});
+            return result.violations.map((v) => ({
+                id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.map((n) => `${n.target.join(" ")}: ${n.failureSummary}`),
+            }));
+        }""",
+        WCAG_TAGS,
+    )
+
+
+async def shadow_focus(page: Page) -> str | None:
+    """Describe the element focused inside the widget (None when focus is elsewhere)."""
+    return await page.evaluate(
+        """() => {
+            const host = document.querySelector("chatsvc-widget");
+            if (document.activeElement !== host) return null;
+            const el = host.shadowRoot.activeElement;
+            return el ? (el.id || el.className) : null;
+        }"""
+    )
+
+
+# --- tests ---------------------------------------------------------------------------------
+
+
+async def test_empty_email_is_refused_in_the_browser(page: Page, live_server: LiveServer) -> None:
+    sent: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(str(payload))))
+    page.on("request", lambda r: sent.append(r.post_data or "") if r.method == "POST" else None)
+
+    await open_widget(page)
+    await expect(page.get_by_label("Name")).to_be_focused()
+    await fill_form(page, "Ana Ruiz", "", "When is bulky item pickup?")
+    await page.get_by_role("button", name="Start chat").click()
+
+    email = page.get_by_label("Email")
+    await expect(email).to_be_focused()
+    await expect(email).to_have_attribute("aria-invalid", "true")
+    await expect(email).to_have_accessible_description("Enter your email address.")
+    await expect(page.get_by_text("Enter your email address.")).to_be_visible()
+    await expect(page.get_by_label("Name")).not_to_have_attribute("aria-invalid", "true")
+
+    # A bad address is refused the same way, and fixing the field clears its error.
+    await email.fill("ana@example")
+    await page.get_by_role("button", name="Start chat").click()
+    await expect(email).to_have_accessible_description(
+        "Enter an email address like name@example.com."
+    )
+    await email.fill("ana@example.com")
+    await expect(email).not_to_have_attribute("aria-invalid", "true")
+
+    assert not [frame for frame in sent if '"start"' in frame], sent
+    assert await count_conversations(live_server) == 0
+    assert await stored(page, live_server) is None
+
+
+async def test_server_errors_are_shown_inline(page: Page, live_server: LiveServer) -> None:
+    # Only control characters: the browser sees a name, the server strips it to nothing.
+    await open_widget(page)
+    await fill_form(page, "\u0001\u0002", "ana@example.com", "Hello?")
+    await page.get_by_role("button", name="Start chat").click()
+    name = page.get_by_label("Name")
+    await expect(name).to_have_attribute("aria-invalid", "true")
+    await expect(name).to_be_focused()
+    await expect(name).to_have_accessible_description(re.compile(r"^Must not be empty"))
+    assert await count_conversations(live_server) == 0
+
+    await name.fill("Ana Ruiz")
+    await page.get_by_role("button", name="Start chat").click()
+    await expect(page.get_by_label("Message", exact=True)).to_be_focused()
+
+    # A message the server refuses is marked failed, not retried, and the chat goes on.
+    await send(page, "\u0001")
+    failed = log(page).locator(".msg[data-state='failed']")
+    await expect(failed).to_contain_text("Not sent: text:")
+    await send(page, "Still there?")
+    await expect(message(page, "Still there?")).to_have_attribute("data-state", "sent")
+    assert await stored(page, live_server, "pending") is None
+
+
+async def test_history_comes_back_after_a_reload(page: Page) -> None:
+    await start_chat(page, "When is bulky item pickup?")
+    reply = await log(page).locator(".msg[data-seq='2'] .text").text_content()
+    assert reply
+    await send(page, "It is a couch and two chairs.")
+    sent = message(page, "It is a couch and two chairs.")
+    await expect(sent).to_have_attribute("data-seq", "3")
+    await expect(sent.locator("time")).to_have_text(re.compile(r"^\d{1,2}:\d{2} [AP]M$"))
+
+    await page.reload()
+    await expect(panel(page)).to_be_hidden()
+    await open_widget(page)
+    await expect(page.get_by_label("Message", exact=True)).to_be_focused()
+    await expect(message(page, "When is bulky item pickup?")).to_have_attribute("data-seq", "1")
+    await expect(log(page).locator(".msg[data-seq='2'] .text")).to_have_text(reply)
+    await expect(message(page, "It is a couch and two chairs.")).to_have_attribute("data-seq", "3")
+    await expect(log(page).locator(".msg")).to_have_count(3)
+    await expect(page.get_by_role("button", name="Start chat")).to_be_hidden()
+
+
+async def test_markup_is_shown_as_text_and_never_run(page: Page) -> None:
+    dialogs: list[str] = []
+
+    async def on_dialog(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        await dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    await start_chat(page, f"Question {XSS}")
+    await send(page, XSS)
+    await expect(message(page, XSS)).to_have_attribute("data-state", "sent")
+    await page.reload()
+    await open_widget(page)
+    await expect(message(page, XSS)).to_be_visible()
+    await expect(message(page, f"Question {XSS}")).to_be_visible()
+
+    images = await page.evaluate(
+        "document.querySelector('chatsvc-widget').shadowRoot.querySelectorAll('img').length"
+    )
+    assert images == 0
+    assert await page.locator("img").count() == 0
+    assert dialogs == []
+
+
+async def test_no_accessibility_violations(page: Page) -> None:
+    await expect(launcher(page)).to_be_visible()
+    violations = await axe_violations(page)
+    assert not violations, f"closed widget on the demo page: {violations}"
+
+    await open_widget(page)
+    violations = await axe_violations(page)
+    assert not violations, f"open pre-chat form: {violations}"
+
+    await page.get_by_role("button", name="Start chat").click()
+    await expect(page.get_by_label("Name")).to_have_attribute("aria-invalid", "true")
+    violations = await axe_violations(page)
+    assert not violations, f"form with errors: {violations}"
+
+    await fill_form(page, "Ana Ruiz", "ana@example.com", "When is bulky item pickup?")
+    await page.get_by_role("button", name="Start chat").click()
+    await expect(log(page).locator(".msg[data-seq='2']")).to_be_visible()
+    await send(page, "It is a couch and two chairs.\nAnd a lamp.")
+    await expect(log(page).locator(".msg[data-seq='3']")).to_be_visible()
+    violations = await axe_violations(page)
+    assert not violations, f"active chat: {violations}"
+
+
+async def test_keyboard_only(page: Page) -> None:
+    # Tab through the city page until the launcher has focus, as a keyboard user would.
+    for _ in range(60):
+        await page.keyboard.press("Tab")
+        if await shadow_focus(page) == "launcher":
+            break
+    else:
+        pytest.fail("Tab never reached the chat launcher")
+    await expect(launcher(page)).to_have_attribute("aria-expanded", "false")
+
+    await page.keyboard.press("Enter")
+    await expect(panel(page)).to_be_visible()
+    await expect(launcher(page)).to_have_attribute("aria-expanded", "true")
+    await expect(page.get_by_label("Name")).to_be_focused()
+    await page.keyboard.type("Ana Ruiz")
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_label("Email")).to_be_focused()
+    await page.keyboard.type("ana@example.com")
+    await page.keyboard.press("Tab")
+    await page.keyboard.type("Where do I pay a parking ticket?")
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_role("button", name="Start chat")).to_be_focused()
+    await page.keyboard.press("Enter")
+
+    composer = page.get_by_label("Message", exact=True)
+    await expect(composer).to_be_focused()
+    await expect(log(page).locator(".msg[data-seq='2']")).to_be_visible()
+    await page.keyboard.type("First line")
+    await page.keyboard.press("Shift+Enter")
+    await page.keyboard.type("second line")
+    await expect(composer).to_have_value("First line\nsecond line")
+    await page.keyboard.press("Enter")
+    await expect(composer).to_have_value("")
+    await expect(message(page, "First line\nsecond line")).to_have_attribute("data-seq", "3")
+
+    await page.keyboard.press("Escape")
+    await expect(panel(page)).to_be_hidden()
+    await expect(launcher(page)).to_have_attribute("aria-expanded", "false")
+    assert await shadow_focus(page) == "launcher"
+
+    # Enter reopens it with focus back in the composer; the End chat control is reachable.
+    await page.keyboard.press("Enter")
+    await expect(composer).to_be_focused()
+    await page.keyboard.press("Shift+Tab")
+    await page.keyboard.press("Shift+Tab")
+    await expect(page.get_by_role("button", name="Close chat window")).to_be_focused()
+    await page.keyboard.press("Shift+Tab")
+    await expect(page.get_by_role("button", name="End chat")).to_be_focused()
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("button", name="Start a new chat")).to_be_focused()
+    await expect(composer).to_be_hidden()
+
+
+async def test_offline_message_is_sent_once_when_back(
+    context: BrowserContext,
+    page: Page,
+    page_errors: PageErrors,
+    live_server: LiveServer,
+    resident_client: Callable[..., Awaitable[ResidentClient]],
+) -> None:
+    # While offline the browser reports the failed reconnection attempts.
+    page_errors.allow(r"ERR_INTERNET_DISCONNECTED|WebSocket connection to .* failed")
+    await start_chat(page)
+    status = page.get_by_role("status")
+
+    await context.set_offline(True)
+    await expect(status).to_have_text("Reconnecting…")
+    await send(page, "Sent while offline")
+    pending = message(page, "Sent while offline")
+    await expect(pending).to_have_attribute("data-state", "pending")
+    await expect(pending).to_contain_text("Waiting for connection")
+    outbox = json.loads(await stored(page, live_server, "pending") or "[]")
+    assert [entry["text"] for entry in outbox] == ["Sent while offline"]
+
+    await context.set_offline(False)
+    await expect(pending).to_have_attribute("data-state", "sent", timeout=RECONNECT_MS)
+    await expect(pending).to_have_attribute("data-seq", "3")
+    await expect(pending.locator(".state")).to_have_count(0)
+    await expect(status).to_have_text("Connected")
+
+    token = await stored(page, live_server)
+    resident = await resident_client()
+    ack = await resident.call("resume", {"token": token, "last_seq": 0})
+    assert ack["ok"], ack
+    texts = [m["text"] for m in ack["messages"]]
+    assert texts.count("Sent while offline") == 1, texts
+
+
+async def test_pending_messages_survive_a_reload(
+    context: BrowserContext,
+    page: Page,
+    page_errors: PageErrors,
+    live_server: LiveServer,
+    resident_client: Callable[..., Awaitable[ResidentClient]],
+) -> None:
+    page_errors.allow(r"ERR_INTERNET_DISCONNECTED|WebSocket connection to .* failed")
+    await start_chat(page)
+    await context.set_offline(True)
+    await expect(page.get_by_role("status")).to_have_text("Reconnecting…")
+    await send(page, "Typed offline, then the page reloaded")
+    await context.set_offline(False)
+    # Reload at once: the message may or may not have gone out; either way it is stored once.
+    await page.reload()
+    await open_widget(page)
+    await expect(message(page, "Typed offline, then the page reloaded")).to_have_attribute(
+        "data-state", "sent", timeout=RECONNECT_MS
+    )
+    ack = await (await resident_client()).call(
+        "resume", {"token": await stored(page, live_server), "last_seq": 0}
+    )
+    texts = [m["text"] for m in ack["messages"]]
+    assert texts.count("Typed offline, then the page reloaded") == 1, texts
+
+
+@pytest.mark.parametrize("token", ["bogus", "x" * 43], ids=["malformed", "unknown"])
+async def test_a_dead_token_leads_to_a_new_chat(
+    context: BrowserContext, live_server: LiveServer, token: str
+) -> None:
+    key = f"chatsvc:{live_server.url}:token"
+    pending = [{"client_id": "c0ffee00-1", "text": "Lost words", "created_at": ""}]
+    await context.add_init_script(
+        f"if (location.origin === {json.dumps(live_server.url)}) {{"
+        f" localStorage.setItem({json.dumps(key)}, {json.dumps(token)});"
+        f" localStorage.setItem({json.dumps(key.replace(':token', ':pending'))},"
+        f" {json.dumps(json.dumps(pending))}); }}"
+    )
+    page = await context.new_page()
+    await page.goto(live_server.url + "/")
+    # The widget resumes at once on load, learns the token is dead and forgets it.
+    await page.wait_for_function("key => localStorage.getItem(key) === null", arg=key)
+    await open_widget(page)
+    await expect(page.get_by_text(EXPIRED_NOTICE)).to_be_visible()
+    await expect(page.get_by_label("Name")).to_be_focused()
+    # What the resident had typed for the dead chat is offered as the new question.
+    await expect(page.get_by_label("Question")).to_have_value("Lost words")
+    await expect(log(page).locator(".msg")).to_have_count(0)
+
+
+async def test_end_chat_and_start_a_new_one(page: Page, live_server: LiveServer) -> None:
+    await start_chat(page)
+    first_token = await stored(page, live_server)
+    await page.get_by_role("button", name="End chat").click()
+    await expect(page.get_by_text("Chat ended", exact=True)).to_be_visible()
+    await expect(page.get_by_label("Message", exact=True)).to_be_hidden()
+    await expect(page.get_by_role("button", name="End chat")).to_be_hidden()
+
+    # The ended chat stays readable after a reload.
+    await page.reload()
+    await open_widget(page)
+    await expect(page.get_by_role("button", name="Start a new chat")).to_be_focused()
+
+    await page.get_by_role("button", name="Start a new chat").click()
+    await expect(page.get_by_role("button", name="Start chat")).to_be_visible()
+    assert await stored(page, live_server) is None
+    await expect(page.get_by_label("Name")).to_have_value("Ana Ruiz")
+    await expect(page.get_by_label("Email")).to_have_value("ana@example.com")
+    await expect(page.get_by_label("Question")).to_be_focused()
+    await page.get_by_label("Question").fill("Another question")
+    await page.get_by_role("button", name="Start chat").click()
+    await expect(message(page, "Another question")).to_have_attribute("data-seq", "1")
+    assert await stored(page, live_server) not in (None, first_token)
+    assert await count_conversations(live_server) == 2
+
+
+async def test_staff_replies_typing_and_read_receipts(page: Page, live_server: LiveServer) -> None:
+    """Events another party causes (an agent) reach the widget: typing, messages, read, end."""
+    await start_chat(page)
+    conversation_id = await _only_conversation_id(live_server)
+    sio = live_server.app[SIO]
+    room = room_of(conversation_id)
+
+    async def publish(event: str, data: dict[str, Any]) -> None:
+        await sio.emit(event, data, room=room, namespace=NAMESPACE)
+
+    await publish("typing", {"author_kind": "agent", "author_name": "Maria", "typing": True})
+    typing = page.get_by_text("Maria is typing…")
+    await expect(typing).to_be_visible()
+
+    await publish("read", {"reader": "staff", "seq": 1})
+    await expect(message(page, "When is bulky item pickup?")).to_contain_text("Seen")
+
+    sent = await live_server.app[DATABASE].run(
+        actions.send_message,
+        conversation_id=conversation_id,
+        author_kind="agent",
+        author_name="Maria",
+        text="Hi Ana, I can help with that.",
+        client_id=None,
+        now=utc_now(),
+    )
+    await publish("message", sent.message.as_dict())
+    reply = message(page, "Hi Ana, I can help with that.")
+    await expect(reply).to_have_class(re.compile(r"\bmsg-agent\b"))
+    await expect(reply.locator(".author")).to_have_text("Maria")
+    await expect(typing).to_be_hidden()
+
+    # Closed panel: the reply counts as unread on the launcher; opening reads it.
+    await page.keyboard.press("Escape")
+    sent = await live_server.app[DATABASE].run(
+        actions.send_message,
+        conversation_id=conversation_id,
+        author_kind="agent",
+        author_name="Maria",
+        text="Are you still there?",
+        client_id=None,
+        now=utc_now(),
+    )
+    await publish("message", sent.message.as_dict())
+    await expect(launcher(page)).to_have_accessible_name(re.compile(r"1 new message"))
+    await open_widget(page)
+    await expect(page.locator("chatsvc-widget .badge")).to_be_hidden()
+
+    ended = await live_server.app[DATABASE].run(
+        actions.end_conversation,
+        conversation_id=conversation_id,
+        ended_by="Maria",
+        now=utc_now(),
+    )
+    for m in ended.messages:
+        await publish("message", m.as_dict())
+    await publish("conversation", ended.conversation.as_dict())
+    await expect(page.get_by_role("button", name="Start a new chat")).to_be_focused()
+
+
+async def _only_conversation_id(live_server: LiveServer) -> int:
+    async with live_server.app[DATABASE].engine.connect() as conn:
+        return int(await conn.scalar(text("SELECT id FROM conversations")) or 0)
+
+
+async def test_narrow_screens_get_a_full_screen_panel(
+    browser: Browser, live_server: LiveServer, page_errors: PageErrors
+) -> None:
+    # Reduced motion: the panel must then appear in place, with no slide-in to wait for.
+    context = await browser.new_context(
+        viewport={"width": 375, "height": 667}, locale="en-US", reduced_motion="reduce"
+    )
+    context.on("page", page_errors.watch)
+    try:
+        page = await context.new_page()
+        await page.goto(live_server.url + "/")
+        await open_widget(page)
+        box = await panel(page).bounding_box()
+        assert box is not None
+        assert [round(box[k]) for k in ("x", "y", "width", "height")] == [0, 0, 375, 667], box
+        violations = await axe_violations(page)
+        assert not violations, f"open form on a phone: {violations}"
+    finally:
+        await context.close()
+    assert not page_errors.unexpected(), page_errors.unexpected()
+
+
+@pytest.mark.parametrize(
+    ("accent", "background", "on_accent"),
+    [
+        ("#ffd700", "rgb(255, 215, 0)", "rgb(0, 0, 0)"),
+        ("#777", "rgb(119, 119, 119)", "rgb(0, 0, 0)"),
+        ("not a colour", "rgb(0, 85, 140)", "rgb(255, 255, 255)"),  # the default
+    ],
+)
+async def test_any_accent_colour_keeps_contrast(
+    context: BrowserContext, live_server: LiveServer, accent: str, background: str, on_accent: str
+) -> None:
+    """Text on the city's accent is black or white, whichever keeps AA contrast."""
+    # The city sets its own colour: change the tag's attribute as the parser inserts it (the
+    # deferred script runs only after parsing ends).
+    await context.add_init_script(
+        "new MutationObserver((records, observer) => {"
+        "  const tag = document.querySelector('script[data-accent]');"
+        f"  if (tag) {{ tag.dataset.accent = {json.dumps(accent)}; observer.disconnect(); }}"
+        "}).observe(document, {childList: true, subtree: true});"
+    )
+    page = await context.new_page()
+    await page.goto(live_server.url + "/")
+    await expect(launcher(page)).to_have_css("background-color", background)
+    await expect(launcher(page)).to_have_css("color", on_accent)
+    await start_chat(page)
+    violations = await axe_violations(page)
+    assert not violations, f"active chat with accent {accent}: {violations}"
+
+
+async def test_typing_and_read_receipts_reach_the_other_tab(
+    page: Page,
+    live_server: LiveServer,
+    resident_client: Callable[..., Awaitable[ResidentClient]],
+) -> None:
+    """The widget emits typing (then stops) and read receipts; another tab's message shows up."""
+    await start_chat(page)
+    other_tab = await resident_client()
+    ack = await other_tab.call("resume", {"token": await stored(page, live_server)})
+    assert ack["ok"], ack
+
+    await page.get_by_label("Message", exact=True).press_sequentially("A cou")
+    assert (await other_tab.next("typing"))["typing"] is True
+    typing = await other_tab.next("typing")  # 3 s after the last keystroke
+    while typing["typing"]:  # a repeat while typing went on
+        typing = await other_tab.next("typing")
+    assert typing == {"author_kind": "resident", "author_name": "Ana Ruiz", "typing": False}
+
+    ack = await other_tab.call("message", {"client_id": "other-tab-0001", "text": "From my phone"})
+    assert ack["ok"], ack
+    await expect(message(page, "From my phone").locator(".author")).to_have_text("You")
+    # The panel is open and visible: the widget reports it has read up to the new message.
+    read = await other_tab.next("read")
+    while read["seq"] < ack["message"]["seq"]:
+        read = await other_tab.next("read")
+    assert read == {"reader": "resident", "seq": ack["message"]["seq"]}

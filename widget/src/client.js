@@ -1,0 +1,438 @@
+// The resident side of docs/protocol.md: one Socket.IO connection, the conversation token, the
+// messages seen so far (by seq) and the outbox of messages not yet acknowledged. It knows
+// nothing about the DOM; the view listens to its events.
+
+import { io } from "socket.io-client";
+import { newClientId } from "./ids.js";
+
+const ACK_TIMEOUT_MS = 10000;
+const TYPING_REPEAT_MS = 2000; // resend typing:true at most this often while typing
+const TYPING_IDLE_MS = 3000; // then typing:false after this long without a keystroke
+const RETRY_MIN_MS = 2000;
+const RETRY_MAX_MS = 30000;
+
+// Errors worth retrying with the same client_id: the message may or may not have reached the
+// server, and the server dedupes. Anything else is final for that message.
+const TRANSIENT = new Set(["timeout", "disconnected", "not_in_conversation", "unavailable", "internal_error"]);
+
+function failure(code, message) {
+  return { ok: false, error: { code, message } };
+}
+
+function isMessage(m) {
+  return m && typeof m === "object" && Number.isInteger(m.seq) && typeof m.text === "string";
+}
+
+export class ChatClient {
+  constructor(server, store) {
+    this.server = server;
+    this.store = store;
+    this.listeners = new Map();
+    this.socket = null;
+    this.connection = "idle"; // idle | connecting | connected | reconnecting | unavailable
+    this.epoch = 0; // bumped on every connect and reset: stale async work checks it and stops
+    this.joined = false; // this connection has started or resumed the conversation
+    this.token = store.get("token");
+    const saved = store.getJSON("pending", []);
+    this.outbox = this.token && Array.isArray(saved) ? saved.filter((e) => e && e.client_id && typeof e.text === "string") : [];
+    for (const entry of this.outbox) entry.state = "pending";
+    if (!this.token) store.remove("pending");
+    this._clearConversation();
+    this.flushing = false;
+    this.flushAgain = false;
+    this.retryDelay = RETRY_MIN_MS;
+    this.retryTimer = null;
+    this.typingOn = false;
+    this.typingSentAt = 0;
+    this.typingIdleTimer = null;
+  }
+
+  // --- events for the view -------------------------------------------------------------
+
+  on(event, handler) {
+    if (!this.listeners.has(event)) this.listeners.set(event, []);
+    this.listeners.get(event).push(handler);
+  }
+
+  emit(event, ...args) {
+    for (const handler of this.listeners.get(event) || []) handler(...args);
+  }
+
+  // --- state ---------------------------------------------------------------------------
+
+  get hasConversation() {
+    return Boolean(this.token);
+  }
+
+  get ended() {
+    return this.conversation?.status === "ended";
+  }
+
+  /** Messages from the city (assistant, agent, system) the resident has not read yet. */
+  unreadCount() {
+    let n = 0;
+    for (const m of this.messages.values()) if (m.author_kind !== "resident" && m.seq > this.readSeq) n++;
+    return n;
+  }
+
+  _clearConversation() {
+    this.messages = new Map();
+    this.lastSeq = 0;
+    this.conversation = null;
+    this.readSeq = 0; // highest seq the resident has seen
+    this.serverReadSeq = 0; // highest seq the server knows the resident has read
+    this.staffReadSeq = 0;
+  }
+
+  _setConnection(state) {
+    this.connection = state;
+    this.emit("connection", state);
+  }
+
+  _saveOutbox() {
+    if (this.outbox.length) {
+      this.store.setJSON(
+        "pending",
+        this.outbox.map(({ client_id, text, created_at }) => ({ client_id, text, created_at })),
+      );
+    } else {
+      this.store.remove("pending");
+    }
+  }
+
+  // --- connection ----------------------------------------------------------------------
+
+  /** Open the connection (once); socket.io-client then reconnects by itself. */
+  connect() {
+    if (this.socket) return;
+    const socket = io(`${this.server}/resident`, { autoConnect: false });
+    this.socket = socket;
+    // Back online: reconnect now rather than when the backoff timer (up to 5 s) says so.
+    window.addEventListener("online", () => {
+      if (!socket.connected && socket.active) socket.disconnect().connect();
+    });
+    socket.on("connect", () => this._onConnect());
+    socket.on("disconnect", (reason) => this._onDisconnect(reason));
+    socket.on("connect_error", () => {
+      // Not active: the server refused us (not a network problem); it will not retry.
+      if (!socket.active) this._setConnection("unavailable");
+    });
+    socket.on("message", (m) => this._merge([m]));
+    socket.on("typing", (p) => {
+      if (p && p.author_kind !== "resident") this.emit("typing", p);
+    });
+    socket.on("read", (p) => this._onRead(p));
+    socket.on("conversation", (c) => this._applyConversation(c));
+    this._setConnection("connecting");
+    socket.connect();
+  }
+
+  _onConnect() {
+    const epoch = ++this.epoch;
+    this.joined = false;
+    this.retryDelay = RETRY_MIN_MS;
+    this._setConnection("connected");
+    // Socket.IO replays nothing that happened while we were away: resume does, on every connect.
+    if (this.token) this._resumeThenFlush(epoch);
+  }
+
+  _onDisconnect(reason) {
+    this.joined = false;
+    this.typingOn = false;
+    clearTimeout(this.retryTimer);
+    for (const entry of this.outbox) entry.state = "pending";
+    this._setConnection("reconnecting");
+    // The server closed this connection on purpose: socket.io-client will not retry on its own.
+    if (reason === "io server disconnect") setTimeout(() => this.socket.connect(), RETRY_MIN_MS);
+  }
+
+  /** Wait until connected, up to `ms`; resolve true if connected. */
+  _whenConnected(ms) {
+    if (this.socket?.connected) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok) => {
+        clearTimeout(timer);
+        this.socket.off("connect", onConnect);
+        resolve(ok);
+      };
+      const onConnect = () => done(true);
+      const timer = setTimeout(() => done(false), ms);
+      this.socket.on("connect", onConnect);
+    });
+  }
+
+  /** Emit with an ack; always resolve to an ack-shaped object, transport errors included. */
+  _ask(event, payload) {
+    return new Promise((resolve) => {
+      // Never let socket.io-client buffer an emit while disconnected: it would be sent on
+      // reconnect before `resume`, and answered with not_in_conversation.
+      if (!this.socket?.connected) {
+        resolve(failure("disconnected", "You are offline. Check your connection and try again."));
+        return;
+      }
+      this.socket.timeout(ACK_TIMEOUT_MS).emit(event, payload, (err, ack) => {
+        if (err) {
+          const timedOut = /timed out/.test(err.message);
+          resolve(
+            timedOut
+              ? failure("timeout", "The chat service did not answer. Please try again.")
+              : failure("disconnected", "The connection was lost. Please try again."),
+          );
+        } else if (!ack || typeof ack !== "object") {
+          resolve(failure("internal_error", "The chat service sent an unexpected answer."));
+        } else if (!ack.ok) {
+          const error = ack.error && typeof ack.error === "object" ? ack.error : {};
+          resolve(failure(String(error.code || "internal_error"), String(error.message || "Something went wrong.")));
+        } else {
+          resolve(ack);
+        }
+      });
+    });
+  }
+
+  // --- conversation ------------------------------------------------------------------------
+
+  /** Send the pre-chat form; on success keep the token and the first messages. */
+  async start({ name, email, question }) {
+    this.connect();
+    if (!(await this._whenConnected(ACK_TIMEOUT_MS))) {
+      return failure("disconnected", "Cannot reach the chat service. Check your connection and try again.");
+    }
+    const ack = await this._ask("start", { name, email, question, client_id: newClientId() });
+    if (!ack.ok) return ack;
+    if (typeof ack.token !== "string" || !ack.token) {
+      return failure("internal_error", "The chat service sent an unexpected answer.");
+    }
+    this.token = ack.token;
+    this.store.set("token", ack.token);
+    this.joined = true;
+    this._applyConversation(ack.conversation);
+    this._merge(ack.messages);
+    return ack;
+  }
+
+  async _resumeThenFlush(epoch) {
+    const token = this.token;
+    for (;;) {
+      const before = this.lastSeq;
+      const ack = await this._ask("resume", { token, last_seq: this.lastSeq });
+      if (epoch !== this.epoch || token !== this.token) return; // reconnected or reset meanwhile
+      if (!ack.ok) {
+        const { code } = ack.error;
+        // invalid_payload here can only mean the stored token is malformed: as dead as unknown.
+        if (code === "invalid_token" || code === "token_expired" || code === "invalid_payload") {
+          this._drop("expired");
+        } else if (code !== "disconnected") {
+          // Database down or a bug: the connection is fine, so try again a little later.
+          this.emit("problem", "Having trouble reaching the chat service. Retrying…");
+          this._retryLater(() => this._resumeThenFlush(epoch), epoch);
+        }
+        return;
+      }
+      this.joined = true;
+      this.emit("problem", null);
+      this._applyConversation(ack.conversation);
+      this._merge(ack.messages);
+      // Guard against a server that says has_more without moving forward.
+      if (!ack.has_more || this.lastSeq <= before) break;
+    }
+    this.retryDelay = RETRY_MIN_MS;
+    this._syncRead();
+    this._flush();
+  }
+
+  _retryLater(fn, epoch) {
+    clearTimeout(this.retryTimer);
+    const delay = this.retryDelay;
+    this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS);
+    this.retryTimer = setTimeout(() => {
+      if (epoch === this.epoch && this.socket.connected) fn();
+    }, delay);
+  }
+
+  /** Forget the conversation: "Start a new chat", or the server no longer knows the token. */
+  _drop(reason) {
+    const dropped = this.outbox.map((e) => e.text);
+    this.epoch++;
+    this.joined = false;
+    this.token = null;
+    this.outbox = [];
+    this.store.remove("token");
+    this.store.remove("pending");
+    this._clearConversation();
+    clearTimeout(this.retryTimer);
+    this.emit("reset", { reason, dropped, resident: null });
+  }
+
+  /** The resident chose to start over (after an ended chat). */
+  newChat() {
+    const resident = this.conversation?.resident || null;
+    this._drop("new");
+    return resident;
+  }
+
+  async end() {
+    const ack = await this._ask("end", {});
+    if (ack.ok) {
+      this._merge(ack.messages);
+      this._applyConversation(ack.conversation);
+    }
+    return ack;
+  }
+
+  _applyConversation(conversation) {
+    if (!conversation || typeof conversation !== "object") return;
+    this.conversation = conversation;
+    const read = conversation.read || {};
+    if (Number.isInteger(read.resident)) {
+      this.serverReadSeq = Math.max(this.serverReadSeq, read.resident);
+      this.readSeq = Math.max(this.readSeq, read.resident);
+    }
+    if (Number.isInteger(read.staff)) this.staffReadSeq = Math.max(this.staffReadSeq, read.staff);
+    this.emit("conversation", conversation);
+    this.emit("staffRead", this.staffReadSeq);
+    this.emit("unread", this.unreadCount());
+  }
+
+  /** Add messages we have not seen (dedupe by seq): from acks, resume and events alike. */
+  _merge(list) {
+    if (!Array.isArray(list)) return;
+    const fresh = list.filter((m) => isMessage(m) && !this.messages.has(m.seq)).sort((a, b) => a.seq - b.seq);
+    if (!fresh.length) return;
+    let outboxChanged = false;
+    for (const m of fresh) {
+      this.messages.set(m.seq, m);
+      this.lastSeq = Math.max(this.lastSeq, m.seq);
+      // Our own message came back (ack lost, then replayed by resume): it is delivered.
+      const i = m.client_id ? this.outbox.findIndex((e) => e.client_id === m.client_id) : -1;
+      if (i >= 0) {
+        this.outbox.splice(i, 1);
+        outboxChanged = true;
+      }
+      this.emit("message", m);
+    }
+    if (outboxChanged) this._saveOutbox();
+    this.emit("unread", this.unreadCount());
+  }
+
+  _onRead(payload) {
+    if (!payload || !Number.isInteger(payload.seq)) return;
+    if (payload.reader === "staff") {
+      this.staffReadSeq = Math.max(this.staffReadSeq, payload.seq);
+      this.emit("staffRead", this.staffReadSeq);
+    } else if (payload.reader === "resident") {
+      // Read in another tab of the same resident.
+      this.readSeq = Math.max(this.readSeq, payload.seq);
+      this.emit("unread", this.unreadCount());
+    }
+  }
+
+  // --- sending -----------------------------------------------------------------------------
+
+  /** Queue a message; it is shown at once and sent now or when the connection is back. */
+  send(text) {
+    const entry = { client_id: newClientId(), text, created_at: new Date().toISOString(), state: "pending" };
+    this.outbox.push(entry);
+    this._saveOutbox();
+    this.emit("pending", entry);
+    this.stopTyping();
+    this._flush();
+    return entry;
+  }
+
+  /** Send the outbox in order, one message at a time, while this connection is in the chat. */
+  async _flush() {
+    if (this.flushing) {
+      this.flushAgain = true;
+      return;
+    }
+    this.flushing = true;
+    try {
+      while (this.joined && this.socket?.connected && this.outbox.length) {
+        const entry = this.outbox[0];
+        entry.state = "sending";
+        this.emit("pending", entry);
+        const ack = await this._ask("message", { client_id: entry.client_id, text: entry.text });
+        if (ack.ok) {
+          this.retryDelay = RETRY_MIN_MS;
+          this._merge([ack.message]);
+          this._removeFromOutbox(entry); // also when the stored copy was already merged
+          continue;
+        }
+        if (!this.outbox.includes(entry)) continue; // delivered through resume meanwhile
+        const { code, message } = ack.error;
+        if (TRANSIENT.has(code)) {
+          entry.state = "pending";
+          this.emit("pending", entry);
+          if (code === "not_in_conversation") this.joined = false;
+          if (code !== "disconnected") {
+            const epoch = this.epoch;
+            this._retryLater(() => (this.joined ? this._flush() : this._resumeThenFlush(epoch)), epoch);
+          }
+          break;
+        }
+        this._removeFromOutbox(entry);
+        entry.state = "failed";
+        entry.error = message;
+        this.emit("pending", entry);
+        if (code === "conversation_ended" && this.conversation && !this.ended) {
+          this._applyConversation({ ...this.conversation, status: "ended" });
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+    if (this.flushAgain) {
+      this.flushAgain = false;
+      this._flush();
+    }
+  }
+
+  _removeFromOutbox(entry) {
+    const i = this.outbox.indexOf(entry);
+    if (i >= 0) {
+      this.outbox.splice(i, 1);
+      this._saveOutbox();
+    }
+  }
+
+  // --- typing and read receipts ----------------------------------------------------------
+
+  /** Call on every keystroke in the composer. */
+  noteTyping() {
+    const now = Date.now();
+    if (!this.typingOn || now - this.typingSentAt >= TYPING_REPEAT_MS) {
+      this._sendTyping(true);
+      this.typingSentAt = now;
+    }
+    clearTimeout(this.typingIdleTimer);
+    this.typingIdleTimer = setTimeout(() => this.stopTyping(), TYPING_IDLE_MS);
+  }
+
+  stopTyping() {
+    clearTimeout(this.typingIdleTimer);
+    if (this.typingOn) this._sendTyping(false);
+  }
+
+  _sendTyping(typing) {
+    this.typingOn = typing;
+    // Best effort: a lost typing event is not worth a retry.
+    if (this.joined && !this.ended) this._ask("typing", { typing });
+  }
+
+  /** Tell the server the resident has seen everything shown so far. */
+  markRead() {
+    if (this.lastSeq > this.readSeq) {
+      this.readSeq = this.lastSeq;
+      this.emit("unread", this.unreadCount());
+    }
+    this._syncRead();
+  }
+
+  /** Send the read receipt if the server is behind (also after a reconnect). */
+  _syncRead() {
+    if (!this.joined || this.readSeq <= this.serverReadSeq) return;
+    this.serverReadSeq = this.readSeq;
+    this._ask("read", { seq: this.readSeq });
+  }
+}

@@ -1,0 +1,68 @@
+// Tiny DOM helpers. Text always goes in through Text nodes (append/textContent), never as HTML,
+// so nothing a resident, an agent or the server writes can become markup.
+
+/** Create an element: el("p", {class: "x", text: "hi", onclick: fn}, child, "text"). */
+export function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (value == null || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children) if (child != null && child !== false) node.append(child);
+  return node;
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+
+/** A decorative 24×24 icon drawn from one path; screen readers skip it. */
+export function icon(pathData) {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("width", "24");
+  svg.setAttribute("height", "24");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("focusable", "false");
+  const path = document.createElementNS(SVG, "path");
+  path.setAttribute("d", pathData);
+  path.setAttribute("fill", "currentColor");
+  svg.append(path);
+  return svg;
+}
+
+export const ICON_CHAT =
+  "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H8.4L4 21.5V18a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2zm2 5v2h12V8H6zm0 4v2h8v-2H6z";
+export const ICON_CLOSE =
+  "M6.4 5 12 10.6 17.6 5 19 6.4 13.4 12l5.6 5.6-1.4 1.4-5.6-5.6L6.4 19 5 17.6l5.6-5.6L5 6.4z";
+
+// Only http(s) URLs become links: the scheme is checked by the pattern itself, so a
+// "javascript:" text can never reach an href.
+const URL_PATTERN = /\bhttps?:\/\/[^\s<>"']+/gi;
+
+/** Append `text` to `parent` as Text nodes, turning http(s) URLs into links. */
+export function appendLinkified(parent, text) {
+  let last = 0;
+  for (const match of text.matchAll(URL_PATTERN)) {
+    // A sentence often ends right after a URL: keep its punctuation out of the link.
+    const url = match[0].replace(/[.,;:!?)\]]+$/, "");
+    const start = match.index;
+    if (start > last) parent.append(text.slice(last, start));
+    parent.append(el("a", { href: url, target: "_blank", rel: "noopener noreferrer", text: url }));
+    last = start + url.length;
+  }
+  if (last < text.length) parent.append(text.slice(last));
+}
+
+/** Format an ISO 8601 time for people: "9:41 AM" today, "Nov 22, 9:41 AM" before. */
+export function formatTime(iso, now = new Date()) {
+  // Python writes microseconds; trim to milliseconds so every browser parses it.
+  const date = new Date(String(iso).replace(/(\.\d{3})\d+/, "$1"));
+  if (Number.isNaN(date.getTime())) return null;
+  const sameDay = date.toDateString() === now.toDateString();
+  const options = sameDay
+    ? { hour: "numeric", minute: "2-digit" }
+    : { month: "short", day: "numeric", hour: "numeric", minute: "2-digit" };
+  return { label: date.toLocaleString(undefined, options), datetime: date.toISOString() };
+}

@@ -1,0 +1,142 @@
+// The widget's stylesheet. It lives in the shadow root: the city's CSS cannot reach in and ours
+// cannot leak out. Theme values come from themeFor() (validated hex colours only).
+// Text colours were picked for WCAG AA: #1b1b1b and #4d4d4d on the light backgrounds used
+// here are ≥ 7:1, the error red #b00020 on white is 6.6:1.
+
+export function stylesheet({ accent, onAccent, focus }) {
+  return `
+:host {
+  all: initial;
+  --accent: ${accent};
+  --on-accent: ${onAccent};
+  --focus: ${focus};
+  --text: #1b1b1b;
+  --muted: #4d4d4d;
+  --border: #6b6b6b;
+  --error: #b00020;
+}
+* { box-sizing: border-box; }
+[hidden] { display: none !important; }
+.root {
+  font: 16px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+  color: var(--text);
+}
+.sr-only {
+  position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0; border: 0;
+  overflow: hidden; clip: rect(0 0 0 0); clip-path: inset(50%); white-space: nowrap;
+}
+button, input, textarea { font: inherit; color: inherit; }
+button { cursor: pointer; }
+:focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
+
+.launcher {
+  position: fixed; right: 16px; bottom: 16px; z-index: 2147483000;
+  display: inline-flex; align-items: center; gap: 8px;
+  min-height: 48px; padding: 10px 18px; border: 2px solid var(--on-accent); border-radius: 999px;
+  background: var(--accent); color: var(--on-accent); font-weight: 600;
+  box-shadow: 0 4px 14px rgba(0, 0, 0, 0.3);
+}
+.badge {
+  min-width: 24px; padding: 0 6px; border-radius: 12px; background: #b00020; color: #fff;
+  font-size: 14px; line-height: 24px; text-align: center;
+}
+
+.panel {
+  position: fixed; right: 16px; bottom: 84px; z-index: 2147483001;
+  display: flex; flex-direction: column;
+  width: 380px; max-width: calc(100vw - 32px);
+  height: 600px; max-height: calc(100vh - 110px);
+  background: #fff; border: 1px solid #8a8a8a; border-radius: 12px; overflow: hidden;
+  box-shadow: 0 8px 30px rgba(0, 0, 0, 0.3);
+  animation: csc-open 0.16s ease-out;
+}
+/* Movement only, no fade: text keeps its full contrast from the first frame. */
+@keyframes csc-open { from { transform: translateY(12px); } }
+
+.header {
+  display: flex; align-items: center; gap: 8px; padding: 10px 12px 10px 16px;
+  background: var(--accent); color: var(--on-accent);
+}
+.header h2 { flex: 1; margin: 0; font-size: 18px; line-height: 1.3; }
+.header button {
+  min-height: 36px; border: 1px solid var(--on-accent); border-radius: 6px;
+  background: transparent; color: var(--on-accent); padding: 4px 10px;
+}
+.header .close { display: inline-flex; align-items: center; justify-content: center; width: 40px; padding: 0; border-color: transparent; }
+.header :focus-visible { outline-color: var(--on-accent); outline-offset: 1px; }
+
+.status { margin: 0; padding: 6px 16px; background: #fff3cd; color: #3d2e00; font-size: 14px; }
+.status.ok { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); padding: 0; }
+
+.body { flex: 1; display: flex; flex-direction: column; min-height: 0; }
+
+.prechat { flex: 1; overflow-y: auto; padding: 16px; }
+.prechat h3 { margin: 0 0 8px; font-size: 20px; }
+.prechat p { margin: 0 0 12px; }
+.notice { padding: 8px 12px; border-left: 4px solid var(--focus); background: #eef0f3; }
+.hint { color: var(--muted); font-size: 14px; }
+.field { margin-bottom: 14px; }
+.field label { display: block; font-weight: 600; margin-bottom: 4px; }
+.field input, .field textarea, .composer textarea {
+  display: block; width: 100%; padding: 8px 10px; border: 1px solid var(--border); border-radius: 6px;
+  background: #fff;
+}
+.field textarea { min-height: 96px; resize: vertical; }
+[aria-invalid="true"] { border: 2px solid var(--error) !important; }
+.error { margin: 4px 0 0 !important; color: var(--error); font-size: 14px; }
+.error:empty { display: none; }
+.primary {
+  min-height: 44px; padding: 8px 18px; border: 0; border-radius: 6px;
+  background: var(--accent); color: var(--on-accent); font-weight: 600;
+}
+.primary[aria-disabled="true"] { cursor: progress; opacity: 0.85; }
+
+.chat { flex: 1; display: flex; flex-direction: column; min-height: 0; }
+.log {
+  flex: 1; overflow-y: auto; padding: 12px; display: flex; flex-direction: column; gap: 10px;
+}
+.log:focus-visible { outline-offset: -3px; }
+.msg { max-width: 85%; padding: 8px 12px; border-radius: 12px; align-self: flex-start; }
+.msg p { margin: 0; }
+.meta { display: flex; gap: 8px; font-size: 13px; color: var(--muted); }
+.author { font-weight: 700; }
+.text { white-space: pre-wrap; overflow-wrap: anywhere; }
+.text a { color: #0b4f8a; }
+.msg-resident { align-self: flex-end; background: var(--accent); color: var(--on-accent); border-bottom-right-radius: 4px; }
+.msg-resident .meta, .msg-resident .text a, .msg-resident .state { color: var(--on-accent); }
+.msg-assistant { background: #eef0f3; border-bottom-left-radius: 4px; }
+.msg-agent { background: #fdf1dc; border: 1px solid #c98a1b; border-bottom-left-radius: 4px; }
+.msg-system { align-self: center; max-width: 95%; padding: 2px 8px; text-align: center; color: var(--muted); font-size: 14px; }
+.msg-system .meta { justify-content: center; }
+.state { font-size: 13px; font-style: italic; margin-top: 2px !important; }
+.msg[data-state="failed"] { background: #fff; color: var(--text); border: 2px solid var(--error); }
+.msg[data-state="failed"] .meta { color: var(--muted); }
+.msg[data-state="failed"] .state { color: var(--error); font-style: normal; }
+.msg[data-state="pending"], .msg[data-state="sending"] { opacity: 0.92; }
+
+.typing { margin: 0; padding: 2px 16px 6px; color: var(--muted); font-size: 14px; font-style: italic; }
+.ended { padding: 12px 16px; border-top: 1px solid #d0d0d0; text-align: center; }
+.ended p { margin: 0 0 8px; font-weight: 600; }
+.alert { margin: 0; padding: 0 16px 6px; color: var(--error); font-size: 14px; }
+.alert:empty { display: none; }
+.composer { display: flex; flex-wrap: wrap; gap: 8px; align-items: flex-end; padding: 10px 12px 12px; border-top: 1px solid #d0d0d0; }
+.composer textarea { flex: 1; min-width: 0; height: 64px; max-height: 160px; resize: none; }
+.composer textarea::placeholder, .field ::placeholder { color: #595959; opacity: 1; }
+.counter { flex-basis: 100%; order: 3; margin: 0; font-size: 13px; color: var(--muted); }
+.counter.over { color: var(--error); font-weight: 600; }
+
+@media (max-width: 479.98px) {
+  .panel {
+    inset: 0; right: 0; bottom: 0; width: 100%; max-width: none; height: 100%; max-height: none;
+    border: 0; border-radius: 0;
+  }
+}
+@media (prefers-reduced-motion: reduce) {
+  .panel { animation: none; }
+  .log { scroll-behavior: auto; }
+}
+@media (forced-colors: active) {
+  .msg, .launcher, .primary { border: 1px solid CanvasText; }
+}
+`;
+}

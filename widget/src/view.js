@@ -1,0 +1,540 @@
+// The widget's DOM: launcher, panel, pre-chat form, message log and composer. It renders what
+// ChatClient reports and turns the resident's actions into ChatClient calls.
+
+import { el, icon, ICON_CHAT, ICON_CLOSE, appendLinkified, formatTime } from "./dom.js";
+import { LIMITS, charCount, validateStart, fieldError, formatNumber } from "./validation.js";
+
+const SYSTEM_NAME = "City of Pasadena";
+const TYPING_HIDE_MS = 6000; // the other side's indicator, when no update arrives
+const COUNTER_FROM = 3500; // show the character counter near the limit
+const FIELDS = ["name", "email", "question"];
+const KINDS = ["resident", "assistant", "agent", "system"];
+const EXPIRED_NOTICE = "Your previous chat has ended. Start a new one below.";
+
+function authorOf(m) {
+  switch (m.author_kind) {
+    case "resident":
+      return "You";
+    case "assistant":
+      return "Assistant";
+    case "agent":
+      return m.author_name || "Agent";
+    case "system":
+      return SYSTEM_NAME;
+    default:
+      return m.author_name || SYSTEM_NAME;
+  }
+}
+
+export class ChatView {
+  constructor(shadow, client, { title }) {
+    this.shadow = shadow;
+    this.client = client;
+    this.isOpen = false;
+    this.starting = false;
+    this.wasDown = false; // say "Connected" only after a drop
+    this.problem = null;
+    this.seqNodes = new Map(); // seq -> element
+    this.pendingNodes = new Map(); // client_id -> element, until the server stores it
+    this.seenNode = null;
+    this.typingTimer = null;
+
+    this.root = el("div", { class: "root" }, this.buildLauncher(title), this.buildPanel(title));
+    shadow.append(this.root);
+
+    client.on("connection", () => this.renderStatus());
+    client.on("problem", (text) => {
+      this.problem = text;
+      this.renderStatus();
+    });
+    client.on("message", (m) => this.onMessage(m));
+    client.on("pending", (entry) => this.onPending(entry));
+    client.on("conversation", () => this.render());
+    client.on("typing", (p) => this.onTyping(p));
+    client.on("staffRead", () => this.renderSeen());
+    client.on("unread", (n) => this.renderBadge(n));
+    client.on("reset", (info) => this.onReset(info));
+    document.addEventListener("visibilitychange", () => this.markReadIfSeen());
+
+    for (const entry of client.outbox) this.onPending(entry);
+    this.render();
+    this.renderStatus();
+  }
+
+  // --- building -------------------------------------------------------------------------
+
+  buildLauncher(title) {
+    this.badgeCount = el("span", { "aria-hidden": "true" });
+    this.badgeText = el("span", { class: "sr-only" });
+    this.badge = el("span", { class: "badge", hidden: true }, this.badgeCount, this.badgeText);
+    this.launcher = el(
+      "button",
+      {
+        type: "button",
+        class: "launcher",
+        "aria-expanded": "false",
+        "aria-controls": "csc-panel",
+        onclick: () => (this.isOpen ? this.close() : this.open()),
+      },
+      icon(ICON_CHAT),
+      el("span", { text: title }),
+      this.badge,
+    );
+    return this.launcher;
+  }
+
+  buildPanel(title) {
+    this.endButton = el("button", { type: "button", class: "end", hidden: true, onclick: () => this.endChat() }, "End chat");
+    const header = el(
+      "div",
+      { class: "header" },
+      el("h2", { id: "csc-title", text: title }),
+      this.endButton,
+      el(
+        "button",
+        { type: "button", class: "close", "aria-label": "Close chat window", title: "Close", onclick: () => this.close() },
+        icon(ICON_CLOSE),
+      ),
+    );
+    this.status = el("p", { class: "status ok", role: "status" });
+    this.panel = el(
+      "div",
+      { id: "csc-panel", class: "panel", role: "dialog", "aria-labelledby": "csc-title", hidden: true },
+      header,
+      this.status,
+      el("div", { class: "body" }, this.buildForm(), this.buildChat()),
+    );
+    this.panel.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && !event.isComposing) {
+        event.preventDefault();
+        this.close();
+      }
+    });
+    return this.panel;
+  }
+
+  buildForm() {
+    this.inputs = {
+      name: el("input", { id: "csc-name", name: "name", type: "text", autocomplete: "name", required: true }),
+      email: el("input", {
+        id: "csc-email",
+        name: "email",
+        type: "email",
+        autocomplete: "email",
+        inputmode: "email",
+        spellcheck: "false",
+        required: true,
+      }),
+      question: el("textarea", { id: "csc-question", name: "question", rows: "4", required: true }),
+    };
+    this.fieldErrors = {};
+    const labels = { name: "Name", email: "Email", question: "Question" };
+    const fields = FIELDS.map((field) => {
+      const input = this.inputs[field];
+      this.fieldErrors[field] = el("p", { id: `csc-${field}-error`, class: "error" });
+      input.setAttribute("aria-describedby", `csc-${field}-error`);
+      // Once the resident fixes a field, its old error no longer applies.
+      input.addEventListener("input", () => this.setFieldError(field, ""));
+      return el(
+        "div",
+        { class: "field" },
+        el("label", { for: input.id, text: labels[field] }),
+        input,
+        this.fieldErrors[field],
+      );
+    });
+    this.notice = el("p", { class: "notice", hidden: true });
+    this.formError = el("p", { class: "error", role: "alert" });
+    this.startButton = el("button", { type: "submit", class: "primary" }, "Start chat");
+    this.form = el(
+      "form",
+      { class: "prechat", novalidate: true, onsubmit: (event) => this.submitForm(event) },
+      el("h3", { text: "Chat With Us!" }),
+      this.notice,
+      el("p", { text: "Ask us about City services. All fields are required." }),
+      ...fields,
+      this.formError,
+      this.startButton,
+      el("p", { class: "hint", text: "Please do not share passwords or payment card numbers in the chat." }),
+    );
+    return this.form;
+  }
+
+  buildChat() {
+    this.log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": "Messages", tabindex: "0" });
+    this.typing = el("p", { class: "typing", hidden: true });
+    this.alert = el("p", { class: "alert", role: "alert" });
+    this.newChatButton = el("button", { type: "button", class: "primary", onclick: () => this.startNewChat() }, "Start a new chat");
+    this.endedBar = el("div", { class: "ended", hidden: true }, el("p", { text: "Chat ended" }), this.newChatButton);
+
+    this.textarea = el("textarea", {
+      id: "csc-message",
+      rows: "2",
+      placeholder: "Type your message…",
+      "aria-describedby": "csc-composer-hint csc-counter",
+    });
+    this.counter = el("p", { id: "csc-counter", class: "counter", hidden: true });
+    this.textarea.addEventListener("keydown", (event) => {
+      // Enter sends; Shift+Enter falls through to the textarea and makes a new line.
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        this.sendFromComposer();
+      }
+    });
+    this.textarea.addEventListener("input", () => {
+      this.renderCounter();
+      this.alert.textContent = "";
+      if (this.textarea.value.trim()) this.client.noteTyping();
+      else this.client.stopTyping();
+    });
+    this.composer = el(
+      "form",
+      {
+        class: "composer",
+        novalidate: true,
+        onsubmit: (event) => {
+          event.preventDefault();
+          this.sendFromComposer();
+        },
+      },
+      el("label", { for: "csc-message", class: "sr-only", text: "Message" }),
+      el("span", { id: "csc-composer-hint", class: "sr-only", text: "Press Enter to send, Shift+Enter for a new line." }),
+      this.textarea,
+      el("button", { type: "submit", class: "primary" }, "Send"),
+      this.counter,
+    );
+    this.chat = el("div", { class: "chat", hidden: true }, this.log, this.typing, this.alert, this.endedBar, this.composer);
+    return this.chat;
+  }
+
+  // --- open, close, focus -----------------------------------------------------------------
+
+  open() {
+    if (this.isOpen) return;
+    this.isOpen = true;
+    this.panel.hidden = false;
+    this.launcher.setAttribute("aria-expanded", "true");
+    this.client.connect();
+    this.scrollToEnd();
+    this.focusInitial();
+    this.markReadIfSeen();
+  }
+
+  close() {
+    if (!this.isOpen) return;
+    this.isOpen = false;
+    this.panel.hidden = true;
+    this.launcher.setAttribute("aria-expanded", "false");
+    this.launcher.focus();
+    this.renderBadge(this.client.unreadCount());
+  }
+
+  focusInitial() {
+    if (!this.client.hasConversation) {
+      const invalid = FIELDS.find((f) => this.inputs[f].getAttribute("aria-invalid") === "true");
+      const empty = FIELDS.find((f) => !this.inputs[f].value.trim());
+      this.inputs[invalid || empty || "name"].focus();
+    } else if (this.client.ended) {
+      this.newChatButton.focus();
+    } else {
+      this.textarea.focus();
+    }
+  }
+
+  markReadIfSeen() {
+    if (this.isOpen && document.visibilityState === "visible" && this.client.hasConversation) {
+      this.client.markRead();
+    }
+  }
+
+  // --- rendering ----------------------------------------------------------------------------
+
+  /** Show the form or the chat, and the chat's active or ended controls. */
+  render() {
+    const active = this.shadow.activeElement;
+    const hadFocus = Boolean(active && this.panel.contains(active));
+    const hasChat = this.client.hasConversation;
+    const ended = this.client.ended;
+    this.form.hidden = hasChat;
+    this.chat.hidden = !hasChat;
+    this.endButton.hidden = !hasChat || ended;
+    this.composer.hidden = ended;
+    this.endedBar.hidden = !ended;
+    if (ended) this.hideTyping();
+    // Whatever had focus may just have been hidden (the End chat button, the composer).
+    if (this.isOpen && hadFocus && active.closest("[hidden]")) this.focusInitial();
+  }
+
+  renderStatus() {
+    const state = this.client.connection;
+    if (state === "reconnecting") this.wasDown = true;
+    let text = "";
+    if (state === "connecting") text = "Connecting…";
+    else if (state === "reconnecting") text = "Reconnecting…";
+    else if (state === "unavailable") text = "Chat is unavailable right now. Please try again later.";
+    else if (state === "connected") text = this.problem || (this.wasDown ? "Connected" : "");
+    // Keep the status element in the accessibility tree (visually hidden when all is well) so
+    // that "Connected" is still announced after a drop.
+    this.status.classList.toggle("ok", !text || (state === "connected" && !this.problem));
+    if (this.status.textContent !== text) this.status.textContent = text;
+    for (const [clientId, node] of this.pendingNodes) this.renderPendingState(node, this.findEntry(clientId));
+  }
+
+  renderBadge(count) {
+    const show = count > 0 && (!this.isOpen || document.visibilityState !== "visible");
+    this.badge.hidden = !show;
+    this.badgeCount.textContent = String(count);
+    this.badgeText.textContent = count === 1 ? ", 1 new message" : `, ${count} new messages`;
+  }
+
+  messageNode(m) {
+    const kind = KINDS.includes(m.author_kind) ? m.author_kind : "system";
+    const time = formatTime(m.created_at);
+    const text = el("p", { class: "text" });
+    appendLinkified(text, m.text);
+    return el(
+      "div",
+      { class: `msg msg-${kind}` },
+      el(
+        "p",
+        { class: "meta" },
+        el("span", { class: "author", text: authorOf(m) }),
+        time && el("time", { datetime: time.datetime, text: time.label }),
+      ),
+      text,
+    );
+  }
+
+  stateLine(node, text) {
+    let line = node.querySelector(".state");
+    if (!text) {
+      line?.remove();
+      return;
+    }
+    if (!line) {
+      line = el("p", { class: "state" });
+      node.append(line);
+    }
+    if (line.textContent !== text) line.textContent = text;
+  }
+
+  nearBottom() {
+    return this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 48;
+  }
+
+  scrollToEnd() {
+    this.log.scrollTop = this.log.scrollHeight;
+  }
+
+  /** Put a stored message where its seq says: before later ones and before unsent ones. */
+  place(node, seq) {
+    let before = null;
+    for (const child of this.log.children) {
+      if (child === node) continue;
+      const childSeq = child.dataset.seq;
+      const unsent = child.dataset.state === "pending" || child.dataset.state === "sending";
+      if (childSeq ? Number(childSeq) > seq : unsent) {
+        before = child;
+        break;
+      }
+    }
+    if (node.parentNode === this.log && node.nextElementSibling === before) return;
+    this.log.insertBefore(node, before);
+  }
+
+  onMessage(m) {
+    if (this.seqNodes.has(m.seq)) return;
+    const stick = this.nearBottom();
+    let node = m.client_id ? this.pendingNodes.get(m.client_id) : null;
+    if (node) {
+      // Our pending message reached the server: update it in place so it is not announced twice.
+      this.pendingNodes.delete(m.client_id);
+      const time = formatTime(m.created_at);
+      const timeEl = node.querySelector("time");
+      if (time && timeEl) {
+        timeEl.dateTime = time.datetime;
+        timeEl.textContent = time.label;
+      }
+      this.stateLine(node, "");
+    } else {
+      node = this.messageNode(m);
+    }
+    node.dataset.seq = String(m.seq);
+    node.dataset.state = "sent";
+    this.seqNodes.set(m.seq, node);
+    this.place(node, m.seq);
+    if (m.author_kind === "agent") this.hideTyping();
+    if (stick || m.author_kind === "resident") this.scrollToEnd();
+    this.renderSeen();
+    this.markReadIfSeen();
+  }
+
+  findEntry(clientId) {
+    return this.client.outbox.find((e) => e.client_id === clientId) || null;
+  }
+
+  onPending(entry) {
+    let node = this.pendingNodes.get(entry.client_id);
+    if (!node) {
+      node = this.messageNode({ author_kind: "resident", created_at: entry.created_at, text: entry.text });
+      node.dataset.clientId = entry.client_id;
+      this.pendingNodes.set(entry.client_id, node);
+      this.log.append(node);
+      this.scrollToEnd();
+    }
+    this.renderPendingState(node, entry);
+    if (entry.state === "failed") this.pendingNodes.delete(entry.client_id);
+  }
+
+  renderPendingState(node, entry) {
+    if (!entry) return;
+    node.dataset.state = entry.state;
+    if (entry.state === "failed") this.stateLine(node, `Not sent: ${entry.error}`);
+    else if (this.client.connection === "connected") this.stateLine(node, "Sending…");
+    else this.stateLine(node, "Waiting for connection");
+  }
+
+  /** "Seen" under the resident's newest message that staff have read. */
+  renderSeen() {
+    const staffSeq = this.client.staffReadSeq;
+    let best = null;
+    let bestSeq = 0;
+    for (const [seq, node] of this.seqNodes) {
+      if (seq <= staffSeq && seq > bestSeq && node.classList.contains("msg-resident")) {
+        best = node;
+        bestSeq = seq;
+      }
+    }
+    if (best === this.seenNode) return;
+    if (this.seenNode) this.stateLine(this.seenNode, "");
+    this.seenNode = best;
+    if (best) this.stateLine(best, "Seen");
+  }
+
+  onTyping(p) {
+    if (!p.typing || this.client.ended) {
+      this.hideTyping();
+      return;
+    }
+    const who = p.author_name || (p.author_kind === "assistant" ? "Assistant" : "Agent");
+    this.typing.textContent = `${who} is typing…`;
+    this.typing.hidden = false;
+    clearTimeout(this.typingTimer);
+    this.typingTimer = setTimeout(() => this.hideTyping(), TYPING_HIDE_MS);
+  }
+
+  hideTyping() {
+    clearTimeout(this.typingTimer);
+    this.typing.hidden = true;
+  }
+
+  onReset({ reason, dropped }) {
+    this.log.replaceChildren();
+    this.seqNodes.clear();
+    this.pendingNodes.clear();
+    this.seenNode = null;
+    this.hideTyping();
+    this.alert.textContent = "";
+    this.textarea.value = "";
+    this.renderCounter();
+    this.notice.textContent = reason === "expired" ? EXPIRED_NOTICE : "";
+    this.notice.hidden = reason !== "expired";
+    // Messages typed for a conversation that no longer exists are not lost: they become the question.
+    if (dropped.length && !this.inputs.question.value.trim()) this.inputs.question.value = dropped.join("\n\n");
+    this.render();
+    this.renderBadge(0);
+    if (this.isOpen) this.focusInitial();
+  }
+
+  renderCounter() {
+    const n = charCount(this.textarea.value);
+    const over = n > LIMITS.message;
+    this.counter.hidden = n < COUNTER_FROM;
+    this.counter.classList.toggle("over", over);
+    // Empty when hidden: the textarea's description reads it even then.
+    this.counter.textContent = this.counter.hidden
+      ? ""
+      : `${formatNumber(n)} / ${formatNumber(LIMITS.message)} characters${over ? " (too long)" : ""}`;
+    if (over) this.textarea.setAttribute("aria-invalid", "true");
+    else this.textarea.removeAttribute("aria-invalid");
+  }
+
+  // --- actions ------------------------------------------------------------------------------
+
+  setFieldError(field, message) {
+    this.fieldErrors[field].textContent = message;
+    if (message) this.inputs[field].setAttribute("aria-invalid", "true");
+    else this.inputs[field].removeAttribute("aria-invalid");
+  }
+
+  async submitForm(event) {
+    event.preventDefault();
+    if (this.starting) return;
+    const values = {};
+    for (const field of FIELDS) values[field] = this.inputs[field].value.trim();
+    const errors = validateStart(values);
+    for (const field of FIELDS) this.setFieldError(field, errors[field] || "");
+    this.formError.textContent = "";
+    const firstInvalid = FIELDS.find((f) => errors[f]);
+    if (firstInvalid) {
+      this.inputs[firstInvalid].focus();
+      return;
+    }
+
+    // aria-disabled rather than disabled: a disabled button would drop keyboard focus.
+    this.starting = true;
+    this.startButton.setAttribute("aria-disabled", "true");
+    this.startButton.textContent = "Starting chat…";
+    const ack = await this.client.start(values);
+    this.starting = false;
+    this.startButton.removeAttribute("aria-disabled");
+    this.startButton.textContent = "Start chat";
+
+    if (ack.ok) {
+      this.inputs.question.value = "";
+      this.notice.hidden = true;
+      this.render();
+      this.scrollToEnd();
+      if (this.isOpen) this.textarea.focus();
+      this.markReadIfSeen();
+      return;
+    }
+    const field = ack.error.code === "invalid_payload" ? fieldError(ack.error.message, FIELDS) : null;
+    if (field) {
+      this.setFieldError(field.field, field.message);
+      this.inputs[field.field].focus();
+    } else {
+      this.formError.textContent = ack.error.message;
+    }
+  }
+
+  sendFromComposer() {
+    const text = this.textarea.value.trim();
+    if (!text) return;
+    const n = charCount(text);
+    if (n > LIMITS.message) {
+      this.alert.textContent = `Your message is too long: ${formatNumber(n)} characters, the limit is ${formatNumber(LIMITS.message)}.`;
+      return;
+    }
+    this.alert.textContent = "";
+    this.client.send(text);
+    this.textarea.value = "";
+    this.renderCounter();
+  }
+
+  async endChat() {
+    this.alert.textContent = "";
+    const ack = await this.client.end();
+    if (!ack.ok) this.alert.textContent = `The chat could not be ended: ${ack.error.message}`;
+  }
+
+  startNewChat() {
+    const resident = this.client.newChat();
+    // The same person usually starts the next chat: spare them typing their details again.
+    if (resident) {
+      if (typeof resident.name === "string") this.inputs.name.value = resident.name;
+      if (typeof resident.email === "string") this.inputs.email.value = resident.email;
+      this.focusInitial();
+    }
+  }
+}

@@ -1,0 +1,59 @@
+// chatsvc resident chat widget. Embed with one tag:
+//   <script src="https://chat.example.org/widget.js" data-title="Chat with us"
+//           data-accent="#00558c" data-server="https://chat.example.org" defer></script>
+// Everything renders in an open shadow root so the city's CSS and ours never meet.
+
+import { ChatClient } from "./client.js";
+import { createStore } from "./storage.js";
+import { stylesheet } from "./styles.js";
+import { themeFor } from "./theme.js";
+import { ChatView } from "./view.js";
+
+// Only available while this script first runs, so read it now.
+const script = document.currentScript;
+
+function readConfig() {
+  const data = (script && script.dataset) || {};
+  const fallback = script && script.src ? script.src : location.href;
+  let server;
+  try {
+    // Socket.IO reads a URL path as a namespace, so only the origin is usable.
+    server = new URL(data.server || fallback, location.href).origin;
+  } catch {
+    server = location.origin;
+  }
+  return {
+    server,
+    title: (data.title || "").trim() || "Chat with us",
+    theme: themeFor(data.accent),
+  };
+}
+
+function addStyles(shadow, css) {
+  // A constructed stylesheet is not blocked by a page's Content-Security-Policy style-src.
+  try {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(css);
+    shadow.adoptedStyleSheets = [sheet];
+  } catch {
+    const style = document.createElement("style");
+    style.textContent = css;
+    shadow.append(style);
+  }
+}
+
+function mount() {
+  if (document.querySelector("chatsvc-widget")) return; // the tag was included twice
+  const config = readConfig();
+  const host = document.createElement("chatsvc-widget");
+  const shadow = host.attachShadow({ mode: "open" });
+  addStyles(shadow, stylesheet(config.theme));
+  const client = new ChatClient(config.server, createStore(config.server));
+  new ChatView(shadow, client, config);
+  document.body.append(host);
+  // A returning resident: catch up now, so the launcher can show unread replies.
+  if (client.hasConversation) client.connect();
+}
+
+if (document.body) mount();
+else document.addEventListener("DOMContentLoaded", mount, { once: true });
