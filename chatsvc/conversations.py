@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, and_, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .errors import ConversationEnded, InvalidToken, TokenExpired
+from .errors import ChatError, ConversationEnded, InvalidToken, TokenExpired
 from .models import Conversation, Message, Resident
 
 AuthorKind = Literal["resident", "assistant", "agent", "system"]
@@ -119,6 +120,18 @@ class Resumed:
 
 
 @dataclass(frozen=True)
+class Draft:
+    """A message to store: who wrote what, in which conversation, under which client id."""
+
+    conversation_id: int
+    author_kind: AuthorKind
+    author_name: str | None
+    text: str
+    client_id: str | None
+    now: datetime
+
+
+@dataclass(frozen=True)
 class Sent:
     message: MessageView
     duplicate: bool
@@ -167,12 +180,13 @@ async def start_conversation(
     )
     session.add(conversation)
     await session.flush()
-    first = await _append(session, conversation, "resident", name, question, client_id, now)
-    reply = await _append(
-        session, conversation, "system", SERVICE_NAME, received_reply(name), None, now
+    messages = await _append(
+        session,
+        Draft(conversation.id, "resident", name, question, client_id, now),
+        Draft(conversation.id, "system", SERVICE_NAME, received_reply(name), None, now),
     )
     await session.refresh(conversation)
-    return Started(ConversationView.of(conversation), token, [first, reply])
+    return Started(ConversationView.of(conversation), token, messages)
 
 
 async def resume_conversation(
@@ -207,30 +221,123 @@ async def messages_after(
     return [MessageView.of(m) for m in rows]
 
 
-async def send_message(
-    session: AsyncSession,
-    *,
-    conversation_id: int,
-    author_kind: AuthorKind,
-    author_name: str | None,
-    text: str,
-    client_id: str | None,
-    now: datetime,
-) -> Sent:
-    """Store a message once per client id, with the conversation's next seq."""
-    if client_id is not None:
-        existing = await session.scalar(
-            select(Message).where(
-                Message.conversation_id == conversation_id, Message.client_id == client_id
-            )
+async def send_message(session: AsyncSession, draft: Draft) -> Sent:
+    """Store one message once per client id, with the conversation's next seq."""
+    (outcome,) = await append_messages(session, [draft])
+    if isinstance(outcome, ChatError):
+        raise outcome
+    return outcome
+
+
+async def append_messages(session: AsyncSession, drafts: Sequence[Draft]) -> list[Sent | ChatError]:
+    """Store many messages at once, each once per client id, with its conversation's next seq.
+
+    Returns one outcome per draft, in order: what was stored (or found stored under the same
+    client id), or the error that draft alone met. A few statements serve the whole batch, so
+    many residents' messages share one transaction and one commit.
+    """
+    ids = sorted({d.conversation_id for d in drafts})
+    client_ids = sorted({d.client_id for d in drafts if d.client_id is not None})
+    # One statement reads each conversation and any message already stored under one of the
+    # batch's client ids. FOR UPDATE (in id order, so two writers cannot deadlock) holds each
+    # conversation's seq until commit on PostgreSQL; SQLite has one writer and ignores it.
+    rows = await session.execute(
+        select(Conversation.id, Conversation.status, Conversation.last_seq, Message)
+        .outerjoin(
+            Message,
+            and_(Message.conversation_id == Conversation.id, Message.client_id.in_(client_ids)),
         )
-        if existing is not None:
-            return Sent(MessageView.of(existing), duplicate=True)
-    conversation = await _get(session, conversation_id)
-    if conversation.status != "open":
-        raise ConversationEnded("This chat has ended. Start a new chat to write to us again.")
-    message = await _append(session, conversation, author_kind, author_name, text, client_id, now)
-    return Sent(message, duplicate=False)
+        .where(Conversation.id.in_(ids))
+        .order_by(Conversation.id)
+        .with_for_update(of=Conversation)
+    )
+    conversations: dict[int, str] = {}
+    last_seq: dict[int, int] = {}
+    stored: dict[tuple[int, str], MessageView] = {}
+    for row in rows:
+        conversations[row.id] = row.status
+        last_seq[row.id] = row.last_seq
+        if row.Message is not None and row.Message.client_id is not None:
+            stored[row.id, row.Message.client_id] = MessageView.of(row.Message)
+
+    # Each draft's outcome, or the index of the new row that answers it (a resend within
+    # the same batch is answered by the row its first copy makes, as a duplicate).
+    outcomes: list[Sent | ChatError | tuple[int, bool]] = []
+    new_rows: list[dict[str, Any]] = []
+    new_by_client_id: dict[tuple[int, str], int] = {}
+    for draft in drafts:
+        conversation_id, client_id = draft.conversation_id, draft.client_id
+        if client_id is not None:
+            if (conversation_id, client_id) in stored:
+                outcomes.append(Sent(stored[conversation_id, client_id], duplicate=True))
+                continue
+            if (conversation_id, client_id) in new_by_client_id:
+                outcomes.append((new_by_client_id[conversation_id, client_id], True))
+                continue
+        status = conversations.get(conversation_id)
+        if status is None:
+            outcomes.append(ConversationEnded("This conversation no longer exists."))
+            continue
+        if status != "open":
+            outcomes.append(
+                ConversationEnded("This chat has ended. Start a new chat to write to us again.")
+            )
+            continue
+        last_seq[conversation_id] += 1
+        if client_id is not None:
+            new_by_client_id[conversation_id, client_id] = len(new_rows)
+        outcomes.append((len(new_rows), False))
+        new_rows.append(
+            {
+                "conversation_id": conversation_id,
+                "seq": last_seq[conversation_id],
+                "client_id": client_id,
+                "author_kind": draft.author_kind,
+                "author_name": draft.author_name,
+                "body": draft.text,
+                "created_at": draft.now,
+            }
+        )
+    if not new_rows:
+        return [o for o in outcomes if not isinstance(o, tuple)]
+    views = await _insert(session, new_rows, last_seq, max(d.now for d in drafts))
+    return [Sent(views[o[0]], duplicate=o[1]) if isinstance(o, tuple) else o for o in outcomes]
+
+
+async def _insert(
+    session: AsyncSession, rows: list[dict[str, Any]], last_seq: dict[int, int], now: datetime
+) -> list[MessageView]:
+    # Core, not the ORM's bulk insert: this is the hot path and needs no objects. Ids come
+    # back keyed by (conversation, seq): asking for them in parameter order would make SQLite
+    # run one INSERT per row instead of one for the batch.
+    messages = cast(Table, Message.__table__)
+    returned = await session.execute(
+        insert(messages).returning(messages.c.id, messages.c.conversation_id, messages.c.seq),
+        rows,
+    )
+    id_of = {(r.conversation_id, r.seq): r.id for r in returned}
+    views = [
+        MessageView(
+            id=id_of[row["conversation_id"], row["seq"]],
+            conversation_id=row["conversation_id"],
+            seq=row["seq"],
+            client_id=row["client_id"],
+            author_kind=row["author_kind"],
+            author_name=row["author_name"],
+            text=row["body"],
+            created_at=row["created_at"],
+        )
+        for row in rows
+    ]
+    touched = sorted({row["conversation_id"] for row in rows})
+    conversations = cast(Table, Conversation.__table__)
+    await session.execute(
+        update(conversations)
+        .where(conversations.c.id == bindparam("conversation"))
+        .values(last_seq=bindparam("seq"), updated_at=now),
+        [{"conversation": cid, "seq": last_seq[cid]} for cid in touched],
+    )
+    return views
 
 
 async def mark_read(
@@ -253,13 +360,15 @@ async def end_conversation(
     conversation = await _get(session, conversation_id)
     if conversation.status != "open":
         return Ended(ConversationView.of(conversation), [])
+    messages = await _append(
+        session,
+        Draft(conversation.id, "system", SERVICE_NAME, f"Chat ended by {ended_by}.", None, now),
+    )
     conversation.status = "ended"
     conversation.ended_at = now
-    message = await _append(
-        session, conversation, "system", SERVICE_NAME, f"Chat ended by {ended_by}.", None, now
-    )
+    await session.flush()
     await session.refresh(conversation)
-    return Ended(ConversationView.of(conversation), [message])
+    return Ended(ConversationView.of(conversation), messages)
 
 
 async def _get(session: AsyncSession, conversation_id: int) -> Conversation:
@@ -269,37 +378,14 @@ async def _get(session: AsyncSession, conversation_id: int) -> Conversation:
     return conversation
 
 
-async def _append(
-    session: AsyncSession,
-    conversation: Conversation,
-    author_kind: str,
-    author_name: str | None,
-    text: str,
-    client_id: str | None,
-    now: datetime,
-) -> MessageView:
-    # The UPDATE ... RETURNING takes the conversation's row lock, so two writers to one
-    # conversation (even in two processes on PostgreSQL) can never get the same seq.
-    seq = await session.scalar(
-        update(Conversation)
-        .where(Conversation.id == conversation.id)
-        .values(last_seq=Conversation.last_seq + 1, updated_at=now)
-        .returning(Conversation.last_seq)
-        .execution_options(synchronize_session=False)
-    )
-    assert seq is not None
-    message = Message(
-        conversation_id=conversation.id,
-        seq=seq,
-        client_id=client_id,
-        author_kind=author_kind,
-        author_name=author_name,
-        body=text,
-        created_at=now,
-    )
-    session.add(message)
-    await session.flush()
-    return MessageView.of(message)
+async def _append(session: AsyncSession, *drafts: Draft) -> list[MessageView]:
+    outcomes = await append_messages(session, drafts)
+    views = []
+    for outcome in outcomes:
+        if isinstance(outcome, ChatError):
+            raise outcome
+        views.append(outcome.message)
+    return views
 
 
 def _iso(moment: datetime) -> str:

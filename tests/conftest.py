@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
+import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 import socketio
 from aiohttp import web
@@ -194,3 +197,23 @@ def _recorder(client: ResidentClient, name: str) -> Callable[[Any], Awaitable[No
         await client.events[name].put(data)
 
     return record
+
+
+ADMIN_DSN = os.environ.get("CHATSVC_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    """A fresh database on the local PostgreSQL, dropped afterwards."""
+    try:
+        admin = await asyncpg.connect(ADMIN_DSN, timeout=3)
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+        pytest.skip(f"PostgreSQL unreachable at {ADMIN_DSN}: {exc}")
+    name = f"chatsvc_test_{uuid.uuid4().hex[:12]}"
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    base = ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()

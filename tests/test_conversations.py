@@ -1,8 +1,10 @@
-"""Conversation actions on a real SQLite session (no server)."""
+"""Conversation actions on real SQLite and PostgreSQL sessions (no server)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,7 +13,7 @@ from sqlalchemy import select
 
 from chatsvc import conversations as actions
 from chatsvc.db import create_engine, upgrade
-from chatsvc.errors import ConversationEnded, InvalidToken, TokenExpired
+from chatsvc.errors import ConversationEnded, InvalidToken, TokenExpired, Unavailable
 from chatsvc.models import Conversation
 from chatsvc.settings import Settings
 from chatsvc.transport.state import Database
@@ -19,12 +21,33 @@ from chatsvc.transport.state import Database
 NOW = datetime(2026, 11, 23, 17, 30, tzinfo=UTC)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest) -> Database:
+    """Each action runs on the embedded default and on PostgreSQL."""
+    database: Database = request.getfixturevalue(f"{request.param}_db")
+    return database
+
+
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/unit.db"))
+async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
+    async with open_database(f"sqlite+aiosqlite:///{tmp_path}/unit.db") as database:
+        yield database
+
+
+@pytest.fixture
+async def postgresql_db(postgres_url: str) -> AsyncIterator[Database]:
+    async with open_database(postgres_url) as database:
+        yield database
+
+
+@contextlib.asynccontextmanager
+async def open_database(url: str) -> AsyncIterator[Database]:
+    database = Database(Settings(database_url=url, auto_migrate=True))
     await database.open()
-    yield database
-    await database.close()
+    try:
+        yield database
+    finally:
+        await database.close()
 
 
 async def start(db: Database, **changes: object) -> actions.Started:
@@ -42,15 +65,8 @@ async def start(db: Database, **changes: object) -> actions.Started:
 async def send(
     db: Database, conversation_id: int, text: str, client_id: str | None
 ) -> actions.Sent:
-    return await db.run(
-        actions.send_message,
-        conversation_id=conversation_id,
-        author_kind="resident",
-        author_name="Ana",
-        text=text,
-        client_id=client_id,
-        now=NOW,
-    )
+    draft = actions.Draft(conversation_id, "resident", "Ana", text, client_id, NOW)
+    return await db.run(actions.send_message, draft)
 
 
 async def test_only_the_tokens_hash_is_stored(db: Database) -> None:
@@ -157,3 +173,120 @@ async def test_upgrade_is_idempotent(tmp_path: Path) -> None:
     await upgrade(engine)
     await upgrade(engine)
     await engine.dispose()
+
+
+async def test_one_batch_serves_many_conversations_in_order(db: Database) -> None:
+    ana, ben = await start(db), await start(db, name="Ben")
+    ended = await start(db, name="Cy")
+    await db.run(
+        actions.end_conversation, conversation_id=ended.conversation.id, ended_by="x", now=NOW
+    )
+    a, b, c = ana.conversation.id, ben.conversation.id, ended.conversation.id
+
+    def draft(conversation_id: int, text: str, client_id: str | None) -> actions.Draft:
+        return actions.Draft(conversation_id, "resident", "R", text, client_id, NOW)
+
+    outcomes = await db.run(
+        actions.append_messages,
+        [
+            draft(a, "a1", "id-1"),
+            draft(b, "b1", "id-1"),  # the same client id in another conversation is another message
+            draft(c, "to an ended chat", "id-2"),
+            draft(a, "a1 again", "id-1"),  # a resend within the batch
+            draft(9999, "nowhere", None),
+            draft(a, "a2", None),
+        ],
+    )
+    sent = [o for o in outcomes if isinstance(o, actions.Sent)]
+    assert [(o.message.text, o.message.seq, o.duplicate) for o in sent] == [
+        ("a1", 3, False),
+        ("b1", 3, False),
+        ("a1", 3, True),
+        ("a2", 4, False),
+    ]
+    assert sent[0].message == sent[2].message
+    assert isinstance(outcomes[2], ConversationEnded)
+    assert isinstance(outcomes[4], ConversationEnded)
+
+    resumed = await db.run(
+        actions.resume_conversation, token=ana.token, after_seq=0, now=NOW, ttl=timedelta(days=1)
+    )
+    assert [m.seq for m in resumed.messages] == [1, 2, 3, 4]
+    assert resumed.conversation.last_seq == 4
+    again = await db.run(actions.append_messages, [draft(a, "a1 once more", "id-1")])
+    assert again == [actions.Sent(sent[0].message, duplicate=True)]
+
+
+async def test_concurrent_senders_share_commits_and_keep_seq_gapless(db: Database) -> None:
+    conversations = [(await start(db, name=f"R{n}")).conversation.id for n in range(5)]
+    drafts = [
+        actions.Draft(cid, "resident", "R", f"{cid}:{n}", f"{cid}-{n}", NOW)
+        for n in range(40)
+        for cid in conversations
+    ]
+    sent = await asyncio.gather(*(db.run_batched(actions.append_messages, d) for d in drafts))
+    assert all(not s.duplicate for s in sent)
+    for cid in conversations:
+        seqs = [s.message.seq for s in sent if s.message.conversation_id == cid]
+        assert seqs == list(range(3, 43)), "each conversation's messages are numbered in order"
+    with pytest.raises(ConversationEnded):
+        await db.run_batched(
+            actions.append_messages, actions.Draft(9999, "resident", "R", "x", None, NOW)
+        )
+
+
+async def test_two_processes_writing_one_conversation_never_share_a_seq(
+    postgresql_db: Database, postgres_url: str
+) -> None:
+    # Two Database objects stand in for two service processes on one PostgreSQL.
+    conversation_id = (await start(postgresql_db)).conversation.id
+    async with open_database(postgres_url) as other:
+        drafts = [
+            actions.Draft(conversation_id, "resident", "Ana", f"m{n}", f"id-{n}", NOW)
+            for n in range(60)
+        ]
+        sent = await asyncio.gather(
+            *(
+                (postgresql_db if n % 2 else other).run_batched(actions.append_messages, d)
+                for n, d in enumerate(drafts)
+            )
+        )
+    assert sorted(s.message.seq for s in sent) == list(range(3, 63))
+
+
+async def test_a_failed_batch_fails_its_callers_and_the_next_batch_runs(
+    sqlite_db: Database,
+) -> None:
+    calls: list[list[int]] = []
+
+    async def flaky(session: object, items: Sequence[int]) -> list[int | Exception]:
+        calls.append(list(items))
+        if len(calls) == 1:
+            raise OSError("database gone")
+        return [n * 10 if n >= 0 else ValueError(f"bad {n}") for n in items]
+
+    first = await asyncio.gather(sqlite_db.run_batched(flaky, 1), return_exceptions=True)
+    assert isinstance(first[0], OSError)
+    results = await asyncio.gather(
+        *(sqlite_db.run_batched(flaky, n) for n in (2, -1, 3)), return_exceptions=True
+    )
+    assert results[0] == 20 and results[2] == 30
+    assert isinstance(results[1], ValueError), "one item's error stays with that item"
+    assert sum(len(c) for c in calls) == 4
+
+
+async def test_closing_the_database_answers_every_waiting_caller(tmp_path: Path) -> None:
+    async with open_database(f"sqlite+aiosqlite:///{tmp_path}/close.db") as database:
+        entered, never = asyncio.Event(), asyncio.Event()
+
+        async def stuck(session: object, items: Sequence[int]) -> list[int | Exception]:
+            entered.set()
+            await never.wait()
+            return list(items)
+
+        waiting = [asyncio.create_task(database.run_batched(stuck, n)) for n in range(3)]
+        await asyncio.wait_for(entered.wait(), 5)
+    results = await asyncio.gather(*waiting, return_exceptions=True)
+    assert all(isinstance(r, Unavailable) for r in results), results
+    with pytest.raises(Unavailable):
+        await database.run_batched(stuck, 4)

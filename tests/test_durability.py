@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -16,6 +17,8 @@ import pytest
 import socketio
 
 from .conftest import TIMEOUT
+
+MESSAGES = 2000  # at most; the server is killed long before
 
 LISTENING = re.compile(r"listening on (http://[\d.]+:\d+)")
 
@@ -111,32 +114,45 @@ async def test_sigkill_mid_conversation_loses_no_acknowledged_message(
     )
     token = started["token"]
 
-    # Fire 200 messages without waiting; kill the server once some are acknowledged,
-    # while others are still in flight.
+    # Keep 20 messages in flight at all times (a new one goes out as each ack comes back);
+    # kill the server once 50 are acknowledged, while the window is still full.
     acked: dict[str, int] = {}
     enough = asyncio.Event()
-    client_ids = [uuid.uuid4().hex for _ in range(200)]
+    window = asyncio.Semaphore(20)
+    client_ids: list[str] = []
 
     def on_ack(client_id: str) -> Callable[[Any], None]:
         def record(ack: Any) -> None:
             assert ack["ok"], ack
             acked[client_id] = ack["message"]["seq"]
-            if len(acked) >= 20:
+            window.release()
+            if len(acked) >= 50:
                 enough.set()
 
         return record
 
-    for n, client_id in enumerate(client_ids):
-        await client.emit(
-            "message",
-            {"client_id": client_id, "text": f"message {n}"},
-            namespace="/resident",
-            callback=on_ack(client_id),
-        )
+    async def keep_sending() -> None:
+        for n in range(MESSAGES):
+            await window.acquire()
+            client_id = uuid.uuid4().hex
+            client_ids.append(client_id)
+            await client.emit(
+                "message",
+                {"client_id": client_id, "text": f"message {n}"},
+                namespace="/resident",
+                callback=on_ack(client_id),
+            )
+
+    sender = asyncio.create_task(keep_sending())
     await asyncio.wait_for(enough.wait(), TIMEOUT)
     await first.kill()
     acked_at_kill = dict(acked)
-    assert len(acked_at_kill) < len(client_ids), "the kill came after every ack: nothing in flight"
+    sender.cancel()
+    # The sender may meet the dead connection before it meets the cancellation.
+    with contextlib.suppress(asyncio.CancelledError, socketio.exceptions.SocketIOError):
+        await sender
+    in_flight = len(client_ids) - len(acked_at_kill)
+    assert in_flight > 0, "the kill came after every ack: nothing in flight"
     await client.disconnect()
 
     second = server_process()
@@ -149,7 +165,7 @@ async def test_sigkill_mid_conversation_loses_no_acknowledged_message(
     stored_ids = [m["client_id"] for m in stored if m["client_id"]]
     assert len(stored_ids) == len(set(stored_ids)), "a message was stored twice"
     by_id = {m["client_id"]: m["seq"] for m in stored if m["client_id"]}
-    print(f"acked before the kill: {len(acked_at_kill)}, stored: {len(by_id)} of 200")
+    print(f"acked before the kill: {len(acked_at_kill)}, stored: {len(by_id)} of {len(client_ids)}")
     for client_id, seq in acked_at_kill.items():
         assert by_id.get(client_id) == seq, f"acknowledged message {client_id} is lost"
 
@@ -165,5 +181,5 @@ async def test_sigkill_mid_conversation_loses_no_acknowledged_message(
         assert ack["duplicate"] is (client_id in by_id)
     final = await client.call("resume", {"token": token}, namespace="/resident", timeout=TIMEOUT)
     texts = [m["text"] for m in final["messages"] if m["author_kind"] == "resident"]
-    assert sorted(texts[1:]) == sorted(f"message {n}" for n in range(200))
+    assert sorted(texts[1:]) == sorted(f"message {n}" for n in range(len(client_ids)))
     await client.disconnect()

@@ -6,33 +6,11 @@ import asyncio
 import os
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-
-import asyncpg
-import pytest
+from collections.abc import Awaitable, Callable
 
 from chatsvc.settings import Settings
 
 from .conftest import LiveServer, ResidentClient
-
-ADMIN_DSN = os.environ.get("CHATSVC_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-@pytest.fixture
-async def postgres_url() -> AsyncIterator[str]:
-    """A fresh database on the local PostgreSQL, dropped afterwards."""
-    try:
-        admin = await asyncpg.connect(ADMIN_DSN, timeout=3)
-    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
-        pytest.skip(f"PostgreSQL unreachable at {ADMIN_DSN}: {exc}")
-    name = f"chatsvc_test_{uuid.uuid4().hex[:12]}"
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    base = ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    try:
-        yield f"{base}/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 async def test_resident_flow_on_postgres(

@@ -509,12 +509,9 @@ async def test_staff_replies_typing_and_read_receipts(page: Page, live_server: L
 
     sent = await live_server.app[DATABASE].run(
         actions.send_message,
-        conversation_id=conversation_id,
-        author_kind="agent",
-        author_name="Maria",
-        text="Hi Ana, I can help with that.",
-        client_id=None,
-        now=utc_now(),
+        actions.Draft(
+            conversation_id, "agent", "Maria", "Hi Ana, I can help with that.", None, utc_now()
+        ),
     )
     await publish("message", sent.message.as_dict())
     reply = message(page, "Hi Ana, I can help with that.")
@@ -526,12 +523,7 @@ async def test_staff_replies_typing_and_read_receipts(page: Page, live_server: L
     await page.keyboard.press("Escape")
     sent = await live_server.app[DATABASE].run(
         actions.send_message,
-        conversation_id=conversation_id,
-        author_kind="agent",
-        author_name="Maria",
-        text="Are you still there?",
-        client_id=None,
-        now=utc_now(),
+        actions.Draft(conversation_id, "agent", "Maria", "Are you still there?", None, utc_now()),
     )
     await publish("message", sent.message.as_dict())
     await expect(launcher(page)).to_have_accessible_name(re.compile(r"1 new message"))

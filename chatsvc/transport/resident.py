@@ -97,24 +97,20 @@ class ResidentNamespace(socketio.AsyncNamespace):
     @socket_event(MessagePayload)
     async def on_message(self, sid: str, payload: MessagePayload) -> dict[str, Any]:
         conversation_id, name = await self._conversation_of(sid)
-        sent = await self.database.run(
-            actions.send_message,
-            conversation_id=conversation_id,
-            author_kind="resident",
-            author_name=name,
-            text=payload.text,
-            client_id=payload.client_id,
-            now=self.clock(),
+        draft = actions.Draft(
+            conversation_id, "resident", name, payload.text, payload.client_id, self.clock()
         )
+        sent = await self.database.run_batched(actions.append_messages, draft)
+        message = sent.message.as_dict()
         if not sent.duplicate:
-            await self._publish("message", sent.message.as_dict(), conversation_id, sid)
+            await self._publish("message", message, conversation_id, sid)
         log.debug(
             "message conversation=%d seq=%d duplicate=%s",
             conversation_id,
             sent.message.seq,
             sent.duplicate,
         )
-        return {"message": sent.message.as_dict(), "duplicate": sent.duplicate}
+        return {"message": message, "duplicate": sent.duplicate}
 
     @socket_event(TypingPayload)
     async def on_typing(self, sid: str, payload: TypingPayload) -> dict[str, Any]:
@@ -175,4 +171,11 @@ class ResidentNamespace(socketio.AsyncNamespace):
         self, event: str, data: dict[str, Any], conversation_id: int, skip_sid: str | None
     ) -> None:
         """Send an event to every other connection of the conversation (after commit)."""
-        await self.emit(event, data, room=room_of(conversation_id), skip_sid=skip_sid)
+        room = room_of(conversation_id)
+        manager = self.server.manager
+        # Most chats have one tab open: then there is nobody else to tell, and emit would still
+        # encode the packet. Only a local manager knows every participant.
+        if type(manager) is not socketio.AsyncManager or any(
+            sid != skip_sid for sid, _ in manager.get_participants(NAMESPACE, room)
+        ):
+            await self.emit(event, data, room=room, skip_sid=skip_sid)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import socketio
 from aiohttp import web
@@ -12,10 +15,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ..db import check_schema, create_engine, make_sessionmaker, upgrade
+from ..errors import Unavailable
 from ..settings import Settings
 
+log = logging.getLogger(__name__)
+
 T = TypeVar("T")
+Item = TypeVar("Item")
+Outcome = TypeVar("Outcome")
 Clock = Callable[[], datetime]
+BatchAction = Callable[[AsyncSession, Sequence[Item]], Awaitable[Sequence[Outcome | Exception]]]
+
+MAX_BATCH = 200
 
 
 def utc_now() -> datetime:
@@ -29,6 +40,7 @@ class Database:
         self.settings = settings
         self._engine: AsyncEngine | None = None
         self._sessionmaker: async_sessionmaker[AsyncSession] | None = None
+        self._batches: dict[object, GroupCommit[Any, Any]] = {}
 
     async def open(self) -> None:
         engine = create_engine(self.settings)
@@ -44,6 +56,9 @@ class Database:
         self._sessionmaker = make_sessionmaker(engine)
 
     async def close(self) -> None:
+        for batch in self._batches.values():
+            await batch.close()
+        self._batches.clear()
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None
@@ -53,19 +68,90 @@ class Database:
         assert self._engine is not None, "the database is not open"
         return self._engine
 
-    async def run(self, action: Callable[..., Awaitable[T]], **kwargs: Any) -> T:
+    async def run(self, action: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
         """Run one action in its own transaction and commit it; return what it returned."""
         assert self._sessionmaker is not None, "the database is not open"
         for attempt in (1, 2):
             try:
                 async with self._sessionmaker() as session, session.begin():
-                    return await action(session, **kwargs)
+                    return await action(session, *args, **kwargs)
             except IntegrityError:
                 # Two clients raced on a unique key (e.g. the same message id sent twice at
                 # once): the second attempt sees the winner's row and answers from it.
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
+
+    async def run_batched(self, action: BatchAction[Item, Outcome], item: Item) -> Outcome:
+        """Run `action` for `item` together with whatever else is waiting, in one transaction.
+
+        Group commit: while one batch commits, the next one gathers, so under load many
+        callers share one commit instead of queueing for one each; alone, a caller waits for
+        nobody. Returns this item's outcome, or raises the error this item (or its batch) met.
+        """
+        if self._engine is None:
+            raise Unavailable("The service is not ready. Try again.")
+        batch = self._batches.get(action)
+        if batch is None:
+            sqlite = self.engine.dialect.name == "sqlite"
+            # SQLite has one writer: one batch at a time. Other databases take a few at once.
+            batch = GroupCommit(self, action, workers=1 if sqlite else 4)
+            self._batches[action] = batch
+        outcome: Outcome = await batch.submit(item)
+        return outcome
+
+
+class GroupCommit(Generic[Item, Outcome]):
+    """Items queued for one batch action, run by a few workers, each batch one transaction."""
+
+    def __init__(self, database: Database, action: BatchAction[Item, Outcome], workers: int):
+        self.database = database
+        self.action = action
+        self.queue: asyncio.Queue[tuple[Item, asyncio.Future[Outcome]]] = asyncio.Queue()
+        self.workers = [asyncio.create_task(self._work()) for _ in range(workers)]
+
+    async def submit(self, item: Item) -> Outcome:
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self.queue.put_nowait((item, future))
+        return await future
+
+    async def close(self) -> None:
+        for worker in self.workers:
+            worker.cancel()
+        for worker in self.workers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+        while not self.queue.empty():
+            _, future = self.queue.get_nowait()
+            if not future.done():
+                future.set_exception(Unavailable("The service is shutting down."))
+
+    async def _work(self) -> None:
+        while True:
+            batch = [await self.queue.get()]
+            while len(batch) < MAX_BATCH and not self.queue.empty():
+                batch.append(self.queue.get_nowait())
+            live = [(item, future) for item, future in batch if not future.cancelled()]
+            try:
+                outcomes = await self.database.run(self.action, [item for item, _ in live])
+            except asyncio.CancelledError:
+                for _, future in live:
+                    if not future.done():
+                        future.set_exception(Unavailable("The service is shutting down."))
+                raise
+            except Exception as exc:
+                # The whole batch failed (the database is down, say): every caller hears why.
+                for _, future in live:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), outcome in zip(live, outcomes, strict=True):
+                if future.done():
+                    continue
+                if isinstance(outcome, Exception):
+                    future.set_exception(outcome)
+                else:
+                    future.set_result(outcome)
 
 
 SETTINGS = web.AppKey("settings", Settings)
