@@ -500,7 +500,9 @@ async def connect_residents(
                 {
                     "name": name,
                     "email": f"resident{index}@example.com",
-                    "question": f"Load test question from resident {index}",
+                    # Each resident asks for a person: the chat is then handed over, as when an
+                    # agent answers, and what is measured is the message path, not the assistant.
+                    "question": f"Resident {index} would like to talk to a person, please.",
                     "client_id": uuid.uuid4().hex,
                 },
                 namespace=NAMESPACE,

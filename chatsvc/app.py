@@ -2,32 +2,65 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from .bot.knowledge import KnowledgeBaseError
+from .bot.runtime import Assistant
 from .settings import Settings
 from .transport.http import add_routes, error_middleware
 from .transport.resident import ResidentNamespace
 from .transport.sockets import create_socket_server
-from .transport.state import CLOCK, DATABASE, SETTINGS, SIO, Clock, Database, utc_now
+from .transport.state import ASSISTANT, CLOCK, DATABASE, SETTINGS, SIO, Clock, Database, utc_now
 
 
 def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application:
     """Build the aiohttp application with its Socket.IO server; open nothing yet."""
     app = web.Application(middlewares=[error_middleware], client_max_size=1024**2)
     database = Database(settings)
+    assistant = Assistant(settings.knowledge_base)
     sio = create_socket_server(settings)
-    sio.register_namespace(ResidentNamespace(database, settings, clock))
+    resident = ResidentNamespace(database, assistant, settings, clock)
+    sio.register_namespace(resident)
     sio.attach(app)
 
     app[SETTINGS] = settings
     app[DATABASE] = database
+    app[ASSISTANT] = assistant
     app[SIO] = sio
     app[CLOCK] = clock
     add_routes(app)
+    app.cleanup_ctx.append(_assistant_ctx)
     app.cleanup_ctx.append(_database_ctx)
+    app.cleanup_ctx.append(functools.partial(_answers_ctx, resident))
     return app
+
+
+async def _answers_ctx(resident: ResidentNamespace, _app: web.Application) -> AsyncIterator[None]:
+    # Exits before the database closes: answers in progress finish first.
+    yield
+    await resident.close()
+
+
+async def _assistant_ctx(app: web.Application) -> AsyncIterator[None]:
+    assistant = app[ASSISTANT]
+    try:
+        assistant.open()
+    except KnowledgeBaseError as exc:
+        raise RuntimeError(
+            f"the knowledge base at {assistant.root} is broken: " + "; ".join(exc.problems)
+        ) from None
+    watcher = asyncio.create_task(assistant.watch(app[SETTINGS].knowledge_base_poll_seconds))
+    try:
+        yield
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
 
 
 async def _database_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -1,18 +1,23 @@
-"""The `chatsvc` command: serve, db upgrade."""
+"""The `chatsvc` command: serve, db upgrade, kb check/reload, ask, eval."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import signal
 import sys
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any, TypeVar
 
 from aiohttp import web
 
 from .app import create_app
+from .bot.evaluation import EvalFileError, evaluate, read_examples
+from .bot.knowledge import KnowledgeBaseError, load_knowledge_base, touch_for_reload
+from .bot.matcher import Decision, build_index, decide
 from .db import create_engine, upgrade
 from .settings import Settings, SettingsError
 
@@ -29,6 +34,16 @@ def main(argv: list[str] | None = None) -> int:
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply every pending migration")
+    kb = commands.add_parser("kb", help="the knowledge base")
+    kb_commands = kb.add_subparsers(dest="kb_command", required=True)
+    kb_commands.add_parser("check", help="validate every file of the knowledge base")
+    kb_commands.add_parser("reload", help="validate, then make running servers pick up the edits")
+    ask = commands.add_parser("ask", help="show what the assistant makes of a question")
+    ask.add_argument("text")
+    ask.add_argument("--json", action="store_true", help="print the decision as JSON")
+    evaluate = commands.add_parser("eval", help="measure the assistant on labelled questions")
+    evaluate.add_argument("file", type=Path, help='JSON lines {"text": ..., "expect": ...}')
+    evaluate.add_argument("--min-accuracy", type=float, default=None)
     args = parser.parse_args(argv)
 
     try:
@@ -36,14 +51,65 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"chatsvc: {exc}", file=sys.stderr)
         return 2
+    if args.command in ("kb", "ask", "eval"):
+        return bot_command(args, settings)
     configure_logging(settings.log_level)
     if args.command == "serve":
-        import uvloop
-
-        return uvloop.run(serve(settings))
+        return run(serve(settings))
     run(upgrade_database(settings))
     print("database schema is up to date")
     return 0
+
+
+def bot_command(args: argparse.Namespace, settings: Settings) -> int:
+    """The knowledge base and assistant commands: kb check/reload, ask, eval."""
+    try:
+        kb = load_knowledge_base(settings.knowledge_base)
+    except KnowledgeBaseError as exc:
+        print(f"the knowledge base at {settings.knowledge_base} is broken:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    if args.command == "kb":
+        print(
+            f"knowledge base OK: {len(kb.topics)} topics, {len(kb.articles)} articles, "
+            f"{len(kb.synonyms)} synonym entries ({settings.knowledge_base})"
+        )
+        if args.kb_command == "reload":
+            touch_for_reload(settings.knowledge_base)
+            print("running servers reload it within a few seconds")
+        return 0
+    index = build_index(kb)
+    if args.command == "ask":
+        decision = decide(args.text, index)
+        if args.json:
+            print(json.dumps(decision.as_dict(), indent=2))
+        else:
+            print(describe(decision))
+        return 0
+    try:
+        examples = read_examples(args.file, set(kb.topics))
+    except (OSError, EvalFileError) as exc:
+        print(f"chatsvc eval: {exc}", file=sys.stderr)
+        return 2
+    report = evaluate(examples, index)
+    print("\n".join(report.lines()))
+    if args.min_accuracy is not None and report.accuracy < args.min_accuracy:
+        print(f"below --min-accuracy {args.min_accuracy:.3f}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def describe(decision: Decision) -> str:
+    """Say a decision in a few lines for people."""
+    lines = [f"intent: {decision.intent}  ({decision.band}, score {decision.score:.3f})"]
+    if decision.article_id:
+        lines.append(f"article: {decision.article_id}")
+    if decision.request_number:
+        lines.append(f"request number: {decision.request_number}")
+    for s in decision.suggestions:
+        lines.append(f"  suggestion: {s.topic} / {s.article_id} ({s.score:.3f}) {s.title}")
+    return "\n".join(lines)
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:

@@ -16,6 +16,9 @@ from typing import Any, Literal, cast
 from sqlalchemy import Table, and_, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from .bot.assistant import ASSISTANT_NAME, compose_reply
+from .bot.knowledge import KnowledgeBase
+from .bot.matcher import Decision
 from .errors import ChatError, ConversationEnded, InvalidToken, TokenExpired
 from .models import Conversation, Message, Resident
 
@@ -38,6 +41,8 @@ class MessageView:
     author_name: str | None
     text: str
     created_at: datetime
+    format: str = "text"
+    quick_replies: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def of(cls, message: Message) -> MessageView:
@@ -50,6 +55,8 @@ class MessageView:
             author_name=message.author_name,
             text=message.body,
             created_at=message.created_at,
+            format=message.format or "text",
+            quick_replies=tuple((q["label"], q["text"]) for q in message.quick_replies or ()),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -62,6 +69,8 @@ class MessageView:
             "author_name": self.author_name,
             "text": self.text,
             "created_at": _iso(self.created_at),
+            "format": self.format,
+            "quick_replies": [{"label": label, "text": text} for label, text in self.quick_replies],
         }
 
 
@@ -78,6 +87,8 @@ class ConversationView:
     resident_email: str
     resident_read_seq: int
     staff_read_seq: int
+    stage: str = "assistant"
+    topic: str | None = None
 
     @classmethod
     def of(cls, conversation: Conversation) -> ConversationView:
@@ -91,6 +102,8 @@ class ConversationView:
             resident_email=conversation.resident.email,
             resident_read_seq=conversation.resident_read_seq,
             staff_read_seq=conversation.staff_read_seq,
+            stage=conversation.stage,
+            topic=conversation.topic,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -102,6 +115,8 @@ class ConversationView:
             "last_seq": self.last_seq,
             "resident": {"name": self.resident_name, "email": self.resident_email},
             "read": {"resident": self.resident_read_seq, "staff": self.staff_read_seq},
+            "stage": self.stage,
+            "topic": self.topic,
         }
 
 
@@ -129,12 +144,24 @@ class Draft:
     text: str
     client_id: str | None
     now: datetime
+    format: str = "text"
+    quick_replies: tuple[tuple[str, str], ...] = ()
+    decision: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
 class Sent:
     message: MessageView
     duplicate: bool
+
+
+@dataclass(frozen=True)
+class AssistantTurn:
+    """What the assistant said, and the conversation after it (handed off or not)."""
+
+    messages: list[MessageView]
+    conversation: ConversationView
+    handed_off: bool
 
 
 @dataclass(frozen=True)
@@ -146,14 +173,6 @@ class Ended:
 def hash_token(token: str) -> str:
     """Hash a conversation token: only the hash is stored, so a database leak resumes nothing."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def received_reply(name: str) -> str:
-    """Say that the question arrived (until the assistant and agents answer for real)."""
-    return (
-        f"Thank you, {name}. We received your question and saved this conversation. "
-        "A member of the Citizen Service Center will reply here."
-    )
 
 
 async def start_conversation(
@@ -181,9 +200,7 @@ async def start_conversation(
     session.add(conversation)
     await session.flush()
     messages = await _append(
-        session,
-        Draft(conversation.id, "resident", name, question, client_id, now),
-        Draft(conversation.id, "system", SERVICE_NAME, received_reply(name), None, now),
+        session, Draft(conversation.id, "resident", name, question, client_id, now)
     )
     await session.refresh(conversation)
     return Started(ConversationView.of(conversation), token, messages)
@@ -296,6 +313,9 @@ async def append_messages(session: AsyncSession, drafts: Sequence[Draft]) -> lis
                 "author_name": draft.author_name,
                 "body": draft.text,
                 "created_at": draft.now,
+                "format": draft.format,
+                "quick_replies": [{"label": a, "text": b} for a, b in draft.quick_replies] or None,
+                "decision": draft.decision,
             }
         )
     if not new_rows:
@@ -326,6 +346,8 @@ async def _insert(
             author_name=row["author_name"],
             text=row["body"],
             created_at=row["created_at"],
+            format=row["format"],
+            quick_replies=tuple((q["label"], q["text"]) for q in row["quick_replies"] or ()),
         )
         for row in rows
     ]
@@ -338,6 +360,54 @@ async def _insert(
         [{"conversation": cid, "seq": last_seq[cid]} for cid in touched],
     )
     return views
+
+
+async def assistant_turn(
+    session: AsyncSession,
+    *,
+    conversation_id: int,
+    text: str,
+    decision: Decision,
+    kb: KnowledgeBase,
+    now: datetime,
+) -> AssistantTurn:
+    """Answer a resident's message as the assistant, and hand over to a person when due.
+
+    Once the conversation waits for a person the assistant stays quiet, except to tell anyone
+    who reports an emergency to call 911.
+    """
+    conversation = await _get(session, conversation_id)
+    quiet = conversation.status != "open" or (
+        conversation.stage != "assistant" and decision.intent != "emergency"
+    )
+    if quiet:
+        return AssistantTurn([], ConversationView.of(conversation), handed_off=False)
+    reply = compose_reply(decision, kb, misses=conversation.assistant_misses, text=text)
+    messages = await _append(
+        session,
+        Draft(
+            conversation.id,
+            "assistant",
+            ASSISTANT_NAME,
+            reply.text,
+            None,
+            now,
+            format="markdown",
+            quick_replies=reply.quick_replies,
+            decision=reply.decision,
+        ),
+    )
+    conversation.assistant_misses = reply.misses
+    if reply.topic:
+        conversation.topic = reply.topic
+    handed_off = reply.handoff is not None and conversation.stage == "assistant"
+    if handed_off:
+        conversation.stage = "waiting"
+        conversation.handoff_reason = reply.handoff
+        conversation.handoff_at = now
+    await session.flush()
+    await session.refresh(conversation)
+    return AssistantTurn(messages, ConversationView.of(conversation), handed_off)
 
 
 async def mark_read(

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
+    JSON,
     DateTime,
     ForeignKey,
     Integer,
@@ -79,6 +80,12 @@ class Conversation(Base):
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     resident_read_seq: Mapped[int] = mapped_column(Integer, default=0)
     staff_read_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # Who answers the resident: "assistant", or "waiting" for a person after a handoff.
+    stage: Mapped[str] = mapped_column(String(16), default="assistant", server_default="assistant")
+    topic: Mapped[str | None] = mapped_column(String(64))  # the assistant's best guess
+    assistant_misses: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    handoff_reason: Mapped[str | None] = mapped_column(String(32))
+    handoff_at: Mapped[datetime | None]
 
     resident: Mapped[Resident] = relationship(lazy="joined")
 
@@ -100,3 +107,7 @@ class Message(Base):
     author_name: Mapped[str | None] = mapped_column(String(100))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
+    format: Mapped[str] = mapped_column(String(16), default="text", server_default="text")
+    quick_replies: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
+    # What the assistant made of the message it answers: intent, band, score, article.
+    decision: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -6,8 +6,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/chatsvc.db"
+DEFAULT_KNOWLEDGE_BASE = Path(__file__).resolve().parent.parent / "knowledge_base"
 
 
 class SettingsError(ValueError):
@@ -27,6 +29,8 @@ class Settings:
     log_level: str = "INFO"
     auto_migrate: bool | None = None
     trust_proxy_headers: bool = False
+    knowledge_base: Path = DEFAULT_KNOWLEDGE_BASE
+    knowledge_base_poll_seconds: float = 2.0
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -59,6 +63,8 @@ class Settings:
             trust_proxy_headers=_bool(
                 "CHATSVC_TRUST_PROXY_HEADERS", env.get("CHATSVC_TRUST_PROXY_HEADERS", "0")
             ),
+            knowledge_base=Path(env.get("CHATSVC_KNOWLEDGE_BASE") or DEFAULT_KNOWLEDGE_BASE),
+            knowledge_base_poll_seconds=_int(env, "CHATSVC_KB_POLL_SECONDS", 2, minimum=1),
         )
 
 

@@ -64,6 +64,8 @@ def log_errors() -> Iterator[LogErrors]:
     assert not unexpected, f"the service logged errors: {unexpected}"
 
 
+PERSON = "I'd like to talk to a person, please."
+
 # --- settings and the live server ----------------------------------------------------------
 
 
@@ -153,7 +155,9 @@ class ResidentClient:
         return ack
 
     async def start(self, **fields: Any) -> dict[str, Any]:
-        payload = {"name": "Ana Ruiz", "email": "ana@example.com", "question": "Hello?"}
+        # Asking for a person hands the chat over at once, so the assistant stays quiet and
+        # tests of the protocol see only the messages they send (the reply is seq 2).
+        payload = {"name": "Ana Ruiz", "email": "ana@example.com", "question": PERSON}
         payload.update(fields)
         ack = await self.call("start", payload)
         assert ack["ok"], ack

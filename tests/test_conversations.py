@@ -89,7 +89,7 @@ async def test_seq_counts_up_per_conversation(db: Database) -> None:
     a = await send(db, one.conversation.id, "a", "client-0001")
     b = await send(db, two.conversation.id, "b", "client-0001")  # same id, other conversation
     c = await send(db, one.conversation.id, "c", None)
-    assert (a.message.seq, b.message.seq, c.message.seq) == (3, 3, 4)
+    assert (a.message.seq, b.message.seq, c.message.seq) == (2, 2, 3)  # 1 is the question
     assert not b.duplicate
 
 
@@ -107,12 +107,12 @@ async def test_resume_returns_what_came_after_the_given_seq(db: Database) -> Non
     resumed = await db.run(
         actions.resume_conversation,
         token=started.token,
-        after_seq=3,
+        after_seq=2,
         now=NOW,
         ttl=timedelta(hours=1),
     )
     assert [m.text for m in resumed.messages] == ["m1", "m2"]
-    assert resumed.conversation.last_seq == 5
+    assert resumed.conversation.last_seq == 4
 
 
 async def test_resume_refuses_unknown_and_expired_tokens(db: Database) -> None:
@@ -153,7 +153,7 @@ async def test_ending_twice_adds_one_message_and_blocks_sending(db: Database) ->
     ended = await db.run(actions.end_conversation, conversation_id=cid, ended_by="x", now=NOW)
     again = await db.run(actions.end_conversation, conversation_id=cid, ended_by="x", now=NOW)
     assert len(ended.messages) == 1 and again.messages == []
-    assert again.conversation.last_seq == 3
+    assert again.conversation.last_seq == 2
     with pytest.raises(ConversationEnded):
         await send(db, cid, "late", None)
 
@@ -162,6 +162,7 @@ async def test_read_marks_never_go_down_or_past_the_end(db: Database) -> None:
     started = await start(db)
     cid = started.conversation.id
     mark = actions.mark_read
+    await send(db, cid, "second", None)
     assert await db.run(mark, conversation_id=cid, reader="staff", seq=1) == 1
     assert await db.run(mark, conversation_id=cid, reader="staff", seq=50) == 2
     assert await db.run(mark, conversation_id=cid, reader="staff", seq=0) == 2
@@ -199,10 +200,10 @@ async def test_one_batch_serves_many_conversations_in_order(db: Database) -> Non
     )
     sent = [o for o in outcomes if isinstance(o, actions.Sent)]
     assert [(o.message.text, o.message.seq, o.duplicate) for o in sent] == [
-        ("a1", 3, False),
-        ("b1", 3, False),
-        ("a1", 3, True),
-        ("a2", 4, False),
+        ("a1", 2, False),
+        ("b1", 2, False),
+        ("a1", 2, True),
+        ("a2", 3, False),
     ]
     assert sent[0].message == sent[2].message
     assert isinstance(outcomes[2], ConversationEnded)
@@ -211,8 +212,8 @@ async def test_one_batch_serves_many_conversations_in_order(db: Database) -> Non
     resumed = await db.run(
         actions.resume_conversation, token=ana.token, after_seq=0, now=NOW, ttl=timedelta(days=1)
     )
-    assert [m.seq for m in resumed.messages] == [1, 2, 3, 4]
-    assert resumed.conversation.last_seq == 4
+    assert [m.seq for m in resumed.messages] == [1, 2, 3]
+    assert resumed.conversation.last_seq == 3
     again = await db.run(actions.append_messages, [draft(a, "a1 once more", "id-1")])
     assert again == [actions.Sent(sent[0].message, duplicate=True)]
 
@@ -228,7 +229,7 @@ async def test_concurrent_senders_share_commits_and_keep_seq_gapless(db: Databas
     assert all(not s.duplicate for s in sent)
     for cid in conversations:
         seqs = [s.message.seq for s in sent if s.message.conversation_id == cid]
-        assert seqs == list(range(3, 43)), "each conversation's messages are numbered in order"
+        assert seqs == list(range(2, 42)), "each conversation's messages are numbered in order"
     with pytest.raises(ConversationEnded):
         await db.run_batched(
             actions.append_messages, actions.Draft(9999, "resident", "R", "x", None, NOW)
@@ -251,7 +252,7 @@ async def test_two_processes_writing_one_conversation_never_share_a_seq(
                 for n, d in enumerate(drafts)
             )
         )
-    assert sorted(s.message.seq for s in sent) == list(range(3, 63))
+    assert sorted(s.message.seq for s in sent) == list(range(2, 62))
 
 
 async def test_a_failed_batch_fails_its_callers_and_the_next_batch_runs(

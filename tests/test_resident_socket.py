@@ -45,8 +45,10 @@ async def test_start_gives_token_question_and_reply(resident_client: Factory) ->
         "resident",
         "When is bulky item pickup?",
     )
-    assert (reply["seq"], reply["author_kind"]) == (2, "system")
-    assert "received" in reply["text"]
+    assert (reply["seq"], reply["author_kind"]) == (2, "assistant")
+    assert reply["author_name"] == "City Assistant"
+    assert reply["format"] == "markdown"
+    assert {"label": "Talk to a person", "text": "Talk to a person"} in reply["quick_replies"]
     assert conversation["last_seq"] == 2
     assert question["created_at"].endswith("Z")
 

@@ -7,7 +7,7 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from playwright.async_api import (
@@ -144,7 +144,12 @@ async def fill_form(page: Page, name: str, email: str, question: str) -> None:
     await page.get_by_label("Question").fill(question)
 
 
-async def start_chat(page: Page, question: str = "When is bulky item pickup?") -> None:
+# Asking for a person hands the chat over at once: the assistant then stays quiet, so tests of
+# the widget see only the messages they send and publish.
+PERSON = "I'd like to talk to a person about a bulky item pickup."
+
+
+async def start_chat(page: Page, question: str = PERSON) -> None:
     """Open the widget and start a chat; wait for the service's first reply."""
     await open_widget(page)
     await fill_form(page, "Ana Ruiz", "ana@example.com", question)
@@ -260,13 +265,20 @@ async def test_server_errors_are_shown_inline(page: Page, live_server: LiveServe
 
 
 async def test_history_comes_back_after_a_reload(page: Page) -> None:
+    # The real assistant answers here: its answers, with their buttons, come back too.
     await start_chat(page, "When is bulky item pickup?")
-    reply = await log(page).locator(".msg[data-seq='2'] .text").text_content()
+    answer = log(page).locator(".msg[data-seq='2']")
+    await expect(answer).to_have_class(re.compile(r"\bmsg-assistant\b"))
+    reply = await answer.locator(".text").text_content()
     assert reply
     await send(page, "It is a couch and two chairs.")
     sent = message(page, "It is a couch and two chairs.")
     await expect(sent).to_have_attribute("data-seq", "3")
     await expect(sent.locator("time")).to_have_text(re.compile(r"^\d{1,2}:\d{2} [AP]M$"))
+    second = log(page).locator(".msg[data-seq='4']")
+    await expect(second).to_have_class(re.compile(r"\bmsg-assistant\b"))
+    buttons = page.get_by_role("group", name="Suggested replies").get_by_role("button")
+    await expect(buttons).to_have_text(["File a request", "Talk to a person"])
 
     await page.reload()
     await expect(panel(page)).to_be_hidden()
@@ -275,7 +287,8 @@ async def test_history_comes_back_after_a_reload(page: Page) -> None:
     await expect(message(page, "When is bulky item pickup?")).to_have_attribute("data-seq", "1")
     await expect(log(page).locator(".msg[data-seq='2'] .text")).to_have_text(reply)
     await expect(message(page, "It is a couch and two chairs.")).to_have_attribute("data-seq", "3")
-    await expect(log(page).locator(".msg")).to_have_count(3)
+    await expect(log(page).locator(".msg")).to_have_count(4)
+    await expect(buttons).to_have_text(["File a request", "Talk to a person"])
     await expect(page.get_by_role("button", name="Start chat")).to_be_hidden()
 
 
@@ -345,7 +358,7 @@ async def test_keyboard_only(page: Page) -> None:
     await expect(page.get_by_label("Email")).to_be_focused()
     await page.keyboard.type("ana@example.com")
     await page.keyboard.press("Tab")
-    await page.keyboard.type("Where do I pay a parking ticket?")
+    await page.keyboard.type("Can I talk to a person about a parking ticket?")
     await page.keyboard.press("Tab")
     await expect(page.get_by_role("button", name="Start chat")).to_be_focused()
     await page.keyboard.press("Enter")
@@ -505,7 +518,7 @@ async def test_staff_replies_typing_and_read_receipts(page: Page, live_server: L
     await expect(typing).to_be_visible()
 
     await publish("read", {"reader": "staff", "seq": 1})
-    await expect(message(page, "When is bulky item pickup?")).to_contain_text("Seen")
+    await expect(message(page, PERSON)).to_contain_text("Seen")
 
     sent = await live_server.app[DATABASE].run(
         actions.send_message,
@@ -624,3 +637,204 @@ async def test_typing_and_read_receipts_reach_the_other_tab(
     while read["seq"] < ack["message"]["seq"]:
         read = await other_tab.next("read")
     assert read == {"reader": "resident", "seq": ack["message"]["seq"]}
+
+
+# --- the assistant: Markdown and quick replies ---------------------------------------------
+
+ASSISTANT_MARKDOWN = (
+    "Bulky item pickup is **free** twice a year.\n"
+    "Before you book, have ready:\n"
+    "\n"
+    "- the address\n"
+    "- up to **5** items\n"
+    "\n"
+    "1. Book online\n"
+    "2. Put the items out\n"
+    "\n"
+    "Book at [the city site](https://example.org/bulky?day=1&items=5)"
+    " or call [311](tel:+16265550100).\n"
+    f"Not links: [click me](javascript:alert(1)) and {XSS}"
+)
+
+
+async def publish_assistant(
+    live_server: LiveServer,
+    conversation_id: int,
+    text_: str,
+    quick_replies: list[dict[str, str]] | None = None,
+    author_kind: Literal["assistant", "agent"] = "assistant",
+) -> int:
+    """Store a message, then publish it as the server sends the assistant's; return its seq."""
+    name = "City Assistant" if author_kind == "assistant" else "Maria"
+    sent = await live_server.app[DATABASE].run(
+        actions.send_message,
+        actions.Draft(conversation_id, author_kind, name, text_, None, utc_now()),
+    )
+    payload = {
+        **sent.message.as_dict(),
+        "format": "markdown" if author_kind == "assistant" else "text",
+        "quick_replies": quick_replies or [],
+    }
+    await live_server.app[SIO].emit(
+        "message", payload, room=room_of(conversation_id), namespace=NAMESPACE
+    )
+    return sent.message.seq
+
+
+async def stored_messages(
+    live_server: LiveServer, conversation_id: int
+) -> list[tuple[int, str, str, str | None]]:
+    """(seq, author_kind, text, client_id) of each stored message, in order."""
+    async with live_server.app[DATABASE].engine.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT seq, author_kind, body, client_id FROM messages"
+                " WHERE conversation_id = :id ORDER BY seq"
+            ),
+            {"id": conversation_id},
+        )
+        return [(r.seq, r.author_kind, r.body, r.client_id) for r in rows]
+
+
+def suggested_replies(page: Page) -> Any:
+    return page.get_by_role("group", name="Suggested replies")
+
+
+async def test_assistant_markdown_is_rendered_safely(page: Page, live_server: LiveServer) -> None:
+    dialogs: list[str] = []
+
+    async def on_dialog(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        await dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    await start_chat(page)
+    seq = await publish_assistant(
+        live_server, await _only_conversation_id(live_server), ASSISTANT_MARKDOWN
+    )
+
+    bubble = log(page).locator(f".msg[data-seq='{seq}']")
+    await expect(bubble).to_have_class(re.compile(r"\bmsg-assistant\b"))
+    await expect(bubble.locator(".author")).to_have_text("City Assistant")
+    body = bubble.locator(".text")
+    await expect(body.locator("ul > li")).to_have_text(["the address", "up to 5 items"])
+    await expect(body.locator("ol > li")).to_have_text(["Book online", "Put the items out"])
+    await expect(body.locator("strong")).to_have_text(["free", "5"])
+    # Line breaks inside a paragraph, in the first and the last one.
+    await expect(body.locator("p br")).to_have_count(2)
+
+    links = body.get_by_role("link")
+    await expect(links).to_have_text(["the city site", "311"])
+    site = links.first
+    await expect(site).to_have_attribute("href", "https://example.org/bulky?day=1&items=5")
+    await expect(site).to_have_attribute("target", "_blank")
+    await expect(site).to_have_attribute("rel", "noopener noreferrer")
+    await expect(links.last).to_have_attribute("href", "tel:+16265550100")
+    # The javascript: link and the markup stay the text they were written as.
+    await expect(body).to_contain_text(f"Not links: [click me](javascript:alert(1)) and {XSS}")
+    hrefs = await bubble.locator("a").evaluate_all("links => links.map((a) => a.href)")
+    assert hrefs == ["https://example.org/bulky?day=1&items=5", "tel:+16265550100"], hrefs
+
+    images = await page.evaluate(
+        "document.querySelector('chatsvc-widget').shadowRoot.querySelectorAll('img').length"
+    )
+    assert images == 0
+    assert dialogs == []
+
+
+async def test_quick_replies_are_sent_like_typed_messages(
+    page: Page, live_server: LiveServer
+) -> None:
+    await start_chat(page)
+    conversation_id = await _only_conversation_id(live_server)
+    composer = page.get_by_label("Message", exact=True)
+    group = suggested_replies(page)
+
+    seq = await publish_assistant(
+        live_server,
+        conversation_id,
+        "What would you like to do?",
+        [
+            {"label": "Book a pickup", "text": "I want to book a bulky item pickup."},
+            {"label": "Talk to a person", "text": "I would like to talk to a person."},
+        ],
+    )
+    await expect(group.get_by_role("button")).to_have_text(["Book a pickup", "Talk to a person"])
+    # Right below the message that offers them.
+    await expect(log(page).locator(f".msg[data-seq='{seq}'] + .quick-replies")).to_be_visible()
+
+    await group.get_by_role("button", name="Book a pickup").click()
+    await expect(group).to_have_count(0)
+    sent = message(page, "I want to book a bulky item pickup.")
+    await expect(sent).to_have_class(re.compile(r"\bmsg-resident\b"))
+    await expect(sent).to_have_attribute("data-state", "sent")
+    await expect(sent).to_have_attribute("data-seq", str(seq + 1))
+    await expect(composer).to_be_focused()
+    (stored_seq, kind, body, client_id) = (await stored_messages(live_server, conversation_id))[-1]
+    assert (stored_seq, kind, body) == (seq + 1, "resident", "I want to book a bulky item pickup.")
+    assert client_id  # sent through the outbox, like a typed message
+
+    # Keyboard: the buttons come right before the composer in tab order; Enter and Space work.
+    for key, label, reply in [("Enter", "Yes", "Yes, please."), ("Space", "No", "No, thanks.")]:
+        seq = await publish_assistant(
+            live_server,
+            conversation_id,
+            "Anything else?",
+            [{"label": "Yes", "text": "Yes, please."}, {"label": "No", "text": "No, thanks."}],
+        )
+        await expect(group).to_be_visible()
+        await page.keyboard.press("Shift+Tab")
+        await expect(group.get_by_role("button", name="No")).to_be_focused()
+        if label == "Yes":
+            await page.keyboard.press("Shift+Tab")
+        button = group.get_by_role("button", name=label)
+        await expect(button).to_be_focused()
+        await expect(button).to_have_css("outline-style", "solid")  # a visible focus ring
+        await page.keyboard.press(key)
+        await expect(group).to_have_count(0)
+        await expect(message(page, reply)).to_have_attribute("data-seq", str(seq + 1))
+        await expect(composer).to_be_focused()
+    texts = [m[2] for m in await stored_messages(live_server, conversation_id)]
+    assert texts[-3:] == ["Yes, please.", "Anything else?", "No, thanks."], texts
+
+    # Any newer message takes them away, and only the newest message offers any.
+    await publish_assistant(
+        live_server, conversation_id, "Pick one", [{"label": "Later", "text": "Later."}]
+    )
+    await expect(group.get_by_role("button")).to_have_text(["Later"])
+    await publish_assistant(live_server, conversation_id, "Hi, Maria here.", author_kind="agent")
+    await expect(message(page, "Hi, Maria here.")).to_be_visible()
+    await expect(group).to_have_count(0)
+
+
+async def test_no_accessibility_violations_with_the_assistant(
+    page: Page, live_server: LiveServer
+) -> None:
+    await start_chat(page)
+    long_label = "I would like to talk to a person about my bulky item pickup, please"
+    await publish_assistant(
+        live_server,
+        await _only_conversation_id(live_server),
+        ASSISTANT_MARKDOWN,
+        [
+            {"label": "Book a pickup", "text": "Book a pickup"},
+            {"label": long_label, "text": "Talk to a person"},
+        ],
+    )
+    group = suggested_replies(page)
+    await expect(group.get_by_role("button")).to_have_count(2)
+    violations = await axe_violations(page)
+    assert not violations, f"Markdown and quick replies: {violations}"
+
+    # On a phone the buttons wrap and stay inside the screen.
+    await page.set_viewport_size({"width": 320, "height": 640})
+    long_button = group.get_by_role("button", name=long_label)
+    await long_button.scroll_into_view_if_needed()
+    for box in [await b.bounding_box() for b in await group.get_by_role("button").all()]:
+        assert box is not None
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 320, box
+        assert box["height"] >= 44, box
+    long_box = await long_button.bounding_box()
+    assert long_box is not None and long_box["height"] > 60, long_box  # wrapped onto lines
+    violations = await axe_violations(page)
+    assert not violations, f"Markdown and quick replies on a phone: {violations}"

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 import socketio
 
 from .. import conversations as actions
-from ..errors import NotInConversation, UnknownEvent
+from ..bot.runtime import Assistant
+from ..errors import ChatError, NotInConversation, UnknownEvent
 from ..settings import Settings
 from ..validation import (
     EndPayload,
@@ -35,11 +37,13 @@ def room_of(conversation_id: int) -> str:
 class ResidentNamespace(socketio.AsyncNamespace):
     """Residents' connections: one conversation per connection, many connections per chat."""
 
-    def __init__(self, database: Database, settings: Settings, clock: Clock):
+    def __init__(self, database: Database, assistant: Assistant, settings: Settings, clock: Clock):
         super().__init__(NAMESPACE)
         self.database = database
+        self.assistant = assistant
         self.settings = settings
         self.clock = clock
+        self._turns: set[asyncio.Task[None]] = set()
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
         """Answer events we do not know with an error ack instead of silence."""
@@ -66,10 +70,17 @@ class ResidentNamespace(socketio.AsyncNamespace):
         )
         await self._join(sid, started.conversation)
         log.info("conversation %d started", started.conversation.id)
+        # The question is safe; the answer comes in the same ack when the assistant can give it.
+        conversation, replies = started.conversation, []
+        try:
+            turn = await self._assistant_turn(started.conversation.id, payload.question)
+            conversation, replies = turn.conversation, turn.messages
+        except Exception:
+            log.exception("conversation %d: the assistant could not answer", conversation.id)
         return {
             "token": started.token,
-            "conversation": started.conversation.as_dict(),
-            "messages": [m.as_dict() for m in started.messages],
+            "conversation": conversation.as_dict(),
+            "messages": [m.as_dict() for m in [*started.messages, *replies]],
         }
 
     @socket_event(ResumePayload)
@@ -104,6 +115,7 @@ class ResidentNamespace(socketio.AsyncNamespace):
         message = sent.message.as_dict()
         if not sent.duplicate:
             await self._publish("message", message, conversation_id, sid)
+            self._answer_later(conversation_id, payload.text)
         log.debug(
             "message conversation=%d seq=%d duplicate=%s",
             conversation_id,
@@ -150,6 +162,57 @@ class ResidentNamespace(socketio.AsyncNamespace):
             "conversation": ended.conversation.as_dict(),
             "messages": [m.as_dict() for m in ended.messages],
         }
+
+    def _answer_later(self, conversation_id: int, text: str) -> None:
+        """Let the assistant answer after the resident's message is acknowledged."""
+
+        async def answer() -> None:
+            try:
+                turn = await self._assistant_turn(conversation_id, text)
+            except ChatError as exc:
+                log.warning(
+                    "conversation %d: no answer from the assistant: %s", conversation_id, exc
+                )
+                return
+            except Exception:
+                log.exception("conversation %d: the assistant could not answer", conversation_id)
+                return
+            for message in turn.messages:
+                await self._publish("message", message.as_dict(), conversation_id, None)
+            if turn.handed_off:
+                await self._publish(
+                    "conversation", turn.conversation.as_dict(), conversation_id, None
+                )
+
+        task = asyncio.get_running_loop().create_task(answer())
+        self._turns.add(task)
+        task.add_done_callback(self._turns.discard)
+
+    async def _assistant_turn(self, conversation_id: int, text: str) -> actions.AssistantTurn:
+        decision = await self.assistant.decide(text)
+        turn = await self.database.run(
+            actions.assistant_turn,
+            conversation_id=conversation_id,
+            text=text,
+            decision=decision,
+            kb=self.assistant.index.kb,
+            now=self.clock(),
+        )
+        if turn.messages:
+            log.info(
+                "conversation %d: assistant %s (%s %.2f)%s",
+                conversation_id,
+                decision.intent,
+                decision.band,
+                decision.score,
+                " -> handed off" if turn.handed_off else "",
+            )
+        return turn
+
+    async def close(self) -> None:
+        """Wait for the assistant's answers in progress (the service is stopping)."""
+        if self._turns:
+            await asyncio.wait(set(self._turns), timeout=5)
 
     async def _join(self, sid: str, conversation: actions.ConversationView) -> None:
         session = await self.get_session(sid)

@@ -14,6 +14,7 @@ from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from ..bot.runtime import Assistant
 from ..db import check_schema, create_engine, make_sessionmaker, upgrade
 from ..errors import Unavailable
 from ..settings import Settings
@@ -155,6 +156,7 @@ class GroupCommit(Generic[Item, Outcome]):
 
 
 SETTINGS = web.AppKey("settings", Settings)
+ASSISTANT = web.AppKey("assistant", Assistant)
 DATABASE = web.AppKey("database", Database)
 SIO = web.AppKey("sio", socketio.AsyncServer)
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")

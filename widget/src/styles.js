@@ -102,12 +102,27 @@ button { cursor: pointer; }
 .author { font-weight: 700; }
 .text { white-space: pre-wrap; overflow-wrap: anywhere; }
 .text a { color: #0b4f8a; }
+/* The assistant's Markdown: blocks instead of preformatted text. */
+.text.markdown { white-space: normal; }
+.msg .markdown > * + * { margin-top: 8px; }
+.markdown ul, .markdown ol { margin: 0; padding-left: 1.4em; }
+.markdown li + li { margin-top: 2px; }
+.markdown strong { font-weight: 700; }
 .msg-resident { align-self: flex-end; background: var(--accent); color: var(--on-accent); border-bottom-right-radius: 4px; }
 .msg-resident .meta, .msg-resident .text a, .msg-resident .state { color: var(--on-accent); }
 .msg-assistant { background: #eef0f3; border-bottom-left-radius: 4px; }
 .msg-agent { background: #fdf1dc; border: 1px solid #c98a1b; border-bottom-left-radius: 4px; }
 .msg-system { align-self: center; max-width: 95%; padding: 2px 8px; text-align: center; color: var(--muted); font-size: 14px; }
 .msg-system .meta { justify-content: center; }
+/* Suggested replies under the newest message: pills that wrap, 44 px targets, dark text on white
+   (16:1) and a border in the focus colour (≥ 3:1 on white, see themeFor). */
+.quick-replies { display: flex; flex-wrap: wrap; gap: 8px; max-width: 100%; align-self: flex-start; }
+.quick-reply {
+  max-width: 100%; min-height: 44px; padding: 8px 14px; border: 2px solid var(--focus); border-radius: 22px;
+  background: #fff; color: var(--text); font-size: 15px; line-height: 1.3; text-align: left;
+  white-space: normal; overflow-wrap: anywhere;
+}
+.quick-reply:hover { background: #eef0f3; }
 .state { font-size: 13px; font-style: italic; margin-top: 2px !important; }
 .msg[data-state="failed"] { background: #fff; color: var(--text); border: 2px solid var(--error); }
 .msg[data-state="failed"] .meta { color: var(--muted); }
@@ -137,6 +152,7 @@ button { cursor: pointer; }
 }
 @media (forced-colors: active) {
   .msg, .launcher, .primary { border: 1px solid CanvasText; }
+  .quick-reply { border-color: ButtonText; }
 }
 `;
 }

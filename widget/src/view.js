@@ -2,6 +2,7 @@
 // ChatClient reports and turns the resident's actions into ChatClient calls.
 
 import { el, icon, ICON_CHAT, ICON_CLOSE, appendLinkified, formatTime } from "./dom.js";
+import { renderMarkdown } from "./markdown.js";
 import { LIMITS, charCount, validateStart, fieldError, formatNumber } from "./validation.js";
 
 const SYSTEM_NAME = "City of Pasadena";
@@ -11,12 +12,26 @@ const FIELDS = ["name", "email", "question"];
 const KINDS = ["resident", "assistant", "agent", "system"];
 const EXPIRED_NOTICE = "Your previous chat has ended. Start a new one below.";
 
+/** The quick replies a message offers that the resident could send: label and text present. */
+function quickRepliesOf(m) {
+  if (!m || !Array.isArray(m.quick_replies)) return [];
+  return m.quick_replies.filter(
+    (r) =>
+      r &&
+      typeof r.label === "string" &&
+      r.label.trim() &&
+      typeof r.text === "string" &&
+      r.text.trim() &&
+      charCount(r.text.trim()) <= LIMITS.message,
+  );
+}
+
 function authorOf(m) {
   switch (m.author_kind) {
     case "resident":
       return "You";
     case "assistant":
-      return "Assistant";
+      return m.author_name || "Assistant";
     case "agent":
       return m.author_name || "Agent";
     case "system":
@@ -38,6 +53,8 @@ export class ChatView {
     this.pendingNodes = new Map(); // client_id -> element, until the server stores it
     this.seenNode = null;
     this.typingTimer = null;
+    this.quickReplies = null; // the "Suggested replies" group, while one is shown
+    this.quickRepliesSeq = 0; // the seq of the message it belongs to
 
     this.root = el("div", { class: "root" }, this.buildLauncher(title), this.buildPanel(title));
     shadow.append(this.root);
@@ -261,6 +278,7 @@ export class ChatView {
     this.composer.hidden = ended;
     this.endedBar.hidden = !ended;
     if (ended) this.hideTyping();
+    this.renderQuickReplies();
     // Whatever had focus may just have been hidden (the End chat button, the composer).
     if (this.isOpen && hadFocus && active.closest("[hidden]")) this.focusInitial();
   }
@@ -290,8 +308,14 @@ export class ChatView {
   messageNode(m) {
     const kind = KINDS.includes(m.author_kind) ? m.author_kind : "system";
     const time = formatTime(m.created_at);
-    const text = el("p", { class: "text" });
-    appendLinkified(text, m.text);
+    let text;
+    if (m.format === "markdown") {
+      text = el("div", { class: "text markdown" });
+      text.append(renderMarkdown(m.text, document));
+    } else {
+      text = el("p", { class: "text" });
+      appendLinkified(text, m.text);
+    }
     return el(
       "div",
       { class: `msg msg-${kind}` },
@@ -366,6 +390,7 @@ export class ChatView {
     if (m.author_kind === "agent") this.hideTyping();
     if (stick || m.author_kind === "resident") this.scrollToEnd();
     this.renderSeen();
+    this.renderQuickReplies();
     this.markReadIfSeen();
   }
 
@@ -380,6 +405,7 @@ export class ChatView {
       node.dataset.clientId = entry.client_id;
       this.pendingNodes.set(entry.client_id, node);
       this.log.append(node);
+      this.renderQuickReplies();
       this.scrollToEnd();
     }
     this.renderPendingState(node, entry);
@@ -411,6 +437,44 @@ export class ChatView {
     if (best) this.stateLine(best, "Seen");
   }
 
+  /**
+   * Offer the newest message's quick replies as buttons below it. They go as soon as anything
+   * follows that message (a reply, the resident's own message, even one still sending).
+   */
+  renderQuickReplies() {
+    let last = null;
+    for (let node = this.log.lastElementChild; node; node = node.previousElementSibling) {
+      if (node.classList.contains("msg")) {
+        last = node;
+        break;
+      }
+    }
+    const m = last && last.dataset.seq ? this.client.messages.get(Number(last.dataset.seq)) : null;
+    const replies = this.client.ended ? [] : quickRepliesOf(m);
+    const shown = this.quickReplies;
+    if (shown && replies.length && this.quickRepliesSeq === m.seq) return;
+    if (shown) {
+      const hadFocus = shown.contains(this.shadow.activeElement);
+      shown.remove();
+      this.quickReplies = null;
+      // Do not leave a keyboard user's focus on a button that is gone.
+      if (hadFocus && this.isOpen) this.focusInitial();
+    }
+    if (!replies.length) return;
+    const stick = this.nearBottom();
+    this.quickReplies = el(
+      "div",
+      { class: "quick-replies", role: "group", "aria-label": "Suggested replies" },
+      ...replies.map((reply) =>
+        el("button", { type: "button", class: "quick-reply", onclick: () => this.sendQuickReply(reply) }, reply.label.trim()),
+      ),
+    );
+    this.quickRepliesSeq = m.seq;
+    // Not a message: no data-seq, so place() and the "Seen" line never count it as one.
+    last.after(this.quickReplies);
+    if (stick) this.scrollToEnd();
+  }
+
   onTyping(p) {
     if (!p.typing || this.client.ended) {
       this.hideTyping();
@@ -433,6 +497,7 @@ export class ChatView {
     this.seqNodes.clear();
     this.pendingNodes.clear();
     this.seenNode = null;
+    this.quickReplies = null;
     this.hideTyping();
     this.alert.textContent = "";
     this.textarea.value = "";
@@ -520,6 +585,14 @@ export class ChatView {
     this.client.send(text);
     this.textarea.value = "";
     this.renderCounter();
+  }
+
+  /** Send a quick reply's text exactly as if the resident had typed it. */
+  sendQuickReply(reply) {
+    if (this.client.ended) return;
+    this.alert.textContent = "";
+    // The new pending message removes the buttons (and moves focus to the composer).
+    this.client.send(reply.text.trim());
   }
 
   async endChat() {

@@ -1,0 +1,117 @@
+"""What the City Assistant says back: a pure function of the decision and the chat so far."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .knowledge import KnowledgeBase
+from .matcher import Decision
+from .text import normalize
+
+ASSISTANT_NAME = "City Assistant"
+TALK_TO_A_PERSON = "Talk to a person"
+FILE_A_REQUEST = "File a request"
+MISSES_BEFORE_HANDOFF = 2
+CSC_PHONE = "(626) 744-7311"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The assistant's message, and what it does to the conversation."""
+
+    text: str
+    quick_replies: tuple[tuple[str, str], ...] = ()  # (label, text the button sends)
+    handoff: str | None = None  # why a person should take over, if one should
+    topic: str | None = None  # the assistant's best guess at the subject
+    misses: int = 0  # no-matches in a row, this one included
+    decision: dict[str, Any] = field(default_factory=dict)
+
+    def quick_reply_dicts(self) -> list[dict[str, str]]:
+        return [{"label": label, "text": text} for label, text in self.quick_replies]
+
+
+def compose_reply(decision: Decision, kb: KnowledgeBase, *, misses: int, text: str) -> Reply:
+    """Answer a decision, given how many no-matches in a row came before it."""
+    record = decision.as_dict()
+    person = (TALK_TO_A_PERSON, TALK_TO_A_PERSON)
+    wanted_request = normalize(text).startswith(normalize(FILE_A_REQUEST))
+
+    if decision.intent == "emergency":
+        return Reply(
+            "**If anyone is in danger, call 911 now.** That includes a fire, someone hurt or not "
+            "breathing, a crime happening now, a smell of gas, or a power line that is down.\n\n"
+            "This chat is not watched by emergency services. A member of our team will also "
+            "join this chat.",
+            handoff="emergency",
+            decision=record,
+        )
+    if decision.intent == "human":
+        return Reply(
+            "Of course. I'm bringing in a member of the Citizen Service Center team; they will "
+            f"join this chat shortly. You can also call us at {CSC_PHONE}.",
+            handoff="asked",
+            decision=record,
+        )
+    if decision.intent == "status":
+        number = f" {decision.request_number}" if decision.request_number else ""
+        return Reply(
+            f"I'll ask a member of our team to look up your request{number} and tell you where "
+            "it stands. They will join this chat shortly.",
+            handoff="status",
+            decision=record,
+        )
+    if decision.is_topic and wanted_request:
+        topic = kb.topics[decision.intent]
+        return Reply(
+            f"I'll pass this to a member of our team who can file a **{topic.name}** request "
+            "with you. They will join this chat shortly; please have the address ready.",
+            handoff="request",
+            topic=topic.code,
+            decision=record,
+        )
+    if decision.intent == "greeting":
+        return Reply(
+            "Hello! I'm the City Assistant. Ask me about City services (trash and bulky items, "
+            "streets, water and power, parking, permits…) or report a problem, in your own words.",
+            quick_replies=(person,),
+            decision=record,
+        )
+    if decision.intent == "thanks":
+        return Reply(
+            "You're welcome! If there's anything else, just ask here. Have a good day.",
+            decision=record,
+        )
+    if decision.band == "confident" and decision.article_id:
+        article = kb.article(decision.article_id)
+        topic = kb.topics[decision.intent]
+        assert article is not None
+        replies: list[tuple[str, str]] = []
+        if topic.is_request:
+            replies.append((FILE_A_REQUEST, f"{FILE_A_REQUEST}: {topic.name}"))
+        replies.append(person)
+        return Reply(article.answer, tuple(replies), topic=topic.code, decision=record)
+    if decision.band == "unsure":
+        options = tuple((s.title, s.title) for s in decision.suggestions[:3])
+        return Reply(
+            "I want to be sure I understood. Did you mean one of these?",
+            (*options, person),
+            topic=decision.intent,
+            decision=record,
+        )
+    misses += 1
+    if misses >= MISSES_BEFORE_HANDOFF:
+        return Reply(
+            "I'm sorry, I still don't understand. I'm bringing in a member of our team, who "
+            "will join this chat shortly.",
+            handoff="no_match",
+            misses=misses,
+            decision=record,
+        )
+    return Reply(
+        "I'm not sure I understood. Could you say it another way, in a few words (for example "
+        '"missed trash pickup" or "pothole on my street")? Or I can bring in a person.',
+        (person,),
+        misses=misses,
+        decision=record,
+    )

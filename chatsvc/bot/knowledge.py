@@ -1,0 +1,392 @@
+"""The knowledge base: the topic catalogue, articles, synonyms and intent phrases, from text files.
+
+Layout (all hand-edited):
+
+    knowledge_base/topics.toml      [[topic]] code, name, department, workgroup, kind, fields
+    knowledge_base/articles/*.md    +++ TOML front matter +++ then the answer in Markdown
+    knowledge_base/synonyms.toml    [synonyms] canonical = [variants]
+    knowledge_base/intents.toml     [emergency] phrases = [...], exclude = [...]; same for others
+
+`load_knowledge_base` reads and validates everything at once and raises one
+`KnowledgeBaseError` listing every problem as `file:line: message`.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+TOPIC_KINDS = ("request", "info")
+SPECIAL_INTENTS = ("emergency", "human", "status", "greeting", "thanks", "none")
+ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+FRONT_MATTER = "+++"
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A subject residents ask about; its code is also the Open311 service code."""
+
+    code: str
+    name: str
+    department: str
+    workgroup: str
+    kind: str
+    fields: tuple[str, ...]
+
+    @property
+    def is_request(self) -> bool:
+        return self.kind == "request"
+
+    @property
+    def required_fields(self) -> tuple[str, ...]:
+        return tuple(f for f in self.fields if not f.endswith("?"))
+
+    @property
+    def optional_fields(self) -> tuple[str, ...]:
+        return tuple(f.removesuffix("?") for f in self.fields if f.endswith("?"))
+
+
+@dataclass(frozen=True)
+class Article:
+    """One answer, with the ways residents ask for it."""
+
+    id: str
+    title: str
+    topic: str
+    phrasings: tuple[str, ...]
+    keywords: tuple[str, ...]
+    answer: str
+    path: str
+
+
+@dataclass(frozen=True)
+class IntentPhrases:
+    phrases: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    crisis: tuple[str, ...] = ()  # emergency only: suicide and self-harm, answered with 988 too
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """Everything the assistant knows, immutable once loaded."""
+
+    topics: dict[str, Topic]
+    articles: tuple[Article, ...]
+    synonyms: dict[str, tuple[str, ...]]
+    intents: dict[str, IntentPhrases]
+    source: str = ""
+    places: tuple[str, ...] = ()
+    street_suffixes: tuple[str, ...] = ()
+
+    def articles_of(self, topic: str) -> list[Article]:
+        return [a for a in self.articles if a.topic == topic]
+
+    def article(self, article_id: str) -> Article | None:
+        return next((a for a in self.articles if a.id == article_id), None)
+
+
+class KnowledgeBaseError(Exception):
+    """The knowledge base cannot be used; `problems` says where and why."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass
+class _Problems:
+    root: Path
+    items: list[str] = field(default_factory=list)
+
+    def add(self, path: Path, line: int | None, message: str) -> None:
+        where = path.relative_to(self.root) if path.is_relative_to(self.root) else path
+        self.items.append(f"{where}:{line or 1}: {message}")
+
+
+def default_path() -> Path:
+    """The knowledge base shipped with the service (the repository's knowledge_base/)."""
+    return Path(__file__).resolve().parents[2] / "knowledge_base"
+
+
+def touch_for_reload(root: Path) -> None:
+    """Mark the knowledge base as changed, so running servers reload it."""
+    (root / "topics.toml").touch()
+
+
+def fingerprint(root: Path) -> tuple[tuple[str, int, int], ...]:
+    """Name, size and modification time of every file: changes when anything is edited."""
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    return tuple((str(p), (st := p.stat()).st_size, st.st_mtime_ns) for p in files)
+
+
+def load_knowledge_base(root: Path) -> KnowledgeBase:
+    """Read and validate the knowledge base under `root`; raise KnowledgeBaseError if broken."""
+    problems = _Problems(root.parent)
+    if not root.is_dir():
+        raise KnowledgeBaseError([f"{root}: no knowledge base directory here"])
+    topics = _load_topics(root / "topics.toml", problems)
+    articles = _load_articles(root / "articles", topics, problems)
+    synonyms = _load_synonyms(root / "synonyms.toml", problems)
+    intents = _load_intents(root / "intents.toml", problems)
+    places, suffixes = _load_places(root / "places.toml", problems)
+    covered = {a.topic for a in articles}
+    for code in topics:
+        if code not in covered:
+            problems.add(
+                root / "topics.toml",
+                _line_of(root / "topics.toml", code),
+                f"topic {code!r} has no article",
+            )
+    if problems.items:
+        raise KnowledgeBaseError(problems.items)
+    return KnowledgeBase(
+        topics,
+        tuple(articles),
+        synonyms,
+        intents,
+        source=str(root),
+        places=places,
+        street_suffixes=suffixes,
+    )
+
+
+def _read_toml(path: Path, problems: _Problems, text: str | None = None) -> dict[str, Any] | None:
+    try:
+        raw = path.read_text(encoding="utf-8") if text is None else text
+        return tomllib.loads(raw)
+    except FileNotFoundError:
+        problems.add(path, None, "file missing")
+    except UnicodeDecodeError:
+        problems.add(path, None, "not UTF-8 text")
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        problems.add(path, int(match.group(1)) if match else None, f"broken TOML: {exc}")
+    return None
+
+
+def _line_of(path: Path, needle: str) -> int | None:
+    try:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if needle in line:
+                return number
+    except OSError:
+        pass
+    return None
+
+
+def _strings(value: Any) -> tuple[str, ...] | None:
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(v.strip() for v in value if v.strip())
+    return None
+
+
+def _load_topics(path: Path, problems: _Problems) -> dict[str, Topic]:
+    data = _read_toml(path, problems)
+    topics: dict[str, Topic] = {}
+    if data is None:
+        return topics
+    entries = data.get("topic")
+    if not isinstance(entries, list) or not entries:
+        problems.add(path, None, "expected [[topic]] tables")
+        return topics
+    for entry in entries:
+        code = entry.get("code") if isinstance(entry, dict) else None
+        line = _line_of(path, f'"{code}"') if isinstance(code, str) else None
+        if not isinstance(code, str) or not ID_PATTERN.match(code):
+            problems.add(path, line, f"topic code {code!r} is not a kebab-case code")
+            continue
+        if code in topics:
+            problems.add(path, line, f"duplicate topic code {code!r}")
+            continue
+        texts = {k: entry.get(k) for k in ("name", "department", "workgroup", "kind")}
+        missing = [k for k, v in texts.items() if not isinstance(v, str) or not v.strip()]
+        fields = _strings(entry.get("fields", []))
+        if missing:
+            problems.add(path, line, f"topic {code!r}: missing {', '.join(missing)}")
+            continue
+        if texts["kind"] not in TOPIC_KINDS:
+            problems.add(path, line, f"topic {code!r}: kind must be request or info")
+            continue
+        if fields is None:
+            problems.add(path, line, f"topic {code!r}: fields must be a list of names")
+            continue
+        name, department, workgroup, kind = (
+            str(texts[k]) for k in ("name", "department", "workgroup", "kind")
+        )
+        topics[code] = Topic(code, name, department, workgroup, kind, fields)
+    return topics
+
+
+def _load_articles(directory: Path, topics: dict[str, Topic], problems: _Problems) -> list[Article]:
+    articles: list[Article] = []
+    seen: dict[str, Path] = {}
+    if not directory.is_dir():
+        problems.add(directory, None, "articles directory missing")
+        return articles
+    for path in sorted(directory.glob("*.md")):
+        article = _load_article(path, topics, problems)
+        if article is None:
+            continue
+        if article.id in seen:
+            problems.add(
+                path,
+                _line_of(path, "id"),
+                f"duplicate article id {article.id!r} (also in {seen[article.id].name})",
+            )
+            continue
+        seen[article.id] = path
+        articles.append(article)
+    return articles
+
+
+def _load_article(path: Path, topics: dict[str, Topic], problems: _Problems) -> Article | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        problems.add(path, None, "not UTF-8 text")
+        return None
+    lines = text.splitlines()
+    if not lines or lines[0].strip() != FRONT_MATTER:
+        problems.add(path, 1, f"front matter must start with a {FRONT_MATTER} line")
+        return None
+    try:
+        end = next(i for i in range(1, len(lines)) if lines[i].strip() == FRONT_MATTER)
+    except StopIteration:
+        problems.add(path, len(lines), f"front matter is not closed with a {FRONT_MATTER} line")
+        return None
+    before = len(problems.items)
+    front = _read_toml(path, problems, "\n".join(lines[1:end]))
+    if front is None:
+        # TOML counts lines from the front matter's first line: shift to the file's.
+        last = problems.items[before:]
+        del problems.items[before:]
+        for item in last:
+            match = re.match(r"^(.*?):(\d+): (.*)$", item)
+            if match:
+                problems.items.append(
+                    f"{match.group(1)}:{int(match.group(2)) + 1}: {match.group(3)}"
+                )
+        return None
+
+    def line_of(key: str) -> int:
+        return next(
+            (i + 1 for i, ln in enumerate(lines[: end + 1]) if ln.strip().startswith(key)), 1
+        )
+
+    ok = True
+    for key in ("id", "title", "topic"):
+        if not isinstance(front.get(key), str) or not front[key].strip():
+            problems.add(
+                path, line_of(key) if key in front else 1, f"front matter needs a non-empty {key}"
+            )
+            ok = False
+    phrasings = _strings(front.get("phrasings", []))
+    keywords = _strings(front.get("keywords", []))
+    if phrasings is None:
+        problems.add(path, line_of("phrasings"), "phrasings must be a list of strings")
+        ok = False
+    if keywords is None:
+        problems.add(path, line_of("keywords"), "keywords must be a list of strings")
+        ok = False
+    answer = "\n".join(lines[end + 1 :]).strip()
+    if not answer:
+        problems.add(path, end + 1, "the answer (after the front matter) is empty")
+        ok = False
+    if not ok:
+        return None
+    article_id, topic = front["id"].strip(), front["topic"].strip()
+    if not ID_PATTERN.match(article_id):
+        problems.add(path, line_of("id"), f"article id {article_id!r} is not kebab-case")
+        return None
+    if topic not in topics:
+        problems.add(path, line_of("topic"), f"unknown topic {topic!r}")
+        return None
+    return Article(
+        id=article_id,
+        title=front["title"].strip(),
+        topic=topic,
+        phrasings=phrasings or (),
+        keywords=keywords or (),
+        answer=answer,
+        path=str(path),
+    )
+
+
+def _load_synonyms(path: Path, problems: _Problems) -> dict[str, tuple[str, ...]]:
+    data = _read_toml(path, problems)
+    if data is None:
+        return {}
+    table = data.get("synonyms")
+    if not isinstance(table, dict):
+        problems.add(path, None, "expected a [synonyms] table")
+        return {}
+    synonyms: dict[str, tuple[str, ...]] = {}
+    owner: dict[str, str] = {}
+    for canonical, variants in table.items():
+        values = _strings(variants)
+        if values is None:
+            problems.add(
+                path,
+                _line_of(path, canonical),
+                f"{canonical!r}: variants must be a list of strings",
+            )
+            continue
+        for variant in values:
+            key = variant.lower()
+            if key in owner and owner[key] != canonical:
+                problems.add(
+                    path,
+                    _line_of(path, f'"{canonical}"'),
+                    f"{variant!r} is a variant of both {owner[key]!r} and {canonical!r}",
+                )
+            owner[key] = canonical
+        synonyms[canonical] = values
+    return synonyms
+
+
+def _load_places(path: Path, problems: _Problems) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    if not path.exists():
+        return (), ()  # optional
+    data = _read_toml(path, problems)
+    if data is None:
+        return (), ()
+    names = _strings(data.get("names", []))
+    suffixes = _strings(data.get("street_suffixes", []))
+    if names is None or suffixes is None:
+        problems.add(path, None, "names and street_suffixes must be lists of strings")
+        return (), ()
+    return names, suffixes
+
+
+def _load_intents(path: Path, problems: _Problems) -> dict[str, IntentPhrases]:
+    data = _read_toml(path, problems)
+    if data is None:
+        return {}
+    intents: dict[str, IntentPhrases] = {}
+    for name, table in data.items():
+        if name not in SPECIAL_INTENTS:
+            problems.add(
+                path,
+                _line_of(path, f"[{name}]"),
+                f"unknown intent [{name}] (known: {', '.join(SPECIAL_INTENTS)})",
+            )
+            continue
+        if not isinstance(table, dict):
+            problems.add(path, _line_of(path, name), f"[{name}] must be a table")
+            continue
+        phrases = _strings(table.get("phrases", []))
+        exclude = _strings(table.get("exclude", []))
+        if phrases is None or exclude is None:
+            problems.add(
+                path,
+                _line_of(path, f"[{name}]"),
+                f"[{name}]: phrases and exclude must be lists of strings",
+            )
+            continue
+        intents[name] = IntentPhrases(phrases, exclude)
+    if "emergency" not in intents:
+        problems.add(path, None, "the [emergency] phrases are required")
+    return intents

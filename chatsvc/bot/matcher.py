@@ -1,0 +1,338 @@
+"""Deciding what a resident asked: a special intent, a topic (with its article), or nothing.
+
+`build_index(kb)` turns the knowledge base into an immutable index once; `decide(text, index)` is a
+pure, synchronous function of the two. Special intents are checked first (an emergency always wins),
+then topics are scored two ways and the scores combined:
+
+- coverage: how much of what the resident wrote (weighted by how rare each term is across topics)
+  the topic's titles, phrasings and keywords contain;
+- resemblance: rapidfuzz's token-sort similarity to the closest phrasing of the topic.
+
+The combined score falls in one of three bands: confident (answer), unsure (offer the top three),
+or none (say so, offer a person).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from rapidfuzz import fuzz, process
+
+from .knowledge import Article, KnowledgeBase
+from .text import STOPWORDS, Synonyms, Vocabulary, normalize, stem, terms
+
+CONFIDENT = 0.52  # at or above, and MARGIN ahead of the next topic: answer
+UNSURE = 0.38  # at or above: "did you mean…" with the top three
+MARGIN = 0.10
+# A word no topic uses counts against coverage like a rare word: it probably says what the
+# message is about, and that is something we know nothing of.
+TOPIC_NAME_COUNT = 3  # a word of the topic's own name counts as if said in three phrasings
+MAX_QUERY_WORDS = 60  # a long message is judged by its start: residents lead with the point
+STATUS_NUMBER = re.compile(r"\b\d{2}-\d{5,6}\b|\b\d{7,8}\b")  # 24-001234
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    topic: str
+    article_id: str
+    title: str
+    score: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "topic": self.topic,
+            "article_id": self.article_id,
+            "title": self.title,
+            "score": round(self.score, 3),
+        }
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the assistant made of a message."""
+
+    intent: str  # a topic code, one of the special intents, or "none"
+    band: str  # "confident", "unsure" or "none"
+    score: float
+    article_id: str | None = None
+    suggestions: tuple[Suggestion, ...] = ()
+    request_number: str | None = None
+    crisis: bool = False  # an emergency about suicide or self-harm: 988 as well as 911
+
+    @property
+    def is_topic(self) -> bool:
+        return self.band in ("confident", "unsure")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "intent": self.intent,
+            "band": self.band,
+            "score": round(self.score, 3),
+            "article_id": self.article_id,
+            "suggestions": [s.as_dict() for s in self.suggestions],
+            "request_number": self.request_number,
+            "crisis": self.crisis,
+        }
+
+
+@dataclass(frozen=True)
+class _Phrases:
+    phrases: tuple[str, ...]
+    exclude: tuple[str, ...]
+    pattern: re.Pattern[str] | None
+    exclude_pattern: re.Pattern[str] | None
+
+    def found_in(self, text: str) -> bool:
+        if self.pattern is None:
+            return False
+        if self.exclude_pattern is not None:
+            text = self.exclude_pattern.sub(" ", text)
+        return self.pattern.search(text) is not None
+
+    def remove_from(self, text: str) -> str:
+        return self.pattern.sub(" ", text) if self.pattern else text
+
+
+def _phrases(phrases: tuple[str, ...], exclude: tuple[str, ...]) -> _Phrases:
+    def compile_(items: tuple[str, ...]) -> re.Pattern[str] | None:
+        normalized = sorted({normalize(p) for p in items if normalize(p)}, key=len, reverse=True)
+        if not normalized:
+            return None
+        return re.compile(r"\b(?:" + "|".join(re.escape(p) for p in normalized) + r")\b")
+
+    return _Phrases(phrases, exclude, compile_(phrases), compile_(exclude))
+
+
+@dataclass(frozen=True)
+class Index:
+    """The knowledge base prepared for matching; built once, never changed."""
+
+    kb: KnowledgeBase
+    vocabulary: Vocabulary
+    synonyms: Synonyms
+    intents: dict[str, _Phrases]
+    idf: dict[str, float]
+    topic_terms: dict[str, dict[str, float]]  # term -> how strongly it belongs to the topic
+    phrasing_texts: tuple[str, ...]
+    phrasing_topics: tuple[str, ...]
+    phrasing_articles: tuple[int, ...]
+    article_terms: tuple[frozenset[str], ...]
+    topic_codes: tuple[str, ...] = field(default=())
+    unknown_weight: float = 1.0
+    places: re.Pattern[str] | None = None
+
+
+def build_index(kb: KnowledgeBase) -> Index:
+    """Prepare the knowledge base for `decide`."""
+    synonyms = Synonyms(kb.synonyms)
+    intents = {name: _phrases(p.phrases, p.exclude) for name, p in kb.intents.items()}
+    emergency = kb.intents.get("emergency")
+    if emergency is not None and emergency.crisis:
+        intents["crisis"] = _phrases(emergency.crisis, emergency.exclude)
+
+    words: set[str] = set(STOPWORDS) | synonyms.words
+    for article in kb.articles:
+        for text in (article.title, *article.phrasings, *article.keywords):
+            words.update(normalize(text).split())
+    for topic in kb.topics.values():
+        words.update(normalize(topic.name).split())
+    for p in kb.intents.values():
+        for text in p.phrases:
+            words.update(normalize(text).split())
+    alarm = kb.intents.get("emergency")
+    alarm_words = {w for p in alarm.phrases for w in normalize(p).split()} if alarm else set()
+    vocabulary = Vocabulary(words, alarm_words - STOPWORDS)
+
+    def prepare(text: str) -> list[str]:
+        return terms(synonyms.apply(normalize(text).split()))
+
+    topic_counts: dict[str, Counter[str]] = defaultdict(Counter)
+    article_terms: list[frozenset[str]] = []
+    phrasing_texts: list[str] = []
+    phrasing_topics: list[str] = []
+    phrasing_articles: list[int] = []
+    for number, article in enumerate(kb.articles):
+        bag: set[str] = set()
+        for text in (article.title, *article.phrasings, *article.keywords):
+            found = set(prepare(text))
+            bag.update(found)
+            topic_counts[article.topic].update(found)
+        article_terms.append(frozenset(bag))
+        for text in (article.title, *article.phrasings):
+            phrasing_texts.append(" ".join(prepare(text)))
+            phrasing_topics.append(article.topic)
+            phrasing_articles.append(number)
+    for code, topic in kb.topics.items():
+        topic_counts[code].update({t: TOPIC_NAME_COUNT for t in set(prepare(topic.name))})
+    # A term said in many of a topic's phrasings belongs to it more than one said once in
+    # passing ("refrigerator" in a rebate article): strength = n / (n + 1/2), saturating.
+    topic_terms = {
+        code: {t: n / (n + 0.5) for t, n in counts.items()} for code, counts in topic_counts.items()
+    }
+
+    count = len(topic_terms) or 1
+    frequency: dict[str, int] = defaultdict(int)
+    for strengths in topic_terms.values():
+        for term in strengths:
+            frequency[term] += 1
+    idf = {term: math.log(1 + count / n) for term, n in frequency.items()}
+    return Index(
+        kb=kb,
+        vocabulary=vocabulary,
+        synonyms=synonyms,
+        intents=intents,
+        idf=idf,
+        topic_terms=topic_terms,
+        phrasing_texts=tuple(phrasing_texts),
+        phrasing_topics=tuple(phrasing_topics),
+        phrasing_articles=tuple(phrasing_articles),
+        article_terms=tuple(article_terms),
+        topic_codes=tuple(topic_terms),
+        unknown_weight=max(idf.values(), default=1.0),
+        places=_places_pattern(kb),
+    )
+
+
+def _places_pattern(kb: KnowledgeBase) -> re.Pattern[str] | None:
+    """Street addresses and place names: "1234 N Lake Ave", "Orange Grove", "Del Mar"."""
+    names = sorted({normalize(n) for n in kb.places if normalize(n)}, key=len, reverse=True)
+    suffixes = sorted({normalize(s) for s in kb.street_suffixes if normalize(s)})
+    parts = []
+    if suffixes:
+        street = r"(?:\d+ )?(?:[nsew] )?[a-z]+ (?:" + "|".join(map(re.escape, suffixes)) + r")"
+        parts.append(street)
+    if names:
+        parts.append(r"(?:\d+ )?(?:[nsew] )?(?:" + "|".join(map(re.escape, names)) + r")")
+    return re.compile(r"\b(?:" + "|".join(parts) + r")\b") if parts else None
+
+
+def decide(text: str, index: Index) -> Decision:
+    """Decide what `text` asks for."""
+    plain = normalize(text)
+    raw_words = plain.split()[:MAX_QUERY_WORDS]
+    if not raw_words:
+        return Decision("none", "none", 0.0)
+    corrected = [index.vocabulary.correct(w) for w in raw_words]
+    corrected_text = " ".join(corrected)
+    plain = " ".join(raw_words)
+
+    def says(intent: str) -> bool:
+        phrases = index.intents.get(intent)
+        return phrases is not None and (phrases.found_in(plain) or phrases.found_in(corrected_text))
+
+    # An emergency wins over everything, whatever else the message says.
+    if says("emergency"):
+        return Decision("emergency", "confident", 1.0, crisis=says("crisis"))
+    if says("human"):
+        return Decision("human", "confident", 1.0)
+    number = STATUS_NUMBER.search(text)
+    if says("status") or (number and _mentions_request(plain)):
+        return Decision(
+            "status", "confident", 1.0, request_number=number.group(0) if number else None
+        )
+
+    # Greetings and thanks count only when nothing else is asked: "hi, my trash was missed" is
+    # about trash. What is left once the courtesy is taken out must not be a confident topic.
+    for courtesy in ("greeting", "thanks"):
+        if says(courtesy):
+            rest = index.intents[courtesy].remove_from(corrected_text).split()
+            if _score_topics(terms(index.synonyms.apply(rest)), index).band != "confident":
+                return Decision(courtesy, "confident", 1.0)
+
+    # Where it happens does not say what happened: street and place names are left out.
+    about = index.places.sub(" ", corrected_text).split() if index.places else corrected
+    topical = _score_topics(terms(index.synonyms.apply(about)), index)
+    if says("none") and topical.band != "confident":
+        return Decision("none", "none", topical.score)
+    known = sum(1 for w in corrected if w in index.vocabulary.words or w.isdigit())
+    if known / len(corrected) < 0.5 and topical.band != "confident":
+        return Decision("none", "none", topical.score)  # mostly words nobody here uses: gibberish
+    return topical
+
+
+def _mentions_request(text: str) -> bool:
+    return any(
+        w in text.split() for w in ("request", "case", "ticket", "report", "number", "status")
+    )
+
+
+def _score_topics(query_terms: list[str], index: Index) -> Decision:
+    if not query_terms:
+        return Decision("none", "none", 0.0)
+    weights = [index.idf.get(t, index.unknown_weight) for t in query_terms]
+    total = sum(weights)
+    coverage = {
+        code: sum(w * bag.get(t, 0.0) for t, w in zip(query_terms, weights, strict=True)) / total
+        for code, bag in index.topic_terms.items()
+    }
+    query = " ".join(query_terms)
+    similarity = process.extract(
+        query, index.phrasing_texts, scorer=fuzz.token_sort_ratio, limit=None, score_cutoff=30
+    )
+    resemblance: dict[str, tuple[float, int]] = {}
+    for _, score, position in similarity:
+        code = index.phrasing_topics[position]
+        if score / 100 > resemblance.get(code, (0.0, -1))[0]:
+            resemblance[code] = (score / 100, index.phrasing_articles[position])
+
+    scored: list[tuple[float, str]] = []
+    for code in index.topic_codes:
+        fuzzy = resemblance.get(code, (0.0, -1))[0]
+        scored.append((0.65 * coverage[code] + 0.35 * fuzzy, code))
+    scored.sort(reverse=True)
+    suggestions = tuple(
+        _suggest(code, score, query_terms, resemblance, index)
+        for score, code in scored[:3]
+        if score > 0
+    )
+    if not suggestions:
+        return Decision("none", "none", 0.0)
+    top = suggestions[0]
+    runner_up = suggestions[1].score if len(suggestions) > 1 else 0.0
+    if top.score >= CONFIDENT and top.score - runner_up >= MARGIN:
+        band = "confident"
+    elif top.score >= UNSURE:
+        band = "unsure"
+    else:
+        return Decision("none", "none", top.score, suggestions=suggestions)
+    return Decision(top.topic, band, top.score, top.article_id, suggestions)
+
+
+def _suggest(
+    code: str,
+    score: float,
+    query_terms: list[str],
+    resemblance: dict[str, tuple[float, int]],
+    index: Index,
+) -> Suggestion:
+    article = _best_article(code, query_terms, resemblance, index)
+    return Suggestion(code, article.id, article.title, score)
+
+
+def _best_article(
+    code: str, query_terms: list[str], resemblance: dict[str, tuple[float, int]], index: Index
+) -> Article:
+    """Among a topic's articles, the one sharing the most rare terms with the query."""
+    candidates = [
+        (number, article)
+        for number, article in enumerate(index.kb.articles)
+        if article.topic == code
+    ]
+    if len(candidates) == 1:
+        return candidates[0][1]
+    closest = resemblance.get(code, (0.0, -1))[1]
+
+    def weight(item: tuple[int, Article]) -> tuple[float, bool]:
+        number, _ = item
+        bag = index.article_terms[number]
+        shared = sum(index.idf.get(t, 0.0) for t in set(query_terms) if t in bag)
+        return shared, number == closest
+
+    return max(candidates, key=weight)[1]
+
+
+__all__ = ["Decision", "Index", "Suggestion", "build_index", "decide", "stem"]

@@ -1,0 +1,69 @@
+"""The assistant as the running service holds it: the current index, swapped on edits."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from .knowledge import KnowledgeBaseError, fingerprint, load_knowledge_base
+from .matcher import Decision, Index, build_index, decide
+
+log = logging.getLogger(__name__)
+
+# Above this many phrasings a match may take milliseconds: it runs in a worker thread so the
+# event loop keeps serving everyone else meanwhile.
+EXECUTOR_ABOVE_PHRASINGS = 5_000
+
+
+class Assistant:
+    """The knowledge base's current index; `reload_if_changed` swaps in a valid edit."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self._index: Index | None = None
+        self._fingerprint: tuple[tuple[str, int, int], ...] = ()
+
+    def open(self) -> None:
+        """Load the knowledge base; raise KnowledgeBaseError, naming every problem, if broken."""
+        self._fingerprint = fingerprint(self.root)
+        self._index = build_index(load_knowledge_base(self.root))
+
+    @property
+    def index(self) -> Index:
+        assert self._index is not None, "the knowledge base is not loaded"
+        return self._index
+
+    async def decide(self, text: str) -> Decision:
+        """Decide what `text` asks, without stalling the event loop on a large knowledge base."""
+        index = self.index
+        if len(index.phrasing_texts) <= EXECUTOR_ABOVE_PHRASINGS:
+            return decide(text, index)
+        return await asyncio.get_running_loop().run_in_executor(None, decide, text, index)
+
+    def reload_if_changed(self) -> bool:
+        """Reload the knowledge base if its files changed; keep the old one if the new is broken."""
+        current = fingerprint(self.root)
+        if current == self._fingerprint:
+            return False
+        self._fingerprint = current
+        try:
+            kb = load_knowledge_base(self.root)
+        except KnowledgeBaseError as exc:
+            log.error(
+                "knowledge base edit refused, still answering from the previous one: %s",
+                "; ".join(exc.problems[:10]),
+            )
+            return False
+        self._index = build_index(kb)
+        log.info("knowledge base reloaded: %d articles", len(kb.articles))
+        return True
+
+    async def watch(self, interval: float) -> None:
+        """Check for edits every `interval` seconds, for as long as the service runs."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await asyncio.get_running_loop().run_in_executor(None, self.reload_if_changed)
+            except OSError as exc:
+                log.warning("cannot read the knowledge base: %s", exc)

@@ -1,0 +1,133 @@
+"""Turning what residents type into comparable terms: normalise, fix typos, synonyms, stems."""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+
+import snowballstemmer
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+# Words that carry no topic on their own. Kept short on purpose: "not", "no" and the like
+# matter ("not working", "no water") and stay.
+STOPWORDS = frozenset(
+    """a an the and or but if of to in on at by for from with about as into onto over under is
+    are was were be been being am do does did doing have has had having i me my mine we us
+    our you your he she it its they them their this that these those there here what which
+    who whom whose why can could would should will shall may might must
+    please just so very really also too get got gets getting any some up out off again then
+    than im ive id ill youre dont doesnt didnt cant cannot wont isnt arent wasnt hi hello
+    hey thanks thank help need want like know tell let one someone something anyone anything
+    still yet today now ok okay yes go going went""".split()  # noqa: SIM905
+)
+
+_CONTRACTIONS = (
+    # Negation decides meaning ("wasn't emptied"), written with or without the apostrophe.
+    (
+        re.compile(r"\b(was|is|did|does|do|were|are|has|have|had|could|should|would)n'?t\b"),
+        r"\1 not",
+    ),
+    (re.compile(r"\bcan'?t\b|\bcannot\b"), "can not"),
+    (re.compile(r"\bwon'?t\b"), "will not"),
+    (re.compile(r"n't\b"), " not"),
+    (re.compile(r"'(s|re|ve|ll|d|m)\b"), ""),
+)
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def normalize(text: str) -> str:
+    """Lowercase, strip accents and punctuation, expand contractions, collapse spaces."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    text = text.replace("\u2019", "'").replace("`", "'")
+    for pattern, replacement in _CONTRACTIONS:
+        text = pattern.sub(replacement, text)
+    return _NON_WORD.sub(" ", text).strip()
+
+
+_STEMMER = snowballstemmer.stemmer("english")
+
+
+@functools.lru_cache(maxsize=65_536)
+def stem(word: str) -> str:
+    """Reduce a word to its Porter2 (Snowball) stem, so "moving" meets "move"."""
+    if word.isdigit() or "_" in word:
+        return word  # numbers, and multi-word terms from the synonym table, stay whole
+    return str(_STEMMER.stemWord(word))
+
+
+class Vocabulary:
+    """The words the knowledge base knows, to correct residents' typos against."""
+
+    def __init__(self, words: Iterable[str], alarm_words: Iterable[str] = ()):
+        self.words = frozenset(w for w in words if w)
+        self._choices = sorted(w for w in self.words if len(w) >= 4)
+        # Words of emergencies are corrected more eagerly: reading "fier" as "fire" by mistake
+        # costs a needless 911 reminder; missing it could cost much more.
+        self._alarm = sorted(w for w in alarm_words if len(w) >= 4)
+
+    def correct(self, word: str) -> str:
+        """Return the known word closest to `word`, or `word` if none is close enough.
+
+        One slip (a wrong, missing, extra or swapped letter) is allowed in words of six letters
+        or more, two from nine: shorter words are too often other real words ("best" is not a
+        misspelt "beds", nor "mount" a misspelt "count").
+        """
+        if word in self.words or len(word) < 4 or word.isdigit() or word in STOPWORDS:
+            return word
+        if len(word) < 6:
+            alarm = process.extractOne(word, self._alarm, scorer=OSA.distance, score_cutoff=1)
+            return alarm[0] if alarm else word
+        allowed = 2 if len(word) >= 9 else 1
+        match = process.extractOne(word, self._choices, scorer=OSA.distance, score_cutoff=allowed)
+        return match[0] if match else word
+
+
+class Synonyms:
+    """Replace everyday words and phrases with the knowledge base's canonical terms.
+
+    A canonical term of several words becomes one token ("street light" -> "street_light"), so
+    that it counts as the specific thing it names and not as "street" plus "light".
+    """
+
+    def __init__(self, table: Mapping[str, Iterable[str]]):
+        self._map: dict[tuple[str, ...], tuple[str, ...]] = {}
+        for canonical, variants in table.items():
+            words = tuple(normalize(canonical).split())
+            if not words:
+                continue
+            target = ("_".join(words),)
+            self._map[words] = target
+            for variant in variants:
+                key = tuple(normalize(variant).split())
+                if key:
+                    self._map.setdefault(key, target)
+        self._longest = max((len(k) for k in self._map), default=0)
+
+    @property
+    def words(self) -> set[str]:
+        return {w for key in self._map for w in key}
+
+    def apply(self, words: list[str]) -> list[str]:
+        out: list[str] = []
+        i = 0
+        while i < len(words):
+            for size in range(min(self._longest, len(words) - i), 0, -1):
+                replacement = self._map.get(tuple(words[i : i + size]))
+                if replacement is not None:
+                    out.extend(replacement)
+                    i += size
+                    break
+            else:
+                out.append(words[i])
+                i += 1
+        return out
+
+
+def terms(words: Iterable[str]) -> list[str]:
+    """Stemmed content words (stopwords dropped, before and after stemming: "needs")."""
+    stems = (stem(w) for w in words if w not in STOPWORDS)
+    return [s for s in stems if s not in STOPWORDS]

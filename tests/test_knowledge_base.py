@@ -1,0 +1,156 @@
+"""The knowledge base: every shipped file parses, and broken ones are refused with file and line."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chatsvc.bot.knowledge import KnowledgeBaseError, load_knowledge_base
+from chatsvc.settings import DEFAULT_KNOWLEDGE_BASE
+
+CATALOGUE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "topics.csv"
+
+
+def test_the_shipped_knowledge_base_loads_and_covers_the_catalogue() -> None:
+    kb = load_knowledge_base(DEFAULT_KNOWLEDGE_BASE)
+    if CATALOGUE.exists():
+        with CATALOGUE.open(newline="") as f:
+            rows = list(csv.DictReader(f))
+        assert set(kb.topics) == {row["code"] for row in rows}
+        for row in rows:
+            topic = kb.topics[row["code"]]
+            assert (topic.name, topic.department, topic.workgroup, topic.kind) == (
+                row["name"],
+                row["department"],
+                row["workgroup"],
+                row["kind"],
+            )
+            assert list(topic.fields) == [f for f in row["fields"].split(";") if f]
+    for code in kb.topics:
+        assert kb.articles_of(code), f"{code} has no article"
+    assert len(kb.articles_of("bulky-item-pickup")) >= 3
+    assert len(kb.articles_of("water-waste")) >= 2
+    assert "emergency" in kb.intents
+
+
+def test_every_answer_uses_only_the_markdown_subset() -> None:
+    kb = load_knowledge_base(DEFAULT_KNOWLEDGE_BASE)
+    for article in kb.articles:
+        assert "<" not in article.answer, f"{article.path}: raw HTML in the answer"
+        assert not article.answer.lstrip().startswith("#"), f"{article.path}: headings"
+
+
+@pytest.fixture
+def kb_copy(tmp_path: Path) -> Path:
+    root = tmp_path / "knowledge_base"
+    shutil.copytree(DEFAULT_KNOWLEDGE_BASE, root)
+    return root
+
+
+def first_article(root: Path) -> Path:
+    return sorted((root / "articles").glob("*.md"))[0]
+
+
+def problems_of(root: Path) -> list[str]:
+    with pytest.raises(KnowledgeBaseError) as caught:
+        load_knowledge_base(root)
+    return caught.value.problems
+
+
+def test_duplicate_ids_are_named_with_both_files(kb_copy: Path) -> None:
+    original = first_article(kb_copy)
+    shutil.copy(original, kb_copy / "articles" / "zz-copy.md")
+    (problem,) = problems_of(kb_copy)
+    assert problem.startswith("knowledge_base/articles/zz-copy.md:")
+    assert "duplicate article id" in problem and original.name in problem
+
+
+def test_unknown_topic_is_named_with_its_line(kb_copy: Path) -> None:
+    path = first_article(kb_copy)
+    lines = path.read_text().splitlines()
+    number = next(i for i, line in enumerate(lines) if line.startswith("topic"))
+    lines[number] = 'topic = "no-such-topic"'
+    path.write_text("\n".join(lines) + "\n")
+    problems = problems_of(kb_copy)
+    assert f"knowledge_base/articles/{path.name}:{number + 1}: unknown topic 'no-such-topic'" in (
+        problems
+    )
+
+
+def test_empty_answer_and_broken_front_matter(kb_copy: Path) -> None:
+    first, second, third = sorted((kb_copy / "articles").glob("*.md"))[:3]
+    text = first.read_text()
+    first.write_text(text[: text.index("+++", 3) + 3] + "\n\n   \n")
+    lines = second.read_text().splitlines()
+    lines[2] = 'title = "unterminated'
+    second.write_text("\n".join(lines) + "\n")
+    third.write_text(third.read_text().replace("+++", "", 1))
+    problems = "\n".join(problems_of(kb_copy))
+    assert f"articles/{first.name}:" in problems and "answer" in problems
+    assert f"articles/{second.name}:3: broken TOML" in problems
+    assert f"articles/{third.name}:1: front matter must start" in problems
+
+
+def test_a_synonym_may_not_mean_two_things(kb_copy: Path) -> None:
+    path = kb_copy / "synonyms.toml"
+    path.write_text(path.read_text() + '\n[extra]\n"x" = 1\n')
+    problems_of_extra = []
+    try:
+        load_knowledge_base(kb_copy)
+    except KnowledgeBaseError as exc:
+        problems_of_extra = exc.problems
+    # An unknown table is ignored; a variant listed under two canonical terms is not.
+    assert problems_of_extra == []
+    path.write_text('[synonyms]\n"graffiti" = ["tagging"]\n"pothole" = ["tagging"]\n')
+    (problem,) = problems_of(kb_copy)
+    assert "synonyms.toml:3:" in problem and "'tagging'" in problem
+
+
+def run_cli(*args: str, kb: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ}
+    if kb is not None:
+        env["CHATSVC_KNOWLEDGE_BASE"] = str(kb)
+    return subprocess.run(
+        [sys.executable, "-m", "chatsvc", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_kb_check_passes_and_fails_with_reasons(kb_copy: Path) -> None:
+    ok = run_cli("kb", "check", kb=kb_copy)
+    assert ok.returncode == 0, ok.stderr
+    assert "knowledge base OK" in ok.stdout
+    shutil.copy(first_article(kb_copy), kb_copy / "articles" / "zz-copy.md")
+    broken = run_cli("kb", "check", kb=kb_copy)
+    assert broken.returncode == 1
+    assert "zz-copy.md:" in broken.stderr and "duplicate article id" in broken.stderr
+
+
+def test_the_server_refuses_to_start_on_a_broken_knowledge_base(kb_copy: Path) -> None:
+    (kb_copy / "topics.toml").write_text("[[topic]]\ncode = \n")
+    result = subprocess.run(
+        [sys.executable, "-m", "chatsvc", "serve"],
+        env={
+            **os.environ,
+            "CHATSVC_KNOWLEDGE_BASE": str(kb_copy),
+            "CHATSVC_PORT": "0",
+            "DATABASE_URL": f"sqlite+aiosqlite:///{kb_copy.parent}/refused.db",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "knowledge base" in result.stderr and "topics.toml:2" in result.stderr
+    assert "listening" not in result.stderr

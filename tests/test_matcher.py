@@ -1,0 +1,180 @@
+"""The matcher on the real knowledge base: intents, typos, synonyms, bands, odd input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chatsvc.bot.assistant import compose_reply
+from chatsvc.bot.knowledge import load_knowledge_base
+from chatsvc.bot.matcher import Index, build_index, decide
+from chatsvc.settings import DEFAULT_KNOWLEDGE_BASE
+
+DEV_SET = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"
+
+
+@pytest.fixture(scope="module")
+def index() -> Index:
+    return build_index(load_knowledge_base(DEFAULT_KNOWLEDGE_BASE))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my neighbors garage is on fire",
+        "there is smoke pouring out of the apartment next door",
+        "a man collapsed and he is not breathing",
+        "someone is breaking into my car right now",
+        "i smell gas in my kitchen",
+        "a power line is down across the road and sparking",
+        "car crash on Colorado Blvd, people are hurt",
+        "HELP my kid swallowed something and can't breathe",
+        "theres a fier in the park",
+        "Someone is threatening people with a knife outside",
+    ],
+)
+def test_emergencies_are_always_caught(index: Index, text: str) -> None:
+    decision = decide(text, index)
+    assert decision.intent == "emergency", decision
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the fire hydrant on my street is leaking",
+        "illegal fireworks every night near my house",
+    ],
+)
+def test_words_near_emergencies_are_not_emergencies(index: Index, text: str) -> None:
+    assert decide(text, index).intent != "emergency"
+
+
+@pytest.mark.parametrize(
+    ("text", "expect"),
+    [
+        ("can someone come take away my old sofa", "bulky-item-pickup"),
+        ("my neighbour's wall got tagged last night", "graffiti"),
+        ("the stoplight at lake and del mar is stuck on red", "traffic-signal"),
+        ("huge pothle on my street", "pothole"),
+        ("the streetlight in front of my house is out", "street-light"),
+        ("my garbage wasnt picked up this week", "missed-trash"),
+        (
+            "sprinklers running in the middle of the day and water flowing down the gutter",
+            "water-waste",
+        ),
+    ],
+)
+def test_everyday_words_and_typos_find_the_topic(index: Index, text: str, expect: str) -> None:
+    decision = decide(text, index)
+    assert decision.intent == expect, decision
+    assert decision.article_id is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "expect"),
+    [
+        ("I want to speak with a real person", "human"),
+        ("what's the status of request 24-001234", "status"),
+        ("good morning", "greeting"),
+        ("thank you so much, bye", "thanks"),
+        ("buy cheap ivermectin online now", "none"),
+        ("asdkjh qwpoeiru zxmcnv", "none"),
+        ("who won the world series in 1988", "none"),
+    ],
+)
+def test_special_intents(index: Index, text: str, expect: str) -> None:
+    assert decide(text, index).intent == expect
+
+
+def test_a_greeting_with_a_question_is_the_question(index: Index) -> None:
+    assert decide("hi there, my trash was not picked up today", index).intent == "missed-trash"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   \n\t ",
+        "x" * 4000,
+        "pothole " * 500,
+        "🙂🙂🙂",
+        "¿Dónde puedo pagar mi factura de agua?",
+        "<script>alert(1)</script><img src=x onerror=alert(1)>",
+        "\u0000\u202e weird control characters",
+    ],
+)
+def test_odd_input_gets_a_sensible_reply(index: Index, text: str) -> None:
+    decision = decide(text, index)
+    reply = compose_reply(decision, index.kb, misses=0, text=text)
+    assert reply.text.strip()
+    assert "<script>" not in reply.text
+
+
+def test_replies_to_an_unsure_match_offer_three_choices_and_a_person(index: Index) -> None:
+    decision = decide("trash", index)
+    reply = compose_reply(decision, index.kb, misses=0, text="trash")
+    if decision.band == "unsure":
+        labels = [label for label, _ in reply.quick_replies]
+        assert len(labels) == 4 and labels[-1] == "Talk to a person"
+    else:
+        assert decision.band == "confident"
+
+
+def test_two_no_matches_in_a_row_hand_over(index: Index) -> None:
+    decision = decide("qwerty zxcvb", index)
+    first = compose_reply(decision, index.kb, misses=0, text="qwerty zxcvb")
+    assert first.handoff is None and first.misses == 1
+    second = compose_reply(decision, index.kb, misses=first.misses, text="qwerty zxcvb")
+    assert second.handoff == "no_match"
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "chatsvc", *args],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_ask_prints_the_decision_as_json() -> None:
+    result = run_cli("ask", "my old couch needs to be picked up", "--json")
+    assert result.returncode == 0, result.stderr
+    decision = json.loads(result.stdout)
+    assert decision["intent"] == "bulky-item-pickup"
+    assert decision["article_id"] and decision["band"] == "confident"
+    assert set(decision) >= {"intent", "article_id", "score", "suggestions"}
+
+
+def test_eval_reports_accuracy_and_honours_min_accuracy(tmp_path: Path) -> None:
+    examples = tmp_path / "tiny.jsonl"
+    examples.write_text(
+        json.dumps({"text": "my couch needs to go", "expect": "bulky-item-pickup"})
+        + "\n"
+        + json.dumps({"text": "my couch needs to go", "expect": "graffiti"})
+        + "\n"
+    )
+    result = run_cli("eval", str(examples))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "accuracy: 0.500"
+    assert "graffiti -> bulky-item-pickup" in result.stdout
+    strict = run_cli("eval", str(examples), "--min-accuracy", "0.9")
+    assert strict.returncode == 1
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "x", "expect": "no-such-topic"}\n')
+    refused = run_cli("eval", str(bad))
+    assert refused.returncode == 2 and "bad.jsonl:1" in refused.stderr
+
+
+@pytest.mark.skipif(not DEV_SET.exists(), reason="../shared/eval/dev.jsonl is not beside the repo")
+def test_dev_set_accuracy_and_every_emergency() -> None:
+    result = run_cli("eval", str(DEV_SET), "--min-accuracy", "0.95")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "emergency ->" not in result.stdout, "an emergency was missed"
