@@ -38,9 +38,16 @@ def compose_reply(decision: Decision, kb: KnowledgeBase, *, misses: int, text: s
     wanted_request = normalize(text).startswith(normalize(FILE_A_REQUEST))
 
     if decision.intent == "emergency":
+        crisis = (
+            "If you are thinking about hurting yourself, call or text **988** (Suicide and "
+            "Crisis Lifeline, 24 hours, free). You are not alone.\n\n"
+            if decision.crisis
+            else ""
+        )
         return Reply(
             "**If anyone is in danger, call 911 now.** That includes a fire, someone hurt or not "
             "breathing, a crime happening now, a smell of gas, or a power line that is down.\n\n"
+            f"{crisis}"
             "This chat is not watched by emergency services. A member of our team will also "
             "join this chat.",
             handoff="emergency",
@@ -97,6 +104,14 @@ def compose_reply(decision: Decision, kb: KnowledgeBase, *, misses: int, text: s
             "I want to be sure I understood. Did you mean one of these?",
             (*options, person),
             topic=decision.intent,
+            decision=record,
+        )
+    if decision.language == "es":
+        return Reply(
+            "Lo siento, por ahora solo puedo responder en inglés. Para ayuda en español, llame "
+            f"al {CSC_PHONE} (lunes a viernes, de 8 a.m. a 5 p.m.) o pida hablar con una "
+            "persona.\n\nSorry, I can only answer in English for now.",
+            (("Hablar con una persona", TALK_TO_A_PERSON),),
             decision=record,
         )
     misses += 1

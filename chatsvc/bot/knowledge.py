@@ -379,14 +379,15 @@ def _load_intents(path: Path, problems: _Problems) -> dict[str, IntentPhrases]:
             continue
         phrases = _strings(table.get("phrases", []))
         exclude = _strings(table.get("exclude", []))
-        if phrases is None or exclude is None:
+        crisis = _strings(table.get("crisis", []))
+        if phrases is None or exclude is None or crisis is None:
             problems.add(
                 path,
                 _line_of(path, f"[{name}]"),
-                f"[{name}]: phrases and exclude must be lists of strings",
+                f"[{name}]: phrases, exclude and crisis must be lists of strings",
             )
             continue
-        intents[name] = IntentPhrases(phrases, exclude)
+        intents[name] = IntentPhrases(phrases, exclude, crisis)
     if "emergency" not in intents:
         problems.add(path, None, "the [emergency] phrases are required")
     return intents

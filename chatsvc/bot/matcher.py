@@ -14,6 +14,7 @@ or none (say so, offer a person).
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections import Counter, defaultdict
@@ -23,13 +24,14 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from .knowledge import Article, KnowledgeBase
-from .text import STOPWORDS, Synonyms, Vocabulary, normalize, stem, terms
+from .text import STOPWORDS, Synonyms, Vocabulary, looks_spanish, normalize, stem, terms
 
 CONFIDENT = 0.52  # at or above, and MARGIN ahead of the next topic: answer
 UNSURE = 0.38  # at or above: "did you mean…" with the top three
 MARGIN = 0.10
 # A word no topic uses counts against coverage like a rare word: it probably says what the
 # message is about, and that is something we know nothing of.
+CANDIDATE_TOPICS = 25  # topics whose phrasings are compared with the message
 TOPIC_NAME_COUNT = 3  # a word of the topic's own name counts as if said in three phrasings
 MAX_QUERY_WORDS = 60  # a long message is judged by its start: residents lead with the point
 STATUS_NUMBER = re.compile(r"\b\d{2}-\d{5,6}\b|\b\d{7,8}\b")  # 24-001234
@@ -62,6 +64,7 @@ class Decision:
     suggestions: tuple[Suggestion, ...] = ()
     request_number: str | None = None
     crisis: bool = False  # an emergency about suicide or self-harm: 988 as well as 911
+    language: str = "en"  # "es" when the message is in Spanish
 
     @property
     def is_topic(self) -> bool:
@@ -76,6 +79,7 @@ class Decision:
             "suggestions": [s.as_dict() for s in self.suggestions],
             "request_number": self.request_number,
             "crisis": self.crisis,
+            "language": self.language,
         }
 
 
@@ -124,6 +128,10 @@ class Index:
     topic_codes: tuple[str, ...] = field(default=())
     unknown_weight: float = 1.0
     places: re.Pattern[str] | None = None
+    # term -> {topic: strength}: only topics sharing a term with the message are scored
+    postings: dict[str, dict[str, float]] = field(default_factory=dict)
+    topic_phrasings: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    topic_articles: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
 
 def build_index(kb: KnowledgeBase) -> Index:
@@ -194,7 +202,25 @@ def build_index(kb: KnowledgeBase) -> Index:
         topic_codes=tuple(topic_terms),
         unknown_weight=max(idf.values(), default=1.0),
         places=_places_pattern(kb),
+        postings=_postings(topic_terms),
+        topic_phrasings=_group(phrasing_topics),
+        topic_articles=_group([a.topic for a in kb.articles]),
     )
+
+
+def _postings(topic_terms: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    postings: dict[str, dict[str, float]] = defaultdict(dict)
+    for code, strengths in topic_terms.items():
+        for term, strength in strengths.items():
+            postings[term][code] = strength
+    return dict(postings)
+
+
+def _group(keys: list[str]) -> dict[str, tuple[int, ...]]:
+    groups: dict[str, list[int]] = defaultdict(list)
+    for position, key in enumerate(keys):
+        groups[key].append(position)
+    return {key: tuple(positions) for key, positions in groups.items()}
 
 
 def _places_pattern(kb: KnowledgeBase) -> re.Pattern[str] | None:
@@ -235,6 +261,12 @@ def decide(text: str, index: Index) -> Decision:
             "status", "confident", 1.0, request_number=number.group(0) if number else None
         )
 
+    # Where it happens does not say what happened: street and place names are left out.
+    about = index.places.sub(" ", corrected_text).split() if index.places else corrected
+    topical = _score_topics(terms(index.synonyms.apply(about)), index)
+    if looks_spanish(raw_words) and topical.band != "confident":
+        return Decision("none", "none", topical.score, language="es")
+
     # Greetings and thanks count only when nothing else is asked: "hi, my trash was missed" is
     # about trash. What is left once the courtesy is taken out must not be a confident topic.
     for courtesy in ("greeting", "thanks"):
@@ -242,10 +274,6 @@ def decide(text: str, index: Index) -> Decision:
             rest = index.intents[courtesy].remove_from(corrected_text).split()
             if _score_topics(terms(index.synonyms.apply(rest)), index).band != "confident":
                 return Decision(courtesy, "confident", 1.0)
-
-    # Where it happens does not say what happened: street and place names are left out.
-    about = index.places.sub(" ", corrected_text).split() if index.places else corrected
-    topical = _score_topics(terms(index.synonyms.apply(about)), index)
     if says("none") and topical.band != "confident":
         return Decision("none", "none", topical.score)
     known = sum(1 for w in corrected if w in index.vocabulary.words or w.isdigit())
@@ -265,25 +293,37 @@ def _score_topics(query_terms: list[str], index: Index) -> Decision:
         return Decision("none", "none", 0.0)
     weights = [index.idf.get(t, index.unknown_weight) for t in query_terms]
     total = sum(weights)
-    coverage = {
-        code: sum(w * bag.get(t, 0.0) for t, w in zip(query_terms, weights, strict=True)) / total
-        for code, bag in index.topic_terms.items()
-    }
+    coverage: dict[str, float] = defaultdict(float)
+    for term, weight in zip(query_terms, weights, strict=True):
+        for code, strength in index.postings.get(term, {}).items():
+            coverage[code] += weight * strength / total
+    # Resemblance is measured only for the topics that share most with the message: without a
+    # shared term a topic cannot reach the unsure band, and this keeps a large knowledge base
+    # fast (a hundred times this one is a few thousand topics).
+    candidates = heapq.nlargest(CANDIDATE_TOPICS, coverage.items(), key=lambda item: item[1])
+    positions = [p for code, _ in candidates for p in index.topic_phrasings.get(code, ())]
     query = " ".join(query_terms)
     similarity = process.extract(
-        query, index.phrasing_texts, scorer=fuzz.token_sort_ratio, limit=None, score_cutoff=30
+        query,
+        [index.phrasing_texts[p] for p in positions],
+        scorer=fuzz.token_sort_ratio,
+        limit=None,
+        score_cutoff=30,
     )
     resemblance: dict[str, tuple[float, int]] = {}
-    for _, score, position in similarity:
+    for _, score, offset in similarity:
+        position = positions[offset]
         code = index.phrasing_topics[position]
         if score / 100 > resemblance.get(code, (0.0, -1))[0]:
             resemblance[code] = (score / 100, index.phrasing_articles[position])
 
-    scored: list[tuple[float, str]] = []
-    for code in index.topic_codes:
-        fuzzy = resemblance.get(code, (0.0, -1))[0]
-        scored.append((0.65 * coverage[code] + 0.35 * fuzzy, code))
-    scored.sort(reverse=True)
+    scored = sorted(
+        (
+            (0.65 * cover + 0.35 * resemblance.get(code, (0.0, -1))[0], code)
+            for code, cover in candidates
+        ),
+        reverse=True,
+    )
     suggestions = tuple(
         _suggest(code, score, query_terms, resemblance, index)
         for score, code in scored[:3]
@@ -317,11 +357,7 @@ def _best_article(
     code: str, query_terms: list[str], resemblance: dict[str, tuple[float, int]], index: Index
 ) -> Article:
     """Among a topic's articles, the one sharing the most rare terms with the query."""
-    candidates = [
-        (number, article)
-        for number, article in enumerate(index.kb.articles)
-        if article.topic == code
-    ]
+    candidates = [(number, index.kb.articles[number]) for number in index.topic_articles[code]]
     if len(candidates) == 1:
         return candidates[0][1]
     closest = resemblance.get(code, (0.0, -1))[1]

@@ -127,6 +127,22 @@ class Synonyms:
         return out
 
 
+# Common Spanish words that are not also English ones: enough of them means the message is in
+# Spanish, which the knowledge base is not (yet).
+_SPANISH = frozenset(
+    """el la los las del de que en por para con una unos unas es esta estan hay mi mis
+    su sus como donde cuando quien necesito quiero puedo tengo ayuda gracias hola buenos
+    buenas dias tardes noches favor basura calle agua luz casa vecino perro pagar factura
+    recoger cerca frente esquina tambien pero porque muy""".split()  # noqa: SIM905
+)
+
+
+def looks_spanish(words: list[str]) -> bool:
+    """Tell whether a message (normalised words) is most likely written in Spanish."""
+    hits = sum(1 for w in words if w in _SPANISH)
+    return hits >= 2 and hits / len(words) >= 0.25
+
+
 def terms(words: Iterable[str]) -> list[str]:
     """Stemmed content words (stopwords dropped, before and after stemming: "needs")."""
     stems = (stem(w) for w in words if w not in STOPWORDS)
