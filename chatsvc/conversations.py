@@ -153,6 +153,7 @@ class Draft:
 class Sent:
     message: MessageView
     duplicate: bool
+    stage: str = "assistant"  # who answers the conversation, as of this message's commit
 
 
 @dataclass(frozen=True)
@@ -259,7 +260,9 @@ async def append_messages(session: AsyncSession, drafts: Sequence[Draft]) -> lis
     # batch's client ids. FOR UPDATE (in id order, so two writers cannot deadlock) holds each
     # conversation's seq until commit on PostgreSQL; SQLite has one writer and ignores it.
     rows = await session.execute(
-        select(Conversation.id, Conversation.status, Conversation.last_seq, Message)
+        select(
+            Conversation.id, Conversation.status, Conversation.stage, Conversation.last_seq, Message
+        )
         .outerjoin(
             Message,
             and_(Message.conversation_id == Conversation.id, Message.client_id.in_(client_ids)),
@@ -269,10 +272,12 @@ async def append_messages(session: AsyncSession, drafts: Sequence[Draft]) -> lis
         .with_for_update(of=Conversation)
     )
     conversations: dict[int, str] = {}
+    stages: dict[int, str] = {}
     last_seq: dict[int, int] = {}
     stored: dict[tuple[int, str], MessageView] = {}
     for row in rows:
         conversations[row.id] = row.status
+        stages[row.id] = row.stage
         last_seq[row.id] = row.last_seq
         if row.Message is not None and row.Message.client_id is not None:
             stored[row.id, row.Message.client_id] = MessageView.of(row.Message)
@@ -286,7 +291,9 @@ async def append_messages(session: AsyncSession, drafts: Sequence[Draft]) -> lis
         conversation_id, client_id = draft.conversation_id, draft.client_id
         if client_id is not None:
             if (conversation_id, client_id) in stored:
-                outcomes.append(Sent(stored[conversation_id, client_id], duplicate=True))
+                outcomes.append(
+                    Sent(stored[conversation_id, client_id], True, stages[conversation_id])
+                )
                 continue
             if (conversation_id, client_id) in new_by_client_id:
                 outcomes.append((new_by_client_id[conversation_id, client_id], True))
@@ -321,7 +328,10 @@ async def append_messages(session: AsyncSession, drafts: Sequence[Draft]) -> lis
     if not new_rows:
         return [o for o in outcomes if not isinstance(o, tuple)]
     views = await _insert(session, new_rows, last_seq, max(d.now for d in drafts))
-    return [Sent(views[o[0]], duplicate=o[1]) if isinstance(o, tuple) else o for o in outcomes]
+    return [
+        Sent(views[o[0]], o[1], stages[views[o[0]].conversation_id]) if isinstance(o, tuple) else o
+        for o in outcomes
+    ]
 
 
 async def _insert(

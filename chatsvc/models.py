@@ -108,6 +108,6 @@ class Message(Base):
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
     format: Mapped[str] = mapped_column(String(16), default="text", server_default="text")
-    quick_replies: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
+    quick_replies: Mapped[list[dict[str, str]] | None] = mapped_column(JSON(none_as_null=True))
     # What the assistant made of the message it answers: intent, band, score, article.
-    decision: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    decision: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))

@@ -83,32 +83,52 @@ class Decision:
         }
 
 
-@dataclass(frozen=True)
 class _Phrases:
-    phrases: tuple[str, ...]
-    exclude: tuple[str, ...]
-    pattern: re.Pattern[str] | None
-    exclude_pattern: re.Pattern[str] | None
+    """Phrases matched as whole words: sets of word tuples, looked up n-gram by n-gram."""
 
-    def found_in(self, text: str) -> bool:
-        if self.pattern is None:
+    def __init__(self, phrases: tuple[str, ...], exclude: tuple[str, ...]):
+        self.phrases = {tuple(normalize(p).split()) for p in phrases} - {()}
+        self.exclude = {tuple(normalize(p).split()) for p in exclude} - {()}
+        self._starts = _longest_by_first_word(self.phrases)
+        self._excluded_starts = _longest_by_first_word(self.exclude)
+
+    def _spans(
+        self, words: list[str], table: set[tuple[str, ...]], starts: dict[str, int]
+    ) -> list[range]:
+        spans = []
+        i = 0
+        while i < len(words):
+            longest = starts.get(words[i], 0)  # most words start no phrase: one lookup each
+            for size in range(min(longest, len(words) - i), 0, -1):
+                if tuple(words[i : i + size]) in table:
+                    spans.append(range(i, i + size))
+                    i += size
+                    break
+            else:
+                i += 1
+        return spans
+
+    def found_in(self, words: list[str]) -> bool:
+        """Tell whether a phrase occurs in `words`, outside every excluded phrase."""
+        if not self.phrases:
             return False
-        if self.exclude_pattern is not None:
-            text = self.exclude_pattern.sub(" ", text)
-        return self.pattern.search(text) is not None
+        excluded = self._spans(words, self.exclude, self._excluded_starts)
+        if excluded:
+            blocked = {i for span in excluded for i in span}
+            words = [w if i not in blocked else "\0" for i, w in enumerate(words)]
+        return bool(self._spans(words, self.phrases, self._starts))
 
-    def remove_from(self, text: str) -> str:
-        return self.pattern.sub(" ", text) if self.pattern else text
+    def remove_from(self, words: list[str]) -> list[str]:
+        """`words` without the phrases found in them."""
+        taken = {i for span in self._spans(words, self.phrases, self._starts) for i in span}
+        return [w for i, w in enumerate(words) if i not in taken]
 
 
-def _phrases(phrases: tuple[str, ...], exclude: tuple[str, ...]) -> _Phrases:
-    def compile_(items: tuple[str, ...]) -> re.Pattern[str] | None:
-        normalized = sorted({normalize(p) for p in items if normalize(p)}, key=len, reverse=True)
-        if not normalized:
-            return None
-        return re.compile(r"\b(?:" + "|".join(re.escape(p) for p in normalized) + r")\b")
-
-    return _Phrases(phrases, exclude, compile_(phrases), compile_(exclude))
+def _longest_by_first_word(phrases: set[tuple[str, ...]]) -> dict[str, int]:
+    longest: dict[str, int] = {}
+    for phrase in phrases:
+        longest[phrase[0]] = max(longest.get(phrase[0], 0), len(phrase))
+    return longest
 
 
 @dataclass(frozen=True)
@@ -137,10 +157,10 @@ class Index:
 def build_index(kb: KnowledgeBase) -> Index:
     """Prepare the knowledge base for `decide`."""
     synonyms = Synonyms(kb.synonyms)
-    intents = {name: _phrases(p.phrases, p.exclude) for name, p in kb.intents.items()}
+    intents = {name: _Phrases(p.phrases, p.exclude) for name, p in kb.intents.items()}
     emergency = kb.intents.get("emergency")
     if emergency is not None and emergency.crisis:
-        intents["crisis"] = _phrases(emergency.crisis, emergency.exclude)
+        intents["crisis"] = _Phrases(emergency.crisis, emergency.exclude)
 
     words: set[str] = set(STOPWORDS) | synonyms.words
     for article in kb.articles:
@@ -236,6 +256,16 @@ def _places_pattern(kb: KnowledgeBase) -> re.Pattern[str] | None:
     return re.compile(r"\b(?:" + "|".join(parts) + r")\b") if parts else None
 
 
+def mentions_emergency(text: str, index: Index) -> bool:
+    """Tell whether `text` reports an emergency, as `decide` would, without scoring topics."""
+    raw_words = normalize(text).split()[:MAX_QUERY_WORDS]
+    phrases = index.intents.get("emergency")
+    if phrases is None:
+        return False
+    corrected = [index.vocabulary.correct(w) for w in raw_words]
+    return phrases.found_in(raw_words) or phrases.found_in(corrected)
+
+
 def decide(text: str, index: Index) -> Decision:
     """Decide what `text` asks for."""
     plain = normalize(text)
@@ -248,7 +278,7 @@ def decide(text: str, index: Index) -> Decision:
 
     def says(intent: str) -> bool:
         phrases = index.intents.get(intent)
-        return phrases is not None and (phrases.found_in(plain) or phrases.found_in(corrected_text))
+        return phrases is not None and (phrases.found_in(raw_words) or phrases.found_in(corrected))
 
     # An emergency wins over everything, whatever else the message says.
     if says("emergency"):
@@ -271,7 +301,7 @@ def decide(text: str, index: Index) -> Decision:
     # about trash. What is left once the courtesy is taken out must not be a confident topic.
     for courtesy in ("greeting", "thanks"):
         if says(courtesy):
-            rest = index.intents[courtesy].remove_from(corrected_text).split()
+            rest = index.intents[courtesy].remove_from(corrected)
             if _score_topics(terms(index.synonyms.apply(rest)), index).band != "confident":
                 return Decision(courtesy, "confident", 1.0)
     if says("none") and topical.band != "confident":

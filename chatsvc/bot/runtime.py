@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from .knowledge import KnowledgeBaseError, fingerprint, load_knowledge_base
-from .matcher import Decision, Index, build_index, decide
+from .matcher import Decision, Index, build_index, decide, mentions_emergency
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,10 @@ class Assistant:
         if len(index.phrasing_texts) <= EXECUTOR_ABOVE_PHRASINGS:
             return decide(text, index)
         return await asyncio.get_running_loop().run_in_executor(None, decide, text, index)
+
+    def mentions_emergency(self, text: str) -> bool:
+        """Tell quickly whether `text` reports an emergency (phrases only, no topic scoring)."""
+        return mentions_emergency(text, self.index)
 
     def reload_if_changed(self) -> bool:
         """Reload the knowledge base if its files changed; keep the old one if the new is broken."""

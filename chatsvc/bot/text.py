@@ -68,8 +68,19 @@ class Vocabulary:
         # Words of emergencies are corrected more eagerly: reading "fier" as "fire" by mistake
         # costs a needless 911 reminder; missing it could cost much more.
         self._alarm = sorted(w for w in alarm_words if len(w) >= 4)
+        self._corrected: dict[str, str] = {}
 
     def correct(self, word: str) -> str:
+        """Return the known word closest to `word` (remembered: residents repeat words)."""
+        found = self._corrected.get(word)
+        if found is None:
+            found = self._correct(word)
+            if len(self._corrected) >= 50_000:
+                self._corrected.clear()
+            self._corrected[word] = found
+        return found
+
+    def _correct(self, word: str) -> str:
         """Return the known word closest to `word`, or `word` if none is close enough.
 
         One slip (a wrong, missing, extra or swapped letter) is allowed in words of six letters

@@ -115,7 +115,9 @@ class ResidentNamespace(socketio.AsyncNamespace):
         message = sent.message.as_dict()
         if not sent.duplicate:
             await self._publish("message", message, conversation_id, sid)
-            self._answer_later(conversation_id, payload.text)
+            # Once a person is on the way the assistant only speaks up about emergencies.
+            if sent.stage == "assistant" or self.assistant.mentions_emergency(payload.text):
+                self._answer_later(conversation_id, payload.text)
         log.debug(
             "message conversation=%d seq=%d duplicate=%s",
             conversation_id,
