@@ -148,3 +148,31 @@ async def test_edits_to_the_knowledge_base_are_picked_up_without_a_restart(
     assert not server.app[ASSISTANT].reload_if_changed()
     answer = await say(resident, "how do i get a library card")
     assert "Pasadena Public Library" in answer["text"]
+
+
+async def test_odd_messages_get_a_sensible_answer_and_break_nothing(
+    resident_client: Factory,
+) -> None:
+    resident = await resident_client()
+    await resident.start(question="Hello")
+    for text in ["🙂🙂🙂", "<script>alert(1)</script><b>hi</b>", "¿Dónde pago mi factura de agua?"]:
+        answer = await say(resident, text)
+        assert answer["text"].strip() and "<script>" not in answer["text"]
+    long = await say(resident, "pothole " + "x" * 3990)
+    assert long["text"].strip()
+    for empty in ["", "   \n  "]:
+        ack = await resident.call("message", {"client_id": cid(), "text": empty})
+        assert ack["ok"] is False and ack["error"]["code"] == "invalid_payload"
+    assert (await say(resident, "is the city hall open on saturday"))["text"].strip()
+
+
+async def test_a_suggestion_button_leads_to_its_answer(resident_client: Factory) -> None:
+    resident = await resident_client()
+    await resident.start(question="Hello")
+    answer = await say(resident, "trash")
+    suggestions = [q for q in answer["quick_replies"] if q["label"] != "Talk to a person"]
+    if not suggestions:  # a confident answer: nothing to choose from
+        assert answer["quick_replies"]
+        return
+    chosen = await say(resident, suggestions[0]["text"])
+    assert "Did you mean" not in chosen["text"] and len(chosen["text"]) > 40
