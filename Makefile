@@ -10,6 +10,7 @@ WIDGET_SRC := $(wildcard widget/src/*)
 .PHONY: run test lint typecheck pytest widget bench clean
 
 run: $(PY_STAMP) $(WIDGET)
+	$(BIN)/chatsvc agents demo
 	$(BIN)/chatsvc serve
 
 test: lint typecheck pytest

@@ -12,9 +12,11 @@ from aiohttp import web
 from .bot.knowledge import KnowledgeBaseError
 from .bot.runtime import Assistant
 from .settings import Settings
+from .transport.agent import AgentNamespace
 from .transport.http import add_routes, error_middleware
 from .transport.resident import ResidentNamespace
 from .transport.sockets import create_socket_server
+from .transport.staff import add_staff_routes
 from .transport.state import ASSISTANT, CLOCK, DATABASE, SETTINGS, SIO, Clock, Database, utc_now
 
 
@@ -26,6 +28,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     sio = create_socket_server(settings)
     resident = ResidentNamespace(database, assistant, settings, clock)
     sio.register_namespace(resident)
+    sio.register_namespace(AgentNamespace(database, settings, clock))
     sio.attach(app)
 
     app[SETTINGS] = settings
@@ -34,6 +37,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     app[SIO] = sio
     app[CLOCK] = clock
     add_routes(app)
+    add_staff_routes(app)
     app.cleanup_ctx.append(_assistant_ctx)
     app.cleanup_ctx.append(_database_ctx)
     app.cleanup_ctx.append(functools.partial(_answers_ctx, resident))

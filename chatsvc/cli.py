@@ -6,20 +6,24 @@ import argparse
 import asyncio
 import json
 import logging
+import secrets
 import signal
 import sys
 from collections.abc import Coroutine
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from aiohttp import web
 
+from .agents import accounts
 from .app import create_app
 from .bot.evaluation import EvalFileError, evaluate, read_examples
 from .bot.knowledge import KnowledgeBaseError, load_knowledge_base, touch_for_reload
 from .bot.matcher import Decision, build_index, decide
 from .db import create_engine, upgrade
 from .settings import Settings, SettingsError
+from .transport.state import Database
 
 log = logging.getLogger("chatsvc")
 
@@ -38,6 +42,26 @@ def main(argv: list[str] | None = None) -> int:
     kb_commands = kb.add_subparsers(dest="kb_command", required=True)
     kb_commands.add_parser("check", help="validate every file of the knowledge base")
     kb_commands.add_parser("reload", help="validate, then make running servers pick up the edits")
+    agents = commands.add_parser("agents", help="staff accounts")
+    agent_commands = agents.add_subparsers(dest="agents_command", required=True)
+    add = agent_commands.add_parser("add", help="create an account (prints a new password)")
+    add.add_argument("username")
+    add.add_argument("--name", required=True, help="display name, e.g. 'Maria Lopez'")
+    add.add_argument("--role", choices=accounts.ROLES, default="agent")
+    add.add_argument(
+        "--workgroup", action="append", default=[], help="a workgroup of the topic catalogue"
+    )
+    add.add_argument("--max-chats", type=int, default=3)
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    agent_commands.add_parser("list", help="list the accounts")
+    disable = agent_commands.add_parser("disable", help="disable an account, ending its sessions")
+    disable.add_argument("username")
+    password = agent_commands.add_parser("set-password", help="set a new password")
+    password.add_argument("username")
+    password.add_argument("--password-stdin", action="store_true")
+    agent_commands.add_parser(
+        "demo", help="create the demo agent and supervisor if there are no accounts"
+    )
     ask = commands.add_parser("ask", help="show what the assistant makes of a question")
     ask.add_argument("text")
     ask.add_argument("--json", action="store_true", help="print the decision as JSON")
@@ -53,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command in ("kb", "ask", "eval"):
         return bot_command(args, settings)
+    if args.command == "agents":
+        return run(agents_command(args, settings))
     configure_logging(settings.log_level)
     if args.command == "serve":
         return run(serve(settings))
@@ -98,6 +124,106 @@ def bot_command(args: argparse.Namespace, settings: Settings) -> int:
         print(f"below --min-accuracy {args.min_accuracy:.3f}", file=sys.stderr)
         return 1
     return 0
+
+
+DEMO_ACCOUNTS = (
+    ("demo-agent", "Maria Lopez", "agent", "demo-agent-password"),
+    ("demo-supervisor", "Sam Carter", "supervisor", "demo-supervisor-password"),
+)
+
+
+async def agents_command(args: argparse.Namespace, settings: Settings) -> int:
+    """agents add / list / disable / set-password / demo."""
+    database = Database(settings)
+    try:
+        await database.open()
+    except Exception as exc:
+        print(f"chatsvc agents: cannot open the database: {exc}", file=sys.stderr)
+        return 1
+    now = datetime.now(UTC)
+    try:
+        if args.agents_command == "add":
+            workgroups = tuple(args.workgroup)
+            unknown = set(workgroups) - known_workgroups(settings)
+            if unknown:
+                raise accounts.AccountError(
+                    f"unknown workgroup {sorted(unknown)[0]!r} (see knowledge_base/topics.toml)"
+                )
+            secret = read_password() if args.password_stdin else secrets.token_urlsafe(12)
+            staff = await database.run(
+                accounts.add_staff,
+                username=args.username,
+                display_name=args.name,
+                role=args.role,
+                password=secret,
+                workgroups=workgroups,
+                max_chats=args.max_chats,
+                now=now,
+            )
+            print(f"added {staff.username} ({staff.role})")
+            if not args.password_stdin:
+                print(f"password: {secret}")
+        elif args.agents_command == "list":
+            for staff in await database.run(accounts.list_staff):
+                state = "disabled" if staff.disabled else "active"
+                groups = ", ".join(staff.workgroups) or "-"
+                print(
+                    f"{staff.username:20} {staff.role:10} {state:8} max {staff.max_chats}  "
+                    f"{staff.display_name}  [{groups}]"
+                )
+        elif args.agents_command == "disable":
+            staff = await database.run(accounts.disable_staff, username=args.username)
+            print(f"disabled {staff.username}; their sessions are ended")
+        elif args.agents_command == "set-password":
+            secret = read_password() if args.password_stdin else secrets.token_urlsafe(12)
+            staff = await database.run(
+                accounts.set_password, username=args.username, password=secret
+            )
+            print(f"new password set for {staff.username}; their sessions are ended")
+            if not args.password_stdin:
+                print(f"password: {secret}")
+        else:
+            await demo_accounts(database, settings, now)
+    except accounts.AccountError as exc:
+        print(f"chatsvc agents: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        await database.close()
+    return 0
+
+
+async def demo_accounts(database: Database, settings: Settings, now: datetime) -> None:
+    """On the embedded default, create the demo accounts when there are none; print them."""
+    if not settings.is_sqlite:
+        print("demo accounts are only made on the embedded default (SQLite)")
+        return
+    if not await database.run(accounts.list_staff):
+        for username, name, role, secret in DEMO_ACCOUNTS:
+            await database.run(
+                accounts.add_staff,
+                username=username,
+                display_name=name,
+                role=role,
+                password=secret,
+                workgroups=tuple(sorted(known_workgroups(settings))),
+                max_chats=3,
+                now=now,
+            )
+    for username, _, role, secret in DEMO_ACCOUNTS:
+        if await database.run(accounts.password_matches, username=username, password=secret):
+            print(f"demo {role}: {username} / {secret}  (sign in at /agent)")
+
+
+def known_workgroups(settings: Settings) -> set[str]:
+    try:
+        kb = load_knowledge_base(settings.knowledge_base)
+    except KnowledgeBaseError:
+        return set()
+    return {topic.workgroup for topic in kb.topics.values()}
+
+
+def read_password() -> str:
+    return sys.stdin.readline().rstrip("\n")
 
 
 def describe(decision: Decision) -> str:

@@ -111,3 +111,55 @@ class Message(Base):
     quick_replies: Mapped[list[dict[str, str]] | None] = mapped_column(JSON(none_as_null=True))
     # What the assistant made of the message it answers: intent, band, score, article.
     decision: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+
+
+class Staff(Base):
+    """A person of the center who signs in: an agent, a supervisor or an admin."""
+
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))  # agent, supervisor or admin
+    password_hash: Mapped[str] = mapped_column(String(255))
+    disabled: Mapped[bool] = mapped_column(default=False)
+    max_chats: Mapped[int] = mapped_column(Integer, default=3)
+    created_at: Mapped[datetime]
+
+    workgroups: Mapped[list[StaffWorkgroup]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan"
+    )
+
+
+class StaffWorkgroup(Base):
+    """A workgroup of the topic catalogue that a staff member answers for."""
+
+    __tablename__ = "staff_workgroups"
+
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), primary_key=True)
+    workgroup: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+
+class StaffSession(Base):
+    """A signed-in browser: only the hash of its cookie is stored."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class SignInFailures(Base):
+    """Recent failed sign-ins for a username, to slow down password guessing."""
+
+    __tablename__ = "sign_in_failures"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]

@@ -291,3 +291,16 @@ async def test_closing_the_database_answers_every_waiting_caller(tmp_path: Path)
     assert all(isinstance(r, Unavailable) for r in results), results
     with pytest.raises(Unavailable):
         await database.run_batched(stuck, 4)
+
+
+async def test_the_migrations_make_exactly_the_models_schema(db: Database) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from chatsvc.models import Base
+
+    async with db.engine.connect() as conn:
+        diff = await conn.run_sync(
+            lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata)
+        )
+    assert diff == [], "a model changed without a migration (or the other way round)"

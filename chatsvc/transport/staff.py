@@ -1,0 +1,155 @@
+"""Staff pages: sign-in, sign-out and the agent pane, with CSRF protection and session cookies."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+
+from aiohttp import web
+
+from ..agents import accounts
+from .http import JINJA
+from .state import CLOCK, DATABASE, SETTINGS
+
+log = logging.getLogger("chatsvc.staff")
+
+SESSION_COOKIE = "chatsvc_staff"
+CSRF_COOKIE = "chatsvc_csrf"  # before sign-in: a double-submit token for the sign-in form
+MAX_FORM_BYTES = 8 * 1024
+
+
+def add_staff_routes(app: web.Application) -> None:
+    app.router.add_get("/agent", pane)
+    app.router.add_get("/agent/sign-in", sign_in_page)
+    app.router.add_post("/agent/sign-in", sign_in)
+    app.router.add_post("/agent/sign-out", sign_out)
+
+
+def is_https(request: web.Request) -> bool:
+    """Tell whether the browser reached us over HTTPS (directly or through a trusted proxy)."""
+    if request.scheme == "https":
+        return True
+    trusted = request.app[SETTINGS].trust_proxy_headers
+    return trusted and request.headers.get("X-Forwarded-Proto", "").lower() == "https"
+
+
+def _set_cookie(
+    request: web.Request, response: web.StreamResponse, name: str, value: str, max_age: int
+) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        samesite="Lax",
+        secure=is_https(request),
+    )
+
+
+async def current_staff(request: web.Request) -> accounts.CurrentSession | None:
+    """The signed-in staff member of this request, if any."""
+    token = request.cookies.get(SESSION_COOKIE, "")
+    if not token:
+        return None
+    return await request.app[DATABASE].run(
+        accounts.session_of, token=token, now=request.app[CLOCK]()
+    )
+
+
+def _render(
+    request: web.Request, template: str, status: int = 200, **values: object
+) -> web.Response:
+    html = request.app[JINJA].get_template(template).render(**values)
+    response = web.Response(text=html, content_type="text/html", status=status)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+    )
+    return response
+
+
+def _sign_in_form(
+    request: web.Request, *, username: str = "", error: str = "", status: int = 200
+) -> web.Response:
+    csrf = secrets.token_urlsafe(32)
+    response = _render(
+        request, "agent/sign_in.html", status, csrf_token=csrf, username=username, error=error
+    )
+    _set_cookie(request, response, CSRF_COOKIE, csrf, max_age=3600)
+    return response
+
+
+async def sign_in_page(request: web.Request) -> web.Response:
+    """Show the sign-in form (or go to the pane when already signed in)."""
+    if await current_staff(request) is not None:
+        raise web.HTTPSeeOther("/agent")
+    return _sign_in_form(request)
+
+
+async def _form(request: web.Request) -> dict[str, str]:
+    if request.content_length is not None and request.content_length > MAX_FORM_BYTES:
+        raise web.HTTPRequestEntityTooLarge(MAX_FORM_BYTES, request.content_length)
+    data = await request.post()
+    return {k: v for k, v in data.items() if isinstance(v, str)}
+
+
+def _same(a: str, b: str) -> bool:
+    return bool(a) and bool(b) and hmac.compare_digest(a.encode(), b.encode())
+
+
+async def sign_in(request: web.Request) -> web.Response:
+    """Check the form's CSRF token, then the username and password; start a session."""
+    form = await _form(request)
+    username = form.get("username", "")[:64]
+    if not _same(form.get("csrf_token", ""), request.cookies.get(CSRF_COOKIE, "")):
+        log.info("sign-in refused: CSRF token missing or wrong")
+        return _sign_in_form(
+            request,
+            username=username,
+            error="Your sign-in form expired. Please try again.",
+            status=403,
+        )
+    outcome = await request.app[DATABASE].run(
+        accounts.sign_in,
+        username=username,
+        password=form.get("password", "")[:1024],
+        now=request.app[CLOCK](),
+    )
+    if isinstance(outcome, accounts.SignInRefused):
+        log.info("sign-in refused: %s", outcome.code)
+        return _sign_in_form(
+            request, username=username, error=outcome.message, status=outcome.status
+        )
+    log.info("staff %d signed in", outcome.staff.id)
+    response = web.HTTPSeeOther("/agent")
+    lifetime = int(accounts.SESSION_LIFETIME.total_seconds())
+    _set_cookie(request, response, SESSION_COOKIE, outcome.token, max_age=lifetime)
+    response.del_cookie(CSRF_COOKIE, path="/")
+    raise response
+
+
+async def sign_out(request: web.Request) -> web.Response:
+    """End the session (a POST with the session's CSRF token), then show the sign-in form."""
+    current = await current_staff(request)
+    form = await _form(request)
+    if current is not None:
+        if not _same(form.get("csrf_token", ""), current.csrf_token):
+            raise web.HTTPForbidden(reason="CSRF token missing or wrong")
+        await request.app[DATABASE].run(
+            accounts.sign_out, token=request.cookies.get(SESSION_COOKIE, "")
+        )
+        log.info("staff %d signed out", current.staff.id)
+    response = web.HTTPSeeOther("/agent/sign-in")
+    response.del_cookie(SESSION_COOKIE, path="/")
+    raise response
+
+
+async def pane(request: web.Request) -> web.Response:
+    """The agent pane, for signed-in staff only."""
+    current = await current_staff(request)
+    if current is None:
+        raise web.HTTPSeeOther("/agent/sign-in")
+    return _render(request, "agent/pane.html", staff=current.staff, csrf_token=current.csrf_token)
