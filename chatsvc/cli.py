@@ -22,6 +22,7 @@ from .bot.evaluation import EvalFileError, evaluate, read_examples
 from .bot.knowledge import KnowledgeBaseError, load_knowledge_base, touch_for_reload
 from .bot.matcher import Decision, build_index, decide
 from .db import create_engine, upgrade
+from .errors import AccountError
 from .settings import Settings, SettingsError
 from .transport.state import Database
 
@@ -146,7 +147,7 @@ async def agents_command(args: argparse.Namespace, settings: Settings) -> int:
             workgroups = tuple(args.workgroup)
             unknown = set(workgroups) - known_workgroups(settings)
             if unknown:
-                raise accounts.AccountError(
+                raise AccountError(
                     f"unknown workgroup {sorted(unknown)[0]!r} (see knowledge_base/topics.toml)"
                 )
             secret = read_password() if args.password_stdin else secrets.token_urlsafe(12)
@@ -184,7 +185,7 @@ async def agents_command(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"password: {secret}")
         else:
             await demo_accounts(database, settings, now)
-    except accounts.AccountError as exc:
+    except AccountError as exc:
         print(f"chatsvc agents: {exc.message}", file=sys.stderr)
         return 1
     finally:

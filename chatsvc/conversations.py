@@ -6,8 +6,6 @@ and returns plain results. None of them talk to clients: the transport emits aft
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,6 +19,7 @@ from .bot.knowledge import KnowledgeBase
 from .bot.matcher import Decision
 from .errors import ChatError, ConversationEnded, InvalidToken, TokenExpired
 from .models import Conversation, Message, Resident
+from .tokens import hash_token, new_token
 
 AuthorKind = Literal["resident", "assistant", "agent", "system"]
 Reader = Literal["resident", "staff"]
@@ -171,11 +170,6 @@ class Ended:
     messages: list[MessageView]
 
 
-def hash_token(token: str) -> str:
-    """Hash a conversation token: only the hash is stored, so a database leak resumes nothing."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 async def start_conversation(
     session: AsyncSession,
     *,
@@ -186,7 +180,7 @@ async def start_conversation(
     now: datetime,
 ) -> Started:
     """Open a conversation from the pre-chat form, with the question as its first message."""
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     resident = Resident(name=name, email=email, created_at=now)
     conversation = Conversation(
         token_hash=hash_token(token),

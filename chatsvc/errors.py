@@ -60,3 +60,17 @@ class Unavailable(ChatError):
 class NotFound(ChatError):
     code = "not_found"
     status = 404
+
+
+class AccountError(ChatError):
+    code = "invalid_account"
+
+
+class SignInRefused(ChatError):
+    code = "sign_in_refused"
+    status = 401
+
+
+class SignInThrottled(SignInRefused):
+    code = "sign_in_throttled"
+    status = 429

@@ -16,6 +16,7 @@ from chatsvc.db import create_engine, upgrade
 from chatsvc.errors import ConversationEnded, InvalidToken, TokenExpired, Unavailable
 from chatsvc.models import Conversation
 from chatsvc.settings import Settings
+from chatsvc.tokens import hash_token
 from chatsvc.transport.state import Database
 
 NOW = datetime(2026, 11, 23, 17, 30, tzinfo=UTC)
@@ -73,7 +74,7 @@ async def test_only_the_tokens_hash_is_stored(db: Database) -> None:
     started = await start(db)
     async with db.engine.connect() as conn:
         stored = await conn.scalar(select(Conversation.token_hash))
-    assert stored == actions.hash_token(started.token)
+    assert stored == hash_token(started.token)
     assert started.token not in (stored or "")
 
 

@@ -15,6 +15,7 @@ import pytest
 import socketio
 
 from chatsvc.agents import accounts
+from chatsvc.errors import AccountError
 from chatsvc.settings import Settings
 from chatsvc.transport.state import DATABASE
 
@@ -222,7 +223,7 @@ async def test_account_rules(staff_server: LiveServer) -> None:
             "now": NOW,
         }
         values.update(change)
-        with pytest.raises(accounts.AccountError):
+        with pytest.raises(AccountError):
             await database.run(accounts.add_staff, **values)
     assert [s.username for s in await database.run(accounts.list_staff)] == ["maria"]
 

@@ -7,7 +7,6 @@ are counted per username in the database, so every server process sees the same 
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from dataclasses import dataclass
@@ -18,8 +17,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..errors import ChatError
+from ..errors import AccountError, SignInRefused, SignInThrottled
 from ..models import SignInFailures, Staff, StaffSession, StaffWorkgroup
+from ..tokens import hash_token, new_token
 
 ROLES = ("agent", "supervisor", "admin")
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -33,20 +33,6 @@ _hasher = PasswordHasher()
 # Verifying against this when the username is unknown takes as long as a real check, so the
 # time a refusal takes does not tell which usernames exist.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
-
-
-class AccountError(ChatError):
-    code = "invalid_account"
-
-
-class SignInRefused(ChatError):
-    code = "sign_in_refused"
-    status = 401
-
-
-class SignInThrottled(SignInRefused):
-    code = "sign_in_throttled"
-    status = 429
 
 
 @dataclass(frozen=True)
@@ -86,10 +72,6 @@ class SignedIn:
     token: str  # the cookie value; only its hash is stored
     csrf_token: str
     expires_at: datetime
-
-
-def hash_secret(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def check_new_password(password: str) -> None:
@@ -219,11 +201,11 @@ async def sign_in(
         await session.delete(failures)
     if _hasher.check_needs_rehash(staff.password_hash):
         staff.password_hash = _hasher.hash(password)
-    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    token, csrf = new_token(), new_token()
     expires = now + SESSION_LIFETIME
     session.add(
         StaffSession(
-            token_hash=hash_secret(token),
+            token_hash=hash_token(token),
             staff_id=staff.id,
             csrf_token=csrf,
             created_at=now,
@@ -245,7 +227,7 @@ async def session_of(session: AsyncSession, *, token: str, now: datetime) -> Cur
     if not token or len(token) > 128:
         return None
     row = await session.scalar(
-        select(StaffSession).where(StaffSession.token_hash == hash_secret(token))
+        select(StaffSession).where(StaffSession.token_hash == hash_token(token))
     )
     if row is None or row.expires_at <= now:
         return None
@@ -257,4 +239,4 @@ async def session_of(session: AsyncSession, *, token: str, now: datetime) -> Cur
 
 async def sign_out(session: AsyncSession, *, token: str) -> None:
     """End the session a cookie stands for."""
-    await session.execute(delete(StaffSession).where(StaffSession.token_hash == hash_secret(token)))
+    await session.execute(delete(StaffSession).where(StaffSession.token_hash == hash_token(token)))

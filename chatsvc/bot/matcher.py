@@ -24,7 +24,7 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from .knowledge import Article, KnowledgeBase
-from .text import STOPWORDS, Synonyms, Vocabulary, looks_spanish, normalize, stem, terms
+from .text import STOPWORDS, Synonyms, Vocabulary, looks_spanish, normalize, terms
 
 CONFIDENT = 0.52  # at or above, and MARGIN ahead of the next topic: answer
 UNSURE = 0.38  # at or above: "did you mean…" with the top three
@@ -145,7 +145,6 @@ class Index:
     phrasing_topics: tuple[str, ...]
     phrasing_articles: tuple[int, ...]
     article_terms: tuple[frozenset[str], ...]
-    topic_codes: tuple[str, ...] = field(default=())
     unknown_weight: float = 1.0
     places: re.Pattern[str] | None = None
     # term -> {topic: strength}: only topics sharing a term with the message are scored
@@ -219,7 +218,6 @@ def build_index(kb: KnowledgeBase) -> Index:
         phrasing_topics=tuple(phrasing_topics),
         phrasing_articles=tuple(phrasing_articles),
         article_terms=tuple(article_terms),
-        topic_codes=tuple(topic_terms),
         unknown_weight=max(idf.values(), default=1.0),
         places=_places_pattern(kb),
         postings=_postings(topic_terms),
@@ -401,4 +399,4 @@ def _best_article(
     return max(candidates, key=weight)[1]
 
 
-__all__ = ["Decision", "Index", "Suggestion", "build_index", "decide", "stem"]
+__all__ = ["Decision", "Index", "Suggestion", "build_index", "decide", "mentions_emergency"]

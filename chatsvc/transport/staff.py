@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hmac
 import logging
-import secrets
 
 from aiohttp import web
 
 from ..agents import accounts
+from ..errors import SignInRefused
+from ..tokens import new_token
 from .http import JINJA
 from .state import CLOCK, DATABASE, SETTINGS
 
@@ -74,7 +75,7 @@ def _render(
 def _sign_in_form(
     request: web.Request, *, username: str = "", error: str = "", status: int = 200
 ) -> web.Response:
-    csrf = secrets.token_urlsafe(32)
+    csrf = new_token()
     response = _render(
         request, "agent/sign_in.html", status, csrf_token=csrf, username=username, error=error
     )
@@ -118,7 +119,7 @@ async def sign_in(request: web.Request) -> web.Response:
         password=form.get("password", "")[:1024],
         now=request.app[CLOCK](),
     )
-    if isinstance(outcome, accounts.SignInRefused):
+    if isinstance(outcome, SignInRefused):
         log.info("sign-in refused: %s", outcome.code)
         return _sign_in_form(
             request, username=username, error=outcome.message, status=outcome.status
