@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +17,7 @@ from chatsvc.errors import AccountError
 from chatsvc.settings import Settings
 from chatsvc.transport.state import DATABASE
 
-from .conftest import TIMEOUT, LiveServer, ResidentClient
+from .conftest import TIMEOUT, LiveServer, ResidentClient, run_chatsvc
 
 PASSWORD = "correct horse battery"
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -229,18 +227,10 @@ async def test_account_rules(staff_server: LiveServer) -> None:
 
 
 def test_the_agents_command(tmp_path: Path) -> None:
-    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/cli.db"}
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/cli.db"}
 
     def chatsvc(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "chatsvc", "agents", *args],
-            env=env,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        return run_chatsvc("agents", *args, env=env, stdin=stdin)
 
     added = chatsvc("add", "ana", "--name", "Ana Ruiz", "--workgroup", "Street Maintenance")
     assert added.returncode == 0, added.stderr
@@ -252,6 +242,7 @@ def test_the_agents_command(tmp_path: Path) -> None:
     assert "disabled ana" in chatsvc("disable", "ana").stdout
     listed = chatsvc("list").stdout
     assert re.search(r"^ana\s+agent\s+disabled", listed, re.M)
+    # There are accounts already: no demo account is made, and no credentials are shown.
     demo = chatsvc("demo")
-    assert demo.returncode == 0
-    assert "demo accounts" not in demo.stdout  # there are accounts already: none are made
+    assert demo.returncode == 0 and "demo-agent" not in demo.stdout
+    assert "demo-agent" not in chatsvc("list").stdout
