@@ -6,8 +6,9 @@ import asyncio
 import logging
 from pathlib import Path
 
-from .knowledge import KnowledgeBaseError, fingerprint, load_knowledge_base
+from .knowledge import KnowledgeBase, KnowledgeBaseError, fingerprint, load_knowledge_base
 from .matcher import Decision, Index, build_index, decide, mentions_emergency
+from .search import prepare_search
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ class Assistant:
     def open(self) -> None:
         """Load the knowledge base; raise KnowledgeBaseError, naming every problem, if broken."""
         self._fingerprint = fingerprint(self.root)
-        self._index = build_index(load_knowledge_base(self.root))
+        self._index = _prepared(load_knowledge_base(self.root))
 
     @property
     def index(self) -> Index:
@@ -59,7 +60,7 @@ class Assistant:
                 "; ".join(exc.problems[:10]),
             )
             return False
-        self._index = build_index(kb)
+        self._index = _prepared(kb)
         log.info("knowledge base reloaded: %d articles", len(kb.articles))
         return True
 
@@ -71,3 +72,11 @@ class Assistant:
                 await asyncio.get_running_loop().run_in_executor(None, self.reload_if_changed)
             except OSError as exc:
                 log.warning("cannot read the knowledge base: %s", exc)
+
+
+def _prepared(kb: KnowledgeBase) -> Index:
+    # The agents' article search gets its own index built now, off the event loop on reloads,
+    # rather than on the first search.
+    index = build_index(kb)
+    prepare_search(index)
+    return index
