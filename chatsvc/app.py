@@ -13,11 +13,22 @@ from .bot.knowledge import KnowledgeBaseError
 from .bot.runtime import Assistant
 from .settings import Settings
 from .transport.agent import AgentNamespace
+from .transport.dispatch import DISPATCHER, Dispatcher
+from .transport.events import Events
 from .transport.http import add_routes, error_middleware
 from .transport.resident import ResidentNamespace
 from .transport.sockets import create_socket_server
 from .transport.staff import add_staff_routes
-from .transport.state import ASSISTANT, CLOCK, DATABASE, SETTINGS, SIO, Clock, Database, utc_now
+from .transport.state import (
+    ASSISTANT,
+    CLOCK,
+    DATABASE,
+    SETTINGS,
+    SIO,
+    Clock,
+    Database,
+    utc_now,
+)
 
 
 def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application:
@@ -26,9 +37,10 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     database = Database(settings)
     assistant = Assistant(settings.knowledge_base)
     sio = create_socket_server(settings)
-    resident = ResidentNamespace(database, assistant, settings, clock)
+    dispatcher = Dispatcher(database, Events(sio), settings, clock)
+    resident = ResidentNamespace(database, assistant, dispatcher, settings, clock)
     sio.register_namespace(resident)
-    sio.register_namespace(AgentNamespace(database, settings, clock))
+    sio.register_namespace(AgentNamespace(database, assistant, dispatcher, settings, clock))
     sio.attach(app)
 
     app[SETTINGS] = settings
@@ -36,10 +48,12 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     app[ASSISTANT] = assistant
     app[SIO] = sio
     app[CLOCK] = clock
+    app[DISPATCHER] = dispatcher
     add_routes(app)
     add_staff_routes(app)
     app.cleanup_ctx.append(_assistant_ctx)
     app.cleanup_ctx.append(_database_ctx)
+    app.cleanup_ctx.append(_dispatcher_ctx)
     app.cleanup_ctx.append(functools.partial(_answers_ctx, resident))
     return app
 
@@ -48,6 +62,16 @@ async def _answers_ctx(resident: ResidentNamespace, _app: web.Application) -> As
     # Exits before the database closes: answers in progress finish first.
     yield
     await resident.close()
+
+
+async def _dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
+    # Starts once the database is open; stops before it closes.
+    dispatcher = app[DISPATCHER]
+    await dispatcher.start()
+    try:
+        yield
+    finally:
+        await dispatcher.close()
 
 
 async def _assistant_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -26,6 +26,15 @@ Reader = Literal["resident", "staff"]
 
 SERVICE_NAME = "City of Pasadena"
 RESUME_PAGE = 500
+# The queue's order: emergencies, then chats sent back (transferred or their agent lost),
+# then the rest; oldest first within each.
+PRIORITY_EMERGENCY, PRIORITY_RETURNED, PRIORITY_NORMAL = 0, 1, 2
+ENDED_BY = {
+    "resident": "Chat ended by the resident.",
+    "agent": "Chat ended by {agent}.",
+    "idle": "This chat was closed after {minutes} minutes without a message. "
+    "Start a new chat any time.",
+}
 
 
 @dataclass(frozen=True)
@@ -88,6 +97,7 @@ class ConversationView:
     staff_read_seq: int
     stage: str = "assistant"
     topic: str | None = None
+    agent_name: str | None = None
 
     @classmethod
     def of(cls, conversation: Conversation) -> ConversationView:
@@ -103,6 +113,7 @@ class ConversationView:
             staff_read_seq=conversation.staff_read_seq,
             stage=conversation.stage,
             topic=conversation.topic,
+            agent_name=conversation.agent_name if conversation.stage == "agent" else None,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -116,6 +127,7 @@ class ConversationView:
             "read": {"resident": self.resident_read_seq, "staff": self.staff_read_seq},
             "stage": self.stage,
             "topic": self.topic,
+            "agent": {"name": self.agent_name} if self.agent_name else None,
         }
 
 
@@ -153,6 +165,7 @@ class Sent:
     message: MessageView
     duplicate: bool
     stage: str = "assistant"  # who answers the conversation, as of this message's commit
+    assigned_staff_id: int | None = None  # the agent who answers it, if one does
 
 
 @dataclass(frozen=True)
@@ -168,6 +181,7 @@ class AssistantTurn:
 class Ended:
     conversation: ConversationView
     messages: list[MessageView]
+    assigned_staff_id: int | None = None  # the agent whose chat it was, if any
 
 
 async def start_conversation(
@@ -255,7 +269,12 @@ async def append_messages(session: AsyncSession, drafts: Sequence[Draft]) -> lis
     # conversation's seq until commit on PostgreSQL; SQLite has one writer and ignores it.
     rows = await session.execute(
         select(
-            Conversation.id, Conversation.status, Conversation.stage, Conversation.last_seq, Message
+            Conversation.id,
+            Conversation.status,
+            Conversation.stage,
+            Conversation.assigned_staff_id,
+            Conversation.last_seq,
+            Message,
         )
         .outerjoin(
             Message,
@@ -266,12 +285,12 @@ async def append_messages(session: AsyncSession, drafts: Sequence[Draft]) -> lis
         .with_for_update(of=Conversation)
     )
     conversations: dict[int, str] = {}
-    stages: dict[int, str] = {}
+    stages: dict[int, tuple[str, int | None]] = {}
     last_seq: dict[int, int] = {}
     stored: dict[tuple[int, str], MessageView] = {}
     for row in rows:
         conversations[row.id] = row.status
-        stages[row.id] = row.stage
+        stages[row.id] = (row.stage, row.assigned_staff_id)
         last_seq[row.id] = row.last_seq
         if row.Message is not None and row.Message.client_id is not None:
             stored[row.id, row.Message.client_id] = MessageView.of(row.Message)
@@ -286,7 +305,7 @@ async def append_messages(session: AsyncSession, drafts: Sequence[Draft]) -> lis
         if client_id is not None:
             if (conversation_id, client_id) in stored:
                 outcomes.append(
-                    Sent(stored[conversation_id, client_id], True, stages[conversation_id])
+                    Sent(stored[conversation_id, client_id], True, *stages[conversation_id])
                 )
                 continue
             if (conversation_id, client_id) in new_by_client_id:
@@ -323,7 +342,7 @@ async def append_messages(session: AsyncSession, drafts: Sequence[Draft]) -> lis
         return [o for o in outcomes if not isinstance(o, tuple)]
     views = await _insert(session, new_rows, last_seq, max(d.now for d in drafts))
     return [
-        Sent(views[o[0]], o[1], stages[views[o[0]].conversation_id]) if isinstance(o, tuple) else o
+        Sent(views[o[0]], o[1], *stages[views[o[0]].conversation_id]) if isinstance(o, tuple) else o
         for o in outcomes
     ]
 
@@ -406,9 +425,18 @@ async def assistant_turn(
         conversation.topic = reply.topic
     handed_off = reply.handoff is not None and conversation.stage == "assistant"
     if handed_off:
+        topic = kb.topics.get(conversation.topic or "")
         conversation.stage = "waiting"
         conversation.handoff_reason = reply.handoff
         conversation.handoff_at = now
+        conversation.queued_at = now
+        conversation.priority = (
+            PRIORITY_EMERGENCY if reply.handoff == "emergency" else PRIORITY_NORMAL
+        )
+        conversation.workgroup = topic.workgroup if topic else None
+    elif reply.handoff == "emergency" and conversation.stage == "waiting":
+        # Already in the queue, now with an emergency: to its front.
+        conversation.priority = PRIORITY_EMERGENCY
     await session.flush()
     await session.refresh(conversation)
     return AssistantTurn(messages, ConversationView.of(conversation), handed_off)
@@ -428,25 +456,42 @@ async def mark_read(
 
 
 async def end_conversation(
-    session: AsyncSession, *, conversation_id: int, ended_by: str, now: datetime
+    session: AsyncSession,
+    *,
+    conversation_id: int,
+    ended_by: Literal["resident", "agent", "idle"],
+    now: datetime,
+    notice: str | None = None,
+    disposition: str | None = None,
 ) -> Ended:
-    """End an open conversation with a system message; ending twice changes nothing."""
-    conversation = await _get(session, conversation_id)
+    """End an open conversation with a system message; ending twice changes nothing.
+
+    `notice` is the system message's text (by default, who ended it). The agent it was
+    assigned to, if any, keeps it in `Ended.assigned_staff_id` so their slot can be refilled.
+    """
+    conversation = await _get(session, conversation_id, lock=True)
     if conversation.status != "open":
         return Ended(ConversationView.of(conversation), [])
+    text = notice or ENDED_BY[ended_by].format(agent=conversation.agent_name or "the agent")
     messages = await _append(
-        session,
-        Draft(conversation.id, "system", SERVICE_NAME, f"Chat ended by {ended_by}.", None, now),
+        session, Draft(conversation.id, "system", SERVICE_NAME, text, None, now)
     )
+    assigned = conversation.assigned_staff_id if conversation.stage == "agent" else None
     conversation.status = "ended"
     conversation.ended_at = now
+    conversation.ended_by = ended_by
+    conversation.disposition = disposition
     await session.flush()
     await session.refresh(conversation)
-    return Ended(ConversationView.of(conversation), messages)
+    return Ended(ConversationView.of(conversation), messages, assigned)
 
 
-async def _get(session: AsyncSession, conversation_id: int) -> Conversation:
-    conversation = await session.get(Conversation, conversation_id)
+async def _get(session: AsyncSession, conversation_id: int, *, lock: bool = False) -> Conversation:
+    statement = select(Conversation).where(Conversation.id == conversation_id)
+    if lock:
+        # Held until commit (PostgreSQL): two processes cannot both act on it as it was.
+        statement = statement.with_for_update(of=Conversation)
+    conversation = await session.scalar(statement.execution_options(populate_existing=True))
     if conversation is None:
         raise ConversationEnded("This conversation no longer exists.")
     return conversation

@@ -74,3 +74,30 @@ class SignInRefused(ChatError):
 class SignInThrottled(SignInRefused):
     code = "sign_in_throttled"
     status = 429
+
+
+class Forbidden(ChatError):
+    code = "forbidden"
+    status = 403
+
+
+class NotAssigned(ChatError):
+    """The conversation is not (or no longer) this agent's to answer."""
+
+    code = "not_assigned"
+    status = 409
+
+
+class AlreadyTaken(ChatError):
+    code = "already_taken"
+    status = 409
+
+
+class AtCapacity(ChatError):
+    code = "at_capacity"
+    status = 409
+
+
+class AgentUnavailable(ChatError):
+    code = "agent_unavailable"
+    status = 409

@@ -9,12 +9,14 @@ from sqlalchemy import (
     JSON,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -69,6 +71,7 @@ class Conversation(Base):
     """One chat between a resident and the center."""
 
     __tablename__ = "conversations"
+    __table_args__ = (Index("ix_conversations_queue", "stage", "priority", "queued_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -86,6 +89,18 @@ class Conversation(Base):
     assistant_misses: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     handoff_reason: Mapped[str | None] = mapped_column(String(32))
     handoff_at: Mapped[datetime | None]
+    # Routing: while stage is "waiting" the conversation is in the queue, ordered by priority
+    # (0 emergency, 1 sent back by a transfer or a lost agent, 2 the rest) then queued_at.
+    priority: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
+    queued_at: Mapped[datetime | None]
+    workgroup: Mapped[str | None] = mapped_column(String(100))  # whose agents it goes to first
+    workgroup_only: Mapped[bool] = mapped_column(default=False, server_default=false())
+    assigned_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    assigned_at: Mapped[datetime | None]
+    agent_name: Mapped[str | None] = mapped_column(String(100))  # as the resident sees them
+    first_agent_reply_at: Mapped[datetime | None]
+    disposition: Mapped[str | None] = mapped_column(String(32))
+    ended_by: Mapped[str | None] = mapped_column(String(16))  # resident, agent, idle
 
     resident: Mapped[Resident] = relationship(lazy="joined")
 
@@ -126,6 +141,11 @@ class Staff(Base):
     disabled: Mapped[bool] = mapped_column(default=False)
     max_chats: Mapped[int] = mapped_column(Integer, default=3)
     created_at: Mapped[datetime]
+    # Presence: what the agent chose, and since when they have had nothing new to do.
+    status: Mapped[str] = mapped_column(String(16), default="offline", server_default="offline")
+    idle_since: Mapped[datetime | None]
+    # Set when the agent's last connection drops: past it they go offline and lose their chats.
+    grace_until: Mapped[datetime | None]
 
     workgroups: Mapped[list[StaffWorkgroup]] = relationship(
         lazy="selectin", cascade="all, delete-orphan"
@@ -152,6 +172,46 @@ class StaffSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+
+
+class AgentConnection(Base):
+    """A live Socket.IO connection of a staff member, on one server process."""
+
+    __tablename__ = "agent_connections"
+    __table_args__ = (UniqueConstraint("server_id", "sid", name="uq_agent_connections_server_sid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    server_id: Mapped[str] = mapped_column(String(32))
+    sid: Mapped[str] = mapped_column(String(64))
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    connected_at: Mapped[datetime]
+    seen_at: Mapped[datetime]  # refreshed by its process: a stale one belongs to a dead process
+
+
+class ConversationNote(Base):
+    """Staff-only text on a conversation: internal notes and transfer notes."""
+
+    __tablename__ = "conversation_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # note or transfer
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class CannedResponse(Base):
+    """A prepared reply that supervisors keep and agents insert by its shortcut."""
+
+    __tablename__ = "canned_responses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shortcut: Mapped[str] = mapped_column(String(32), unique=True)
+    title: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    updated_at: Mapped[datetime]
 
 
 class SignInFailures(Base):

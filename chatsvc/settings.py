@@ -31,6 +31,9 @@ class Settings:
     trust_proxy_headers: bool = False
     knowledge_base: Path = DEFAULT_KNOWLEDGE_BASE
     knowledge_base_poll_seconds: float = 2.0
+    agent_grace: timedelta = timedelta(seconds=60)
+    idle_close: timedelta = timedelta(minutes=30)
+    sweep_seconds: float = 5.0
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -65,6 +68,9 @@ class Settings:
             ),
             knowledge_base=Path(env.get("CHATSVC_KNOWLEDGE_BASE") or DEFAULT_KNOWLEDGE_BASE),
             knowledge_base_poll_seconds=_int(env, "CHATSVC_KB_POLL_SECONDS", 2, minimum=1),
+            agent_grace=timedelta(seconds=_int(env, "CHATSVC_AGENT_GRACE_SECONDS", 60, minimum=0)),
+            idle_close=timedelta(minutes=_int(env, "CHATSVC_IDLE_CLOSE_MINUTES", 30, minimum=1)),
+            sweep_seconds=_int(env, "CHATSVC_SWEEP_SECONDS", 5, minimum=1),
         )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -97,6 +97,78 @@ class EndPayload(Payload):
     pass
 
 
+Id = Annotated[int, Field(ge=1, le=2**53)]
+
+
+class HelloPayload(Payload):
+    pass
+
+
+class StatusPayload(Payload):
+    status: Literal["available", "away", "offline"]
+
+
+class MaxChatsPayload(Payload):
+    max_chats: int = Field(ge=1, le=20)
+    staff_id: Id | None = None
+
+
+class ConversationPayload(Payload):
+    conversation_id: Id
+
+
+class AgentMessagePayload(ConversationPayload):
+    client_id: ClientId
+    text: ChatText
+
+
+class AgentTypingPayload(ConversationPayload):
+    typing: bool
+
+
+class AgentReadPayload(ConversationPayload):
+    seq: int = Field(ge=0)
+
+
+class NotePayload(ConversationPayload):
+    text: ChatText
+
+
+class TransferPayload(ConversationPayload):
+    to_staff_id: Id | None = None
+    to_workgroup: Name | None = None
+    note: ChatText
+
+
+class ClosePayload(ConversationPayload):
+    disposition: Literal["resolved", "referred", "no_response", "spam"]
+
+
+class SearchPayload(Payload):
+    query: Annotated[str, StringConstraints(max_length=200)]
+
+
+class CannedSavePayload(Payload):
+    id: Id | None = None
+    shortcut: Annotated[
+        str, StringConstraints(min_length=1, max_length=32, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    ]
+    title: Name
+    text: ChatText
+
+
+class CannedDeletePayload(Payload):
+    id: Id
+
+
+class AgentChatsPayload(Payload):
+    staff_id: Id
+
+
+class ReassignPayload(ConversationPayload):
+    to_staff_id: Id
+
+
 P = TypeVar("P", bound=Payload)
 
 
@@ -127,9 +199,17 @@ def _describe(exc: ValidationError) -> str:
     if kind == "string_too_short":
         return f"{field}: must be at least {ctx.get('min_length')} characters"
     if kind == "string_pattern_mismatch":
+        if field == "shortcut":
+            return (
+                f"{field}: lowercase letters, digits, '-' and '_', starting with a letter or digit"
+            )
         return f"{field}: may contain only letters, digits, '-' and '_'"
     if kind == "greater_than_equal":
         return f"{field}: must be at least {ctx.get('ge')}"
+    if kind == "less_than_equal":
+        return f"{field}: must be at most {ctx.get('le')}"
+    if kind == "literal_error":
+        return f"{field}: must be one of {ctx.get('expected')}"
     if kind == "value_error":
         return f"{field}: {ctx.get('error', first['msg'])!s}"
     return f"{field}: {first['msg']}"

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import re
+import signal
 import subprocess
 import sys
 import uuid
@@ -24,6 +25,9 @@ from aiohttp.test_utils import TestServer
 from chatsvc.app import create_app
 from chatsvc.settings import Settings
 from chatsvc.transport.state import Clock, utc_now
+
+# The browser fixtures (Chromium via Playwright), for the widget and agent pane tests.
+from .browser import browser, context, new_context, page, page_errors  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 10.0
@@ -126,14 +130,35 @@ async def live_server(start_server: Callable[..., Awaitable[LiveServer]]) -> Liv
 
 
 @dataclass
-class ResidentClient:
+class Recorder:
+    """What a test client received, event by event, to wait for with a timeout."""
+
+    events: dict[str, asyncio.Queue[Any]] = field(
+        default_factory=lambda: defaultdict(asyncio.Queue), kw_only=True
+    )
+
+    async def next(self, event: str) -> Any:
+        """Wait for the next `event` from the server (fails the test after a timeout)."""
+        return await asyncio.wait_for(self.events[event].get(), TIMEOUT)
+
+    async def next_where(self, event: str, check: Callable[[Any], bool]) -> Any:
+        """Wait for the first `event` that passes `check`, skipping earlier ones."""
+
+        async def scan() -> Any:
+            while True:
+                data = await self.events[event].get()
+                if check(data):
+                    return data
+
+        return await asyncio.wait_for(scan(), TIMEOUT)
+
+
+@dataclass
+class ResidentClient(Recorder):
     """A real Socket.IO client on the /resident namespace that records what it receives."""
 
     sio: socketio.AsyncClient
     url: str
-    events: dict[str, asyncio.Queue[Any]] = field(
-        default_factory=lambda: defaultdict(asyncio.Queue)
-    )
     token: str | None = None
     last_seq: int = 0
 
@@ -165,10 +190,6 @@ class ResidentClient:
         assert ack["ok"], ack
         return ack
 
-    async def next(self, event: str) -> Any:
-        """Wait for the next `event` from the server (fails the test after a timeout)."""
-        return await asyncio.wait_for(self.events[event].get(), TIMEOUT)
-
     async def disconnect(self) -> None:
         if self.sio.connected:
             await self.sio.disconnect()
@@ -186,7 +207,7 @@ async def resident_client(
     ) -> ResidentClient:
         sio = socketio.AsyncClient(reconnection=False)
         client = ResidentClient(sio, url or live_server.url)
-        for name in ("message", "typing", "read", "conversation"):
+        for name in ("message", "typing", "read", "conversation", "queue"):
             sio.on(name, _recorder(client, name), namespace="/resident")
         if connect:
             await client.connect(headers)
@@ -198,11 +219,66 @@ async def resident_client(
         await client.disconnect()
 
 
-def _recorder(client: ResidentClient, name: str) -> Callable[[Any], Awaitable[None]]:
+def _recorder(client: Recorder, name: str) -> Callable[[Any], Awaitable[None]]:
     async def record(data: Any) -> None:
         await client.events[name].put(data)
 
     return record
+
+
+LISTENING = re.compile(r"listening on (http://[\d.]+:\d+)")
+
+
+class ServerProcess:
+    """`python -m chatsvc serve` in a child process, on a free port."""
+
+    def __init__(self, env: dict[str, str]):
+        self.env = env
+        self.process: asyncio.subprocess.Process | None = None
+        self.url = ""
+        self.output: list[str] = []
+        self._drain: asyncio.Task[None] | None = None
+
+    async def start(self) -> str:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "chatsvc",
+            "serve",
+            env=self.env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        self.url = await asyncio.wait_for(self._wait_listening(), 30)
+        self._drain = asyncio.create_task(self._read_rest())
+        return self.url
+
+    async def _wait_listening(self) -> str:
+        assert self.process and self.process.stderr
+        while line := (await self.process.stderr.readline()).decode():
+            self.output.append(line)
+            if match := LISTENING.search(line):
+                return match.group(1)
+        raise AssertionError("the server exited before listening:\n" + "".join(self.output))
+
+    async def _read_rest(self) -> None:
+        assert self.process and self.process.stderr
+        while line := (await self.process.stderr.readline()).decode():
+            self.output.append(line)
+
+    async def kill(self) -> None:
+        assert self.process
+        self.process.send_signal(signal.SIGKILL)
+        assert await self.process.wait() == -signal.SIGKILL
+        if self._drain:
+            await self._drain
+
+    async def stop(self) -> None:
+        if self.process and self.process.returncode is None:
+            self.process.terminate()
+            await asyncio.wait_for(self.process.wait(), 15)
+        if self._drain:
+            await self._drain
 
 
 ADMIN_DSN = os.environ.get("CHATSVC_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
@@ -238,3 +314,143 @@ def run_chatsvc(
         timeout=120,
         check=False,
     )
+
+
+# --- staff: accounts and real /agent clients ------------------------------------------------
+
+STAFF_PASSWORD = "correct horse battery"
+
+
+@dataclass
+class AgentClient(Recorder):
+    """A real Socket.IO client on /agent, signed in as one staff member; records events."""
+
+    sio: socketio.AsyncClient
+    url: str
+    staff_id: int
+    username: str
+    first_name: str
+    cookie: str
+
+    async def connect(self) -> None:
+        await self.sio.connect(
+            self.url,
+            namespaces=["/agent"],
+            transports=["websocket"],
+            headers={"Origin": self.url, "Cookie": f"chatsvc_staff={self.cookie}"},
+            wait_timeout=TIMEOUT,
+        )
+
+    async def call(self, event: str, data: Any = None) -> dict[str, Any]:
+        ack = await self.sio.call(event, data, namespace="/agent", timeout=TIMEOUT)
+        assert isinstance(ack, dict), f"{event} ack is not an object: {ack!r}"
+        return ack
+
+    async def ok(self, event: str, data: Any = None) -> dict[str, Any]:
+        """Call an event that must succeed."""
+        ack = await self.call(event, data if data is not None else {})
+        assert ack["ok"], (event, ack)
+        return ack
+
+    async def available(self) -> None:
+        await self.ok("status", {"status": "available"})
+
+    async def disconnect(self) -> None:
+        if self.sio.connected:
+            await self.sio.disconnect()
+
+
+AGENT_EVENTS = (
+    "me",
+    "queue",
+    "agents",
+    "assigned",
+    "unassigned",
+    "message",
+    "typing",
+    "read",
+    "note",
+    "conversation",
+    "canned",
+)
+
+
+async def add_staff_member(
+    database: Any,
+    username: str,
+    *,
+    display_name: str | None = None,
+    role: str = "agent",
+    workgroups: tuple[str, ...] = (),
+    max_chats: int = 3,
+) -> tuple[int, str]:
+    """Create an account and sign it in; return its id and session cookie value."""
+    from chatsvc.agents import accounts
+
+    staff = await database.run(
+        accounts.add_staff,
+        username=username,
+        display_name=display_name or f"{username.capitalize()} Tester",
+        role=role,
+        password=STAFF_PASSWORD,
+        workgroups=workgroups,
+        max_chats=max_chats,
+        now=utc_now(),
+    )
+    signed_in = await database.run(
+        accounts.sign_in, username=username, password=STAFF_PASSWORD, now=utc_now()
+    )
+    assert isinstance(signed_in, accounts.SignedIn)
+    return staff.id, signed_in.token
+
+
+@pytest.fixture
+async def agent_client(
+    live_server: LiveServer,
+) -> AsyncIterator[Callable[..., Awaitable[AgentClient]]]:
+    """Factory: a new staff account, signed in and connected to /agent (live server default)."""
+    from chatsvc.transport.state import DATABASE
+
+    clients: list[AgentClient] = []
+
+    async def make(
+        username: str,
+        *,
+        server: LiveServer | None = None,
+        role: str = "agent",
+        workgroups: tuple[str, ...] = (),
+        max_chats: int = 3,
+        available: bool = True,
+        display_name: str | None = None,
+    ) -> AgentClient:
+        server = server or live_server
+        staff_id, cookie = await add_staff_member(
+            server.app[DATABASE],
+            username,
+            display_name=display_name,
+            role=role,
+            workgroups=workgroups,
+            max_chats=max_chats,
+        )
+        client = await agent_for(server.url, staff_id, username, display_name, cookie)
+        clients.append(client)
+        if available:
+            await client.available()
+        return client
+
+    yield make
+    for client in clients:
+        await client.disconnect()
+
+
+async def agent_for(
+    url: str, staff_id: int, username: str, display_name: str | None, cookie: str
+) -> AgentClient:
+    """Connect a new /agent client with an existing session cookie."""
+    sio = socketio.AsyncClient(reconnection=False)
+    first = (display_name or username.capitalize()).split()[0]
+    client = AgentClient(sio, url, staff_id, username, first, cookie)
+    for name in AGENT_EVENTS:
+        sio.on(name, _recorder(client, name), namespace="/agent")
+    await client.connect()
+    return client

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from chatsvc.models import Conversation, Message, Resident
 from chatsvc.transport.state import DATABASE
 
-from .conftest import LiveServer, ResidentClient
+from .conftest import AgentClient, LiveServer, ResidentClient
 
 Factory = Callable[..., Awaitable[ResidentClient]]
 GOOD_START = {"name": "Ana Ruiz", "email": "ana@example.com", "question": "Hello?"}
@@ -198,3 +198,115 @@ async def test_writing_to_an_ended_conversation_changes_nothing(
     await expect_refused(
         live_server, client, "message", message_with(), "conversation_ended", "ended"
     )
+
+
+# --- the /agent namespace -------------------------------------------------------------------
+
+CID = -1  # replaced by the test's conversation id
+
+
+def agent_payload(**fields: Any) -> dict[str, Any]:
+    return {"conversation_id": CID, **fields}
+
+
+AGENT_EVENTS: list[tuple[str, Any, str, str]] = [
+    ("hello", "x", "invalid_payload", "object"),
+    ("status", {}, "invalid_payload", "status"),
+    ("status", {"status": "busy"}, "invalid_payload", "status"),
+    ("status", {"status": 1}, "invalid_payload", "status"),
+    ("max_chats", {"max_chats": 0}, "invalid_payload", "max_chats"),
+    ("max_chats", {"max_chats": 21}, "invalid_payload", "max_chats"),
+    ("max_chats", {"max_chats": "3"}, "invalid_payload", "max_chats"),
+    ("max_chats", {"max_chats": 2, "staff_id": 10**6}, "forbidden", "supervisor"),
+    ("open", {}, "invalid_payload", "conversation_id"),
+    ("open", {"conversation_id": "1"}, "invalid_payload", "conversation_id"),
+    ("open", {"conversation_id": 0}, "invalid_payload", "conversation_id"),
+    ("open", {"conversation_id": 10**6}, "not_found", "no such"),
+    ("open", {"conversation_id": 2**60}, "invalid_payload", "conversation_id"),
+    ("accept", agent_payload(), "already_taken", "already"),
+    ("accept", {"conversation_id": 10**6}, "conversation_ended", "exist"),
+    ("message", agent_payload(text="hi"), "invalid_payload", "client_id"),
+    ("message", agent_payload(client_id=uuid.uuid4().hex), "invalid_payload", "text"),
+    ("message", agent_payload(client_id=uuid.uuid4().hex, text=LONG), "invalid_payload", "4,000"),
+    ("message", agent_payload(client_id=uuid.uuid4().hex, text=" "), "invalid_payload", "text"),
+    ("message", {"client_id": uuid.uuid4().hex, "text": "hi"}, "invalid_payload", "conversation"),
+    (
+        "message",
+        {"conversation_id": 10**6, "client_id": uuid.uuid4().hex, "text": "hi"},
+        "conversation_ended",
+        "exist",
+    ),
+    ("typing", agent_payload(typing="yes"), "invalid_payload", "typing"),
+    ("read", agent_payload(seq=-1), "invalid_payload", "seq"),
+    ("note", agent_payload(), "invalid_payload", "text"),
+    ("note", agent_payload(text=LONG), "invalid_payload", "4,000"),
+    ("note", {"conversation_id": 10**6, "text": "x"}, "conversation_ended", "exist"),
+    ("transfer", agent_payload(note="x"), "invalid_payload", "agent or to a workgroup"),
+    ("transfer", agent_payload(to_staff_id=10**6, note="x"), "not_found", "no such"),
+    ("transfer", agent_payload(to_workgroup="Nobody", note="x"), "invalid_payload", "nobody"),
+    ("transfer", agent_payload(to_workgroup="Street Maintenance"), "invalid_payload", "note"),
+    ("close", agent_payload(), "invalid_payload", "disposition"),
+    ("close", agent_payload(disposition="done"), "invalid_payload", "disposition"),
+    ("search", {}, "invalid_payload", "query"),
+    ("search", {"query": "q" * 201}, "invalid_payload", "200"),
+    ("suggest", {"conversation_id": None}, "invalid_payload", "conversation_id"),
+    ("canned_save", {"shortcut": "hours", "title": "Hours", "text": "8-5"}, "forbidden", "super"),
+    ("canned_delete", {"id": 1}, "forbidden", "super"),
+    ("reassign", agent_payload(to_staff_id=1), "forbidden", "supervisor"),
+    ("whoami", {}, "unknown_event", "unknown event"),
+]
+
+
+async def staff_snapshot(server: LiveServer) -> dict[str, Any]:
+    from chatsvc.models import CannedResponse, ConversationNote, Staff
+
+    async with server.app[DATABASE].engine.connect() as conn:
+        counts = {
+            model.__tablename__: await conn.scalar(select(func.count()).select_from(model))
+            for model in (Conversation, Message, ConversationNote, CannedResponse)
+        }
+        conversations = (
+            await conn.execute(
+                select(
+                    Conversation.id,
+                    Conversation.status,
+                    Conversation.stage,
+                    Conversation.assigned_staff_id,
+                    Conversation.last_seq,
+                    Conversation.staff_read_seq,
+                )
+            )
+        ).all()
+        staff = (await conn.execute(select(Staff.id, Staff.status, Staff.max_chats))).all()
+    return {
+        "counts": counts,
+        "conversations": [tuple(r) for r in conversations],
+        "staff": [tuple(r) for r in staff],
+    }
+
+
+@pytest.mark.parametrize(("event", "payload", "code", "word"), AGENT_EVENTS)
+async def test_bad_input_from_an_agent(
+    live_server: LiveServer,
+    resident_client: Factory,
+    agent_client: Callable[..., Awaitable[AgentClient]],
+    event: str,
+    payload: Any,
+    code: str,
+    word: str,
+) -> None:
+    agent = await agent_client("maria")
+    resident = await resident_client()
+    cid = (await resident.start())["conversation"]["id"]
+    await agent.next("assigned")
+    if isinstance(payload, dict) and payload.get("conversation_id") == CID:
+        payload = {**payload, "conversation_id": cid}
+    before = await staff_snapshot(live_server)
+    ack = await agent.call(event, payload)
+    assert ack["ok"] is False, ack
+    assert ack["error"]["code"] == code, ack
+    assert word.lower() in ack["error"]["message"].lower(), ack
+    assert await staff_snapshot(live_server) == before
+    # The connection still works.
+    hello = await agent.ok("hello")
+    assert [c["id"] for c in hello["chats"]] == [cid]

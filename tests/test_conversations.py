@@ -123,7 +123,10 @@ async def test_resume_refuses_unknown_and_expired_tokens(db: Database) -> None:
             actions.resume_conversation, token="nope" * 8, after_seq=0, now=NOW, ttl=timedelta(1)
         )
     await db.run(
-        actions.end_conversation, conversation_id=started.conversation.id, ended_by="x", now=NOW
+        actions.end_conversation,
+        conversation_id=started.conversation.id,
+        ended_by="resident",
+        now=NOW,
     )
     later = NOW + timedelta(days=1, seconds=1)
     with pytest.raises(TokenExpired):
@@ -151,8 +154,12 @@ async def test_an_open_conversation_never_expires(db: Database) -> None:
 async def test_ending_twice_adds_one_message_and_blocks_sending(db: Database) -> None:
     started = await start(db)
     cid = started.conversation.id
-    ended = await db.run(actions.end_conversation, conversation_id=cid, ended_by="x", now=NOW)
-    again = await db.run(actions.end_conversation, conversation_id=cid, ended_by="x", now=NOW)
+    ended = await db.run(
+        actions.end_conversation, conversation_id=cid, ended_by="resident", now=NOW
+    )
+    again = await db.run(
+        actions.end_conversation, conversation_id=cid, ended_by="resident", now=NOW
+    )
     assert len(ended.messages) == 1 and again.messages == []
     assert again.conversation.last_seq == 2
     with pytest.raises(ConversationEnded):
@@ -181,7 +188,10 @@ async def test_one_batch_serves_many_conversations_in_order(db: Database) -> Non
     ana, ben = await start(db), await start(db, name="Ben")
     ended = await start(db, name="Cy")
     await db.run(
-        actions.end_conversation, conversation_id=ended.conversation.id, ended_by="x", now=NOW
+        actions.end_conversation,
+        conversation_id=ended.conversation.id,
+        ended_by="resident",
+        now=NOW,
     )
     a, b, c = ana.conversation.id, ben.conversation.id, ended.conversation.id
 

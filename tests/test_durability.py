@@ -5,9 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
-import signal
-import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -16,63 +13,9 @@ from typing import Any
 import pytest
 import socketio
 
-from .conftest import TIMEOUT
+from .conftest import TIMEOUT, ServerProcess
 
 MESSAGES = 2000  # at most; the server is killed long before
-
-LISTENING = re.compile(r"listening on (http://[\d.]+:\d+)")
-
-
-class ServerProcess:
-    """`python -m chatsvc serve` in a child process, on a free port."""
-
-    def __init__(self, env: dict[str, str]):
-        self.env = env
-        self.process: asyncio.subprocess.Process | None = None
-        self.url = ""
-        self.output: list[str] = []
-        self._drain: asyncio.Task[None] | None = None
-
-    async def start(self) -> str:
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "chatsvc",
-            "serve",
-            env=self.env,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        self.url = await asyncio.wait_for(self._wait_listening(), 30)
-        self._drain = asyncio.create_task(self._read_rest())
-        return self.url
-
-    async def _wait_listening(self) -> str:
-        assert self.process and self.process.stderr
-        while line := (await self.process.stderr.readline()).decode():
-            self.output.append(line)
-            if match := LISTENING.search(line):
-                return match.group(1)
-        raise AssertionError("the server exited before listening:\n" + "".join(self.output))
-
-    async def _read_rest(self) -> None:
-        assert self.process and self.process.stderr
-        while line := (await self.process.stderr.readline()).decode():
-            self.output.append(line)
-
-    async def kill(self) -> None:
-        assert self.process
-        self.process.send_signal(signal.SIGKILL)
-        assert await self.process.wait() == -signal.SIGKILL
-        if self._drain:
-            await self._drain
-
-    async def stop(self) -> None:
-        if self.process and self.process.returncode is None:
-            self.process.terminate()
-            await asyncio.wait_for(self.process.wait(), 15)
-        if self._drain:
-            await self._drain
 
 
 @pytest.fixture

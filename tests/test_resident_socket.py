@@ -175,14 +175,16 @@ async def test_typing_and_read_reach_the_other_connection(resident_client: Facto
     await tab_b.call("resume", {"token": started["token"]})
 
     assert (await tab_a.call("typing", {"typing": True}))["ok"]
+    cid = started["conversation"]["id"]
     assert await tab_b.next("typing") == {
+        "conversation_id": cid,
         "author_kind": "resident",
         "author_name": "Ana Ruiz",
         "typing": True,
     }
     read = await tab_a.call("read", {"seq": 99})
     assert read == {"ok": True, "read_seq": 2}  # never past the last message
-    assert await tab_b.next("read") == {"reader": "resident", "seq": 2}
+    assert await tab_b.next("read") == {"conversation_id": cid, "reader": "resident", "seq": 2}
     lower = await tab_a.call("read", {"seq": 1})
     assert lower["read_seq"] == 2  # never goes down
 

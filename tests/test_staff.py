@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -156,10 +158,15 @@ async def signed_in_cookie(server: LiveServer, http: aiohttp.ClientSession) -> s
 
 
 async def connect_agent(
-    server: LiveServer, *, cookie: str | None, origin: str | None = None
+    server: LiveServer,
+    *,
+    cookie: str | None,
+    origin: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> socketio.AsyncClient:
     client = socketio.AsyncClient(reconnection=False)
-    headers = {"Origin": origin or server.url}
+    if headers is None:
+        headers = {"Origin": origin or server.url}
     if cookie is not None:
         headers["Cookie"] = f"chatsvc_staff={cookie}"
     await client.connect(
@@ -178,8 +185,9 @@ async def test_the_agent_namespace_admits_only_signed_in_staff_from_its_own_page
     cookie = await signed_in_cookie(staff_server, browser_session)
     agent = await connect_agent(staff_server, cookie=cookie)
     try:
-        me = await agent.call("whoami", {}, namespace="/agent", timeout=TIMEOUT)
-        assert me["ok"] and me["staff_id"] >= 1
+        hello = await agent.call("hello", {}, namespace="/agent", timeout=TIMEOUT)
+        assert hello["ok"] and hello["me"]["username"] == "maria"
+        assert hello["me"]["status"] == "offline" and hello["me"]["connected"] is True
     finally:
         await agent.disconnect()
 
@@ -190,13 +198,61 @@ async def test_the_agent_namespace_admits_only_signed_in_staff_from_its_own_page
             await refused.disconnect()
 
 
+async def polling_connect(server: LiveServer, headers: dict[str, str]) -> str:
+    """Open /agent over Engine.IO long-polling as a browser would; return the server's answer."""
+    async with aiohttp.ClientSession() as http:
+        url = server.url + "/socket.io/?EIO=4&transport=polling"
+        async with http.get(url, headers=headers) as opened:
+            sid = json.loads((await opened.text())[1:])["sid"]
+        url += f"&sid={sid}"
+        async with http.post(url, data="40/agent,", headers=headers) as sent:
+            assert sent.status == 200
+        async with http.get(url, headers=headers) as answer:
+            return await answer.text()
+
+
+async def test_same_origin_long_polling_is_admitted_and_cross_site_is_not(
+    staff_server: LiveServer, browser_session: aiohttp.ClientSession
+) -> None:
+    cookie = {"Cookie": f"chatsvc_staff={await signed_in_cookie(staff_server, browser_session)}"}
+    # A browser's same-origin polling GET carries no Origin header, only Sec-Fetch-Site.
+    admitted = await polling_connect(staff_server, {**cookie, "Sec-Fetch-Site": "same-origin"})
+    assert admitted.startswith('40/agent,{"sid":'), admitted
+    refused = await polling_connect(staff_server, {**cookie, "Sec-Fetch-Site": "cross-site"})
+    assert refused.startswith("44/agent,") and "forbidden origin" in refused, refused
+
+
+async def test_signing_out_closes_the_panes_live_connection(
+    staff_server: LiveServer, browser_session: aiohttp.ClientSession
+) -> None:
+    cookie = await signed_in_cookie(staff_server, browser_session)
+    agent = await connect_agent(staff_server, cookie=cookie)
+    closed = asyncio.Event()
+    agent.on("disconnect", closed.set, namespace="/agent")
+    async with browser_session.get(staff_server.url + "/agent") as page:
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', await page.text())
+    assert csrf
+    async with browser_session.post(
+        staff_server.url + "/agent/sign-out",
+        data={"csrf_token": csrf.group(1)},
+        allow_redirects=False,
+    ) as out:
+        assert out.status == 303
+    await asyncio.wait_for(closed.wait(), TIMEOUT)
+    # And the old cookie no longer opens a connection.
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await connect_agent(staff_server, cookie=cookie)
+
+
 async def test_a_resident_connection_cannot_use_agent_events(
     resident_client: Callable[..., Awaitable[ResidentClient]],
 ) -> None:
     resident = await resident_client()
-    await resident.start()
-    ack = await resident.call("whoami", {})
-    assert ack["ok"] is False and ack["error"]["code"] == "unknown_event"
+    conversation_id = (await resident.start())["conversation"]["id"]
+    for event in ("hello", "status", "accept", "note", "transfer", "close", "reassign", "search"):
+        payload = {"conversation_id": conversation_id, "status": "available", "text": "x"}
+        ack = await resident.call(event, payload)
+        assert ack["ok"] is False and ack["error"]["code"] == "unknown_event", event
 
 
 async def test_account_rules(staff_server: LiveServer) -> None:

@@ -4,111 +4,31 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 import pytest
 from playwright.async_api import (
-    Browser,
     BrowserContext,
-    ConsoleMessage,
     Dialog,
     Page,
-    async_playwright,
     expect,
 )
 from sqlalchemy import text
 
 from chatsvc import conversations as actions
-from chatsvc.transport.resident import NAMESPACE, room_of
+from chatsvc.transport.events import conversation_room
+from chatsvc.transport.resident import NAMESPACE
 from chatsvc.transport.state import DATABASE, SIO, utc_now
 
+from .browser import PageErrors, axe_violations
 from .conftest import LiveServer, ResidentClient
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parent.parent
-AXE = ROOT / "widget" / "node_modules" / "axe-core" / "axe.min.js"
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-WAIT_MS = 10_000
 RECONNECT_MS = 20_000  # socket.io-client backs off up to 5 s between attempts
 XSS = "<img src=x onerror=alert(1)>"
 EXPIRED_NOTICE = "Your previous chat has ended. Start a new one below."
-
-
-# --- browser fixtures ------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            await browser.close()
-
-
-@dataclass
-class PageErrors:
-    """Console errors and uncaught exceptions of the pages a test opened."""
-
-    seen: list[str] = field(default_factory=list)
-    allowed: list[re.Pattern[str]] = field(default_factory=list)
-
-    def allow(self, pattern: str) -> None:
-        self.allowed.append(re.compile(pattern))
-
-    def watch(self, page: Page) -> None:
-        def on_console(message: ConsoleMessage) -> None:
-            if message.type == "error":
-                self.seen.append(f"console: {message.text}")
-
-        page.on("console", on_console)
-        page.on("pageerror", lambda error: self.seen.append(f"pageerror: {error}"))
-
-    def unexpected(self) -> list[str]:
-        return [e for e in self.seen if not any(p.search(e) for p in self.allowed)]
-
-
-@pytest.fixture
-def page_errors() -> PageErrors:
-    return PageErrors()
-
-
-@pytest.fixture
-async def context(
-    browser: Browser, page_errors: PageErrors, live_server: LiveServer
-) -> AsyncIterator[BrowserContext]:
-    # Depends on live_server so the server outlives the pages talking to it.
-    context = await browser.new_context(locale="en-US", timezone_id="America/Los_Angeles")
-    context.set_default_timeout(WAIT_MS)
-    context.on("page", page_errors.watch)
-    try:
-        yield context
-    finally:
-        await context.close()
-    unexpected = page_errors.unexpected()
-    assert not unexpected, f"the page logged errors: {unexpected}"
-
-
-@pytest.fixture
-async def page(context: BrowserContext, live_server: LiveServer) -> Page:
-    page = await context.new_page()
-    await page.goto(live_server.url + "/")
-    return page
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -176,22 +96,6 @@ async def stored(page: Page, live_server: LiveServer, name: str = "token") -> st
 async def count_conversations(live_server: LiveServer) -> int:
     async with live_server.app[DATABASE].engine.connect() as conn:
         return int(await conn.scalar(text("SELECT count(*) FROM conversations")) or 0)
-
-
-async def axe_violations(page: Page) -> list[dict[str, Any]]:
-    """Run axe-core on the whole document (shadow roots included) for WCAG 2.1 A and AA."""
-    if not await page.evaluate("typeof window.axe !== 'undefined'"):
-        await page.add_script_tag(path=str(AXE))
-    return await page.evaluate(
-        """async (tags) => {
-            const result = await axe.run(document, {runOnly: {type: "tag", values: tags}});
-            return result.violations.map((v) => ({
-                id: v.id, impact: v.impact, help: v.help,
-                nodes: v.nodes.map((n) => `${n.target.join(" ")}: ${n.failureSummary}`),
-            }));
-        }""",
-        WCAG_TAGS,
-    )
 
 
 async def shadow_focus(page: Page) -> str | None:
@@ -508,7 +412,7 @@ async def test_staff_replies_typing_and_read_receipts(page: Page, live_server: L
     await start_chat(page)
     conversation_id = await _only_conversation_id(live_server)
     sio = live_server.app[SIO]
-    room = room_of(conversation_id)
+    room = conversation_room(conversation_id)
 
     async def publish(event: str, data: dict[str, Any]) -> None:
         await sio.emit(event, data, room=room, namespace=NAMESPACE)
@@ -546,7 +450,7 @@ async def test_staff_replies_typing_and_read_receipts(page: Page, live_server: L
     ended = await live_server.app[DATABASE].run(
         actions.end_conversation,
         conversation_id=conversation_id,
-        ended_by="Maria",
+        ended_by="agent",
         now=utc_now(),
     )
     for m in ended.messages:
@@ -561,25 +465,18 @@ async def _only_conversation_id(live_server: LiveServer) -> int:
 
 
 async def test_narrow_screens_get_a_full_screen_panel(
-    browser: Browser, live_server: LiveServer, page_errors: PageErrors
+    new_context: Callable[..., Awaitable[BrowserContext]], live_server: LiveServer
 ) -> None:
     # Reduced motion: the panel must then appear in place, with no slide-in to wait for.
-    context = await browser.new_context(
-        viewport={"width": 375, "height": 667}, locale="en-US", reduced_motion="reduce"
-    )
-    context.on("page", page_errors.watch)
-    try:
-        page = await context.new_page()
-        await page.goto(live_server.url + "/")
-        await open_widget(page)
-        box = await panel(page).bounding_box()
-        assert box is not None
-        assert [round(box[k]) for k in ("x", "y", "width", "height")] == [0, 0, 375, 667], box
-        violations = await axe_violations(page)
-        assert not violations, f"open form on a phone: {violations}"
-    finally:
-        await context.close()
-    assert not page_errors.unexpected(), page_errors.unexpected()
+    context = await new_context(viewport={"width": 375, "height": 667}, reduced_motion="reduce")
+    page = await context.new_page()
+    await page.goto(live_server.url + "/")
+    await open_widget(page)
+    box = await panel(page).bounding_box()
+    assert box is not None
+    assert [round(box[k]) for k in ("x", "y", "width", "height")] == [0, 0, 375, 667], box
+    violations = await axe_violations(page)
+    assert not violations, f"open form on a phone: {violations}"
 
 
 @pytest.mark.parametrize(
@@ -621,13 +518,19 @@ async def test_typing_and_read_receipts_reach_the_other_tab(
     other_tab = await resident_client()
     ack = await other_tab.call("resume", {"token": await stored(page, live_server)})
     assert ack["ok"], ack
+    cid = ack["conversation"]["id"]
 
     await page.get_by_label("Message", exact=True).press_sequentially("A cou")
     assert (await other_tab.next("typing"))["typing"] is True
     typing = await other_tab.next("typing")  # 3 s after the last keystroke
     while typing["typing"]:  # a repeat while typing went on
         typing = await other_tab.next("typing")
-    assert typing == {"author_kind": "resident", "author_name": "Ana Ruiz", "typing": False}
+    assert typing == {
+        "conversation_id": cid,
+        "author_kind": "resident",
+        "author_name": "Ana Ruiz",
+        "typing": False,
+    }
 
     ack = await other_tab.call("message", {"client_id": "other-tab-0001", "text": "From my phone"})
     assert ack["ok"], ack
@@ -636,7 +539,7 @@ async def test_typing_and_read_receipts_reach_the_other_tab(
     read = await other_tab.next("read")
     while read["seq"] < ack["message"]["seq"]:
         read = await other_tab.next("read")
-    assert read == {"reader": "resident", "seq": ack["message"]["seq"]}
+    assert read == {"conversation_id": cid, "reader": "resident", "seq": ack["message"]["seq"]}
 
 
 # --- the assistant: Markdown and quick replies ---------------------------------------------
@@ -676,7 +579,7 @@ async def publish_assistant(
         "quick_replies": quick_replies or [],
     }
     await live_server.app[SIO].emit(
-        "message", payload, room=room_of(conversation_id), namespace=NAMESPACE
+        "message", payload, room=conversation_room(conversation_id), namespace=NAMESPACE
     )
     return sent.message.seq
 

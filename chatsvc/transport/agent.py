@@ -1,28 +1,85 @@
-"""The /agent Socket.IO namespace: signed-in staff only, from the service's own pages."""
+"""The /agent Socket.IO namespace: signed-in staff only, from the service's own pages.
+
+Handlers are thin: check who is asking, validate the payload, run one action, tell the others
+through the dispatcher, answer with an ack. See docs/protocol.md for the events.
+"""
 
 from __future__ import annotations
 
 import logging
+import time
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 import socketio
 
-from ..agents import accounts
-from ..errors import UnknownEvent
+from .. import conversations as actions
+from ..agents import accounts, routing
+from ..agents.accounts import StaffView
+from ..bot.runtime import Assistant
+from ..bot.search import search_articles, suggest_articles
+from ..errors import Forbidden, UnknownEvent
 from ..settings import Settings
+from ..validation import (
+    AgentChatsPayload,
+    AgentMessagePayload,
+    AgentReadPayload,
+    AgentTypingPayload,
+    CannedDeletePayload,
+    CannedSavePayload,
+    ClosePayload,
+    ConversationPayload,
+    HelloPayload,
+    MaxChatsPayload,
+    NotePayload,
+    ReassignPayload,
+    SearchPayload,
+    StatusPayload,
+    TransferPayload,
+)
+from .dispatch import Dispatcher
+from .events import ALL_STAFF, Events, session_room, staff_room, view_room
+from .sockets import socket_event
 from .staff import SESSION_COOKIE
 from .state import Clock, Database
 
 log = logging.getLogger("chatsvc.agent")
 
 NAMESPACE = "/agent"
-EVENTS = frozenset({"whoami"})
+SESSION_RECHECK = 15.0  # seconds
+EVENTS = frozenset(
+    {
+        "hello",
+        "status",
+        "max_chats",
+        "open",
+        "close_view",
+        "accept",
+        "message",
+        "typing",
+        "read",
+        "note",
+        "transfer",
+        "close",
+        "search",
+        "suggest",
+        "canned_save",
+        "canned_delete",
+        "reassign",
+        "agent_chats",
+    }
+)
 
 
 def same_origin(environ: dict[str, Any], settings: Settings) -> bool:
-    """Tell whether the connection comes from a page of this service (not a city page)."""
+    """Tell whether the connection comes from a page of this service (not a city page).
+
+    Browsers send `Origin` on every WebSocket and cross-origin request, but not on a
+    same-origin GET (a long-polling handshake): then `Sec-Fetch-Site` vouches, when present.
+    """
     origin = environ.get("HTTP_ORIGIN", "").rstrip("/")
+    if not origin:
+        return str(environ.get("HTTP_SEC_FETCH_SITE", "same-origin")) == "same-origin"
     hosts = [environ.get("HTTP_HOST", "")]
     if settings.trust_proxy_headers:
         hosts.append(environ.get("HTTP_X_FORWARDED_HOST", "").split(",")[0].strip())
@@ -41,30 +98,358 @@ def cookie_of(environ: dict[str, Any], name: str) -> str:
 class AgentNamespace(socketio.AsyncNamespace):
     """Staff connections: refused unless signed in and on the service's own origin."""
 
-    def __init__(self, database: Database, settings: Settings, clock: Clock):
+    def __init__(
+        self,
+        database: Database,
+        assistant: Assistant,
+        dispatcher: Dispatcher,
+        settings: Settings,
+        clock: Clock,
+    ):
         super().__init__(NAMESPACE)
         self.database = database
+        self.assistant = assistant
+        self.dispatcher = dispatcher
+        self.events: Events = dispatcher.events
         self.settings = settings
         self.clock = clock
+        self._checked: dict[str, tuple[float, StaffView]] = {}  # sid -> (when, who)
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
         if event in {"connect", "disconnect"} or event in EVENTS:
             return await super().trigger_event(event, *args)
         return UnknownEvent(f"unknown event {event[:40]!r}").as_dict()
 
+    # --- connection ----------------------------------------------------------------------
+
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         if not same_origin(environ, self.settings):
             log.info("agent connection refused: foreign origin")
             raise socketio.exceptions.ConnectionRefusedError("forbidden origin")
-        current = await self.database.run(
-            accounts.session_of, token=cookie_of(environ, SESSION_COOKIE), now=self.clock()
-        )
+        token = cookie_of(environ, SESSION_COOKIE)
+        current = await self.database.run(accounts.session_of, token=token, now=self.clock())
         if current is None:
             log.info("agent connection refused: not signed in")
             raise socketio.exceptions.ConnectionRefusedError("sign in first")
-        await self.save_session(sid, {"staff_id": current.staff.id})
-        log.info("staff %d connected", current.staff.id)
+        staff = current.staff
+        await self.save_session(sid, {"staff_id": staff.id, "token": token})
+        await self.database.run(
+            routing.agent_connected,
+            staff_id=staff.id,
+            server_id=self.dispatcher.server_id,
+            sid=sid,
+            now=self.clock(),
+        )
+        await self.enter_room(sid, ALL_STAFF)
+        await self.enter_room(sid, staff_room(staff.id))
+        await self.enter_room(sid, session_room(token))
+        self._checked[sid] = (time.monotonic(), staff)
+        self.dispatcher.presence_changed()
+        log.info("staff %d connected", staff.id)
 
-    async def on_whoami(self, sid: str, *args: Any) -> dict[str, Any]:
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        self._checked.pop(sid, None)
+        try:
+            state = await self.database.run(
+                routing.agent_disconnected,
+                server_id=self.dispatcher.server_id,
+                sid=sid,
+                now=self.clock(),
+                grace=self.settings.agent_grace,
+            )
+        except Exception:
+            # The sweep finds the connection stale later and does the same.
+            log.warning("staff connection %s: could not record the disconnect", sid)
+            return
+        if state is not None:
+            log.info("staff %d disconnected (%s)", state.id, reason)
+            self.dispatcher.presence_changed()
+
+    async def _staff(self, sid: str) -> StaffView:
+        """Who is asking: the session must still be valid (not signed out, not disabled).
+
+        Checked against the database at most every SESSION_RECHECK seconds per connection, so
+        that an agent's every keystroke does not cost a query; signing out or disabling an
+        account reaches its open connections within that time.
+        """
+        cached = self._checked.get(sid)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < SESSION_RECHECK:
+            return cached[1]
         session = await self.get_session(sid)
-        return {"ok": True, "staff_id": session["staff_id"]}
+        current = await self.database.run(
+            accounts.session_of, token=session.get("token", ""), now=self.clock()
+        )
+        if current is None:
+            self._checked.pop(sid, None)
+            await self.disconnect(sid)
+            raise Forbidden("Your session has ended. Sign in again.")
+        self._checked[sid] = (now, current.staff)
+        return current.staff
+
+    # --- presence and the pane's state ---------------------------------------------------
+
+    @socket_event(HelloPayload)
+    async def on_hello(self, sid: str, payload: HelloPayload) -> dict[str, Any]:
+        staff = await self._staff(sid)
+        state = await self.database.run(routing.pane_state, staff_id=staff.id, now=self.clock())
+        kb = self.assistant.index.kb
+        workgroups = sorted({t.workgroup for t in kb.topics.values()} | set(state.staff_workgroups))
+        return {
+            "me": state.me.as_dict(),
+            "chats": [c.as_dict() for c in state.chats],
+            "queue": [e.as_dict() for e in state.queue],
+            "queue_total": state.queue_total,
+            "canned": [c.as_dict() for c in state.canned],
+            "agents": [a.as_dict() for a in state.agents],
+            "workgroups": workgroups,
+            "topics": {
+                code: {"name": t.name, "workgroup": t.workgroup, "department": t.department}
+                for code, t in sorted(kb.topics.items())
+            },
+            "dispositions": routing.DISPOSITIONS,
+        }
+
+    @socket_event(StatusPayload)
+    async def on_status(self, sid: str, payload: StatusPayload) -> dict[str, Any]:
+        staff = await self._staff(sid)
+        state, returned = await self.database.run(
+            routing.set_status, staff_id=staff.id, status=payload.status, now=self.clock()
+        )
+        log.info("staff %d is %s", staff.id, payload.status)
+        await self.events.to_staff_member(staff.id, "me", state.as_dict())
+        if returned is not None and returned.conversations:
+            await self.dispatcher.returned([returned], "returned")
+        self.dispatcher.presence_changed()
+        return {"me": state.as_dict()}
+
+    @socket_event(MaxChatsPayload)
+    async def on_max_chats(self, sid: str, payload: MaxChatsPayload) -> dict[str, Any]:
+        staff = await self._staff(sid)
+        target = payload.staff_id or staff.id
+        state = await self.database.run(
+            routing.set_max_chats, by=staff, staff_id=target, max_chats=payload.max_chats
+        )
+        await self.events.to_staff_member(target, "me", state.as_dict())
+        self.dispatcher.presence_changed()
+        return {"agent": state.as_dict()}
+
+    # --- conversations -------------------------------------------------------------------
+
+    @socket_event(ConversationPayload)
+    async def on_open(self, sid: str, payload: ConversationPayload) -> dict[str, Any]:
+        await self._staff(sid)
+        detail = await self.database.run(
+            routing.conversation_detail, conversation_id=payload.conversation_id
+        )
+        await self.enter_room(sid, view_room(payload.conversation_id))
+        latest = next(
+            (m.text for m in reversed(detail.messages) if m.author_kind == "resident"), None
+        )
+        return {**detail.as_dict(), "suggestions": self._suggestions(latest)}
+
+    @socket_event(ConversationPayload)
+    async def on_close_view(self, sid: str, payload: ConversationPayload) -> dict[str, Any]:
+        await self.leave_room(sid, view_room(payload.conversation_id))
+        return {}
+
+    @socket_event(ConversationPayload)
+    async def on_accept(self, sid: str, payload: ConversationPayload) -> dict[str, Any]:
+        staff = await self._staff(sid)
+        assignment = await self.database.run(
+            routing.accept,
+            staff_id=staff.id,
+            conversation_id=payload.conversation_id,
+            now=self.clock(),
+        )
+        await self.dispatcher.assigned([assignment], "accepted")
+        return {"conversation": assignment.chat.as_dict()}
+
+    @socket_event(ReassignPayload)
+    async def on_reassign(self, sid: str, payload: ReassignPayload) -> dict[str, Any]:
+        staff = await self._staff(sid)
+        assignment = await self.database.run(
+            routing.reassign,
+            by=staff,
+            conversation_id=payload.conversation_id,
+            to_staff_id=payload.to_staff_id,
+            now=self.clock(),
+        )
+        reason = "reassigned"
+        await self.dispatcher.assigned([assignment], reason)
+        return {"conversation": assignment.chat.as_dict()}
+
+    @socket_event(AgentChatsPayload)
+    async def on_agent_chats(self, sid: str, payload: AgentChatsPayload) -> dict[str, Any]:
+        staff = await self._staff(sid)
+        if not staff.is_supervisor and payload.staff_id != staff.id:
+            raise Forbidden("Only a supervisor can see another agent's chats.")
+        chats = await self.database.run(routing.chats_of, staff_id=payload.staff_id)
+        return {"staff_id": payload.staff_id, "chats": [c.as_dict() for c in chats]}
+
+    @socket_event(AgentMessagePayload)
+    async def on_message(self, sid: str, payload: AgentMessagePayload) -> dict[str, Any]:
+        staff = await self._staff(sid)
+        sent = await self.database.run(
+            routing.agent_message,
+            by=staff,
+            conversation_id=payload.conversation_id,
+            text=payload.text,
+            client_id=payload.client_id,
+            now=self.clock(),
+        )
+        message = sent.message.as_dict()
+        if not sent.duplicate:
+            await self.events.to_conversation(
+                payload.conversation_id, staff.id, "message", message, skip_sid=sid
+            )
+        return {"message": message, "duplicate": sent.duplicate}
+
+    @socket_event(AgentTypingPayload)
+    async def on_typing(self, sid: str, payload: AgentTypingPayload) -> dict[str, Any]:
+        staff = await self._staff(sid)
+        data = {
+            "conversation_id": payload.conversation_id,
+            "author_kind": "agent",
+            "author_name": staff.first_name,
+            "typing": payload.typing,
+        }
+        assigned = await self.database.run(
+            routing.assigned_agent, conversation_id=payload.conversation_id
+        )
+        # Only the agent who answers the resident shows as typing to them.
+        if assigned == staff.id:
+            await self.events.to_conversation(
+                payload.conversation_id, staff.id, "typing", data, sid
+            )
+        else:
+            await self.events.to_staff_of(payload.conversation_id, assigned, "typing", data, sid)
+        return {}
+
+    @socket_event(AgentReadPayload)
+    async def on_read(self, sid: str, payload: AgentReadPayload) -> dict[str, Any]:
+        staff = await self._staff(sid)
+        read_seq = await self.database.run(
+            actions.mark_read,
+            conversation_id=payload.conversation_id,
+            reader="staff",
+            seq=payload.seq,
+        )
+        data = {"conversation_id": payload.conversation_id, "reader": "staff", "seq": read_seq}
+        await self.events.to_conversation(payload.conversation_id, staff.id, "read", data, sid)
+        return {"read_seq": read_seq}
+
+    @socket_event(NotePayload)
+    async def on_note(self, sid: str, payload: NotePayload) -> dict[str, Any]:
+        staff = await self._staff(sid)
+        note = await self.database.run(
+            routing.add_note,
+            by=staff,
+            conversation_id=payload.conversation_id,
+            text=payload.text,
+            now=self.clock(),
+        )
+        # Staff rooms only: a note never goes to /resident.
+        await self.events.to_staff_of(note.conversation_id, staff.id, "note", note.as_dict(), sid)
+        return {"note": note.as_dict()}
+
+    @socket_event(TransferPayload)
+    async def on_transfer(self, sid: str, payload: TransferPayload) -> dict[str, Any]:
+        staff = await self._staff(sid)
+        moved = await self.database.run(
+            routing.transfer,
+            by=staff,
+            conversation_id=payload.conversation_id,
+            to_staff_id=payload.to_staff_id,
+            to_workgroup=payload.to_workgroup,
+            note=payload.note,
+            now=self.clock(),
+        )
+        cid = payload.conversation_id
+        await self.events.to_staff_of(cid, moved.from_staff_id, "note", moved.note.as_dict())
+        if moved.assignment is not None:
+            await self.dispatcher.assigned([moved.assignment], "transferred")
+            # The note is for the agent who takes over above all.
+            new_agent = moved.assignment.staff_id
+            await self.events.to_staff_member(new_agent, "note", moved.note.as_dict())
+            chat = moved.assignment.chat
+        else:
+            for message in moved.messages:
+                await self.events.to_conversation(cid, None, "message", message.as_dict())
+            await self.events.to_resident(cid, "conversation", moved.conversation.as_dict())
+            await self.events.to_staff_member(
+                moved.from_staff_id, "unassigned", {"conversation_id": cid, "reason": "transferred"}
+            )
+            chat = await self.database.run(routing.chat_summary, cid)
+            await self.events.to_staff_of(cid, None, "conversation", chat.as_dict())
+            self.dispatcher.presence_changed()
+            self.dispatcher.queue_changed()
+        log.info("conversation %d transferred by staff %d", cid, staff.id)
+        return {"conversation": chat.as_dict()}
+
+    @socket_event(ClosePayload)
+    async def on_close(self, sid: str, payload: ClosePayload) -> dict[str, Any]:
+        staff = await self._staff(sid)
+        ended = await self.database.run(
+            routing.close_chat,
+            by=staff,
+            conversation_id=payload.conversation_id,
+            disposition=payload.disposition,
+            now=self.clock(),
+        )
+        await self.dispatcher.ended(ended, "closed")
+        log.info(
+            "conversation %d closed by staff %d: %s",
+            ended.conversation.id,
+            staff.id,
+            payload.disposition,
+        )
+        chat = await self.database.run(routing.chat_summary, payload.conversation_id)
+        return {"conversation": chat.as_dict()}
+
+    # --- knowledge base and canned responses ---------------------------------------------
+
+    @socket_event(SearchPayload)
+    async def on_search(self, sid: str, payload: SearchPayload) -> dict[str, Any]:
+        await self._staff(sid)
+        hits = search_articles(payload.query, self.assistant.index, limit=10)
+        return {"articles": [h.as_dict() for h in hits]}
+
+    @socket_event(ConversationPayload)
+    async def on_suggest(self, sid: str, payload: ConversationPayload) -> dict[str, Any]:
+        await self._staff(sid)
+        latest = await self.database.run(
+            routing.latest_resident_text, conversation_id=payload.conversation_id
+        )
+        return {"suggestions": self._suggestions(latest)}
+
+    def _suggestions(self, text: str | None) -> list[dict[str, Any]]:
+        if not text:
+            return []
+        return [h.as_dict() for h in suggest_articles(text, self.assistant.index, limit=3)]
+
+    @socket_event(CannedSavePayload)
+    async def on_canned_save(self, sid: str, payload: CannedSavePayload) -> dict[str, Any]:
+        staff = await self._staff(sid)
+        canned = await self.database.run(
+            routing.save_canned,
+            by=staff,
+            canned_id=payload.id,
+            shortcut=payload.shortcut,
+            title=payload.title,
+            text=payload.text,
+            now=self.clock(),
+        )
+        await self._publish_canned()
+        return {"canned": canned.as_dict()}
+
+    @socket_event(CannedDeletePayload)
+    async def on_canned_delete(self, sid: str, payload: CannedDeletePayload) -> dict[str, Any]:
+        staff = await self._staff(sid)
+        await self.database.run(routing.delete_canned, by=staff, canned_id=payload.id)
+        await self._publish_canned()
+        return {}
+
+    async def _publish_canned(self) -> None:
+        canned = await self.database.run(routing.canned_responses)
+        await self.events.to_all_staff("canned", {"canned": [c.as_dict() for c in canned]})

@@ -9,6 +9,7 @@ from typing import Any
 import socketio
 
 from .. import conversations as actions
+from ..agents import routing
 from ..bot.runtime import Assistant
 from ..errors import ChatError, NotInConversation, UnknownEvent
 from ..settings import Settings
@@ -20,6 +21,8 @@ from ..validation import (
     StartPayload,
     TypingPayload,
 )
+from .dispatch import Dispatcher
+from .events import conversation_room
 from .sockets import socket_event
 from .state import Clock, Database
 
@@ -29,18 +32,22 @@ NAMESPACE = "/resident"
 EVENTS = frozenset({"start", "resume", "message", "typing", "read", "end"})
 
 
-def room_of(conversation_id: int) -> str:
-    """Name the Socket.IO room every connection of a conversation joins."""
-    return f"conversation:{conversation_id}"
-
-
 class ResidentNamespace(socketio.AsyncNamespace):
     """Residents' connections: one conversation per connection, many connections per chat."""
 
-    def __init__(self, database: Database, assistant: Assistant, settings: Settings, clock: Clock):
+    def __init__(
+        self,
+        database: Database,
+        assistant: Assistant,
+        dispatcher: Dispatcher,
+        settings: Settings,
+        clock: Clock,
+    ):
         super().__init__(NAMESPACE)
         self.database = database
         self.assistant = assistant
+        self.dispatcher = dispatcher
+        self.events = dispatcher.events
         self.settings = settings
         self.clock = clock
         self._turns: set[asyncio.Task[None]] = set()
@@ -75,6 +82,8 @@ class ResidentNamespace(socketio.AsyncNamespace):
         try:
             turn = await self._assistant_turn(started.conversation.id, payload.question)
             conversation, replies = turn.conversation, turn.messages
+            if turn.handed_off:
+                self.dispatcher.queue_changed()
         except Exception:
             log.exception("conversation %d: the assistant could not answer", conversation.id)
         return {
@@ -99,11 +108,25 @@ class ResidentNamespace(socketio.AsyncNamespace):
             payload.last_seq,
             len(resumed.messages),
         )
+        place = None
+        if resumed.conversation.stage == "waiting" and resumed.conversation.status == "open":
+            place = await self._place_in_queue(resumed.conversation.id)
         return {
             "conversation": resumed.conversation.as_dict(),
             "messages": [m.as_dict() for m in resumed.messages],
             "has_more": resumed.has_more,
+            "queue": place,
         }
+
+    async def _place_in_queue(self, conversation_id: int) -> dict[str, int | None] | None:
+        entries, _ = await self.database.run(routing.queue, now=self.clock())
+        for entry in entries:
+            if entry.chat.id == conversation_id:
+                return {
+                    "position": entry.position,
+                    "estimated_wait_seconds": entry.estimated_wait_seconds,
+                }
+        return None
 
     @socket_event(MessagePayload)
     async def on_message(self, sid: str, payload: MessagePayload) -> dict[str, Any]:
@@ -114,7 +137,9 @@ class ResidentNamespace(socketio.AsyncNamespace):
         sent = await self.database.run_batched(actions.append_messages, draft)
         message = sent.message.as_dict()
         if not sent.duplicate:
-            await self._publish("message", message, conversation_id, sid)
+            await self.events.to_conversation(
+                conversation_id, sent.assigned_staff_id, "message", message, sid
+            )
             # Once a person is on the way the assistant only speaks up about emergencies.
             if sent.stage == "assistant" or self.assistant.mentions_emergency(payload.text):
                 self._answer_later(conversation_id, payload.text)
@@ -129,12 +154,13 @@ class ResidentNamespace(socketio.AsyncNamespace):
     @socket_event(TypingPayload)
     async def on_typing(self, sid: str, payload: TypingPayload) -> dict[str, Any]:
         conversation_id, name = await self._conversation_of(sid)
-        await self._publish(
-            "typing",
-            {"author_kind": "resident", "author_name": name, "typing": payload.typing},
-            conversation_id,
-            sid,
-        )
+        data = {
+            "conversation_id": conversation_id,
+            "author_kind": "resident",
+            "author_name": name,
+            "typing": payload.typing,
+        }
+        await self.events.to_conversation(conversation_id, None, "typing", data, sid)
         return {}
 
     @socket_event(ReadPayload)
@@ -143,7 +169,8 @@ class ResidentNamespace(socketio.AsyncNamespace):
         read_seq = await self.database.run(
             actions.mark_read, conversation_id=conversation_id, reader="resident", seq=payload.seq
         )
-        await self._publish("read", {"reader": "resident", "seq": read_seq}, conversation_id, sid)
+        data = {"conversation_id": conversation_id, "reader": "resident", "seq": read_seq}
+        await self.events.to_conversation(conversation_id, None, "read", data, sid)
         return {"read_seq": read_seq}
 
     @socket_event(EndPayload)
@@ -152,13 +179,11 @@ class ResidentNamespace(socketio.AsyncNamespace):
         ended = await self.database.run(
             actions.end_conversation,
             conversation_id=conversation_id,
-            ended_by="the resident",
+            ended_by="resident",
             now=self.clock(),
         )
-        for message in ended.messages:
-            await self._publish("message", message.as_dict(), conversation_id, sid)
         if ended.messages:
-            await self._publish("conversation", ended.conversation.as_dict(), conversation_id, sid)
+            await self.dispatcher.ended(ended, "ended", skip_sid=sid)
             log.info("conversation %d ended by the resident", conversation_id)
         return {
             "conversation": ended.conversation.as_dict(),
@@ -180,11 +205,14 @@ class ResidentNamespace(socketio.AsyncNamespace):
                 log.exception("conversation %d: the assistant could not answer", conversation_id)
                 return
             for message in turn.messages:
-                await self._publish("message", message.as_dict(), conversation_id, None)
-            if turn.handed_off:
-                await self._publish(
-                    "conversation", turn.conversation.as_dict(), conversation_id, None
+                await self.events.to_conversation(
+                    conversation_id, None, "message", message.as_dict()
                 )
+            if turn.handed_off:
+                await self.events.to_resident(
+                    conversation_id, "conversation", turn.conversation.as_dict()
+                )
+                self.dispatcher.queue_changed()
 
         task = asyncio.get_running_loop().create_task(answer())
         self._turns.add(task)
@@ -220,8 +248,8 @@ class ResidentNamespace(socketio.AsyncNamespace):
         session = await self.get_session(sid)
         previous = session.get("conversation_id")
         if previous is not None and previous != conversation.id:
-            await self.leave_room(sid, room_of(previous))
-        await self.enter_room(sid, room_of(conversation.id))
+            await self.leave_room(sid, conversation_room(previous))
+        await self.enter_room(sid, conversation_room(conversation.id))
         await self.save_session(
             sid, {"conversation_id": conversation.id, "name": conversation.resident_name}
         )
@@ -231,16 +259,3 @@ class ResidentNamespace(socketio.AsyncNamespace):
         if "conversation_id" not in session:
             raise NotInConversation("Start a chat (or resume yours) first.")
         return session["conversation_id"], session["name"]
-
-    async def _publish(
-        self, event: str, data: dict[str, Any], conversation_id: int, skip_sid: str | None
-    ) -> None:
-        """Send an event to every other connection of the conversation (after commit)."""
-        room = room_of(conversation_id)
-        manager = self.server.manager
-        # Most chats have one tab open: then there is nobody else to tell, and emit would still
-        # encode the packet. Only a local manager knows every participant.
-        if type(manager) is not socketio.AsyncManager or any(
-            sid != skip_sid for sid, _ in manager.get_participants(NAMESPACE, room)
-        ):
-            await self.emit(event, data, room=room, skip_sid=skip_sid)

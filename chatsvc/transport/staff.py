@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hmac
 import logging
+from pathlib import Path
 
 from aiohttp import web
 
 from ..agents import accounts
 from ..errors import SignInRefused
 from ..tokens import new_token
-from .http import JINJA
+from .dispatch import DISPATCHER
+from .http import JINJA, STATIC
 from .state import CLOCK, DATABASE, SETTINGS
 
 log = logging.getLogger("chatsvc.staff")
@@ -67,7 +69,8 @@ def _render(
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+        "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:;"
+        " frame-ancestors 'none'"
     )
     return response
 
@@ -139,9 +142,10 @@ async def sign_out(request: web.Request) -> web.Response:
     if current is not None:
         if not _same(form.get("csrf_token", ""), current.csrf_token):
             raise web.HTTPForbidden(reason="CSRF token missing or wrong")
-        await request.app[DATABASE].run(
-            accounts.sign_out, token=request.cookies.get(SESSION_COOKIE, "")
-        )
+        token = request.cookies.get(SESSION_COOKIE, "")
+        await request.app[DATABASE].run(accounts.sign_out, token=token)
+        # The pane's live connections of this browser end with its session.
+        await request.app[DISPATCHER].events.disconnect_session(token)
         log.info("staff %d signed out", current.staff.id)
     response = web.HTTPSeeOther("/agent/sign-in")
     response.del_cookie(SESSION_COOKIE, path="/")
@@ -153,4 +157,18 @@ async def pane(request: web.Request) -> web.Response:
     current = await current_staff(request)
     if current is None:
         raise web.HTTPSeeOther("/agent/sign-in")
-    return _render(request, "agent/pane.html", staff=current.staff, csrf_token=current.csrf_token)
+    return _render(
+        request,
+        "agent/pane.html",
+        staff=current.staff,
+        csrf_token=current.csrf_token,
+        pane_url=_versioned("/agent/pane.js", STATIC / "pane.js"),
+    )
+
+
+def _versioned(url: str, path: Path) -> str:
+    """The URL with the file's modification time, so a new build is never served from cache."""
+    try:
+        return f"{url}?v={int(path.stat().st_mtime)}"
+    except OSError:
+        return url

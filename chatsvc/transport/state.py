@@ -11,7 +11,7 @@ from typing import Any, Generic, TypeVar
 
 import socketio
 from aiohttp import web
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ..bot.runtime import Assistant
@@ -28,6 +28,17 @@ Clock = Callable[[], datetime]
 BatchAction = Callable[[AsyncSession, Sequence[Item]], Awaitable[Sequence[Outcome | Exception]]]
 
 MAX_BATCH = 200
+
+
+RETRYABLE = {"40001", "40P01"}  # serialization_failure, deadlock_detected
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    for error in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        code = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+        if isinstance(code, str):
+            return code
+    return None
 
 
 def utc_now() -> datetime:
@@ -80,6 +91,11 @@ class Database:
                 # Two clients raced on a unique key (e.g. the same message id sent twice at
                 # once): the second attempt sees the winner's row and answers from it.
                 if attempt == 2:
+                    raise
+            except DBAPIError as exc:
+                # PostgreSQL broke a deadlock (or a serialization conflict) by failing this
+                # transaction: nothing of it was applied, so run it again.
+                if attempt == 2 or _sqlstate(exc) not in RETRYABLE:
                     raise
         raise AssertionError("unreachable")
 

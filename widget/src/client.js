@@ -79,6 +79,7 @@ export class ChatClient {
     this.messages = new Map();
     this.lastSeq = 0;
     this.conversation = null;
+    this.queue = null;
     this.readSeq = 0; // highest seq the resident has seen
     this.serverReadSeq = 0; // highest seq the server knows the resident has read
     this.staffReadSeq = 0;
@@ -123,6 +124,7 @@ export class ChatClient {
     });
     socket.on("read", (p) => this._onRead(p));
     socket.on("conversation", (c) => this._applyConversation(c));
+    socket.on("queue", (q) => this._applyQueue(q));
     this._setConnection("connecting");
     socket.connect();
   }
@@ -231,6 +233,7 @@ export class ChatClient {
       }
       this.joined = true;
       this.emit("problem", null);
+      this._applyQueue(ack.queue);
       this._applyConversation(ack.conversation);
       this._merge(ack.messages);
       // Guard against a server that says has_more without moving forward.
@@ -280,9 +283,16 @@ export class ChatClient {
     return ack;
   }
 
+  /** Our place in line while waiting for a person (null: not known, or not waiting). */
+  _applyQueue(queue) {
+    this.queue = queue && typeof queue === "object" && Number.isInteger(queue.position) ? queue : null;
+    this.emit("queue", this.queue);
+  }
+
   _applyConversation(conversation) {
     if (!conversation || typeof conversation !== "object") return;
     this.conversation = conversation;
+    if (conversation.stage !== "waiting") this.queue = null;
     const read = conversation.read || {};
     if (Number.isInteger(read.resident)) {
       this.serverReadSeq = Math.max(this.serverReadSeq, read.resident);

@@ -129,6 +129,7 @@ button { cursor: pointer; }
 .msg[data-state="failed"] .state { color: var(--error); font-style: normal; }
 .msg[data-state="pending"], .msg[data-state="sending"] { opacity: 0.92; }
 
+.wait { margin: 0; padding: 8px 16px; background: var(--wait-bg, #eef4fa); color: #1b1b1b; font-size: 14px; border-top: 1px solid #d0d7de; }
 .typing { margin: 0; padding: 2px 16px 6px; color: var(--muted); font-size: 14px; font-style: italic; }
 .ended { padding: 12px 16px; border-top: 1px solid #d0d0d0; text-align: center; }
 .ended p { margin: 0 0 8px; font-weight: 600; }

@@ -41,6 +41,20 @@ function authorOf(m) {
   }
 }
 
+/** Say where the resident is in line, in words; minutes are rounded so the text moves calmly. */
+function waitText(queue) {
+  if (!queue || !Number.isInteger(queue.position) || queue.position < 1) {
+    return "Connecting you with a person. Please stay in the chat.";
+  }
+  const place = queue.position === 1 ? "You are next in line." : `You are number ${queue.position} in line.`;
+  const seconds = queue.estimated_wait_seconds;
+  if (!Number.isFinite(seconds)) {
+    return `${place} Everyone is busy right now: the next available person will join you here.`;
+  }
+  const minutes = Math.max(1, Math.round(seconds / 60));
+  return `${place} Estimated wait: about ${minutes} minute${minutes === 1 ? "" : "s"}.`;
+}
+
 export class ChatView {
   constructor(shadow, client, { title }) {
     this.shadow = shadow;
@@ -67,6 +81,7 @@ export class ChatView {
     client.on("message", (m) => this.onMessage(m));
     client.on("pending", (entry) => this.onPending(entry));
     client.on("conversation", () => this.render());
+    client.on("queue", () => this.renderWait());
     client.on("typing", (p) => this.onTyping(p));
     client.on("staffRead", () => this.renderSeen());
     client.on("unread", (n) => this.renderBadge(n));
@@ -180,6 +195,8 @@ export class ChatView {
   buildChat() {
     this.log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": "Messages", tabindex: "0" });
     this.typing = el("p", { class: "typing", hidden: true });
+    // While waiting for a person: the place in line and the estimated wait, announced politely.
+    this.waitLine = el("p", { class: "wait", "aria-live": "polite", hidden: true });
     this.alert = el("p", { class: "alert", role: "alert" });
     this.newChatButton = el("button", { type: "button", class: "primary", onclick: () => this.startNewChat() }, "Start a new chat");
     this.endedBar = el("div", { class: "ended", hidden: true }, el("p", { text: "Chat ended" }), this.newChatButton);
@@ -220,7 +237,7 @@ export class ChatView {
       el("button", { type: "submit", class: "primary" }, "Send"),
       this.counter,
     );
-    this.chat = el("div", { class: "chat", hidden: true }, this.log, this.typing, this.alert, this.endedBar, this.composer);
+    this.chat = el("div", { class: "chat", hidden: true }, this.log, this.waitLine, this.typing, this.alert, this.endedBar, this.composer);
     return this.chat;
   }
 
@@ -278,6 +295,7 @@ export class ChatView {
     this.composer.hidden = ended;
     this.endedBar.hidden = !ended;
     if (ended) this.hideTyping();
+    this.renderWait();
     this.renderQuickReplies();
     // Whatever had focus may just have been hidden (the End chat button, the composer).
     if (this.isOpen && hadFocus && active.closest("[hidden]")) this.focusInitial();
@@ -296,6 +314,15 @@ export class ChatView {
     this.status.classList.toggle("ok", !text || (state === "connected" && !this.problem));
     if (this.status.textContent !== text) this.status.textContent = text;
     for (const [clientId, node] of this.pendingNodes) this.renderPendingState(node, this.findEntry(clientId));
+  }
+
+  /** "You are number 2 in line…" while the conversation waits for a person. */
+  renderWait() {
+    const conversation = this.client.conversation;
+    const waiting = Boolean(conversation && conversation.stage === "waiting" && !this.client.ended);
+    const text = waiting ? waitText(this.client.queue) : "";
+    this.waitLine.hidden = !waiting;
+    if (this.waitLine.textContent !== text) this.waitLine.textContent = text;
   }
 
   renderBadge(count) {

@@ -1,0 +1,247 @@
+"""The dispatcher: runs routing after every change, tells both sides, and sweeps on a timer.
+
+Routing itself (who gets which conversation) is `chatsvc.agents.routing`, in the database.
+This module decides *when* to route (a handoff, an agent becoming available or freeing a slot,
+a transfer, the periodic sweep) and turns what the actions return into events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Iterable
+from datetime import timedelta
+
+from aiohttp import web
+
+from ..agents import routing
+from ..conversations import Ended
+from ..settings import Settings
+from .events import Coalesced, Events
+from .sockets import DATABASE_DOWN
+from .state import Clock, Database
+
+log = logging.getLogger("chatsvc.dispatch")
+
+
+class Dispatcher:
+    """Routing, broadcasts of the queue and presence, and the sweep, for one server process."""
+
+    def __init__(self, database: Database, events: Events, settings: Settings, clock: Clock):
+        self.database = database
+        self.events = events
+        self.settings = settings
+        self.clock = clock
+        # Names this process's agent connections in the database; a process that stops
+        # refreshing them is taken for dead and its agents' grace periods start.
+        self.server_id = uuid.uuid4().hex[:16]
+        self.routing = Coalesced("routing", self._route)
+        self.queue_broadcast = Coalesced("queue broadcast", self._publish_queue)
+        self.presence_broadcast = Coalesced("presence broadcast", self._publish_presence)
+        self._sweeper: asyncio.Task[None] | None = None
+        self._told: dict[int, dict[str, int | None]] = {}  # the place each waiting resident heard
+
+    # --- life cycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self.settings.is_sqlite:
+            # The embedded default is one process: connections recorded by an earlier run
+            # are gone with it.
+            await self.database.run(
+                routing.forget_connections_of_other_servers,
+                server_id=self.server_id,
+                now=self.clock(),
+                grace=self.settings.agent_grace,
+            )
+        self._sweeper = asyncio.create_task(self._sweep_forever())
+        self.routing.request()
+
+    async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        for job in (self.routing, self.queue_broadcast, self.presence_broadcast):
+            await job.close()
+
+    async def settle(self) -> None:
+        """Wait until routing and broadcasts requested so far have run (for tests)."""
+        for job in (self.routing, self.queue_broadcast, self.presence_broadcast):
+            await job.wait()
+
+    # --- what changed ------------------------------------------------------------------------
+
+    def queue_changed(self) -> None:
+        """A conversation joined or left the queue: route, then show the queue again."""
+        self.routing.request()
+        self.queue_broadcast.request()
+
+    def presence_changed(self) -> None:
+        """An agent's status, connection or load changed: route, and show everyone's."""
+        self.routing.request()
+        self.presence_broadcast.request()
+        self.queue_broadcast.request()  # the estimated waits depend on who is available
+
+    async def assigned(self, assignments: Iterable[routing.Assignment], reason: str) -> None:
+        """Tell the resident who joined, the agent what they got, and the one who lost it."""
+        any_assigned = False
+        for assignment in assignments:
+            any_assigned = True
+            cid = assignment.conversation.id
+            for message in assignment.messages:
+                await self.events.to_conversation(
+                    cid, assignment.staff_id, "message", message.as_dict()
+                )
+            await self.events.to_resident(cid, "conversation", assignment.conversation.as_dict())
+            chat = assignment.chat.as_dict()
+            await self.events.to_staff_of(cid, None, "conversation", chat)
+            await self.events.to_staff_member(
+                assignment.staff_id, "assigned", {"conversation": chat, "reason": reason}
+            )
+            if assignment.previous_staff_id not in (None, assignment.staff_id):
+                assert assignment.previous_staff_id is not None
+                await self.events.to_staff_member(
+                    assignment.previous_staff_id,
+                    "unassigned",
+                    {"conversation_id": cid, "reason": reason},
+                )
+            log.info("conversation %d assigned to staff %d (%s)", cid, assignment.staff_id, reason)
+        if any_assigned:
+            self.presence_changed()
+            self.queue_broadcast.request()
+
+    async def returned(self, returned: Iterable[routing.Returned], reason: str) -> None:
+        """Conversations went back to the queue: tell their residents and their agent."""
+        for back in returned:
+            for message in back.messages:
+                await self.events.to_conversation(
+                    message.conversation_id, None, "message", message.as_dict()
+                )
+            for conversation in back.conversations:
+                await self.events.to_resident(
+                    conversation.id, "conversation", conversation.as_dict()
+                )
+                await self.events.to_staff_member(
+                    back.staff_id,
+                    "unassigned",
+                    {"conversation_id": conversation.id, "reason": reason},
+                )
+            state = await self.database.run(routing.agent_state, back.staff_id)
+            await self.events.to_staff_member(back.staff_id, "me", state.as_dict())
+            if back.conversations:
+                log.info(
+                    "staff %d: %d conversations back in the queue (%s)",
+                    back.staff_id,
+                    len(back.conversations),
+                    reason,
+                )
+        self.presence_changed()
+
+    async def ended(self, ended: Ended, reason: str, skip_sid: str | None = None) -> None:
+        """A conversation ended: tell both sides, and refill the slot it freed."""
+        if not ended.messages:
+            return
+        cid = ended.conversation.id
+        if ended.assigned_staff_id is not None:
+            # First, before the slot it freed can be refilled: an agent's pane should never
+            # hold the next chat while still showing this one.
+            await self.events.to_staff_member(
+                ended.assigned_staff_id, "unassigned", {"conversation_id": cid, "reason": reason}
+            )
+        for message in ended.messages:
+            await self.events.to_conversation(
+                cid, ended.assigned_staff_id, "message", message.as_dict(), skip_sid
+            )
+        await self.events.to_resident(cid, "conversation", ended.conversation.as_dict(), skip_sid)
+        chat = await self.database.run(routing.chat_summary, cid)
+        await self.events.to_staff_of(
+            cid, ended.assigned_staff_id, "conversation", chat.as_dict(), skip_sid
+        )
+        if ended.assigned_staff_id is not None:
+            self.presence_changed()
+        self.queue_changed()
+
+    async def tell_position(self, conversation_id: int, sid: str) -> None:
+        """Send one resident connection its place in the queue (after a resume)."""
+        entries, _ = await self.database.run(routing.queue, now=self.clock())
+        for entry in entries:
+            if entry.chat.id == conversation_id:
+                await self.events.sio.emit("queue", _position(entry), to=sid, namespace="/resident")
+                return
+
+    # --- jobs ------------------------------------------------------------------------------------
+
+    async def _route(self) -> None:
+        while True:
+            assignments = await self.database.run(routing.drain_queue, now=self.clock())
+            if not assignments:
+                return
+            await self.assigned(assignments, "routed")
+            if len(assignments) < 100:
+                return
+
+    async def _publish_queue(self) -> None:
+        entries, total = await self.database.run(routing.queue, now=self.clock())
+        await self.events.to_all_staff(
+            "queue", {"queue": [e.as_dict() for e in entries], "total": total}
+        )
+        # Residents hear only about a change of their own place (or of its estimate).
+        told = {}
+        for entry in entries:
+            place = _position(entry)
+            told[entry.chat.id] = place
+            if self._told.get(entry.chat.id) != place:
+                await self.events.to_resident(entry.chat.id, "queue", place)
+        self._told = told
+
+    async def _publish_presence(self) -> None:
+        agents = await self.database.run(routing.agents_overview)
+        await self.events.to_all_staff("agents", {"agents": [a.as_dict() for a in agents]})
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.sweep_seconds)
+            try:
+                await self.sweep()
+            except asyncio.CancelledError:
+                raise
+            except DATABASE_DOWN as exc:
+                log.warning("sweep: database unavailable: %s", exc)
+            except Exception:
+                log.exception("sweep failed")
+
+    async def sweep(self) -> None:
+        """Keep connections alive, end lapsed grace periods, close idle chats, route."""
+        now = self.clock()
+        stale_after = max(
+            self.settings.agent_grace / 2,
+            timedelta(seconds=max(30.0, 6 * self.settings.sweep_seconds)),
+        )
+        gone = await self.database.run(
+            routing.heartbeat,
+            server_id=self.server_id,
+            now=now,
+            stale_after=stale_after,
+            grace=self.settings.agent_grace,
+        )
+        if gone:
+            log.info("staff %s lost their connections with a server that stopped", gone)
+            self.presence_changed()
+        returned = await self.database.run(routing.expire_graces, now=now)
+        if returned:
+            await self.returned(returned, "returned")
+        for ended in await self.database.run(
+            routing.close_idle, now=now, idle_after=self.settings.idle_close
+        ):
+            log.info("conversation %d closed after being idle", ended.conversation.id)
+            await self.ended(ended, "idle")
+        self.routing.request()
+
+
+DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+
+
+def _position(entry: routing.QueueEntry) -> dict[str, int | None]:
+    return {"position": entry.position, "estimated_wait_seconds": entry.estimated_wait_seconds}
