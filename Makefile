@@ -5,11 +5,14 @@ BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := widget/node_modules/.installed
 WIDGET := chatsvc/static/widget.js
-WIDGET_SRC := $(wildcard widget/src/*)
+WIDGET_SRC := $(wildcard widget/src/*.js)
+PANE := chatsvc/static/pane.js
+# The pane imports a few of the widget's modules (markdown, DOM helpers, ids).
+PANE_SRC := $(wildcard widget/src/pane/*.js) $(WIDGET_SRC)
 
-.PHONY: run test lint typecheck pytest widget bench clean
+.PHONY: run test lint typecheck pytest widget pane bench bench-handoff clean
 
-run: $(PY_STAMP) $(WIDGET)
+run: $(PY_STAMP) $(WIDGET) $(PANE)
 	$(BIN)/chatsvc agents demo
 	$(BIN)/chatsvc serve
 
@@ -22,13 +25,18 @@ lint: $(PY_STAMP)
 typecheck: $(PY_STAMP)
 	$(BIN)/mypy
 
-pytest: $(PY_STAMP) $(WIDGET)
+pytest: $(PY_STAMP) $(WIDGET) $(PANE)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 widget: $(WIDGET)
 
+pane: $(PANE)
+
 bench: $(PY_STAMP) $(WIDGET)
 	$(BIN)/python bench/load.py
+
+bench-handoff: $(PY_STAMP)
+	$(BIN)/python bench/handoff.py $(HANDOFF_ARGS)
 
 $(PY_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,7 +48,10 @@ $(NODE_STAMP): widget/package.json widget/package-lock.json
 	touch $@
 
 $(WIDGET): $(NODE_STAMP) $(WIDGET_SRC)
-	cd widget && npm run --silent build
+	cd widget && npm run --silent build:widget
+
+$(PANE): $(NODE_STAMP) $(PANE_SRC)
+	cd widget && npm run --silent build:pane
 
 clean:
-	rm -rf $(VENV) widget/node_modules $(WIDGET) $(WIDGET).map
+	rm -rf $(VENV) widget/node_modules $(WIDGET) $(WIDGET).map $(PANE) $(PANE).map

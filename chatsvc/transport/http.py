@@ -1,4 +1,4 @@
-"""HTTP views: the demo city page, the widget bundle, health; and the error middleware."""
+"""HTTP views: the demo city page, the widget and pane bundles, health; the error middleware."""
 
 from __future__ import annotations
 
@@ -32,6 +32,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/", demo_page)
     app.router.add_get("/widget.js", widget_bundle)
     app.router.add_get("/widget.js.map", widget_source_map)
+    app.router.add_get("/agent/pane.js", pane_bundle)
+    app.router.add_get("/agent/pane.js.map", pane_source_map)
     app.router.add_get("/healthz", health)
 
 
@@ -50,19 +52,26 @@ async def widget_source_map(request: web.Request) -> web.StreamResponse:
     return _static_file("widget.js.map", "application/json")
 
 
-def _static_file(name: str, content_type: str) -> web.StreamResponse:
+async def pane_bundle(request: web.Request) -> web.StreamResponse:
+    """Serve the agent pane's script (the page itself is for staff; the code is not secret)."""
+    return _static_file("pane.js", "application/javascript", make_target="pane", cross_origin=False)
+
+
+async def pane_source_map(request: web.Request) -> web.StreamResponse:
+    return _static_file("pane.js.map", "application/json", make_target="pane", cross_origin=False)
+
+
+def _static_file(
+    name: str, content_type: str, *, make_target: str = "widget", cross_origin: bool = True
+) -> web.StreamResponse:
     path = STATIC / name
     if not path.is_file():
-        raise NotFound(f"{name} is not built: run `make widget`")
-    return web.FileResponse(
-        path,
-        headers={
-            "Content-Type": content_type,
-            "Cache-Control": "public, max-age=300",
-            # City pages on other origins load the bundle with a plain script tag.
-            "Access-Control-Allow-Origin": "*",
-        },
-    )
+        raise NotFound(f"{name} is not built: run `make {make_target}`")
+    headers = {"Content-Type": content_type, "Cache-Control": "public, max-age=300"}
+    if cross_origin:
+        # City pages on other origins load the bundle with a plain script tag.
+        headers["Access-Control-Allow-Origin"] = "*"
+    return web.FileResponse(path, headers=headers)
 
 
 async def health(request: web.Request) -> web.Response:

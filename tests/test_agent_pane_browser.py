@@ -1,0 +1,734 @@
+"""The agent pane, in Chromium, against the real server, with residents in the real widget."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from playwright.async_api import BrowserContext, Page, expect
+from sqlalchemy import text
+
+from chatsvc.agents import accounts, routing
+from chatsvc.transport.state import DATABASE, utc_now
+
+from .browser import PageErrors, axe_violations
+from .conftest import AgentClient, LiveServer, ResidentClient
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "correct horse battery"
+PERSON = "I'd like to talk to a person about a bulky item pickup."
+NewContext = Callable[..., Awaitable[BrowserContext]]
+
+
+# --- staff and the pane ----------------------------------------------------------------------
+
+
+async def add_staff(
+    live_server: LiveServer,
+    username: str,
+    display_name: str,
+    *,
+    role: str = "agent",
+    workgroups: tuple[str, ...] = (),
+    max_chats: int = 3,
+) -> accounts.StaffView:
+    return await live_server.app[DATABASE].run(
+        accounts.add_staff,
+        username=username,
+        display_name=display_name,
+        role=role,
+        password=PASSWORD,
+        workgroups=workgroups,
+        max_chats=max_chats,
+        now=utc_now(),
+    )
+
+
+async def sign_in(page: Page, live_server: LiveServer, username: str, password: str) -> None:
+    """Fill in and send the real sign-in form."""
+    await page.goto(live_server.url + "/agent/sign-in")
+    await page.get_by_label("Username").fill(username)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Sign in").click()
+
+
+async def open_pane(
+    new_context: NewContext,
+    live_server: LiveServer,
+    username: str,
+    *,
+    status: str | None = "Available",
+    fake_clock: bool = False,
+) -> Page:
+    """Sign in as `username` in a browser of its own, wait until connected, set the status."""
+    context = await new_context()
+    if fake_clock:
+        await context.clock.install()  # time flows as usual until a test moves it
+    page = await context.new_page()
+    await sign_in(page, live_server, username, PASSWORD)
+    await expect(page).to_have_url(live_server.url + "/agent")
+    await expect(connected(page)).to_be_visible()
+    if status is not None:
+        button = status_button(page, status)
+        await button.click()
+        await expect(button).to_have_attribute("aria-pressed", "true")
+    return page
+
+
+def connected(page: Page) -> Any:
+    return page.get_by_role("status").filter(has_text=re.compile("^Connected$"))
+
+
+def status_button(page: Page, label: str) -> Any:
+    return page.get_by_role("group", name="My status:").get_by_role("button", name=label)
+
+
+def my_chats(page: Page) -> Any:
+    return page.get_by_role("region", name=re.compile(r"^My chats"))
+
+
+def queue(page: Page) -> Any:
+    return page.get_by_role("region", name=re.compile(r"^Queue"))
+
+
+def conversation(page: Page) -> Any:
+    return page.get_by_role("region", name="Conversation", exact=True)
+
+
+def transcript(page: Page) -> Any:
+    return page.get_by_role("region", name="Transcript", exact=True)
+
+
+def pane_message(page: Page, text_: str) -> Any:
+    return (
+        transcript(page)
+        .locator(".msg")
+        .filter(has=page.locator(".text", has_text=re.compile(rf"^{re.escape(text_)}$")))
+    )
+
+
+def composer(page: Page) -> Any:
+    return page.get_by_label(re.compile(r"^Reply to "))
+
+
+def page_header(page: Page) -> Any:
+    return page.get_by_role("banner")
+
+
+# --- the resident's widget -------------------------------------------------------------------
+
+
+def widget_message(page: Page, text_: str) -> Any:
+    return page.locator("chatsvc-widget .msg").filter(
+        has=page.locator(".text", has_text=re.compile(rf"^{re.escape(text_)}$"))
+    )
+
+
+async def resident_page(new_context: NewContext, live_server: LiveServer) -> Page:
+    page = await (await new_context()).new_page()
+    await page.goto(live_server.url + "/")
+    return page
+
+
+async def start_widget_chat(
+    page: Page, question: str = PERSON, name: str = "Ana Ruiz", email: str = "ana@example.com"
+) -> None:
+    """A resident opens the widget on the demo page and starts a chat."""
+    await page.get_by_role("button", name=re.compile(r"^Chat with us")).click()
+    await page.get_by_label("Name").fill(name)
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Question").fill(question)
+    await page.get_by_role("button", name="Start chat").click()
+    await expect(widget_message(page, question)).to_have_attribute("data-seq", "1")
+
+
+async def resident_starts_chat(
+    new_context: NewContext, live_server: LiveServer, question: str = PERSON, **who: str
+) -> Page:
+    page = await resident_page(new_context, live_server)
+    await start_widget_chat(page, question, **who)
+    return page
+
+
+async def widget_send(page: Page, text_: str) -> None:
+    box = page.get_by_label("Message", exact=True)
+    await box.fill(text_)
+    await box.press("Enter")
+    await expect(widget_message(page, text_)).to_have_attribute("data-state", "sent")
+
+
+async def stored_messages(live_server: LiveServer) -> list[tuple[str, str]]:
+    async with live_server.app[DATABASE].engine.connect() as conn:
+        rows = await conn.execute(text("SELECT author_kind, body FROM messages ORDER BY id"))
+        return [(r.author_kind, r.body) for r in rows]
+
+
+# --- tests -----------------------------------------------------------------------------------
+
+
+async def test_an_agent_gets_a_chat_and_talks_with_the_resident(
+    new_context: NewContext, live_server: LiveServer
+) -> None:
+    await add_staff(live_server, "maria", "Maria Lopez", workgroups=("Street Maintenance",))
+    pane = await open_pane(new_context, live_server, "maria")
+    await expect(page_header(pane)).to_contain_text("Maria Lopez")
+    await expect(pane.get_by_text("Chats: 0 of 3")).to_be_visible()
+    # Counts sounds: the pane beeps with WebAudio oscillators, no sound file.
+    await pane.evaluate(
+        """() => {
+            window.beeps = 0;
+            const start = OscillatorNode.prototype.start;
+            OscillatorNode.prototype.start = function (...args) {
+                window.beeps += 1;
+                return start.apply(this, args);
+            };
+        }"""
+    )
+
+    resident = await resident_starts_chat(new_context, live_server)
+
+    # Routed at once to the only available agent: sound, title, and the chat on screen.
+    chat_button = my_chats(pane).get_by_role("button", name=re.compile(r"^Ana Ruiz"))
+    await expect(chat_button).to_be_visible()
+    await expect(pane).to_have_title(re.compile(r"^\(1\) New chat – Ana Ruiz"))
+    assert await pane.evaluate("window.beeps") > 0
+    await expect(conversation(pane).get_by_role("heading", name="Ana Ruiz")).to_be_visible()
+    await expect(pane_message(pane, PERSON)).to_have_class(re.compile(r"\bmsg-resident\b"))
+    await expect(pane.get_by_text("Chats: 1 of 3")).to_be_visible()
+    await expect(conversation(pane)).to_contain_text("Asked for a person")
+
+    # The agent replies; the widget shows it, then the resident's answer comes back.
+    await composer(pane).click()
+    await expect(pane).to_have_title(re.compile(r"^Agent pane"))  # seen: the notice is gone
+    await composer(pane).fill("Hello Ana, this is Maria. Which items are they?")
+    await composer(pane).press("Enter")
+    await expect(composer(pane)).to_have_value("")
+    reply = widget_message(resident, "Hello Ana, this is Maria. Which items are they?")
+    await expect(reply).to_have_class(re.compile(r"\bmsg-agent\b"))
+    await expect(reply.locator(".author")).to_have_text("Maria")
+    # The resident's widget is open: it reads the reply, and the pane says so.
+    sent = pane_message(pane, "Hello Ana, this is Maria. Which items are they?")
+    await expect(sent.locator(".seen")).to_have_text("Seen")
+    # Typing reaches the widget, and stops when the draft is cleared.
+    await composer(pane).press_sequentially("Let me che")
+    typing = resident.get_by_text("Maria is typing…")
+    await expect(typing).to_be_visible()
+    await composer(pane).fill("")
+    await expect(typing).to_be_hidden()
+
+    await widget_send(resident, "A couch and two chairs.")
+    answer = pane_message(pane, "A couch and two chairs.")
+    await expect(answer).to_have_class(re.compile(r"\bmsg-resident\b"))
+    await expect(answer.locator(".author")).to_have_text("Ana Ruiz")
+    # The pane is focused, so the agent has read it: no unread count, and the widget says so.
+    await expect(chat_button.locator(".badge.unread")).to_be_hidden()
+    await expect(widget_message(resident, "A couch and two chairs.")).to_contain_text("Seen")
+
+    # The knowledge base: articles suggested for the resident's question, one click to insert.
+    suggested = pane.get_by_role("region", name="Suggested articles")
+    articles = suggested.get_by_role("listitem")
+    await expect(articles.first).to_contain_text(re.compile(r"bulky", re.IGNORECASE))
+    assert await articles.count() <= 3
+    await articles.first.get_by_role(
+        "button", name=re.compile(r"^Insert “.+” into the reply$")
+    ).click()
+    await expect(composer(pane)).to_be_focused()
+    inserted = await composer(pane).input_value()
+    assert len(inserted) > 40 and "**" not in inserted, inserted
+    await composer(pane).fill("")
+    search = pane.get_by_role("search", name="Knowledge base")
+    await search.get_by_label("Search the knowledge base").fill("graffiti removal")
+    await search.get_by_role("button", name="Search").click()
+    await expect(pane.get_by_text(re.compile(r"^\d+ articles? found\.$"))).to_be_visible()
+    found = pane.get_by_role("region", name="Knowledge base").get_by_role("listitem")
+    await expect(found.first).to_contain_text(re.compile(r"graffiti", re.IGNORECASE))
+
+    kinds = [kind for kind, _ in await stored_messages(live_server)]
+    assert kinds.count("agent") == 1, kinds
+
+
+async def test_an_internal_note_never_reaches_the_resident(
+    new_context: NewContext,
+    live_server: LiveServer,
+    resident_client: Callable[..., Awaitable[ResidentClient]],
+) -> None:
+    await add_staff(live_server, "maria", "Maria Lopez")
+    # Ana chatted before (the assistant answered; she ended it).
+    before = await resident_client()
+    await before.start(question="How do I pay a parking ticket?")
+    assert (await before.call("end", {}))["ok"]
+    await before.disconnect()
+    pane = await open_pane(new_context, live_server, "maria")
+    resident = await resident_page(new_context, live_server)
+    frames: list[str] = []
+    resident.on("websocket", lambda ws: ws.on("framereceived", lambda f: frames.append(str(f))))
+    await start_widget_chat(resident)
+    await expect(composer(pane)).to_be_visible()
+    # A second connection of the resident (another tab) records every event it receives.
+    other_tab = await resident_client()
+    token = await resident.evaluate(
+        "key => localStorage.getItem(key)", f"chatsvc:{live_server.url}:token"
+    )
+    assert (await other_tab.call("resume", {"token": token}))["ok"]
+
+    secret = "Staff only: resident was rude to the crew last week."
+    note_box = pane.get_by_label("Internal note — not sent to the resident")
+    await note_box.fill(secret)
+    await pane.get_by_role("button", name="Add note").click()
+    await expect(note_box).to_have_value("")
+    note = transcript(pane).locator(".note").filter(has_text=secret)
+    await expect(note).to_contain_text("Internal note — staff only")
+    await expect(note.locator(".author")).to_have_text("Maria Lopez")
+    await expect(composer(pane)).to_have_value("")  # nothing leaked into the reply either
+
+    # Then a real reply: once it has arrived everywhere, the note would have too.
+    await composer(pane).fill("Thank you for waiting.")
+    await composer(pane).press("Enter")
+    reply = await other_tab.next_where("message", lambda m: m["text"] == "Thank you for waiting.")
+    assert reply["author_kind"] == "agent"
+    await expect(widget_message(resident, "Thank you for waiting.")).to_be_visible()
+
+    await expect(resident.locator("chatsvc-widget")).not_to_contain_text("rude to the crew")
+    assert not [f for f in frames if "rude to the crew" in f], frames
+    received = [
+        event
+        for queue_ in other_tab.events.values()
+        for event in list(queue_._queue)  # whatever is still unread, of every event name
+    ]
+    assert "rude to the crew" not in repr(received), received
+    assert "rude to the crew" not in repr(await stored_messages(live_server))
+    async with live_server.app[DATABASE].engine.connect() as conn:
+        notes = list(await conn.execute(text("SELECT kind, body FROM conversation_notes")))
+    assert [(n.kind, n.body) for n in notes] == [("note", secret)]
+
+    # Her earlier conversation opens read-only, and the way back is one button.
+    earlier = pane.get_by_role("region", name="Earlier conversations")
+    await earlier.get_by_role("button", name=re.compile(r"How do I pay a parking ticket")).click()
+    heading = conversation(pane).get_by_role("heading", name="Ana Ruiz — earlier conversation")
+    await expect(heading).to_be_focused()
+    await expect(pane_message(pane, "How do I pay a parking ticket?")).to_be_visible()
+    await expect(conversation(pane)).to_contain_text("Read-only")
+    await expect(composer(pane)).to_be_hidden()
+    await expect(pane.get_by_label("Internal note — not sent to the resident")).to_be_hidden()
+    await conversation(pane).get_by_role("button", name="Back to Ana Ruiz's current chat").click()
+    await expect(conversation(pane).get_by_role("heading", name="Ana Ruiz")).to_be_focused()
+    await expect(composer(pane)).to_be_visible()
+    await expect(note).to_be_visible()
+
+
+async def test_three_wrong_passwords_throttle_the_sign_in_page(
+    new_context: NewContext, live_server: LiveServer, page_errors: PageErrors
+) -> None:
+    # Chromium logs every refused sign-in page's status as a console error.
+    page_errors.allow(r"status of (401 \(Unauthorized\)|429 \(Too Many Requests\))")
+    await add_staff(live_server, "maria", "Maria Lopez")
+    page = await (await new_context()).new_page()
+
+    def posted(response: Any) -> bool:
+        return bool(response.url.endswith("/agent/sign-in") and response.request.method == "POST")
+
+    for _ in range(3):
+        async with page.expect_response(posted) as wrong:
+            await sign_in(page, live_server, "maria", "not the password")
+        assert (await wrong.value).status == 401
+        await expect(page.get_by_role("alert")).to_have_text(
+            "The username or password is not right."
+        )
+        await expect(page.get_by_label("Password")).to_be_focused()
+
+    async with page.expect_response(posted) as throttled:
+        await sign_in(page, live_server, "maria", PASSWORD)
+    assert (await throttled.value).status == 429
+    await expect(page.get_by_role("alert")).to_contain_text("Too many failed sign-ins")
+    await expect(page).to_have_url(live_server.url + "/agent/sign-in")
+    await page.goto(live_server.url + "/agent")
+    await expect(page).to_have_url(live_server.url + "/agent/sign-in")
+
+
+HOURS = "The Citizen Service Center is open Monday to Friday, 8 a.m. to 5 p.m."
+
+
+async def add_canned(live_server: LiveServer, by: accounts.StaffView) -> None:
+    await live_server.app[DATABASE].run(
+        routing.save_canned,
+        by=by,
+        canned_id=None,
+        shortcut="hours",
+        title="Opening hours",
+        text=HOURS,
+        now=utc_now(),
+    )
+
+
+async def tab_to(page: Page, target: Any, limit: int = 40) -> None:
+    """Press Tab until `target` has focus, as a keyboard user would."""
+    for _ in range(limit):
+        await page.keyboard.press("Tab")
+        if await target.evaluate("el => el === document.activeElement"):
+            return
+    pytest.fail(f"Tab never reached {target}")
+
+
+async def test_accessible_and_usable_with_the_keyboard_alone(
+    new_context: NewContext, live_server: LiveServer, page_errors: PageErrors
+) -> None:
+    page_errors.allow(r"status of 401 \(Unauthorized\)")
+    await add_canned(live_server, await add_staff(live_server, "sam", "Sam Ortiz", role="admin"))
+    await add_staff(live_server, "maria", "Maria Lopez")
+
+    sign_in_page = await (await new_context()).new_page()
+    await sign_in_page.goto(live_server.url + "/agent/sign-in")
+    violations = await axe_violations(sign_in_page)
+    assert not violations, f"sign-in page: {violations}"
+    await sign_in(sign_in_page, live_server, "maria", "not the password")
+    await expect(sign_in_page.get_by_role("alert")).to_be_visible()
+    violations = await axe_violations(sign_in_page)
+    assert not violations, f"sign-in page with an error: {violations}"
+
+    # Away: no chat is routed to Maria, she picks it from the queue herself.
+    pane = await open_pane(new_context, live_server, "maria", status="Away")
+    resident = await resident_starts_chat(new_context, live_server)
+    accept = queue(pane).get_by_role("button", name="Accept chat from Ana Ruiz")
+    await expect(accept).to_be_visible()
+    await expect(queue(pane)).to_contain_text("waiting under 1 min")
+    violations = await axe_violations(pane)
+    assert not violations, f"pane with a chat in the queue: {violations}"
+
+    await pane.locator("body").focus()
+    await tab_to(pane, accept)
+    await expect(accept).to_have_css("outline-style", "solid")  # a visible focus ring
+    await pane.keyboard.press("Enter")
+    reply = composer(pane)
+    await expect(reply).to_be_focused()
+    await expect(
+        my_chats(pane).get_by_role("button", name=re.compile(r"^Ana Ruiz"))
+    ).to_be_visible()
+
+    # "/hou" offers the canned response in a listbox; Enter inserts it, Enter again sends.
+    await pane.keyboard.type("/hou")
+    option = pane.get_by_role("listbox", name="Matching canned responses").get_by_role("option")
+    await expect(option).to_have_count(1)
+    await expect(option).to_contain_text("/hours")
+    await expect(option).to_have_attribute("aria-selected", "true")
+    option_id = await option.get_attribute("id")
+    await expect(reply).to_have_attribute("aria-activedescendant", option_id or "?")
+    await pane.keyboard.press("Enter")
+    await expect(reply).to_have_value(HOURS)
+    await expect(option).to_have_count(0)
+    await pane.keyboard.press("Enter")
+    await expect(reply).to_have_value("")
+    await expect(widget_message(resident, HOURS)).to_have_class(re.compile(r"\bmsg-agent\b"))
+
+    # The "Canned responses" menu works by keyboard too: Tab to it, arrow down, Enter.
+    menu_button = conversation(pane).get_by_role("button", name="Canned responses")
+    await pane.keyboard.press("Tab")
+    await expect(menu_button).to_be_focused()
+    await pane.keyboard.press("ArrowDown")
+    await expect(menu_button).to_have_attribute("aria-expanded", "true")
+    await expect(pane.get_by_role("button", name="Opening hours /hours")).to_be_focused()
+    await pane.keyboard.press("Enter")
+    await expect(reply).to_be_focused()
+    await expect(reply).to_have_value(HOURS)
+    await expect(menu_button).to_have_attribute("aria-expanded", "false")
+    await pane.keyboard.press("Control+A")
+    await pane.keyboard.press("Delete")
+    await expect(reply).to_have_value("")
+
+    violations = await axe_violations(pane)
+    assert not violations, f"pane with a conversation open: {violations}"
+
+    # Close with a disposition: the dialog traps focus, Escape gives it back to its button.
+    close = conversation(pane).get_by_role("button", name="Close chat…")
+    await tab_to(pane, close)
+    await pane.keyboard.press("Enter")
+    dialog = pane.get_by_role("dialog", name="Close the chat with Ana Ruiz")
+    resolved = dialog.get_by_role("radio", name="Resolved")
+    await expect(dialog).to_be_visible()
+    await expect(resolved).to_be_focused()
+    violations = await axe_violations(pane)
+    assert not violations, f"close dialog: {violations}"
+    await pane.keyboard.press("Escape")
+    await expect(dialog).to_have_count(0)
+    await expect(close).to_be_focused()
+
+    await pane.keyboard.press("Enter")
+    await expect(resolved).to_be_focused()
+    await pane.keyboard.press("Shift+Tab")  # wraps around to the last button
+    await expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+    await pane.keyboard.press("Tab")
+    await expect(resolved).to_be_focused()
+    await pane.keyboard.press("Tab")
+    await expect(dialog.get_by_role("button", name="Close chat")).to_be_focused()
+    await pane.keyboard.press("Enter")  # no disposition chosen yet
+    await expect(dialog.get_by_text("Choose a disposition.")).to_be_visible()
+    await expect(resolved).to_be_focused()
+    await pane.keyboard.press("Space")
+    await expect(resolved).to_be_checked()
+    await pane.keyboard.press("Tab")
+    await pane.keyboard.press("Enter")
+    await expect(dialog).to_have_count(0)
+    await expect(conversation(pane).get_by_role("heading", name="Ana Ruiz")).to_be_focused()
+    await expect(conversation(pane)).to_contain_text("Ended: Resolved")
+    await expect(resident.get_by_role("button", name="Start a new chat")).to_be_visible()
+    await expect(my_chats(pane).get_by_role("button")).to_have_count(0)
+
+
+async def test_a_supervisor_sees_the_team_and_takes_over_a_chat(
+    new_context: NewContext,
+    live_server: LiveServer,
+    agent_client: Callable[..., Awaitable[AgentClient]],
+    resident_client: Callable[..., Awaitable[ResidentClient]],
+) -> None:
+    await add_staff(live_server, "sam", "Sam Ortiz", role="supervisor")
+    maria = await agent_client("maria", display_name="Maria Lopez")
+    pane = await open_pane(new_context, live_server, "sam", status=None)
+    await pane.get_by_role("button", name="Supervisor").click()
+    team = pane.get_by_role("table", name="Each agent's status and load")
+    maria_row = team.get_by_role("row", name=re.compile(r"^Maria Lopez"))
+    await expect(maria_row).to_contain_text("Available")
+    await expect(maria_row).to_contain_text("0 of 3")
+    await expect(team.get_by_role("row", name=re.compile(r"^Sam Ortiz"))).to_contain_text("Offline")
+
+    # Canned responses: add one, then change it.
+    await pane.get_by_label("Shortcut").fill("hours")
+    await pane.get_by_label("Title").fill("Hours")
+    await pane.get_by_label("Text", exact=True).fill("Open 8 to 5.")
+    await pane.get_by_role("button", name="Save").click()
+    canned = pane.get_by_role("table", name="Canned responses")
+    await expect(canned.get_by_role("row", name=re.compile(r"^\/hours"))).to_contain_text("Hours")
+    await canned.get_by_role("button", name="Edit /hours").click()
+    await expect(pane.get_by_label("Shortcut")).to_be_focused()
+    await pane.get_by_label("Title").fill("Opening hours")
+    await pane.get_by_label("Text", exact=True).fill(HOURS)
+    await pane.get_by_role("button", name="Save").click()
+    await expect(canned.get_by_role("row", name=re.compile(r"^\/hours"))).to_contain_text(
+        "Opening hours"
+    )
+    violations = await axe_violations(pane)
+    assert not violations, f"supervisor view: {violations}"
+
+    # A resident asks for a person: the chat goes to Maria, and her load shows it.
+    resident = await resident_client()
+    started = await resident.start()
+    chat_id = started["conversation"]["id"]
+    assigned = await maria.next_where("assigned", lambda p: p["conversation"]["id"] == chat_id)
+    assert assigned["reason"] == "routed"
+    await expect(maria_row).to_contain_text("1 of 3")
+
+    # Sam opens it by its number and takes it over.
+    await pane.get_by_label("Chat number").fill(str(chat_id))
+    await pane.get_by_role("button", name="Open chat").click()
+    await expect(conversation(pane).get_by_role("heading", name="Ana Ruiz")).to_be_focused()
+    await expect(conversation(pane)).to_contain_text("With Maria")
+    await expect(composer(pane)).to_be_hidden()
+    await conversation(pane).get_by_role("button", name="Take over").click()
+    await expect(composer(pane)).to_be_focused()
+    await expect(conversation(pane)).to_contain_text("With you")
+    lost = await maria.next_where("unassigned", lambda p: p["conversation_id"] == chat_id)
+    assert lost["reason"] == "reassigned"
+    joined = await resident.next_where("message", lambda m: m["text"].startswith("Sam "))
+    assert joined["author_kind"] == "system", joined
+
+    # The edited canned response is offered by its shortcut; Tab inserts it.
+    await composer(pane).press_sequentially("/ho")
+    await expect(pane.get_by_role("option", name=re.compile(r"\/hours"))).to_be_visible()
+    await composer(pane).press("Tab")
+    await expect(composer(pane)).to_have_value(HOURS)
+    await composer(pane).press("Enter")
+    said = await resident.next_where("message", lambda m: m["author_kind"] == "agent")
+    assert (said["author_name"], said["text"]) == ("Sam", HOURS)
+
+    await pane.get_by_role("button", name="Supervisor").click()
+    await expect(maria_row).to_contain_text("0 of 3")
+    await expect(team.get_by_role("row", name=re.compile(r"^Sam Ortiz"))).to_contain_text("1 of 3")
+
+    # And gives it back to Maria.
+    await pane.get_by_role("button", name="Chats").click()
+    await conversation(pane).get_by_role("button", name="Reassign…").click()
+    dialog = pane.get_by_role("dialog", name="Reassign the chat with Ana Ruiz")
+    await dialog.get_by_label("Give it to").select_option(
+        label="Maria Lopez — Available, 0 of 3 chats"
+    )
+    await dialog.get_by_role("button", name="Reassign").click()
+    await expect(dialog).to_have_count(0)
+    back = await maria.next_where("assigned", lambda p: p["conversation"]["id"] == chat_id)
+    assert back["reason"] == "reassigned"
+    await expect(conversation(pane)).to_contain_text("With Maria")
+    await expect(my_chats(pane).get_by_role("button")).to_have_count(0)
+
+    # Canned responses can be deleted (after a confirmation).
+    await pane.get_by_role("button", name="Supervisor").click()
+    await canned.get_by_role("button", name="Delete /hours").click()
+    confirm = pane.get_by_role("dialog", name="Delete /hours?")
+    await confirm.get_by_role("button", name="Delete").click()
+    await expect(confirm).to_have_count(0)
+    await expect(
+        pane.get_by_text("No canned responses yet: add the first one below.")
+    ).to_be_visible()
+    await expect(pane.get_by_role("heading", name="Canned responses")).to_be_focused()
+
+
+RECONNECT_MS = 20_000  # socket.io-client backs off up to 5 s between attempts
+
+
+async def test_the_queue_transfers_and_unread_counts(
+    new_context: NewContext,
+    live_server: LiveServer,
+    agent_client: Callable[..., Awaitable[AgentClient]],
+    resident_client: Callable[..., Awaitable[ResidentClient]],
+) -> None:
+    await add_staff(live_server, "maria", "Maria Lopez")
+    jo = await agent_client("jo", display_name="Jo Park", available=False)
+    pane = await open_pane(new_context, live_server, "maria", status="Away", fake_clock=True)
+
+    # The assistant answers first; then the resident asks for a person and waits in line.
+    ana = await resident_starts_chat(new_context, live_server, "When is bulky item pickup?")
+    await expect(ana.locator("chatsvc-widget .msg-assistant")).to_have_count(1)
+    await widget_send(ana, "Can I talk to a person please?")
+    ana_entry = queue(pane).get_by_role("listitem").filter(has_text="Ana Ruiz")
+    await expect(ana_entry).to_contain_text("When is bulky item pickup?")
+    await expect(ana_entry).to_contain_text(re.compile(r"Topic guess: Bulky"))
+    await expect(ana_entry).to_contain_text("waiting under 1 min")
+    await expect(ana_entry.get_by_text("Emergency")).to_be_hidden()
+
+    # An emergency goes ahead of her, marked as such.
+    bo = await resident_client()
+    bo_chat = (
+        await bo.start(name="Bo Chen", email="bo@example.com", question="I smell gas in my street!")
+    )["conversation"]["id"]
+    entries = queue(pane).get_by_role("listitem")
+    await expect(entries).to_have_count(2)
+    await expect(entries.first).to_contain_text("Bo Chen")
+    await expect(entries.first.get_by_text("Emergency")).to_be_visible()
+    await expect(queue(pane).get_by_role("heading")).to_have_text("Queue (2)")
+
+    # Two minutes later (on the pane's clock), the wait times have moved on by themselves.
+    await pane.clock.fast_forward("02:00")
+    await expect(ana_entry).to_contain_text("waiting 2 min")
+    await expect(connected(pane)).to_be_visible(timeout=RECONNECT_MS)
+
+    await queue(pane).get_by_role("button", name="Accept chat from Bo Chen").click()
+    await expect(composer(pane)).to_be_focused()
+    await expect(conversation(pane).get_by_text("Emergency", exact=True)).to_be_visible()
+    await queue(pane).get_by_role("button", name="Accept chat from Ana Ruiz").click()
+    await expect(conversation(pane).get_by_role("heading", name="Ana Ruiz")).to_be_visible()
+    await expect(queue(pane).get_by_text("Nobody is waiting.")).to_be_visible()
+    # The assistant's part of the transcript is there, rendered from its Markdown.
+    await expect(transcript(pane).locator(".msg-assistant").first).to_be_visible()
+    await expect(conversation(pane)).to_contain_text(re.compile(r"Topic guess: Bulky"))
+
+    # Bo writes while Maria is in Ana's chat: his chat counts it as unread until opened.
+    ack = await bo.call("message", {"client_id": "bo-message-0001", "text": "Are you there?"})
+    assert ack["ok"], ack
+    bo_item = my_chats(pane).get_by_role("button", name=re.compile(r"^Bo Chen"))
+    await expect(bo_item).to_have_accessible_name(re.compile(r"\b1 unread"))
+    await bo_item.click()
+    await expect(pane_message(pane, "Are you there?")).to_be_visible()
+    await expect(bo_item).not_to_have_accessible_name(re.compile("unread"))
+    seq = ack["message"]["seq"]
+    await bo.next_where("read", lambda r: r["reader"] == "staff" and r["seq"] >= seq)
+
+    # He types: the pane shows it. Then Maria transfers him to Jo, with the required note.
+    await bo.call("typing", {"typing": True})
+    await expect(conversation(pane).get_by_text("Bo Chen is typing…")).to_be_visible()
+    await conversation(pane).get_by_role("button", name="Transfer…").click()
+    dialog = pane.get_by_role("dialog", name="Transfer the chat with Bo Chen")
+    await expect(dialog.get_by_role("radio", name="An agent")).to_be_checked()
+    await dialog.get_by_label("Agent", exact=True).select_option(
+        label="Jo Park — Offline, 0 of 3 chats"
+    )
+    await dialog.get_by_role("button", name="Transfer").click()
+    note = dialog.get_by_label("Note for the next person (required)")
+    await expect(note).to_be_focused()
+    await expect(note).to_have_attribute("aria-invalid", "true")
+    await expect(dialog.get_by_text("Write a note for the next person.")).to_be_visible()
+    await note.fill("Gas smell on Elm St; 911 already called. Wants a follow-up.")
+    # The server refuses (Jo is offline): its answer shows in the dialog, which stays open.
+    await dialog.get_by_role("button", name="Transfer").click()
+    await expect(dialog.get_by_text("Jo is not available.", exact=False)).to_be_visible()
+    await jo.available()
+    await dialog.get_by_role("button", name="Transfer").click()
+    await expect(dialog).to_have_count(0)
+
+    given = await jo.next_where("assigned", lambda p: p["conversation"]["id"] == bo_chat)
+    assert given["reason"] == "transferred"
+    # Jo's pane loads the chat on `assigned`, note included.
+    opened = await jo.ok("open", {"conversation_id": bo_chat})
+    assert [(n["kind"], n["text"]) for n in opened["notes"]] == [
+        ("transfer", "Gas smell on Elm St; 911 already called. Wants a follow-up.")
+    ]
+    await expect(my_chats(pane).get_by_role("button")).to_have_count(1)
+    await expect(conversation(pane)).to_contain_text("This chat was transferred.")
+    await expect(conversation(pane)).to_contain_text("With Jo")
+    await expect(composer(pane)).to_be_hidden()
+    await expect(transcript(pane).locator(".note")).to_contain_text("Transfer note — staff only")
+
+
+async def test_after_a_network_drop_nothing_is_lost_or_shown_twice(
+    new_context: NewContext,
+    live_server: LiveServer,
+    page_errors: PageErrors,
+    resident_client: Callable[..., Awaitable[ResidentClient]],
+) -> None:
+    page_errors.allow(r"ERR_INTERNET_DISCONNECTED|WebSocket connection to .* failed")
+    await add_staff(live_server, "maria", "Maria Lopez")
+    pane = await open_pane(new_context, live_server, "maria")
+    resident = await resident_client()
+    await resident.start()
+    await expect(composer(pane)).to_be_visible()
+
+    await pane.context.set_offline(True)
+    await expect(pane.get_by_role("status").filter(has_text="Reconnecting")).to_be_visible()
+    ack = await resident.call(
+        "message", {"client_id": "while-away-0001", "text": "Sent while you were away"}
+    )
+    assert ack["ok"], ack
+    await composer(pane).fill("Typed while offline")
+    await composer(pane).press("Enter")
+    pending = pane_message(pane, "Typed while offline")
+    await expect(pending).to_contain_text("Sending…")
+
+    await pane.context.set_offline(False)
+    await expect(connected(pane)).to_be_visible(timeout=RECONNECT_MS)
+    await expect(pane_message(pane, "Sent while you were away")).to_have_count(1)
+    await expect(pending).to_have_count(1)
+    await expect(pending).not_to_contain_text("Sending…")
+    delivered = await resident.next_where("message", lambda m: m["author_kind"] == "agent")
+    assert delivered["text"] == "Typed while offline"
+    stored = await stored_messages(live_server)
+    assert stored.count(("agent", "Typed while offline")) == 1, stored
+    # Every stored message is in the transcript once, in order.
+    seqs = (
+        await transcript(pane)
+        .locator(".msg")
+        .evaluate_all("nodes => nodes.map((n) => Number(n.dataset.seq))")
+    )
+    assert seqs == list(range(1, len(stored) + 1)), seqs
+
+
+XSS = "<img src=x onerror=alert(1)>"
+
+
+async def test_markup_from_residents_is_shown_as_text(
+    new_context: NewContext,
+    live_server: LiveServer,
+    resident_client: Callable[..., Awaitable[ResidentClient]],
+) -> None:
+    await add_staff(live_server, "maria", "Maria Lopez")
+    pane = await open_pane(new_context, live_server, "maria", status="Away")
+    dialogs: list[str] = []
+    pane.on("dialog", lambda d: dialogs.append(d.message))
+    resident = await resident_client()
+    await resident.start(name=f"Eve {XSS}", question=f"Talk to a person {XSS}")
+    await queue(pane).get_by_role("button", name=f"Accept chat from Eve {XSS}").click()
+    await expect(conversation(pane).get_by_role("heading", name=f"Eve {XSS}")).to_be_visible()
+    await expect(pane_message(pane, f"Talk to a person {XSS}")).to_be_visible()
+    ack = await resident.call("message", {"client_id": "markup-000001", "text": XSS})
+    assert ack["ok"], ack
+    await expect(pane_message(pane, XSS)).to_be_visible()
+    await expect(my_chats(pane).get_by_role("button", name=re.compile("^Eve"))).to_contain_text(XSS)
+    assert await pane.locator("img").count() == 0
+    assert dialogs == []

@@ -1,0 +1,59 @@
+// Pure helpers for the pane: times, wait labels, names, and the plain-text form of an article.
+
+/** Milliseconds since the epoch of a server timestamp (ISO 8601 with microseconds), or NaN. */
+export function parseTime(iso) {
+  if (typeof iso !== "string") return NaN;
+  return new Date(iso.replace(/(\.\d{3})\d+/, "$1")).getTime();
+}
+
+/** "waiting under 1 min", "waiting 2 min", "waiting 1 h 5 min". */
+export function waitingLabel(sinceMs, nowMs) {
+  if (!Number.isFinite(sinceMs)) return "";
+  const minutes = Math.floor(Math.max(0, nowMs - sinceMs) / 60000);
+  if (minutes < 1) return "waiting under 1 min";
+  if (minutes < 60) return `waiting ${minutes} min`;
+  return `waiting ${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+/** The name of a topic code from hello's `topics`, or null. */
+export function topicName(topics, code) {
+  if (!code) return null;
+  const topic = topics && topics[code];
+  return (topic && typeof topic.name === "string" && topic.name) || code;
+}
+
+export const HANDOFF_REASONS = {
+  asked: "Asked for a person",
+  emergency: "Reported an emergency",
+  no_match: "The assistant could not answer",
+  status: "Asked about a request's status",
+  request: "Wants to file a request",
+};
+
+export const STATUS_LABELS = { available: "Available", away: "Away", offline: "Offline" };
+
+/** Turn the knowledge base's Markdown into text a resident's widget shows well as plain text. */
+export function plainFromMarkdown(markdown) {
+  return String(markdown ?? "")
+    .replace(/\r\n?/g, "\n")
+    .replace(/\[([^\]\n]+)\]\(\s*([^\s)]+)\s*\)/g, (_, text, url) => {
+      const bare = url.replace(/^(mailto|tel):/i, "");
+      return text.trim() === bare || text.trim() === url ? url : `${text} (${bare})`;
+    })
+    .replace(/\*\*(\S(?:[\s\S]*?\S)?)\*\*/g, "$1")
+    .replace(/\\([!-/:-@[-`{-~])/g, "$1")
+    .replace(/^\s*\*\s+/gm, "- ")
+    .replace(/\n{3,}/g, "\n\n")
+    .trim();
+}
+
+/** A short, one-line excerpt of a text. */
+export function excerpt(text, length = 160) {
+  const flat = String(text ?? "").replace(/\s+/g, " ").trim();
+  return flat.length > length ? `${flat.slice(0, length - 1).trimEnd()}…` : flat;
+}
+
+/** "1 chat", "2 chats". */
+export function plural(n, one, many = `${one}s`) {
+  return `${n} ${n === 1 ? one : many}`;
+}

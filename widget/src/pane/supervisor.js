@@ -1,0 +1,326 @@
+// The supervisor view: the team's status and load, the live queue with "Assign…", a way to
+// open any chat by its number, and the canned responses (add, edit, delete).
+
+import { el, formatTime } from "../dom.js";
+import { field, formDialog } from "./dialog.js";
+import { STATUS_LABELS, excerpt, parseTime, topicName, waitingLabel } from "./format.js";
+import { reconcile } from "./lists.js";
+
+const SHORTCUT = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+
+export class SupervisorView {
+  constructor(client, notifier, pane) {
+    this.client = client;
+    this.notifier = notifier;
+    this.pane = pane;
+    this.editing = null; // the canned response being edited, or null when adding
+    this.build();
+    client.on("agents", () => this.renderTeam());
+    client.on("canned", () => this.renderCanned());
+  }
+
+  build() {
+    this.teamBody = el("tbody");
+    this.queueBody = el("tbody");
+    this.queueEmpty = el("p", { class: "hint", text: "Nobody is waiting." });
+    this.cannedEmpty = el("p", { class: "hint", text: "No canned responses yet: add the first one below." });
+    this.queueHeading = el("h2", { id: "sv-queue-h", tabindex: "-1", text: "Queue" });
+    this.cannedBody = el("tbody");
+    this.cannedHeading = el("h2", { id: "sv-canned-h", tabindex: "-1", text: "Canned responses" });
+
+    this.chatNumber = el("input", { type: "text", inputmode: "numeric", id: "open-chat-number", autocomplete: "off", class: "narrow" });
+    this.openError = el("p", { class: "error", id: "open-chat-error", hidden: true, "aria-live": "polite" });
+    const openForm = el(
+      "form",
+      { class: "inline-form", novalidate: true },
+      el("label", { for: this.chatNumber.id, text: "Chat number" }),
+      el("div", { class: "inline" }, this.chatNumber, el("button", { type: "submit", class: "secondary" }, "Open chat")),
+      this.openError,
+    );
+    openForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const id = Number(this.chatNumber.value.trim().replace(/^#/, ""));
+      if (!Number.isInteger(id) || id < 1) {
+        this.openError.textContent = "Enter a chat number, e.g. 42.";
+        this.openError.hidden = false;
+        this.chatNumber.setAttribute("aria-invalid", "true");
+        this.chatNumber.setAttribute("aria-describedby", this.openError.id);
+        return;
+      }
+      this.openError.hidden = true;
+      this.chatNumber.removeAttribute("aria-invalid");
+      this.chatNumber.removeAttribute("aria-describedby");
+      this.pane.openConversation(id, { focus: "title" });
+    });
+
+    this.root = el(
+      "div",
+      { class: "supervisor" },
+      el(
+        "section",
+        { "aria-labelledby": "sv-team-h" },
+        el("h2", { id: "sv-team-h", text: "Team" }),
+        el(
+          "div",
+          { class: "table-wrap" },
+          el(
+            "table",
+            { class: "team" },
+            el("caption", { class: "sr-only", text: "Each agent's status and load" }),
+            el("thead", {}, row("th", ["Agent", "Role", "Status", "Chats", "Connection", "Workgroups"])),
+            this.teamBody,
+          ),
+        ),
+      ),
+      el(
+        "section",
+        { "aria-labelledby": "sv-queue-h" },
+        this.queueHeading,
+        this.queueEmpty,
+        el(
+          "div",
+          { class: "table-wrap", hidden: true },
+          el(
+            "table",
+            { class: "queue" },
+            el("caption", { class: "sr-only", text: "Residents waiting, next first" }),
+            el("thead", {}, row("th", ["#", "Resident", "Topic guess", "Workgroup", "Waiting", "Actions"])),
+            this.queueBody,
+          ),
+        ),
+      ),
+      el("section", { "aria-labelledby": "sv-open-h" }, el("h2", { id: "sv-open-h", text: "Open a chat" }), openForm),
+      el("section", { "aria-labelledby": "sv-canned-h" }, this.cannedHeading, this.buildCannedTable(), this.buildCannedForm()),
+    );
+  }
+
+  // --- team and queue ----------------------------------------------------------------------
+
+  renderTeam() {
+    const agents = [...this.client.agents].sort((a, b) => String(a.display_name).localeCompare(String(b.display_name)));
+    reconcile(
+      this.teamBody,
+      agents,
+      (a) => a.id,
+      () => el("tr", {}, el("th", { scope: "row" }), el("td"), el("td"), el("td"), el("td"), el("td")),
+      (tr, a) => {
+        const [name, role, status, load, connection, groups] = tr.children;
+        name.textContent = a.display_name;
+        role.textContent = a.role;
+        status.replaceChildren(el("span", { class: `dot dot-${a.status}`, "aria-hidden": "true" }), STATUS_LABELS[a.status] || a.status);
+        load.textContent = `${a.active_chats} of ${a.max_chats}`;
+        const grace = a.grace_until && formatTime(a.grace_until);
+        connection.textContent = a.connected ? "Connected" : grace ? `Disconnected, offline at ${grace.label}` : "Not connected";
+        groups.textContent = (a.workgroups || []).join(", ") || "—";
+      },
+    );
+  }
+
+  renderQueue() {
+    const entries = [...this.client.queue].sort((a, b) => (a.position ?? 0) - (b.position ?? 0));
+    this.queueEmpty.hidden = entries.length > 0;
+    this.queueBody.closest(".table-wrap").hidden = entries.length === 0;
+    const lost = reconcile(
+      this.queueBody,
+      entries,
+      (c) => c.id,
+      (entry) => {
+        const who = el("span", { class: "sr-only" });
+        const who2 = el("span", { class: "sr-only" });
+        const tr = el(
+          "tr",
+          {},
+          el("td"),
+          el("th", { scope: "row" }),
+          el("td"),
+          el("td"),
+          el("td", {}, el("span", { class: "waiting" })),
+          el(
+            "td",
+            { class: "actions" },
+            el("button", { type: "button", class: "secondary small", onclick: () => this.pane.openConversation(entry.id, { focus: "title" }) }, "View", who),
+            el("button", { type: "button", class: "small", onclick: (e) => this.pane.reassignDialog(entry.id, e.currentTarget) }, "Assign…", who2),
+          ),
+        );
+        tr._parts = { who, who2 };
+        return tr;
+      },
+      (tr, entry) => {
+        const [position, resident, topic, workgroup, waiting] = tr.children;
+        const name = entry.resident?.name || "Resident";
+        position.textContent = String(entry.position ?? "");
+        resident.replaceChildren(name);
+        if (entry.emergency) resident.append(" ", el("span", { class: "badge emergency", text: "Emergency" }));
+        resident.append(el("span", { class: "sub block", text: excerpt(entry.first_question, 80) }));
+        topic.textContent = topicName(this.client.topics, entry.topic) || "—";
+        workgroup.textContent = entry.workgroup || "—";
+        const since = parseTime(entry.queued_at || entry.created_at);
+        const span = waiting.firstChild;
+        span.dataset.since = String(since);
+        span.textContent = waitingLabel(since, Date.now());
+        tr._parts.who.textContent = ` chat from ${name}`;
+        tr._parts.who2.textContent = ` chat from ${name}`;
+      },
+    );
+    if (lost) this.queueHeading.focus();
+  }
+
+  // --- canned responses ----------------------------------------------------------------------
+
+  buildCannedTable() {
+    return el(
+      "div",
+      {},
+      this.cannedEmpty,
+      el(
+      "div",
+      { class: "table-wrap", hidden: true },
+      el(
+        "table",
+        { class: "canned" },
+        el("caption", { class: "sr-only", text: "Canned responses" }),
+        el("thead", {}, row("th", ["Shortcut", "Title", "Text", "Actions"])),
+        this.cannedBody,
+      ),
+      ),
+    );
+  }
+
+  buildCannedForm() {
+    this.cannedFormTitle = el("h3", { id: "canned-form-h", tabindex: "-1", text: "Add a canned response" });
+    this.cannedShortcut = el("input", { type: "text", id: "canned-shortcut", autocomplete: "off", spellcheck: "false", maxlength: 32 });
+    this.cannedTitle = el("input", { type: "text", id: "canned-title", autocomplete: "off", maxlength: 100 });
+    this.cannedText = el("textarea", { id: "canned-text", rows: 4, maxlength: 4000 });
+    this.cannedError = el("p", { class: "error", id: "canned-error", hidden: true, "aria-live": "polite" });
+    this.cannedCancel = el("button", { type: "button", class: "secondary", hidden: true, onclick: () => this.resetCannedForm(true) }, "Cancel editing");
+    const form = el(
+      "form",
+      { class: "canned-form", novalidate: true, "aria-labelledby": "canned-form-h" },
+      this.cannedFormTitle,
+      field("Shortcut", this.cannedShortcut, "Lower-case letters, digits, - and _: agents type / and the shortcut."),
+      field("Title", this.cannedTitle),
+      field("Text", this.cannedText),
+      this.cannedError,
+      el("div", { class: "dialog-actions" }, el("button", { type: "submit" }, "Save"), this.cannedCancel),
+    );
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.saveCanned();
+    });
+    return form;
+  }
+
+  renderCanned() {
+    const empty = this.client.canned.length === 0;
+    this.cannedEmpty.hidden = !empty;
+    this.cannedBody.closest(".table-wrap").hidden = empty;
+    const lost = reconcile(
+      this.cannedBody,
+      this.client.canned,
+      (c) => c.id,
+      (c) => {
+        const edit = el("span", { class: "sr-only" });
+        const del = el("span", { class: "sr-only" });
+        const tr = el(
+          "tr",
+          {},
+          el("th", { scope: "row" }),
+          el("td"),
+          el("td", { class: "canned-text" }),
+          el(
+            "td",
+            { class: "actions" },
+            el("button", { type: "button", class: "secondary small", onclick: () => this.editCanned(tr._canned) }, "Edit", edit),
+            el("button", { type: "button", class: "danger small", onclick: (e) => this.deleteCanned(tr._canned, e.currentTarget) }, "Delete", del),
+          ),
+        );
+        tr._labels = { edit, del };
+        return tr;
+      },
+      (tr, c) => {
+        tr._canned = c;
+        const [shortcut, title, text] = tr.children;
+        shortcut.textContent = `/${c.shortcut}`;
+        title.textContent = c.title;
+        text.textContent = excerpt(c.text, 160);
+        tr._labels.edit.textContent = ` /${c.shortcut}`;
+        tr._labels.del.textContent = ` /${c.shortcut}`;
+      },
+    );
+    if (lost) this.cannedHeading.focus();
+  }
+
+  editCanned(canned) {
+    this.editing = canned;
+    this.cannedFormTitle.textContent = `Edit /${canned.shortcut}`;
+    this.cannedShortcut.value = canned.shortcut;
+    this.cannedTitle.value = canned.title;
+    this.cannedText.value = canned.text;
+    this.cannedCancel.hidden = false;
+    this.showCannedError(null);
+    this.cannedShortcut.focus();
+  }
+
+  resetCannedForm(focus) {
+    this.editing = null;
+    this.cannedFormTitle.textContent = "Add a canned response";
+    this.cannedShortcut.value = "";
+    this.cannedTitle.value = "";
+    this.cannedText.value = "";
+    this.cannedCancel.hidden = true;
+    this.showCannedError(null);
+    if (focus) this.cannedShortcut.focus();
+  }
+
+  showCannedError(message, control) {
+    for (const input of [this.cannedShortcut, this.cannedTitle, this.cannedText]) input.removeAttribute("aria-invalid");
+    this.cannedError.textContent = message || "";
+    this.cannedError.hidden = !message;
+    if (message && control) {
+      control.setAttribute("aria-invalid", "true");
+      control.focus();
+    }
+  }
+
+  async saveCanned() {
+    const shortcut = this.cannedShortcut.value.trim().replace(/^\//, "").toLowerCase();
+    const title = this.cannedTitle.value.trim();
+    const text = this.cannedText.value.trim();
+    if (!SHORTCUT.test(shortcut)) {
+      return this.showCannedError("A shortcut is 1–32 lower-case letters, digits, - or _.", this.cannedShortcut);
+    }
+    if (!title) return this.showCannedError("Give it a title.", this.cannedTitle);
+    if (!text) return this.showCannedError("Write the text agents insert.", this.cannedText);
+    const fields = { shortcut, title, text };
+    if (this.editing) fields.id = this.editing.id;
+    const ack = await this.client.saveCanned(fields);
+    if (!ack.ok) return this.showCannedError(`Not saved: ${ack.error.message}`, this.cannedShortcut);
+    this.notifier.announce(`Canned response /${shortcut} saved.`);
+    this.resetCannedForm(false);
+    this.cannedFormTitle.focus();
+  }
+
+  async deleteCanned(canned, opener) {
+    const ok = await formDialog({
+      title: `Delete /${canned.shortcut}?`,
+      description: `“${canned.title}” will no longer be offered to agents.`,
+      fields: [],
+      submitLabel: "Delete",
+      danger: true,
+      opener,
+      fallback: () => this.cannedHeading,
+      onSubmit: async () => {
+        const ack = await this.client.deleteCanned(canned.id);
+        return ack.ok ? null : `Not deleted: ${ack.error.message}`;
+      },
+    });
+    if (ok) {
+      this.notifier.announce(`Canned response /${canned.shortcut} deleted.`);
+      if (this.editing?.id === canned.id) this.resetCannedForm(false);
+    }
+  }
+}
+
+function row(cell, labels) {
+  return el("tr", {}, ...labels.map((label) => el(cell, { scope: cell === "th" ? "col" : null, text: label })));
+}

@@ -1,0 +1,560 @@
+// The agent pane: header controls (status, load, sound), the connection banner, My chats, the
+// queue, the open conversation and, for supervisors, the supervisor view. It turns the agent's
+// actions into AgentClient calls and shows what the client reports.
+
+import { el } from "../dom.js";
+import { ConversationView } from "./conversation.js";
+import { field, formDialog, invalid } from "./dialog.js";
+import { STATUS_LABELS, excerpt, parseTime, plural, topicName, waitingLabel } from "./format.js";
+import { reconcile } from "./lists.js";
+import { Notifier } from "./notify.js";
+import { SupervisorView } from "./supervisor.js";
+
+const TICK_MS = 15000; // how often "waiting 2 min" is brought up to date
+const SELF_ACTION_MS = 10000;
+const STATUSES = ["available", "away", "offline"];
+
+const GONE = {
+  transferred: "was transferred",
+  reassigned: "was given to someone else by a supervisor",
+  closed: "was closed",
+  ended: "was ended by the resident",
+  returned: "went back to the queue",
+  idle: "was closed after a long silence",
+};
+
+export class PaneView {
+  constructor(main, headerSlot, client) {
+    this.main = main;
+    this.client = client;
+    this.notifier = new Notifier(document.title);
+    this.current = null; // {id, readOnly, returnTo}
+    this.selfActions = new Set(); // conversations I just acted on: no alerts about them
+    this.view = "chats";
+    this.conversation = new ConversationView(client, this.notifier, this);
+    this.supervisor = new SupervisorView(client, this.notifier, this);
+
+    headerSlot.replaceChildren(this.buildMeBar());
+    main.replaceChildren(...this.buildMain(), this.notifier.region);
+
+    client.on("connection", () => this.renderBanner());
+    client.on("problem", (text) => {
+      this.problem = text;
+      this.renderBanner();
+    });
+    client.on("ready", () => this.onReady());
+    client.on("me", () => this.renderMe());
+    client.on("chats", () => this.renderMine());
+    client.on("queue", () => this.renderQueue());
+    client.on("assigned", (p) => this.onAssigned(p));
+    client.on("unassigned", (p) => this.onUnassigned(p));
+    client.on("messages", (id, fresh, live) => live && this.onLiveMessages(id, fresh));
+    client.on("typing", (p) => this.onTyping(p));
+
+    const seen = () => {
+      this.notifier.clearTitle();
+      this.conversation.markReadIfSeen();
+    };
+    window.addEventListener("focus", seen);
+    document.addEventListener("visibilitychange", () => !document.hidden && this.conversation.markReadIfSeen());
+    setInterval(() => this.tick(), TICK_MS);
+    this.renderBanner();
+  }
+
+  // --- building --------------------------------------------------------------------------
+
+  buildMeBar() {
+    this.statusButtons = STATUSES.map((status) =>
+      el(
+        "button",
+        { type: "button", class: `status-button status-${status}`, "aria-pressed": "false", onclick: (e) => this.setStatus(status, e.currentTarget) },
+        STATUS_LABELS[status],
+      ),
+    );
+    this.loadNode = el("span", { class: "load" });
+    const sound = el("input", { type: "checkbox", id: "sound-toggle" });
+    sound.checked = this.notifier.soundOn;
+    sound.addEventListener("change", () => this.notifier.setSound(sound.checked));
+    return el(
+      "div",
+      { class: "me-bar" },
+      el(
+        "div",
+        { class: "status-group", role: "group", "aria-labelledby": "status-label" },
+        el("span", { id: "status-label", text: "My status:" }),
+        ...this.statusButtons,
+      ),
+      this.loadNode,
+      el("span", { class: "sound" }, sound, el("label", { for: "sound-toggle", text: "Sound for new chats" })),
+    );
+  }
+
+  buildMain() {
+    this.banner = el("p", { class: "banner", role: "status" });
+    this.errorBanner = el("p", { class: "banner error", "aria-live": "polite", hidden: true });
+    this.chatsTab = el("button", { type: "button", "aria-pressed": "true", onclick: () => this.showView("chats") }, "Chats");
+    this.supervisorTab = el("button", { type: "button", "aria-pressed": "false", onclick: () => this.showView("supervisor") }, "Supervisor");
+    this.nav = el("nav", { class: "views", "aria-label": "Views", hidden: true }, this.chatsTab, this.supervisorTab);
+
+    this.mineCount = el("span", { class: "count" });
+    this.mineList = el("ul", { class: "chat-list" });
+    this.mineEmpty = el("p", { class: "hint", text: "No chats yet. Set your status to Available to get chats, or accept one from the queue." });
+    this.queueCount = el("span", { class: "count" });
+    this.queueList = el("ul", { class: "queue-list" });
+    this.queueEmpty = el("p", { class: "hint", text: "Nobody is waiting." });
+    this.queueHeading = el("h2", { id: "queue-h", tabindex: "-1" }, "Queue ", this.queueCount);
+    this.mineHeading = el("h2", { id: "mine-h", tabindex: "-1" }, "My chats ", this.mineCount);
+    const sidebar = el(
+      "div",
+      { class: "sidebar" },
+      el("section", { "aria-labelledby": "mine-h" }, this.mineHeading, this.mineEmpty, this.mineList),
+      el("section", { "aria-labelledby": "queue-h" }, this.queueHeading, this.queueEmpty, this.queueList),
+    );
+    this.chatsView = el("div", { class: "chats-view" }, sidebar, this.conversation.root);
+    this.supervisorView = el("div", { class: "supervisor-view", hidden: true }, this.supervisor.root);
+    return [this.banner, this.errorBanner, this.nav, this.chatsView, this.supervisorView];
+  }
+
+  // --- connection and the agent's own state ----------------------------------------------
+
+  renderBanner() {
+    const state = this.client.connection;
+    this.banner.replaceChildren();
+    if (state === "refused") {
+      this.banner.className = "banner error";
+      const signedOut = /sign in/i.test(this.client.refusal || "");
+      this.banner.append(
+        signedOut
+          ? "The pane is not connected: your session has ended. "
+          : `The chat service refused the connection (${this.client.refusal || "no reason given"}). `,
+        el("a", { href: "/agent/sign-in", text: "Sign in again" }),
+        ".",
+      );
+    } else if (this.problem) {
+      this.banner.className = "banner warn";
+      this.banner.append(this.problem);
+    } else if (state === "reconnecting") {
+      this.banner.className = "banner warn";
+      this.banner.append("Connection lost. Reconnecting… Your chats stay yours for a short while.");
+    } else if (state === "connecting" || !this.client.ready) {
+      this.banner.className = "banner";
+      this.banner.append("Connecting…");
+    } else {
+      this.banner.className = "banner ok";
+      this.banner.append("Connected");
+    }
+    this.main.setAttribute("aria-busy", state === "connected" && this.client.ready ? "false" : "true");
+  }
+
+  showError(message) {
+    this.errorBanner.textContent = message || "";
+    this.errorBanner.hidden = !message;
+  }
+
+  onReady() {
+    this.renderBanner();
+    this.nav.hidden = !this.client.isSupervisor;
+    if (!this.client.isSupervisor && this.view !== "chats") this.showView("chats");
+    // Catch up on the chat on screen: what was missed while away, and its live events again.
+    if (this.current) this.conversation.show(this.current.id, this.current);
+    this.tick();
+  }
+
+  renderMe() {
+    const me = this.client.me;
+    if (!me) return;
+    for (const [i, status] of STATUSES.entries()) {
+      this.statusButtons[i].setAttribute("aria-pressed", String(me.status === status));
+    }
+    const active = Number.isInteger(me.active_chats) ? me.active_chats : this.client.mine.size;
+    this.loadNode.textContent = `Chats: ${active} of ${me.max_chats}`;
+    this.nav.hidden = !this.client.isSupervisor;
+  }
+
+  async setStatus(status, button) {
+    const me = this.client.me;
+    if (!me || me.status === status) return;
+    const mine = this.client.mine.size;
+    if (status === "offline" && mine) {
+      const ok = await formDialog({
+        title: "Go offline?",
+        description: `Your ${plural(mine, "open chat")} will go back to the front of the queue, and the residents are told.`,
+        fields: [],
+        submitLabel: "Go offline",
+        opener: button,
+        onSubmit: async () => this.statusError(await this.client.setStatus(status)),
+      });
+      if (ok) this.notifier.announce("You are offline.");
+      return;
+    }
+    const message = this.statusError(await this.client.setStatus(status));
+    if (message) this.showError(message);
+    else {
+      this.showError(null);
+      this.notifier.announce(`You are ${STATUS_LABELS[status].toLowerCase()}.`);
+    }
+  }
+
+  statusError(ack) {
+    return ack.ok ? null : `Your status was not changed: ${ack.error.message}`;
+  }
+
+  // --- my chats and the queue ------------------------------------------------------------
+
+  renderMine() {
+    const chats = this.client.myChats();
+    this.mineCount.textContent = chats.length ? `(${chats.length})` : "";
+    this.mineEmpty.hidden = chats.length > 0;
+    const lost = reconcile(
+      this.mineList,
+      chats,
+      (c) => c.id,
+      (chat) => {
+        const name = el("span", { class: "name" });
+        const unread = el("span", { class: "badge unread" });
+        const emergency = el("span", { class: "badge emergency", text: "Emergency" });
+        const topic = el("span", { class: "sub" });
+        const typing = el("span", { class: "sub typing-hint", hidden: true, text: "typing…" });
+        const button = el(
+          "button",
+          { type: "button", class: "chat-item", onclick: () => this.openConversation(chat.id, { focus: "composer" }) },
+          el("span", { class: "line" }, name, emergency, unread),
+          topic,
+          typing,
+        );
+        const li = el("li", {}, button);
+        li._parts = { button, name, unread, emergency, topic, typing };
+        return li;
+      },
+      (li, chat) => {
+        const p = li._parts;
+        p.name.textContent = chat.resident?.name || "Resident";
+        const n = this.client.unread(chat.id);
+        p.unread.replaceChildren(String(n), el("span", { class: "sr-only", text: " unread" }));
+        p.unread.hidden = n === 0;
+        p.emergency.hidden = !chat.emergency;
+        p.topic.textContent = topicName(this.client.topics, chat.topic) || excerpt(chat.first_question, 40);
+        if (this.current?.id === chat.id) p.button.setAttribute("aria-current", "true");
+        else p.button.removeAttribute("aria-current");
+      },
+    );
+    if (lost) this.mineHeading.focus();
+    this.renderMe();
+  }
+
+  renderQueue() {
+    const entries = [...this.client.queue].sort((a, b) => (a.position ?? 0) - (b.position ?? 0));
+    const total = this.client.queueTotal;
+    this.queueCount.textContent = `(${total})`;
+    this.queueEmpty.hidden = entries.length > 0;
+    const lost = reconcile(
+      this.queueList,
+      entries,
+      (c) => c.id,
+      (entry) => {
+        const name = el("span", { class: "name" });
+        const emergency = el("span", { class: "badge emergency", text: "Emergency" });
+        const topic = el("p", { class: "topic" });
+        const question = el("p", { class: "question" });
+        const waiting = el("span", { class: "waiting" });
+        const position = el("span", { class: "position" });
+        const workgroup = el("p", { class: "sub" });
+        const error = el("p", { class: "error", hidden: true, "aria-live": "polite" });
+        const who = el("span", { class: "sr-only" });
+        const who2 = el("span", { class: "sr-only" });
+        const li = el(
+          "li",
+          { class: "queue-entry" },
+          el("p", { class: "line" }, name, " ", emergency),
+          topic,
+          question,
+          workgroup,
+          el("p", { class: "sub" }, waiting, " · ", position),
+          el(
+            "div",
+            { class: "entry-actions" },
+            el("button", { type: "button", onclick: () => this.accept(entry.id) }, "Accept", who),
+            el("button", { type: "button", class: "secondary", onclick: () => this.openConversation(entry.id, { focus: "title" }) }, "View", who2),
+          ),
+          error,
+        );
+        li._parts = { name, emergency, topic, question, waiting, position, workgroup, error, who, who2 };
+        return li;
+      },
+      (li, entry) => {
+        const p = li._parts;
+        const name = entry.resident?.name || "Resident";
+        p.name.textContent = name;
+        p.who.textContent = ` chat from ${name}`;
+        p.who2.textContent = ` chat from ${name}`;
+        p.emergency.hidden = !entry.emergency;
+        li.classList.toggle("emergency", Boolean(entry.emergency));
+        p.topic.textContent = `Topic guess: ${topicName(this.client.topics, entry.topic) || "none"}`;
+        p.question.textContent = excerpt(entry.first_question, 140);
+        p.workgroup.textContent = entry.workgroup ? `For ${entry.workgroup}` : "";
+        p.workgroup.hidden = !entry.workgroup;
+        p.waiting.dataset.since = String(parseTime(entry.queued_at || entry.created_at));
+        p.waiting.textContent = waitingLabel(Number(p.waiting.dataset.since), Date.now());
+        p.position.textContent = `#${entry.position ?? "?"} in line`;
+      },
+    );
+    if (lost) this.queueHeading.focus();
+    this.supervisor.renderQueue();
+  }
+
+  /** Bring every "waiting N min" up to date. */
+  tick() {
+    const now = Date.now();
+    for (const node of document.querySelectorAll(".waiting[data-since]")) {
+      const text = waitingLabel(Number(node.dataset.since), now);
+      if (node.textContent !== text) node.textContent = text;
+    }
+  }
+
+  queueError(id, message) {
+    const li = [...this.queueList.children].find((node) => node.dataset.key === String(id));
+    if (li) {
+      li._parts.error.textContent = message;
+      li._parts.error.hidden = false;
+      return true;
+    }
+    return false;
+  }
+
+  // --- events about my chats -------------------------------------------------------------
+
+  markSelf(id) {
+    this.selfActions.add(id);
+    setTimeout(() => this.selfActions.delete(id), SELF_ACTION_MS);
+  }
+
+  onAssigned({ conversation, reason }) {
+    const name = conversation.resident?.name || "a resident";
+    if (reason !== "accepted" && !this.selfActions.has(conversation.id)) {
+      this.notifier.newChat(name);
+      const how = reason === "transferred" ? "transferred to you" : reason === "reassigned" ? "given to you by a supervisor" : "assigned to you";
+      this.notifier.announce(`New chat ${how}: ${name}.`);
+    }
+    if (!this.current) this.openConversation(conversation.id, { focus: null });
+  }
+
+  onUnassigned({ conversation_id: id, reason }) {
+    const name = this.client.chat(id)?.resident?.name || "a resident";
+    if (!this.selfActions.has(id)) this.notifier.announce(`The chat with ${name} ${GONE[reason] || "is no longer yours"}.`);
+    if (this.current?.id === id) {
+      if (!this.selfActions.has(id)) this.conversation.noteUnassigned(reason);
+      // Reopen as a viewer: the chat's events keep coming and its state is brought up to date.
+      this.conversation.show(id, this.current);
+    }
+  }
+
+  onLiveMessages(id, fresh) {
+    const last = fresh.filter((m) => m.author_kind === "resident").pop();
+    if (!last) return;
+    const name = last.author_name || this.client.chat(id)?.resident?.name || "The resident";
+    if (this.current?.id === id && this.view === "chats") this.notifier.announce(`${name}: ${excerpt(last.text, 200)}`);
+    else if (this.client.isMineOpen(id)) this.notifier.announce(`New message from ${name}.`);
+    this.setTyping(id, false);
+  }
+
+  onTyping(p) {
+    if (p.author_kind === "resident") this.setTyping(p.conversation_id, p.typing);
+  }
+
+  setTyping(id, typing) {
+    const li = [...this.mineList.children].find((node) => node.dataset.key === String(id));
+    if (li) li._parts.typing.hidden = !typing;
+  }
+
+  // --- opening and acting on conversations -------------------------------------------------
+
+  showView(name) {
+    this.view = name;
+    this.chatsView.hidden = name !== "chats";
+    this.supervisorView.hidden = name !== "supervisor";
+    this.chatsTab.setAttribute("aria-pressed", String(name === "chats"));
+    this.supervisorTab.setAttribute("aria-pressed", String(name === "supervisor"));
+    if (name === "chats") this.conversation.markReadIfSeen();
+  }
+
+  /** Show a conversation; focus: "composer" (or the title when it has none), "title", or null. */
+  async openConversation(id, { readOnly = false, returnTo = null, focus = null } = {}) {
+    const previous = this.current;
+    if (previous && previous.id !== id) this.client.closeView(previous.id);
+    this.current = { id, readOnly, returnTo };
+    this.showView("chats");
+    const loaded = this.conversation.show(id, this.current);
+    this.renderMine();
+    if (focus === "composer") this.conversation.focusComposer();
+    else if (focus === "title") this.conversation.focusTitle();
+    const ack = await loaded;
+    // The chat became mine while it loaded: put the agent where they can reply.
+    if (focus === "composer" && this.current?.id === id && document.activeElement === this.conversation.title) {
+      this.conversation.focusComposer();
+    }
+    return ack;
+  }
+
+  async accept(id) {
+    const name = this.client.chat(id)?.resident?.name || "the resident";
+    this.markSelf(id);
+    const ack = await this.client.accept(id);
+    if (!ack.ok) {
+      const message = `Could not accept the chat with ${name}: ${ack.error.message}`;
+      if (this.current?.id === id) this.conversation.showActionError(message);
+      else if (!this.queueError(id, message)) this.showError(message);
+      return;
+    }
+    this.notifier.announce(`You accepted the chat with ${name}.`);
+    await this.openConversation(id, { focus: "composer" });
+  }
+
+  async takeOver(id) {
+    const name = this.client.chat(id)?.resident?.name || "the resident";
+    this.markSelf(id);
+    const ack = await this.client.reassign(id, this.client.me.id);
+    if (!ack.ok) {
+      this.conversation.showActionError(`Could not take over: ${ack.error.message}`);
+      return;
+    }
+    this.conversation.showActionError(null);
+    this.notifier.announce(`You took over the chat with ${name}.`);
+    await this.openConversation(id, { focus: "composer" });
+  }
+
+  agentLabel(agent) {
+    const status = STATUS_LABELS[agent.status] || agent.status;
+    return `${agent.display_name} — ${status}, ${agent.active_chats} of ${agent.max_chats} chats`;
+  }
+
+  async transferDialog(id, opener) {
+    const chat = this.client.chat(id);
+    const others = this.client.agents.filter((a) => a.id !== this.client.me?.id);
+    const toAgent = el("input", { type: "radio", name: "target", value: "agent", id: "transfer-to-agent" });
+    const toGroup = el("input", { type: "radio", name: "target", value: "workgroup", id: "transfer-to-workgroup" });
+    const agentSelect = el(
+      "select",
+      { id: "transfer-agent" },
+      ...others.map((a) => el("option", { value: a.id, text: this.agentLabel(a) })),
+    );
+    const groupSelect = el(
+      "select",
+      { id: "transfer-workgroup" },
+      ...this.client.workgroups.map((w) => el("option", { value: w, text: w })),
+    );
+    if (chat?.workgroup && this.client.workgroups.includes(chat.workgroup)) groupSelect.value = chat.workgroup;
+    const firstFree = others.find((a) => a.status === "available" && a.active_chats < a.max_chats);
+    if (firstFree) agentSelect.value = String(firstFree.id);
+    const note = el("textarea", { id: "transfer-note", rows: 3, required: true });
+    const sync = () => {
+      agentSelect.disabled = !toAgent.checked;
+      groupSelect.disabled = !toGroup.checked;
+    };
+    toAgent.addEventListener("change", sync);
+    toGroup.addEventListener("change", sync);
+    if (!others.length) toAgent.disabled = true;
+    if (!this.client.workgroups.length) toGroup.disabled = true;
+    (others.length ? toAgent : toGroup).checked = true;
+    sync();
+    const name = chat?.resident?.name || "the resident";
+    let target = "";
+    const ok = await formDialog({
+      title: `Transfer the chat with ${name}`,
+      fields: [
+        el(
+          "fieldset",
+          {},
+          el("legend", { text: "Transfer to" }),
+          el("div", { class: "choice" }, toAgent, el("label", { for: toAgent.id, text: "An agent" })),
+          field("Agent", agentSelect),
+          el("div", { class: "choice" }, toGroup, el("label", { for: toGroup.id, text: "A workgroup (back to the queue)" })),
+          field("Workgroup", groupSelect),
+        ),
+        field("Note for the next person (required)", note, "What they need to know. Staff only: the resident does not see it."),
+      ],
+      submitLabel: "Transfer",
+      opener,
+      fallback: () => this.conversation.title,
+      onSubmit: async () => {
+        const text = note.value.trim();
+        if (!text) return invalid(note, "Write a note for the next person.");
+        let payload;
+        if (toAgent.checked) {
+          if (!agentSelect.value) return invalid(agentSelect, "Choose an agent.");
+          payload = { to_staff_id: Number(agentSelect.value) };
+          target = agentSelect.selectedOptions[0]?.textContent.split(" — ")[0] || "the agent";
+        } else {
+          if (!groupSelect.value) return invalid(groupSelect, "Choose a workgroup.");
+          payload = { to_workgroup: groupSelect.value };
+          target = groupSelect.value;
+        }
+        this.markSelf(id);
+        const ack = await this.client.transfer(id, payload, text);
+        return ack.ok ? null : ack.error.message;
+      },
+    });
+    if (ok) {
+      this.conversation.noteUnassigned("transferred");
+      this.notifier.announce(`The chat with ${name} was transferred to ${target}.`);
+    }
+  }
+
+  async closeDialog(id, opener) {
+    const chat = this.client.chat(id);
+    const name = chat?.resident?.name || "the resident";
+    const radios = Object.entries(this.client.dispositions).map(([code, label]) => {
+      const input = el("input", { type: "radio", name: "disposition", value: code, id: `disposition-${code}` });
+      return { input, row: el("div", { class: "choice" }, input, el("label", { for: input.id, text: label })) };
+    });
+    const fieldset = el("fieldset", {}, el("legend", { text: "Disposition (required)" }), ...radios.map((r) => r.row));
+    let label = "";
+    const ok = await formDialog({
+      title: `Close the chat with ${name}`,
+      description: "The resident is told the chat has ended.",
+      fields: [fieldset],
+      submitLabel: "Close chat",
+      opener,
+      fallback: () => this.conversation.title,
+      onSubmit: async () => {
+        const chosen = radios.find((r) => r.input.checked);
+        if (!chosen) return invalid(radios[0].input, "Choose a disposition.");
+        label = this.client.dispositions[chosen.input.value];
+        this.markSelf(id);
+        const ack = await this.client.close(id, chosen.input.value);
+        return ack.ok ? null : ack.error.message;
+      },
+    });
+    if (ok) this.notifier.announce(`The chat with ${name} is closed: ${label}.`);
+  }
+
+  async reassignDialog(id, opener) {
+    const chat = this.client.chat(id);
+    const name = chat?.resident?.name || "the resident";
+    const me = this.client.me;
+    const select = el(
+      "select",
+      { id: "reassign-agent" },
+      ...this.client.agents
+        .filter((a) => a.id !== chat?.assigned?.id)
+        .map((a) => el("option", { value: a.id, text: a.id === me?.id ? `Me (take over) — ${this.agentLabel(a)}` : this.agentLabel(a) })),
+    );
+    let target = "";
+    const ok = await formDialog({
+      title: `Reassign the chat with ${name}`,
+      description: chat?.assigned?.name ? `${chat.assigned.name} has it now.` : "It is waiting in the queue.",
+      fields: [field("Give it to", select)],
+      submitLabel: "Reassign",
+      opener,
+      fallback: () => (this.view === "chats" ? this.conversation.title : this.supervisor.queueHeading),
+      onSubmit: async () => {
+        if (!select.value) return invalid(select, "Choose an agent.");
+        const staffId = Number(select.value);
+        target = staffId === me?.id ? "you" : select.selectedOptions[0]?.textContent.split(" — ")[0];
+        this.markSelf(id);
+        const ack = await this.client.reassign(id, staffId);
+        return ack.ok ? null : ack.error.message;
+      },
+    });
+    if (ok) this.notifier.announce(`The chat with ${name} was given to ${target}.`);
+  }
+}
