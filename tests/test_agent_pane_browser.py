@@ -518,15 +518,30 @@ async def test_a_supervisor_sees_the_team_and_takes_over_a_chat(
     assert assigned["reason"] == "routed"
     await expect(maria_row).to_contain_text("1 of 3")
 
-    # Sam opens it by its number and takes it over.
-    await pane.get_by_label("Chat number").fill(str(chat_id))
-    await pane.get_by_role("button", name="Open chat").click()
+    # Sam lists Maria's chats under her row (by keyboard), sees Ana's, and takes it over.
+    maria_toggle = team.get_by_role("button", name=re.compile(r" chats of Maria Lopez$"))
+    await expect(maria_toggle).to_have_accessible_name("1 of 3 chats of Maria Lopez")
+    await expect(maria_toggle).to_have_attribute("aria-expanded", "false")
+    await maria_toggle.focus()
+    await pane.keyboard.press("Enter")
+    await expect(maria_toggle).to_have_attribute("aria-expanded", "true")
+    maria_chats = team.get_by_role("list", name="Chats of Maria Lopez")
+    ana_item = maria_chats.get_by_role("listitem").filter(has_text="Ana Ruiz")
+    await expect(maria_chats.get_by_role("listitem")).to_have_count(1)
+    await expect(ana_item).to_contain_text("Topic: ")
+    await expect(ana_item).to_contain_text("assigned under 1 min ago")
+    violations = await axe_violations(pane)
+    assert not violations, f"supervisor view with an agent's chats: {violations}"
+    await ana_item.get_by_role("button", name="View chat with Ana Ruiz").click()
     await expect(conversation(pane).get_by_role("heading", name="Ana Ruiz")).to_be_focused()
     await expect(conversation(pane)).to_contain_text("With Maria")
     await expect(composer(pane)).to_be_hidden()
-    await conversation(pane).get_by_role("button", name="Take over").click()
+    await pane.get_by_role("button", name="Supervisor").click()
+    await expect(maria_toggle).to_have_attribute("aria-expanded", "true")
+    await ana_item.get_by_role("button", name="Take over chat with Ana Ruiz").click()
     await expect(composer(pane)).to_be_focused()
     await expect(conversation(pane)).to_contain_text("With you")
+    await expect(conversation(pane)).to_contain_text(f"Chat #{chat_id}")
     lost = await maria.next_where("unassigned", lambda p: p["conversation_id"] == chat_id)
     assert lost["reason"] == "reassigned"
     joined = await resident.next_where("message", lambda m: m["text"].startswith("Sam "))
@@ -541,13 +556,22 @@ async def test_a_supervisor_sees_the_team_and_takes_over_a_chat(
     said = await resident.next_where("message", lambda m: m["author_kind"] == "agent")
     assert (said["author_name"], said["text"]) == ("Sam", HOURS)
 
+    # Back in the supervisor view, the lists follow: Maria's is empty, Sam holds the chat.
     await pane.get_by_role("button", name="Supervisor").click()
     await expect(maria_row).to_contain_text("0 of 3")
-    await expect(team.get_by_role("row", name=re.compile(r"^Sam Ortiz"))).to_contain_text("1 of 3")
+    await expect(maria_chats).to_be_hidden()
+    await expect(team.get_by_text("No open chats.")).to_be_visible()
+    sam_toggle = team.get_by_role("button", name=re.compile(r" chats of Sam Ortiz$"))
+    await expect(sam_toggle).to_have_accessible_name("1 of 3 chats of Sam Ortiz")
+    await sam_toggle.click()
+    sam_chats = team.get_by_role("list", name="Chats of Sam Ortiz")
+    await expect(sam_chats.get_by_role("listitem")).to_have_count(1)
+    sam_item = sam_chats.get_by_role("listitem").filter(has_text="Ana Ruiz")
+    await expect(sam_item.get_by_role("button", name="View chat with Ana Ruiz")).to_be_visible()
+    await expect(sam_item.get_by_role("button", name=re.compile("^Take over"))).to_be_hidden()
 
-    # And gives it back to Maria.
-    await pane.get_by_role("button", name="Chats").click()
-    await conversation(pane).get_by_role("button", name="Reassign…").click()
+    # And gives it back to Maria from there; both lists follow again.
+    await sam_item.get_by_role("button", name="Reassign… chat with Ana Ruiz").click()
     dialog = pane.get_by_role("dialog", name="Reassign the chat with Ana Ruiz")
     await dialog.get_by_label("Give it to").select_option(
         label="Maria Lopez — Available, 0 of 3 chats"
@@ -556,8 +580,18 @@ async def test_a_supervisor_sees_the_team_and_takes_over_a_chat(
     await expect(dialog).to_have_count(0)
     back = await maria.next_where("assigned", lambda p: p["conversation"]["id"] == chat_id)
     assert back["reason"] == "reassigned"
-    await expect(conversation(pane)).to_contain_text("With Maria")
+    await expect(maria_chats.get_by_role("listitem")).to_have_count(1)
+    await expect(maria_chats).to_contain_text("Ana Ruiz")
+    await expect(sam_chats).to_be_hidden()
+    await expect(sam_toggle).to_have_accessible_name("0 of 3 chats of Sam Ortiz")
+    await expect(sam_toggle).to_be_focused()  # the Reassign… button it came from is gone
     await expect(my_chats(pane).get_by_role("button")).to_have_count(0)
+
+    # Any chat still opens by its number.
+    await pane.get_by_label("Chat number").fill(str(chat_id))
+    await pane.get_by_role("button", name="Open chat").click()
+    await expect(conversation(pane).get_by_role("heading", name="Ana Ruiz")).to_be_focused()
+    await expect(conversation(pane)).to_contain_text("With Maria")
 
     # Canned responses can be deleted (after a confirmation).
     await pane.get_by_role("button", name="Supervisor").click()
@@ -580,7 +614,7 @@ async def test_the_queue_transfers_and_unread_counts(
     agent_client: Callable[..., Awaitable[AgentClient]],
     resident_client: Callable[..., Awaitable[ResidentClient]],
 ) -> None:
-    await add_staff(live_server, "maria", "Maria Lopez")
+    maria_id = (await add_staff(live_server, "maria", "Maria Lopez")).id
     jo = await agent_client("jo", display_name="Jo Park", available=False)
     pane = await open_pane(new_context, live_server, "maria", status="Away", fake_clock=True)
 
@@ -665,6 +699,27 @@ async def test_the_queue_transfers_and_unread_counts(
     await expect(conversation(pane)).to_contain_text("With Jo")
     await expect(composer(pane)).to_be_hidden()
     await expect(transcript(pane).locator(".note")).to_contain_text("Transfer note — staff only")
+
+    # Jo sends him back with a note. Maria's pane, still viewing the chat, gets that note as its
+    # viewer, as the agent receiving the chat, and in the transcript it loads: it shows it once.
+    await status_button(pane, "Available").click()
+    await expect(status_button(pane, "Available")).to_have_attribute("aria-pressed", "true")
+    back_note = "Back to you: he asked for Maria."
+    await jo.ok(
+        "transfer", {"conversation_id": bo_chat, "to_staff_id": maria_id, "note": back_note}
+    )
+    await expect(composer(pane)).to_be_visible()
+    await expect(conversation(pane)).to_contain_text("With you")
+    # A reply on the same connection: once it is shown as sent, every earlier event is in.
+    await composer(pane).fill("I'm back, Bo.")
+    await composer(pane).press("Enter")
+    await expect(pane_message(pane, "I'm back, Bo.")).to_have_attribute(
+        "data-seq", re.compile(r"^\d+$")
+    )
+    notes = transcript(pane).locator(".note")
+    await expect(notes).to_have_count(2)
+    await expect(notes.filter(has_text=back_note)).to_have_count(1)
+    await expect(notes.filter(has_text=back_note)).to_contain_text("Jo Park")
 
 
 async def test_after_a_network_drop_nothing_is_lost_or_shown_twice(

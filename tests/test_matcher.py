@@ -90,6 +90,17 @@ def test_special_intents(index: Index, text: str, expect: str) -> None:
     assert decide(text, index).intent == expect
 
 
+def test_asking_for_a_person_keeps_a_guess_at_the_subject(index: Index) -> None:
+    # The handover is what the resident asked for; the rest says where to route it.
+    decision = decide("There is a pothole on Colorado Blvd, can I talk to a person?", index)
+    assert (decision.intent, decision.topic_guess) == ("human", "pothole")
+    assert decision.suggestions[0].article_id == "pothole-report"
+    assert decide("I want to talk to a person", index).topic_guess is None
+    # An emergency's words mislead topics ("burning" is not a street light): no guess.
+    fire = decide("there's a fire, my neighbor's house is burning", index)
+    assert (fire.intent, fire.topic_guess) == ("emergency", None)
+
+
 def test_a_greeting_with_a_question_is_the_question(index: Index) -> None:
     assert decide("hi there, my trash was not picked up today", index).intent == "missed-trash"
 

@@ -194,6 +194,13 @@ async def test_topic_workgroup_first_then_fewest_chats_then_longest_idle(
     await resident.call("message", {"client_id": uuid.uuid4().hex, "text": PERSON})
     chat = await wait_assigned(bo)
     assert chat["topic"] == "pothole" and chat["workgroup"] == "Street Maintenance"
+    await bo.ok("close", {"conversation_id": chat["id"], "disposition": "resolved"})
+    # Asked for a person in the same breath: the subject still routes it.
+    direct = await resident_client()
+    started = await direct.start(question="Big pothole on my street, can I talk to a person?")
+    assert started["conversation"]["stage"] == "waiting"
+    chat = await wait_assigned(bo)
+    assert (chat["topic"], chat["handoff_reason"]) == ("pothole", "asked")
 
     # No workgroup: fewest chats wins (Ada has none, Bo one).
     other = await resident_client()

@@ -22,7 +22,7 @@ from chatsvc.transport.resident import NAMESPACE
 from chatsvc.transport.state import DATABASE, SIO, utc_now
 
 from .browser import PageErrors, axe_violations
-from .conftest import LiveServer, ResidentClient
+from .conftest import AgentClient, LiveServer, ResidentClient
 
 pytestmark = pytest.mark.browser
 
@@ -407,56 +407,70 @@ async def test_end_chat_and_start_a_new_one(page: Page, live_server: LiveServer)
     assert await count_conversations(live_server) == 2
 
 
-async def test_staff_replies_typing_and_read_receipts(page: Page, live_server: LiveServer) -> None:
-    """Events another party causes (an agent) reach the widget: typing, messages, read, end."""
+async def test_an_agent_joins_replies_types_reads_and_closes(
+    page: Page, agent_client: Callable[..., Awaitable[AgentClient]]
+) -> None:
+    """A real agent on /agent: the widget shows who joined, their typing, replies, read, close."""
+    maria = await agent_client("maria", display_name="Maria Lopez")
     await start_chat(page)
-    conversation_id = await _only_conversation_id(live_server)
-    sio = live_server.app[SIO]
-    room = conversation_room(conversation_id)
+    chat = (await maria.next("assigned"))["conversation"]
+    cid = chat["id"]
+    await expect(message(page, "Maria joined the chat.")).to_be_visible()
 
-    async def publish(event: str, data: dict[str, Any]) -> None:
-        await sio.emit(event, data, room=room, namespace=NAMESPACE)
-
-    await publish("typing", {"author_kind": "agent", "author_name": "Maria", "typing": True})
+    await maria.ok("typing", {"conversation_id": cid, "typing": True})
     typing = page.get_by_text("Maria is typing…")
     await expect(typing).to_be_visible()
-
-    await publish("read", {"reader": "staff", "seq": 1})
+    await maria.ok("read", {"conversation_id": cid, "seq": 1})
     await expect(message(page, PERSON)).to_contain_text("Seen")
 
-    sent = await live_server.app[DATABASE].run(
-        actions.send_message,
-        actions.Draft(
-            conversation_id, "agent", "Maria", "Hi Ana, I can help with that.", None, utc_now()
-        ),
+    await maria.ok(
+        "message",
+        {"conversation_id": cid, "client_id": "maria-0001", "text": "Hi Ana, I can help."},
     )
-    await publish("message", sent.message.as_dict())
-    reply = message(page, "Hi Ana, I can help with that.")
+    reply = message(page, "Hi Ana, I can help.")
     await expect(reply).to_have_class(re.compile(r"\bmsg-agent\b"))
     await expect(reply.locator(".author")).to_have_text("Maria")
     await expect(typing).to_be_hidden()
 
     # Closed panel: the reply counts as unread on the launcher; opening reads it.
     await page.keyboard.press("Escape")
-    sent = await live_server.app[DATABASE].run(
-        actions.send_message,
-        actions.Draft(conversation_id, "agent", "Maria", "Are you still there?", None, utc_now()),
+    await maria.ok(
+        "message",
+        {"conversation_id": cid, "client_id": "maria-0002", "text": "Are you still there?"},
     )
-    await publish("message", sent.message.as_dict())
     await expect(launcher(page)).to_have_accessible_name(re.compile(r"1 new message"))
     await open_widget(page)
     await expect(page.locator("chatsvc-widget .badge")).to_be_hidden()
 
-    ended = await live_server.app[DATABASE].run(
-        actions.end_conversation,
-        conversation_id=conversation_id,
-        ended_by="agent",
-        now=utc_now(),
-    )
-    for m in ended.messages:
-        await publish("message", m.as_dict())
-    await publish("conversation", ended.conversation.as_dict())
+    await maria.ok("close", {"conversation_id": cid, "disposition": "resolved"})
+    await expect(log(page).locator(".msg-system").last).to_contain_text("Chat ended by Maria")
     await expect(page.get_by_role("button", name="Start a new chat")).to_be_focused()
+
+
+async def test_the_resident_sees_their_place_in_line_then_who_joined(
+    page: Page,
+    resident_client: Callable[..., Awaitable[ResidentClient]],
+    agent_client: Callable[..., Awaitable[AgentClient]],
+) -> None:
+    maria = await agent_client("maria", display_name="Maria Lopez", max_chats=1)
+    first = await resident_client()
+    await first.start(name="First")
+    busy = (await maria.next("assigned"))["conversation"]["id"]
+
+    await start_chat(page)
+    wait = page.locator("chatsvc-widget .wait")
+    await expect(wait).to_have_text(
+        re.compile(r"^You are next in line\. Estimated wait: about \d+ minutes?\.$")
+    )
+    assert await wait.get_attribute("aria-live") == "polite"
+    # A reload keeps the place in line (it comes back with the resume).
+    await page.reload()
+    await open_widget(page)
+    await expect(wait).to_have_text(re.compile(r"^You are next in line\."))
+
+    await maria.ok("close", {"conversation_id": busy, "disposition": "resolved"})
+    await expect(message(page, "Maria joined the chat.")).to_be_visible()
+    await expect(wait).to_be_hidden()
 
 
 async def _only_conversation_id(live_server: LiveServer) -> int:

@@ -58,6 +58,7 @@ def compose_reply(decision: Decision, kb: KnowledgeBase, *, misses: int, text: s
             "Of course. I'm bringing in a member of the Citizen Service Center team; they will "
             f"join this chat shortly. You can also call us at {CSC_PHONE}.",
             handoff="asked",
+            topic=decision.topic_guess,
             decision=record,
         )
     if decision.intent == "status":

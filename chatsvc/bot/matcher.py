@@ -65,6 +65,9 @@ class Decision:
     request_number: str | None = None
     crisis: bool = False  # an emergency about suicide or self-harm: 988 as well as 911
     language: str = "en"  # "es" when the message is in Spanish
+    # When the resident asks for a person: what the rest of the message is about, when that is
+    # clear, so the conversation goes to the right workgroup.
+    topic_guess: str | None = None
 
     @property
     def is_topic(self) -> bool:
@@ -80,6 +83,7 @@ class Decision:
             "request_number": self.request_number,
             "crisis": self.crisis,
             "language": self.language,
+            "topic_guess": self.topic_guess,
         }
 
 
@@ -278,19 +282,28 @@ def decide(text: str, index: Index) -> Decision:
         phrases = index.intents.get(intent)
         return phrases is not None and (phrases.found_in(raw_words) or phrases.found_in(corrected))
 
+    # Where it happens does not say what happened: street and place names are left out.
+    about = index.places.sub(" ", corrected_text).split() if index.places else corrected
+
+    def besides(intent: str) -> dict[str, Any]:
+        """What the message says apart from `intent`'s phrases: a topic guess, suggestions."""
+        rest = index.intents[intent].remove_from(about)
+        topical = _score_topics(terms(index.synonyms.apply(rest)), index)
+        guess = topical.intent if topical.band == "confident" else None
+        return {"topic_guess": guess, "suggestions": topical.suggestions if guess else ()}
+
     # An emergency wins over everything, whatever else the message says.
     if says("emergency"):
+        # No topic guess here: the words of an emergency ("burning", "down") mislead topics.
         return Decision("emergency", "confident", 1.0, crisis=says("crisis"))
     if says("human"):
-        return Decision("human", "confident", 1.0)
+        return Decision("human", "confident", 1.0, **besides("human"))
     number = STATUS_NUMBER.search(text)
     if says("status") or (number and _mentions_request(plain)):
         return Decision(
             "status", "confident", 1.0, request_number=number.group(0) if number else None
         )
 
-    # Where it happens does not say what happened: street and place names are left out.
-    about = index.places.sub(" ", corrected_text).split() if index.places else corrected
     topical = _score_topics(terms(index.synonyms.apply(about)), index)
     if looks_spanish(raw_words) and topical.band != "confident":
         return Decision("none", "none", topical.score, language="es")

@@ -346,11 +346,20 @@ export class AgentClient extends Emitter {
     return fresh;
   }
 
+  /**
+   * Add notes not seen yet (dedupe by id). One note can come several ways: a transfer note
+   * reaches the receiving agent as a `note` event (to them, and again to the chat's viewers)
+   * and in the `open` ack that follows `assigned`; my own note in its ack and as an event.
+   */
   _mergeNotes(id, list) {
     if (!Array.isArray(list)) return;
     const t = this.transcript(id);
-    const fresh = list.filter((n) => isObject(n) && Number.isInteger(n.id) && !t.notes.has(n.id));
-    for (const note of fresh) t.notes.set(note.id, note);
+    const fresh = [];
+    for (const note of list) {
+      if (!isObject(note) || !Number.isInteger(note.id) || note.conversation_id !== id || t.notes.has(note.id)) continue;
+      t.notes.set(note.id, note);
+      fresh.push(note);
+    }
     if (fresh.length) this.emit("notes", id, fresh);
   }
 
@@ -423,6 +432,15 @@ export class AgentClient extends Emitter {
 
   reassign(id, staffId) {
     return this._chatAction("reassign", { conversation_id: id, to_staff_id: staffId });
+  }
+
+  /** The open chats an agent holds (a supervisor may ask about anyone, an agent about themselves). */
+  async agentChats(staffId) {
+    const ack = await this.ask("agent_chats", { staff_id: staffId });
+    if (!ack.ok) return ack;
+    const chats = Array.isArray(ack.chats) ? ack.chats.filter(isChat) : [];
+    for (const chat of chats) this._remember(chat); // names for dialogs, "With Maria"…
+    return { ...ack, chats };
   }
 
   async addNote(id, text) {

@@ -6,13 +6,25 @@ export function parseTime(iso) {
   return new Date(iso.replace(/(\.\d{3})\d+/, "$1")).getTime();
 }
 
-/** "waiting under 1 min", "waiting 2 min", "waiting 1 h 5 min". */
-export function waitingLabel(sinceMs, nowMs) {
+/** "under 1 min", "2 min", "1 h 5 min" from sinceMs to nowMs, or "" for an unknown time. */
+export function elapsed(sinceMs, nowMs) {
   if (!Number.isFinite(sinceMs)) return "";
   const minutes = Math.floor(Math.max(0, nowMs - sinceMs) / 60000);
-  if (minutes < 1) return "waiting under 1 min";
-  if (minutes < 60) return `waiting ${minutes} min`;
-  return `waiting ${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+  if (minutes < 1) return "under 1 min";
+  if (minutes < 60) return `${minutes} min`;
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+/** "waiting under 1 min", "waiting 2 min", "waiting 1 h 5 min". */
+export function waitingLabel(sinceMs, nowMs) {
+  const time = elapsed(sinceMs, nowMs);
+  return time && `waiting ${time}`;
+}
+
+/** "assigned under 1 min ago", "assigned 2 min ago", "assigned 1 h 5 min ago". */
+export function assignedLabel(sinceMs, nowMs) {
+  const time = elapsed(sinceMs, nowMs);
+  return time && `assigned ${time} ago`;
 }
 
 /** The name of a topic code from hello's `topics`, or null. */

@@ -1,12 +1,17 @@
-// The supervisor view: the team's status and load, the live queue with "Assign…", a way to
-// open any chat by its number, and the canned responses (add, edit, delete).
+// The supervisor view: the team's status and load, each agent's chats under their row (View,
+// Take over, Reassign…), the live queue with "Assign…", a way to open any chat by its number,
+// and the canned responses (add, edit, delete).
 
 import { el, formatTime } from "../dom.js";
 import { field, formDialog } from "./dialog.js";
-import { STATUS_LABELS, excerpt, parseTime, topicName, waitingLabel } from "./format.js";
+import { STATUS_LABELS, assignedLabel, excerpt, parseTime, topicName, waitingLabel } from "./format.js";
 import { reconcile } from "./lists.js";
 
 const SHORTCUT = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+// `agents` events come in bursts (a transfer changes two agents' loads, routing several): an
+// agent's shown chats are asked for once the burst settles, one request per agent at a time.
+const REFRESH_MS = 300;
+const TEAM_COLUMNS = 6;
 
 export class SupervisorView {
   constructor(client, notifier, pane) {
@@ -14,13 +19,22 @@ export class SupervisorView {
     this.notifier = notifier;
     this.pane = pane;
     this.editing = null; // the canned response being edited, or null when adding
+    this.expanded = new Set(); // staff ids whose chats are shown under their row
+    this.held = new Map(); // staff id -> {chats: [Chat]|null, error: string|null}
+    this.loads = new Map(); // staff id -> active_chats in the last `agents` event
+    this.dirty = new Set(); // staff ids whose shown chats are to be asked for again
+    this.inFlight = new Set(); // staff ids with an agent_chats request out
+    this.refreshTimer = null;
     this.build();
-    client.on("agents", () => this.renderTeam());
+    client.on("agents", () => this.onAgents());
+    client.on("ready", () => this.refreshExpanded());
+    client.on("chat", (chat) => this.onChat(chat));
     client.on("canned", () => this.renderCanned());
   }
 
   build() {
     this.teamBody = el("tbody");
+    this.teamHeading = el("h2", { id: "sv-team-h", tabindex: "-1", text: "Team" });
     this.queueBody = el("tbody");
     this.queueEmpty = el("p", { class: "hint", text: "Nobody is waiting." });
     this.cannedEmpty = el("p", { class: "hint", text: "No canned responses yet: add the first one below." });
@@ -28,12 +42,20 @@ export class SupervisorView {
     this.cannedBody = el("tbody");
     this.cannedHeading = el("h2", { id: "sv-canned-h", tabindex: "-1", text: "Canned responses" });
 
-    this.chatNumber = el("input", { type: "text", inputmode: "numeric", id: "open-chat-number", autocomplete: "off", class: "narrow" });
+    this.chatNumber = el("input", {
+      type: "text",
+      inputmode: "numeric",
+      id: "open-chat-number",
+      autocomplete: "off",
+      class: "narrow",
+      "aria-describedby": "open-chat-hint",
+    });
     this.openError = el("p", { class: "error", id: "open-chat-error", hidden: true, "aria-live": "polite" });
     const openForm = el(
       "form",
       { class: "inline-form", novalidate: true },
       el("label", { for: this.chatNumber.id, text: "Chat number" }),
+      el("p", { class: "hint", id: "open-chat-hint", text: "Any chat, ended or with the City Assistant too: the number is on each chat, as “Chat #42”." }),
       el("div", { class: "inline" }, this.chatNumber, el("button", { type: "submit", class: "secondary" }, "Open chat")),
       this.openError,
     );
@@ -44,12 +66,12 @@ export class SupervisorView {
         this.openError.textContent = "Enter a chat number, e.g. 42.";
         this.openError.hidden = false;
         this.chatNumber.setAttribute("aria-invalid", "true");
-        this.chatNumber.setAttribute("aria-describedby", this.openError.id);
+        this.chatNumber.setAttribute("aria-describedby", `open-chat-hint ${this.openError.id}`);
         return;
       }
       this.openError.hidden = true;
       this.chatNumber.removeAttribute("aria-invalid");
-      this.chatNumber.removeAttribute("aria-describedby");
+      this.chatNumber.setAttribute("aria-describedby", "open-chat-hint");
       this.pane.openConversation(id, { focus: "title" });
     });
 
@@ -59,7 +81,8 @@ export class SupervisorView {
       el(
         "section",
         { "aria-labelledby": "sv-team-h" },
-        el("h2", { id: "sv-team-h", text: "Team" }),
+        this.teamHeading,
+        el("p", { class: "hint", text: "Choose an agent's number of chats to list the chats they hold." }),
         el(
           "div",
           { class: "table-wrap" },
@@ -89,7 +112,7 @@ export class SupervisorView {
           ),
         ),
       ),
-      el("section", { "aria-labelledby": "sv-open-h" }, el("h2", { id: "sv-open-h", text: "Open a chat" }), openForm),
+      el("section", { "aria-labelledby": "sv-open-h" }, el("h2", { id: "sv-open-h", text: "Open a chat by number" }), openForm),
       el("section", { "aria-labelledby": "sv-canned-h" }, this.cannedHeading, this.buildCannedTable(), this.buildCannedForm()),
     );
   }
@@ -98,22 +121,235 @@ export class SupervisorView {
 
   renderTeam() {
     const agents = [...this.client.agents].sort((a, b) => String(a.display_name).localeCompare(String(b.display_name)));
-    reconcile(
+    // Two rows an agent: theirs, then (when expanded) the chats they hold.
+    const rows = agents.flatMap((agent) => [
+      { key: `a:${agent.id}`, agent },
+      { key: `c:${agent.id}`, agent, chats: true },
+    ]);
+    const lost = reconcile(
       this.teamBody,
-      agents,
-      (a) => a.id,
-      () => el("tr", {}, el("th", { scope: "row" }), el("td"), el("td"), el("td"), el("td"), el("td")),
-      (tr, a) => {
-        const [name, role, status, load, connection, groups] = tr.children;
-        name.textContent = a.display_name;
-        role.textContent = a.role;
-        status.replaceChildren(el("span", { class: `dot dot-${a.status}`, "aria-hidden": "true" }), STATUS_LABELS[a.status] || a.status);
-        load.textContent = `${a.active_chats} of ${a.max_chats}`;
-        const grace = a.grace_until && formatTime(a.grace_until);
-        connection.textContent = a.connected ? "Connected" : grace ? `Disconnected, offline at ${grace.label}` : "Not connected";
-        groups.textContent = (a.workgroups || []).join(", ") || "—";
-      },
+      rows,
+      (r) => r.key,
+      (r) => (r.chats ? this.heldRow(r.agent) : this.agentRow(r.agent)),
+      (tr, r) => (r.chats ? this.updateHeldRow(tr, r.agent) : this.updateAgentRow(tr, r.agent)),
     );
+    if (lost) this.teamHeading.focus();
+  }
+
+  agentRow(agent) {
+    const count = el("span");
+    const who = el("span", { class: "sr-only" });
+    const toggle = el(
+      "button",
+      {
+        type: "button",
+        class: "link disclosure",
+        "aria-expanded": "false",
+        "aria-controls": heldRowId(agent.id),
+        onclick: () => this.toggleAgent(agent.id),
+      },
+      el("span", { class: "chevron", "aria-hidden": "true" }),
+      count,
+      who,
+    );
+    const tr = el("tr", {}, el("th", { scope: "row" }), el("td"), el("td"), el("td", {}, toggle), el("td"), el("td"));
+    tr._parts = { toggle, count, who };
+    return tr;
+  }
+
+  updateAgentRow(tr, a) {
+    const [name, role, status, , connection, groups] = tr.children;
+    const p = tr._parts;
+    name.textContent = a.display_name;
+    role.textContent = a.role;
+    status.replaceChildren(el("span", { class: `dot dot-${a.status}`, "aria-hidden": "true" }), STATUS_LABELS[a.status] || a.status);
+    p.count.textContent = `${a.active_chats} of ${a.max_chats}`;
+    p.who.textContent = ` chats of ${a.display_name}`;
+    p.toggle.setAttribute("aria-expanded", String(this.expanded.has(a.id)));
+    const grace = a.grace_until && formatTime(a.grace_until);
+    connection.textContent = a.connected ? "Connected" : grace ? `Disconnected, offline at ${grace.label}` : "Not connected";
+    groups.textContent = (a.workgroups || []).join(", ") || "—";
+  }
+
+  heldRow(agent) {
+    const status = el("p", { class: "hint" });
+    const list = el("ul", { class: "held-list" });
+    const error = el("p", { class: "error", hidden: true, "aria-live": "polite" });
+    const tr = el("tr", { class: "held-row", id: heldRowId(agent.id), hidden: true }, el("td", { colspan: TEAM_COLUMNS }, status, list, error));
+    tr._parts = { status, list, error };
+    return tr;
+  }
+
+  updateHeldRow(tr, agent) {
+    const p = tr._parts;
+    const shown = this.expanded.has(agent.id);
+    tr.hidden = !shown;
+    if (!shown) return;
+    const entry = this.held.get(agent.id);
+    const chats = entry?.chats || [];
+    p.list.setAttribute("aria-label", `Chats of ${agent.display_name}`);
+    // A failed refresh keeps the list it had, and says so.
+    const problem = entry?.error ? `The chats could not be loaded: ${entry.error}` : "";
+    p.status.textContent = problem || (!entry?.chats ? "Loading…" : chats.length ? "" : "No open chats.");
+    p.status.className = problem ? "error" : "hint";
+    p.status.hidden = !p.status.textContent;
+    p.list.hidden = chats.length === 0;
+    const mine = agent.id === this.client.me?.id;
+    const lost = reconcile(
+      p.list,
+      chats,
+      (c) => c.id,
+      (chat) => this.heldItem(chat, agent.id),
+      (li, chat) => this.updateHeldItem(li, chat, mine),
+    );
+    if (lost) this.agentToggle(agent.id)?.focus();
+  }
+
+  heldItem(chat, staffId) {
+    const name = el("span", { class: "name" });
+    const emergency = el("span", { class: "badge emergency", text: "Emergency" });
+    const topic = el("span");
+    const since = el("span", { class: "held-since" });
+    const labels = [0, 1, 2].map(() => el("span", { class: "sr-only" }));
+    const takeOver = el(
+      "button",
+      { type: "button", class: "small", onclick: () => this.pane.takeOver(chat.id, (message) => this.showHeldError(staffId, message)) },
+      "Take over",
+      labels[1],
+    );
+    const li = el(
+      "li",
+      { class: "held-chat" },
+      el("p", { class: "line" }, name, " ", emergency),
+      el("p", { class: "sub" }, topic, " · ", since),
+      el(
+        "div",
+        { class: "entry-actions" },
+        el("button", { type: "button", class: "secondary small", onclick: () => this.pane.openConversation(chat.id, { focus: "title" }) }, "View", labels[0]),
+        takeOver,
+        el(
+          "button",
+          {
+            type: "button",
+            class: "secondary small",
+            onclick: (e) => this.pane.reassignDialog(chat.id, e.currentTarget, () => this.agentToggle(staffId) || this.teamHeading),
+          },
+          "Reassign…",
+          labels[2],
+        ),
+      ),
+    );
+    li._parts = { name, emergency, topic, since, labels, takeOver };
+    return li;
+  }
+
+  updateHeldItem(li, chat, mine) {
+    const p = li._parts;
+    const name = chat.resident?.name || "Resident";
+    p.name.textContent = name;
+    p.emergency.hidden = !chat.emergency;
+    p.topic.textContent = `Topic: ${topicName(this.client.topics, chat.topic) || "none"}`;
+    const since = parseTime(chat.assigned_at);
+    p.since.dataset.since = String(since);
+    p.since.textContent = assignedLabel(since, Date.now());
+    for (const label of p.labels) label.textContent = ` chat with ${name}`;
+    p.takeOver.hidden = mine; // a supervisor's own chat: nothing to take over
+  }
+
+  agentToggle(staffId) {
+    const tr = [...this.teamBody.children].find((node) => node.dataset.key === `a:${staffId}`);
+    return tr?._parts.toggle || null;
+  }
+
+  showHeldError(staffId, message) {
+    const tr = [...this.teamBody.children].find((node) => node.dataset.key === `c:${staffId}`);
+    if (!tr) return;
+    tr._parts.error.textContent = message || "";
+    tr._parts.error.hidden = !message;
+  }
+
+  // --- keeping each shown agent's chats up to date -------------------------------------------
+
+  toggleAgent(staffId) {
+    if (this.expanded.has(staffId)) this.expanded.delete(staffId);
+    else {
+      this.expanded.add(staffId);
+      this.dirty.add(staffId);
+      this.flush();
+    }
+    this.renderTeam();
+  }
+
+  onAgents() {
+    for (const agent of this.client.agents) {
+      const before = this.loads.get(agent.id);
+      this.loads.set(agent.id, agent.active_chats);
+      if (before !== undefined && before !== agent.active_chats) this.stale(agent.id);
+    }
+    this.renderTeam();
+  }
+
+  /** A chat I see moved: the lists it left and joined are out of date. */
+  onChat(chat) {
+    const to = chat.status === "open" && chat.stage === "agent" ? chat.assigned?.id : null;
+    for (const [staffId, entry] of this.held) {
+      if (staffId !== to && entry.chats?.some((c) => c.id === chat.id)) this.stale(staffId);
+    }
+    if (Number.isInteger(to) && !this.held.get(to)?.chats?.some((c) => c.id === chat.id)) this.stale(to);
+  }
+
+  /** An agent's chats changed: ask again if they are shown, else forget them. */
+  stale(staffId) {
+    if (!this.expanded.has(staffId)) {
+      this.held.delete(staffId);
+      return;
+    }
+    this.dirty.add(staffId);
+    this.schedule();
+  }
+
+  /** Called when the supervisor view is shown: what is expanded may have changed meanwhile. */
+  shown() {
+    this.refreshExpanded();
+    this.flush();
+  }
+
+  refreshExpanded() {
+    for (const staffId of this.expanded) this.dirty.add(staffId);
+    this.schedule();
+  }
+
+  visible() {
+    return this.pane.view === "supervisor";
+  }
+
+  schedule() {
+    // Hidden: nothing is asked for until the view is shown again (shown() asks for all).
+    if (this.refreshTimer || !this.visible() || !this.dirty.size) return;
+    this.refreshTimer = setTimeout(() => this.flush(), REFRESH_MS);
+  }
+
+  flush() {
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = null;
+    if (!this.visible() || !this.client.ready) return;
+    for (const staffId of [...this.dirty]) {
+      if (this.inFlight.has(staffId)) continue; // asked again once this answer is in
+      this.dirty.delete(staffId);
+      if (this.expanded.has(staffId)) this.fetchHeld(staffId);
+    }
+  }
+
+  async fetchHeld(staffId) {
+    this.inFlight.add(staffId);
+    const ack = await this.client.agentChats(staffId);
+    this.inFlight.delete(staffId);
+    const before = this.held.get(staffId);
+    this.held.set(staffId, ack.ok ? { chats: ack.chats, error: null } : { chats: before?.chats || null, error: ack.error.message });
+    const tr = [...this.teamBody.children].find((node) => node.dataset.key === `c:${staffId}`);
+    const agent = this.client.agents.find((a) => a.id === staffId);
+    if (tr && agent) this.updateHeldRow(tr, agent);
+    if (this.dirty.has(staffId)) this.schedule();
   }
 
   renderQueue() {
@@ -319,6 +555,10 @@ export class SupervisorView {
       if (this.editing?.id === canned.id) this.resetCannedForm(false);
     }
   }
+}
+
+function heldRowId(staffId) {
+  return `team-chats-${staffId}`;
 }
 
 function row(cell, labels) {

@@ -5,7 +5,7 @@
 import { el } from "../dom.js";
 import { ConversationView } from "./conversation.js";
 import { field, formDialog, invalid } from "./dialog.js";
-import { STATUS_LABELS, excerpt, parseTime, plural, topicName, waitingLabel } from "./format.js";
+import { STATUS_LABELS, assignedLabel, excerpt, parseTime, plural, topicName, waitingLabel } from "./format.js";
 import { reconcile } from "./lists.js";
 import { Notifier } from "./notify.js";
 import { SupervisorView } from "./supervisor.js";
@@ -302,12 +302,17 @@ export class PaneView {
     this.supervisor.renderQueue();
   }
 
-  /** Bring every "waiting N min" up to date. */
+  /** Bring every "waiting N min" and "assigned N min ago" up to date. */
   tick() {
     const now = Date.now();
-    for (const node of document.querySelectorAll(".waiting[data-since]")) {
-      const text = waitingLabel(Number(node.dataset.since), now);
-      if (node.textContent !== text) node.textContent = text;
+    for (const [selector, label] of [
+      [".waiting[data-since]", waitingLabel],
+      [".held-since[data-since]", assignedLabel],
+    ]) {
+      for (const node of document.querySelectorAll(selector)) {
+        const text = label(Number(node.dataset.since), now);
+        if (node.textContent !== text) node.textContent = text;
+      }
     }
   }
 
@@ -375,6 +380,7 @@ export class PaneView {
     this.chatsTab.setAttribute("aria-pressed", String(name === "chats"));
     this.supervisorTab.setAttribute("aria-pressed", String(name === "supervisor"));
     if (name === "chats") this.conversation.markReadIfSeen();
+    else this.supervisor.shown();
   }
 
   /** Show a conversation; focus: "composer" (or the title when it has none), "title", or null. */
@@ -409,14 +415,16 @@ export class PaneView {
     await this.openConversation(id, { focus: "composer" });
   }
 
-  async takeOver(id) {
+  /** Reassign a chat to myself; report(message) shows a failure where the agent acted. */
+  async takeOver(id, report = (message) => this.conversation.showActionError(message)) {
     const name = this.client.chat(id)?.resident?.name || "the resident";
     this.markSelf(id);
     const ack = await this.client.reassign(id, this.client.me.id);
     if (!ack.ok) {
-      this.conversation.showActionError(`Could not take over: ${ack.error.message}`);
+      report(`Could not take over the chat with ${name}: ${ack.error.message}`);
       return;
     }
+    report(null);
     this.conversation.showActionError(null);
     this.notifier.announce(`You took over the chat with ${name}.`);
     await this.openConversation(id, { focus: "composer" });
@@ -527,7 +535,7 @@ export class PaneView {
     if (ok) this.notifier.announce(`The chat with ${name} is closed: ${label}.`);
   }
 
-  async reassignDialog(id, opener) {
+  async reassignDialog(id, opener, fallback = null) {
     const chat = this.client.chat(id);
     const name = chat?.resident?.name || "the resident";
     const me = this.client.me;
@@ -545,7 +553,7 @@ export class PaneView {
       fields: [field("Give it to", select)],
       submitLabel: "Reassign",
       opener,
-      fallback: () => (this.view === "chats" ? this.conversation.title : this.supervisor.queueHeading),
+      fallback: fallback || (() => (this.view === "chats" ? this.conversation.title : this.supervisor.queueHeading)),
       onSubmit: async () => {
         if (!select.value) return invalid(select, "Choose an agent.");
         const staffId = Number(select.value);
