@@ -163,14 +163,6 @@ class Dispatcher:
             self.presence_changed()
         self.queue_changed()
 
-    async def tell_position(self, conversation_id: int, sid: str) -> None:
-        """Send one resident connection its place in the queue (after a resume)."""
-        entries, _ = await self.database.run(routing.queue, now=self.clock())
-        for entry in entries:
-            if entry.chat.id == conversation_id:
-                await self.events.sio.emit("queue", _position(entry), to=sid, namespace="/resident")
-                return
-
     # --- jobs ------------------------------------------------------------------------------------
 
     async def _route(self) -> None:
