@@ -11,11 +11,13 @@ from aiohttp import web
 
 from .bot.knowledge import KnowledgeBaseError
 from .bot.runtime import Assistant
+from .hours import BusinessCalendar
 from .settings import Settings
 from .transport.agent import AgentNamespace
 from .transport.dispatch import DISPATCHER, Dispatcher
 from .transport.events import Events
 from .transport.http import add_routes, error_middleware
+from .transport.mailer import MAILER, Mailer
 from .transport.resident import ResidentNamespace
 from .transport.sockets import create_socket_server
 from .transport.staff import add_staff_routes
@@ -38,7 +40,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     assistant = Assistant(settings.knowledge_base)
     sio = create_socket_server(settings)
     dispatcher = Dispatcher(database, Events(sio), settings, clock)
-    resident = ResidentNamespace(database, assistant, dispatcher, settings, clock)
+    calendar = BusinessCalendar.from_settings(settings)
+    resident = ResidentNamespace(database, assistant, dispatcher, calendar, settings, clock)
     sio.register_namespace(resident)
     sio.register_namespace(AgentNamespace(database, assistant, dispatcher, settings, clock))
     sio.attach(app)
@@ -54,6 +57,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     app.cleanup_ctx.append(_assistant_ctx)
     app.cleanup_ctx.append(_database_ctx)
     app.cleanup_ctx.append(_dispatcher_ctx)
+    app.cleanup_ctx.append(_mailer_ctx)
     app.cleanup_ctx.append(functools.partial(_answers_ctx, resident))
     return app
 
@@ -72,6 +76,18 @@ async def _dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await dispatcher.close()
+
+
+async def _mailer_ctx(app: web.Application) -> AsyncIterator[None]:
+    # The outbox's sender: starts once the database is open, stops before it closes.
+    mailer = Mailer(app[DATABASE], app[SETTINGS], app[CLOCK])
+    app[MAILER] = mailer
+    app[DISPATCHER].mailer = mailer
+    await mailer.start()
+    try:
+        yield
+    finally:
+        await mailer.close()
 
 
 async def _assistant_ctx(app: web.Application) -> AsyncIterator[None]:

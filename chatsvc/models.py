@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -212,6 +213,53 @@ class CannedResponse(Base):
     body: Mapped[str] = mapped_column(Text)
     updated_by: Mapped[int] = mapped_column(ForeignKey("staff.id"))
     updated_at: Mapped[datetime]
+
+
+class AfterHoursMessage(Base):
+    """A message left for the center when nobody could chat, answered by email."""
+
+    __tablename__ = "after_hours_messages"
+    __table_args__ = (Index("ix_after_hours_messages_inbox", "status", "reply_due"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)  # told to the resident
+    client_id: Mapped[str | None] = mapped_column(String(64), unique=True)  # a resend stores once
+    name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
+    received_at: Mapped[datetime]
+    reply_due: Mapped[datetime]
+    # new, in_progress, replied, closed or spam
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    spam_score: Mapped[float] = mapped_column(Float, default=0.0)
+    spam_reasons: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
+    sender_key: Mapped[str] = mapped_column(String(64), index=True)  # hash of the sender's IP
+    owner_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    claimed_at: Mapped[datetime | None]
+    reply_body: Mapped[str | None] = mapped_column(Text)
+    replied_at: Mapped[datetime | None]
+    replied_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+
+class OutboxMail(Base):
+    """An email to send: written in the transaction that decided it, sent by the mail sender."""
+
+    __tablename__ = "outbox_mail"
+    __table_args__ = (Index("ix_outbox_mail_due", "sent_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(200), unique=True)  # the Message-ID header
+    kind: Mapped[str] = mapped_column(String(32))  # e.g. after_hours_ack, after_hours_reply
+    to_address: Mapped[str] = mapped_column(String(254))
+    reply_to: Mapped[str | None] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
 
 
 class SignInFailures(Base):

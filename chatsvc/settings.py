@@ -34,6 +34,23 @@ class Settings:
     agent_grace: timedelta = timedelta(seconds=60)
     idle_close: timedelta = timedelta(minutes=30)
     sweep_seconds: float = 5.0
+    # Business hours (chatsvc/hours.py parses them): weekly hours, time zone, closures file.
+    business_hours: str = "mon-fri 08:00-17:00"
+    timezone: str = "America/Los_Angeles"
+    closures_file: Path | None = None
+    # Leave-a-message: offered during hours too when the estimated wait is longer than this.
+    message_when_wait_over: timedelta = timedelta(minutes=10)
+    messages_per_ip_per_hour: int = 5
+    messages_per_email_per_day: int = 5
+    # Mail: SMTP when a host is set; otherwise each mail is written to mail_folder as .eml.
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = field(default="", repr=False)
+    smtp_security: str = "starttls"  # starttls, tls or none
+    mail_from: str = "Citizen Service Center <no-reply@localhost>"
+    mail_reply_to: str = ""
+    mail_folder: Path = Path("var/mail")
     extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -71,6 +88,28 @@ class Settings:
             agent_grace=timedelta(seconds=_int(env, "CHATSVC_AGENT_GRACE_SECONDS", 60, minimum=0)),
             idle_close=timedelta(minutes=_int(env, "CHATSVC_IDLE_CLOSE_MINUTES", 30, minimum=1)),
             sweep_seconds=_int(env, "CHATSVC_SWEEP_SECONDS", 5, minimum=1),
+            business_hours=env.get("CHATSVC_BUSINESS_HOURS", "mon-fri 08:00-17:00"),
+            timezone=env.get("CHATSVC_TIMEZONE", "America/Los_Angeles"),
+            closures_file=Path(env["CHATSVC_CLOSURES_FILE"])
+            if env.get("CHATSVC_CLOSURES_FILE")
+            else None,
+            message_when_wait_over=timedelta(
+                minutes=_int(env, "CHATSVC_MESSAGE_WHEN_WAIT_OVER_MINUTES", 10, minimum=0)
+            ),
+            messages_per_ip_per_hour=_int(env, "CHATSVC_MESSAGES_PER_IP_PER_HOUR", 5, minimum=1),
+            messages_per_email_per_day=_int(
+                env, "CHATSVC_MESSAGES_PER_EMAIL_PER_DAY", 5, minimum=1
+            ),
+            smtp_host=env.get("CHATSVC_SMTP_HOST", ""),
+            smtp_port=_int(env, "CHATSVC_SMTP_PORT", 587, minimum=1),
+            smtp_username=env.get("CHATSVC_SMTP_USERNAME", ""),
+            smtp_password=env.get("CHATSVC_SMTP_PASSWORD", ""),
+            smtp_security=_choice(
+                env, "CHATSVC_SMTP_SECURITY", "starttls", ("starttls", "tls", "none")
+            ),
+            mail_from=env.get("CHATSVC_MAIL_FROM", "Citizen Service Center <no-reply@localhost>"),
+            mail_reply_to=env.get("CHATSVC_MAIL_REPLY_TO", ""),
+            mail_folder=Path(env.get("CHATSVC_MAIL_FOLDER") or "var/mail"),
         )
 
 
@@ -84,6 +123,13 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> in
         raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
     if value < minimum:
         raise SettingsError(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = (env.get(name) or default).strip().lower()
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
     return value
 
 

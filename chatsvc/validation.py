@@ -97,6 +97,19 @@ class EndPayload(Payload):
     pass
 
 
+class HoursPayload(Payload):
+    pass
+
+
+class LeaveMessagePayload(Payload):
+    name: Name
+    email: Email
+    message: ChatText
+    client_id: ClientId | None = None
+    # The honeypot: a field hidden from people; robots fill in whatever they find.
+    website: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
 Id = Annotated[int, Field(ge=1, le=2**53)]
 
 

@@ -7,12 +7,16 @@ import logging
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +25,8 @@ import pytest
 import socketio
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from chatsvc.app import create_app
 from chatsvc.settings import Settings
@@ -281,6 +287,70 @@ class ServerProcess:
             await self._drain
 
 
+# --- a real SMTP server --------------------------------------------------------------------
+
+
+class Inbox:
+    """An aiosmtpd handler: keeps every mail it accepts, for the test's event loop to await."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.port = 0
+        self.envelopes: list[Envelope] = []
+        self.changed = asyncio.Event()
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        # Runs in the server's own thread and loop; hand the mail over before answering 250.
+        self.loop.call_soon_threadsafe(self._arrived, envelope)
+        return "250 Message accepted for delivery"
+
+    def _arrived(self, envelope: Envelope) -> None:
+        self.envelopes.append(envelope)
+        self.changed.set()
+
+    async def wait_for(self, count: int) -> list[EmailMessage]:
+        """Wait until `count` mails arrived (fails after a timeout); return them parsed."""
+
+        async def enough() -> None:
+            while len(self.envelopes) < count:
+                self.changed.clear()
+                await self.changed.wait()
+
+        await asyncio.wait_for(enough(), TIMEOUT)
+        return [parse(envelope.original_content or b"") for envelope in self.envelopes]
+
+
+def parse(data: bytes) -> EmailMessage:
+    message = message_from_bytes(data, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[Callable[..., Inbox]]:
+    """Factory: start an SMTP server on 127.0.0.1 (on `port`, or a free one); return its inbox."""
+    controllers: list[Controller] = []
+
+    def start(port: int | None = None) -> Inbox:
+        inbox = Inbox()
+        controller = Controller(inbox, hostname="127.0.0.1", port=port or free_port())
+        controller.start()
+        controllers.append(controller)
+        inbox.port = controller.port
+        return inbox
+
+    yield start
+    for controller in controllers:
+        controller.stop()
+
+
 ADMIN_DSN = os.environ.get("CHATSVC_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -383,9 +453,12 @@ async def add_staff_member(
     role: str = "agent",
     workgroups: tuple[str, ...] = (),
     max_chats: int = 3,
+    now: datetime | None = None,
 ) -> tuple[int, str]:
     """Create an account and sign it in; return its id and session cookie value."""
     from chatsvc.agents import accounts
+
+    now = now or utc_now()
 
     staff = await database.run(
         accounts.add_staff,
@@ -395,10 +468,10 @@ async def add_staff_member(
         password=STAFF_PASSWORD,
         workgroups=workgroups,
         max_chats=max_chats,
-        now=utc_now(),
+        now=now,
     )
     signed_in = await database.run(
-        accounts.sign_in, username=username, password=STAFF_PASSWORD, now=utc_now()
+        accounts.sign_in, username=username, password=STAFF_PASSWORD, now=now
     )
     assert isinstance(signed_in, accounts.SignedIn)
     return staff.id, signed_in.token
@@ -409,7 +482,7 @@ async def agent_client(
     live_server: LiveServer,
 ) -> AsyncIterator[Callable[..., Awaitable[AgentClient]]]:
     """Factory: a new staff account, signed in and connected to /agent (live server default)."""
-    from chatsvc.transport.state import DATABASE
+    from chatsvc.transport.state import CLOCK, DATABASE
 
     clients: list[AgentClient] = []
 
@@ -431,6 +504,7 @@ async def agent_client(
             role=role,
             workgroups=workgroups,
             max_chats=max_chats,
+            now=server.app[CLOCK](),  # the server's clock may be fixed by the test
         )
         client = await agent_for(server.url, staff_id, username, display_name, cookie)
         clients.append(client)

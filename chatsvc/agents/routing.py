@@ -1136,3 +1136,52 @@ async def pane_state(session: AsyncSession, *, staff_id: int, now: datetime) -> 
         agents=agents,
         staff_workgroups=tuple(sorted({w for a in agents for w in a.workgroups})),
     )
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Whether a person could answer a new chat soon."""
+
+    agents_available: int
+    waiting: int
+    estimated_wait_seconds: int | None  # for one more resident; None: nobody to answer
+
+
+async def availability(session: AsyncSession, *, now: datetime) -> Availability:
+    connected = exists().where(AgentConnection.staff_id == Staff.id)
+    agents = await session.scalar(
+        select(func.count())
+        .select_from(Staff)
+        .where(
+            Staff.status == "available",
+            Staff.disabled.is_(False),
+            Staff.grace_until.is_(None),
+            connected,
+        )
+    )
+    waiting = await session.scalar(
+        select(func.count())
+        .select_from(Conversation)
+        .where(Conversation.status == "open", Conversation.stage == "waiting")
+    )
+    per_slot = await _seconds_per_freed_slot(session, now)
+    wait = None if per_slot is None or not agents else math.ceil(((waiting or 0) + 1) * per_slot)
+    if agents and wait is not None and await _has_free_slot(session):
+        wait = 0
+    return Availability(agents or 0, waiting or 0, wait)
+
+
+async def _has_free_slot(session: AsyncSession) -> bool:
+    connected = exists().where(AgentConnection.staff_id == Staff.id)
+    agents = list(
+        await session.execute(
+            select(Staff.id, Staff.max_chats).where(
+                Staff.status == "available",
+                Staff.disabled.is_(False),
+                Staff.grace_until.is_(None),
+                connected,
+            )
+        )
+    )
+    loads = await _loads(session, [a.id for a in agents])
+    return any(loads.get(a.id, 0) < a.max_chats for a in agents)

@@ -13,6 +13,7 @@ import logging
 import uuid
 from collections.abc import Iterable
 from datetime import timedelta
+from typing import Any
 
 from aiohttp import web
 
@@ -41,6 +42,7 @@ class Dispatcher:
         self.queue_broadcast = Coalesced("queue broadcast", self._publish_queue)
         self.presence_broadcast = Coalesced("presence broadcast", self._publish_presence)
         self._sweeper: asyncio.Task[None] | None = None
+        self.mailer: Any = None  # transport.mailer.Mailer, set by the app
         self._told: dict[int, dict[str, int | None]] = {}  # the place each waiting resident heard
 
     # --- life cycle ------------------------------------------------------------------------
@@ -72,6 +74,11 @@ class Dispatcher:
             await job.wait()
 
     # --- what changed ------------------------------------------------------------------------
+
+    def mail_queued(self) -> None:
+        """A mail was committed to the outbox: have it sent soon."""
+        if self.mailer is not None:
+            self.mailer.wake()
 
     def queue_changed(self) -> None:
         """A conversation joined or left the queue: route, then show the queue again."""

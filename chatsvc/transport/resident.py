@@ -8,13 +8,18 @@ from typing import Any
 
 import socketio
 
+from .. import after_hours
 from .. import conversations as actions
 from ..agents import routing
 from ..bot.runtime import Assistant
 from ..errors import ChatError, NotInConversation, UnknownEvent
+from ..hours import BusinessCalendar
 from ..settings import Settings
+from ..tokens import hash_token
 from ..validation import (
     EndPayload,
+    HoursPayload,
+    LeaveMessagePayload,
     MessagePayload,
     ReadPayload,
     ResumePayload,
@@ -29,7 +34,17 @@ from .state import Clock, Database
 log = logging.getLogger("chatsvc.resident")
 
 NAMESPACE = "/resident"
-EVENTS = frozenset({"start", "resume", "message", "typing", "read", "end"})
+EVENTS = frozenset(
+    {"start", "resume", "message", "typing", "read", "end", "hours", "leave_message"}
+)
+UNAVAILABLE = {
+    "closed": "Agents are unavailable right now. Please leave a message and we will respond "
+    "by next business day.",
+    "no_agents": "No one is available to chat right now. Please leave a message and we will "
+    "respond by next business day.",
+    "long_wait": "The wait to chat with a person is about {minutes} minutes. You can also "
+    "leave a message and we will respond by next business day.",
+}
 
 
 class ResidentNamespace(socketio.AsyncNamespace):
@@ -40,10 +55,13 @@ class ResidentNamespace(socketio.AsyncNamespace):
         database: Database,
         assistant: Assistant,
         dispatcher: Dispatcher,
+        calendar: BusinessCalendar,
         settings: Settings,
         clock: Clock,
     ):
         super().__init__(NAMESPACE)
+        self.calendar = calendar
+        self._senders: dict[str, str] = {}  # sid -> hash of the client's address
         self.database = database
         self.assistant = assistant
         self.dispatcher = dispatcher
@@ -60,9 +78,15 @@ class ResidentNamespace(socketio.AsyncNamespace):
         return UnknownEvent(f"unknown event {event[:40]!r}").as_dict()
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        address = environ.get("REMOTE_ADDR", "") or ""
+        if self.settings.trust_proxy_headers and environ.get("HTTP_X_FORWARDED_FOR"):
+            address = environ["HTTP_X_FORWARDED_FOR"].split(",")[0].strip()
+        # Only a hash is kept, to count messages per sender without storing addresses.
+        self._senders[sid] = hash_token(f"sender:{address}")
         log.debug("resident connected sid=%s", sid)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        self._senders.pop(sid, None)
         log.debug("resident disconnected sid=%s reason=%s", sid, reason)
 
     @socket_event(StartPayload)
@@ -79,17 +103,22 @@ class ResidentNamespace(socketio.AsyncNamespace):
         log.info("conversation %d started", started.conversation.id)
         # The question is safe; the answer comes in the same ack when the assistant can give it.
         conversation, replies = started.conversation, []
+        extra: dict[str, Any] = {}
         try:
             turn = await self._assistant_turn(started.conversation.id, payload.question)
             conversation, replies = turn.conversation, turn.messages
             if turn.handed_off:
                 self.dispatcher.queue_changed()
+                offer = await self._hours()
+                if offer["leave_message"]["offered"]:
+                    extra["hours"] = offer
         except Exception:
             log.exception("conversation %d: the assistant could not answer", conversation.id)
         return {
             "token": started.token,
             "conversation": conversation.as_dict(),
             "messages": [m.as_dict() for m in [*started.messages, *replies]],
+            **extra,
         }
 
     @socket_event(ResumePayload)
@@ -190,6 +219,92 @@ class ResidentNamespace(socketio.AsyncNamespace):
             "messages": [m.as_dict() for m in ended.messages],
         }
 
+    @socket_event(HoursPayload)
+    async def on_hours(self, sid: str, payload: HoursPayload) -> dict[str, Any]:
+        return await self._hours()
+
+    async def _hours(self) -> dict[str, Any]:
+        """Whether a person can chat now, and whether to offer leaving a message instead."""
+        now = self.clock()
+        is_open = self.calendar.is_open(now)
+        reason: str | None = "closed"
+        minutes = 0
+        if is_open:
+            seen = await self.database.run(routing.availability, now=now)
+            wait = seen.estimated_wait_seconds
+            threshold = self.settings.message_when_wait_over.total_seconds()
+            if seen.agents_available == 0:
+                reason = "no_agents"
+            elif wait is not None and wait > threshold:
+                reason, minutes = "long_wait", max(1, round(wait / 60))
+            else:
+                reason = None
+        opening = self.calendar.next_opening(now)
+        return {
+            "open": is_open,
+            "hours": self.calendar.describe_hours(),
+            "next_opening": None if is_open else actions._iso(opening),
+            "next_opening_text": None if is_open else self.calendar.describe_next_opening(now),
+            "reply_due": actions._iso(self.calendar.reply_due(now)),
+            "reply_due_text": self.calendar.describe_local(self.calendar.reply_due(now)),
+            "leave_message": {
+                "offered": reason is not None,
+                "reason": reason,
+                "text": UNAVAILABLE[reason].format(minutes=minutes) if reason else None,
+            },
+        }
+
+    @socket_event(LeaveMessagePayload)
+    async def on_leave_message(self, sid: str, payload: LeaveMessagePayload) -> dict[str, Any]:
+        now = self.clock()
+        session = await self.get_session(sid)
+        conversation_id = session.get("conversation_id")
+        due = self.calendar.reply_due(now)
+        due_text = self.calendar.describe_local(due)
+        left = await self.database.run(
+            after_hours.leave_message,
+            name=payload.name,
+            email=payload.email,
+            text=payload.message,
+            client_id=payload.client_id,
+            conversation_id=conversation_id,
+            sender_key=self._senders.get(sid, hash_token("sender:")),
+            honeypot=payload.website.strip(),
+            limits=after_hours.Limits(
+                self.settings.messages_per_ip_per_hour, self.settings.messages_per_email_per_day
+            ),
+            reply_due=due,
+            due_text=due_text,
+            now=now,
+        )
+        if not left.duplicate:
+            log.info("after-hours message %d left (%s)", left.id, left.status)
+            self.dispatcher.mail_queued()
+            if conversation_id is not None:
+                ended = await self.database.run(
+                    actions.end_conversation,
+                    conversation_id=conversation_id,
+                    ended_by="resident",
+                    now=now,
+                    notice=f"You left us a message (reference {left.reference}). We will reply "
+                    f"to {payload.email} by {due_text}.",
+                    disposition="left_message",
+                )
+                # Every connection hears it, this one too: its ack is about the message.
+                await self.dispatcher.ended(ended, "ended")
+        return {
+            "reference": left.reference,
+            "reply_due": actions._iso(left.reply_due),
+            "reply_due_text": self.calendar.describe_local(left.reply_due),
+            "duplicate": left.duplicate,
+        }
+
+    async def _offer_message_if_nobody(self, conversation_id: int) -> None:
+        """After a handover: when no person can come soon, offer to leave a message."""
+        hours = await self._hours()
+        if hours["leave_message"]["offered"]:
+            await self.events.to_resident(conversation_id, "hours", hours)
+
     def _answer_later(self, conversation_id: int, text: str) -> None:
         """Let the assistant answer after the resident's message is acknowledged."""
 
@@ -213,6 +328,7 @@ class ResidentNamespace(socketio.AsyncNamespace):
                     conversation_id, "conversation", turn.conversation.as_dict()
                 )
                 self.dispatcher.queue_changed()
+                await self._offer_message_if_nobody(conversation_id)
 
         task = asyncio.get_running_loop().create_task(answer())
         self._turns.add(task)

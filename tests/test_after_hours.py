@@ -1,0 +1,210 @@
+"""Leaving a message when nobody can chat: the real server, a fixed clock, real clients."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from chatsvc.models import AfterHoursMessage, Conversation, OutboxMail
+from chatsvc.settings import Settings
+from chatsvc.transport.state import DATABASE
+
+from .conftest import PERSON, AgentClient, Inbox, LiveServer, ResidentClient
+
+Residents = Callable[..., Awaitable[ResidentClient]]
+SUNDAY_NOON = datetime(2026, 11, 29, 20, 0, tzinfo=UTC)  # 12:00 in Pasadena: closed
+TUESDAY_TEN = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)  # 10:00 in Pasadena: open
+
+
+def form(**changes: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "name": "Ana Ruiz",
+        "email": "ana@example.com",
+        "message": "My bulky item pickup was missed on Friday.",
+        "client_id": uuid.uuid4().hex,
+    }
+    payload.update(changes)
+    return payload
+
+
+@pytest.fixture
+async def closed_server(
+    make_settings: Callable[..., Settings],
+    start_server: Callable[..., Awaitable[LiveServer]],
+    tmp_path: Any,
+) -> LiveServer:
+    settings = make_settings(mail_folder=tmp_path / "mail")
+    return await start_server(settings, clock=lambda: SUNDAY_NOON)
+
+
+async def stored(server: LiveServer, model: Any) -> list[Any]:
+    async def read(session: Any) -> list[Any]:
+        return list(await session.scalars(select(model).order_by(model.id)))
+
+    rows: list[Any] = await server.app[DATABASE].run(read)
+    return rows
+
+
+async def test_closed_the_widget_is_told_and_a_message_is_kept_and_acknowledged(
+    closed_server: LiveServer, resident_client: Residents
+) -> None:
+    resident = await resident_client(closed_server.url)
+    hours = await resident.call("hours", {})
+    assert hours["ok"] and hours["open"] is False
+    assert hours["leave_message"] == {
+        "offered": True,
+        "reason": "closed",
+        "text": "Agents are unavailable right now. Please leave a message and we will respond "
+        "by next business day.",
+    }
+    assert "Monday" in hours["next_opening_text"] and "8" in hours["next_opening_text"]
+    assert hours["reply_due_text"] == "Monday, November 30 at 5 p.m."
+
+    payload = form()
+    left = await resident.call("leave_message", payload)
+    assert left["ok"], left
+    assert left["reference"].startswith("M-") and len(left["reference"]) == 8
+    assert left["reply_due_text"] == "Monday, November 30 at 5 p.m."
+    assert left["reply_due"] == "2026-12-01T01:00:00Z"  # 5 p.m. Pacific (standard time)
+    again = await resident.call("leave_message", payload)  # a retry after a lost ack
+    assert (again["reference"], again["duplicate"]) == (left["reference"], True)
+
+    (message,) = await stored(closed_server, AfterHoursMessage)
+    assert (message.status, message.email, message.reference) == (
+        "new",
+        "ana@example.com",
+        left["reference"],
+    )
+    (mail,) = await stored(closed_server, OutboxMail)
+    assert mail.to_address == "ana@example.com" and left["reference"] in mail.subject
+    assert "Monday, November 30 at 5 p.m." in mail.body
+
+
+async def test_asking_for_a_person_after_hours_offers_the_form_and_ends_the_chat(
+    closed_server: LiveServer, resident_client: Residents
+) -> None:
+    resident = await resident_client(closed_server.url)
+    started = await resident.start(question=PERSON)
+    assert started["hours"]["leave_message"]["reason"] == "closed"
+    left = await resident.call("leave_message", form())
+    assert left["ok"], left
+    (message,) = await stored(closed_server, AfterHoursMessage)
+    assert message.conversation_id == started["conversation"]["id"]
+    conversation = await resident.next_where("conversation", lambda c: c["status"] == "ended")
+    assert conversation["id"] == started["conversation"]["id"]
+    (row,) = await stored(closed_server, Conversation)
+    assert row.disposition == "left_message"
+
+
+async def test_spam_and_robots_are_kept_apart_and_get_no_mail(
+    closed_server: LiveServer, resident_client: Residents
+) -> None:
+    resident = await resident_client(closed_server.url)
+    spam = await resident.call(
+        "leave_message",
+        form(
+            message="Buy ivermectin online cheap!!! https://spam.example/x https://spam.example/y"
+        ),
+    )
+    robot = await resident.call("leave_message", form(website="http://seo.example"))
+    # The same answer as anyone gets: nothing tells a spammer they were caught.
+    assert spam["ok"] and robot["ok"] and spam["reference"] != robot["reference"]
+    rows = await stored(closed_server, AfterHoursMessage)
+    assert [r.status for r in rows] == ["spam", "spam"]
+    assert "hidden field filled in" in (rows[1].spam_reasons or [])
+    assert await stored(closed_server, OutboxMail) == []
+
+
+async def test_a_flood_from_one_address_is_limited_and_nothing_is_stored_twice(
+    closed_server: LiveServer, resident_client: Residents
+) -> None:
+    resident = await resident_client(closed_server.url)
+    acks = await asyncio.gather(
+        *(
+            resident.call("leave_message", form(email=f"r{n}@example.com", message=f"Note {n}"))
+            for n in range(100)
+        )
+    )
+    ok = [a for a in acks if a["ok"]]
+    limited = [a for a in acks if not a["ok"]]
+    assert len(ok) == 5  # CHATSVC_MESSAGES_PER_IP_PER_HOUR
+    assert {a["error"]["code"] for a in limited} == {"rate_limited"}
+    assert "wait" in limited[0]["error"]["message"]
+    assert len({a["reference"] for a in ok}) == 5
+    assert len(await stored(closed_server, AfterHoursMessage)) == 5
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"email": "not-an-email"}, "email"),
+        ({"email": ""}, "email"),
+        ({"name": ""}, "name"),
+        ({"message": "   "}, "message"),
+        ({"message": "x" * 4001}, "message"),
+        ({"name": None}, "name"),
+        ({"website": "x" * 501}, "website"),
+    ],
+)
+async def test_bad_forms_get_a_clear_error_and_store_nothing(
+    closed_server: LiveServer, resident_client: Residents, changes: dict[str, Any], field: str
+) -> None:
+    resident = await resident_client(closed_server.url)
+    ack = await resident.call("leave_message", form(**changes))
+    assert ack["ok"] is False and ack["error"]["code"] == "invalid_payload"
+    assert ack["error"]["message"].startswith(field)
+
+    async def count(session: Any) -> int:
+        return int(await session.scalar(select(func.count()).select_from(AfterHoursMessage)))
+
+    assert await closed_server.app[DATABASE].run(count) == 0
+
+
+async def test_during_hours_the_form_is_offered_only_when_nobody_can_answer(
+    make_settings: Callable[..., Settings],
+    start_server: Callable[..., Awaitable[LiveServer]],
+    resident_client: Residents,
+    agent_client: Callable[..., Awaitable[AgentClient]],
+) -> None:
+    server = await start_server(make_settings(), clock=lambda: TUESDAY_TEN)
+    resident = await resident_client(server.url)
+    hours = await resident.call("hours", {})
+    assert hours["open"] is True and hours["next_opening"] is None
+    assert hours["leave_message"]["reason"] == "no_agents"
+    await agent_client("maria", server=server)
+    hours = await resident.call("hours", {})
+    assert hours["leave_message"] == {"offered": False, "reason": None, "text": None}
+
+
+async def test_the_acknowledgement_reaches_a_real_mail_server(
+    make_settings: Callable[..., Settings],
+    start_server: Callable[..., Awaitable[LiveServer]],
+    resident_client: Residents,
+    smtp_server: Callable[..., Inbox],
+) -> None:
+    inbox = smtp_server()
+    settings = make_settings(
+        smtp_host="127.0.0.1",
+        smtp_port=inbox.port,
+        smtp_security="none",
+        mail_from="Citizen Service Center <csc@example.org>",
+        mail_reply_to="csc-replies@example.org",
+    )
+    server = await start_server(settings, clock=lambda: SUNDAY_NOON)
+    resident = await resident_client(server.url)
+    left = await resident.call("leave_message", form())
+    (mail,) = await inbox.wait_for(1)
+    assert mail["From"] == "Citizen Service Center <csc@example.org>"
+    assert mail["To"] == "ana@example.com"
+    assert mail["Reply-To"] == "csc-replies@example.org"
+    assert mail["Subject"] == f"We received your message ({left['reference']})"
+    body = mail.get_content()
+    assert "Monday, November 30 at 5 p.m." in body and "> My bulky item pickup" in body
+    (row,) = await stored(server, OutboxMail)
+    assert row.sent_at is not None and row.attempts <= 1
