@@ -13,13 +13,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from .agents.accounts import StaffView
 from .conversations import _iso
-from .errors import ChatError
+from .errors import AlreadyTaken, ChatError, ConversationEnded, NotAssigned, NotFound
 from .mail import queue_mail
-from .models import AfterHoursMessage
+from .models import AfterHoursMessage, Staff
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"  # no 0/O, 1/I/L, U: read out on the phone
 SPAM_THRESHOLD = 0.7
@@ -199,3 +200,178 @@ def _acknowledgement(name: str, reference: str, text: str, due_text: str) -> str
         "If someone is in danger, call 911.\n\n"
         "Citizen Service Center\nCity of Pasadena\n"
     )
+
+
+# --- the staff inbox ----------------------------------------------------------------------------
+
+STATUSES = ("new", "in_progress", "replied", "closed", "spam")
+OPEN_STATUSES = ("new", "in_progress")
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    """A left message as staff see it."""
+
+    id: int
+    reference: str
+    name: str
+    email: str
+    text: str
+    received_at: datetime
+    reply_due: datetime
+    status: str
+    owner_id: int | None
+    owner_name: str | None
+    spam_score: float
+    spam_reasons: tuple[str, ...]
+    reply: str | None
+    replied_at: datetime | None
+    conversation_id: int | None
+    overdue: bool
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "reference": self.reference,
+            "name": self.name,
+            "email": self.email,
+            "text": self.text,
+            "received_at": _iso(self.received_at),
+            "reply_due": _iso(self.reply_due),
+            "status": self.status,
+            "owner": {"id": self.owner_id, "name": self.owner_name} if self.owner_id else None,
+            "spam_score": self.spam_score,
+            "spam_reasons": list(self.spam_reasons),
+            "reply": self.reply,
+            "replied_at": _iso(self.replied_at) if self.replied_at else None,
+            "conversation_id": self.conversation_id,
+            "overdue": self.overdue,
+        }
+
+
+async def inbox(
+    session: AsyncSession, *, now: datetime, statuses: tuple[str, ...] = OPEN_STATUSES
+) -> list[InboxItem]:
+    """Left messages in the given statuses, the reply due soonest first."""
+    rows = await session.execute(
+        select(AfterHoursMessage, Staff.display_name)
+        .outerjoin(Staff, AfterHoursMessage.owner_staff_id == Staff.id)
+        .where(AfterHoursMessage.status.in_(statuses))
+        .order_by(AfterHoursMessage.reply_due, AfterHoursMessage.id)
+        .limit(500)
+    )
+    return [_item(message, owner, now) for message, owner in rows]
+
+
+async def inbox_item(session: AsyncSession, *, message_id: int, now: datetime) -> InboxItem:
+    row = (
+        await session.execute(
+            select(AfterHoursMessage, Staff.display_name)
+            .outerjoin(Staff, AfterHoursMessage.owner_staff_id == Staff.id)
+            .where(AfterHoursMessage.id == message_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFound("There is no such message.")
+    return _item(row[0], row[1], now)
+
+
+def _item(message: AfterHoursMessage, owner: str | None, now: datetime) -> InboxItem:
+    return InboxItem(
+        id=message.id,
+        reference=message.reference,
+        name=message.name,
+        email=message.email,
+        text=message.body,
+        received_at=message.received_at,
+        reply_due=message.reply_due,
+        status=message.status,
+        owner_id=message.owner_staff_id,
+        owner_name=owner,
+        spam_score=message.spam_score,
+        spam_reasons=tuple(message.spam_reasons or ()),
+        reply=message.reply_body,
+        replied_at=message.replied_at,
+        conversation_id=message.conversation_id,
+        overdue=message.status in OPEN_STATUSES and message.reply_due < now,
+    )
+
+
+async def claim_message(
+    session: AsyncSession, *, by: StaffView, message_id: int, now: datetime
+) -> InboxItem:
+    """Take a new message to answer: one owner only, however many click at once."""
+    result = await session.execute(
+        update(AfterHoursMessage)
+        .where(
+            AfterHoursMessage.id == message_id,
+            AfterHoursMessage.status == "new",
+            AfterHoursMessage.owner_staff_id.is_(None),
+        )
+        .values(owner_staff_id=by.id, status="in_progress", claimed_at=now)
+    )
+    if not getattr(result, "rowcount", 0):
+        item = await inbox_item(session, message_id=message_id, now=now)
+        if item.owner_id == by.id and item.status == "in_progress":
+            return item
+        raise AlreadyTaken(
+            f"{item.owner_name} is already answering this message."
+            if item.owner_name
+            else f"This message is {item.status.replace('_', ' ')}."
+        )
+    return await inbox_item(session, message_id=message_id, now=now)
+
+
+async def reply_to_message(
+    session: AsyncSession, *, by: StaffView, message_id: int, text: str, now: datetime
+) -> InboxItem:
+    """Answer a left message by email (its owner, or a supervisor); the reply is kept with it."""
+    message = await session.scalar(
+        select(AfterHoursMessage).where(AfterHoursMessage.id == message_id).with_for_update()
+    )
+    if message is None:
+        raise NotFound("There is no such message.")
+    if message.status not in OPEN_STATUSES:
+        raise ConversationEnded(f"This message is already {message.status.replace('_', ' ')}.")
+    if message.owner_staff_id != by.id and not by.is_supervisor:
+        raise NotAssigned("Claim this message before you answer it.")
+    message.status = "replied"
+    message.owner_staff_id = message.owner_staff_id or by.id
+    message.reply_body = text
+    message.replied_at = now
+    message.replied_by = by.id
+    quoted = "\n".join(f"> {line}" for line in message.body.splitlines())
+    await queue_mail(
+        session,
+        kind="after_hours_reply",
+        to=message.email,
+        subject=f"Your message to the City ({message.reference})",
+        body=f"Dear {message.name},\n\n{text}\n\n{by.first_name}\nCitizen Service Center\n"
+        f"City of Pasadena\n\nYou wrote:\n\n{quoted}\n",
+        reply_to=None,
+        now=now,
+    )
+    await session.flush()
+    return await inbox_item(session, message_id=message_id, now=now)
+
+
+async def set_message_status(
+    session: AsyncSession, *, by: StaffView, message_id: int, status: str, now: datetime
+) -> InboxItem:
+    """Close a message, file it as spam, or put it back as new (its owner, or a supervisor)."""
+    if status not in ("new", "closed", "spam"):
+        raise ChatError("The status is new, closed or spam.", code="invalid_payload")
+    message = await session.scalar(
+        select(AfterHoursMessage).where(AfterHoursMessage.id == message_id).with_for_update()
+    )
+    if message is None:
+        raise NotFound("There is no such message.")
+    mine = message.owner_staff_id in (None, by.id)
+    if not mine and not by.is_supervisor:
+        raise NotAssigned("Only its owner or a supervisor can change this message.")
+    message.status = status
+    if status == "new":
+        message.owner_staff_id = None
+        message.claimed_at = None
+    await session.flush()
+    return await inbox_item(session, message_id=message_id, now=now)

@@ -174,6 +174,33 @@ class CannedDeletePayload(Payload):
     id: Id
 
 
+MessageStatus = Literal["new", "in_progress", "replied", "closed", "spam"]
+
+
+def _open_statuses() -> list[MessageStatus]:
+    return ["new", "in_progress"]
+
+
+class InboxPayload(Payload):
+    statuses: list[MessageStatus] = Field(
+        default_factory=_open_statuses, min_length=1, max_length=5
+    )
+
+
+class InboxClaimPayload(Payload):
+    id: Id
+
+
+class InboxReplyPayload(Payload):
+    id: Id
+    text: ChatText
+
+
+class InboxStatusPayload(Payload):
+    id: Id
+    status: Literal["new", "closed", "spam"]
+
+
 class AgentChatsPayload(Payload):
     staff_id: Id
 

@@ -86,7 +86,10 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     """Build Settings for a test: a fresh SQLite file unless told otherwise."""
 
     def make(**overrides: Any) -> Settings:
-        values: dict[str, Any] = {"database_url": f"sqlite+aiosqlite:///{tmp_path}/chatsvc.db"}
+        values: dict[str, Any] = {
+            "database_url": f"sqlite+aiosqlite:///{tmp_path}/chatsvc.db",
+            "mail_folder": tmp_path / "mail",
+        }
         values.update(overrides)
         return Settings(**values)
 
@@ -442,6 +445,7 @@ AGENT_EVENTS = (
     "note",
     "conversation",
     "canned",
+    "inbox_item",
 )
 
 

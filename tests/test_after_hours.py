@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -208,3 +208,78 @@ async def test_the_acknowledgement_reaches_a_real_mail_server(
     assert "Monday, November 30 at 5 p.m." in body and "> My bulky item pickup" in body
     (row,) = await stored(server, OutboxMail)
     assert row.sent_at is not None and row.attempts <= 1
+
+
+# --- the staff inbox ---------------------------------------------------------------------------
+
+
+async def test_the_inbox_claim_is_one_owner_and_the_reply_goes_by_mail(
+    make_settings: Callable[..., Settings],
+    start_server: Callable[..., Awaitable[LiveServer]],
+    resident_client: Residents,
+    agent_client: Callable[..., Awaitable[AgentClient]],
+    smtp_server: Callable[..., Inbox],
+) -> None:
+    inbox = smtp_server()
+    settings = make_settings(
+        smtp_host="127.0.0.1",
+        smtp_port=inbox.port,
+        smtp_security="none",
+        mail_reply_to="csc-replies@example.org",
+    )
+    now = [SUNDAY_NOON]
+    server = await start_server(settings, clock=lambda: now[0])
+    resident = await resident_client(server.url)
+    first = await resident.call("leave_message", form(message="Missed pickup on Friday"))
+    second = await resident.call("leave_message", form(email="bo@example.com", message="Hello?"))
+    await inbox.wait_for(2)  # the two acknowledgements
+
+    maria = await agent_client("maria", server=server, display_name="Maria Lopez")
+    tom = await agent_client("tom", server=server)
+    listed = (await maria.ok("inbox"))["messages"]
+    assert [m["reference"] for m in listed] == [first["reference"], second["reference"]]
+    assert listed[0]["status"] == "new" and listed[0]["overdue"] is False
+    mid = listed[0]["id"]
+
+    claims = await asyncio.gather(
+        maria.call("inbox_claim", {"id": mid}), tom.call("inbox_claim", {"id": mid})
+    )
+    assert sorted(c["ok"] for c in claims) == [False, True]
+    winner = maria if claims[0]["ok"] else tom
+    loser = tom if winner is maria else maria
+    refused = next(c for c in claims if not c["ok"])
+    assert refused["error"]["code"] == "already_taken"
+    seen = await loser.next_where("inbox_item", lambda i: i["id"] == mid)
+    assert seen["owner"]["id"] == winner.staff_id and seen["status"] == "in_progress"
+
+    not_owner = await loser.call("inbox_reply", {"id": mid, "text": "Hi"})
+    assert not_owner["error"]["code"] == "not_assigned"
+    replied = await winner.ok(
+        "inbox_reply", {"id": mid, "text": "Your pickup is rescheduled for Tuesday."}
+    )
+    assert replied["message"]["status"] == "replied"
+    assert replied["message"]["reply"] == "Your pickup is rescheduled for Tuesday."
+    mails = await inbox.wait_for(3)
+    reply = mails[2]
+    assert reply["To"] == "ana@example.com"
+    assert reply["Subject"] == f"Your message to the City ({first['reference']})"
+    assert reply["Reply-To"] == "csc-replies@example.org"
+    assert "Your pickup is rescheduled for Tuesday." in reply.get_content()
+    assert "> Missed pickup on Friday" in reply.get_content()
+    again = await winner.call("inbox_reply", {"id": mid, "text": "Twice?"})
+    assert again["error"]["code"] == "conversation_ended"
+
+    # Past its due time an open message is flagged; spam leaves the inbox but is kept.
+    now[0] = SUNDAY_NOON + timedelta(days=2)
+    (left,) = (await maria.ok("inbox"))["messages"]
+    assert left["overdue"] is True
+    await maria.ok("inbox_status", {"id": left["id"], "status": "spam"})
+    assert (await maria.ok("inbox"))["messages"] == []
+    kept = (await maria.ok("inbox", {"statuses": ["spam", "replied"]}))["messages"]
+    assert {m["status"] for m in kept} == {"spam", "replied"}
+    for bad in ({"statuses": ["lost"]}, {"statuses": []}, {"statuses": "new"}):
+        assert (await maria.call("inbox", bad))["error"]["code"] == "invalid_payload"
+    assert (await maria.call("inbox_claim", {"id": 10**6}))["error"]["code"] == "not_found"
+    assert (await maria.call("inbox_reply", {"id": mid, "text": ""}))["error"][
+        "code"
+    ] == "invalid_payload"

@@ -13,6 +13,7 @@ from typing import Any
 
 import socketio
 
+from .. import after_hours
 from .. import conversations as actions
 from ..agents import accounts, routing
 from ..agents.accounts import StaffView
@@ -30,6 +31,10 @@ from ..validation import (
     ClosePayload,
     ConversationPayload,
     HelloPayload,
+    InboxClaimPayload,
+    InboxPayload,
+    InboxReplyPayload,
+    InboxStatusPayload,
     MaxChatsPayload,
     NotePayload,
     ReassignPayload,
@@ -67,6 +72,10 @@ EVENTS = frozenset(
         "canned_delete",
         "reassign",
         "agent_chats",
+        "inbox",
+        "inbox_claim",
+        "inbox_reply",
+        "inbox_status",
     }
 )
 
@@ -406,6 +415,53 @@ class AgentNamespace(socketio.AsyncNamespace):
         )
         chat = await self.database.run(routing.chat_summary, payload.conversation_id)
         return {"conversation": chat.as_dict()}
+
+    # --- the after-hours inbox ----------------------------------------------------------------
+
+    @socket_event(InboxPayload)
+    async def on_inbox(self, sid: str, payload: InboxPayload) -> dict[str, Any]:
+        await self._staff(sid)
+        items = await self.database.run(
+            after_hours.inbox, now=self.clock(), statuses=tuple(payload.statuses)
+        )
+        return {"messages": [i.as_dict() for i in items]}
+
+    @socket_event(InboxClaimPayload)
+    async def on_inbox_claim(self, sid: str, payload: InboxClaimPayload) -> dict[str, Any]:
+        staff = await self._staff(sid)
+        item = await self.database.run(
+            after_hours.claim_message, by=staff, message_id=payload.id, now=self.clock()
+        )
+        await self.events.to_all_staff("inbox_item", item.as_dict())
+        return {"message": item.as_dict()}
+
+    @socket_event(InboxReplyPayload)
+    async def on_inbox_reply(self, sid: str, payload: InboxReplyPayload) -> dict[str, Any]:
+        staff = await self._staff(sid)
+        item = await self.database.run(
+            after_hours.reply_to_message,
+            by=staff,
+            message_id=payload.id,
+            text=payload.text,
+            now=self.clock(),
+        )
+        self.dispatcher.mail_queued()
+        log.info("after-hours message %d replied by staff %d", item.id, staff.id)
+        await self.events.to_all_staff("inbox_item", item.as_dict())
+        return {"message": item.as_dict()}
+
+    @socket_event(InboxStatusPayload)
+    async def on_inbox_status(self, sid: str, payload: InboxStatusPayload) -> dict[str, Any]:
+        staff = await self._staff(sid)
+        item = await self.database.run(
+            after_hours.set_message_status,
+            by=staff,
+            message_id=payload.id,
+            status=payload.status,
+            now=self.clock(),
+        )
+        await self.events.to_all_staff("inbox_item", item.as_dict())
+        return {"message": item.as_dict()}
 
     # --- knowledge base and canned responses ---------------------------------------------
 

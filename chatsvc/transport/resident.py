@@ -280,6 +280,8 @@ class ResidentNamespace(socketio.AsyncNamespace):
         if not left.duplicate:
             log.info("after-hours message %d left (%s)", left.id, left.status)
             self.dispatcher.mail_queued()
+            item = await self.database.run(after_hours.inbox_item, message_id=left.id, now=now)
+            await self.events.to_all_staff("inbox_item", item.as_dict())
             if conversation_id is not None:
                 ended = await self.database.run(
                     actions.end_conversation,
