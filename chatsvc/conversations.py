@@ -175,6 +175,7 @@ class AssistantTurn:
     messages: list[MessageView]
     conversation: ConversationView
     handed_off: bool
+    wanted_person: bool = False  # asked for one while the center is closed
 
 
 @dataclass(frozen=True)
@@ -393,6 +394,7 @@ async def assistant_turn(
     decision: Decision,
     kb: KnowledgeBase,
     now: datetime,
+    staffed: bool = True,
 ) -> AssistantTurn:
     """Answer a resident's message as the assistant, and hand over to a person when due.
 
@@ -405,7 +407,9 @@ async def assistant_turn(
     )
     if quiet:
         return AssistantTurn([], ConversationView.of(conversation), handed_off=False)
-    reply = compose_reply(decision, kb, misses=conversation.assistant_misses, text=text)
+    reply = compose_reply(
+        decision, kb, misses=conversation.assistant_misses, text=text, staffed=staffed
+    )
     messages = await _append(
         session,
         Draft(
@@ -439,7 +443,9 @@ async def assistant_turn(
         conversation.priority = PRIORITY_EMERGENCY
     await session.flush()
     await session.refresh(conversation)
-    return AssistantTurn(messages, ConversationView.of(conversation), handed_off)
+    return AssistantTurn(
+        messages, ConversationView.of(conversation), handed_off, wanted_person=bool(reply.wanted)
+    )
 
 
 async def mark_read(

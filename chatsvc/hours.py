@@ -410,7 +410,22 @@ class BusinessCalendar:
                 "use an IANA name like America/Los_Angeles"
             ) from None
         closures = load_closures(settings.closures_file) if settings.closures_file else Closures()
-        return cls(weekly, zone, closures)
+        country, _, subdivision = settings.holidays.partition("-")
+        if country:
+            try:
+                holidays.country_holidays(country, subdiv=subdivision or None, years=2026)
+            except NotImplementedError:
+                raise HoursError(
+                    f"CHATSVC_HOLIDAYS: unknown country or subdivision {settings.holidays!r}; "
+                    "use a code like US-CA, or nothing for no public holidays"
+                ) from None
+        return cls(
+            weekly,
+            zone,
+            closures,
+            holiday_country=country or None,
+            holiday_subdivision=subdivision or None,
+        )
 
     # -- days
 

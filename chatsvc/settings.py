@@ -38,6 +38,7 @@ class Settings:
     business_hours: str = "mon-fri 08:00-17:00"
     timezone: str = "America/Los_Angeles"
     closures_file: Path | None = None
+    holidays: str = "US-CA"  # public holidays observed: country-subdivision, or "" for none
     # Leave-a-message: offered during hours too when the estimated wait is longer than this.
     message_when_wait_over: timedelta = timedelta(minutes=10)
     messages_per_ip_per_hour: int = 5
@@ -93,6 +94,7 @@ class Settings:
             closures_file=Path(env["CHATSVC_CLOSURES_FILE"])
             if env.get("CHATSVC_CLOSURES_FILE")
             else None,
+            holidays=env.get("CHATSVC_HOLIDAYS", "US-CA").strip(),
             message_when_wait_over=timedelta(
                 minutes=_int(env, "CHATSVC_MESSAGE_WHEN_WAIT_OVER_MINUTES", 10, minimum=0)
             ),

@@ -18,6 +18,8 @@ from chatsvc.transport.state import DATABASE
 from .conftest import PERSON, AgentClient, Inbox, LiveServer, ResidentClient
 
 Residents = Callable[..., Awaitable[ResidentClient]]
+# The city's own week and holidays (the suite's default is staffed around the clock).
+CITY = {"business_hours": "mon-fri 08:00-17:00", "holidays": "US-CA"}
 SUNDAY_NOON = datetime(2026, 11, 29, 20, 0, tzinfo=UTC)  # 12:00 in Pasadena: closed
 TUESDAY_TEN = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)  # 10:00 in Pasadena: open
 
@@ -39,7 +41,7 @@ async def closed_server(
     start_server: Callable[..., Awaitable[LiveServer]],
     tmp_path: Any,
 ) -> LiveServer:
-    settings = make_settings(mail_folder=tmp_path / "mail")
+    settings = make_settings(mail_folder=tmp_path / "mail", **CITY)
     return await start_server(settings, clock=lambda: SUNDAY_NOON)
 
 
@@ -92,6 +94,9 @@ async def test_asking_for_a_person_after_hours_offers_the_form_and_ends_the_chat
     resident = await resident_client(closed_server.url)
     started = await resident.start(question=PERSON)
     assert started["hours"]["leave_message"]["reason"] == "closed"
+    # Nobody is promised: the chat stays with the assistant, out of the queue for tomorrow.
+    assert started["conversation"]["stage"] == "assistant"
+    assert started["messages"][-1]["text"].startswith("Our team is away right now")
     left = await resident.call("leave_message", form())
     assert left["ok"], left
     (message,) = await stored(closed_server, AfterHoursMessage)
@@ -172,7 +177,7 @@ async def test_during_hours_the_form_is_offered_only_when_nobody_can_answer(
     resident_client: Residents,
     agent_client: Callable[..., Awaitable[AgentClient]],
 ) -> None:
-    server = await start_server(make_settings(), clock=lambda: TUESDAY_TEN)
+    server = await start_server(make_settings(**CITY), clock=lambda: TUESDAY_TEN)
     resident = await resident_client(server.url)
     hours = await resident.call("hours", {})
     assert hours["open"] is True and hours["next_opening"] is None
@@ -190,6 +195,7 @@ async def test_the_acknowledgement_reaches_a_real_mail_server(
 ) -> None:
     inbox = smtp_server()
     settings = make_settings(
+        **CITY,
         smtp_host="127.0.0.1",
         smtp_port=inbox.port,
         smtp_security="none",
@@ -222,6 +228,7 @@ async def test_the_inbox_claim_is_one_owner_and_the_reply_goes_by_mail(
 ) -> None:
     inbox = smtp_server()
     settings = make_settings(
+        **CITY,
         smtp_host="127.0.0.1",
         smtp_port=inbox.port,
         smtp_security="none",

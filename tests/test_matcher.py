@@ -101,6 +101,18 @@ def test_asking_for_a_person_keeps_a_guess_at_the_subject(index: Index) -> None:
     assert (fire.intent, fire.topic_guess) == ("emergency", None)
 
 
+def test_when_the_center_is_closed_nobody_is_promised(index: Index) -> None:
+    person = compose_reply(
+        decide("talk to a person", index), index.kb, misses=0, text="", staffed=False
+    )
+    assert (person.handoff, person.wanted) == (None, "asked")
+    assert "leave us a message" in person.text and "join this chat shortly" not in person.text
+    fire = decide("my kitchen is on fire", index)
+    closed = compose_reply(fire, index.kb, misses=0, text="", staffed=False)
+    assert "call 911" in closed.text and "will also join" not in closed.text
+    assert closed.handoff is None
+
+
 def test_a_greeting_with_a_question_is_the_question(index: Index) -> None:
     assert decide("hi there, my trash was not picked up today", index).intent == "missed-trash"
 

@@ -25,14 +25,40 @@ class Reply:
     handoff: str | None = None  # why a person should take over, if one should
     topic: str | None = None  # the assistant's best guess at the subject
     misses: int = 0  # no-matches in a row, this one included
+    wanted: str | None = None  # the handover it would have made, had the center been open
     decision: dict[str, Any] = field(default_factory=dict)
 
     def quick_reply_dicts(self) -> list[dict[str, str]]:
         return [{"label": label, "text": text} for label, text in self.quick_replies]
 
 
-def compose_reply(decision: Decision, kb: KnowledgeBase, *, misses: int, text: str) -> Reply:
-    """Answer a decision, given how many no-matches in a row came before it."""
+def compose_reply(
+    decision: Decision, kb: KnowledgeBase, *, misses: int, text: str, staffed: bool = True
+) -> Reply:
+    """Answer a decision, given how many no-matches in a row came before it.
+
+    When the center is closed (`staffed` false) nobody can join: instead of handing over, the
+    answer says so and points to leaving a message (the widget shows the form).
+    """
+    reply = _compose(decision, kb, misses=misses, text=text)
+    if staffed or reply.handoff is None:
+        return reply
+    if reply.handoff == "emergency":
+        text_ = reply.text.replace(
+            "A member of our team will also join this chat.",
+            "Our team is away right now: please call 911, or leave us a message for anything "
+            "that can wait.",
+        )
+    else:
+        text_ = (
+            "Our team is away right now, so nobody can join this chat. Please **leave us a "
+            "message** and we will reply by email by the end of the next business day. I can "
+            f"still answer questions here, and you can call us at {CSC_PHONE} when we are open."
+        )
+    return Reply(text_, topic=reply.topic, misses=0, decision=reply.decision, wanted=reply.handoff)
+
+
+def _compose(decision: Decision, kb: KnowledgeBase, *, misses: int, text: str) -> Reply:
     record = decision.as_dict()
     person = (TALK_TO_A_PERSON, TALK_TO_A_PERSON)
     wanted_request = normalize(text).startswith(normalize(FILE_A_REQUEST))

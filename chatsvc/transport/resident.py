@@ -109,6 +109,7 @@ class ResidentNamespace(socketio.AsyncNamespace):
             conversation, replies = turn.conversation, turn.messages
             if turn.handed_off:
                 self.dispatcher.queue_changed()
+            if turn.handed_off or turn.wanted_person:
                 offer = await self._hours()
                 if offer["leave_message"]["offered"]:
                     extra["hours"] = offer
@@ -330,6 +331,7 @@ class ResidentNamespace(socketio.AsyncNamespace):
                     conversation_id, "conversation", turn.conversation.as_dict()
                 )
                 self.dispatcher.queue_changed()
+            if turn.handed_off or turn.wanted_person:
                 await self._offer_message_if_nobody(conversation_id)
 
         task = asyncio.get_running_loop().create_task(answer())
@@ -345,6 +347,7 @@ class ResidentNamespace(socketio.AsyncNamespace):
             decision=decision,
             kb=self.assistant.index.kb,
             now=self.clock(),
+            staffed=self.calendar.is_open(self.clock()),
         )
         if turn.messages:
             log.info(
