@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 import pytest
@@ -14,9 +17,11 @@ from playwright.async_api import (
     Page,
     expect,
 )
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from chatsvc import conversations as actions
+from chatsvc.models import AfterHoursMessage, Conversation, OutboxMail
+from chatsvc.settings import Settings
 from chatsvc.transport.events import conversation_room
 from chatsvc.transport.resident import NAMESPACE
 from chatsvc.transport.state import DATABASE, SIO, utc_now
@@ -53,9 +58,26 @@ def message(page: Page, text: str) -> Any:
     )
 
 
+ASSISTANT_INSTEAD = "Ask the City Assistant instead"
+
+
 async def open_widget(page: Page) -> None:
     await launcher(page).click()
     await expect(panel(page)).to_be_visible()
+    await choose_assistant(page)
+
+
+async def choose_assistant(page: Page) -> None:
+    """Go on to the pre-chat form if the widget first offers to leave a message.
+
+    It does when nobody can chat: out of hours, or (most tests here) with no agent signed in.
+    """
+    prechat = page.get_by_role("heading", name="Chat With Us!")
+    leave = page.get_by_role("heading", name="Leave Us A Message!")
+    await expect(prechat.or_(leave).or_(log(page))).to_be_visible()
+    if await leave.is_visible():
+        await page.get_by_role("button", name=ASSISTANT_INSTEAD).click()
+        await expect(prechat).to_be_visible()
 
 
 async def fill_form(page: Page, name: str, email: str, question: str) -> None:
@@ -256,6 +278,15 @@ async def test_keyboard_only(page: Page) -> None:
     await page.keyboard.press("Enter")
     await expect(panel(page)).to_be_visible()
     await expect(launcher(page)).to_have_attribute("aria-expanded", "true")
+    # Nobody is signed in to chat: the widget offers to leave a message; the resident asks the
+    # City Assistant instead.
+    await expect(page.get_by_role("heading", name="Leave Us A Message!")).to_be_visible()
+    await expect(page.get_by_label("Name")).to_be_focused()
+    for _ in range(4):  # Email, Message, Send message, then the way to the assistant
+        await page.keyboard.press("Tab")
+    await expect(page.get_by_role("button", name=ASSISTANT_INSTEAD)).to_be_focused()
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("heading", name="Chat With Us!")).to_be_visible()
     await expect(page.get_by_label("Name")).to_be_focused()
     await page.keyboard.type("Ana Ruiz")
     await page.keyboard.press("Tab")
@@ -283,10 +314,14 @@ async def test_keyboard_only(page: Page) -> None:
     await expect(launcher(page)).to_have_attribute("aria-expanded", "false")
     assert await shadow_focus(page) == "launcher"
 
-    # Enter reopens it with focus back in the composer; the End chat control is reachable.
+    # Enter reopens it with focus back in the composer; the offer to leave a message (nobody
+    # can come) and the End chat control are reachable.
     await page.keyboard.press("Enter")
     await expect(composer).to_be_focused()
     await page.keyboard.press("Shift+Tab")
+    await expect(page.get_by_role("button", name="Leave a message")).to_be_focused()
+    await page.keyboard.press("Shift+Tab")
+    await expect(log(page)).to_be_focused()
     await page.keyboard.press("Shift+Tab")
     await expect(page.get_by_role("button", name="Close chat window")).to_be_focused()
     await page.keyboard.press("Shift+Tab")
@@ -395,6 +430,7 @@ async def test_end_chat_and_start_a_new_one(page: Page, live_server: LiveServer)
     await expect(page.get_by_role("button", name="Start a new chat")).to_be_focused()
 
     await page.get_by_role("button", name="Start a new chat").click()
+    await choose_assistant(page)
     await expect(page.get_by_role("button", name="Start chat")).to_be_visible()
     assert await stored(page, live_server) is None
     await expect(page.get_by_label("Name")).to_have_value("Ana Ruiz")
@@ -755,3 +791,366 @@ async def test_no_accessibility_violations_with_the_assistant(
     assert long_box is not None and long_box["height"] > 60, long_box  # wrapped onto lines
     violations = await axe_violations(page)
     assert not violations, f"Markdown and quick replies on a phone: {violations}"
+
+
+# --- after hours: "Leave Us A Message!" ------------------------------------------------------
+
+SUNDAY_NOON = datetime(2026, 11, 29, 20, 0, tzinfo=UTC)  # noon in Pasadena: the center is closed
+UNAVAILABLE = (
+    "Agents are unavailable right now. Please leave a message and we will respond by next"
+    " business day."
+)
+NEXT_OPENING = "We open again Monday, November 30 at 8 a.m."
+REPLY_DUE = "Monday, November 30 at 5 p.m."
+REFERENCE = re.compile(r"^M-[0-9A-Z]{6}$")
+
+
+@pytest.fixture
+def start_closed(
+    start_server: Callable[..., Awaitable[LiveServer]],
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+) -> Callable[..., Awaitable[LiveServer]]:
+    """Factory: the service on a Sunday at noon, with its own database, writing mail to a folder."""
+
+    async def start(**overrides: Any) -> LiveServer:
+        values: dict[str, Any] = {
+            "database_url": f"sqlite+aiosqlite:///{tmp_path}/closed.db",
+            "mail_folder": tmp_path / "mail",
+            "business_hours": "mon-fri 08:00-17:00",
+        }
+        settings = make_settings(**{**values, **overrides})
+        return await start_server(settings, clock=lambda: SUNDAY_NOON)
+
+    return start
+
+
+@pytest.fixture
+async def closed_server(start_closed: Callable[..., Awaitable[LiveServer]]) -> LiveServer:
+    return await start_closed()
+
+
+@pytest.fixture
+def page_on(context: BrowserContext) -> Callable[[LiveServer], Awaitable[Page]]:
+    """Factory: a tab on the demo city page of a given server."""
+
+    async def open_page(server: LiveServer) -> Page:
+        page = await context.new_page()
+        await page.goto(server.url + "/")
+        return page
+
+    return open_page
+
+
+def leave_form(page: Page) -> Any:
+    return page.get_by_role("form", name="Leave Us A Message!")
+
+
+def confirmation(page: Page) -> Any:
+    return page.get_by_role("region", name=re.compile(r"^Thank you, "))
+
+
+async def left_messages(server: LiveServer) -> list[Any]:
+    async with server.app[DATABASE].engine.connect() as conn:
+        rows = await conn.execute(
+            select(
+                AfterHoursMessage.reference,
+                AfterHoursMessage.name,
+                AfterHoursMessage.email,
+                AfterHoursMessage.body,
+                AfterHoursMessage.status,
+                AfterHoursMessage.conversation_id,
+            ).order_by(AfterHoursMessage.id)
+        )
+        return list(rows)
+
+
+async def queued_mail(server: LiveServer) -> list[Any]:
+    async with server.app[DATABASE].engine.connect() as conn:
+        rows = await conn.execute(select(OutboxMail.to_address, OutboxMail.subject))
+        return list(rows)
+
+
+async def mail_files(folder: Path, count: int) -> list[str]:
+    """Wait until the mail sender has written `count` .eml files; return their text."""
+
+    def read() -> list[str]:
+        files = sorted(folder.glob("*.eml")) if folder.is_dir() else []
+        return [f.read_text(encoding="utf-8", errors="replace") for f in files]
+
+    for _ in range(100):
+        if len(texts := await asyncio.to_thread(read)) >= count:
+            return texts
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no {count} .eml file(s) in {folder}")
+
+
+async def until(check: Callable[[], bool]) -> None:
+    """Wait until `check()` holds (fails after the browser's usual wait)."""
+    for _ in range(100):
+        if check():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the condition never held")
+
+
+async def reference_shown(page: Page) -> str:
+    reference = await confirmation(page).locator("strong").text_content()
+    assert reference and REFERENCE.match(reference), reference
+    return reference
+
+
+async def test_a_closed_center_takes_a_message(
+    closed_server: LiveServer, page_on: Callable[[LiveServer], Awaitable[Page]], tmp_path: Path
+) -> None:
+    page = await page_on(closed_server)
+    sent: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(str(payload))))
+
+    await launcher(page).click()
+    form = leave_form(page)
+    await expect(form).to_contain_text(UNAVAILABLE)
+    await expect(form).to_contain_text(
+        re.compile(r"Our hours: Monday to Friday, 8 a\.m\. to 5 p\.m\.")
+    )
+    await expect(form).to_contain_text(NEXT_OPENING)
+    await expect(page.get_by_role("button", name=ASSISTANT_INSTEAD)).to_be_visible()
+    name, email, text_ = (page.get_by_label(f, exact=True) for f in ("Name", "Email", "Message"))
+    await expect(name).to_be_focused()
+
+    # Nothing filled in: every field says what is missing, and focus goes to the first.
+    await page.get_by_role("button", name="Send message").click()
+    for field, error in [
+        (name, "Enter your name."),
+        (email, "Enter your email address."),
+        (text_, "Enter your message."),
+    ]:
+        await expect(field).to_have_attribute("aria-invalid", "true")
+        await expect(field).to_have_accessible_description(error)
+    await expect(name).to_be_focused()
+
+    await name.fill("Ana Ruiz")
+    await expect(name).not_to_have_attribute("aria-invalid", "true")
+    await email.fill("ana@example")
+    await text_.fill("My bulky item pickup was missed on Friday.")
+    await page.get_by_role("button", name="Send message").click()
+    await expect(email).to_be_focused()
+    await expect(email).to_have_accessible_description(
+        "Enter an email address like name@example.com."
+    )
+    assert not [frame for frame in sent if '"leave_message"' in frame], sent
+
+    # Only control characters: the browser sees a name, the server refuses it, under the field.
+    await email.fill("ana@example.com")
+    await name.fill("\u0001\u0002")
+    await page.get_by_role("button", name="Send message").click()
+    await expect(name).to_have_attribute("aria-invalid", "true")
+    await expect(name).to_be_focused()
+    await expect(name).to_have_accessible_description(re.compile(r"^Must not be empty"))
+    assert await left_messages(closed_server) == []
+
+    await name.fill("Ana Ruiz")
+    await page.get_by_role("button", name="Send message").click()
+    heading = page.get_by_role("heading", name="Thank you, Ana Ruiz. We received your message.")
+    await expect(heading).to_be_focused()
+    done = confirmation(page)
+    await expect(done).to_contain_text(re.compile(r"Your reference number is M-[0-9A-Z]{6}\."))
+    await expect(done).to_contain_text(f"We will reply to ana@example.com by {REPLY_DUE}.")
+    reference = await reference_shown(page)
+    await expect(page.locator("chatsvc-widget [aria-live='polite']").last).to_have_text(
+        f"Message sent. Reference {reference}. Reply by {REPLY_DUE}."
+    )
+
+    # Stored once, acknowledged by mail.
+    (row,) = await left_messages(closed_server)
+    assert tuple(row) == (
+        reference,
+        "Ana Ruiz",
+        "ana@example.com",
+        "My bulky item pickup was missed on Friday.",
+        "new",
+        None,
+    )
+    assert len([frame for frame in sent if '"leave_message"' in frame]) == 2, sent
+    mail = await queued_mail(closed_server)
+    assert [m.to_address for m in mail] == ["ana@example.com"]
+    assert reference in mail[0].subject
+    (eml,) = await mail_files(tmp_path / "mail", 1)
+    assert reference in eml and "ana@example.com" in eml
+
+    # Closed and opened again, the confirmation is still there; a new start keeps the details.
+    await page.get_by_role("button", name="Close", exact=True).click()
+    await expect(panel(page)).to_be_hidden()
+    await launcher(page).click()
+    await expect(heading).to_be_focused()
+    await page.get_by_role("button", name="Start a new chat").click()
+    await expect(form).to_be_visible()
+    await expect(name).to_have_value("Ana Ruiz")
+    await expect(email).to_have_value("ana@example.com")
+    await expect(text_).to_have_value("")
+    await expect(text_).to_be_focused()
+
+
+async def test_after_hours_a_person_is_offered_as_a_message(
+    closed_server: LiveServer, page_on: Callable[[LiveServer], Awaitable[Page]]
+) -> None:
+    page = await page_on(closed_server)
+    # The City Assistant still answers after hours: the widget offers it next to the form.
+    await open_widget(page)
+    await fill_form(page, "Ana Ruiz", "ana@example.com", "When is bulky item pickup?")
+    await page.get_by_role("button", name="Start chat").click()
+    answer = log(page).locator(".msg[data-seq='2']")
+    await expect(answer).to_have_class(re.compile(r"\bmsg-assistant\b"))
+    offer = log(page).locator(".offer")
+    await expect(offer).to_have_count(0)
+
+    # Nobody can come: the assistant says so and the widget offers the form instead.
+    await send(page, PERSON)
+    await expect(offer).to_contain_text(UNAVAILABLE)
+    # Right after the answer to that message, and still there after a reload.
+    after_answer = log(page).locator(".msg[data-seq='4'] + .offer")
+    await expect(after_answer).to_be_visible()
+    await page.reload()
+    await open_widget(page)
+    await expect(after_answer).to_contain_text(UNAVAILABLE)
+    leave = page.get_by_role("button", name="Leave a message")
+    await leave.click()
+    form = leave_form(page)
+    await expect(form).to_contain_text(NEXT_OPENING)
+    await expect(page.get_by_label("Name", exact=True)).to_have_value("Ana Ruiz")
+    await expect(page.get_by_label("Email", exact=True)).to_have_value("ana@example.com")
+    text_ = page.get_by_label("Message", exact=True)
+    written = f"When is bulky item pickup?\n\n{PERSON}"
+    await expect(text_).to_have_value(written)
+    await expect(text_).to_be_focused()
+
+    # Back to the chat and again: what was typed in the form stays.
+    await text_.fill(f"{written}\nIt was missed on Friday.")
+    await page.get_by_role("button", name="Back to the chat").click()
+    await expect(leave).to_be_focused()
+    await leave.press("Enter")
+    await expect(text_).to_have_value(f"{written}\nIt was missed on Friday.")
+
+    await page.get_by_role("button", name="Send message").click()
+    heading = page.get_by_role("heading", name="Thank you, Ana Ruiz. We received your message.")
+    await expect(heading).to_be_focused()
+    await expect(confirmation(page)).to_contain_text(
+        f"We will reply to ana@example.com by {REPLY_DUE}."
+    )
+    reference = await reference_shown(page)
+
+    # The chat was ended with a note of the reference; the confirmation stays on screen.
+    async with closed_server.app[DATABASE].engine.connect() as conn:
+        (conversation_id, status) = (
+            await conn.execute(select(Conversation.id, Conversation.status))
+        ).one()
+    assert status == "ended"
+    (row,) = await left_messages(closed_server)
+    assert (row.reference, row.body, row.conversation_id) == (
+        reference,
+        f"{written}\nIt was missed on Friday.",
+        conversation_id,
+    )
+    notes = [m for m in await stored_messages(closed_server, conversation_id) if m[1] == "system"]
+    assert reference in notes[-1][2], notes
+    await expect(heading).to_be_visible()
+
+    # Reloaded, the ended chat shows that note, and the offer is gone.
+    await page.reload()
+    await open_widget(page)
+    await expect(log(page).locator(".msg-system").last).to_contain_text(reference)
+    await expect(page.get_by_role("button", name="Start a new chat")).to_be_focused()
+    await expect(leave).to_have_count(0)
+
+
+async def test_the_message_form_is_accessible_and_hides_its_honeypot(
+    closed_server: LiveServer, page_on: Callable[[LiveServer], Awaitable[Page]]
+) -> None:
+    page = await page_on(closed_server)
+    await launcher(page).click()
+    await expect(leave_form(page)).to_be_visible()
+    violations = await axe_violations(page)
+    assert not violations, f"closed, the message form: {violations}"
+
+    # The honeypot is in the form, but not in the accessibility tree nor in the tab order.
+    honeypot = page.locator("chatsvc-widget input[name='website']")
+    await expect(honeypot).to_have_count(1)
+    for attribute, value in [("tabindex", "-1"), ("aria-hidden", "true"), ("autocomplete", "off")]:
+        await expect(honeypot).to_have_attribute(attribute, value)
+    await expect(panel(page).get_by_role("textbox")).to_have_count(3)
+    tree = await panel(page).aria_snapshot()
+    assert "Website" not in tree and "website" not in tree, tree
+    focused = []
+    for _ in range(12):
+        await page.keyboard.press("Tab")
+        focused.append(await shadow_focus(page))
+    assert "csc-lm-website" not in focused, focused
+    assert focused[:4] == ["csc-lm-email", "csc-lm-message", "primary", "secondary"], focused
+
+    await page.get_by_role("button", name="Send message").click()
+    await expect(page.get_by_label("Name", exact=True)).to_have_attribute("aria-invalid", "true")
+    violations = await axe_violations(page)
+    assert not violations, f"the message form with errors: {violations}"
+
+    # A robot fills in the hidden field: the value goes to the server as it is (filed as spam,
+    # so no acknowledgement), and the page looks the same to it.
+    await page.get_by_label("Name", exact=True).fill("Ana Ruiz")
+    await page.get_by_label("Email", exact=True).fill("ana@example.com")
+    await page.get_by_label("Message", exact=True).fill("Is the library open on Monday?")
+    await honeypot.evaluate("(input) => { input.value = 'https://example.com'; }")
+    await page.get_by_role("button", name="Send message").click()
+    await expect(confirmation(page)).to_be_visible()
+    (row,) = await left_messages(closed_server)
+    assert row.status == "spam"
+    assert await queued_mail(closed_server) == []
+
+    violations = await axe_violations(page)
+    assert not violations, f"the confirmation: {violations}"
+    await page.set_viewport_size({"width": 375, "height": 667})
+    violations = await axe_violations(page)
+    assert not violations, f"the confirmation on a phone: {violations}"
+
+
+async def test_a_refused_message_is_retried_with_the_same_client_id(
+    start_closed: Callable[..., Awaitable[LiveServer]],
+    page_on: Callable[[LiveServer], Awaitable[Page]],
+) -> None:
+    server = await start_closed(messages_per_ip_per_hour=1)
+    page = await page_on(server)
+    sent: list[dict[str, Any]] = []
+
+    def on_frame(payload: str | bytes) -> None:
+        # Socket.IO over the WebSocket: 42/resident,<ack id>["leave_message",{...}]
+        match = re.match(r'^42/resident,\d*(\["leave_message",.*)$', str(payload))
+        if match:
+            sent.append(json.loads(match.group(1))[1])
+
+    page.on("websocket", lambda ws: ws.on("framesent", on_frame))
+    await launcher(page).click()
+    await page.get_by_label("Name", exact=True).fill("Ana Ruiz")
+    await page.get_by_label("Email", exact=True).fill("ana@example.com")
+    await page.get_by_label("Message", exact=True).fill("First message.")
+    await page.get_by_role("button", name="Send message").click()
+    await expect(confirmation(page)).to_be_visible()
+    await page.get_by_role("button", name="Start a new chat").click()
+
+    # The second one is over the limit: the form says so, and nothing is stored.
+    text_ = page.get_by_label("Message", exact=True)
+    await expect(text_).to_be_focused()
+    await text_.fill("Second message.")
+    send_button = page.get_by_role("button", name="Send message")
+    await send_button.click()
+    alert = leave_form(page).get_by_role("alert")
+    await expect(alert).to_have_text(re.compile(r"several messages in a short time"))
+    await send_button.click()
+    await until(lambda: len(sent) == 3)
+    await text_.fill("Second message, shorter.")
+    await send_button.click()
+    await until(lambda: len(sent) == 4)
+    await expect(alert).to_have_text(re.compile(r"several messages in a short time"))
+
+    ids = [frame["client_id"] for frame in sent]
+    # The same submission keeps its client_id; another text is another submission.
+    assert ids[1] == ids[2] and len({ids[0], ids[1], ids[3]}) == 3, ids
+    assert [frame["website"] for frame in sent] == [""] * 4
+    assert len(await left_messages(server)) == 1

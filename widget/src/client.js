@@ -10,6 +10,7 @@ const TYPING_REPEAT_MS = 2000; // resend typing:true at most this often while ty
 const TYPING_IDLE_MS = 3000; // then typing:false after this long without a keystroke
 const RETRY_MIN_MS = 2000;
 const RETRY_MAX_MS = 30000;
+const JOIN_WAIT_MS = 5000; // a message left from a chat waits this long for the chat's resume
 
 // Errors worth retrying with the same client_id: the message may or may not have reached the
 // server, and the server dedupes. Anything else is final for that message.
@@ -17,6 +18,11 @@ const TRANSIENT = new Set(["timeout", "disconnected", "not_in_conversation", "un
 
 function failure(code, message) {
   return { ok: false, error: { code, message } };
+}
+
+/** A `hours` answer (ack or event) that offers the "Leave Us A Message!" form, or null. */
+function offerOf(hours) {
+  return hours && typeof hours === "object" && hours.leave_message && hours.leave_message.offered === true ? hours : null;
 }
 
 function isMessage(m) {
@@ -38,6 +44,13 @@ export class ChatClient {
     for (const entry of this.outbox) entry.state = "pending";
     if (!this.token) store.remove("pending");
     this._clearConversation();
+    // The offer to leave a message survives a reload; the resume checks it is still valid.
+    const offer = this.token ? store.getJSON("offer", null) : null;
+    if (offer && typeof offer === "object") {
+      this.offer = offerOf(offer.hours);
+      this.offerSeq = Number.isInteger(offer.after_seq) ? offer.after_seq : 0;
+    }
+    if (!this.offer) store.remove("offer");
     this.flushing = false;
     this.flushAgain = false;
     this.retryDelay = RETRY_MIN_MS;
@@ -80,6 +93,8 @@ export class ChatClient {
     this.lastSeq = 0;
     this.conversation = null;
     this.queue = null;
+    this.offer = null; // the latest `hours` answer offering to leave a message instead of waiting
+    this.offerSeq = 0; // the seq of the newest message when it was first offered
     this.readSeq = 0; // highest seq the resident has seen
     this.serverReadSeq = 0; // highest seq the server knows the resident has read
     this.staffReadSeq = 0;
@@ -125,6 +140,9 @@ export class ChatClient {
     socket.on("read", (p) => this._onRead(p));
     socket.on("conversation", (c) => this._applyConversation(c));
     socket.on("queue", (q) => this._applyQueue(q));
+    socket.on("hours", (h) => {
+      if (this.conversation && !this.ended) this._applyOffer(h);
+    });
     this._setConnection("connecting");
     socket.connect();
   }
@@ -161,6 +179,15 @@ export class ChatClient {
       const timer = setTimeout(() => done(false), ms);
       this.socket.on("connect", onConnect);
     });
+  }
+
+  /** Wait until this connection has started or resumed the conversation, up to `ms`. */
+  async _whenJoined(ms) {
+    const until = Date.now() + ms;
+    while (!this.joined && this.token && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return this.joined;
   }
 
   /** Emit with an ack; always resolve to an ack-shaped object, transport errors included. */
@@ -210,6 +237,39 @@ export class ChatClient {
     this.joined = true;
     this._applyConversation(ack.conversation);
     this._merge(ack.messages);
+    // The question asked for a person, and nobody can come soon: offer to leave a message.
+    this._applyOffer(ack.hours);
+    return ack;
+  }
+
+  /** Ask whether a person can chat now (the `hours` ack), connecting first if needed. */
+  async hours() {
+    this.connect();
+    if (!(await this._whenConnected(ACK_TIMEOUT_MS))) {
+      return failure("disconnected", "Cannot reach the chat service. Check your connection and try again.");
+    }
+    return this._ask("hours", {});
+  }
+
+  /**
+   * Leave a message for the center (the "Leave Us A Message!" form). The caller keeps
+   * `client_id` for retries of the same submission: the server then stores it once.
+   * Sent from a chat, it ends that chat on the server.
+   */
+  async leaveMessage(payload) {
+    this.connect();
+    if (!(await this._whenConnected(ACK_TIMEOUT_MS))) {
+      return failure("disconnected", "Cannot reach the chat service. Check your connection and try again.");
+    }
+    // From a chat: let this connection rejoin it first, so the message is linked to the chat.
+    if (this.token && !this.ended) await this._whenJoined(JOIN_WAIT_MS);
+    const token = this.token;
+    const ack = await this._ask("leave_message", payload);
+    if (ack.ok && token && token === this.token) {
+      this._applyOffer(null);
+      // The server ended the chat and told its other connections, not this one: catch up.
+      if (this.joined) this._resumeThenFlush(this.epoch);
+    }
     return ack;
   }
 
@@ -242,6 +302,15 @@ export class ChatClient {
     this.retryDelay = RETRY_MIN_MS;
     this._syncRead();
     this._flush();
+    // Back in a chat that waits for a person, or that offered to leave a message (after a
+    // reload, a reconnect): is that offer (still) right?
+    if (!this.ended && (this.offer || this.conversation?.stage === "waiting")) this._checkOffer(epoch, token);
+  }
+
+  async _checkOffer(epoch, token) {
+    const ack = await this._ask("hours", {});
+    if (epoch !== this.epoch || token !== this.token || !ack.ok) return;
+    if (!this.ended) this._applyOffer(ack);
   }
 
   _retryLater(fn, epoch) {
@@ -262,6 +331,7 @@ export class ChatClient {
     this.outbox = [];
     this.store.remove("token");
     this.store.remove("pending");
+    this.store.remove("offer");
     this._clearConversation();
     clearTimeout(this.retryTimer);
     this.emit("reset", { reason, dropped, resident: null });
@@ -287,6 +357,17 @@ export class ChatClient {
   _applyQueue(queue) {
     this.queue = queue && typeof queue === "object" && Number.isInteger(queue.position) ? queue : null;
     this.emit("queue", this.queue);
+  }
+
+  /** Keep (or drop) the offer to leave a message from an `hours` answer. */
+  _applyOffer(hours) {
+    const offer = offerOf(hours);
+    if (!offer && !this.offer) return;
+    if (offer && !this.offer) this.offerSeq = this.lastSeq;
+    this.offer = offer;
+    if (offer) this.store.setJSON("offer", { hours: offer, after_seq: this.offerSeq });
+    else this.store.remove("offer");
+    this.emit("offer", offer);
   }
 
   _applyConversation(conversation) {

@@ -90,6 +90,21 @@ button { cursor: pointer; }
   background: var(--accent); color: var(--on-accent); font-weight: 600;
 }
 .primary[aria-disabled="true"] { cursor: progress; opacity: 0.85; }
+/* Second choices: dark text on white (16:1), a border in the focus colour (≥ 3:1, see themeFor). */
+.secondary {
+  min-height: 44px; padding: 8px 16px; border: 2px solid var(--focus); border-radius: 6px;
+  background: #fff; color: var(--text); font-weight: 600; text-align: left;
+}
+.secondary:hover { background: #eef0f3; }
+.actions { display: flex; flex-wrap: wrap; gap: 8px; margin-bottom: 12px; }
+
+/* The leave-a-message form and its confirmation. */
+.lead { font-weight: 600; }
+.checking p { color: var(--muted); }
+.confirmation h3 { outline-offset: 4px; }
+.confirmation strong { font-weight: 700; letter-spacing: 0.04em; }
+/* The honeypot: off-screen (not display:none, which robots notice), never in the tab order. */
+.trap { position: absolute; left: -10000px; top: auto; width: 1px; height: 1px; overflow: hidden; }
 
 .chat { flex: 1; display: flex; flex-direction: column; min-height: 0; }
 .log {
@@ -123,6 +138,12 @@ button { cursor: pointer; }
   white-space: normal; overflow-wrap: anywhere;
 }
 .quick-reply:hover { background: #eef0f3; }
+/* In the log after a handover nobody can take soon: leave a message instead of waiting. */
+.offer {
+  align-self: stretch; padding: 10px 12px; border: 1px solid #8a9bb0; border-radius: 8px;
+  background: #eef4fa; color: var(--text); font-size: 15px;
+}
+.offer p { margin: 0 0 8px; }
 .state { font-size: 13px; font-style: italic; margin-top: 2px !important; }
 .msg[data-state="failed"] { background: #fff; color: var(--text); border: 2px solid var(--error); }
 .msg[data-state="failed"] .meta { color: var(--muted); }
@@ -153,7 +174,8 @@ button { cursor: pointer; }
 }
 @media (forced-colors: active) {
   .msg, .launcher, .primary { border: 1px solid CanvasText; }
-  .quick-reply { border-color: ButtonText; }
+  .quick-reply, .secondary { border-color: ButtonText; }
+  .offer { border: 1px solid CanvasText; }
 }
 `;
 }

@@ -13,22 +13,49 @@ export function charCount(text) {
 
 const number = (n) => n.toLocaleString("en-US");
 
+function checkName(name) {
+  if (!name) return "Enter your name.";
+  if (charCount(name) > LIMITS.name) return `Your name must be ${LIMITS.name} characters or fewer.`;
+  return null;
+}
+
+function checkEmail(email) {
+  if (!email) return "Enter your email address.";
+  if (charCount(email) > LIMITS.email) return `Your email address must be ${LIMITS.email} characters or fewer.`;
+  if (!EMAIL.test(email)) return "Enter an email address like name@example.com.";
+  return null;
+}
+
+/** A required text of at most `limit` characters; `noun` names it ("question", "message"). */
+function checkText(text, noun, limit) {
+  if (!text) return `Enter your ${noun}.`;
+  const n = charCount(text);
+  if (n > limit) return `Your ${noun} must be ${number(limit)} characters or fewer (it has ${number(n)}).`;
+  return null;
+}
+
+function collect(checks) {
+  const errors = {};
+  for (const [field, error] of Object.entries(checks)) if (error) errors[field] = error;
+  return errors;
+}
+
 /** Check the pre-chat form; return {field: message} for each invalid field. */
 export function validateStart({ name, email, question }) {
-  const errors = {};
-  if (!name) errors.name = "Enter your name.";
-  else if (charCount(name) > LIMITS.name)
-    errors.name = `Your name must be ${LIMITS.name} characters or fewer.`;
+  return collect({
+    name: checkName(name),
+    email: checkEmail(email),
+    question: checkText(question, "question", LIMITS.question),
+  });
+}
 
-  if (!email) errors.email = "Enter your email address.";
-  else if (charCount(email) > LIMITS.email)
-    errors.email = `Your email address must be ${LIMITS.email} characters or fewer.`;
-  else if (!EMAIL.test(email)) errors.email = "Enter an email address like name@example.com.";
-
-  if (!question) errors.question = "Enter your question.";
-  else if (charCount(question) > LIMITS.question)
-    errors.question = `Your question must be ${number(LIMITS.question)} characters or fewer (it has ${number(charCount(question))}).`;
-  return errors;
+/** Check the "Leave Us A Message!" form; return {field: message} for each invalid field. */
+export function validateLeaveMessage({ name, email, message }) {
+  return collect({
+    name: checkName(name),
+    email: checkEmail(email),
+    message: checkText(message, "message", LIMITS.message),
+  });
 }
 
 /**

@@ -1,8 +1,14 @@
-// The widget's DOM: launcher, panel, pre-chat form, message log and composer. It renders what
-// ChatClient reports and turns the resident's actions into ChatClient calls.
+// The widget's DOM: launcher, panel, pre-chat form, message log and composer, and the
+// "Leave Us A Message!" form when no person can chat. It renders what ChatClient reports and
+// turns the resident's actions into ChatClient calls.
+//
+// The panel's body shows one screen at a time (only that one is in the DOM, so labels such as
+// "Name" are never there twice): "checking" (asking whether a person can chat), "prechat",
+// "leave" (the message form), "confirmed" (the message was stored) or "chat".
 
 import { el, icon, ICON_CHAT, ICON_CLOSE, appendLinkified, formatTime } from "./dom.js";
 import { renderMarkdown } from "./markdown.js";
+import { LeaveMessageForm, Confirmation } from "./leave.js";
 import { LIMITS, charCount, validateStart, fieldError, formatNumber } from "./validation.js";
 
 const SYSTEM_NAME = "City of Pasadena";
@@ -11,6 +17,8 @@ const COUNTER_FROM = 3500; // show the character counter near the limit
 const FIELDS = ["name", "email", "question"];
 const KINDS = ["resident", "assistant", "agent", "system"];
 const EXPIRED_NOTICE = "Your previous chat has ended. Start a new one below.";
+const EXPIRED_NOTICE_LEAVE = "Your previous chat has ended.";
+const OFFER_TEXT = "No one can chat with you right now. You can leave us a message instead.";
 
 /** The quick replies a message offers that the resident could send: label and text present. */
 function quickRepliesOf(m) {
@@ -69,6 +77,12 @@ export class ChatView {
     this.typingTimer = null;
     this.quickReplies = null; // the "Suggested replies" group, while one is shown
     this.quickRepliesSeq = 0; // the seq of the message it belongs to
+    // Without a conversation: "no" (ask `hours` when the panel opens), "asking" or "done".
+    this.hoursAsked = "no";
+    this.hoursRequest = 0; // bumped to ignore an answer that comes after a reset
+    this.leaveFrom = null; // the message form is shown: "start" (no chat yet) or "chat"
+    this.leaveFilledFor = null; // the conversation the form was last pre-filled from
+    this.confirmed = false; // the message was stored: show the confirmation
 
     this.root = el("div", { class: "root" }, this.buildLauncher(title), this.buildPanel(title));
     shadow.append(this.root);
@@ -86,6 +100,7 @@ export class ChatView {
     client.on("staffRead", () => this.renderSeen());
     client.on("unread", (n) => this.renderBadge(n));
     client.on("reset", (info) => this.onReset(info));
+    client.on("offer", () => this.render());
     document.addEventListener("visibilitychange", () => this.markReadIfSeen());
 
     for (const entry of client.outbox) this.onPending(entry);
@@ -129,12 +144,34 @@ export class ChatView {
       ),
     );
     this.status = el("p", { class: "status ok", role: "status" });
+    // Polite announcements that have no visible text of their own (a message was left).
+    this.announcer = el("p", { class: "sr-only", "aria-live": "polite" });
+    this.checking = el(
+      "div",
+      { class: "prechat checking" },
+      el("p", { tabindex: "-1", text: "Checking whether someone is available to chat…" }),
+    );
+    this.leaveForm = new LeaveMessageForm({
+      send: (payload) => this.client.leaveMessage(payload),
+      onSent: (ack, values) => this.onMessageLeft(ack, values),
+      onSecondary: () => this.leaveSecondary(),
+    });
+    this.confirmation = new Confirmation({ onClose: () => this.close(), onNewChat: () => this.startNewChat() });
+    this.screens = {
+      checking: this.checking,
+      prechat: this.buildForm(),
+      leave: this.leaveForm.node,
+      confirmed: this.confirmation.node,
+      chat: this.buildChat(),
+    };
+    this.body = el("div", { class: "body" });
     this.panel = el(
       "div",
       { id: "csc-panel", class: "panel", role: "dialog", "aria-labelledby": "csc-title", hidden: true },
       header,
       this.status,
-      el("div", { class: "body" }, this.buildForm(), this.buildChat()),
+      this.announcer,
+      this.body,
     );
     this.panel.addEventListener("keydown", (event) => {
       if (event.key === "Escape" && !event.isComposing) {
@@ -237,7 +274,11 @@ export class ChatView {
       el("button", { type: "submit", class: "primary" }, "Send"),
       this.counter,
     );
-    this.chat = el("div", { class: "chat", hidden: true }, this.log, this.waitLine, this.typing, this.alert, this.endedBar, this.composer);
+    // Offered inside the log, after the answer to "a person, please", when nobody can come soon.
+    this.offerText = el("p");
+    this.offerButton = el("button", { type: "button", class: "secondary", onclick: () => this.openLeaveFromChat() }, "Leave a message");
+    this.offerBar = el("div", { class: "offer" }, this.offerText, this.offerButton);
+    this.chat = el("div", { class: "chat" }, this.log, this.waitLine, this.typing, this.alert, this.endedBar, this.composer);
     return this.chat;
   }
 
@@ -252,6 +293,7 @@ export class ChatView {
     this.scrollToEnd();
     this.focusInitial();
     this.markReadIfSeen();
+    this.askHours();
   }
 
   close() {
@@ -263,11 +305,26 @@ export class ChatView {
     this.renderBadge(this.client.unreadCount());
   }
 
+  /** Which screen the panel's body shows. */
+  screen() {
+    if (this.confirmed) return "confirmed";
+    if (this.leaveFrom) return "leave";
+    if (this.client.hasConversation) return "chat";
+    return this.hoursAsked === "done" ? "prechat" : "checking";
+  }
+
   focusInitial() {
-    if (!this.client.hasConversation) {
+    const screen = this.screen();
+    if (screen === "checking") {
+      this.checking.firstChild.focus();
+    } else if (screen === "prechat") {
       const invalid = FIELDS.find((f) => this.inputs[f].getAttribute("aria-invalid") === "true");
       const empty = FIELDS.find((f) => !this.inputs[f].value.trim());
       this.inputs[invalid || empty || "name"].focus();
+    } else if (screen === "leave") {
+      this.leaveForm.focusFirst();
+    } else if (screen === "confirmed") {
+      this.confirmation.heading.focus();
     } else if (this.client.ended) {
       this.newChatButton.focus();
     } else {
@@ -276,29 +333,76 @@ export class ChatView {
   }
 
   markReadIfSeen() {
-    if (this.isOpen && document.visibilityState === "visible" && this.client.hasConversation) {
+    const screen = this.screen();
+    if (
+      this.isOpen &&
+      document.visibilityState === "visible" &&
+      this.client.hasConversation &&
+      (screen === "chat" || screen === "confirmed")
+    ) {
       this.client.markRead();
     }
   }
 
+  /** A polite announcement for screen readers (said once, even if the same text comes again). */
+  announce(text) {
+    this.announcer.textContent = "";
+    setTimeout(() => {
+      this.announcer.textContent = text;
+    }, 100);
+  }
+
   // --- rendering ----------------------------------------------------------------------------
 
-  /** Show the form or the chat, and the chat's active or ended controls. */
+  /** Show the screen that applies, and the chat's active or ended controls. */
   render() {
     const active = this.shadow.activeElement;
     const hadFocus = Boolean(active && this.panel.contains(active));
-    const hasChat = this.client.hasConversation;
+    const screen = this.screen();
+    const node = this.screens[screen];
+    const changed = this.body.firstElementChild !== node;
+    if (changed) this.body.replaceChildren(node);
     const ended = this.client.ended;
-    this.form.hidden = hasChat;
-    this.chat.hidden = !hasChat;
-    this.endButton.hidden = !hasChat || ended;
+    this.endButton.hidden = screen !== "chat" || ended;
     this.composer.hidden = ended;
     this.endedBar.hidden = !ended;
     if (ended) this.hideTyping();
     this.renderWait();
+    this.renderOffer();
     this.renderQuickReplies();
-    // Whatever had focus may just have been hidden (the End chat button, the composer).
-    if (this.isOpen && hadFocus && active.closest("[hidden]")) this.focusInitial();
+    if (changed && screen === "chat") this.scrollToEnd();
+    // Whatever had focus may just have been hidden or taken out (the End chat button, the
+    // composer, the screen it was on).
+    if (this.isOpen && hadFocus && (!active.isConnected || active.closest("[hidden]"))) this.focusInitial();
+  }
+
+  /** "Agents are unavailable… [Leave a message]" in the log, until a person joins or it ends. */
+  renderOffer() {
+    const offer = this.client.offer;
+    const conversation = this.client.conversation;
+    const show = Boolean(offer && conversation && !this.client.ended && conversation.stage !== "agent");
+    if (!show) {
+      this.offerBar.remove();
+      return;
+    }
+    const text = typeof offer.leave_message.text === "string" && offer.leave_message.text ? offer.leave_message.text : OFFER_TEXT;
+    if (this.offerText.textContent !== text) this.offerText.textContent = text;
+    // Right after the message it answers (announced like one); place() keeps later ones after it.
+    const after = this.client.offerSeq;
+    this.offerBar.dataset.after = String(after);
+    if (this.offerBar.parentNode !== this.log) {
+      const stick = this.nearBottom();
+      let before = null;
+      for (const child of this.log.children) {
+        const unsent = child.dataset.state === "pending" || child.dataset.state === "sending";
+        if (child.dataset.seq ? Number(child.dataset.seq) > after : unsent) {
+          before = child;
+          break;
+        }
+      }
+      this.log.insertBefore(this.offerBar, before);
+      if (stick) this.scrollToEnd();
+    }
   }
 
   renderStatus() {
@@ -377,14 +481,18 @@ export class ChatView {
     this.log.scrollTop = this.log.scrollHeight;
   }
 
-  /** Put a stored message where its seq says: before later ones and before unsent ones. */
+  /**
+   * Put a stored message where its seq says: before later ones, before unsent ones and before
+   * the offer to leave a message if it came after an earlier message (data-after).
+   */
   place(node, seq) {
     let before = null;
     for (const child of this.log.children) {
       if (child === node) continue;
       const childSeq = child.dataset.seq;
+      const after = child.dataset.after;
       const unsent = child.dataset.state === "pending" || child.dataset.state === "sending";
-      if (childSeq ? Number(childSeq) > seq : unsent) {
+      if (childSeq ? Number(childSeq) > seq : after ? Number(after) >= seq : unsent) {
         before = child;
         break;
       }
@@ -520,6 +628,9 @@ export class ChatView {
   }
 
   onReset({ reason, dropped }) {
+    this.hoursRequest++;
+    this.hoursAsked = "no";
+    this.leaveFrom = null;
     this.log.replaceChildren();
     this.seqNodes.clear();
     this.pendingNodes.clear();
@@ -531,11 +642,19 @@ export class ChatView {
     this.renderCounter();
     this.notice.textContent = reason === "expired" ? EXPIRED_NOTICE : "";
     this.notice.hidden = reason !== "expired";
+    this.leaveForm.setNotice(reason === "expired" ? EXPIRED_NOTICE_LEAVE : "");
     // Messages typed for a conversation that no longer exists are not lost: they become the question.
-    if (dropped.length && !this.inputs.question.value.trim()) this.inputs.question.value = dropped.join("\n\n");
+    if (dropped.length) {
+      const text = dropped.join("\n\n");
+      if (!this.inputs.question.value.trim()) this.inputs.question.value = text;
+      this.leaveForm.fill({ message: text }, { overwrite: false });
+    }
     this.render();
     this.renderBadge(0);
-    if (this.isOpen) this.focusInitial();
+    if (this.isOpen) {
+      this.focusInitial();
+      this.askHours();
+    }
   }
 
   renderCounter() {
@@ -585,6 +704,7 @@ export class ChatView {
     if (ack.ok) {
       this.inputs.question.value = "";
       this.notice.hidden = true;
+      this.leaveForm.setNotice("");
       this.render();
       this.scrollToEnd();
       if (this.isOpen) this.textarea.focus();
@@ -629,12 +749,103 @@ export class ChatView {
   }
 
   startNewChat() {
-    const resident = this.client.newChat();
+    const confirmed = this.confirmed;
+    this.confirmed = false;
+    this.leaveFrom = null;
+    let resident = confirmed || null;
+    if (this.client.hasConversation) {
+      resident = this.client.newChat() || resident; // its reset asks who can chat now
+    } else {
+      // After a message left without a chat, nothing was reset: ask again who can chat now.
+      this.hoursRequest++;
+      this.hoursAsked = "no";
+    }
     // The same person usually starts the next chat: spare them typing their details again.
     if (resident) {
-      if (typeof resident.name === "string") this.inputs.name.value = resident.name;
-      if (typeof resident.email === "string") this.inputs.email.value = resident.email;
-      this.focusInitial();
+      const { name, email } = resident;
+      if (typeof name === "string") this.inputs.name.value = name;
+      if (typeof email === "string") this.inputs.email.value = email;
+      this.leaveForm.fill({ name, email }); // skips what is not a string
     }
+    this.render();
+    if (this.isOpen) {
+      this.focusInitial();
+      this.askHours();
+    }
+  }
+
+  // --- leaving a message ----------------------------------------------------------------------
+
+  /** With no conversation: ask whether a person can chat, and offer the message form if not. */
+  async askHours() {
+    if (!this.isOpen || this.hoursAsked !== "no" || this.client.hasConversation || this.confirmed) return;
+    const request = ++this.hoursRequest;
+    this.hoursAsked = "asking";
+    this.render();
+    const ack = await this.client.hours();
+    if (request !== this.hoursRequest) return; // reset or started over meanwhile
+    this.hoursAsked = "done";
+    // No answer (offline, an older server): the pre-chat form, which reports its own errors.
+    if (ack.ok && ack.leave_message && ack.leave_message.offered === true && !this.client.hasConversation) {
+      this.leaveForm.show(ack, "start");
+      this.leaveFrom = "start";
+    }
+    this.render();
+  }
+
+  /** "Leave a message" in a chat: the form, pre-filled with what the resident already gave. */
+  openLeaveFromChat() {
+    const conversation = this.client.conversation;
+    if (!conversation || !this.client.offer) return;
+    if (this.leaveFilledFor !== conversation.id) {
+      this.leaveFilledFor = conversation.id;
+      const resident = conversation.resident || {};
+      const written = [...this.client.messages.values()]
+        .filter((m) => m.author_kind === "resident")
+        .sort((a, b) => a.seq - b.seq)
+        .map((m) => m.text)
+        .concat(this.client.outbox.map((e) => e.text));
+      this.leaveForm.fill({
+        name: typeof resident.name === "string" ? resident.name : "",
+        email: typeof resident.email === "string" ? resident.email : "",
+        message: written.join("\n\n"),
+      });
+    }
+    this.leaveForm.show(this.client.offer, "chat");
+    this.leaveFrom = "chat";
+    this.render();
+    if (this.isOpen) this.focusInitial();
+  }
+
+  /** The form's secondary button: the City Assistant (no chat yet), or back to the chat. */
+  leaveSecondary() {
+    const from = this.leaveFrom;
+    this.leaveFrom = null;
+    if (from === "start") {
+      // Carry over what was typed: the assistant's form asks the same details.
+      const values = this.leaveForm.values();
+      if (values.name) this.inputs.name.value = values.name;
+      if (values.email) this.inputs.email.value = values.email;
+      if (values.message && !this.inputs.question.value.trim()) this.inputs.question.value = values.message;
+      for (const field of FIELDS) this.setFieldError(field, "");
+    }
+    this.render();
+    if (!this.isOpen) return;
+    if (from === "chat" && this.offerBar.isConnected) this.offerButton.focus();
+    else this.focusInitial();
+  }
+
+  onMessageLeft(ack, values) {
+    const replyDue = typeof ack.reply_due_text === "string" && ack.reply_due_text ? ack.reply_due_text : "the next business day";
+    const reference = typeof ack.reference === "string" ? ack.reference : "";
+    const sentence = this.confirmation.show({ name: values.name, email: values.email, reference, replyDue });
+    this.confirmed = { name: values.name, email: values.email };
+    this.leaveFrom = null;
+    this.leaveForm.setNotice("");
+    this.notice.hidden = true;
+    this.render();
+    if (this.isOpen) this.confirmation.heading.focus();
+    this.announce(sentence);
+    this.markReadIfSeen();
   }
 }

@@ -1,7 +1,8 @@
 // The staff side of docs/protocol.md ("The /agent namespace"): one Socket.IO connection, what the
 // server said in `hello` and since (me, my chats, the queue, the team, canned responses), the
-// transcripts loaded so far (messages deduplicated by conversation and seq, notes by id) and the
-// agent's unsent replies. It knows nothing about the DOM; the views listen to its events.
+// transcripts loaded so far (messages deduplicated by conversation and seq, notes by id), the
+// agent's unsent replies and the after-hours inbox (left messages by id). It knows nothing about
+// the DOM; the views listen to its events.
 
 import { io } from "socket.io-client";
 import { newClientId } from "../ids.js";
@@ -38,6 +39,20 @@ function isMessage(m) {
 
 function isChat(c) {
   return isObject(c) && Number.isInteger(c.id);
+}
+
+function isLeftMessage(m) {
+  return isObject(m) && Number.isInteger(m.id) && typeof m.status === "string" && typeof m.text === "string";
+}
+
+export const INBOX_STATUSES = ["new", "in_progress", "replied", "closed", "spam"];
+export const INBOX_OPEN = ["new", "in_progress"];
+const INBOX_LIMIT = 500; // the server lists at most this many: a full page may not be all
+
+/** Whether a left message is open and past its reply due time (the server's flag, or now). */
+export function isOverdue(item, nowMs = Date.now()) {
+  if (!INBOX_OPEN.includes(item.status)) return false;
+  return item.overdue === true || parseTime(item.reply_due) <= nowMs;
 }
 
 /** What the pane knows of one conversation's contents. */
@@ -78,6 +93,10 @@ export class AgentClient extends Emitter {
     this.outbox = []; // replies not yet acknowledged, oldest first
     this.flushing = false;
     this.typing = { id: null, on: false, sentAt: 0, timer: null };
+    this.inbox = new Map(); // left message id -> newest Left message seen
+    this.inboxLoaded = false; // the open ones were listed once
+    this.inboxRequests = 0; // `inbox` requests out
+    this.inboxLive = new Set(); // ids an event updated while a list was out: the event is newer
   }
 
   get isSupervisor() {
@@ -164,6 +183,9 @@ export class AgentClient extends Emitter {
     socket.on("canned", (payload) => {
       if (Array.isArray(payload?.canned)) this._setCanned(payload.canned);
     });
+    socket.on("inbox_item", (item) => {
+      if (isLeftMessage(item)) this._applyLeftMessage(item, true);
+    });
     socket.connect();
   }
 
@@ -207,6 +229,7 @@ export class AgentClient extends Emitter {
     this.emit("canned", this.canned);
     this.emit("queue");
     this.emit("chats");
+    this.loadInbox(INBOX_OPEN); // the counts in the inbox's tab; not waited for
     // Catch up on every chat of mine (unread counts, replies sent while away), then resend.
     await Promise.all([...this.mine].map((id) => this.load(id)));
     if (epoch === this.epoch) this._flush();
@@ -483,6 +506,74 @@ export class AgentClient extends Emitter {
     const ack = await this.ask("canned_delete", { id });
     if (ack.ok) this._setCanned(this.canned.filter((c) => c.id !== id));
     return ack;
+  }
+
+  // --- the after-hours inbox -----------------------------------------------------------
+
+  /** Left messages in the given statuses, soonest reply due first (as the server sorts). */
+  inboxItems(statuses = INBOX_OPEN) {
+    return [...this.inbox.values()]
+      .filter((m) => statuses.includes(m.status))
+      .sort((a, b) => (parseTime(a.reply_due) || 0) - (parseTime(b.reply_due) || 0) || a.id - b.id);
+  }
+
+  /** How many left messages are open, and how many of those are overdue now. */
+  inboxCounts(nowMs = Date.now()) {
+    const open = this.inboxItems(INBOX_OPEN);
+    return { open: open.length, overdue: open.filter((m) => isOverdue(m, nowMs)).length };
+  }
+
+  /** Ask for the left messages in `statuses`; what was known in them is replaced. */
+  async loadInbox(statuses = INBOX_OPEN) {
+    this.inboxRequests += 1;
+    const ack = await this.ask("inbox", { statuses });
+    this.inboxRequests -= 1;
+    const live = this.inboxLive;
+    if (!this.inboxRequests) this.inboxLive = new Set();
+    if (!ack.ok) {
+      this.emit("inbox");
+      return ack;
+    }
+    const items = Array.isArray(ack.messages) ? ack.messages.filter(isLeftMessage) : [];
+    const listed = new Set(items.map((m) => m.id));
+    if (items.length < INBOX_LIMIT) {
+      // Gone from these statuses while we were away (answered, closed in another tab…).
+      for (const [id, item] of this.inbox) {
+        if (statuses.includes(item.status) && !listed.has(id) && !live.has(id)) this.inbox.delete(id);
+      }
+    }
+    for (const item of items) if (!live.has(item.id)) this.inbox.set(item.id, item);
+    if (INBOX_OPEN.every((s) => statuses.includes(s))) this.inboxLoaded = true;
+    this.emit("inbox");
+    return ack;
+  }
+
+  /** Keep a left message from an event or an ack; tell the views what it was before. */
+  _applyLeftMessage(item, live) {
+    const before = this.inbox.get(item.id) || null;
+    this.inbox.set(item.id, item);
+    if (this.inboxRequests) this.inboxLive.add(item.id);
+    this.emit("inbox_item", item, before, live);
+    this.emit("inbox");
+  }
+
+  async _inboxAction(event, payload) {
+    const ack = await this.ask(event, payload);
+    if (ack.ok && isLeftMessage(ack.message)) this._applyLeftMessage(ack.message, false);
+    return ack;
+  }
+
+  claimMessage(id) {
+    return this._inboxAction("inbox_claim", { id });
+  }
+
+  replyToMessage(id, text) {
+    return this._inboxAction("inbox_reply", { id, text });
+  }
+
+  /** "new" (put it back, unowned), "closed" or "spam". */
+  setMessageStatus(id, status) {
+    return this._inboxAction("inbox_status", { id, status });
   }
 
   // --- replies -------------------------------------------------------------------------

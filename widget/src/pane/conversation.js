@@ -509,7 +509,8 @@ export class ConversationView {
 
   /** Send a read receipt when the agent can see this chat of theirs. */
   markReadIfSeen() {
-    if (this.id === null || this.body.hidden || document.hidden || !document.hasFocus()) return;
+    // Not while the agent is in another view (the inbox, the team): they have not seen it.
+    if (this.id === null || this.body.hidden || this.root.closest("[hidden]") || document.hidden || !document.hasFocus()) return;
     if (this.mode() === "mine") this.client.markRead(this.id);
   }
 

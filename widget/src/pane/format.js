@@ -69,3 +69,12 @@ export function excerpt(text, length = 160) {
 export function plural(n, one, many = `${one}s`) {
   return `${n} ${n === 1 ? one : many}`;
 }
+
+/** A readable local date and time: "Mon, Nov 30, 5:00 PM" (the year too when not this year). */
+export function dateTimeLabel(ms, nowMs = Date.now()) {
+  if (!Number.isFinite(ms)) return "";
+  const date = new Date(ms);
+  const options = { weekday: "short", month: "short", day: "numeric", hour: "numeric", minute: "2-digit" };
+  if (date.getFullYear() !== new Date(nowMs).getFullYear()) options.year = "numeric";
+  return date.toLocaleString(undefined, options);
+}

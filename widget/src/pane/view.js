@@ -1,10 +1,11 @@
 // The agent pane: header controls (status, load, sound), the connection banner, My chats, the
-// queue, the open conversation and, for supervisors, the supervisor view. It turns the agent's
+// queue, the open conversation, the after-hours inbox and, for supervisors, the supervisor view. It turns the agent's
 // actions into AgentClient calls and shows what the client reports.
 
 import { el } from "../dom.js";
 import { ConversationView } from "./conversation.js";
 import { field, formDialog, invalid } from "./dialog.js";
+import { InboxView } from "./inbox.js";
 import { STATUS_LABELS, assignedLabel, excerpt, parseTime, plural, topicName, waitingLabel } from "./format.js";
 import { reconcile } from "./lists.js";
 import { Notifier } from "./notify.js";
@@ -33,6 +34,7 @@ export class PaneView {
     this.view = "chats";
     this.conversation = new ConversationView(client, this.notifier, this);
     this.supervisor = new SupervisorView(client, this.notifier, this);
+    this.inbox = new InboxView(client, this.notifier, this);
 
     headerSlot.replaceChildren(this.buildMeBar());
     main.replaceChildren(...this.buildMain(), this.notifier.region);
@@ -93,8 +95,18 @@ export class PaneView {
     this.banner = el("p", { class: "banner", role: "status" });
     this.errorBanner = el("p", { class: "banner error", "aria-live": "polite", hidden: true });
     this.chatsTab = el("button", { type: "button", "aria-pressed": "true", onclick: () => this.showView("chats") }, "Chats");
-    this.supervisorTab = el("button", { type: "button", "aria-pressed": "false", onclick: () => this.showView("supervisor") }, "Supervisor");
-    this.nav = el("nav", { class: "views", "aria-label": "Views", hidden: true }, this.chatsTab, this.supervisorTab);
+    this.inboxTab = el(
+      "button",
+      { type: "button", "aria-pressed": "false", onclick: () => this.showView("inbox") },
+      "After-hours messages ",
+      this.inbox.tabCount,
+    );
+    this.supervisorTab = el(
+      "button",
+      { type: "button", "aria-pressed": "false", hidden: true, onclick: () => this.showView("supervisor") },
+      "Supervisor",
+    );
+    this.nav = el("nav", { class: "views", "aria-label": "Views" }, this.chatsTab, this.inboxTab, this.supervisorTab);
 
     this.mineCount = el("span", { class: "count" });
     this.mineList = el("ul", { class: "chat-list" });
@@ -111,8 +123,9 @@ export class PaneView {
       el("section", { "aria-labelledby": "queue-h" }, this.queueHeading, this.queueEmpty, this.queueList),
     );
     this.chatsView = el("div", { class: "chats-view" }, sidebar, this.conversation.root);
+    this.inboxView = el("div", { class: "inbox-view", hidden: true }, this.inbox.root);
     this.supervisorView = el("div", { class: "supervisor-view", hidden: true }, this.supervisor.root);
-    return [this.banner, this.errorBanner, this.nav, this.chatsView, this.supervisorView];
+    return [this.banner, this.errorBanner, this.nav, this.chatsView, this.inboxView, this.supervisorView];
   }
 
   // --- connection and the agent's own state ----------------------------------------------
@@ -153,8 +166,8 @@ export class PaneView {
 
   onReady() {
     this.renderBanner();
-    this.nav.hidden = !this.client.isSupervisor;
-    if (!this.client.isSupervisor && this.view !== "chats") this.showView("chats");
+    this.supervisorTab.hidden = !this.client.isSupervisor;
+    if (!this.client.isSupervisor && this.view === "supervisor") this.showView("chats");
     // Catch up on the chat on screen: what was missed while away, and its live events again.
     if (this.current) this.conversation.show(this.current.id, this.current);
     this.tick();
@@ -168,7 +181,7 @@ export class PaneView {
     }
     const active = Number.isInteger(me.active_chats) ? me.active_chats : this.client.mine.size;
     this.loadNode.textContent = `Chats: ${active} of ${me.max_chats}`;
-    this.nav.hidden = !this.client.isSupervisor;
+    this.supervisorTab.hidden = !this.client.isSupervisor;
   }
 
   async setStatus(status, button) {
@@ -340,7 +353,8 @@ export class PaneView {
       const how = reason === "transferred" ? "transferred to you" : reason === "reassigned" ? "given to you by a supervisor" : "assigned to you";
       this.notifier.announce(`New chat ${how}: ${name}.`);
     }
-    if (!this.current) this.openConversation(conversation.id, { focus: null });
+    // Shown in the chats view, without taking the agent away from the inbox or the team.
+    if (!this.current) this.openConversation(conversation.id, { focus: null, switchView: false });
   }
 
   onUnassigned({ conversation_id: id, reason }) {
@@ -376,19 +390,22 @@ export class PaneView {
   showView(name) {
     this.view = name;
     this.chatsView.hidden = name !== "chats";
+    this.inboxView.hidden = name !== "inbox";
     this.supervisorView.hidden = name !== "supervisor";
     this.chatsTab.setAttribute("aria-pressed", String(name === "chats"));
+    this.inboxTab.setAttribute("aria-pressed", String(name === "inbox"));
     this.supervisorTab.setAttribute("aria-pressed", String(name === "supervisor"));
     if (name === "chats") this.conversation.markReadIfSeen();
+    else if (name === "inbox") this.inbox.shown();
     else this.supervisor.shown();
   }
 
   /** Show a conversation; focus: "composer" (or the title when it has none), "title", or null. */
-  async openConversation(id, { readOnly = false, returnTo = null, focus = null } = {}) {
+  async openConversation(id, { readOnly = false, returnTo = null, focus = null, switchView = true } = {}) {
     const previous = this.current;
     if (previous && previous.id !== id) this.client.closeView(previous.id);
     this.current = { id, readOnly, returnTo };
-    this.showView("chats");
+    if (switchView) this.showView("chats");
     const loaded = this.conversation.show(id, this.current);
     this.renderMine();
     if (focus === "composer") this.conversation.focusComposer();

@@ -1,0 +1,206 @@
+// The "Leave Us A Message!" form, offered when no person can chat (docs/protocol.md, `hours` and
+// `leave_message`), and the confirmation shown once the message is stored. The view decides when
+// to show them; these classes only build their DOM and check and send the form.
+
+import { el } from "./dom.js";
+import { newClientId } from "./ids.js";
+import { validateLeaveMessage, fieldError } from "./validation.js";
+
+const FIELDS = ["name", "email", "message"];
+const LABELS = { name: "Name", email: "Email", message: "Message" };
+const DEFAULT_TEXT = "Agents are unavailable right now. Please leave a message and we will respond by next business day.";
+const SECONDARY = { start: "Ask the City Assistant instead", chat: "Back to the chat" };
+
+export class LeaveMessageForm {
+  /**
+   * send(payload) resolves to the `leave_message` ack; onSent(ack, values) runs after a success;
+   * onSecondary() for the secondary button (the City Assistant, or back to the chat).
+   */
+  constructor({ send, onSent, onSecondary }) {
+    this.send = send;
+    this.onSent = onSent;
+    this.sending = false;
+    // The last submission not known to be stored: a retry of the same values reuses its
+    // client_id, so the server stores the message once even if an ack was lost.
+    this.attempt = null;
+
+    this.inputs = {
+      name: el("input", { id: "csc-lm-name", name: "name", type: "text", autocomplete: "name", required: true }),
+      email: el("input", {
+        id: "csc-lm-email",
+        name: "email",
+        type: "email",
+        autocomplete: "email",
+        inputmode: "email",
+        spellcheck: "false",
+        required: true,
+      }),
+      message: el("textarea", { id: "csc-lm-message", name: "message", rows: "5", required: true }),
+    };
+    this.fieldErrors = {};
+    const fields = FIELDS.map((field) => {
+      const input = this.inputs[field];
+      this.fieldErrors[field] = el("p", { id: `csc-lm-${field}-error`, class: "error" });
+      input.setAttribute("aria-describedby", `csc-lm-${field}-error`);
+      input.addEventListener("input", () => this.setFieldError(field, ""));
+      return el("div", { class: "field" }, el("label", { for: input.id, text: LABELS[field] }), input, this.fieldErrors[field]);
+    });
+    // The honeypot: off-screen, out of the tab order and of the accessibility tree, so only
+    // robots fill it in. Its value goes to the server as it is.
+    this.website = el("input", {
+      id: "csc-lm-website",
+      name: "website",
+      type: "text",
+      tabindex: "-1",
+      autocomplete: "off",
+      "aria-hidden": "true",
+    });
+    const trap = el("div", { class: "trap", "aria-hidden": "true" }, el("label", { for: this.website.id, text: "Website" }), this.website);
+
+    this.notice = el("p", { class: "notice", hidden: true });
+    this.reason = el("p", { class: "lead" });
+    this.hoursLine = el("p", { class: "hours" });
+    this.openingLine = el("p", { class: "hours", hidden: true });
+    this.formError = el("p", { class: "error", role: "alert" });
+    this.submitButton = el("button", { type: "submit", class: "primary" }, "Send message");
+    this.secondaryButton = el("button", { type: "button", class: "secondary", onclick: () => onSecondary() }, SECONDARY.start);
+    this.node = el(
+      "form",
+      { class: "prechat leave", novalidate: true, "aria-labelledby": "csc-lm-title", onsubmit: (event) => this.submit(event) },
+      el("h3", { id: "csc-lm-title", text: "Leave Us A Message!" }),
+      this.notice,
+      this.reason,
+      this.hoursLine,
+      this.openingLine,
+      el("p", { text: "We will answer by email. All fields are required." }),
+      ...fields,
+      trap,
+      this.formError,
+      el("div", { class: "actions" }, this.submitButton, this.secondaryButton),
+      el("p", { class: "hint", text: "If someone is in danger, call 911." }),
+    );
+  }
+
+  /** Show why the form is offered: the `hours` answer, and where the resident came from. */
+  show(hours, from) {
+    const offer = (hours && hours.leave_message) || {};
+    this.reason.textContent = typeof offer.text === "string" && offer.text ? offer.text : DEFAULT_TEXT;
+    const weekly = hours && typeof hours.hours === "string" ? hours.hours : "";
+    this.hoursLine.textContent = weekly ? `Our hours: ${weekly}` : "";
+    this.hoursLine.hidden = !weekly;
+    const opening = hours && hours.open === false && typeof hours.next_opening_text === "string" ? hours.next_opening_text : "";
+    this.openingLine.textContent = opening ? `We open again ${opening}.` : "";
+    this.openingLine.hidden = !opening;
+    this.secondaryButton.textContent = SECONDARY[from] || SECONDARY.start;
+    this.formError.textContent = "";
+  }
+
+  setNotice(text) {
+    this.notice.textContent = text || "";
+    this.notice.hidden = !text;
+  }
+
+  /** Fill in fields; `overwrite` false keeps what is already typed. */
+  fill(values, { overwrite = true } = {}) {
+    for (const field of FIELDS) {
+      const value = values[field];
+      if (typeof value !== "string") continue;
+      if (!overwrite && this.inputs[field].value.trim()) continue;
+      this.inputs[field].value = value;
+      this.setFieldError(field, "");
+    }
+  }
+
+  values() {
+    const values = {};
+    for (const field of FIELDS) values[field] = this.inputs[field].value.trim();
+    return values;
+  }
+
+  /** Focus the first field in error, else the first empty one, else the message. */
+  focusFirst() {
+    const invalid = FIELDS.find((f) => this.inputs[f].getAttribute("aria-invalid") === "true");
+    const empty = FIELDS.find((f) => !this.inputs[f].value.trim());
+    this.inputs[invalid || empty || "message"].focus();
+  }
+
+  setFieldError(field, message) {
+    this.fieldErrors[field].textContent = message;
+    if (message) this.inputs[field].setAttribute("aria-invalid", "true");
+    else this.inputs[field].removeAttribute("aria-invalid");
+  }
+
+  async submit(event) {
+    event.preventDefault();
+    if (this.sending) return;
+    const values = this.values();
+    const errors = validateLeaveMessage(values);
+    for (const field of FIELDS) this.setFieldError(field, errors[field] || "");
+    this.formError.textContent = "";
+    const firstInvalid = FIELDS.find((f) => errors[f]);
+    if (firstInvalid) {
+      this.inputs[firstInvalid].focus();
+      return;
+    }
+
+    const payload = { ...values, website: this.website.value };
+    const key = JSON.stringify(payload);
+    if (!this.attempt || this.attempt.key !== key) this.attempt = { key, clientId: newClientId() };
+    payload.client_id = this.attempt.clientId;
+
+    // aria-disabled rather than disabled: a disabled button would drop keyboard focus.
+    this.sending = true;
+    this.submitButton.setAttribute("aria-disabled", "true");
+    this.submitButton.textContent = "Sending message…";
+    const ack = await this.send(payload);
+    this.sending = false;
+    this.submitButton.removeAttribute("aria-disabled");
+    this.submitButton.textContent = "Send message";
+
+    if (ack.ok) {
+      this.attempt = null;
+      this.inputs.message.value = "";
+      this.onSent(ack, values);
+      return;
+    }
+    const field = ack.error.code === "invalid_payload" ? fieldError(ack.error.message, FIELDS) : null;
+    if (field) {
+      this.setFieldError(field.field, field.message);
+      this.inputs[field.field].focus();
+    } else {
+      this.formError.textContent = ack.error.message;
+    }
+  }
+}
+
+/** "Thank you… Your reference number is M-…": what the resident sees once the message is stored. */
+export class Confirmation {
+  constructor({ onClose, onNewChat }) {
+    this.heading = el("h3", { id: "csc-sent-title", tabindex: "-1" });
+    this.reference = el("strong");
+    this.referenceLine = el("p", {}, "Your reference number is ", this.reference, ".");
+    this.due = el("p");
+    this.node = el(
+      "section",
+      { class: "prechat confirmation", "aria-labelledby": "csc-sent-title" },
+      this.heading,
+      this.referenceLine,
+      this.due,
+      el("p", { class: "hint", text: "You will also get these details by email." }),
+      el(
+        "div",
+        { class: "actions" },
+        el("button", { type: "button", class: "primary", onclick: () => onClose() }, "Close"),
+        el("button", { type: "button", class: "secondary", onclick: () => onNewChat() }, "Start a new chat"),
+      ),
+    );
+  }
+
+  /** Fill in the details; return a sentence to announce. */
+  show({ name, email, reference, replyDue }) {
+    this.heading.textContent = `Thank you, ${name}. We received your message.`;
+    this.reference.textContent = reference;
+    this.due.textContent = `We will reply to ${email} by ${replyDue}.`;
+    return `Message sent. Reference ${reference}. Reply by ${replyDue}.`;
+  }
+}
