@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.async_api import BrowserContext, Page, expect
-from sqlalchemy import text
+from playwright.async_api import BrowserContext, Page, WebSocketRoute, expect
+from sqlalchemy import select, text
 
 from chatsvc.agents import accounts, routing
+from chatsvc.models import AfterHoursMessage, OutboxMail
+from chatsvc.settings import Settings
 from chatsvc.transport.state import DATABASE, utc_now
 
 from .browser import PageErrors, axe_violations
@@ -62,12 +68,15 @@ async def open_pane(
     *,
     status: str | None = "Available",
     fake_clock: bool = False,
+    before_sign_in: Callable[[Page], Awaitable[Any]] | None = None,
 ) -> Page:
     """Sign in as `username` in a browser of its own, wait until connected, set the status."""
     context = await new_context()
     if fake_clock:
         await context.clock.install()  # time flows as usual until a test moves it
     page = await context.new_page()
+    if before_sign_in is not None:
+        await before_sign_in(page)
     await sign_in(page, live_server, username, PASSWORD)
     await expect(page).to_have_url(live_server.url + "/agent")
     await expect(connected(page)).to_be_visible()
@@ -138,6 +147,13 @@ async def start_widget_chat(
 ) -> None:
     """A resident opens the widget on the demo page and starts a chat."""
     await page.get_by_role("button", name=re.compile(r"^Chat with us")).click()
+    # With no agent available (away, or none yet) the widget first offers to leave a message.
+    prechat = page.get_by_role("heading", name="Chat With Us!")
+    leave = page.get_by_role("heading", name="Leave Us A Message!")
+    await expect(prechat.or_(leave)).to_be_visible()
+    if await leave.is_visible():
+        await page.get_by_role("button", name="Ask the City Assistant instead").click()
+        await expect(prechat).to_be_visible()
     await page.get_by_label("Name").fill(name)
     await page.get_by_label("Email").fill(email)
     await page.get_by_label("Question").fill(question)
@@ -787,3 +803,288 @@ async def test_markup_from_residents_is_shown_as_text(
     await expect(my_chats(pane).get_by_role("button", name=re.compile("^Eve"))).to_contain_text(XSS)
     assert await pane.locator("img").count() == 0
     assert dialogs == []
+
+
+# --- the after-hours inbox -------------------------------------------------------------------
+
+BO_TEXT = "The streetlight on Elm St\nhas been out for a week."
+ANA_TEXT = "My bulky item pickup was missed on Friday. <b>Please</b> come back."
+ROBOT_TEXT = "Buy ivermectin online cheap!!! https://spam.example/x https://spam.example/y"
+REPLY = "Dear Ana, your pickup is rescheduled for Tuesday morning.\nSorry for the trouble."
+PACIFIC = ZoneInfo("America/Los_Angeles")  # the browsers' time zone (tests/browser.py)
+
+
+async def inbox_server(
+    start_server: Callable[..., Awaitable[LiveServer]],
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+) -> tuple[LiveServer, list[timedelta]]:
+    """The real app, with a clock a test can set back to have a message left days ago."""
+    shift = [timedelta(0)]
+    settings = make_settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/inbox.db", mail_folder=tmp_path / "inbox"
+    )
+    server = await start_server(settings, clock=lambda: utc_now() + shift[0])
+    return server, shift
+
+
+async def leave_message(
+    resident_client: Callable[..., Awaitable[ResidentClient]],
+    server: LiveServer,
+    name: str,
+    email: str,
+    message: str,
+) -> dict[str, Any]:
+    """A resident leaves a message through a real /resident connection."""
+    resident = await resident_client(server.url)
+    ack = await resident.call(
+        "leave_message",
+        {"name": name, "email": email, "message": message, "client_id": uuid.uuid4().hex},
+    )
+    assert ack["ok"], ack
+    await resident.disconnect()
+    return ack
+
+
+def local_label(iso: str) -> re.Pattern[str]:
+    """How the pane writes a time: "Mon, Nov 30, 5:00 PM" (Chromium may use a narrow space)."""
+    when = datetime.fromisoformat(iso).astimezone(PACIFIC)
+    year = f",? {when.year}" if when.year != datetime.now(PACIFIC).year else ""
+    clock = f"{when.hour % 12 or 12}:{when.minute:02d}\\s{'AM' if when.hour < 12 else 'PM'}"
+    return re.compile(rf"{when:%a}, {when:%b} {when.day}{year},? {clock}")
+
+
+def inbox_tab(page: Page) -> Any:
+    return page.get_by_role("navigation", name="Views").get_by_role(
+        "button", name=re.compile(r"^After-hours messages")
+    )
+
+
+def inbox_items(page: Page) -> Any:
+    return page.get_by_role("list", name="Messages, reply due soonest first").get_by_role(
+        "listitem"
+    )
+
+
+def inbox_message(page: Page) -> Any:
+    return page.get_by_role("region", name="After-hours message", exact=True)
+
+
+def announced(page: Page) -> Any:
+    return page.locator("main > .sr-only[aria-live='polite']")
+
+
+async def stored_rows(server: LiveServer, model: Any) -> list[Any]:
+    async def read(session: Any) -> list[Any]:
+        return list(await session.scalars(select(model).order_by(model.id)))
+
+    rows: list[Any] = await server.app[DATABASE].run(read)
+    return rows
+
+
+async def test_after_hours_messages_are_claimed_answered_and_filed(
+    new_context: NewContext,
+    start_server: Callable[..., Awaitable[LiveServer]],
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+    resident_client: Callable[..., Awaitable[ResidentClient]],
+    agent_client: Callable[..., Awaitable[AgentClient]],
+) -> None:
+    server, shift = await inbox_server(start_server, make_settings, tmp_path)
+    await add_staff(server, "maria", "Maria Lopez")
+    # Bo wrote two weeks ago: his reply is long overdue. Ana wrote just now; a robot too.
+    shift[0] = -timedelta(days=14)
+    bo = await leave_message(resident_client, server, "Bo Chen", "bo@example.com", BO_TEXT)
+    shift[0] = timedelta(0)
+    ana = await leave_message(resident_client, server, "Ana Ruiz", "ana@example.com", ANA_TEXT)
+    robot = await leave_message(
+        resident_client, server, "Cheap Pills", "pills@example.com", ROBOT_TEXT
+    )
+    tom = await agent_client("tom", server=server, display_name="Tom Baker")
+    ids = {m["reference"]: m["id"] for m in (await tom.ok("inbox"))["messages"]}
+    assert list(ids) == [bo["reference"], ana["reference"]]  # the robot's is filed as spam
+
+    # The inbox is one Tab stop away from the top, with its counts in its name.
+    pane = await open_pane(new_context, server, "maria", status="Away")
+    tab = inbox_tab(pane)
+    await expect(tab).to_have_accessible_name("After-hours messages (2 open, 1 overdue)")
+    await pane.locator("body").focus()
+    await tab_to(pane, tab)
+    await pane.keyboard.press("Enter")
+    await expect(tab).to_have_attribute("aria-pressed", "true")
+    items = inbox_items(pane)
+    await expect(items).to_have_count(2)
+    bo_item, ana_item = items.nth(0), items.nth(1)
+    for item, who, left in ((bo_item, "Bo Chen", bo), (ana_item, "Ana Ruiz", ana)):
+        await expect(item).to_contain_text(who)
+        await expect(item).to_contain_text(f"{left['reference']} · {who.split()[0].lower()}@")
+        await expect(item).to_contain_text(re.compile(r"Received \w{3}, \w{3} \d"))
+        await expect(item).to_contain_text(local_label(left["reply_due"]))
+        await expect(item).to_contain_text("New · Not claimed")
+    await expect(bo_item.get_by_text("Overdue", exact=True)).to_be_visible()
+    await expect(ana_item.get_by_text("Overdue", exact=True)).to_be_hidden()
+    violations = await axe_violations(pane)
+    assert not violations, f"the inbox: {violations}"
+
+    # By keyboard alone: open Ana's message, claim it, answer it.
+    await tab_to(pane, ana_item.get_by_role("button"))
+    await pane.keyboard.press("Enter")
+    message = inbox_message(pane)
+    title = message.get_by_role("heading", name=f"Ana Ruiz — {ana['reference']}")
+    await expect(title).to_be_focused()
+    await expect(message.locator(".inbox-text").first).to_have_text(ANA_TEXT)  # as text
+    await expect(message).to_contain_text("ana@example.com")
+    await expect(message.get_by_label("Reply by email")).to_be_hidden()
+    await pane.keyboard.press("Tab")
+    await expect(message.get_by_role("button", name="Claim")).to_be_focused()
+    await pane.keyboard.press("Enter")
+    reply_box = message.get_by_label("Reply by email")
+    await expect(reply_box).to_be_focused()
+    await expect(message).to_contain_text("You are answering this message.")
+    await expect(ana_item).to_contain_text("In progress · Owner: you")
+    assert await pane.locator("b").count() == 0
+
+    # Tom is too late: one owner only.
+    refused = await tom.call("inbox_claim", {"id": ids[ana["reference"]]})
+    assert refused["ok"] is False and refused["error"] == {
+        "code": "already_taken",
+        "message": "Maria Lopez is already answering this message.",
+    }
+    violations = await axe_violations(pane)
+    assert not violations, f"a message being answered: {violations}"
+
+    # An empty reply is not sent; a written one is, and shows under the message.
+    await pane.keyboard.press("Tab")
+    await expect(message.get_by_role("button", name="Send reply")).to_be_focused()
+    await pane.keyboard.press("Enter")
+    await expect(message.get_by_text("Write the reply before sending it.")).to_be_visible()
+    await expect(reply_box).to_be_focused()
+    await expect(reply_box).to_have_attribute("aria-invalid", "true")
+    await pane.keyboard.type(REPLY)
+    await pane.keyboard.press("Tab")
+    await pane.keyboard.press("Enter")
+    await expect(message.get_by_role("heading", name="Reply sent")).to_be_focused()
+    await expect(message.locator(".inbox-reply")).to_have_text(REPLY)
+    await expect(message).to_contain_text(re.compile(r"By email to ana@example\.com on \w{3}, "))
+    await expect(reply_box).to_be_hidden()
+    await expect(items).to_have_count(1)  # answered: no longer open
+    await expect(tab).to_have_accessible_name("After-hours messages (1 open, 1 overdue)")
+    stored = {m.reference: m for m in await stored_rows(server, AfterHoursMessage)}
+    assert stored[ana["reference"]].status == "replied"
+    assert stored[ana["reference"]].reply_body == REPLY
+    mails = [(m.kind, m.to_address) for m in await stored_rows(server, OutboxMail)]
+    assert mails.count(("after_hours_reply", "ana@example.com")) == 1, mails
+
+    # Bo's is marked as spam: it leaves the open list, and can be put back.
+    await bo_item.get_by_role("button").click()
+    bo_title = message.get_by_role("heading", name=f"Bo Chen — {bo['reference']}")
+    await expect(bo_title).to_be_focused()
+    await expect(message.get_by_text("Overdue", exact=True).first).to_be_visible()
+    await message.get_by_role("button", name="Mark as spam").click()
+    await expect(items).to_have_count(0)
+    await expect(pane.get_by_text("No messages.", exact=True)).to_be_visible()
+    await expect(tab).to_have_accessible_name("After-hours messages (0 open)")
+    await expect(bo_title).to_be_focused()
+    await expect(message).to_contain_text("marked as spam by staff")
+
+    # The filter shows spam too: the robot's message, with its score and why.
+    await pane.get_by_role("group", name="Show").get_by_label("Spam", exact=True).check()
+    await expect(items).to_have_count(2)
+    await expect(items.nth(0)).to_contain_text("Bo Chen")
+    await expect(items.nth(1)).to_contain_text(robot["reference"])
+    await expect(items.nth(1)).to_contain_text("Spam · Not claimed")
+    await items.nth(1).get_by_role("button").click()
+    await expect(message).to_contain_text("Spam score: 1.00")
+    await expect(message.get_by_role("listitem")).to_have_text(
+        ["2 links", "spam phrases: ivermectin, buy … online"]
+    )
+    violations = await axe_violations(pane)
+    assert not violations, f"a spam message: {violations}"
+    await items.nth(0).get_by_role("button").click()
+    await message.get_by_role("button", name="Put back").click()
+    await expect(message).to_contain_text("Nobody is answering it yet.")
+    await expect(tab).to_have_accessible_name("After-hours messages (1 open, 1 overdue)")
+    await expect(items.nth(0)).to_contain_text("New · Not claimed")
+
+    # A message left while the pane is open appears at once, and is announced.
+    cy = await leave_message(resident_client, server, "Cy Diaz", "cy@example.com", "Pothole!")
+    await expect(items.filter(has_text="Cy Diaz")).to_contain_text(cy["reference"])
+    await expect(announced(pane)).to_have_text(
+        f"New after-hours message from Cy Diaz ({cy['reference']})."
+    )
+    await expect(tab).to_have_accessible_name("After-hours messages (2 open, 1 overdue)")
+    await expect(items).to_have_count(3)
+    await expect(items.nth(0)).to_contain_text("Bo Chen")  # still due soonest
+
+
+async def test_a_claim_lost_to_a_colleague_and_the_overdue_flag_as_time_passes(
+    new_context: NewContext,
+    start_server: Callable[..., Awaitable[LiveServer]],
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+    resident_client: Callable[..., Awaitable[ResidentClient]],
+    agent_client: Callable[..., Awaitable[AgentClient]],
+) -> None:
+    server, _ = await inbox_server(start_server, make_settings, tmp_path)
+    await add_staff(server, "maria", "Maria Lopez")
+    ana = await leave_message(resident_client, server, "Ana Ruiz", "ana@example.com", ANA_TEXT)
+    tom = await agent_client("tom", server=server, display_name="Tom Baker")
+    (listed,) = (await tom.ok("inbox"))["messages"]
+
+    # Maria's pane hears everything, except inbox_item events while `holding`: so both can
+    # click Claim on a message each sees as new.
+    holding = [False]
+    held: list[tuple[WebSocketRoute, str | bytes]] = []
+
+    def relay(socket: WebSocketRoute) -> None:
+        upstream = socket.connect_to_server()
+
+        def to_page(frame: str | bytes) -> None:
+            if holding[0] and isinstance(frame, str) and '"inbox_item"' in frame:
+                held.append((socket, frame))
+            else:
+                socket.send(frame)
+
+        upstream.on_message(to_page)
+        socket.on_message(upstream.send)
+
+    async def route(page: Page) -> None:
+        await page.route_web_socket(re.compile(r"/socket\.io/"), relay)
+
+    pane = await open_pane(
+        new_context, server, "maria", status="Away", fake_clock=True, before_sign_in=route
+    )
+    tab = inbox_tab(pane)
+    await tab.click()
+    await expect(tab).to_have_accessible_name("After-hours messages (1 open)")
+    item = inbox_items(pane).first
+    await item.get_by_role("button").click()
+    message = inbox_message(pane)
+    title = message.get_by_role("heading", name=f"Ana Ruiz — {ana['reference']}")
+    await expect(title).to_be_focused()
+
+    holding[0] = True
+    await tom.ok("inbox_claim", {"id": listed["id"]})
+    claim = message.get_by_role("button", name="Claim")
+    await claim.click()
+    await expect(
+        message.get_by_text("Tom Baker is already answering this message.")
+    ).to_be_visible()
+    assert len(held) == 1, held
+    holding[0] = False
+    for socket, frame in held:
+        socket.send(frame)
+    await expect(claim).to_be_hidden()
+    await expect(title).to_be_focused()  # the button the agent was on is gone
+    await expect(message).to_contain_text("Tom Baker is answering this message.")
+    await expect(item).to_contain_text("In progress · Owner: Tom Baker")
+    await expect(message.get_by_label("Reply by email")).to_be_hidden()
+    await expect(message.get_by_role("button", name="Close")).to_be_hidden()
+
+    # Days later on the pane's clock (the laptop was asleep): the message is overdue now.
+    await expect(item.get_by_text("Overdue", exact=True)).to_be_hidden()
+    await pane.clock.fast_forward(10 * 24 * 3600 * 1000)
+    await expect(item.get_by_text("Overdue", exact=True)).to_be_visible()
+    await expect(tab).to_have_accessible_name("After-hours messages (1 open, 1 overdue)")
+    await expect(connected(pane)).to_be_visible(timeout=RECONNECT_MS)
+    await expect(tab).to_have_accessible_name("After-hours messages (1 open, 1 overdue)")
