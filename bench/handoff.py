@@ -647,6 +647,9 @@ async def scenario(args: argparse.Namespace, database_url: str, outcome: Outcome
         CHATSVC_HOST="127.0.0.1",
         CHATSVC_PORT="0",
         CHATSVC_LOG_LEVEL="INFO",
+        # A staffed center whatever the hour the benchmark runs: residents are handed over.
+        CHATSVC_BUSINESS_HOURS="sun-sat 00:00-24:00",
+        CHATSVC_HOLIDAYS="",
     )
     server = ServerProcess(env)
     try:

@@ -542,6 +542,9 @@ async def run_server(label: str, args: argparse.Namespace, workdir: Path) -> Ser
             CHATSVC_HOST="127.0.0.1",
             CHATSVC_PORT="0",
             CHATSVC_LOG_LEVEL="INFO",
+            # A staffed center whatever the hour: residents are handed over, as measured before.
+            CHATSVC_BUSINESS_HOURS="sun-sat 00:00-24:00",
+            CHATSVC_HOLIDAYS="",
         )
     else:
         argv = [sys.executable, str(BENCH / "echo_server.py")]

@@ -15,6 +15,7 @@ from .conftest import LiveServer, ResidentClient
 
 async def test_resident_flow_on_postgres(
     postgres_url: str,
+    make_settings: Callable[..., Settings],
     start_server: Callable[..., Awaitable[LiveServer]],
     resident_client: Callable[..., Awaitable[ResidentClient]],
 ) -> None:
@@ -27,7 +28,7 @@ async def test_resident_flow_on_postgres(
     )
     output, _ = await asyncio.wait_for(upgrade.communicate(), 60)
     assert upgrade.returncode == 0, output.decode()
-    server = await start_server(Settings(database_url=postgres_url))
+    server = await start_server(make_settings(database_url=postgres_url))
 
     tab_a = await resident_client(server.url)
     started = await tab_a.start()

@@ -441,6 +441,9 @@ async def test_fifty_concurrent_handoffs_across_two_processes_assign_each_chat_o
         "CHATSVC_HOST": "127.0.0.1",
         "CHATSVC_PORT": "0",
         "CHATSVC_SWEEP_SECONDS": "1",
+        # Staffed around the clock, so the residents are handed over whatever the hour.
+        "CHATSVC_BUSINESS_HOURS": "sun-sat 00:00-24:00",
+        "CHATSVC_HOLIDAYS": "",
     }
     processes = [ServerProcess(env), ServerProcess(env)]
     database = Database(Settings(database_url=postgres_url))
