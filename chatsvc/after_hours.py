@@ -116,6 +116,10 @@ async def leave_message(
         )
         if stored is not None:
             return _left(stored, duplicate=True)
+    if session.get_bind().dialect.name == "postgresql":
+        # Count-then-insert is a race between concurrent transactions: one sender's messages
+        # take turns (SQLite has a single writer and needs nothing).
+        await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(sender_key))))
     recent = await session.scalar(
         select(func.count()).where(
             AfterHoursMessage.sender_key == sender_key,

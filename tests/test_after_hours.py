@@ -129,6 +129,22 @@ async def test_spam_and_robots_are_kept_apart_and_get_no_mail(
 async def test_a_flood_from_one_address_is_limited_and_nothing_is_stored_twice(
     closed_server: LiveServer, resident_client: Residents
 ) -> None:
+    await flood(closed_server, resident_client)
+
+
+async def test_the_flood_limit_holds_on_postgresql_too(
+    postgres_url: str,
+    make_settings: Callable[..., Settings],
+    start_server: Callable[..., Awaitable[LiveServer]],
+    resident_client: Residents,
+) -> None:
+    # Concurrent transactions there: the count and the insert must not interleave.
+    settings = make_settings(database_url=postgres_url, auto_migrate=True, **CITY)
+    await flood(await start_server(settings, clock=lambda: SUNDAY_NOON), resident_client)
+
+
+async def flood(closed_server: LiveServer, resident_client: Residents) -> None:
+    """A hundred messages at once from one address: five are kept, each once."""
     resident = await resident_client(closed_server.url)
     acks = await asyncio.gather(
         *(
