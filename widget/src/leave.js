@@ -89,7 +89,8 @@ export class LeaveMessageForm {
     this.hoursLine.textContent = weekly ? `Our hours: ${weekly}` : "";
     this.hoursLine.hidden = !weekly;
     const opening = hours && hours.open === false && typeof hours.next_opening_text === "string" ? hours.next_opening_text : "";
-    this.openingLine.textContent = opening ? `We open again ${opening}.` : "";
+    // "… at 9 a.m." already ends a sentence.
+    this.openingLine.textContent = opening ? `We open again ${opening}${opening.endsWith(".") ? "" : "."}` : "";
     this.openingLine.hidden = !opening;
     this.secondaryButton.textContent = SECONDARY[from] || SECONDARY.start;
     this.formError.textContent = "";
