@@ -46,7 +46,6 @@ import os
 import random
 import re
 import secrets
-import signal
 import sys
 import tempfile
 import time
@@ -59,6 +58,13 @@ from pathlib import Path
 from typing import Any
 
 import socketio
+from processes import (
+    ServerProcess,
+    cpu_seconds,
+    kill_leftover_children,
+    machine_ticks,
+    percentile,
+)
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -69,14 +75,11 @@ from chatsvc.settings import Settings
 from chatsvc.transport.state import Database
 
 BENCH = Path(__file__).resolve().parent
-REPO = BENCH.parent
 RESIDENT_NS = "/resident"
 AGENT_NS = "/agent"
 SESSION_COOKIE = "chatsvc_staff"
 QUESTION = "I'd like to talk to a person, please."
 JOINED = re.compile(r"^(\S+) joined the chat\.$")
-LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
-TICKS = os.sysconf("SC_CLK_TCK")
 CORES = os.cpu_count() or 1
 OTHER_LOAD_BAD = 25.0  # % of one core used by other processes: the machine is not quiet
 GENERATOR_BUSY = 85.0  # % of one core: above this the generator may distort the figures
@@ -87,122 +90,6 @@ PASSWORD = secrets.token_urlsafe(18)
 
 # ----------------------------------------------------------------------------------------------
 # The server process (as in bench/load.py)
-
-
-class ServerProcess:
-    """`python -m chatsvc serve` in a child process, on a free port; its stderr kept."""
-
-    def __init__(self, env: dict[str, str]):
-        self.env = env
-        self.process: asyncio.subprocess.Process | None = None
-        self.url = ""
-        self.lines: list[str] = []
-        self._drain: asyncio.Task[None] | None = None
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    async def start(self) -> str:
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "chatsvc",
-            "serve",
-            cwd=REPO,
-            env=self.env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        _CHILDREN.append(self.process)
-        self.url = await asyncio.wait_for(self._wait_listening(), 30)
-        self._drain = asyncio.create_task(self._read_rest())
-        return self.url
-
-    async def _wait_listening(self) -> str:
-        assert self.process and self.process.stderr
-        while line := (await self.process.stderr.readline()).decode(errors="replace"):
-            self.lines.append(line)
-            if match := LISTENING.search(line):
-                return match.group(1)
-        raise RuntimeError("chatsvc exited before listening:\n" + "".join(self.lines))
-
-    async def _read_rest(self) -> None:
-        assert self.process and self.process.stderr
-        while line := (await self.process.stderr.readline()).decode(errors="replace"):
-            self.lines.append(line)
-            if len(self.lines) > 20000:
-                del self.lines[:5000]
-
-    async def stop(self) -> int | None:
-        """SIGTERM, then SIGKILL after 15 s; return the exit code."""
-        if self.process is None:
-            return None
-        if self.process.returncode is None:
-            self.process.terminate()
-            try:
-                await asyncio.wait_for(self.process.wait(), 15)
-            except TimeoutError:
-                self.process.kill()
-                await self.process.wait()
-        if self._drain:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._drain, 5)
-        return self.process.returncode
-
-    def problems(self) -> list[str]:
-        """The server's log lines at WARNING or above, tracebacks included."""
-        return [
-            line.rstrip()
-            for line in self.lines
-            if " WARNING " in line
-            or " ERROR " in line
-            or " CRITICAL " in line
-            or line.startswith("Traceback")
-        ]
-
-    def errors(self) -> list[str]:
-        return [line for line in self.problems() if " WARNING " not in line]
-
-
-_CHILDREN: list[asyncio.subprocess.Process] = []
-
-
-def _kill_leftover_children() -> None:
-    """Last resort (e.g. the event loop itself died): no server outlives this script."""
-    for process in _CHILDREN:
-        if process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(process.pid, signal.SIGKILL)
-
-
-def machine_ticks() -> tuple[int, int]:
-    """(busy, total) jiffies of the whole machine, from /proc/stat."""
-    with open("/proc/stat") as f:
-        values = [int(v) for v in f.readline().split()[1:]]
-    idle = values[3] + values[4]  # idle + iowait
-    return sum(values) - idle, sum(values)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (all its threads), from /proc/<pid>/stat."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-# ----------------------------------------------------------------------------------------------
-# Measuring
-
-
-def percentile(sorted_values: list[float], p: float) -> float:
-    """Nearest-rank percentile of an already sorted list (nan when empty)."""
-    if not sorted_values:
-        return math.nan
-    rank = max(1, math.ceil(p / 100 * len(sorted_values)))
-    return sorted_values[rank - 1]
 
 
 class LagMonitor:
@@ -651,7 +538,7 @@ async def scenario(args: argparse.Namespace, database_url: str, outcome: Outcome
         CHATSVC_BUSINESS_HOURS="sun-sat 00:00-24:00",
         CHATSVC_HOLIDAYS="",
     )
-    server = ServerProcess(env)
+    server = ServerProcess("chatsvc", [sys.executable, "-m", "chatsvc", "serve"], env)
     try:
         url = await server.start()
         print(f"chatsvc: pid {server.pid}, {url}", flush=True)
@@ -957,7 +844,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return run_event_loop(run(args))
     finally:
-        _kill_leftover_children()
+        kill_leftover_children()
         print(f"(total run time {time.perf_counter() - started:.0f} s)")
 
 

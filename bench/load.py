@@ -38,8 +38,6 @@ import logging
 import math
 import os
 import random
-import re
-import signal
 import sqlite3
 import sys
 import tempfile
@@ -52,14 +50,19 @@ from pathlib import Path
 from typing import Any
 
 import socketio
+from processes import (
+    ServerProcess,
+    cpu_seconds,
+    kill_leftover_children,
+    machine_ticks,
+    memory_kb,
+    percentile,
+)
 
 from chatsvc.cli import run as run_event_loop
 
 BENCH = Path(__file__).resolve().parent
-REPO = BENCH.parent
 NAMESPACE = "/resident"
-LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
-TICKS = os.sysconf("SC_CLK_TCK")
 CORES = os.cpu_count() or 1
 OTHER_LOAD_BAD = 25.0  # % of one core used by other processes: the machine is not quiet
 GENERATOR_BUSY = 85.0  # % of one core: above this the generator may be what limits the rate
@@ -71,129 +74,6 @@ MAX_FAILURES_SHOWN = 50  # failures printed one by one; all of them are counted
 
 # ----------------------------------------------------------------------------------------------
 # Server processes
-
-
-class ServerProcess:
-    """A server in a child process, on a free port of 127.0.0.1; its stderr drained to a list."""
-
-    def __init__(self, label: str, argv: list[str], env: dict[str, str]):
-        self.label = label
-        self.argv = argv
-        self.env = env
-        self.process: asyncio.subprocess.Process | None = None
-        self.url = ""
-        self.lines: list[str] = []
-        self._drain: asyncio.Task[None] | None = None
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    async def start(self) -> str:
-        self.process = await asyncio.create_subprocess_exec(
-            *self.argv,
-            cwd=REPO,
-            env=self.env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        _CHILDREN.append(self.process)
-        self.url = await asyncio.wait_for(self._wait_listening(), 30)
-        self._drain = asyncio.create_task(self._read_rest())
-        return self.url
-
-    async def _wait_listening(self) -> str:
-        assert self.process and self.process.stderr
-        while line := (await self.process.stderr.readline()).decode(errors="replace"):
-            self.lines.append(line)
-            if match := LISTENING.search(line):
-                return match.group(1)
-        raise RuntimeError(f"{self.label} exited before listening:\n" + "".join(self.lines))
-
-    async def _read_rest(self) -> None:
-        assert self.process and self.process.stderr
-        while line := (await self.process.stderr.readline()).decode(errors="replace"):
-            self.lines.append(line)
-            if len(self.lines) > 5000:
-                del self.lines[:1000]
-
-    async def stop(self) -> int | None:
-        """SIGTERM, then SIGKILL after 15 s; return the exit code."""
-        if self.process is None:
-            return None
-        if self.process.returncode is None:
-            self.process.terminate()
-            try:
-                await asyncio.wait_for(self.process.wait(), 15)
-            except TimeoutError:
-                self.process.kill()
-                await self.process.wait()
-        if self._drain:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._drain, 5)
-        return self.process.returncode
-
-    def problems(self) -> list[str]:
-        """The server's log lines at WARNING or above (tracebacks included)."""
-        return [
-            line.rstrip()
-            for line in self.lines
-            if " WARNING " in line
-            or " ERROR " in line
-            or " CRITICAL " in line
-            or line.startswith("Traceback")
-        ]
-
-
-_CHILDREN: list[asyncio.subprocess.Process] = []
-
-
-def _kill_leftover_children() -> None:
-    """Last resort (e.g. the event loop itself died): no server outlives this script."""
-    for process in _CHILDREN:
-        if process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(process.pid, signal.SIGKILL)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (all its threads), from /proc/<pid>/stat."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def machine_ticks() -> tuple[int, int]:
-    """(busy, total) jiffies of the whole machine, from /proc/stat."""
-    with open("/proc/stat") as f:
-        values = [int(v) for v in f.readline().split()[1:]]
-    idle = values[3] + values[4]  # idle + iowait
-    return sum(values) - idle, sum(values)
-
-
-def memory_kb(pid: int) -> dict[str, int]:
-    """VmHWM (peak RSS) and VmRSS of a process, in kB."""
-    found = {}
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            key, _, value = line.partition(":")
-            if key in ("VmHWM", "VmRSS"):
-                found[key] = int(value.split()[0])
-    return found
-
-
-# ----------------------------------------------------------------------------------------------
-# Measuring
-
-
-def percentile(sorted_values: list[float], p: float) -> float:
-    """Nearest-rank percentile of an already sorted list (nan when empty)."""
-    if not sorted_values:
-        return math.nan
-    rank = max(1, math.ceil(p / 100 * len(sorted_values)))
-    return sorted_values[rank - 1]
 
 
 @dataclass
@@ -947,7 +827,7 @@ def main(argv: list[str] | None = None) -> int:
         # makes the ratio stricter.
         return run_event_loop(run(args))
     finally:
-        _kill_leftover_children()
+        kill_leftover_children()
         print(f"(total run time {time.perf_counter() - started:.0f} s)")
 
 
