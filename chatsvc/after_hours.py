@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .agents.accounts import StaffView
-from .conversations import _iso
+from .conversations import iso_utc
 from .errors import AlreadyTaken, ChatError, ConversationEnded, NotAssigned, NotFound
 from .mail import queue_mail
 from .models import AfterHoursMessage, Staff
@@ -66,7 +66,7 @@ class LeftMessage:
     duplicate: bool
 
     def as_dict(self) -> dict[str, object]:
-        return {"reference": self.reference, "reply_due": _iso(self.reply_due)}
+        return {"reference": self.reference, "reply_due": iso_utc(self.reply_due)}
 
 
 def spam_score(name: str, email: str, text: str) -> tuple[float, list[str]]:
@@ -240,14 +240,14 @@ class InboxItem:
             "name": self.name,
             "email": self.email,
             "text": self.text,
-            "received_at": _iso(self.received_at),
-            "reply_due": _iso(self.reply_due),
+            "received_at": iso_utc(self.received_at),
+            "reply_due": iso_utc(self.reply_due),
             "status": self.status,
             "owner": {"id": self.owner_id, "name": self.owner_name} if self.owner_id else None,
             "spam_score": self.spam_score,
             "spam_reasons": list(self.spam_reasons),
             "reply": self.reply,
-            "replied_at": _iso(self.replied_at) if self.replied_at else None,
+            "replied_at": iso_utc(self.replied_at) if self.replied_at else None,
             "conversation_id": self.conversation_id,
             "overdue": self.overdue,
         }

@@ -76,7 +76,7 @@ class MessageView:
             "author_kind": self.author_kind,
             "author_name": self.author_name,
             "text": self.text,
-            "created_at": _iso(self.created_at),
+            "created_at": iso_utc(self.created_at),
             "format": self.format,
             "quick_replies": [{"label": label, "text": text} for label, text in self.quick_replies],
         }
@@ -120,8 +120,8 @@ class ConversationView:
         return {
             "id": self.id,
             "status": self.status,
-            "created_at": _iso(self.created_at),
-            "ended_at": _iso(self.ended_at) if self.ended_at else None,
+            "created_at": iso_utc(self.created_at),
+            "ended_at": iso_utc(self.ended_at) if self.ended_at else None,
             "last_seq": self.last_seq,
             "resident": {"name": self.resident_name, "email": self.resident_email},
             "read": {"resident": self.resident_read_seq, "staff": self.staff_read_seq},
@@ -209,7 +209,7 @@ async def start_conversation(
     )
     session.add(conversation)
     await session.flush()
-    messages = await _append(
+    messages = await append_drafts(
         session, Draft(conversation.id, "resident", name, question, client_id, now)
     )
     await session.refresh(conversation)
@@ -401,7 +401,7 @@ async def assistant_turn(
     Once the conversation waits for a person the assistant stays quiet, except to tell anyone
     who reports an emergency to call 911.
     """
-    conversation = await _get(session, conversation_id)
+    conversation = await get_conversation(session, conversation_id)
     quiet = conversation.status != "open" or (
         conversation.stage != "assistant" and decision.intent != "emergency"
     )
@@ -410,7 +410,7 @@ async def assistant_turn(
     reply = compose_reply(
         decision, kb, misses=conversation.assistant_misses, text=text, staffed=staffed
     )
-    messages = await _append(
+    messages = await append_drafts(
         session,
         Draft(
             conversation.id,
@@ -452,7 +452,7 @@ async def mark_read(
     session: AsyncSession, *, conversation_id: int, reader: Reader, seq: int
 ) -> int:
     """Record that `reader` has seen the conversation up to `seq`; return the stored value."""
-    conversation = await _get(session, conversation_id)
+    conversation = await get_conversation(session, conversation_id)
     seq = min(seq, conversation.last_seq)
     if reader == "resident":
         conversation.resident_read_seq = max(conversation.resident_read_seq, seq)
@@ -475,11 +475,11 @@ async def end_conversation(
     `notice` is the system message's text (by default, who ended it). The agent it was
     assigned to, if any, keeps it in `Ended.assigned_staff_id` so their slot can be refilled.
     """
-    conversation = await _get(session, conversation_id, lock=True)
+    conversation = await get_conversation(session, conversation_id, lock=True)
     if conversation.status != "open":
         return Ended(ConversationView.of(conversation), [])
     text = notice or ENDED_BY[ended_by].format(agent=conversation.agent_name or "the agent")
-    messages = await _append(
+    messages = await append_drafts(
         session, Draft(conversation.id, "system", SERVICE_NAME, text, None, now)
     )
     assigned = conversation.assigned_staff_id if conversation.stage == "agent" else None
@@ -492,7 +492,10 @@ async def end_conversation(
     return Ended(ConversationView.of(conversation), messages, assigned)
 
 
-async def _get(session: AsyncSession, conversation_id: int, *, lock: bool = False) -> Conversation:
+async def get_conversation(
+    session: AsyncSession, conversation_id: int, *, lock: bool = False
+) -> Conversation:
+    """Load a conversation (locked until commit when `lock`), or raise ConversationEnded."""
     statement = select(Conversation).where(Conversation.id == conversation_id)
     if lock:
         # Held until commit (PostgreSQL): two processes cannot both act on it as it was.
@@ -503,7 +506,8 @@ async def _get(session: AsyncSession, conversation_id: int, *, lock: bool = Fals
     return conversation
 
 
-async def _append(session: AsyncSession, *drafts: Draft) -> list[MessageView]:
+async def append_drafts(session: AsyncSession, *drafts: Draft) -> list[MessageView]:
+    """Store server-made messages (no client id), raising the first draft's error if any."""
     outcomes = await append_messages(session, drafts)
     views = []
     for outcome in outcomes:
@@ -513,5 +517,6 @@ async def _append(session: AsyncSession, *drafts: Draft) -> list[MessageView]:
     return views
 
 
-def _iso(moment: datetime) -> str:
+def iso_utc(moment: datetime) -> str:
+    """Write an instant as clients read it: ISO 8601 in UTC with a Z."""
     return moment.isoformat().replace("+00:00", "Z")

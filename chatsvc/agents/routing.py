@@ -29,10 +29,10 @@ from ..conversations import (
     Ended,
     MessageView,
     Sent,
-    _append,
-    _get,
-    _iso,
+    append_drafts,
     end_conversation,
+    get_conversation,
+    iso_utc,
     send_message,
 )
 from ..errors import (
@@ -106,8 +106,8 @@ class AgentState:
             "active_chats": self.active_chats,
             "connected": self.connected,
             "workgroups": list(self.workgroups),
-            "idle_since": _iso(self.idle_since) if self.idle_since else None,
-            "grace_until": _iso(self.grace_until) if self.grace_until else None,
+            "idle_since": iso_utc(self.idle_since) if self.idle_since else None,
+            "grace_until": iso_utc(self.grace_until) if self.grace_until else None,
         }
 
 
@@ -165,7 +165,7 @@ class ChatSummary:
 
     def as_dict(self) -> dict[str, Any]:
         def when(moment: datetime | None) -> str | None:
-            return _iso(moment) if moment else None
+            return iso_utc(moment) if moment else None
 
         return {
             "id": self.id,
@@ -225,7 +225,7 @@ class NoteView:
             "author_name": self.author_name,
             "kind": self.kind,
             "text": self.text,
-            "created_at": _iso(self.created_at),
+            "created_at": iso_utc(self.created_at),
         }
 
 
@@ -475,7 +475,7 @@ async def _send_back(
         _unassign(conversation)
         conversation.priority = min(conversation.priority, PRIORITY_RETURNED)
     await session.flush()
-    messages = await _append(session, *drafts) if drafts else []
+    messages = await append_drafts(session, *drafts) if drafts else []
     views = []
     for conversation in conversations:
         await session.refresh(conversation)
@@ -640,7 +640,7 @@ async def _assign_all(
             )
         )
     await session.flush()
-    messages = await _append(session, *drafts)
+    messages = await append_drafts(session, *drafts)
     firsts = await _first_questions(session, [c.id for c, _ in chosen])
     assignments = []
     for (conversation, agent), message in zip(chosen, messages, strict=True):
@@ -661,7 +661,7 @@ async def accept(
     session: AsyncSession, *, staff_id: int, conversation_id: int, now: datetime
 ) -> Assignment:
     """Take a waiting conversation from the queue, if it is still waiting and there is room."""
-    conversation = await _get(session, conversation_id, lock=True)
+    conversation = await get_conversation(session, conversation_id, lock=True)
     if conversation.status != "open":
         raise ConversationEnded("This chat has ended.")
     if conversation.stage != "waiting":
@@ -685,7 +685,7 @@ async def reassign(
     """Give a conversation to another agent (supervisors); to themselves is taking it over."""
     if not by.is_supervisor:
         raise Forbidden("Only a supervisor can reassign a chat.")
-    conversation = await _get(session, conversation_id, lock=True)
+    conversation = await get_conversation(session, conversation_id, lock=True)
     if conversation.status != "open":
         raise ConversationEnded("This chat has ended.")
     previous = conversation.assigned_staff_id if conversation.stage == "agent" else None
@@ -713,7 +713,7 @@ async def transfer(
     """Hand a conversation to another agent, or to a workgroup's queue, with a note for them."""
     if (to_staff_id is None) == (to_workgroup is None):
         raise ChatError("Transfer to an agent or to a workgroup.", code="invalid_payload")
-    conversation = await _get(session, conversation_id, lock=True)
+    conversation = await get_conversation(session, conversation_id, lock=True)
     if conversation.status != "open":
         raise ConversationEnded("This chat has ended.")
     if conversation.stage != "agent" or (
@@ -757,7 +757,7 @@ async def transfer(
         conversation.workgroup_only = True
         conversation.priority = min(conversation.priority, PRIORITY_RETURNED)
         await session.flush()
-        messages = await _append(
+        messages = await append_drafts(
             session,
             Draft(
                 conversation.id,
@@ -783,7 +783,7 @@ async def close_chat(
         raise ChatError(
             f"The disposition is one of {', '.join(DISPOSITIONS)}.", code="invalid_payload"
         )
-    conversation = await _get(session, conversation_id, lock=True)
+    conversation = await get_conversation(session, conversation_id, lock=True)
     if conversation.status != "open":
         raise ConversationEnded("This chat has already ended.")
     mine = conversation.stage == "agent" and conversation.assigned_staff_id == by.id
@@ -921,7 +921,7 @@ async def chats_of(session: AsyncSession, *, staff_id: int) -> list[ChatSummary]
 
 
 async def chat_summary(session: AsyncSession, conversation_id: int) -> ChatSummary:
-    conversation = await _get(session, conversation_id)
+    conversation = await get_conversation(session, conversation_id)
     firsts = await _first_questions(session, [conversation_id])
     return ChatSummary.of(conversation, firsts.get(conversation_id, ""))
 
@@ -992,7 +992,7 @@ async def add_note(
     session: AsyncSession, *, by: StaffView, conversation_id: int, text: str, now: datetime
 ) -> NoteView:
     """Write an internal note on a conversation: staff see it, the resident never does."""
-    await _get(session, conversation_id)
+    await get_conversation(session, conversation_id)
     return await _add_note(session, conversation_id, by, "note", text, now)
 
 
@@ -1017,7 +1017,7 @@ async def agent_message(
     now: datetime,
 ) -> Sent:
     """Send a message to the resident as the agent the conversation is assigned to."""
-    conversation = await _get(session, conversation_id, lock=True)
+    conversation = await get_conversation(session, conversation_id, lock=True)
     if conversation.status != "open":
         raise ConversationEnded("This chat has ended.")
     if conversation.stage != "agent" or conversation.assigned_staff_id != by.id:

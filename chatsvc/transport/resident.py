@@ -244,9 +244,9 @@ class ResidentNamespace(socketio.AsyncNamespace):
         return {
             "open": is_open,
             "hours": self.calendar.describe_hours(),
-            "next_opening": None if is_open else actions._iso(opening),
+            "next_opening": None if is_open else actions.iso_utc(opening),
             "next_opening_text": None if is_open else self.calendar.describe_next_opening(now),
-            "reply_due": actions._iso(self.calendar.reply_due(now)),
+            "reply_due": actions.iso_utc(self.calendar.reply_due(now)),
             "reply_due_text": self.calendar.describe_local(self.calendar.reply_due(now)),
             "leave_message": {
                 "offered": reason is not None,
@@ -297,7 +297,7 @@ class ResidentNamespace(socketio.AsyncNamespace):
                 await self.dispatcher.ended(ended, "ended")
         return {
             "reference": left.reference,
-            "reply_due": actions._iso(left.reply_due),
+            "reply_due": actions.iso_utc(left.reply_due),
             "reply_due_text": self.calendar.describe_local(left.reply_due),
             "duplicate": left.duplicate,
         }
