@@ -59,6 +59,7 @@ from typing import Any
 
 import socketio
 from processes import (
+    LagMonitor,
     ServerProcess,
     cpu_seconds,
     kill_leftover_children,
@@ -89,31 +90,7 @@ PASSWORD = secrets.token_urlsafe(18)
 
 
 # ----------------------------------------------------------------------------------------------
-# The server process (as in bench/load.py)
-
-
-class LagMonitor:
-    """Measures how late this process's event loop wakes up a task that sleeps 5 ms."""
-
-    PERIOD = 0.005
-
-    def __init__(self) -> None:
-        self.lags: list[float] = []
-        self._task: asyncio.Task[None] | None = None
-
-    async def _run(self) -> None:
-        while True:
-            before = time.perf_counter()
-            await asyncio.sleep(self.PERIOD)
-            self.lags.append(max(0.0, time.perf_counter() - before - self.PERIOD))
-
-    def __enter__(self) -> LagMonitor:
-        self._task = asyncio.create_task(self._run())
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._task is not None
-        self._task.cancel()
+# What the run records
 
 
 @dataclass

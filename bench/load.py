@@ -51,6 +51,7 @@ from typing import Any
 
 import socketio
 from processes import (
+    LagMonitor,
     ServerProcess,
     cpu_seconds,
     kill_leftover_children,
@@ -96,30 +97,6 @@ class Tally:
     @property
     def failed(self) -> int:
         return sum(self.failures.values())
-
-
-class LagMonitor:
-    """Measures how late the generator's event loop wakes up a task that sleeps 5 ms."""
-
-    PERIOD = 0.005
-
-    def __init__(self) -> None:
-        self.lags: list[float] = []
-        self._task: asyncio.Task[None] | None = None
-
-    async def _run(self) -> None:
-        while True:
-            before = time.perf_counter()
-            await asyncio.sleep(self.PERIOD)
-            self.lags.append(max(0.0, time.perf_counter() - before - self.PERIOD))
-
-    def __enter__(self) -> LagMonitor:
-        self._task = asyncio.create_task(self._run())
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._task is not None
-        self._task.cancel()
 
 
 @dataclass

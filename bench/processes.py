@@ -1,4 +1,4 @@
-"""What the benchmarks share: servers in child processes, CPU accounting, percentiles."""
+"""What the benchmarks share: servers in child processes, CPU accounting, loop lag, percentiles."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import math
 import os
 import re
 import signal
+import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -141,3 +142,27 @@ def percentile(sorted_values: list[float], p: float) -> float:
         return math.nan
     rank = max(1, math.ceil(p / 100 * len(sorted_values)))
     return sorted_values[rank - 1]
+
+
+class LagMonitor:
+    """Measures how late the benchmark's event loop wakes up a task that sleeps 5 ms."""
+
+    PERIOD = 0.005
+
+    def __init__(self) -> None:
+        self.lags: list[float] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            before = time.perf_counter()
+            await asyncio.sleep(self.PERIOD)
+            self.lags.append(max(0.0, time.perf_counter() - before - self.PERIOD))
+
+    def __enter__(self) -> LagMonitor:
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
