@@ -15,6 +15,42 @@ export function el(tag, props = {}, ...children) {
   return node;
 }
 
+/**
+ * The fields of a contact form (name, email and one text area, as both the pre-chat form and
+ * the message form have): labelled inputs, each with an error line it is described by.
+ */
+export function contactFields(prefix, textField, { label, rows }) {
+  const inputs = {
+    name: el("input", { id: `${prefix}-name`, name: "name", type: "text", autocomplete: "name", required: true }),
+    email: el("input", {
+      id: `${prefix}-email`,
+      name: "email",
+      type: "email",
+      autocomplete: "email",
+      inputmode: "email",
+      spellcheck: "false",
+      required: true,
+    }),
+    [textField]: el("textarea", { id: `${prefix}-${textField}`, name: textField, rows: String(rows), required: true }),
+  };
+  const labels = { name: "Name", email: "Email", [textField]: label };
+  const errors = {};
+  const setError = (field, message) => {
+    errors[field].textContent = message;
+    if (message) inputs[field].setAttribute("aria-invalid", "true");
+    else inputs[field].removeAttribute("aria-invalid");
+  };
+  const nodes = Object.keys(inputs).map((field) => {
+    const input = inputs[field];
+    errors[field] = el("p", { id: `${prefix}-${field}-error`, class: "error" });
+    input.setAttribute("aria-describedby", errors[field].id);
+    // Once the resident fixes a field, its old error no longer applies.
+    input.addEventListener("input", () => setError(field, ""));
+    return el("div", { class: "field" }, el("label", { for: input.id, text: labels[field] }), input, errors[field]);
+  });
+  return { inputs, nodes, setError };
+}
+
 const SVG = "http://www.w3.org/2000/svg";
 
 /** A decorative 24×24 icon drawn from one path; screen readers skip it. */

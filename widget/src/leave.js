@@ -2,12 +2,11 @@
 // `leave_message`), and the confirmation shown once the message is stored. The view decides when
 // to show them; these classes only build their DOM and check and send the form.
 
-import { el } from "./dom.js";
+import { contactFields, el } from "./dom.js";
 import { newClientId } from "./ids.js";
 import { validateLeaveMessage, fieldError } from "./validation.js";
 
 const FIELDS = ["name", "email", "message"];
-const LABELS = { name: "Name", email: "Email", message: "Message" };
 const DEFAULT_TEXT = "Agents are unavailable right now. Please leave a message and we will respond by next business day.";
 const SECONDARY = { start: "Ask the City Assistant instead", chat: "Back to the chat" };
 
@@ -24,27 +23,10 @@ export class LeaveMessageForm {
     // client_id, so the server stores the message once even if an ack was lost.
     this.attempt = null;
 
-    this.inputs = {
-      name: el("input", { id: "csc-lm-name", name: "name", type: "text", autocomplete: "name", required: true }),
-      email: el("input", {
-        id: "csc-lm-email",
-        name: "email",
-        type: "email",
-        autocomplete: "email",
-        inputmode: "email",
-        spellcheck: "false",
-        required: true,
-      }),
-      message: el("textarea", { id: "csc-lm-message", name: "message", rows: "5", required: true }),
-    };
-    this.fieldErrors = {};
-    const fields = FIELDS.map((field) => {
-      const input = this.inputs[field];
-      this.fieldErrors[field] = el("p", { id: `csc-lm-${field}-error`, class: "error" });
-      input.setAttribute("aria-describedby", `csc-lm-${field}-error`);
-      input.addEventListener("input", () => this.setFieldError(field, ""));
-      return el("div", { class: "field" }, el("label", { for: input.id, text: LABELS[field] }), input, this.fieldErrors[field]);
-    });
+    const contact = contactFields("csc-lm", "message", { label: "Message", rows: 5 });
+    this.inputs = contact.inputs;
+    this.setFieldError = contact.setError;
+    const fields = contact.nodes;
     // The honeypot: off-screen, out of the tab order and of the accessibility tree, so only
     // robots fill it in. Its value goes to the server as it is.
     this.website = el("input", {
@@ -123,12 +105,6 @@ export class LeaveMessageForm {
     const invalid = FIELDS.find((f) => this.inputs[f].getAttribute("aria-invalid") === "true");
     const empty = FIELDS.find((f) => !this.inputs[f].value.trim());
     this.inputs[invalid || empty || "message"].focus();
-  }
-
-  setFieldError(field, message) {
-    this.fieldErrors[field].textContent = message;
-    if (message) this.inputs[field].setAttribute("aria-invalid", "true");
-    else this.inputs[field].removeAttribute("aria-invalid");
   }
 
   async submit(event) {

@@ -6,7 +6,7 @@
 // "Name" are never there twice): "checking" (asking whether a person can chat), "prechat",
 // "leave" (the message form), "confirmed" (the message was stored) or "chat".
 
-import { el, icon, ICON_CHAT, ICON_CLOSE, appendLinkified, formatTime } from "./dom.js";
+import { el, icon, ICON_CHAT, ICON_CLOSE, appendLinkified, contactFields, formatTime } from "./dom.js";
 import { renderMarkdown } from "./markdown.js";
 import { LeaveMessageForm, Confirmation } from "./leave.js";
 import { LIMITS, charCount, validateStart, fieldError, formatNumber } from "./validation.js";
@@ -183,35 +183,10 @@ export class ChatView {
   }
 
   buildForm() {
-    this.inputs = {
-      name: el("input", { id: "csc-name", name: "name", type: "text", autocomplete: "name", required: true }),
-      email: el("input", {
-        id: "csc-email",
-        name: "email",
-        type: "email",
-        autocomplete: "email",
-        inputmode: "email",
-        spellcheck: "false",
-        required: true,
-      }),
-      question: el("textarea", { id: "csc-question", name: "question", rows: "4", required: true }),
-    };
-    this.fieldErrors = {};
-    const labels = { name: "Name", email: "Email", question: "Question" };
-    const fields = FIELDS.map((field) => {
-      const input = this.inputs[field];
-      this.fieldErrors[field] = el("p", { id: `csc-${field}-error`, class: "error" });
-      input.setAttribute("aria-describedby", `csc-${field}-error`);
-      // Once the resident fixes a field, its old error no longer applies.
-      input.addEventListener("input", () => this.setFieldError(field, ""));
-      return el(
-        "div",
-        { class: "field" },
-        el("label", { for: input.id, text: labels[field] }),
-        input,
-        this.fieldErrors[field],
-      );
-    });
+    const contact = contactFields("csc", "question", { label: "Question", rows: 4 });
+    this.inputs = contact.inputs;
+    this.setFieldError = contact.setError;
+    const fields = contact.nodes;
     this.notice = el("p", { class: "notice", hidden: true });
     this.formError = el("p", { class: "error", role: "alert" });
     this.startButton = el("button", { type: "submit", class: "primary" }, "Start chat");
@@ -671,12 +646,6 @@ export class ChatView {
   }
 
   // --- actions ------------------------------------------------------------------------------
-
-  setFieldError(field, message) {
-    this.fieldErrors[field].textContent = message;
-    if (message) this.inputs[field].setAttribute("aria-invalid", "true");
-    else this.inputs[field].removeAttribute("aria-invalid");
-  }
 
   async submitForm(event) {
     event.preventDefault();
