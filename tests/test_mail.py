@@ -301,16 +301,13 @@ async def queue_many(session: AsyncSession, count: int, now: datetime) -> list[i
 
 async def test_two_senders_deliver_each_mail_once(
     postgres_url: str,
+    make_settings: Callable[..., Settings],
     open_database: Callable[[Settings], Awaitable[Database]],
     smtp_server: Callable[..., Inbox],
 ) -> None:
     inbox = smtp_server()
-    settings = Settings(
-        database_url=postgres_url,
-        auto_migrate=True,
-        smtp_host="127.0.0.1",
-        smtp_port=inbox.port,
-        smtp_security="none",
+    settings = smtp_settings(
+        make_settings, inbox.port, database_url=postgres_url, auto_migrate=True
     )
     first = await open_database(settings)
     second = await open_database(settings)
@@ -330,16 +327,13 @@ async def test_two_senders_deliver_each_mail_once(
 
 async def test_a_claim_skips_mail_another_sender_holds(
     postgres_url: str,
+    make_settings: Callable[..., Settings],
     open_database: Callable[[Settings], Awaitable[Database]],
     smtp_server: Callable[..., Inbox],
 ) -> None:
     inbox = smtp_server()
-    settings = Settings(
-        database_url=postgres_url,
-        auto_migrate=True,
-        smtp_host="127.0.0.1",
-        smtp_port=inbox.port,
-        smtp_security="none",
+    settings = smtp_settings(
+        make_settings, inbox.port, database_url=postgres_url, auto_migrate=True
     )
     database = await open_database(settings)
     other = await open_database(settings)

@@ -19,7 +19,7 @@ from ..agents import accounts, routing
 from ..agents.accounts import StaffView
 from ..bot.runtime import Assistant
 from ..bot.search import search_articles, suggest_articles
-from ..errors import Forbidden, UnknownEvent
+from ..errors import Forbidden
 from ..settings import Settings
 from ..validation import (
     AgentChatsPayload,
@@ -44,7 +44,7 @@ from ..validation import (
 )
 from .dispatch import Dispatcher
 from .events import ALL_STAFF, Events, session_room, staff_room, view_room
-from .sockets import socket_event
+from .sockets import Namespace, socket_event
 from .staff import SESSION_COOKIE
 from .state import Clock, Database
 
@@ -52,32 +52,6 @@ log = logging.getLogger("chatsvc.agent")
 
 NAMESPACE = "/agent"
 SESSION_RECHECK = 15.0  # seconds
-EVENTS = frozenset(
-    {
-        "hello",
-        "status",
-        "max_chats",
-        "open",
-        "close_view",
-        "accept",
-        "message",
-        "typing",
-        "read",
-        "note",
-        "transfer",
-        "close",
-        "search",
-        "suggest",
-        "canned_save",
-        "canned_delete",
-        "reassign",
-        "agent_chats",
-        "inbox",
-        "inbox_claim",
-        "inbox_reply",
-        "inbox_status",
-    }
-)
 
 
 def same_origin(environ: dict[str, Any], settings: Settings) -> bool:
@@ -104,7 +78,7 @@ def cookie_of(environ: dict[str, Any], name: str) -> str:
     return morsel.value if morsel else ""
 
 
-class AgentNamespace(socketio.AsyncNamespace):
+class AgentNamespace(Namespace):
     """Staff connections: refused unless signed in and on the service's own origin."""
 
     def __init__(
@@ -123,11 +97,6 @@ class AgentNamespace(socketio.AsyncNamespace):
         self.settings = settings
         self.clock = clock
         self._checked: dict[str, tuple[float, StaffView]] = {}  # sid -> (when, who)
-
-    async def trigger_event(self, event: str, *args: Any) -> Any:
-        if event in {"connect", "disconnect"} or event in EVENTS:
-            return await super().trigger_event(event, *args)
-        return UnknownEvent(f"unknown event {event[:40]!r}").as_dict()
 
     # --- connection ----------------------------------------------------------------------
 

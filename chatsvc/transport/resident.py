@@ -6,13 +6,11 @@ import asyncio
 import logging
 from typing import Any
 
-import socketio
-
 from .. import after_hours
 from .. import conversations as actions
 from ..agents import routing
 from ..bot.runtime import Assistant
-from ..errors import ChatError, NotInConversation, UnknownEvent
+from ..errors import ChatError, NotInConversation
 from ..hours import BusinessCalendar
 from ..settings import Settings
 from ..tokens import hash_token
@@ -28,15 +26,12 @@ from ..validation import (
 )
 from .dispatch import Dispatcher
 from .events import conversation_room
-from .sockets import socket_event
+from .sockets import Namespace, socket_event
 from .state import Clock, Database
 
 log = logging.getLogger("chatsvc.resident")
 
 NAMESPACE = "/resident"
-EVENTS = frozenset(
-    {"start", "resume", "message", "typing", "read", "end", "hours", "leave_message"}
-)
 UNAVAILABLE = {
     "closed": "Agents are unavailable right now. Please leave a message and we will respond "
     "by next business day.",
@@ -47,7 +42,7 @@ UNAVAILABLE = {
 }
 
 
-class ResidentNamespace(socketio.AsyncNamespace):
+class ResidentNamespace(Namespace):
     """Residents' connections: one conversation per connection, many connections per chat."""
 
     def __init__(
@@ -69,13 +64,6 @@ class ResidentNamespace(socketio.AsyncNamespace):
         self.settings = settings
         self.clock = clock
         self._turns: set[asyncio.Task[None]] = set()
-
-    async def trigger_event(self, event: str, *args: Any) -> Any:
-        """Answer events we do not know with an error ack instead of silence."""
-        if event in {"connect", "disconnect"} or event in EVENTS:
-            return await super().trigger_event(event, *args)
-        log.info("%s unknown event refused", NAMESPACE)
-        return UnknownEvent(f"unknown event {event[:40]!r}").as_dict()
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         address = environ.get("REMOTE_ADDR", "") or ""

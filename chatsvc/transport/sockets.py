@@ -11,7 +11,7 @@ import socketio
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from ..errors import ChatError, InvalidPayload, Unavailable
+from ..errors import ChatError, InvalidPayload, Unavailable, UnknownEvent
 from ..settings import Settings
 from ..validation import Payload, parse_payload
 
@@ -45,6 +45,19 @@ def create_socket_server(settings: Settings) -> socketio.AsyncServer:
         logger=False,
         engineio_logger=False,
     )
+
+
+class Namespace(socketio.AsyncNamespace):
+    """A namespace that answers an event it has no handler for with an error ack, not silence.
+
+    Its events are exactly its `on_<event>` methods, so a list of names cannot drift from them.
+    """
+
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        if event in {"connect", "disconnect"} or callable(getattr(self, f"on_{event}", None)):
+            return await super().trigger_event(event, *args)
+        log.info("%s unknown event refused", self.namespace)
+        return UnknownEvent(f"unknown event {event[:40]!r}").as_dict()
 
 
 def socket_event(
