@@ -39,7 +39,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     database = Database(settings)
     assistant = Assistant(settings.knowledge_base)
     sio = create_socket_server(settings)
-    dispatcher = Dispatcher(database, Events(sio), settings, clock)
+    mailer = Mailer(database, settings, clock)
+    dispatcher = Dispatcher(database, Events(sio), mailer, settings, clock)
     calendar = BusinessCalendar.from_settings(settings)
     resident = ResidentNamespace(database, assistant, dispatcher, calendar, settings, clock)
     sio.register_namespace(resident)
@@ -52,6 +53,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     app[SIO] = sio
     app[CLOCK] = clock
     app[DISPATCHER] = dispatcher
+    app[MAILER] = mailer
     add_routes(app)
     add_staff_routes(app)
     app.cleanup_ctx.append(_assistant_ctx)
@@ -80,9 +82,7 @@ async def _dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def _mailer_ctx(app: web.Application) -> AsyncIterator[None]:
     # The outbox's sender: starts once the database is open, stops before it closes.
-    mailer = Mailer(app[DATABASE], app[SETTINGS], app[CLOCK])
-    app[MAILER] = mailer
-    app[DISPATCHER].mailer = mailer
+    mailer = app[MAILER]
     await mailer.start()
     try:
         yield

@@ -13,7 +13,6 @@ import logging
 import uuid
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import Any
 
 from aiohttp import web
 
@@ -21,6 +20,7 @@ from ..agents import routing
 from ..conversations import Ended
 from ..settings import Settings
 from .events import Coalesced, Events
+from .mailer import Mailer
 from .sockets import DATABASE_DOWN
 from .state import Clock, Database
 
@@ -30,9 +30,17 @@ log = logging.getLogger("chatsvc.dispatch")
 class Dispatcher:
     """Routing, broadcasts of the queue and presence, and the sweep, for one server process."""
 
-    def __init__(self, database: Database, events: Events, settings: Settings, clock: Clock):
+    def __init__(
+        self,
+        database: Database,
+        events: Events,
+        mailer: Mailer,
+        settings: Settings,
+        clock: Clock,
+    ):
         self.database = database
         self.events = events
+        self.mailer = mailer
         self.settings = settings
         self.clock = clock
         # Names this process's agent connections in the database; a process that stops
@@ -42,7 +50,6 @@ class Dispatcher:
         self.queue_broadcast = Coalesced("queue broadcast", self._publish_queue)
         self.presence_broadcast = Coalesced("presence broadcast", self._publish_presence)
         self._sweeper: asyncio.Task[None] | None = None
-        self.mailer: Any = None  # transport.mailer.Mailer, set by the app
         self._told: dict[int, dict[str, int | None]] = {}  # the place each waiting resident heard
 
     # --- life cycle ------------------------------------------------------------------------
@@ -77,8 +84,7 @@ class Dispatcher:
 
     def mail_queued(self) -> None:
         """A mail was committed to the outbox: have it sent soon."""
-        if self.mailer is not None:
-            self.mailer.wake()
+        self.mailer.wake()
 
     def queue_changed(self) -> None:
         """A conversation joined or left the queue: route, then show the queue again."""
