@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 
-from aiohttp import ClientSession
+import pytest
+from aiohttp import ClientConnectionResetError, ClientSession, web
+from aiohttp.test_utils import make_mocked_request
+
+from chatsvc.transport.http import error_middleware
 
 from .conftest import LiveServer
 
@@ -60,3 +65,20 @@ async def test_startup_refuses_an_unmigrated_database_when_not_auto_migrating(
         assert "chatsvc db upgrade" in str(exc)
     else:
         raise AssertionError("the server started on an empty database")
+
+
+async def test_a_client_that_goes_away_mid_answer_is_not_a_server_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A page reload during a WebSocket upgrade: aiohttp cannot write the answer any more. The
+    # middleware lets aiohttp drop the connection and logs no error (log_errors would fail).
+    async def gone(request: web.Request) -> web.StreamResponse:
+        raise ClientConnectionResetError("Cannot write to closing transport")
+
+    request = make_mocked_request("GET", "/socket.io/?EIO=4&transport=websocket")
+    with (
+        caplog.at_level(logging.INFO, logger="chatsvc.http"),
+        pytest.raises(ConnectionResetError),
+    ):
+        await error_middleware(request, gone)
+    assert "the client went away" in caplog.text

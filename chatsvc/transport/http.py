@@ -98,6 +98,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return web.json_response(
             {"ok": False, "error": {"code": code, "message": exc.reason}}, status=exc.status
         )
+    except ConnectionResetError:
+        # The client went away mid-answer (a page reload during a WebSocket upgrade): nothing
+        # failed here, and there is nobody left to answer.
+        log.info("%s %s: the client went away", request.method, request.path)
+        raise
     except Exception:
         log.exception("%s %s failed", request.method, request.path)
         return web.json_response(
