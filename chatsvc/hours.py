@@ -479,12 +479,34 @@ class BusinessCalendar:
         message arrived, whatever the time it arrived: Friday 6 p.m. and Friday 7 a.m. are both
         due Monday at close. An early closing day ends at its early close.
         """
-        received = self._local_date(_utc(received_at))
-        for offset in range(1, SEARCH_DAYS + 1):
-            periods = self._periods_on(received + timedelta(days=offset))
+        return self.business_days_after(received_at, 1)
+
+    def business_days_after(self, at: datetime, days: int) -> datetime:
+        """Return the close of the `days`-th business day after the local date of `at`.
+
+        This is a service level's due time: a request made any time on Monday with a
+        one-business-day level is due Tuesday at close (Wednesday, if Tuesday is a holiday).
+        """
+        if days < 1:
+            raise ValueError("days must be at least 1")
+        start = self._local_date(_utc(at))
+        found = 0
+        for offset in range(1, SEARCH_DAYS + 7 * days + 1):
+            periods = self._periods_on(start + timedelta(days=offset))
             if periods:
-                return periods[-1][1]
-        raise HoursError(f"no business day in the {SEARCH_DAYS} days after {received}")
+                found += 1
+                if found == days:
+                    return periods[-1][1]
+        raise HoursError(f"no {days} business days in the years after {start}")
+
+    def describe_day(self, at: datetime) -> str:
+        """Describe the local day of an instant, e.g. 'Tuesday, November 24'."""
+        local = _utc(at).astimezone(self.zone)
+        return f"{DAY_NAMES[local.weekday()]}, {MONTH_NAMES[local.month - 1]} {local.day}"
+
+    def local_year(self, at: datetime) -> int:
+        """Return the year at `at` in the center's zone (request numbers restart with it)."""
+        return _utc(at).astimezone(self.zone).year
 
     # -- words for residents
 

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -102,6 +103,8 @@ class Conversation(Base):
     first_agent_reply_at: Mapped[datetime | None]
     disposition: Mapped[str | None] = mapped_column(String(32))
     ended_by: Mapped[str | None] = mapped_column(String(16))  # resident, agent, idle
+    # The assistant's dialogue in progress, if any: filing a request or looking one up.
+    assistant_flow: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
     resident: Mapped[Resident] = relationship(lazy="joined")
 
@@ -255,6 +258,113 @@ class OutboxMail(Base):
     reply_to: Mapped[str | None] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
+
+
+class ServiceRequest(Base):
+    """A work order for a department, filed from a chat, by an agent or through Open311."""
+
+    __tablename__ = "service_requests"
+    __table_args__ = (
+        Index("ix_service_requests_status_requested", "status", "requested_at"),
+        Index("ix_service_requests_requested", "requested_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(16), unique=True)  # e.g. 26-000123
+    client_id: Mapped[str | None] = mapped_column(String(64), unique=True)  # a resend files once
+    service_code: Mapped[str] = mapped_column(String(64), index=True)  # the topic's code
+    department: Mapped[str] = mapped_column(String(100))
+    workgroup: Mapped[str] = mapped_column(String(100), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # open, in_progress, closed or referred
+    referred_to: Mapped[str | None] = mapped_column(String(100))  # the department it went to
+    next_steps: Mapped[str | None] = mapped_column(Text)  # told to the resident on referral
+    address: Mapped[str | None] = mapped_column(String(200))
+    lat: Mapped[float | None] = mapped_column(Float)
+    long: Mapped[float | None] = mapped_column(Float)
+    description: Mapped[str] = mapped_column(Text)
+    attributes: Mapped[dict[str, str]] = mapped_column(JSON)  # the topic's other fields
+    media_url: Mapped[str | None] = mapped_column(String(1000))  # given by an Open311 client
+    contact_name: Mapped[str | None] = mapped_column(String(100))
+    contact_email: Mapped[str | None] = mapped_column(String(254), index=True)
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"), index=True)
+    source: Mapped[str] = mapped_column(String(16))  # assistant, agent or open311
+    created_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    open311_client_id: Mapped[int | None] = mapped_column(ForeignKey("open311_clients.id"))
+    requested_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    expected_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+
+
+class ServiceRequestUpdate(Base):
+    """One entry of a request's history: its status from then on, a note, and who made it."""
+
+    __tablename__ = "service_request_updates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    public: Mapped[bool] = mapped_column(default=True)  # a public note is told to the resident
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    actor: Mapped[str] = mapped_column(String(100))  # who, as staff read it
+    created_at: Mapped[datetime]
+
+
+class RequestPhoto(Base):
+    """A photo a resident uploaded for a request (kept in the database, seen by every process)."""
+
+    __tablename__ = "request_photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Uploaded during a chat first; attached to the request when it is filed.
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"), index=True)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("service_requests.id"), index=True)
+    content_type: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+
+
+class ServiceRequestCounter(Base):
+    """The last request number given in a year: numbers restart at 1 every year."""
+
+    __tablename__ = "service_request_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class Open311Client(Base):
+    """An app allowed to file requests through Open311, by its API key (only a hash is kept)."""
+
+    __tablename__ = "open311_clients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class OutboxWebhook(Base):
+    """A request event to POST to a workgroup's webhook, sent like mail: later, with retries."""
+
+    __tablename__ = "outbox_webhooks"
+    __table_args__ = (Index("ix_outbox_webhooks_due", "sent_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(String(64), unique=True)  # the same on every retry
+    workgroup: Mapped[str] = mapped_column(String(100))
+    event: Mapped[str] = mapped_column(String(32))  # request.created, request.updated
+    body: Mapped[str] = mapped_column(Text)  # the JSON document, exactly as signed and sent
     created_at: Mapped[datetime]
     next_attempt_at: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(Integer, default=0)

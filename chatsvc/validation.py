@@ -44,7 +44,8 @@ def _limited(limit: int, *, one_line: bool = False) -> AfterValidator:
     return AfterValidator(check)
 
 
-def _email(value: str) -> str:
+def clean_email(value: str) -> str:
+    """Check an email address and return it without surrounding spaces; ValueError if not one."""
     value = value.strip()
     if len(value) > MAX_EMAIL_CHARS:
         raise ValueError(f"must be at most {MAX_EMAIL_CHARS} characters")
@@ -58,7 +59,7 @@ ClientId = Annotated[
 ]
 ChatText = Annotated[str, _limited(MAX_MESSAGE_CHARS)]
 Name = Annotated[str, _limited(MAX_NAME_CHARS, one_line=True)]
-Email = Annotated[str, AfterValidator(_email)]
+Email = Annotated[str, AfterValidator(clean_email)]
 Token = Annotated[str, StringConstraints(min_length=20, max_length=100)]
 
 

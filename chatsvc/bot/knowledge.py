@@ -2,7 +2,9 @@
 
 Layout (all hand-edited):
 
-    knowledge_base/topics.toml      [[topic]] code, name, department, workgroup, kind, fields
+    knowledge_base/topics.toml      [[topic]] code, name, department, workgroup, kind, fields,
+                                    service_days
+    knowledge_base/fields.toml      [field] label, question, description, datatype, ...
     knowledge_base/articles/*.md    +++ TOML front matter +++ then the answer in Markdown
     knowledge_base/synonyms.toml    [synonyms] canonical = [variants]
     knowledge_base/intents.toml     [emergency] phrases = [...], exclude = [...]; same for others
@@ -20,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 TOPIC_KINDS = ("request", "info")
+FIELD_DATATYPES = ("string", "text", "number", "singlevaluelist", "photo")
+OPEN311_STANDARD_FIELDS = ("address_string", "description", "media_url")
 SPECIAL_INTENTS = ("emergency", "human", "status", "greeting", "thanks", "none")
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 FRONT_MATTER = "+++"
@@ -35,6 +39,7 @@ class Topic:
     workgroup: str
     kind: str
     fields: tuple[str, ...]
+    service_days: int = 0  # request topics: business days until the work is expected done
 
     @property
     def is_request(self) -> bool:
@@ -47,6 +52,44 @@ class Topic:
     @property
     def optional_fields(self) -> tuple[str, ...]:
         return tuple(f.removesuffix("?") for f in self.fields if f.endswith("?"))
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        """Every field's name, in the catalogue's order, without the optional mark."""
+        return tuple(f.removesuffix("?") for f in self.fields)
+
+    def is_required(self, name: str) -> bool:
+        return name in self.fields
+
+
+@dataclass(frozen=True)
+class FieldValue:
+    """One allowed value of a list field: the key stored and sent, the name people read."""
+
+    key: str
+    name: str
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """A detail a service request asks for: how to ask, how to check, how Open311 names it."""
+
+    name: str
+    label: str
+    question: str
+    description: str
+    datatype: str
+    min_length: int = 0
+    max_length: int = 4000
+    pattern: str | None = None
+    pattern_hint: str | None = None
+    values: tuple[FieldValue, ...] = ()
+    open311: str | None = None  # the standard request field it fills, instead of an attribute
+
+    @property
+    def is_attribute(self) -> bool:
+        """Tell whether Open311 carries it as an attribute[...] (not a standard field)."""
+        return self.open311 is None
 
 
 @dataclass(frozen=True)
@@ -80,6 +123,7 @@ class KnowledgeBase:
     source: str = ""
     places: tuple[str, ...] = ()
     street_suffixes: tuple[str, ...] = ()
+    fields: dict[str, FieldSpec] = field(default_factory=dict)
 
     def articles_of(self, topic: str) -> list[Article]:
         return [a for a in self.articles if a.topic == topic]
@@ -132,6 +176,15 @@ def load_knowledge_base(root: Path) -> KnowledgeBase:
     synonyms = _load_synonyms(root / "synonyms.toml", problems)
     intents = _load_intents(root / "intents.toml", problems)
     places, suffixes = _load_places(root / "places.toml", problems)
+    fields = _load_fields(root / "fields.toml", problems)
+    for topic in topics.values():
+        for name in topic.field_names:
+            if fields and name not in fields:
+                problems.add(
+                    root / "topics.toml",
+                    _line_of(root / "topics.toml", f'"{topic.code}"'),
+                    f"topic {topic.code!r}: field {name!r} is not defined in fields.toml",
+                )
     covered = {a.topic for a in articles}
     for code in topics:
         if code not in covered:
@@ -150,6 +203,7 @@ def load_knowledge_base(root: Path) -> KnowledgeBase:
         source=str(root),
         places=places,
         street_suffixes=suffixes,
+        fields=fields,
     )
 
 
@@ -216,7 +270,15 @@ def _load_topics(path: Path, problems: _Problems) -> dict[str, Topic]:
         name, department, workgroup, kind = (
             str(texts[k]) for k in ("name", "department", "workgroup", "kind")
         )
-        topics[code] = Topic(code, name, department, workgroup, kind, fields)
+        days = entry.get("service_days", 0)
+        if kind == "request" and (
+            not isinstance(days, int) or isinstance(days, bool) or not 0 < days <= 365
+        ):
+            problems.add(
+                path, line, f"topic {code!r}: a request topic needs service_days from 1 to 365"
+            )
+            continue
+        topics[code] = Topic(code, name, department, workgroup, kind, fields, days or 0)
     return topics
 
 
@@ -345,6 +407,67 @@ def _load_synonyms(path: Path, problems: _Problems) -> dict[str, tuple[str, ...]
             owner[key] = canonical
         synonyms[canonical] = values
     return synonyms
+
+
+def _load_fields(path: Path, problems: _Problems) -> dict[str, FieldSpec]:
+    data = _read_toml(path, problems)
+    fields: dict[str, FieldSpec] = {}
+    if data is None:
+        return fields
+    for name, table in data.items():
+        line = _line_of(path, f"[{name}]")
+        if not ID_PATTERN.match(name) or not isinstance(table, dict):
+            problems.add(path, line, f"[{name}] must be a table named in kebab-case")
+            continue
+        texts = {k: table.get(k) for k in ("label", "question", "description", "datatype")}
+        missing = [k for k, v in texts.items() if not isinstance(v, str) or not v.strip()]
+        if missing:
+            problems.add(path, line, f"[{name}]: missing {', '.join(missing)}")
+            continue
+        datatype = str(texts["datatype"])
+        if datatype not in FIELD_DATATYPES:
+            problems.add(path, line, f"[{name}]: datatype must be one of {FIELD_DATATYPES}")
+            continue
+        values: list[FieldValue] = []
+        for value in table.get("values", []):
+            if not isinstance(value, dict) or not all(
+                isinstance(value.get(k), str) and value[k].strip() for k in ("key", "name")
+            ):
+                problems.add(path, line, f"[{name}]: each value needs a key and a name")
+                break
+            values.append(FieldValue(value["key"].strip(), value["name"].strip()))
+        if (datatype == "singlevaluelist") != bool(values):
+            problems.add(path, line, f"[{name}]: values go with datatype singlevaluelist only")
+            continue
+        open311 = table.get("open311")
+        if open311 is not None and open311 not in OPEN311_STANDARD_FIELDS:
+            problems.add(path, line, f"[{name}]: open311 must be one of {OPEN311_STANDARD_FIELDS}")
+            continue
+        pattern = table.get("pattern")
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except (re.error, TypeError):
+                problems.add(path, line, f"[{name}]: pattern is not a regular expression")
+                continue
+        lengths = (table.get("min_length", 0), table.get("max_length", 4000))
+        if not all(isinstance(n, int) and 0 <= n <= 4000 for n in lengths):
+            problems.add(path, line, f"[{name}]: min_length and max_length go from 0 to 4000")
+            continue
+        fields[name] = FieldSpec(
+            name=name,
+            label=str(texts["label"]).strip(),
+            question=str(texts["question"]).strip(),
+            description=str(texts["description"]).strip(),
+            datatype=datatype,
+            min_length=lengths[0],
+            max_length=lengths[1],
+            pattern=pattern,
+            pattern_hint=table.get("pattern_hint"),
+            values=tuple(values),
+            open311=open311,
+        )
+    return fields
 
 
 def _load_places(path: Path, problems: _Problems) -> tuple[tuple[str, ...], tuple[str, ...]]:

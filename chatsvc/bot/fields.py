@@ -1,0 +1,110 @@
+"""Checking the details of a service request, the same way from chat, the pane and Open311."""
+
+from __future__ import annotations
+
+import re
+
+from rapidfuzz import fuzz
+
+from .knowledge import FieldSpec, KnowledgeBase
+from .text import normalize
+
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+INTERSECTION = re.compile(r"\b(and|corner of|between)\b|&|/|@")
+NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+LIST_MATCH_MIN = 80
+
+
+class FieldInvalid(ValueError):
+    """An answer a field does not accept; the message says what would be accepted."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def clean_value(spec: FieldSpec, raw: object, kb: KnowledgeBase | None = None) -> str:
+    """Check one field's answer and return it as stored (a list value gives its key)."""
+    if not isinstance(raw, str):
+        raise FieldInvalid(spec.name, f"{spec.label} must be text.")
+    text = CONTROL.sub("", raw).strip()
+    if spec.datatype != "text":
+        text = " ".join(text.split())
+    if not text:
+        raise FieldInvalid(spec.name, f"{spec.label} is required.")
+    if spec.datatype == "singlevaluelist":
+        return _list_value(spec, text)
+    if spec.datatype == "number":
+        if not NUMBER.match(text):
+            raise FieldInvalid(spec.name, f"{spec.label} must be a number.")
+        return text
+    if len(text) < spec.min_length:
+        raise FieldInvalid(
+            spec.name,
+            f"{spec.label} is too short: please give at least {spec.min_length} characters.",
+        )
+    if len(text) > spec.max_length:
+        raise FieldInvalid(
+            spec.name, f"{spec.label} is too long: at most {spec.max_length} characters, please."
+        )
+    if spec.pattern and not re.fullmatch(spec.pattern, text):
+        hint = spec.pattern_hint or "it is not in the expected form"
+        raise FieldInvalid(spec.name, f"That doesn't look right: {hint}.")
+    if spec.open311 == "address_string" and not looks_like_address(text, kb):
+        raise FieldInvalid(
+            spec.name,
+            "Please give a street address with a number (100 N Garfield Ave) or two streets "
+            "that cross (Lake Ave and Colorado Blvd).",
+        )
+    return text
+
+
+def looks_like_address(text: str, kb: KnowledgeBase | None = None) -> bool:
+    """Tell whether text names a place a crew can find: a number and a street, or a crossing."""
+    words = normalize(text)
+    has_letters = any(ch.isalpha() for ch in words)
+    if not has_letters:
+        return False
+    if any(ch.isdigit() for ch in words):
+        return True
+    if INTERSECTION.search(text.lower()):
+        return True
+    if kb is not None:
+        tokens = set(words.split())
+        if tokens & set(kb.street_suffixes):
+            return True
+        return any(f" {place} " in f" {words} " for place in kb.places if " " in place)
+    return False
+
+
+def describe_value(spec: FieldSpec, value: str) -> str:
+    """Say a stored value as people read it (a list key gives its name)."""
+    for option in spec.values:
+        if option.key == value:
+            return option.name
+    return value
+
+
+def _list_value(spec: FieldSpec, text: str) -> str:
+    wanted = normalize(text)
+    for option in spec.values:
+        if wanted in (option.key, normalize(option.key.replace("-", " ")), normalize(option.name)):
+            return option.key
+    # "the blue one", "recycle bin", "green": the best option by words, if clearly best.
+    scores = sorted(
+        (
+            max(
+                fuzz.partial_ratio(normalize(option.key.replace("-", " ")), wanted),
+                fuzz.token_set_ratio(normalize(option.name), wanted),
+            ),
+            option.key,
+        )
+        for option in spec.values
+    )
+    best, key = scores[-1]
+    runner_up = scores[-2][0] if len(scores) > 1 else 0
+    if best >= LIST_MATCH_MIN and best > runner_up:
+        return key
+    choices = ", ".join(option.name for option in spec.values)
+    raise FieldInvalid(spec.name, f"{spec.label} must be one of: {choices}.")

@@ -1,0 +1,164 @@
+"""Service request actions on real SQLite and PostgreSQL sessions (no server)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from chatsvc import service_requests as requests_
+from chatsvc.bot.knowledge import default_path, load_knowledge_base
+from chatsvc.errors import NotFound
+from chatsvc.hours import BusinessCalendar
+from chatsvc.models import OutboxMail, OutboxWebhook
+from chatsvc.settings import Settings
+from chatsvc.transport.state import Database
+
+from .test_conversations import open_database
+
+KB = load_knowledge_base(default_path())
+CALENDAR = BusinessCalendar.from_settings(
+    Settings(business_hours="mon-fri 08:00-17:00", holidays="US-CA")
+)
+POLICY = requests_.RequestPolicy(KB, CALENDAR, frozenset({"Street Maintenance"}))
+MONDAY_TEN = datetime(2026, 11, 23, 18, 0, tzinfo=UTC)  # 10:00 in Pasadena
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 100
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest) -> Database:
+    database: Database = request.getfixturevalue(f"{request.param}_db")
+    return database
+
+
+@pytest.fixture
+async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
+    async with open_database(f"sqlite+aiosqlite:///{tmp_path}/unit.db") as database:
+        yield database
+
+
+@pytest.fixture
+async def postgresql_db(postgres_url: str) -> AsyncIterator[Database]:
+    async with open_database(postgres_url) as database:
+        yield database
+
+
+def graffiti(**changes: Any) -> requests_.NewRequest:
+    values: dict[str, Any] = {
+        "service_code": "graffiti",
+        "values": {"address": "100 N Garfield Ave", "description": "Tags on the east wall"},
+        "contact": requests_.Contact("Ana Ruiz", "ana@example.com"),
+    }
+    values.update(changes)
+    return requests_.NewRequest(**values)
+
+
+async def create(db: Database, new: requests_.NewRequest, now: datetime = MONDAY_TEN) -> Any:
+    return await db.run(requests_.create_service_request, new, policy=POLICY, now=now)
+
+
+async def rows(db: Database, model: Any) -> list[Any]:
+    async def read(session: Any) -> list[Any]:
+        return list(await session.scalars(select(model).order_by(model.id)))
+
+    found: list[Any] = await db.run(read)
+    return found
+
+
+async def test_a_request_is_numbered_dated_mailed_and_sent_to_its_department(db: Database) -> None:
+    view = await create(db, graffiti())
+    assert view.number == "26-000001"
+    assert (view.status, view.department, view.workgroup) == (
+        "open",
+        "Public Works",
+        "Street Maintenance",
+    )
+    # Graffiti's service level is one business day: Monday's request is due Tuesday at 5 p.m.
+    assert view.expected_at == datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
+    second = await create(db, graffiti())
+    assert second.number == "26-000002"
+    mails = await rows(db, OutboxMail)
+    assert [m.kind for m in mails] == ["request_created", "request_created"]
+    assert "26-000001" in mails[0].subject and "100 N Garfield Ave" in mails[0].body
+    hooks = await rows(db, OutboxWebhook)
+    assert [h.event for h in hooks] == ["request.created", "request.created"]
+
+
+async def test_numbers_are_never_given_twice_under_concurrency(db: Database) -> None:
+    views = await asyncio.gather(*(create(db, graffiti()) for _ in range(20)))
+    assert sorted(v.number for v in views) == [f"26-{n:06d}" for n in range(1, 21)]
+
+
+async def test_bad_values_are_refused_and_nothing_is_stored(db: Database) -> None:
+    cases = [
+        (graffiti(service_code="nope"), NotFound),
+        (graffiti(service_code="trash-schedule"), NotFound),
+        (graffiti(values={"description": "Tags on the wall"}), requests_.InvalidRequest),
+        (
+            graffiti(values={"address": "xx", "description": "Tags on the wall"}),
+            requests_.InvalidRequest,
+        ),
+        (
+            graffiti(values={"address": "100 Main St", "description": "x" * 4001}),
+            requests_.InvalidRequest,
+        ),
+        (
+            graffiti(
+                values={"address": "100 Main St", "description": "ok ok ok ok", "color": "red"}
+            ),
+            requests_.InvalidRequest,
+        ),
+        (graffiti(contact=requests_.Contact("A", "not-an-email")), requests_.InvalidRequest),
+        (graffiti(lat=91.0, long=0.0), requests_.InvalidRequest),
+    ]
+    for new, error in cases:
+        with pytest.raises(error):
+            await create(db, new)
+    assert await rows(db, OutboxMail) == []
+    page = await db.run(requests_.list_requests, requests_.RequestFilter(), KB)
+    assert page.total == 0
+
+
+async def test_status_changes_keep_history_and_mail_on_close_and_referral(db: Database) -> None:
+    view = await create(db, graffiti())
+    later = MONDAY_TEN + timedelta(hours=2)
+
+    async def change(**kw: Any) -> Any:
+        values: dict[str, Any] = {"number": view.number, "staff_id": None, "actor": "Maria"}
+        values.update(kw)
+        return await db.run(requests_.change_status, policy=POLICY, now=later, **values)
+
+    await change(status="in_progress", note="Crew scheduled", public=True)
+    with pytest.raises(requests_.InvalidRequest):
+        await change(status="referred", note="x")  # no department, no next steps
+    closed = await change(status="closed", note="Painted over")
+    assert [h.status for h in closed.history] == ["open", "in_progress", "closed"]
+    assert closed.closed_at == later and closed.last_public_note == "Painted over"
+    mails = await rows(db, OutboxMail)
+    assert [m.kind for m in mails] == ["request_created", "request_closed"]
+    assert "Painted over" in mails[1].body
+
+    answer = await db.run(
+        requests_.lookup_status, number="26000001", email="ANA@example.com", kb=KB
+    )
+    assert answer is not None and answer.status == "closed" and answer.note == "Painted over"
+    for number, email in [("26-000001", "bob@example.com"), ("26-000999", "ana@example.com")]:
+        assert await db.run(requests_.lookup_status, number=number, email=email, kb=KB) is None
+
+
+async def test_photos_are_checked_by_content_and_attached_once(db: Database) -> None:
+    with pytest.raises(requests_.InvalidPhoto):
+        await db.run(
+            requests_.store_photo, conversation_id=None, data=b"GIF89a....", now=MONDAY_TEN
+        )
+    photo = await db.run(requests_.store_photo, conversation_id=None, data=JPEG, now=MONDAY_TEN)
+    assert photo.content_type == "image/jpeg"
+    view = await create(db, graffiti(photo_ids=[photo.id]))
+    assert view.photo_ids == (photo.id,)
+    with pytest.raises(requests_.InvalidRequest):
+        await create(db, graffiti(photo_ids=[photo.id]))  # already attached
