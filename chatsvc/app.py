@@ -12,6 +12,7 @@ from aiohttp import web
 from .bot.knowledge import KnowledgeBaseError
 from .bot.runtime import Assistant
 from .hours import BusinessCalendar
+from .service_requests import RequestPolicy
 from .settings import Settings
 from .transport.agent import AgentNamespace
 from .transport.dispatch import DISPATCHER, Dispatcher
@@ -25,6 +26,7 @@ from .transport.state import (
     ASSISTANT,
     CLOCK,
     DATABASE,
+    REQUEST_POLICY,
     SETTINGS,
     SIO,
     Clock,
@@ -42,9 +44,18 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     mailer = Mailer(database, settings, clock)
     dispatcher = Dispatcher(database, Events(sio), mailer, settings, clock)
     calendar = BusinessCalendar.from_settings(settings)
-    resident = ResidentNamespace(database, assistant, dispatcher, calendar, settings, clock)
+
+    def request_policy() -> RequestPolicy:
+        # The topics and fields of the knowledge base as it is now (it reloads when edited).
+        return RequestPolicy(assistant.index.kb, calendar, mail_reply_to=settings.mail_reply_to)
+
+    resident = ResidentNamespace(
+        database, assistant, dispatcher, calendar, settings, clock, request_policy
+    )
     sio.register_namespace(resident)
-    sio.register_namespace(AgentNamespace(database, assistant, dispatcher, settings, clock))
+    sio.register_namespace(
+        AgentNamespace(database, assistant, dispatcher, settings, clock, request_policy)
+    )
     sio.attach(app)
 
     app[SETTINGS] = settings
@@ -54,6 +65,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     app[CLOCK] = clock
     app[DISPATCHER] = dispatcher
     app[MAILER] = mailer
+    app[REQUEST_POLICY] = request_policy
     add_routes(app)
     add_staff_routes(app)
     app.cleanup_ctx.append(_assistant_ctx)

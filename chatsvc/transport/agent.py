@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
@@ -20,6 +21,7 @@ from ..agents.accounts import StaffView
 from ..bot.runtime import Assistant
 from ..bot.search import search_articles, suggest_articles
 from ..errors import Forbidden
+from ..service_requests import RequestPolicy
 from ..settings import Settings
 from ..validation import (
     AgentChatsPayload,
@@ -88,6 +90,7 @@ class AgentNamespace(Namespace):
         dispatcher: Dispatcher,
         settings: Settings,
         clock: Clock,
+        request_policy: Callable[[], RequestPolicy],
     ):
         super().__init__(NAMESPACE)
         self.database = database
@@ -96,6 +99,7 @@ class AgentNamespace(Namespace):
         self.events: Events = dispatcher.events
         self.settings = settings
         self.clock = clock
+        self.request_policy = request_policy
         self._checked: dict[str, tuple[float, StaffView]] = {}  # sid -> (when, who)
 
     # --- connection ----------------------------------------------------------------------

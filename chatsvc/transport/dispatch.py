@@ -18,6 +18,7 @@ from aiohttp import web
 
 from ..agents import routing
 from ..conversations import Ended
+from ..service_requests import RequestView
 from ..settings import Settings
 from .events import Coalesced, Events
 from .mailer import Mailer
@@ -85,6 +86,14 @@ class Dispatcher:
     def mail_queued(self) -> None:
         """A mail was committed to the outbox: have it sent soon."""
         self.mailer.wake()
+
+    async def request_changed(self, request: RequestView) -> None:
+        """A service request was filed or changed: show it to staff, send its notices soon.
+
+        Its mail (and webhook event, when the workgroup has one) were committed with it.
+        """
+        self.mailer.wake()
+        await self.events.to_all_staff("request", request.as_dict())
 
     def queue_changed(self) -> None:
         """A conversation joined or left the queue: route, then show the queue again."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from .. import after_hours
@@ -12,6 +13,7 @@ from ..agents import routing
 from ..bot.runtime import Assistant
 from ..errors import ChatError, NotInConversation
 from ..hours import BusinessCalendar
+from ..service_requests import RequestPolicy
 from ..settings import Settings
 from ..tokens import hash_token
 from ..validation import (
@@ -53,6 +55,7 @@ class ResidentNamespace(Namespace):
         calendar: BusinessCalendar,
         settings: Settings,
         clock: Clock,
+        request_policy: Callable[[], RequestPolicy],
     ):
         super().__init__(NAMESPACE)
         self.calendar = calendar
@@ -63,6 +66,7 @@ class ResidentNamespace(Namespace):
         self.events = dispatcher.events
         self.settings = settings
         self.clock = clock
+        self.request_policy = request_policy
         self._turns: set[asyncio.Task[None]] = set()
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from ..bot.runtime import Assistant
 from ..db import check_schema, create_engine, make_sessionmaker, upgrade
 from ..errors import Unavailable
+from ..service_requests import RequestPolicy
 from ..settings import Settings
 
 log = logging.getLogger(__name__)
@@ -176,3 +177,5 @@ ASSISTANT = web.AppKey("assistant", Assistant)
 DATABASE = web.AppKey("database", Database)
 SIO = web.AppKey("sio", socketio.AsyncServer)
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
+# What filing and changing service requests needs, with the knowledge base as it is now.
+REQUEST_POLICY: web.AppKey[Callable[[], RequestPolicy]] = web.AppKey("request_policy")
