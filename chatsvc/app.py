@@ -33,6 +33,7 @@ from .transport.state import (
     Database,
     utc_now,
 )
+from .transport.webhooks import WEBHOOK_SENDER, WebhookSender
 
 
 def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application:
@@ -42,12 +43,15 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     assistant = Assistant(settings.knowledge_base)
     sio = create_socket_server(settings)
     mailer = Mailer(database, settings, clock)
-    dispatcher = Dispatcher(database, Events(sio), mailer, settings, clock)
+    webhook_sender = WebhookSender(database, settings, clock)
+    dispatcher = Dispatcher(database, Events(sio), mailer, settings, clock, webhooks=webhook_sender)
     calendar = BusinessCalendar.from_settings(settings)
 
     def request_policy() -> RequestPolicy:
         # The topics and fields of the knowledge base as it is now (it reloads when edited).
-        return RequestPolicy(assistant.index.kb, calendar, mail_reply_to=settings.mail_reply_to)
+        return RequestPolicy(
+            assistant.index.kb, calendar, webhook_workgroups=webhook_sender.workgroups
+        )
 
     resident = ResidentNamespace(
         database, assistant, dispatcher, calendar, settings, clock, request_policy
@@ -65,6 +69,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     app[CLOCK] = clock
     app[DISPATCHER] = dispatcher
     app[MAILER] = mailer
+    app[WEBHOOK_SENDER] = webhook_sender
     app[REQUEST_POLICY] = request_policy
     add_routes(app)
     add_staff_routes(app)
@@ -72,6 +77,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     app.cleanup_ctx.append(_database_ctx)
     app.cleanup_ctx.append(_dispatcher_ctx)
     app.cleanup_ctx.append(_mailer_ctx)
+    app.cleanup_ctx.append(_webhooks_ctx)
     app.cleanup_ctx.append(functools.partial(_answers_ctx, resident))
     return app
 
@@ -100,6 +106,18 @@ async def _mailer_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await mailer.close()
+
+
+async def _webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
+    # Checked against the topic catalogue, so it starts once the knowledge base is loaded.
+    sender = app[WEBHOOK_SENDER]
+    kb = app[ASSISTANT].index.kb
+    sender.configure({topic.workgroup for topic in kb.topics.values()})
+    await sender.start()
+    try:
+        yield
+    finally:
+        await sender.close()
 
 
 async def _assistant_ctx(app: web.Application) -> AsyncIterator[None]:

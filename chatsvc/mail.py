@@ -2,37 +2,28 @@
 
 Every function takes an open AsyncSession (the caller commits) and plain values.
 
-Delivery is at least once, not exactly once. The sender (`chatsvc.transport.mailer`) claims due
-mail in one short transaction that pushes its next attempt a lease ahead (`LEASE`), sends it, and
-marks it sent in another. A process that dies mid-send leaves the mail to be retried once the
-lease runs out, so nothing is lost; but a process that dies (or loses the database) after the
-SMTP server accepted a mail and before `mark_sent` committed sends that mail a second time. SMTP
-gives no way to close that gap. A resent mail keeps its Message-ID, so mail systems and readers
-that dedupe on it see one mail. What never happens is two processes sending the same mail at
-once: the claim takes rows with FOR UPDATE SKIP LOCKED, so concurrent senders split the due mail.
-
-A mail that keeps failing is never dropped: it is retried with exponential backoff up to
-`MAX_BACKOFF`, and from `LOUD_AFTER_ATTEMPTS` attempts on each failure is reported as an error.
+The table is an outbox (`chatsvc.outbox`): delivery is at least once, not exactly once, and a
+mail that keeps failing is retried forever with backoff. The sender
+(`chatsvc.transport.mailer`) claims due mail, sends it and records the outcome. SMTP gives no
+way to close the gap between the server accepting a mail and `mark_sent` committing, so a
+process that dies in it sends that mail again; a resent mail keeps its Message-ID, so mail
+systems and readers that dedupe on it see one mail.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import getaddresses
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import OutboxMail
+from .outbox import LEASE, Outbox
+from .outbox import backoff as backoff  # mail's backoff, as callers of this module know it
 
-LEASE = timedelta(minutes=3)  # how long a claimed mail is left alone by other senders
-FIRST_BACKOFF = timedelta(seconds=30)
-MAX_BACKOFF = timedelta(minutes=30)
-LOUD_AFTER_ATTEMPTS = 20
-MAX_ERROR_CHARS = 1000
+MAIL_OUTBOX = Outbox(OutboxMail)
 
 # Columns' sizes (models.OutboxMail).
 MAX_KIND = 32
@@ -71,19 +62,6 @@ class DueMail:
             created_at=mail.created_at,
             attempts=mail.attempts,
         )
-
-
-@dataclass(frozen=True)
-class Retry:
-    """A failed attempt, recorded: how many there were and when the next one is."""
-
-    attempts: int
-    next_attempt_at: datetime
-
-    @property
-    def overdue(self) -> bool:
-        """Tell whether this mail has failed often enough that a person should look at it."""
-        return self.attempts >= LOUD_AFTER_ATTEMPTS
 
 
 def new_message_id() -> str:
@@ -132,63 +110,15 @@ async def queue_mail(
 async def due_mail(
     session: AsyncSession, *, now: datetime, limit: int, lease: timedelta = LEASE
 ) -> list[DueMail]:
-    """Claim up to `limit` unsent mails that are due, oldest first, for `lease`.
-
-    Rows another transaction holds are skipped, not waited for; once the caller commits, the
-    claimed mails are not due again until the lease runs out (or a result is recorded).
-    """
-    mails = (
-        await session.scalars(
-            select(OutboxMail)
-            .where(OutboxMail.sent_at.is_(None), OutboxMail.next_attempt_at <= now)
-            .order_by(OutboxMail.next_attempt_at, OutboxMail.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
-    for mail in mails:
-        mail.next_attempt_at = now + lease
+    """Claim up to `limit` unsent mails that are due, oldest first, for `lease`."""
+    mails = await MAIL_OUTBOX.claim(session, now=now, limit=limit, lease=lease)
     return [DueMail.of(mail) for mail in mails]
 
 
-async def mark_sent(session: AsyncSession, mail_id: int, now: datetime) -> bool:
-    """Record that the mail server accepted a mail; tell whether it was still unsent."""
-    mail = await session.get(OutboxMail, mail_id, with_for_update=True)
-    if mail is None or mail.sent_at is not None:
-        return False
-    mail.sent_at = now
-    mail.attempts += 1
-    return True
-
-
-async def mark_failed(
-    session: AsyncSession, mail_id: int, error: str, now: datetime
-) -> Retry | None:
-    """Record a failed attempt and schedule the next one; None if the mail is already sent."""
-    mail = await session.get(OutboxMail, mail_id, with_for_update=True)
-    if mail is None or mail.sent_at is not None:
-        return None
-    mail.attempts += 1
-    mail.last_error = error[:MAX_ERROR_CHARS]
-    mail.next_attempt_at = now + backoff(mail.attempts)
-    return Retry(mail.attempts, mail.next_attempt_at)
-
-
-async def release_mail(session: AsyncSession, mail_ids: Sequence[int], now: datetime) -> None:
-    """Give back claimed mails that were not attempted, so they are due again now."""
-    if not mail_ids:
-        return
-    await session.execute(
-        update(OutboxMail)
-        .where(OutboxMail.id.in_(mail_ids), OutboxMail.sent_at.is_(None))
-        .values(next_attempt_at=now)
-    )
-
-
-def backoff(attempts: int) -> timedelta:
-    """Wait 30 s after the first failure, doubling after each, never more than 30 min."""
-    doublings = min(max(attempts - 1, 0), 16)  # past the cap long before 16; keeps 2**n small
-    return min(FIRST_BACKOFF * (1 << doublings), MAX_BACKOFF)
+# Recording outcomes is the same for every outbox (see chatsvc.outbox).
+mark_sent = MAIL_OUTBOX.mark_sent
+mark_failed = MAIL_OUTBOX.mark_failed
+release_mail = MAIL_OUTBOX.release
 
 
 def _check_header(name: str, value: str) -> None:

@@ -52,7 +52,8 @@ class Settings:
     mail_from: str = "Citizen Service Center <no-reply@localhost>"
     mail_reply_to: str = ""
     mail_folder: Path = Path("var/mail")
-    extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    # Departments' webhooks: a TOML file of workgroup, URL and secret (webhooks.example.toml).
+    webhooks_file: Path | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -112,6 +113,9 @@ class Settings:
             mail_from=env.get("CHATSVC_MAIL_FROM", "Citizen Service Center <no-reply@localhost>"),
             mail_reply_to=env.get("CHATSVC_MAIL_REPLY_TO", ""),
             mail_folder=Path(env.get("CHATSVC_MAIL_FOLDER") or "var/mail"),
+            webhooks_file=Path(env["CHATSVC_WEBHOOKS_FILE"])
+            if env.get("CHATSVC_WEBHOOKS_FILE")
+            else None,
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,7 @@ def test_defaults_are_the_embedded_service() -> None:
     assert (settings.host, settings.port) == ("127.0.0.1", 8080)
     assert settings.is_sqlite and settings.migrate_on_start
     assert settings.token_ttl == timedelta(days=7)
+    assert settings.webhooks_file is None  # no department gets webhooks unless configured
 
 
 def test_values_are_read_and_normalised() -> None:
@@ -25,12 +27,14 @@ def test_values_are_read_and_normalised() -> None:
             "CHATSVC_ALLOWED_ORIGINS": " https://www.cityofpasadena.net/ , https://x.org ,",
             "CHATSVC_TOKEN_TTL_HOURS": "2",
             "CHATSVC_LOG_LEVEL": "debug",
+            "CHATSVC_WEBHOOKS_FILE": "/etc/chatsvc/webhooks.toml",
         }
     )
     assert settings.port == 9000
     assert settings.allowed_origins == ("https://www.cityofpasadena.net", "https://x.org")
     assert settings.token_ttl == timedelta(hours=2)
     assert settings.log_level == "DEBUG"
+    assert settings.webhooks_file == Path("/etc/chatsvc/webhooks.toml")
     assert not settings.migrate_on_start  # PostgreSQL: `chatsvc db upgrade` does it
 
 

@@ -24,6 +24,7 @@ from .events import Coalesced, Events
 from .mailer import Mailer
 from .sockets import DATABASE_DOWN
 from .state import Clock, Database
+from .webhooks import WebhookSender
 
 log = logging.getLogger("chatsvc.dispatch")
 
@@ -38,10 +39,13 @@ class Dispatcher:
         mailer: Mailer,
         settings: Settings,
         clock: Clock,
+        *,
+        webhooks: WebhookSender | None = None,
     ):
         self.database = database
         self.events = events
         self.mailer = mailer
+        self.webhooks = webhooks
         self.settings = settings
         self.clock = clock
         # Names this process's agent connections in the database; a process that stops
@@ -93,6 +97,8 @@ class Dispatcher:
         Its mail (and webhook event, when the workgroup has one) were committed with it.
         """
         self.mailer.wake()
+        if self.webhooks is not None:
+            self.webhooks.wake()
         await self.events.to_all_staff("request", request.as_dict())
 
     def queue_changed(self) -> None:
