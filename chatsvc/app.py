@@ -33,6 +33,7 @@ from .transport.state import (
     Database,
     utc_now,
 )
+from .transport.uploads import add_upload_routes
 from .transport.webhooks import WEBHOOK_SENDER, WebhookSender
 
 
@@ -73,6 +74,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     app[REQUEST_POLICY] = request_policy
     add_routes(app)
     add_staff_routes(app)
+    add_upload_routes(app)
     app.cleanup_ctx.append(_assistant_ctx)
     app.cleanup_ctx.append(_database_ctx)
     app.cleanup_ctx.append(_dispatcher_ctx)

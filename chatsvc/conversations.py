@@ -14,11 +14,15 @@ from typing import Any, Literal, cast
 from sqlalchemy import Table, and_, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .bot.assistant import ASSISTANT_NAME, compose_reply
+from . import service_requests
+from .bot import filing
+from .bot.assistant import ASSISTANT_NAME, CSC_PHONE, compose_reply
 from .bot.knowledge import KnowledgeBase
 from .bot.matcher import Decision
 from .errors import ChatError, ConversationEnded, InvalidToken, TokenExpired
 from .models import Conversation, Message, Resident
+from .models import iso_utc as iso_utc  # where callers have always found it
+from .service_requests import RequestPolicy, RequestView
 from .tokens import hash_token, new_token
 
 AuthorKind = Literal["resident", "assistant", "agent", "system"]
@@ -37,6 +41,18 @@ ENDED_BY = {
 }
 
 
+# A quick reply that is not a text to send: the widget offers a photo upload in its place.
+PHOTO_REPLY = {"label": "Add a photo", "text": "", "action": "photo"}
+
+
+def _replies(stored: list[dict[str, str]] | None) -> tuple[tuple[str, str], ...]:
+    return tuple((q["label"], q["text"]) for q in stored or () if not q.get("action"))
+
+
+def _offers_photo(stored: list[dict[str, str]] | None) -> bool:
+    return any(q.get("action") == "photo" for q in stored or ())
+
+
 @dataclass(frozen=True)
 class MessageView:
     """A committed message, as clients see it."""
@@ -51,6 +67,7 @@ class MessageView:
     created_at: datetime
     format: str = "text"
     quick_replies: tuple[tuple[str, str], ...] = ()
+    offers_photo: bool = False  # the assistant asks for a photo: the widget shows an upload
 
     @classmethod
     def of(cls, message: Message) -> MessageView:
@@ -64,7 +81,8 @@ class MessageView:
             text=message.body,
             created_at=message.created_at,
             format=message.format or "text",
-            quick_replies=tuple((q["label"], q["text"]) for q in message.quick_replies or ()),
+            quick_replies=_replies(message.quick_replies),
+            offers_photo=_offers_photo(message.quick_replies),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -78,7 +96,8 @@ class MessageView:
             "text": self.text,
             "created_at": iso_utc(self.created_at),
             "format": self.format,
-            "quick_replies": [{"label": label, "text": text} for label, text in self.quick_replies],
+            "quick_replies": [{"label": label, "text": text} for label, text in self.quick_replies]
+            + ([PHOTO_REPLY] if self.offers_photo else []),
         }
 
 
@@ -158,6 +177,7 @@ class Draft:
     format: str = "text"
     quick_replies: tuple[tuple[str, str], ...] = ()
     decision: dict[str, Any] | None = None
+    offers_photo: bool = False
 
 
 @dataclass(frozen=True)
@@ -176,6 +196,7 @@ class AssistantTurn:
     conversation: ConversationView
     handed_off: bool
     wanted_person: bool = False  # asked for one while the center is closed
+    request: RequestView | None = None  # a service request the assistant filed in this turn
 
 
 @dataclass(frozen=True)
@@ -335,7 +356,9 @@ async def append_messages(session: AsyncSession, drafts: Sequence[Draft]) -> lis
                 "body": draft.text,
                 "created_at": draft.now,
                 "format": draft.format,
-                "quick_replies": [{"label": a, "text": b} for a, b in draft.quick_replies] or None,
+                "quick_replies": [{"label": a, "text": b} for a, b in draft.quick_replies]
+                + ([PHOTO_REPLY] if draft.offers_photo else [])
+                or None,
                 "decision": draft.decision,
             }
         )
@@ -371,7 +394,8 @@ async def _insert(
             text=row["body"],
             created_at=row["created_at"],
             format=row["format"],
-            quick_replies=tuple((q["label"], q["text"]) for q in row["quick_replies"] or ()),
+            quick_replies=_replies(row["quick_replies"]),
+            offers_photo=_offers_photo(row["quick_replies"]),
         )
         for row in rows
     ]
@@ -395,34 +419,53 @@ async def assistant_turn(
     kb: KnowledgeBase,
     now: datetime,
     staffed: bool = True,
+    policy: RequestPolicy | None = None,
 ) -> AssistantTurn:
     """Answer a resident's message as the assistant, and hand over to a person when due.
 
-    Once the conversation waits for a person the assistant stays quiet, except to tell anyone
-    who reports an emergency to call 911.
+    Inside a dialogue (filing a request, looking one up) the message answers the dialogue;
+    an emergency or a request for a person leaves it. With a `policy` the assistant files
+    the requests residents confirm; without one it offers none. Once the conversation waits
+    for a person the assistant stays quiet, except to tell anyone who reports an emergency to
+    call 911.
     """
-    conversation = await get_conversation(session, conversation_id)
+    conversation = await get_conversation(session, conversation_id, lock=True)
     quiet = conversation.status != "open" or (
         conversation.stage != "assistant" and decision.intent != "emergency"
     )
     if quiet:
         return AssistantTurn([], ConversationView.of(conversation), handed_off=False)
+    state = conversation.assistant_flow
+    dialogue: filing.Turn | None = None
+    if policy is not None and decision.intent not in ("emergency", "human"):
+        email = conversation.resident.email
+        dialogue = filing.continue_dialogue(state, text, kb, resident_email=email)
+        if (
+            dialogue is None
+            and (topic := filing.wants_to_file(text, kb, conversation.topic)) is not None
+        ):
+            dialogue = filing.start_filing(topic, kb, state)
+        if dialogue is None and decision.intent == "status":
+            dialogue = filing.start_status(
+                decision.request_number, state, resident_email=email, phone=CSC_PHONE
+            )
+    if dialogue is not None and policy is not None:
+        return await _dialogue_turn(session, conversation, dialogue, policy, now)
+
     reply = compose_reply(
         decision, kb, misses=conversation.assistant_misses, text=text, staffed=staffed
     )
-    messages = await append_drafts(
+    if reply.offer and policy is not None:
+        conversation.assistant_flow = filing.offer_state(kb.topics[reply.offer], state)
+    else:
+        conversation.assistant_flow = filing.end_dialogue(state)
+    messages = await _say(
         session,
-        Draft(
-            conversation.id,
-            "assistant",
-            ASSISTANT_NAME,
-            reply.text,
-            None,
-            now,
-            format="markdown",
-            quick_replies=reply.quick_replies,
-            decision=reply.decision,
-        ),
+        conversation.id,
+        reply.text,
+        now,
+        quick_replies=reply.quick_replies,
+        decision=reply.decision,
     )
     conversation.assistant_misses = reply.misses
     if reply.topic:
@@ -446,6 +489,144 @@ async def assistant_turn(
     return AssistantTurn(
         messages, ConversationView.of(conversation), handed_off, wanted_person=bool(reply.wanted)
     )
+
+
+async def _dialogue_turn(
+    session: AsyncSession,
+    conversation: Conversation,
+    turn: filing.Turn,
+    policy: RequestPolicy,
+    now: datetime,
+) -> AssistantTurn:
+    """Say the dialogue's next line, after filing or looking up what it asks for."""
+    text, state, request = turn.text, turn.state, None
+    replies, offers_photo = turn.quick_replies, turn.offers_photo
+    if turn.filing is not None:
+        resident = conversation.resident
+        try:
+            # A savepoint: a request that cannot be filed leaves nothing behind but the answer.
+            async with session.begin_nested():
+                request = await service_requests.create_service_request(
+                    session,
+                    service_requests.NewRequest(
+                        service_code=turn.filing.topic,
+                        values=turn.filing.values,
+                        contact=service_requests.Contact(resident.name, resident.email),
+                        photo_ids=turn.filing.photo_ids,
+                        conversation_id=conversation.id,
+                        client_id=f"chat-{conversation.id}-{conversation.last_seq}",
+                        source="assistant",
+                        actor=ASSISTANT_NAME,
+                    ),
+                    policy=policy,
+                    now=now,
+                )
+        except ChatError as exc:
+            text = f"Sorry, I couldn't file it: {exc.message}"
+            state, replies = conversation.assistant_flow, filing.summary_replies()
+        else:
+            topic = policy.kb.topics[request.service_code]
+            expected = policy.calendar.describe_local(request.expected_at)
+            text = filing.filed(request.number, topic, expected, resident.email)
+            conversation.topic = topic.code
+    if turn.lookup is not None:
+        found = await service_requests.lookup_status(
+            session, number=turn.lookup.number, email=turn.lookup.email, kb=policy.kb
+        )
+        text = filing.status_answer(
+            turn.lookup.number,
+            None
+            if found is None
+            else {
+                **found.__dict__,
+                "expected": policy.calendar.describe_local(found.expected_at),
+            },
+            phone=CSC_PHONE,
+        )
+    messages = await _say(
+        session,
+        conversation.id,
+        text,
+        now,
+        quick_replies=replies,
+        offers_photo=offers_photo,
+        decision={
+            "dialogue": (turn.state or {}).get("kind"),
+            "step": (turn.state or {}).get("step"),
+        },
+    )
+    conversation.assistant_flow = state
+    conversation.assistant_misses = 0
+    if turn.topic:
+        conversation.topic = turn.topic
+    await session.flush()
+    await session.refresh(conversation)
+    return AssistantTurn(messages, ConversationView.of(conversation), False, request=request)
+
+
+async def _say(
+    session: AsyncSession,
+    conversation_id: int,
+    text: str,
+    now: datetime,
+    *,
+    quick_replies: tuple[tuple[str, str], ...] = (),
+    offers_photo: bool = False,
+    decision: dict[str, Any] | None = None,
+) -> list[MessageView]:
+    """Store the assistant's message (Markdown, with its quick replies)."""
+    draft = Draft(
+        conversation_id,
+        "assistant",
+        ASSISTANT_NAME,
+        text,
+        None,
+        now,
+        format="markdown",
+        quick_replies=quick_replies,
+        decision=decision,
+        offers_photo=offers_photo,
+    )
+    return await append_drafts(session, draft)
+
+
+async def add_photo(
+    session: AsyncSession, *, token: str, data: bytes, kb: KnowledgeBase, now: datetime
+) -> AssistantTurn:
+    """Take a photo the resident uploaded for the request they are filing, and go on.
+
+    The conversation's token authorises the upload, as it does everything a resident does.
+    """
+    conversation = await session.scalar(
+        select(Conversation)
+        .where(Conversation.token_hash == hash_token(token))
+        .with_for_update(of=Conversation)
+    )
+    if conversation is None:
+        raise InvalidToken("This chat link is not valid. Start a new chat.")
+    if conversation.status != "open":
+        raise ConversationEnded("This chat has ended.")
+    if not filing.wants_photo(conversation.assistant_flow, kb):
+        raise service_requests.InvalidPhoto(
+            "No request is waiting for a photo in this chat.", code="photo_not_expected"
+        )
+    photo = await service_requests.store_photo(
+        session, conversation_id=conversation.id, data=data, now=now
+    )
+    turn = filing.after_photo(conversation.assistant_flow, photo.id, kb)
+    assert turn is not None
+    messages = await _say(
+        session,
+        conversation.id,
+        turn.text,
+        now,
+        quick_replies=turn.quick_replies,
+        offers_photo=turn.offers_photo,
+    )
+    conversation.assistant_flow = turn.state
+    await session.flush()
+    await session.refresh(conversation)
+    return AssistantTurn(messages, ConversationView.of(conversation), False)
 
 
 async def mark_read(
@@ -515,8 +696,3 @@ async def append_drafts(session: AsyncSession, *drafts: Draft) -> list[MessageVi
             raise outcome
         views.append(outcome.message)
     return views
-
-
-def iso_utc(moment: datetime) -> str:
-    """Write an instant as clients read it: ISO 8601 in UTC with a Z."""
-    return moment.isoformat().replace("+00:00", "Z")

@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .bot.fields import FieldInvalid, clean_value, describe_value
 from .bot.knowledge import KnowledgeBase, Topic
-from .conversations import iso_utc
 from .errors import ChatError, NotFound
 from .hours import BusinessCalendar
 from .mail import queue_mail
@@ -31,6 +30,7 @@ from .models import (
     ServiceRequest,
     ServiceRequestCounter,
     ServiceRequestUpdate,
+    iso_utc,
 )
 from .validation import clean_email
 from .webhooks import queue_webhook
@@ -64,6 +64,13 @@ class InvalidRequest(ChatError):
         super().__init__(message, code=code)
         self.field = field
 
+    def as_dict(self) -> dict[str, Any]:
+        """Render the error body, naming the field to blame (for a form to point at)."""
+        body = super().as_dict()
+        if self.field:
+            body["error"]["field"] = self.field
+        return body
+
 
 class InvalidPhoto(ChatError):
     code = "invalid_photo"
@@ -81,7 +88,6 @@ class RequestPolicy:
     kb: KnowledgeBase
     calendar: BusinessCalendar
     webhook_workgroups: frozenset[str] = frozenset()  # workgroups with an outbound webhook
-    mail_reply_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -224,6 +230,7 @@ class RequestFilter:
     end: datetime | None = None  # requested before
     limit: int = 50
     offset: int = 0
+    service_codes: tuple[str, ...] = ()  # any of these (Open311 takes a list)
 
 
 @dataclass(frozen=True)
@@ -281,7 +288,9 @@ def check_values(
     checked = Checked()
     known = set(topic.field_names)
     for name in values:
-        if name not in known:
+        # Any request may carry a description, even where the topic does not ask for one
+        # (Open311 always has the field): create_service_request keeps it.
+        if name not in known and name != "description":
             raise InvalidRequest(
                 f"{topic.name} requests have no field {name!r}.", field=name, code="unknown_field"
             )
@@ -298,7 +307,7 @@ def check_values(
                 raise InvalidRequest(f"{spec.label} is required.", field=name, code="missing_field")
             continue
         try:
-            value = clean_value(spec, raw, kb)
+            value = clean_value(spec, raw)
         except FieldInvalid as exc:
             raise InvalidRequest(exc.message, field=name) from None
         if spec.open311 == "address_string":
@@ -327,7 +336,9 @@ async def create_service_request(
     topic = request_topic(policy.kb, new.service_code)
     lat, long = _location(new.lat, new.long)
     checked = check_values(policy.kb, topic, new.values, has_location=lat is not None)
-    if checked.address is None and lat is None:
+    located = any(policy.kb.fields[n].open311 == "address_string" for n in topic.field_names)
+    if located and checked.address is None and lat is None:
+        # A high bill or an accommodation is not somewhere; a pothole is.
         raise InvalidRequest(
             "Say where: an address, or a latitude and longitude.",
             field="address",
@@ -390,7 +401,7 @@ async def create_service_request(
             to=contact.email,
             subject=f"Your request {number}: {topic.name}",
             body=_created_mail(view, policy),
-            reply_to=policy.mail_reply_to,
+            reply_to=None,  # the mailer adds CHATSVC_MAIL_REPLY_TO
             now=now,
         )
     await _notify_department(session, view, "request.created", policy, now)
@@ -460,7 +471,7 @@ async def change_status(
             to=view.contact.email,
             subject=f"Your request {view.number} is {view.status_label.lower()}",
             body=_final_mail(view, note if public else None, policy),
-            reply_to=policy.mail_reply_to,
+            reply_to=None,  # the mailer adds CHATSVC_MAIL_REPLY_TO
             now=now,
         )
     await _notify_department(session, view, "request.updated", policy, now)
@@ -491,6 +502,8 @@ async def list_requests(
         conditions.append(ServiceRequest.department == filters.department)
     if filters.service_code:
         conditions.append(ServiceRequest.service_code == filters.service_code)
+    if filters.service_codes:
+        conditions.append(ServiceRequest.service_code.in_(filters.service_codes))
     if filters.workgroup:
         conditions.append(ServiceRequest.workgroup == filters.workgroup)
     if filters.numbers:

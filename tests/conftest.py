@@ -450,6 +450,7 @@ AGENT_EVENTS = (
     "conversation",
     "canned",
     "inbox_item",
+    "request",
 )
 
 

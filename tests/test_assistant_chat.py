@@ -74,7 +74,9 @@ async def test_quick_replies_lead_somewhere(resident_client: Factory) -> None:
     ack = await resident.start(question="How do I get rid of an old mattress?")
     file_request = ack["messages"][1]["quick_replies"][0]["text"]
     answer = await say(resident, file_request)
-    assert "request" in answer["text"]
+    assert "Bulky Item Pick Up** request" in answer["text"] and "address" in answer["text"]
+    person = await say(resident, ack["messages"][1]["quick_replies"][1]["text"])
+    assert "team" in person["text"]
     update = await resident.next("conversation")
     assert update["stage"] == "waiting" and update["topic"] == "bulky-item-pickup"
 

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from chatsvc import service_requests as requests_
+from chatsvc.bot.fields import FieldInvalid, clean_value
 from chatsvc.bot.knowledge import default_path, load_knowledge_base
 from chatsvc.errors import NotFound
 from chatsvc.hours import BusinessCalendar
@@ -162,3 +163,64 @@ async def test_photos_are_checked_by_content_and_attached_once(db: Database) -> 
     assert view.photo_ids == (photo.id,)
     with pytest.raises(requests_.InvalidRequest):
         await create(db, graffiti(photo_ids=[photo.id]))  # already attached
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        ("address", "100 N Garfield Ave", "100 N Garfield Ave"),
+        ("address", "  Lake Ave   and Colorado Blvd ", "Lake Ave and Colorado Blvd"),
+        ("address", "corner of Fair Oaks & Del Mar", "corner of Fair Oaks & Del Mar"),
+        ("container", "the blue recycling bin", "recycling"),
+        ("container", "Green waste (green)", "green-waste"),
+        ("container", "TRASH", "trash"),
+        ("account", "1234-5678-90", "1234-5678-90"),
+    ],
+)
+def test_field_values_are_cleaned(name: str, text: str, expected: str) -> None:
+    assert clean_value(KB.fields[name], text) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("address", "near the park"),
+        ("address", "12345"),
+        ("address", "Hill Ave"),
+        ("address", "x"),
+        ("address", "1 " + "a" * 200),
+        ("description", "bad"),
+        ("container", "the purple one"),
+        ("container", ""),
+        ("account", "my account"),
+    ],
+)
+def test_field_values_that_do_not_fit_are_refused(name: str, text: str) -> None:
+    with pytest.raises(FieldInvalid):
+        clean_value(KB.fields[name], text)
+
+
+def test_request_numbers_are_read_as_residents_write_them() -> None:
+    assert requests_.parse_number("status of 26-000123 please") == "26-000123"
+    assert requests_.parse_number("26000123") == "26-000123"
+    assert requests_.parse_number("26-123") == "26-000123"
+    assert requests_.parse_number("no number here") is None
+
+
+def test_every_request_topic_can_be_filed_from_its_fields() -> None:
+    for topic in KB.topics.values():
+        if topic.is_request:
+            assert topic.service_days > 0 and topic.field_names, topic.code
+            assert all(name in KB.fields for name in topic.field_names), topic.code
+
+
+async def test_topics_that_are_not_somewhere_need_no_location(db: Database) -> None:
+    view = await create(
+        db,
+        requests_.NewRequest(
+            "high-bill",
+            {"account": "1234567890", "description": "My bill doubled this month"},
+            requests_.Contact("Ana", "ana@example.com"),
+        ),
+    )
+    assert (view.address, view.lat, view.attributes) == (None, None, {"account": "1234567890"})

@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import filing
 from .knowledge import KnowledgeBase
 from .matcher import Decision
-from .text import normalize
 
 ASSISTANT_NAME = "City Assistant"
 TALK_TO_A_PERSON = "Talk to a person"
-FILE_A_REQUEST = "File a request"
 MISSES_BEFORE_HANDOFF = 2
 CSC_PHONE = "(626) 744-7311"
 
@@ -26,6 +25,7 @@ class Reply:
     topic: str | None = None  # the assistant's best guess at the subject
     misses: int = 0  # no-matches in a row, this one included
     wanted: str | None = None  # the handover it would have made, had the center been open
+    offer: str | None = None  # the request topic it offered to file
     decision: dict[str, Any] = field(default_factory=dict)
 
     def quick_reply_dicts(self) -> list[dict[str, str]]:
@@ -61,7 +61,6 @@ def compose_reply(
 def _compose(decision: Decision, kb: KnowledgeBase, *, misses: int, text: str) -> Reply:
     record = decision.as_dict()
     person = (TALK_TO_A_PERSON, TALK_TO_A_PERSON)
-    wanted_request = normalize(text).startswith(normalize(FILE_A_REQUEST))
 
     if decision.intent == "emergency":
         crisis = (
@@ -87,23 +86,6 @@ def _compose(decision: Decision, kb: KnowledgeBase, *, misses: int, text: str) -
             topic=decision.topic_guess,
             decision=record,
         )
-    if decision.intent == "status":
-        number = f" {decision.request_number}" if decision.request_number else ""
-        return Reply(
-            f"I'll ask a member of our team to look up your request{number} and tell you where "
-            "it stands. They will join this chat shortly.",
-            handoff="status",
-            decision=record,
-        )
-    if decision.is_topic and wanted_request:
-        topic = kb.topics[decision.intent]
-        return Reply(
-            f"I'll pass this to a member of our team who can file a **{topic.name}** request "
-            "with you. They will join this chat shortly; please have the address ready.",
-            handoff="request",
-            topic=topic.code,
-            decision=record,
-        )
     if decision.intent == "greeting":
         return Reply(
             "Hello! I'm the City Assistant. Ask me about City services (trash and bulky items, "
@@ -120,11 +102,15 @@ def _compose(decision: Decision, kb: KnowledgeBase, *, misses: int, text: str) -
         article = kb.article(decision.article_id)
         topic = kb.topics[decision.intent]
         assert article is not None
-        replies: list[tuple[str, str]] = []
         if topic.is_request:
-            replies.append((FILE_A_REQUEST, f"{FILE_A_REQUEST}: {topic.name}"))
-        replies.append(person)
-        return Reply(article.answer, tuple(replies), topic=topic.code, decision=record)
+            return Reply(
+                f"{article.answer}\n\n{filing.offer_text(topic)}",
+                (*filing.offer_replies(topic), person),
+                topic=topic.code,
+                offer=topic.code,
+                decision=record,
+            )
+        return Reply(article.answer, (person,), topic=topic.code, decision=record)
     if decision.band == "unsure":
         options = tuple((s.title, s.title) for s in decision.suggestions[:3])
         return Reply(

@@ -6,7 +6,7 @@ import re
 
 from rapidfuzz import fuzz
 
-from .knowledge import FieldSpec, KnowledgeBase
+from .knowledge import FieldSpec
 from .text import normalize
 
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -24,7 +24,7 @@ class FieldInvalid(ValueError):
         self.message = message
 
 
-def clean_value(spec: FieldSpec, raw: object, kb: KnowledgeBase | None = None) -> str:
+def clean_value(spec: FieldSpec, raw: object) -> str:
     """Check one field's answer and return it as stored (a list value gives its key)."""
     if not isinstance(raw, str):
         raise FieldInvalid(spec.name, f"{spec.label} must be text.")
@@ -51,7 +51,7 @@ def clean_value(spec: FieldSpec, raw: object, kb: KnowledgeBase | None = None) -
     if spec.pattern and not re.fullmatch(spec.pattern, text):
         hint = spec.pattern_hint or "it is not in the expected form"
         raise FieldInvalid(spec.name, f"That doesn't look right: {hint}.")
-    if spec.open311 == "address_string" and not looks_like_address(text, kb):
+    if spec.open311 == "address_string" and not looks_like_address(text):
         raise FieldInvalid(
             spec.name,
             "Please give a street address with a number (100 N Garfield Ave) or two streets "
@@ -60,22 +60,14 @@ def clean_value(spec: FieldSpec, raw: object, kb: KnowledgeBase | None = None) -
     return text
 
 
-def looks_like_address(text: str, kb: KnowledgeBase | None = None) -> bool:
-    """Tell whether text names a place a crew can find: a number and a street, or a crossing."""
-    words = normalize(text)
-    has_letters = any(ch.isalpha() for ch in words)
-    if not has_letters:
+def looks_like_address(text: str) -> bool:
+    """Tell whether text names a place a crew can find: a number and a street, or a crossing.
+
+    A street name alone ("Hill Ave") is refused: it can be miles long.
+    """
+    if not any(ch.isalpha() for ch in text):
         return False
-    if any(ch.isdigit() for ch in words):
-        return True
-    if INTERSECTION.search(text.lower()):
-        return True
-    if kb is not None:
-        tokens = set(words.split())
-        if tokens & set(kb.street_suffixes):
-            return True
-        return any(f" {place} " in f" {words} " for place in kb.places if " " in place)
-    return False
+    return any(ch.isdigit() for ch in text) or INTERSECTION.search(text.lower()) is not None
 
 
 def describe_value(spec: FieldSpec, value: str) -> str:

@@ -340,7 +340,11 @@ class ResidentNamespace(Namespace):
             kb=self.assistant.index.kb,
             now=self.clock(),
             staffed=self.calendar.is_open(self.clock()),
+            policy=self.request_policy(),
         )
+        if turn.request is not None:
+            log.info("conversation %d: request %s filed", conversation_id, turn.request.number)
+            await self.dispatcher.request_changed(turn.request)
         if turn.messages:
             log.info(
                 "conversation %d: assistant %s (%s %.2f)%s",

@@ -24,23 +24,24 @@ Handler = Callable[[N, str, P], Awaitable[Mapping[str, Any]]]
 DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout, OSError)
 
 
+def origin_allowed(settings: Settings, origin: str | None, environ: Mapping[str, Any]) -> bool:
+    """Tell whether a browser on `origin` may talk to residents' endpoints: listed, or our own."""
+    if not origin:
+        return False
+    origin = origin.rstrip("/")
+    if origin in settings.allowed_origins:
+        return True
+    hosts = [environ.get("HTTP_HOST", "")]
+    if settings.trust_proxy_headers:
+        hosts.append(environ.get("HTTP_X_FORWARDED_HOST", "").split(",")[0].strip())
+    return any(origin in (f"http://{h}", f"https://{h}") for h in hosts if h)
+
+
 def create_socket_server(settings: Settings) -> socketio.AsyncServer:
     """Create the Socket.IO server with the origin check and payload limit from settings."""
-
-    def origin_allowed(origin: str | None, environ: Mapping[str, Any]) -> bool:
-        if not origin:
-            return False
-        origin = origin.rstrip("/")
-        if origin in settings.allowed_origins:
-            return True
-        hosts = [environ.get("HTTP_HOST", "")]
-        if settings.trust_proxy_headers:
-            hosts.append(environ.get("HTTP_X_FORWARDED_HOST", "").split(",")[0].strip())
-        return any(origin in (f"http://{h}", f"https://{h}") for h in hosts if h)
-
     return socketio.AsyncServer(
         async_mode="aiohttp",
-        cors_allowed_origins=origin_allowed,
+        cors_allowed_origins=functools.partial(origin_allowed, settings),
         max_http_buffer_size=settings.max_payload_bytes,
         logger=False,
         engineio_logger=False,

@@ -344,6 +344,33 @@ export class ChatClient {
     return resident;
   }
 
+  /**
+   * Upload a photo for the request being filed. The file's bytes are the body and the token
+   * says whose chat it is; the assistant's next message comes back and is merged.
+   */
+  async uploadPhoto(file) {
+    if (!this.token || this.ended) return failure("not_in_conversation", "Start a chat first.");
+    let response;
+    try {
+      response = await fetch(`${this.server}/resident/photos`, {
+        method: "POST",
+        headers: { "X-Chat-Token": this.token, "Content-Type": "application/octet-stream" },
+        body: file,
+      });
+    } catch {
+      return failure("disconnected", "The photo could not be sent. Check your connection and try again.");
+    }
+    let body = null;
+    try {
+      body = await response.json();
+    } catch {
+      body = null;
+    }
+    if (!body || typeof body !== "object") return failure("internal_error", "The photo could not be sent. Please try again.");
+    if (body.ok && Array.isArray(body.messages)) this._merge(body.messages);
+    return body;
+  }
+
   async end() {
     const ack = await this._ask("end", {});
     if (ack.ok) {

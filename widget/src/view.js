@@ -20,7 +20,13 @@ const EXPIRED_NOTICE = "Your previous chat has ended. Start a new one below.";
 const EXPIRED_NOTICE_LEAVE = "Your previous chat has ended.";
 const OFFER_TEXT = "No one can chat with you right now. You can leave us a message instead.";
 
-/** The quick replies a message offers that the resident could send: label and text present. */
+const PHOTO_TYPES = ["image/jpeg", "image/png", "image/webp"];
+const PHOTO_MAX_BYTES = 10 * 1024 * 1024;
+
+/**
+ * The quick replies a message offers: texts the resident could send (label and text present),
+ * and the photo upload the assistant asks for (action "photo").
+ */
 function quickRepliesOf(m) {
   if (!m || !Array.isArray(m.quick_replies)) return [];
   return m.quick_replies.filter(
@@ -28,9 +34,8 @@ function quickRepliesOf(m) {
       r &&
       typeof r.label === "string" &&
       r.label.trim() &&
-      typeof r.text === "string" &&
-      r.text.trim() &&
-      charCount(r.text.trim()) <= LIMITS.message,
+      (r.action === "photo" ||
+        (typeof r.text === "string" && r.text.trim() && charCount(r.text.trim()) <= LIMITS.message)),
   );
 }
 
@@ -576,7 +581,9 @@ export class ChatView {
       "div",
       { class: "quick-replies", role: "group", "aria-label": "Suggested replies" },
       ...replies.map((reply) =>
-        el("button", { type: "button", class: "quick-reply", onclick: () => this.sendQuickReply(reply) }, reply.label.trim()),
+        reply.action === "photo"
+          ? this.photoButton(reply)
+          : el("button", { type: "button", class: "quick-reply", onclick: () => this.sendQuickReply(reply) }, reply.label.trim()),
       ),
     );
     this.quickRepliesSeq = m.seq;
@@ -701,6 +708,35 @@ export class ChatView {
     this.client.send(text);
     this.textarea.value = "";
     this.renderCounter();
+  }
+
+  /** A button that opens the file picker and uploads the chosen photo to the chat. */
+  photoButton(reply) {
+    const input = el("input", { type: "file", accept: PHOTO_TYPES.join(","), hidden: true, tabindex: "-1", "aria-hidden": "true" });
+    const button = el("button", { type: "button", class: "quick-reply photo", onclick: () => input.click() }, `📷 ${reply.label.trim()}`);
+    input.addEventListener("change", () => {
+      const file = input.files && input.files[0];
+      input.value = "";
+      if (file) this.sendPhoto(file, button);
+    });
+    return el("span", { class: "photo-picker" }, button, input);
+  }
+
+  async sendPhoto(file, button) {
+    // The server checks the type from the content; this only saves a slow upload.
+    if (file.size > PHOTO_MAX_BYTES) {
+      this.alert.textContent = "That photo is too large: up to 10 MB, please.";
+      return;
+    }
+    if (file.type && !PHOTO_TYPES.includes(file.type)) {
+      this.alert.textContent = "Please choose a JPEG, PNG or WebP photo.";
+      return;
+    }
+    button.disabled = true;
+    this.alert.textContent = "Sending your photo…";
+    const ack = await this.client.uploadPhoto(file);
+    button.disabled = false;
+    this.alert.textContent = ack.ok ? "Photo sent." : `The photo was not sent: ${ack.error.message}`;
   }
 
   /** Send a quick reply's text exactly as if the resident had typed it. */

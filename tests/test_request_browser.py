@@ -1,0 +1,139 @@
+"""Filing a request in the widget, in Chromium: graffiti, a photo, the number, the mail."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Page, expect
+from sqlalchemy import select
+
+from chatsvc import service_requests
+from chatsvc.models import RequestPhoto, ServiceRequest
+from chatsvc.settings import Settings
+from chatsvc.transport.state import CLOCK, DATABASE, REQUEST_POLICY
+
+from .browser import axe_violations
+from .conftest import Inbox, LiveServer
+from .test_widget_browser import log, send, start_chat
+
+pytestmark = pytest.mark.browser
+
+# The smallest valid PNG: one transparent pixel.
+PIXEL = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000100e5270de40000000049454e44ae426082"
+)
+
+
+@pytest.fixture
+async def inbox(smtp_server: Callable[..., Inbox]) -> Inbox:
+    return smtp_server()
+
+
+@pytest.fixture
+async def live_server(
+    make_settings: Callable[..., Settings],
+    start_server: Callable[..., Awaitable[LiveServer]],
+    inbox: Inbox,
+) -> LiveServer:
+    """The server the page talks to, mailing through a real SMTP server."""
+    settings = make_settings(
+        smtp_host="127.0.0.1",
+        smtp_port=inbox.port,
+        smtp_security="none",
+        mail_from="Citizen Service Center <csc@example.org>",
+    )
+    return await start_server(settings)
+
+
+def last_assistant(page: Page) -> object:
+    return log(page).locator(".msg-assistant").last
+
+
+async def test_graffiti_with_a_photo_is_filed_and_mailed(
+    page: Page, live_server: LiveServer, inbox: Inbox, tmp_path: Path
+) -> None:
+    await start_chat(page, "There is graffiti all over the wall by my house")
+    await expect(last_assistant(page)).to_contain_text("Would you like me to file")
+    await page.get_by_role("button", name="File a request").click()
+    await expect(last_assistant(page)).to_contain_text("address")
+    await send(page, "100 N Garfield Ave")
+    await expect(last_assistant(page)).to_contain_text("describe")
+    await send(page, "Black spray paint tags across the east wall of the building")
+    photo_button = page.get_by_role("button", name=re.compile("Add a photo"))
+    await expect(photo_button).to_be_visible()
+    assert await axe_violations(page) == []
+
+    picture = tmp_path / "wall.jpg"  # a PNG named .jpg: the server goes by the content
+    picture.write_bytes(PIXEL)
+    async with page.expect_file_chooser() as chooser:
+        await photo_button.click()
+    await (await chooser.value).set_files(str(picture))
+    await expect(last_assistant(page)).to_contain_text("Shall I file it?")
+    await expect(last_assistant(page)).to_contain_text("Photo: 1 photo")
+    await page.get_by_role("button", name="Confirm").click()
+
+    number = re.compile(r"\d{2}-\d{6}")
+    await expect(last_assistant(page)).to_contain_text(number)
+    shown = await last_assistant(page).inner_text()  # type: ignore[attr-defined]
+    found = number.search(shown)
+    assert found is not None
+
+    async def stored(session: object) -> tuple[ServiceRequest, list[RequestPhoto]]:
+        request = await session.scalar(select(ServiceRequest))  # type: ignore[attr-defined]
+        photos = list(await session.scalars(select(RequestPhoto)))  # type: ignore[attr-defined]
+        return request, photos
+
+    request, photos = await live_server.app[DATABASE].run(stored)
+    assert request.number == found.group(0) and request.service_code == "graffiti"
+    assert [(p.request_id, p.content_type) for p in photos] == [(request.id, "image/png")]
+
+    (mail,) = await inbox.wait_for(1)
+    assert mail["To"] == "ana@example.com" and request.number in mail["Subject"]
+    body = mail.get_content()
+    assert "100 N Garfield Ave" in body and "We expect it to be done by" in body
+
+
+async def test_status_lookup_right_and_wrong_in_the_widget(
+    page: Page, live_server: LiveServer
+) -> None:
+    policy = live_server.app[REQUEST_POLICY]()
+    now = live_server.app[CLOCK]()
+    database = live_server.app[DATABASE]
+    view = await database.run(
+        service_requests.create_service_request,
+        service_requests.NewRequest(
+            "street-light",
+            {"address": "500 E Colorado Blvd", "pole": "SL-4471"},
+            service_requests.Contact("Ana Ruiz", "ana@example.com"),
+        ),
+        policy=policy,
+        now=now,
+    )
+    await database.run(
+        service_requests.change_status,
+        number=view.number,
+        status="referred",
+        note=None,
+        staff_id=None,
+        actor="Maria",
+        referred_to="Southern California Edison",
+        next_steps="This light belongs to SCE: they will repair it within 10 days.",
+        policy=policy,
+        now=now,
+    )
+    await start_chat(page, f"What is the status of request {view.number}?")
+    await expect(last_assistant(page)).to_contain_text("what email address")
+    # The email of the chat is offered as a quick reply; a wrong one is typed.
+    await expect(page.get_by_role("button", name="ana@example.com")).to_be_visible()
+    await send(page, "somebody@example.com")
+    await expect(last_assistant(page)).to_contain_text("couldn't find a request")
+    await send(page, f"status of {view.number}")
+    await page.get_by_role("button", name="ana@example.com").click()
+    answer = last_assistant(page)
+    await expect(answer).to_contain_text("Referred")
+    await expect(answer).to_contain_text("Southern California Edison")
+    await expect(answer).to_contain_text("they will repair it within 10 days")
