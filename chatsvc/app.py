@@ -19,6 +19,7 @@ from .transport.dispatch import DISPATCHER, Dispatcher
 from .transport.events import Events
 from .transport.http import add_routes, error_middleware
 from .transport.mailer import MAILER, Mailer
+from .transport.open311 import add_open311_routes
 from .transport.resident import ResidentNamespace
 from .transport.sockets import create_socket_server
 from .transport.staff import add_staff_routes
@@ -74,6 +75,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     app[REQUEST_POLICY] = request_policy
     add_routes(app)
     add_staff_routes(app)
+    add_open311_routes(app)
     add_upload_routes(app)
     app.cleanup_ctx.append(_assistant_ctx)
     app.cleanup_ctx.append(_database_ctx)

@@ -1,4 +1,4 @@
-"""The `chatsvc` command: serve, db upgrade, kb check/reload, ask, eval."""
+"""The `chatsvc` command: serve, db upgrade, kb check/reload, agents, open311, ask, eval."""
 
 from __future__ import annotations
 
@@ -16,13 +16,14 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from . import open311_clients
 from .agents import accounts
 from .app import create_app
 from .bot.evaluation import EvalFileError, evaluate, read_examples
 from .bot.knowledge import KnowledgeBaseError, load_knowledge_base, touch_for_reload
 from .bot.matcher import Decision, build_index, decide
 from .db import create_engine, upgrade
-from .errors import AccountError
+from .errors import AccountError, ChatError
 from .settings import Settings, SettingsError
 from .transport.state import Database
 
@@ -63,6 +64,13 @@ def main(argv: list[str] | None = None) -> int:
     agent_commands.add_parser(
         "demo", help="create the demo agent and supervisor if there are no accounts"
     )
+    open311 = commands.add_parser("open311", help="apps allowed to file requests through Open311")
+    open311_commands = open311.add_subparsers(dest="open311_command", required=True)
+    open311_add = open311_commands.add_parser("add", help="register an app (prints its API key)")
+    open311_add.add_argument("name", help="the app's name, e.g. 'PasadenaCSC mobile app'")
+    open311_commands.add_parser("list", help="list the apps and whether their key works")
+    open311_revoke = open311_commands.add_parser("revoke", help="refuse an app's key from now on")
+    open311_revoke.add_argument("name")
     ask = commands.add_parser("ask", help="show what the assistant makes of a question")
     ask.add_argument("text")
     ask.add_argument("--json", action="store_true", help="print the decision as JSON")
@@ -80,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         return bot_command(args, settings)
     if args.command == "agents":
         return run(agents_command(args, settings))
+    if args.command == "open311":
+        return run(open311_command(args, settings))
     configure_logging(settings.log_level)
     if args.command == "serve":
         return run(serve(settings))
@@ -133,13 +143,21 @@ DEMO_ACCOUNTS = (
 )
 
 
-async def agents_command(args: argparse.Namespace, settings: Settings) -> int:
-    """agents add / list / disable / set-password / demo."""
+async def open_database(settings: Settings, command: str) -> Database | None:
+    """Open the database for an admin command, or say why it cannot be opened."""
     database = Database(settings)
     try:
         await database.open()
     except Exception as exc:
-        print(f"chatsvc agents: cannot open the database: {exc}", file=sys.stderr)
+        print(f"chatsvc {command}: cannot open the database: {exc}", file=sys.stderr)
+        return None
+    return database
+
+
+async def agents_command(args: argparse.Namespace, settings: Settings) -> int:
+    """agents add / list / disable / set-password / demo."""
+    database = await open_database(settings, "agents")
+    if database is None:
         return 1
     now = datetime.now(UTC)
     try:
@@ -187,6 +205,36 @@ async def agents_command(args: argparse.Namespace, settings: Settings) -> int:
             await demo_accounts(database, settings, now)
     except AccountError as exc:
         print(f"chatsvc agents: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        await database.close()
+    return 0
+
+
+async def open311_command(args: argparse.Namespace, settings: Settings) -> int:
+    """open311 add / list / revoke: the apps that may file requests, by API key."""
+    database = await open_database(settings, "open311")
+    if database is None:
+        return 1
+    now = datetime.now(UTC)
+    try:
+        if args.open311_command == "add":
+            issued = await database.run(open311_clients.issue_key, args.name, now)
+            print(f"added {issued.client.name}")
+            # Only a hash is stored: this is the one time anyone sees the key.
+            print(f"api_key: {issued.key}")
+        elif args.open311_command == "list":
+            clients = await database.run(open311_clients.list_clients)
+            if not clients:
+                print("no Open311 clients yet: add one with `chatsvc open311 add NAME`")
+            for client in clients:
+                state = f"revoked {client.revoked_at:%Y-%m-%d}" if client.revoked_at else "active"
+                print(f"{client.name:40} {state:18} added {client.created_at:%Y-%m-%d}")
+        else:
+            client = await database.run(open311_clients.revoke, args.name, now)
+            print(f"revoked {client.name}; its key is refused from now on")
+    except ChatError as exc:
+        print(f"chatsvc open311: {exc.message}", file=sys.stderr)
         return 1
     finally:
         await database.close()
