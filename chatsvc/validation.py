@@ -254,3 +254,69 @@ def _describe(exc: ValidationError) -> str:
     if kind == "value_error":
         return f"{field}: {ctx.get('error', first['msg'])!s}"
     return f"{field}: {first['msg']}"
+
+
+# --- service requests from the agent pane ---------------------------------------------------
+
+MAX_FIELD_CHARS = 4000  # a request field's answer; each field's own limit is checked when filing
+MAX_REQUEST_NOTE_CHARS = 4000
+REQUESTS_PER_PAGE = 25
+
+
+def _local_date(value: str) -> str:
+    from datetime import date
+
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("must be a date like 2026-11-30") from None
+    return value
+
+
+RequestStatusName = Literal["open", "in_progress", "closed", "referred"]
+ServiceCode = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+]
+FieldName = Annotated[
+    str, StringConstraints(min_length=1, max_length=40, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+]
+FieldText = Annotated[str, StringConstraints(max_length=MAX_FIELD_CHARS)]
+LocalDate = Annotated[
+    str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$"), AfterValidator(_local_date)
+]
+RequestNumber = Annotated[str, StringConstraints(min_length=1, max_length=20)]
+RequestNote = Annotated[str, StringConstraints(max_length=MAX_REQUEST_NOTE_CHARS)]
+
+
+class RequestPrefillPayload(ConversationPayload):
+    service_code: ServiceCode | None = None  # suggest for this topic instead of the chat's
+
+
+class RequestCreatePayload(ConversationPayload):
+    service_code: ServiceCode
+    values: dict[FieldName, FieldText] = Field(max_length=20)
+    client_id: ClientId
+    photo_ids: list[Id] = Field(default_factory=list, max_length=5)
+
+
+class RequestListPayload(Payload):
+    status: RequestStatusName | None = None
+    statuses: list[RequestStatusName] = Field(default_factory=list, max_length=4)
+    department: Name | None = None
+    service_code: ServiceCode | None = None
+    start: LocalDate | None = None  # requested on or after this day (the center's time zone)
+    end: LocalDate | None = None  # requested on or before this day
+    page: int = Field(default=1, ge=1, le=10_000)
+
+
+class RequestNumberPayload(Payload):
+    number: RequestNumber
+
+
+class RequestStatusPayload(Payload):
+    number: RequestNumber
+    status: RequestStatusName
+    note: RequestNote | None = None
+    public: bool = True
+    referred_to: Annotated[str, StringConstraints(max_length=100)] | None = None
+    next_steps: RequestNote | None = None

@@ -254,6 +254,41 @@ AGENT_EVENTS: list[tuple[str, Any, str, str]] = [
     ("canned_delete", {"id": 1}, "forbidden", "super"),
     ("reassign", agent_payload(to_staff_id=1), "forbidden", "supervisor"),
     ("whoami", {}, "unknown_event", "unknown event"),
+    # service requests from the pane
+    ("request_prefill", {"conversation_id": 10**6}, "not_found", "no such"),
+    ("request_prefill", agent_payload(service_code="trash-schedule"), "not_found", "no service"),
+    ("request_prefill", agent_payload(service_code="Graffiti!"), "invalid_payload", "service_code"),
+    (
+        "request_create",
+        agent_payload(service_code="graffiti", values={}, client_id=uuid.uuid4().hex),
+        "missing_field",
+        "required",
+    ),
+    (
+        "request_create",
+        agent_payload(service_code="graffiti", values={"address": 5}, client_id=uuid.uuid4().hex),
+        "invalid_payload",
+        "values.address",
+    ),
+    (
+        "request_create",
+        agent_payload(service_code="graffiti", values={}),
+        "invalid_payload",
+        "client_id",
+    ),
+    ("requests", {"page": 0}, "invalid_payload", "page"),
+    ("requests", {"end": "2026-13-01"}, "invalid_payload", "date"),
+    ("requests", {"status": "lost"}, "invalid_payload", "status"),
+    ("request", {"number": "26-999999"}, "not_found", "no request"),
+    ("request", {}, "invalid_payload", "number"),
+    ("request_status", {"number": "26-999999", "status": "closed"}, "not_found", "no request"),
+    ("request_status", {"number": "26-000001", "status": "reopened"}, "invalid_payload", "status"),
+    (
+        "request_status",
+        {"number": "26-000001", "status": "closed", "note": LONG},
+        "invalid_payload",
+        "4000",
+    ),
 ]
 
 

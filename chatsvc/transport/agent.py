@@ -9,8 +9,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import socketio
 
@@ -18,12 +20,24 @@ from .. import after_hours
 from .. import conversations as actions
 from ..agents import accounts, routing
 from ..agents.accounts import StaffView
+from ..bot.knowledge import KnowledgeBase
+from ..bot.prefill import prefill
 from ..bot.runtime import Assistant
 from ..bot.search import search_articles, suggest_articles
 from ..errors import Forbidden
-from ..service_requests import RequestPolicy
+from ..service_requests import (
+    STATUS_LABELS,
+    InvalidRequest,
+    RequestFilter,
+    RequestPolicy,
+    change_status,
+    get_request,
+    list_requests,
+    request_topic,
+)
 from ..settings import Settings
 from ..validation import (
+    REQUESTS_PER_PAGE,
     AgentChatsPayload,
     AgentMessagePayload,
     AgentReadPayload,
@@ -40,6 +54,11 @@ from ..validation import (
     MaxChatsPayload,
     NotePayload,
     ReassignPayload,
+    RequestCreatePayload,
+    RequestListPayload,
+    RequestNumberPayload,
+    RequestPrefillPayload,
+    RequestStatusPayload,
     SearchPayload,
     StatusPayload,
     TransferPayload,
@@ -482,3 +501,149 @@ class AgentNamespace(Namespace):
     async def _publish_canned(self) -> None:
         canned = await self.database.run(routing.canned_responses)
         await self.events.to_all_staff("canned", {"canned": [c.as_dict() for c in canned]})
+
+    # --- service requests ----------------------------------------------------------------
+
+    @socket_event(HelloPayload)
+    async def on_request_topics(self, sid: str, payload: HelloPayload) -> dict[str, Any]:
+        await self._staff(sid)
+        return request_catalogue(self.request_policy().kb)
+
+    @socket_event(RequestPrefillPayload)
+    async def on_request_prefill(self, sid: str, payload: RequestPrefillPayload) -> dict[str, Any]:
+        await self._staff(sid)
+        kb = self.request_policy().kb
+        source = await self.database.run(
+            routing.request_source, conversation_id=payload.conversation_id
+        )
+        chat_topic = kb.topics.get(source.topic or "")
+        if chat_topic is not None and not chat_topic.is_request:
+            chat_topic = None
+        topic = request_topic(kb, payload.service_code) if payload.service_code else chat_topic
+        return {
+            "conversation_id": source.conversation_id,
+            "topic": chat_topic.code if chat_topic else None,
+            "service_code": topic.code if topic else None,
+            "values": prefill(kb, topic, source.resident_texts),
+            "contact": {"name": source.resident_name, "email": source.resident_email},
+            "photo_ids": list(source.photo_ids),
+            **request_catalogue(kb),
+        }
+
+    @socket_event(RequestCreatePayload)
+    async def on_request_create(self, sid: str, payload: RequestCreatePayload) -> dict[str, Any]:
+        staff = await self._staff(sid)
+        filed = await self.database.run(
+            routing.file_request_from_chat,
+            by=staff,
+            conversation_id=payload.conversation_id,
+            service_code=payload.service_code,
+            values=dict(payload.values),
+            photo_ids=payload.photo_ids,
+            client_id=payload.client_id,
+            policy=self.request_policy(),
+            now=self.clock(),
+        )
+        view = filed.request
+        message = filed.message.as_dict() if filed.message else None
+        if message is not None:
+            await self.events.to_conversation(
+                payload.conversation_id, filed.assigned_staff_id, "message", message
+            )
+        if not view.duplicate:
+            log.info("request %s filed by staff %d from a chat", view.number, staff.id)
+            await self.dispatcher.request_changed(view)
+        return {"request": view.as_dict(), "message": message, "duplicate": view.duplicate}
+
+    @socket_event(RequestListPayload)
+    async def on_requests(self, sid: str, payload: RequestListPayload) -> dict[str, Any]:
+        await self._staff(sid)
+        policy = self.request_policy()
+        zone = policy.calendar.zone
+        start = _local_midnight(payload.start, zone) if payload.start else None
+        end = _local_midnight(payload.end, zone, days=1) if payload.end else None
+        if start is not None and end is not None and end <= start:
+            raise InvalidRequest("The “to” date is before the “from” date.", field="end")
+        statuses = tuple(
+            dict.fromkeys([*([payload.status] if payload.status else []), *payload.statuses])
+        )
+        filters = RequestFilter(
+            statuses=statuses,
+            department=payload.department,
+            service_code=payload.service_code,
+            start=start,
+            end=end,
+            limit=REQUESTS_PER_PAGE,
+            offset=(payload.page - 1) * REQUESTS_PER_PAGE,
+        )
+        page = await self.database.run(list_requests, filters, policy.kb)
+        return {
+            "requests": [v.as_dict() for v in page.items],
+            "total": page.total,
+            "page": payload.page,
+            "per_page": REQUESTS_PER_PAGE,
+        }
+
+    @socket_event(RequestNumberPayload)
+    async def on_request(self, sid: str, payload: RequestNumberPayload) -> dict[str, Any]:
+        await self._staff(sid)
+        view = await self.database.run(get_request, payload.number, self.request_policy().kb)
+        return {"request": view.as_dict()}
+
+    @socket_event(RequestStatusPayload)
+    async def on_request_status(self, sid: str, payload: RequestStatusPayload) -> dict[str, Any]:
+        staff = await self._staff(sid)
+        view = await self.database.run(
+            change_status,
+            number=payload.number,
+            status=payload.status,
+            note=payload.note,
+            public=payload.public,
+            staff_id=staff.id,
+            actor=staff.display_name,
+            referred_to=payload.referred_to,
+            next_steps=payload.next_steps,
+            policy=self.request_policy(),
+            now=self.clock(),
+        )
+        log.info("request %s is %s, by staff %d", view.number, view.status, staff.id)
+        await self.dispatcher.request_changed(view)
+        return {"request": view.as_dict()}
+
+
+def request_catalogue(kb: KnowledgeBase) -> dict[str, Any]:
+    """The request topics with the fields their form asks for, the statuses, the departments."""
+    topics = sorted((t for t in kb.topics.values() if t.is_request), key=lambda t: t.name)
+    return {
+        "topics": [
+            {
+                "code": t.code,
+                "name": t.name,
+                "department": t.department,
+                "workgroup": t.workgroup,
+                "service_days": t.service_days,
+                "fields": [
+                    {
+                        "name": spec.name,
+                        "label": spec.label,
+                        "datatype": spec.datatype,
+                        "required": t.is_required(spec.name),
+                        "description": spec.description,
+                        "min_length": spec.min_length,
+                        "max_length": spec.max_length,
+                        "values": [{"key": v.key, "name": v.name} for v in spec.values],
+                    }
+                    for spec in (kb.fields[n] for n in t.field_names if n in kb.fields)
+                ],
+            }
+            for t in topics
+        ],
+        "statuses": dict(STATUS_LABELS),
+        "departments": sorted({t.department for t in topics}),
+    }
+
+
+def _local_midnight(day: str, zone: ZoneInfo, days: int = 0) -> datetime:
+    """The start of a calendar day (plus `days`) in the center's time zone, in UTC."""
+    start = date.fromisoformat(day) + timedelta(days=days)
+    return datetime(start.year, start.month, start.day, tzinfo=zone).astimezone(UTC)

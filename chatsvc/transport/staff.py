@@ -9,7 +9,8 @@ from pathlib import Path
 from aiohttp import web
 
 from ..agents import accounts
-from ..errors import SignInRefused
+from ..errors import ChatError, SignInRefused
+from ..service_requests import PHOTO_TYPES, load_photo
 from ..tokens import new_token
 from .dispatch import DISPATCHER
 from .http import JINJA, STATIC
@@ -27,6 +28,7 @@ def add_staff_routes(app: web.Application) -> None:
     app.router.add_get("/agent/sign-in", sign_in_page)
     app.router.add_post("/agent/sign-in", sign_in)
     app.router.add_post("/agent/sign-out", sign_out)
+    app.router.add_get(r"/agent/requests/photos/{photo_id:\d{1,15}}", request_photo)
 
 
 def is_https(request: web.Request) -> bool:
@@ -172,3 +174,28 @@ def _versioned(url: str, path: Path) -> str:
         return f"{url}?v={int(path.stat().st_mtime)}"
     except OSError:
         return url
+
+
+async def request_photo(request: web.Request) -> web.Response:
+    """A photo filed with a service request, for signed-in staff only.
+
+    Residents' uploads are served as the image type they were checked to be, never rendered
+    as anything else (nosniff; a CSP that runs nothing), and kept out of shared caches.
+    """
+    if await current_staff(request) is None:
+        raise ChatError("Sign in to see request photos.", code="not_signed_in", status=401)
+    photo_id = int(request.match_info["photo_id"])
+    content_type, data = await request.app[DATABASE].run(load_photo, photo_id)
+    extension = PHOTO_TYPES.get(content_type, "bin")
+    return web.Response(
+        body=data,
+        headers={
+            "Content-Type": content_type,
+            "Content-Disposition": f'inline; filename="request-photo-{photo_id}.{extension}"',
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'",
+            "Cross-Origin-Resource-Policy": "same-origin",
+            "Cache-Control": "private, max-age=3600",
+            "Vary": "Cookie",
+        },
+    )

@@ -41,6 +41,10 @@ function isChat(c) {
   return isObject(c) && Number.isInteger(c.id);
 }
 
+function isRequest(r) {
+  return isObject(r) && typeof r.number === "string" && typeof r.status === "string";
+}
+
 function isLeftMessage(m) {
   return isObject(m) && Number.isInteger(m.id) && typeof m.status === "string" && typeof m.text === "string";
 }
@@ -97,6 +101,8 @@ export class AgentClient extends Emitter {
     this.inboxLoaded = false; // the open ones were listed once
     this.inboxRequests = 0; // `inbox` requests out
     this.inboxLive = new Set(); // ids an event updated while a list was out: the event is newer
+    this.requests = new Map(); // service request number -> newest Request seen
+    this.catalogue = null; // {topics, statuses, departments}: what requests can be filed
   }
 
   get isSupervisor() {
@@ -186,6 +192,9 @@ export class AgentClient extends Emitter {
     socket.on("inbox_item", (item) => {
       if (isLeftMessage(item)) this._applyLeftMessage(item, true);
     });
+    socket.on("request", (request) => {
+      if (isRequest(request)) this._applyRequest(request, true);
+    });
     socket.connect();
   }
 
@@ -255,7 +264,9 @@ export class AgentClient extends Emitter {
           resolve(failure("internal_error", "The chat service sent an unexpected answer."));
         } else if (!ack.ok) {
           const error = isObject(ack.error) ? ack.error : {};
-          resolve(failure(String(error.code || "internal_error"), String(error.message || "Something went wrong.")));
+          const failed = failure(String(error.code || "internal_error"), String(error.message || "Something went wrong."));
+          if (typeof error.field === "string") failed.error.field = error.field; // which field of a form
+          resolve(failed);
         } else {
           resolve(ack);
         }
@@ -574,6 +585,87 @@ export class AgentClient extends Emitter {
   /** "new" (put it back, unowned), "closed" or "spam". */
   setMessageStatus(id, status) {
     return this._inboxAction("inbox_status", { id, status });
+  }
+
+  // --- service requests ----------------------------------------------------------------
+
+  /** Keep a request from an event or an ack (the newest change wins); tell the views. */
+  _applyRequest(request, live) {
+    const before = this.requests.get(request.number) || null;
+    // Every change adds to the history, so the longer history is the newer copy.
+    const length = (r) => (Array.isArray(r.history) ? r.history.length : 0);
+    const newer =
+      !before ||
+      length(request) > length(before) ||
+      (length(request) === length(before) && !(parseTime(request.updated_at) < parseTime(before.updated_at)));
+    if (newer) this.requests.set(request.number, request);
+    this.emit("request", newer ? request : before, before, live);
+    return newer ? request : before;
+  }
+
+  _keepCatalogue(ack) {
+    if (Array.isArray(ack.topics) && isObject(ack.statuses) && Array.isArray(ack.departments)) {
+      const catalogue = {
+        topics: ack.topics.filter((t) => isObject(t) && typeof t.code === "string" && Array.isArray(t.fields)),
+        statuses: ack.statuses,
+        departments: ack.departments.filter((d) => typeof d === "string"),
+      };
+      // The knowledge base reloads when edited: tell the views only when something changed.
+      if (JSON.stringify(catalogue) === JSON.stringify(this.catalogue)) return;
+      this.catalogue = catalogue;
+      this.emit("catalogue", this.catalogue);
+    }
+  }
+
+  /** The request topics with their fields, the statuses and departments (asked for once). */
+  async requestCatalogue() {
+    if (this.catalogue) return { ok: true, ...this.catalogue };
+    const ack = await this.ask("request_topics", {});
+    if (ack.ok) this._keepCatalogue(ack);
+    return ack;
+  }
+
+  /** What a request form for a chat starts from: topic, suggested values, the resident. */
+  async requestPrefill(conversationId, serviceCode = null) {
+    const payload = { conversation_id: conversationId };
+    if (serviceCode) payload.service_code = serviceCode;
+    const ack = await this.ask("request_prefill", payload);
+    if (ack.ok) this._keepCatalogue(ack);
+    return ack;
+  }
+
+  async createRequest(conversationId, serviceCode, values, clientId, photoIds = []) {
+    const ack = await this.ask("request_create", {
+      conversation_id: conversationId,
+      service_code: serviceCode,
+      values,
+      client_id: clientId,
+      photo_ids: photoIds,
+    });
+    if (ack.ok && isMessage(ack.message)) this._mergeMessages(conversationId, [ack.message]);
+    if (ack.ok && isRequest(ack.request)) ack.request = this._applyRequest(ack.request, false);
+    return ack;
+  }
+
+  /** A page of requests: filters {status, statuses, department, service_code, start, end, page}. */
+  async listRequests(filters) {
+    const ack = await this.ask("requests", filters);
+    if (!ack.ok) return ack;
+    const requests = (Array.isArray(ack.requests) ? ack.requests : []).filter(isRequest);
+    return { ...ack, requests: requests.map((r) => this._applyRequest(r, false)) };
+  }
+
+  async getRequest(number) {
+    const ack = await this.ask("request", { number });
+    if (ack.ok && isRequest(ack.request)) ack.request = this._applyRequest(ack.request, false);
+    return ack;
+  }
+
+  /** {number, status, note, public, referred_to?, next_steps?} */
+  async changeRequestStatus(change) {
+    const ack = await this.ask("request_status", change);
+    if (ack.ok && isRequest(ack.request)) ack.request = this._applyRequest(ack.request, false);
+    return ack;
   }
 
   // --- replies -------------------------------------------------------------------------

@@ -38,6 +38,7 @@ export class ConversationView {
     this.typingTimer = null;
     this.suggestTimer = null;
     this.loadError = null;
+    this.filed = new Map(); // conversation id -> [{request, told}] filed from this pane
     this.composer = new Composer(client, notifier);
     this.build();
 
@@ -66,6 +67,7 @@ export class ConversationView {
     this.actions = el("div", { class: "conversation-actions" });
     this.noticeNode = el("p", { class: "notice", hidden: true });
     this.actionError = el("p", { class: "error", hidden: true, "aria-live": "polite" });
+    this.filedList = el("ul", { class: "filed-requests", hidden: true, "aria-label": "Requests created from this chat" });
     this.olderNote = el("p", { class: "hint", hidden: true, text: "Only the newest 500 messages are shown." });
     this.list = el("ol", { class: "transcript-list" });
     this.transcript = el(
@@ -136,7 +138,7 @@ export class ConversationView {
       el(
         "div",
         { class: "conversation-main" },
-        el("div", { class: "conversation-head" }, this.title, this.meta, this.actions, this.noticeNode, this.actionError),
+        el("div", { class: "conversation-head" }, this.title, this.meta, this.actions, this.noticeNode, this.actionError, this.filedList),
         this.transcript,
         this.typing,
         this.readOnlyNote,
@@ -238,6 +240,7 @@ export class ConversationView {
     this.meta.replaceChildren(...meta.flatMap((node, i) => (i ? [" ", node] : [node])));
 
     this.renderActions(mode, chat);
+    this.renderFiled();
 
     const notice = this.noticeText(mode, chat);
     this.noticeNode.replaceChildren();
@@ -318,6 +321,11 @@ export class ConversationView {
     if (supervisor && open && mode === "other" && chat.stage === "agent") {
       buttons.push(el("button", { type: "button", onclick: () => this.pane.takeOver(chat.id) }, "Take over"));
     }
+    if (chat && mode !== "earlier" && mode !== "loading") {
+      buttons.push(
+        el("button", { type: "button", class: "secondary", onclick: (e) => this.pane.createRequest(chat.id, e.currentTarget) }, "Create request…"),
+      );
+    }
     if (supervisor && open && (chat.stage === "agent" || chat.stage === "waiting")) {
       buttons.push(
         el("button", { type: "button", class: "secondary", onclick: (e) => this.pane.reassignDialog(chat.id, e.currentTarget) }, "Reassign…"),
@@ -337,6 +345,44 @@ export class ConversationView {
       if (again) again.focus();
       else this.title.focus();
     }
+  }
+
+  /** The chat's action button with this label, if it is shown. */
+  actionButton(label) {
+    return [...this.actions.querySelectorAll("button")].find((b) => b.textContent === label) || null;
+  }
+
+  /** A request was created from chat `id`: show its number (and keep it for when it is shown again). */
+  noteFiled(id, request, told) {
+    const list = this.filed.get(id) || [];
+    this.filed.set(id, [...list.filter((f) => f.request.number !== request.number), { request, told }]);
+    if (id === this.id) this.renderFiled();
+  }
+
+  renderFiled() {
+    const filed = this.id === null ? [] : this.filed.get(this.id) || [];
+    this.filedList.hidden = !filed.length;
+    this.filedList.replaceChildren(
+      ...filed.map(({ request, told }) => {
+        const when = formatTime(request.expected_at);
+        return el(
+          "li",
+          { class: "notice request-filed" },
+          "Request ",
+          el("strong", { class: "request-number", text: request.number }),
+          ` created: ${request.service_name}`,
+          when ? ", expected by " : "",
+          when ? el("time", { datetime: when.datetime, text: when.label }) : "",
+          told ? ". The resident was told in the chat. " : ". The resident is told by email. ",
+          el(
+            "button",
+            { type: "button", class: "link", onclick: () => this.pane.openRequest(request.number) },
+            "Open it in Requests",
+            el("span", { class: "sr-only", text: ` (${request.number})` }),
+          ),
+        );
+      }),
+    );
   }
 
   showActionError(message) {

@@ -1,5 +1,5 @@
 // The agent pane: header controls (status, load, sound), the connection banner, My chats, the
-// queue, the open conversation, the after-hours inbox and, for supervisors, the supervisor view. It turns the agent's
+// queue, the open conversation, the after-hours inbox, service requests and, for supervisors, the supervisor view. It turns the agent's
 // actions into AgentClient calls and shows what the client reports.
 
 import { el } from "../dom.js";
@@ -9,6 +9,7 @@ import { InboxView } from "./inbox.js";
 import { STATUS_LABELS, assignedLabel, excerpt, parseTime, plural, topicName, waitingLabel } from "./format.js";
 import { reconcile } from "./lists.js";
 import { Notifier } from "./notify.js";
+import { RequestsView, createRequestDialog } from "./requests.js";
 import { SupervisorView } from "./supervisor.js";
 
 const TICK_MS = 15000; // how often "waiting 2 min" is brought up to date
@@ -35,6 +36,7 @@ export class PaneView {
     this.conversation = new ConversationView(client, this.notifier, this);
     this.supervisor = new SupervisorView(client, this.notifier, this);
     this.inbox = new InboxView(client, this.notifier, this);
+    this.requests = new RequestsView(client, this.notifier, this);
 
     headerSlot.replaceChildren(this.buildMeBar());
     main.replaceChildren(...this.buildMain(), this.notifier.region);
@@ -101,12 +103,13 @@ export class PaneView {
       "After-hours messages ",
       this.inbox.tabCount,
     );
+    this.requestsTab = el("button", { type: "button", "aria-pressed": "false", onclick: () => this.showView("requests") }, "Requests");
     this.supervisorTab = el(
       "button",
       { type: "button", "aria-pressed": "false", hidden: true, onclick: () => this.showView("supervisor") },
       "Supervisor",
     );
-    this.nav = el("nav", { class: "views", "aria-label": "Views" }, this.chatsTab, this.inboxTab, this.supervisorTab);
+    this.nav = el("nav", { class: "views", "aria-label": "Views" }, this.chatsTab, this.inboxTab, this.requestsTab, this.supervisorTab);
 
     this.mineCount = el("span", { class: "count" });
     this.mineList = el("ul", { class: "chat-list" });
@@ -124,8 +127,9 @@ export class PaneView {
     );
     this.chatsView = el("div", { class: "chats-view" }, sidebar, this.conversation.root);
     this.inboxView = el("div", { class: "inbox-view", hidden: true }, this.inbox.root);
+    this.requestsView = el("div", { class: "requests-view", hidden: true }, this.requests.root);
     this.supervisorView = el("div", { class: "supervisor-view", hidden: true }, this.supervisor.root);
-    return [this.banner, this.errorBanner, this.nav, this.chatsView, this.inboxView, this.supervisorView];
+    return [this.banner, this.errorBanner, this.nav, this.chatsView, this.inboxView, this.requestsView, this.supervisorView];
   }
 
   // --- connection and the agent's own state ----------------------------------------------
@@ -391,12 +395,15 @@ export class PaneView {
     this.view = name;
     this.chatsView.hidden = name !== "chats";
     this.inboxView.hidden = name !== "inbox";
+    this.requestsView.hidden = name !== "requests";
     this.supervisorView.hidden = name !== "supervisor";
     this.chatsTab.setAttribute("aria-pressed", String(name === "chats"));
     this.inboxTab.setAttribute("aria-pressed", String(name === "inbox"));
+    this.requestsTab.setAttribute("aria-pressed", String(name === "requests"));
     this.supervisorTab.setAttribute("aria-pressed", String(name === "supervisor"));
     if (name === "chats") this.conversation.markReadIfSeen();
     else if (name === "inbox") this.inbox.shown();
+    else if (name === "requests") return this.requests.shown();
     else this.supervisor.shown();
   }
 
@@ -522,6 +529,29 @@ export class PaneView {
       this.conversation.noteUnassigned("transferred");
       this.notifier.announce(`The chat with ${name} was transferred to ${target}.`);
     }
+  }
+
+  /** File a service request from a chat, with what the resident said suggested. */
+  async createRequest(id, opener) {
+    const filed = await createRequestDialog({
+      client: this.client,
+      conversationId: id,
+      opener,
+      // The chat's buttons are redrawn when the resident's message arrives: find it again.
+      fallback: () => this.conversation.actionButton("Create request…") || this.conversation.title,
+      report: (message) => this.conversation.showActionError(message),
+    });
+    if (!filed) return;
+    const { request, message } = filed;
+    this.conversation.noteFiled(id, request, Boolean(message));
+    const told = message ? "The resident was told its number in the chat." : "The resident is told by email.";
+    this.notifier.announce(`Request ${request.number} created: ${request.service_name}. ${told}`);
+  }
+
+  /** Show a service request on the Requests page. */
+  async openRequest(number) {
+    await this.showView("requests");
+    await this.requests.open(number);
   }
 
   async closeDialog(id, opener) {
