@@ -21,6 +21,10 @@ class Settings:
     """Everything the service reads from its environment."""
 
     database_url: str = DEFAULT_DATABASE_URL
+    # Set with several processes: Socket.IO events then reach clients of every process.
+    redis_url: str | None = None
+    # Processes that share a channel share events: one per installation (or per city).
+    redis_channel: str = "chatsvc"
     host: str = "127.0.0.1"
     port: int = 8080
     allowed_origins: tuple[str, ...] = ()
@@ -75,6 +79,8 @@ class Settings:
         auto = env.get("CHATSVC_AUTO_MIGRATE")
         return cls(
             database_url=env.get("DATABASE_URL", DEFAULT_DATABASE_URL),
+            redis_url=_redis_url(env),
+            redis_channel=env.get("CHATSVC_REDIS_CHANNEL", "").strip() or "chatsvc",
             host=env.get("CHATSVC_HOST", "127.0.0.1"),
             port=_int(env, "CHATSVC_PORT", 8080, minimum=0),
             allowed_origins=tuple(o for o in origins if o),
@@ -130,6 +136,18 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> in
     if value < minimum:
         raise SettingsError(f"{name} must be at least {minimum}, not {value}")
     return value
+
+
+def _redis_url(env: Mapping[str, str]) -> str | None:
+    raw = (env.get("REDIS_URL") or "").strip()
+    if not raw:
+        return None
+    if not raw.startswith(("redis://", "rediss://", "unix://")):
+        raise SettingsError(
+            "REDIS_URL must be a redis://, rediss:// or unix:// address, "
+            f"like redis://127.0.0.1:6379/0, not {raw.split('@')[-1]!r}"
+        )
+    return raw
 
 
 def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:

@@ -289,7 +289,15 @@ class ServerProcess:
     async def stop(self) -> None:
         if self.process and self.process.returncode is None:
             self.process.terminate()
-            await asyncio.wait_for(self.process.wait(), 15)
+            try:
+                await asyncio.wait_for(self.process.wait(), 15)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+                if self._drain:
+                    await self._drain
+                tail = "".join(self.output[-40:])
+                raise AssertionError(f"the server did not stop within 15 s:\n{tail}") from None
         if self._drain:
             await self._drain
 

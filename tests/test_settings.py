@@ -17,6 +17,7 @@ def test_defaults_are_the_embedded_service() -> None:
     assert settings.is_sqlite and settings.migrate_on_start
     assert settings.token_ttl == timedelta(days=7)
     assert settings.webhooks_file is None  # no department gets webhooks unless configured
+    assert settings.redis_url is None  # one process: events stay in memory
 
 
 def test_values_are_read_and_normalised() -> None:
@@ -28,6 +29,7 @@ def test_values_are_read_and_normalised() -> None:
             "CHATSVC_TOKEN_TTL_HOURS": "2",
             "CHATSVC_LOG_LEVEL": "debug",
             "CHATSVC_WEBHOOKS_FILE": "/etc/chatsvc/webhooks.toml",
+            "REDIS_URL": "redis://127.0.0.1:6379/0",
         }
     )
     assert settings.port == 9000
@@ -35,6 +37,7 @@ def test_values_are_read_and_normalised() -> None:
     assert settings.token_ttl == timedelta(hours=2)
     assert settings.log_level == "DEBUG"
     assert settings.webhooks_file == Path("/etc/chatsvc/webhooks.toml")
+    assert settings.redis_url == "redis://127.0.0.1:6379/0"
     assert not settings.migrate_on_start  # PostgreSQL: `chatsvc db upgrade` does it
 
 
@@ -46,6 +49,7 @@ def test_values_are_read_and_normalised() -> None:
         ("CHATSVC_TOKEN_TTL_HOURS", "0", "at least 1"),
         ("CHATSVC_MAX_PAYLOAD_BYTES", "100", "at least"),
         ("CHATSVC_AUTO_MIGRATE", "maybe", "true or false"),
+        ("REDIS_URL", "127.0.0.1:6379", "redis://"),
     ],
 )
 def test_bad_values_are_named(name: str, value: str, words: str) -> None:

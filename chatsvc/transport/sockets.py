@@ -39,7 +39,15 @@ def origin_allowed(settings: Settings, origin: str | None, environ: Mapping[str,
 
 def create_socket_server(settings: Settings) -> socketio.AsyncServer:
     """Create the Socket.IO server with the origin check and payload limit from settings."""
+    # With several processes each one's events must reach the clients of the others: they go
+    # through Redis pub/sub. One process keeps them in memory.
+    manager = (
+        socketio.AsyncRedisManager(settings.redis_url, channel=settings.redis_channel)
+        if settings.redis_url
+        else None
+    )
     return socketio.AsyncServer(
+        client_manager=manager,
         async_mode="aiohttp",
         cors_allowed_origins=functools.partial(origin_allowed, settings),
         max_http_buffer_size=settings.max_payload_bytes,
