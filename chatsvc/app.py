@@ -77,6 +77,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     add_staff_routes(app)
     add_open311_routes(app)
     add_upload_routes(app)
+    app.on_shutdown.append(_disconnect_clients)
     app.cleanup_ctx.append(_assistant_ctx)
     app.cleanup_ctx.append(_database_ctx)
     app.cleanup_ctx.append(_dispatcher_ctx)
@@ -84,6 +85,18 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     app.cleanup_ctx.append(_webhooks_ctx)
     app.cleanup_ctx.append(functools.partial(_answers_ctx, resident))
     return app
+
+
+async def _disconnect_clients(app: web.Application) -> None:
+    # Stopping: open WebSockets and polls would hold the shutdown for aiohttp's whole timeout.
+    # Closed now, their clients reconnect (to another process, behind a load balancer) while
+    # this one finishes; the database is still open for the disconnect handlers.
+    sio = app[SIO]
+    # Not eio.disconnect(): it waits for each close packet to be fetched, and a long-polling
+    # client that went quiet never fetches it.
+    sockets = list(sio.eio.sockets.values())
+    await asyncio.gather(*(s.close(wait=False) for s in sockets), return_exceptions=True)
+    await sio.shutdown()
 
 
 async def _answers_ctx(resident: ResidentNamespace, _app: web.Application) -> AsyncIterator[None]:

@@ -30,6 +30,7 @@ from .transport.state import Database
 log = logging.getLogger("chatsvc")
 
 T = TypeVar("T")
+STOP_SECONDS = 5.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -319,7 +320,10 @@ async def upgrade_database(settings: Settings) -> None:
 async def serve(settings: Settings) -> int:
     """Run the app until SIGINT or SIGTERM."""
     app = create_app(settings)
-    runner = web.AppRunner(app, handle_signals=False)
+    # On stop, requests in progress get a few seconds: open Socket.IO connections are closed
+    # first (their clients reconnect elsewhere), and a poll nobody collects must not hold the
+    # process for aiohttp's default minute.
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=STOP_SECONDS)
     try:
         await runner.setup()
     except Exception as exc:

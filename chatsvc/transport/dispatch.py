@@ -55,6 +55,7 @@ class Dispatcher:
         self.queue_broadcast = Coalesced("queue broadcast", self._publish_queue)
         self.presence_broadcast = Coalesced("presence broadcast", self._publish_presence)
         self._sweeper: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
         self._told: dict[int, dict[str, int | None]] = {}  # the place each waiting resident heard
 
     # --- life cycle ------------------------------------------------------------------------
@@ -74,9 +75,15 @@ class Dispatcher:
 
     async def close(self) -> None:
         if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+            # Let a sweep in progress finish: cancelled inside a database call, asyncpg's
+            # clean-up of the transaction it held could outlast the shutdown.
+            self._stopping.set()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._sweeper), timeout=10)
+            except TimeoutError:
+                self._sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._sweeper
         for job in (self.routing, self.queue_broadcast, self.presence_broadcast):
             await job.close()
 
@@ -221,8 +228,10 @@ class Dispatcher:
         await self.events.to_all_staff("agents", {"agents": [a.as_dict() for a in agents]})
 
     async def _sweep_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.sweep_seconds)
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.settings.sweep_seconds)
+                return  # stopping
             try:
                 await self.sweep()
             except asyncio.CancelledError:
