@@ -65,34 +65,59 @@ class Cluster:
 
 
 @pytest.fixture
-async def cluster(postgres_url: str, redis_url: str) -> AsyncIterator[Cluster]:
+async def start_cluster(
+    postgres_url: str, redis_url: str
+) -> AsyncIterator[Callable[..., Awaitable[Cluster]]]:
+    """Factory: `count` processes on the test's PostgreSQL and a Redis (the local one, or given).
+
+    `database_url` lets a test put something between the processes and PostgreSQL. Unless
+    `errors_expected`, a test fails if a process logged an error.
+    """
     upgraded = run_chatsvc("db", "upgrade", env={"DATABASE_URL": postgres_url})
     assert upgraded.returncode == 0, upgraded.stderr
-    env = {
-        **os.environ,
-        "DATABASE_URL": postgres_url,
-        "REDIS_URL": redis_url,
-        # Its own channel: no other test's processes can talk into this one.
-        "CHATSVC_REDIS_CHANNEL": f"chatsvc-test-{uuid.uuid4().hex[:8]}",
-        "CHATSVC_HOST": "127.0.0.1",
-        "CHATSVC_PORT": "0",
-        "CHATSVC_SWEEP_SECONDS": "1",
-        "CHATSVC_AGENT_GRACE_SECONDS": "2",
-        "CHATSVC_BUSINESS_HOURS": "sun-sat 00:00-24:00",
-        "CHATSVC_HOLIDAYS": "",
-    }
-    processes = [ServerProcess(env), ServerProcess(env)]
-    database = Database(Settings(database_url=postgres_url))
-    await database.open()
-    try:
-        urls = [await p.start() for p in processes]
-        yield Cluster(urls, processes, database)
-    finally:
-        for process in processes:
+    started: list[tuple[Cluster, bool]] = []
+
+    async def start(
+        *,
+        redis: str | None = None,
+        database_url: str | None = None,
+        count: int = 2,
+        errors_expected: bool = False,
+    ) -> Cluster:
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url or postgres_url,
+            "REDIS_URL": redis or redis_url,
+            # Its own channel: no other test's processes can talk into this one.
+            "CHATSVC_REDIS_CHANNEL": f"chatsvc-test-{uuid.uuid4().hex[:8]}",
+            "CHATSVC_HOST": "127.0.0.1",
+            "CHATSVC_PORT": "0",
+            "CHATSVC_SWEEP_SECONDS": "1",
+            "CHATSVC_AGENT_GRACE_SECONDS": "2",
+            "CHATSVC_BUSINESS_HOURS": "sun-sat 00:00-24:00",
+            "CHATSVC_HOLIDAYS": "",
+        }
+        processes = [ServerProcess(env) for _ in range(count)]
+        database = Database(Settings(database_url=postgres_url))
+        await database.open()
+        cluster = Cluster([], processes, database)
+        started.append((cluster, errors_expected))
+        cluster.urls = [await p.start() for p in processes]
+        return cluster
+
+    yield start
+    for cluster, errors_expected in started:
+        for process in cluster.processes:
             await process.stop()
-        await database.close()
-    logs = "".join(line for p in processes for line in p.output)
-    assert "Traceback" not in logs and " ERROR " not in logs, logs[-3000:]
+        await cluster.database.close()
+        if not errors_expected:
+            logs = cluster.logs()
+            assert "Traceback" not in logs and " ERROR " not in logs, logs[-3000:]
+
+
+@pytest.fixture
+async def cluster(start_cluster: Callable[..., Awaitable[Cluster]]) -> Cluster:
+    return await start_cluster()
 
 
 @pytest.fixture
@@ -430,3 +455,178 @@ async def _stored_client_ids(session: Any, tokens: list[str]) -> dict[str, dict[
         if client_id is not None:
             found[by_hash[token_hash]][client_id] = seq
     return found
+
+
+REDIS_SERVER = shutil.which("redis-server")
+
+
+class OwnRedis:
+    """A redis-server of the test's own, on a free port, to kill and start again."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process: asyncio.subprocess.Process | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    async def start(self) -> None:
+        assert REDIS_SERVER is not None
+        self.process = await asyncio.create_subprocess_exec(
+            REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no", stdout=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        client = redis.from_url(self.url)
+        try:
+            for _ in range(100):  # until it answers (it starts in milliseconds)
+                with contextlib.suppress(redis.ConnectionError):
+                    if await client.ping():
+                        return
+                await asyncio.sleep(0.05)
+            raise AssertionError("redis-server did not start")
+        finally:
+            await client.aclose()
+
+    async def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        await self.process.wait()
+
+
+@pytest.fixture
+async def own_redis() -> AsyncIterator[OwnRedis]:
+    if REDIS_SERVER is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    server = OwnRedis()
+    await server.start()
+    yield server
+    if server.process is not None and server.process.returncode is None:
+        await server.kill()
+
+
+async def test_after_redis_restarts_events_flow_again_and_the_gap_is_replayed(
+    start_cluster: Callable[..., Awaitable[Cluster]],
+    own_redis: OwnRedis,
+    clients: Callable[..., Awaitable[Any]],
+) -> None:
+    cluster = await start_cluster(redis=own_redis.url, errors_expected=True)
+    a, b = cluster.urls
+    resident: ResidentClient = await clients("resident", a)
+    maria: AgentClient = await clients("agent", b, cluster.database, "maria")
+    await maria.available()
+    ack = await resident.start(question=PERSON)
+    conversation_id = ack["conversation"]["id"]
+    await maria.next("assigned")
+    joined = await resident.next_where("message", lambda m: "joined the chat" in m["text"])
+
+    def say(text: str) -> dict[str, Any]:
+        return {"conversation_id": conversation_id, "text": text, "client_id": uuid.uuid4().hex}
+
+    await own_redis.kill()
+    # Redis down: the message is still committed and acknowledged; only its fan-out is lost.
+    during = await maria.ok("message", say("Written while Redis was down."))
+    await own_redis.start()
+    # Fan-out comes back once the processes have resubscribed (they retry with backoff).
+    deadline = asyncio.get_running_loop().time() + 30
+    heard = None
+    while heard is None:
+        assert asyncio.get_running_loop().time() < deadline, "fan-out never came back"
+        await maria.ok("message", say("Are you there?"))
+        with contextlib.suppress(TimeoutError):
+            heard = await asyncio.wait_for(
+                resident.next_where("message", lambda m: m["text"] == "Are you there?"), 2
+            )
+    # What was committed meanwhile is replayed to a client that resumes (as on reconnect).
+    resumed = await resident.call("resume", {"token": resident.token, "last_seq": joined["seq"]})
+    texts = [m["text"] for m in resumed["messages"]]
+    assert texts[0] == "Written while Redis was down."
+    assert resumed["messages"][0]["seq"] == during["message"]["seq"]
+    assert "Are you there?" in texts
+
+
+class PostgresProxy:
+    """A TCP proxy in front of PostgreSQL that a test can cut (connections dropped, new ones
+    refused) and restore, as a database outage looks to the service."""
+
+    def __init__(self, target_port: int = 5432) -> None:
+        self.target_port = target_port
+        self.port = free_port()
+        self.server: asyncio.Server | None = None
+        self.pipes: set[asyncio.StreamWriter] = set()
+
+    async def open(self) -> None:
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+
+    async def cut(self) -> None:
+        assert self.server is not None
+        self.server.close()
+        await self.server.wait_closed()
+        for writer in list(self.pipes):
+            writer.transport.abort()
+        self.pipes.clear()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            writer.transport.abort()
+            return
+        self.pipes.update({writer, up_writer})
+
+        async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            dst.transport.abort()
+
+        await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
+
+
+async def test_a_database_outage_gets_error_acks_then_recovers(
+    start_cluster: Callable[..., Awaitable[Cluster]],
+    postgres_url: str,
+    clients: Callable[..., Awaitable[Any]],
+) -> None:
+    proxy = PostgresProxy()
+    await proxy.open()
+    through_proxy = re.sub(r"@[^/]+/", f"@127.0.0.1:{proxy.port}/", postgres_url)
+    cluster = await start_cluster(database_url=through_proxy, count=1, errors_expected=True)
+    resident: ResidentClient = await clients("resident", cluster.urls[0])
+    await resident.start(question=PERSON)
+
+    await proxy.cut()
+    # Down for 5 s: every message gets an answer, an error saying so, not silence.
+    loop = asyncio.get_running_loop()
+    down_until = loop.time() + 5
+    refused = []
+    while loop.time() < down_until:
+        ack = await resident.call("message", {"client_id": uuid.uuid4().hex, "text": "Hello?"})
+        assert not ack["ok"], ack
+        refused.append(ack["error"]["code"])
+        await asyncio.sleep(0.5)  # a resident retrying by hand
+    assert set(refused) == {"unavailable"}
+    await proxy.open()
+    # Back: the next try succeeds (the pool replaces its dead connections).
+    deadline = loop.time() + 15
+    while True:
+        client_id = uuid.uuid4().hex
+        ack = await resident.call("message", {"client_id": client_id, "text": "Back?"})
+        if ack["ok"]:
+            break
+        assert ack["error"]["code"] == "unavailable" and loop.time() < deadline, ack
+        await asyncio.sleep(0.2)
+    resumed = await resident.call("resume", {"token": resident.token, "last_seq": 0})
+    texts = [m["text"] for m in resumed["messages"]]
+    assert "Hello?" not in texts and texts[-1] == "Back?"  # nothing refused was stored
+    health = await asyncio.to_thread(_health, cluster.urls[0])
+    assert health == 200
+    await proxy.cut()
+
+
+def _health(url: str) -> int:
+    import urllib.request
+
+    with urllib.request.urlopen(f"{url}/healthz", timeout=5) as response:
+        return int(response.status)
