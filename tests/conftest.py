@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -30,7 +31,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from chatsvc.app import create_app
 from chatsvc.settings import Settings
-from chatsvc.transport.state import Clock, utc_now
+from chatsvc.transport.state import Clock, Database, utc_now
 
 # The browser fixtures (Chromium via Playwright), for the widget and agent pane tests.
 from .browser import browser, context, new_context, page, page_errors  # noqa: F401
@@ -384,6 +385,39 @@ async def postgres_url() -> AsyncIterator[str]:
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+# --- actions on a real database, SQLite and PostgreSQL ----------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest) -> Database:
+    """Each action runs on the embedded default and on PostgreSQL."""
+    database: Database = request.getfixturevalue(f"{request.param}_db")
+    return database
+
+
+@pytest.fixture
+async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
+    async with opened_database(f"sqlite+aiosqlite:///{tmp_path}/unit.db") as database:
+        yield database
+
+
+@pytest.fixture
+async def postgresql_db(postgres_url: str) -> AsyncIterator[Database]:
+    async with opened_database(postgres_url) as database:
+        yield database
+
+
+@contextlib.asynccontextmanager
+async def opened_database(url: str) -> AsyncIterator[Database]:
+    """Open (and migrate) a database for actions tests, closed on exit."""
+    database = Database(Settings(database_url=url, auto_migrate=True))
+    await database.open()
+    try:
+        yield database
+    finally:
+        await database.close()
 
 
 def run_chatsvc(

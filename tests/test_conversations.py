@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,36 +18,9 @@ from chatsvc.settings import Settings
 from chatsvc.tokens import hash_token
 from chatsvc.transport.state import Database
 
+from .conftest import opened_database
+
 NOW = datetime(2026, 11, 23, 17, 30, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest) -> Database:
-    """Each action runs on the embedded default and on PostgreSQL."""
-    database: Database = request.getfixturevalue(f"{request.param}_db")
-    return database
-
-
-@pytest.fixture
-async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with open_database(f"sqlite+aiosqlite:///{tmp_path}/unit.db") as database:
-        yield database
-
-
-@pytest.fixture
-async def postgresql_db(postgres_url: str) -> AsyncIterator[Database]:
-    async with open_database(postgres_url) as database:
-        yield database
-
-
-@contextlib.asynccontextmanager
-async def open_database(url: str) -> AsyncIterator[Database]:
-    database = Database(Settings(database_url=url, auto_migrate=True))
-    await database.open()
-    try:
-        yield database
-    finally:
-        await database.close()
 
 
 async def start(db: Database, **changes: object) -> actions.Started:
@@ -252,7 +224,7 @@ async def test_two_processes_writing_one_conversation_never_share_a_seq(
 ) -> None:
     # Two Database objects stand in for two service processes on one PostgreSQL.
     conversation_id = (await start(postgresql_db)).conversation.id
-    async with open_database(postgres_url) as other:
+    async with opened_database(postgres_url) as other:
         drafts = [
             actions.Draft(conversation_id, "resident", "Ana", f"m{n}", f"id-{n}", NOW)
             for n in range(60)
@@ -288,7 +260,7 @@ async def test_a_failed_batch_fails_its_callers_and_the_next_batch_runs(
 
 
 async def test_closing_the_database_answers_every_waiting_caller(tmp_path: Path) -> None:
-    async with open_database(f"sqlite+aiosqlite:///{tmp_path}/close.db") as database:
+    async with opened_database(f"sqlite+aiosqlite:///{tmp_path}/close.db") as database:
         entered, never = asyncio.Event(), asyncio.Event()
 
         async def stuck(session: object, items: Sequence[int]) -> list[int | Exception]:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,8 +18,6 @@ from chatsvc.models import OutboxMail, OutboxWebhook
 from chatsvc.settings import Settings
 from chatsvc.transport.state import Database
 
-from .test_conversations import open_database
-
 KB = load_knowledge_base(default_path())
 CALENDAR = BusinessCalendar.from_settings(
     Settings(business_hours="mon-fri 08:00-17:00", holidays="US-CA")
@@ -29,24 +25,6 @@ CALENDAR = BusinessCalendar.from_settings(
 POLICY = requests_.RequestPolicy(KB, CALENDAR, frozenset({"Street Maintenance"}))
 MONDAY_TEN = datetime(2026, 11, 23, 18, 0, tzinfo=UTC)  # 10:00 in Pasadena
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 100
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest) -> Database:
-    database: Database = request.getfixturevalue(f"{request.param}_db")
-    return database
-
-
-@pytest.fixture
-async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with open_database(f"sqlite+aiosqlite:///{tmp_path}/unit.db") as database:
-        yield database
-
-
-@pytest.fixture
-async def postgresql_db(postgres_url: str) -> AsyncIterator[Database]:
-    async with open_database(postgres_url) as database:
-        yield database
 
 
 def graffiti(**changes: Any) -> requests_.NewRequest:
