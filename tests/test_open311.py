@@ -25,8 +25,7 @@ from chatsvc.settings import Settings
 from chatsvc.tokens import hash_token
 from chatsvc.transport.state import DATABASE, REQUEST_POLICY
 
-from .conftest import TIMEOUT, AgentClient, LiveServer, run_chatsvc
-from .test_conversations import open_database
+from .conftest import TIMEOUT, AgentClient, LiveServer, opened_database, run_chatsvc
 
 KB = load_knowledge_base(default_path())
 NOW = datetime(2026, 11, 23, 18, 0, tzinfo=UTC)  # a Monday, 10:00 in Pasadena
@@ -728,7 +727,7 @@ async def test_a_method_the_resource_does_not_take(api: Api) -> None:
 
 
 async def test_keys_are_stored_hashed_and_refused_once_revoked(tmp_path: Path) -> None:
-    async with open_database(f"sqlite+aiosqlite:///{tmp_path}/keys.db") as db:
+    async with opened_database(f"sqlite+aiosqlite:///{tmp_path}/keys.db") as db:
         issued = await db.run(open311_clients.issue_key, "  City   app ", NOW)
         assert issued.client.name == "City app" and len(issued.key) >= 40
         found = await db.run(open311_clients.authenticate, issued.key)

@@ -29,8 +29,7 @@ from chatsvc.transport.state import CLOCK, DATABASE, REQUEST_POLICY, Database
 from chatsvc.transport.webhooks import WEBHOOK_SENDER, WebhookSender
 from chatsvc.webhooks import WebhooksError, load_webhooks, queue_webhook
 
-from .conftest import TIMEOUT, LiveServer, free_port, run_chatsvc
-from .test_conversations import open_database
+from .conftest import TIMEOUT, LiveServer, free_port, opened_database, run_chatsvc
 from .test_mail import Clock
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -319,7 +318,7 @@ async def test_a_receiver_that_never_answers_times_out_and_is_retried(
     await hooked.start()
     settings = make_settings(webhooks_file=streets_file(tmp_path, hooked.url))
     clock = Clock(START)
-    async with open_database(settings.database_url) as database:
+    async with opened_database(settings.database_url) as database:
         sender = WebhookSender(database, settings, clock, timeout_seconds=0.5)
         sender.configure(CATALOGUE)
         await database.run(_queue, STREETS, now=clock())
@@ -346,7 +345,7 @@ async def test_events_of_a_workgroup_without_a_webhook_wait_unsent_with_one_warn
     await hooked.start()
     settings = make_settings(webhooks_file=streets_file(tmp_path, hooked.url))
     clock = Clock(START)
-    async with open_database(settings.database_url) as database:
+    async with opened_database(settings.database_url) as database:
         sender = WebhookSender(database, settings, clock)
         sender.configure(CATALOGUE)
         # Queued while the file still had a webhook for the parks (then it was taken out).
@@ -393,8 +392,8 @@ async def test_two_senders_deliver_each_event_once(
     )
     clock = Clock(START)
     async with contextlib.AsyncExitStack() as stack:
-        first = await stack.enter_async_context(open_database(postgres_url))
-        second = await stack.enter_async_context(open_database(postgres_url))
+        first = await stack.enter_async_context(opened_database(postgres_url))
+        second = await stack.enter_async_context(opened_database(postgres_url))
         ids = [await first.run(_queue, STREETS, now=clock()) for _ in range(30)]
         senders = [
             WebhookSender(db, settings, clock, batch_size=4) for db in (first, second, first)
