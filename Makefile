@@ -10,7 +10,7 @@ PANE := chatsvc/static/pane.js
 # The pane imports a few of the widget's modules (markdown, DOM helpers, ids).
 PANE_SRC := $(wildcard widget/src/pane/*.js) $(WIDGET_SRC)
 
-.PHONY: run test lint typecheck pytest widget pane bench bench-handoff clean
+.PHONY: run test lint typecheck pytest widget pane bench bench-handoff bench-scale clean
 
 run: $(PY_STAMP) $(WIDGET) $(PANE)
 	$(BIN)/chatsvc agents demo
@@ -37,6 +37,10 @@ bench: $(PY_STAMP) $(WIDGET)
 
 bench-handoff: $(PY_STAMP)
 	$(BIN)/python bench/handoff.py $(HANDOFF_ARGS)
+
+# Needs PostgreSQL and Redis (see bench/scale.py --help for where).
+bench-scale: $(PY_STAMP)
+	$(BIN)/python bench/scale.py $(SCALE_ARGS)
 
 $(PY_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
