@@ -7,7 +7,7 @@ and returns plain results. None of them talk to clients: the transport emits aft
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
@@ -538,7 +538,7 @@ async def _dialogue_turn(
             None
             if found is None
             else {
-                **found.__dict__,
+                **asdict(found),
                 "expected": policy.calendar.describe_local(found.expected_at),
             },
             phone=CSC_PHONE,

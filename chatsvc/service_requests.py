@@ -25,7 +25,6 @@ from .errors import ChatError, NotFound
 from .hours import BusinessCalendar
 from .mail import queue_mail
 from .models import (
-    Conversation,
     RequestPhoto,
     ServiceRequest,
     ServiceRequestCounter,
@@ -864,11 +863,3 @@ def _final_mail(view: RequestView, note: str | None, policy: RequestPolicy) -> s
     if note:
         middle += ["", f"Note from our team: {note}"]
     return "\n".join([greeting, "", *middle, "", *_details(view, policy.kb), "", SERVICE_NAME])
-
-
-async def conversation_email(session: AsyncSession, conversation_id: int) -> tuple[str, str]:
-    """Return the name and email the resident gave when they started a chat."""
-    conversation = await session.get(Conversation, conversation_id)
-    if conversation is None:
-        raise NotFound("There is no such conversation.")
-    return conversation.resident.name, conversation.resident.email
