@@ -7,6 +7,7 @@ are counted per username in the database, so every server process sees the same 
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 from dataclasses import dataclass
@@ -30,9 +31,14 @@ FAILURES_FORGOTTEN_AFTER = timedelta(minutes=15)
 SESSION_LIFETIME = timedelta(hours=12)
 
 _hasher = PasswordHasher()
-# Verifying against this when the username is unknown takes as long as a real check, so the
-# time a refusal takes does not tell which usernames exist.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against this when the username is unknown takes as long as a real check, so
+    the time a refusal takes does not tell which usernames exist. Made on first use: a hash
+    takes a tenth of a second, which every process start (and command) would pay."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 @dataclass(frozen=True)
@@ -183,7 +189,7 @@ async def sign_in(
             f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes > 1 else ''}."
         )
     staff = await session.scalar(select(Staff).where(Staff.username == username))
-    valid = _verify(staff.password_hash if staff else _DUMMY_HASH, password)
+    valid = _verify(staff.password_hash if staff else _dummy_hash(), password)
     if staff is None or not valid or staff.disabled:
         if failures is None:
             failures = SignInFailures(username=username, failures=0, last_failure_at=now)
