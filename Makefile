@@ -25,8 +25,15 @@ lint: $(PY_STAMP)
 typecheck: $(PY_STAMP)
 	$(BIN)/mypy
 
+# The suite runs twice: on the embedded default (SQLite), then again on PostgreSQL
+# (tests/databases.py; that pass says why it skipped where PostgreSQL is unreachable).
+# Each pass shares its tests among PYTEST_WORKERS processes (pytest-xdist).
+PYTEST_WORKERS ?= 2
+PYTEST := $(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal
+
 pytest: $(PY_STAMP) $(WIDGET) $(PANE)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
+	CHATSVC_TEST_DATABASE=postgresql $(PYTEST) $(PYTEST_ARGS)
 
 widget: $(WIDGET)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import re
@@ -11,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -21,7 +19,6 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 import socketio
 from aiohttp import web
@@ -31,10 +28,13 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from chatsvc.app import create_app
 from chatsvc.settings import Settings
-from chatsvc.transport.state import Clock, Database, utc_now
+from chatsvc.transport.state import Clock, utc_now
 
 # The browser fixtures (Chromium via Playwright), for the widget and agent pane tests.
 from .browser import browser, context, new_context, page, page_errors  # noqa: F401
+
+# Each test's database on the backend under test, and the two passes (SQLite, PostgreSQL).
+pytest_plugins = ["tests.databases"]
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 10.0
@@ -83,12 +83,12 @@ PERSON = "I'd like to talk to a person, please."
 
 
 @pytest.fixture
-def make_settings(tmp_path: Path) -> Callable[..., Settings]:
-    """Build Settings for a test: a fresh SQLite file unless told otherwise."""
+def make_settings(tmp_path: Path, database_url: str) -> Callable[..., Settings]:
+    """Build Settings for a test: its own database under test unless told otherwise."""
 
     def make(**overrides: Any) -> Settings:
         values: dict[str, Any] = {
-            "database_url": f"sqlite+aiosqlite:///{tmp_path}/chatsvc.db",
+            "database_url": database_url,
             "mail_folder": tmp_path / "mail",
             # Staffed around the clock, so tests of chatting with agents pass on any day;
             # the after-hours tests set their own hours and clock.
@@ -365,59 +365,6 @@ def smtp_server() -> Iterator[Callable[..., Inbox]]:
     yield start
     for controller in controllers:
         controller.stop()
-
-
-ADMIN_DSN = os.environ.get("CHATSVC_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-@pytest.fixture
-async def postgres_url() -> AsyncIterator[str]:
-    """A fresh database on the local PostgreSQL, dropped afterwards."""
-    try:
-        admin = await asyncpg.connect(ADMIN_DSN, timeout=3)
-    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
-        pytest.skip(f"PostgreSQL unreachable at {ADMIN_DSN}: {exc}")
-    name = f"chatsvc_test_{uuid.uuid4().hex[:12]}"
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    base = ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    try:
-        yield f"{base}/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-
-
-# --- actions on a real database, SQLite and PostgreSQL ----------------------------------------
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest) -> Database:
-    """Each action runs on the embedded default and on PostgreSQL."""
-    database: Database = request.getfixturevalue(f"{request.param}_db")
-    return database
-
-
-@pytest.fixture
-async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with opened_database(f"sqlite+aiosqlite:///{tmp_path}/unit.db") as database:
-        yield database
-
-
-@pytest.fixture
-async def postgresql_db(postgres_url: str) -> AsyncIterator[Database]:
-    async with opened_database(postgres_url) as database:
-        yield database
-
-
-@contextlib.asynccontextmanager
-async def opened_database(url: str) -> AsyncIterator[Database]:
-    """Open (and migrate) a database for actions tests, closed on exit."""
-    database = Database(Settings(database_url=url, auto_migrate=True))
-    await database.open()
-    try:
-        yield database
-    finally:
-        await database.close()
 
 
 def run_chatsvc(

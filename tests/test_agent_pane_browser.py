@@ -814,15 +814,17 @@ REPLY = "Dear Ana, your pickup is rescheduled for Tuesday morning.\nSorry for th
 PACIFIC = ZoneInfo("America/Los_Angeles")  # the browsers' time zone (tests/browser.py)
 
 
+@pytest.fixture
 async def inbox_server(
     start_server: Callable[..., Awaitable[LiveServer]],
     make_settings: Callable[..., Settings],
+    another_database: Callable[[str], Awaitable[str]],
     tmp_path: Path,
 ) -> tuple[LiveServer, list[timedelta]]:
     """The real app, with a clock a test can set back to have a message left days ago."""
     shift = [timedelta(0)]
     settings = make_settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path}/inbox.db", mail_folder=tmp_path / "inbox"
+        database_url=await another_database("inbox"), mail_folder=tmp_path / "inbox"
     )
     server = await start_server(settings, clock=lambda: utc_now() + shift[0])
     return server, shift
@@ -884,13 +886,11 @@ async def stored_rows(server: LiveServer, model: Any) -> list[Any]:
 
 async def test_after_hours_messages_are_claimed_answered_and_filed(
     new_context: NewContext,
-    start_server: Callable[..., Awaitable[LiveServer]],
-    make_settings: Callable[..., Settings],
-    tmp_path: Path,
+    inbox_server: tuple[LiveServer, list[timedelta]],
     resident_client: Callable[..., Awaitable[ResidentClient]],
     agent_client: Callable[..., Awaitable[AgentClient]],
 ) -> None:
-    server, shift = await inbox_server(start_server, make_settings, tmp_path)
+    server, shift = inbox_server
     await add_staff(server, "maria", "Maria Lopez")
     # Bo wrote two weeks ago: his reply is long overdue. Ana wrote just now; a robot too.
     shift[0] = -timedelta(days=14)
@@ -1019,13 +1019,11 @@ async def test_after_hours_messages_are_claimed_answered_and_filed(
 
 async def test_a_claim_lost_to_a_colleague_and_the_overdue_flag_as_time_passes(
     new_context: NewContext,
-    start_server: Callable[..., Awaitable[LiveServer]],
-    make_settings: Callable[..., Settings],
-    tmp_path: Path,
+    inbox_server: tuple[LiveServer, list[timedelta]],
     resident_client: Callable[..., Awaitable[ResidentClient]],
     agent_client: Callable[..., Awaitable[AgentClient]],
 ) -> None:
-    server, _ = await inbox_server(start_server, make_settings, tmp_path)
+    server, _ = inbox_server
     await add_staff(server, "maria", "Maria Lopez")
     ana = await leave_message(resident_client, server, "Ana Ruiz", "ana@example.com", ANA_TEXT)
     tom = await agent_client("tom", server=server, display_name="Tom Baker")

@@ -18,7 +18,7 @@ from chatsvc.settings import Settings
 from chatsvc.tokens import hash_token
 from chatsvc.transport.state import Database
 
-from .conftest import opened_database
+from .databases import opened_database
 
 NOW = datetime(2026, 11, 23, 17, 30, tzinfo=UTC)
 
@@ -220,11 +220,11 @@ async def test_concurrent_senders_share_commits_and_keep_seq_gapless(db: Databas
 
 
 async def test_two_processes_writing_one_conversation_never_share_a_seq(
-    postgresql_db: Database, postgres_url: str
+    postgresql_db: Database,
 ) -> None:
     # Two Database objects stand in for two service processes on one PostgreSQL.
     conversation_id = (await start(postgresql_db)).conversation.id
-    async with opened_database(postgres_url) as other:
+    async with opened_database(postgresql_db.settings.database_url) as other:
         drafts = [
             actions.Draft(conversation_id, "resident", "Ana", f"m{n}", f"id-{n}", NOW)
             for n in range(60)

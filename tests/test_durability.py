@@ -7,7 +7,6 @@ import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,11 +18,11 @@ MESSAGES = 2000  # at most; the server is killed long before
 
 
 @pytest.fixture
-async def server_process(tmp_path: Path) -> AsyncIterator[Callable[[], ServerProcess]]:
+async def server_process(database_url: str) -> AsyncIterator[Callable[[], ServerProcess]]:
     processes: list[ServerProcess] = []
     env = dict(os.environ)
     env.update(
-        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/chatsvc.db",
+        DATABASE_URL=database_url,
         CHATSVC_HOST="127.0.0.1",
         CHATSVC_PORT="0",
         CHATSVC_LOG_LEVEL="INFO",

@@ -55,10 +55,11 @@ async def test_wrong_method_is_refused_cleanly(live_server: LiveServer) -> None:
 async def test_startup_refuses_an_unmigrated_database_when_not_auto_migrating(
     start_server: Callable[..., Awaitable[LiveServer]],
     make_settings: Callable[..., object],
+    empty_database_url: str,
 ) -> None:
     from chatsvc.db import SchemaOutOfDate
 
-    settings = make_settings(auto_migrate=False)
+    settings = make_settings(database_url=empty_database_url, auto_migrate=False)
     try:
         await start_server(settings)
     except SchemaOutOfDate as exc:

@@ -9,7 +9,6 @@ import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -25,7 +24,8 @@ from chatsvc.settings import Settings
 from chatsvc.tokens import hash_token
 from chatsvc.transport.state import DATABASE, REQUEST_POLICY
 
-from .conftest import TIMEOUT, AgentClient, LiveServer, opened_database, run_chatsvc
+from .conftest import TIMEOUT, AgentClient, LiveServer, run_chatsvc
+from .databases import opened_database
 
 KB = load_knowledge_base(default_path())
 NOW = datetime(2026, 11, 23, 18, 0, tzinfo=UTC)  # a Monday, 10:00 in Pasadena
@@ -726,8 +726,8 @@ async def test_a_method_the_resource_does_not_take(api: Api) -> None:
 # --- API keys and the admin commands ----------------------------------------------------------
 
 
-async def test_keys_are_stored_hashed_and_refused_once_revoked(tmp_path: Path) -> None:
-    async with opened_database(f"sqlite+aiosqlite:///{tmp_path}/keys.db") as db:
+async def test_keys_are_stored_hashed_and_refused_once_revoked(database_url: str) -> None:
+    async with opened_database(database_url) as db:
         issued = await db.run(open311_clients.issue_key, "  City   app ", NOW)
         assert issued.client.name == "City app" and len(issued.key) >= 40
         found = await db.run(open311_clients.authenticate, issued.key)

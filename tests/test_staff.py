@@ -8,7 +8,6 @@ import re
 import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -282,8 +281,8 @@ async def test_account_rules(staff_server: LiveServer) -> None:
     assert [s.username for s in await database.run(accounts.list_staff)] == ["maria"]
 
 
-def test_the_agents_command(tmp_path: Path) -> None:
-    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/cli.db"}
+def test_the_agents_command(database_url: str) -> None:
+    env = {"DATABASE_URL": database_url}
 
     def chatsvc(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
         return run_chatsvc("agents", *args, env=env, stdin=stdin)

@@ -29,7 +29,8 @@ from chatsvc.transport.state import CLOCK, DATABASE, REQUEST_POLICY, Database
 from chatsvc.transport.webhooks import WEBHOOK_SENDER, WebhookSender
 from chatsvc.webhooks import WebhooksError, load_webhooks, queue_webhook
 
-from .conftest import TIMEOUT, LiveServer, free_port, opened_database, run_chatsvc
+from .conftest import TIMEOUT, LiveServer, free_port, run_chatsvc
+from .databases import opened_database
 from .test_mail import Clock
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -809,13 +809,14 @@ REFERENCE = re.compile(r"^M-[0-9A-Z]{6}$")
 def start_closed(
     start_server: Callable[..., Awaitable[LiveServer]],
     make_settings: Callable[..., Settings],
+    another_database: Callable[[str], Awaitable[str]],
     tmp_path: Path,
 ) -> Callable[..., Awaitable[LiveServer]]:
     """Factory: the service on a Sunday at noon, with its own database, writing mail to a folder."""
 
     async def start(**overrides: Any) -> LiveServer:
         values: dict[str, Any] = {
-            "database_url": f"sqlite+aiosqlite:///{tmp_path}/closed.db",
+            "database_url": await another_database("closed"),
             "mail_folder": tmp_path / "mail",
             "business_hours": "mon-fri 08:00-17:00",
         }
