@@ -59,9 +59,9 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
         database, assistant, dispatcher, calendar, settings, clock, request_policy
     )
     sio.register_namespace(resident)
-    sio.register_namespace(
-        AgentNamespace(database, assistant, dispatcher, settings, clock, request_policy)
-    )
+    agent = AgentNamespace(database, assistant, dispatcher, settings, clock, request_policy)
+    sio.register_namespace(agent)
+    dispatcher.every_sweep(agent.end_lapsed_sessions)
     sio.attach(app)
 
     app[SETTINGS] = settings

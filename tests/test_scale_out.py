@@ -26,6 +26,7 @@ from chatsvc.transport.state import Database
 
 from .conftest import (
     PERSON,
+    TIMEOUT,
     AgentClient,
     ResidentClient,
     ServerProcess,
@@ -202,6 +203,37 @@ async def test_a_resident_on_one_process_chats_with_an_agent_on_the_other(
     await resident.call("end", {})
     ended = await maria.next_where("message", lambda m: m["author_kind"] == "system")
     assert ended["text"] == "Chat ended by the resident."
+
+
+async def test_signing_out_on_one_process_closes_the_pane_on_the_other(
+    cluster: Cluster, clients: Callable[..., Awaitable[Any]]
+) -> None:
+    a, b = cluster.urls
+    # Maria's pane listens on B; she signs out in another tab, which reached A.
+    maria: AgentClient = await clients("agent", b, cluster.database, "maria")
+    tom: AgentClient = await clients("agent", b, cluster.database, "tom")
+    closed = asyncio.Event()
+    maria.sio.on("disconnect", lambda *_: closed.set(), namespace="/agent")
+    toms_end: list[Any] = []
+    tom.sio.on("disconnect", lambda *why: toms_end.append(why), namespace="/agent")
+    cookies = {"chatsvc_staff": maria.cookie}
+    async with aiohttp.ClientSession(cookies=cookies, headers={"Origin": a}) as browser:
+        async with browser.get(a + "/agent") as pane:
+            found = re.search(r'name="csrf_token" value="([^"]+)"', await pane.text())
+        assert found, "the pane has a sign-out form"
+        async with browser.post(
+            a + "/agent/sign-out", data={"csrf_token": found.group(1)}, allow_redirects=False
+        ) as out:
+            assert out.status == 303
+    # B closes her connection at its next sweep, though her pane sent nothing.
+    await asyncio.wait_for(closed.wait(), TIMEOUT)
+    assert not maria.sio.connected
+    assert tom.sio.connected, f"Tom's pane was closed too: {toms_end}"
+    assert (await tom.ok("hello"))["me"]["id"] == tom.staff_id
+    # And the cookie opens nothing any more, on either process.
+    for url in (a, b):
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await agent_for(url, maria.staff_id, "maria", None, maria.cookie)
 
 
 async def test_an_agent_lost_with_their_process_is_noticed_by_the_other(

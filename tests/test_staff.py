@@ -7,7 +7,7 @@ import json
 import re
 import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
@@ -16,9 +16,9 @@ import socketio
 from chatsvc.agents import accounts
 from chatsvc.errors import AccountError
 from chatsvc.settings import Settings
-from chatsvc.transport.state import DATABASE
+from chatsvc.transport.state import DATABASE, utc_now
 
-from .conftest import TIMEOUT, LiveServer, ResidentClient, run_chatsvc
+from .conftest import TIMEOUT, AgentClient, LiveServer, ResidentClient, run_chatsvc
 
 PASSWORD = "correct horse battery"
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -241,6 +241,36 @@ async def test_signing_out_closes_the_panes_live_connection(
     # And the old cookie no longer opens a connection.
     with pytest.raises(socketio.exceptions.ConnectionError):
         await connect_agent(staff_server, cookie=cookie)
+
+
+async def test_a_pane_that_only_listens_is_closed_when_its_session_ends_elsewhere(
+    make_settings: Callable[..., Settings],
+    start_server: Callable[..., Awaitable[LiveServer]],
+    agent_client: Callable[..., Awaitable[AgentClient]],
+) -> None:
+    shift = [timedelta(0)]
+    server = await start_server(make_settings(sweep_seconds=1), clock=lambda: utc_now() + shift[0])
+    maria = await agent_client("maria", server=server)
+    tom = await agent_client("tom", server=server)
+    ends: dict[str, asyncio.Event] = {}
+    for agent in (maria, tom):
+        ends[agent.username] = asyncio.Event()
+        agent.sio.on("disconnect", ends[agent.username].set, namespace="/agent")
+
+    # An administrator disables Maria from the command line, another process: her pane,
+    # which sends nothing, is closed at the server's next sweep. Tom's stays.
+    disabled = run_chatsvc(
+        "agents", "disable", "maria", env={"DATABASE_URL": server.settings.database_url}
+    )
+    assert disabled.returncode == 0, disabled.stderr
+    await asyncio.wait_for(ends["maria"].wait(), TIMEOUT)
+    assert tom.sio.connected and (await tom.ok("hello"))["me"]["id"] == tom.staff_id
+
+    # Tom's session runs out (12 hours) while his pane stays open: closed too.
+    shift[0] = timedelta(hours=12, minutes=1)
+    await asyncio.wait_for(ends["tom"].wait(), TIMEOUT)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await connect_agent(server, cookie=tom.cookie)
 
 
 async def test_a_resident_connection_cannot_use_agent_events(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import re
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -241,6 +242,25 @@ async def session_of(session: AsyncSession, *, token: str, now: datetime) -> Cur
     if staff is None or staff.disabled:
         return None
     return CurrentSession(StaffView.of(staff), row.csrf_token)
+
+
+async def signed_in_tokens(
+    session: AsyncSession, *, tokens: Collection[str], now: datetime
+) -> set[str]:
+    """Which of these session cookies still stand for someone signed in (one query)."""
+    by_hash = {hash_token(token): token for token in tokens if token and len(token) <= 128}
+    if not by_hash:
+        return set()
+    rows = await session.scalars(
+        select(StaffSession.token_hash)
+        .join(Staff, Staff.id == StaffSession.staff_id)
+        .where(
+            StaffSession.token_hash.in_(by_hash),
+            StaffSession.expires_at > now,
+            Staff.disabled.is_(False),
+        )
+    )
+    return {by_hash[token_hash] for token_hash in rows}
 
 
 async def sign_out(session: AsyncSession, *, token: str) -> None:

@@ -120,6 +120,7 @@ class AgentNamespace(Namespace):
         self.clock = clock
         self.request_policy = request_policy
         self._checked: dict[str, tuple[float, StaffView]] = {}  # sid -> (when, who)
+        self._tokens: dict[str, str] = {}  # sid -> its session cookie
 
     # --- connection ----------------------------------------------------------------------
 
@@ -145,11 +146,13 @@ class AgentNamespace(Namespace):
         await self.enter_room(sid, staff_room(staff.id))
         await self.enter_room(sid, session_room(token))
         self._checked[sid] = (time.monotonic(), staff)
+        self._tokens[sid] = token
         self.dispatcher.presence_changed()
         log.info("staff %d connected", staff.id)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         self._checked.pop(sid, None)
+        self._tokens.pop(sid, None)
         try:
             state = await self.database.run(
                 routing.agent_disconnected,
@@ -187,6 +190,25 @@ class AgentNamespace(Namespace):
             raise Forbidden("Your session has ended. Sign in again.")
         self._checked[sid] = (now, current.staff)
         return current.staff
+
+    async def end_lapsed_sessions(self) -> None:
+        """Close this process's staff connections whose session has ended, wherever it ended.
+
+        A sign-out handled by another process, an account disabled from the command line, a
+        session past its lifetime: a pane that only listens sends nothing that `_staff` would
+        check, so every sweep checks all of this process's connections in one query.
+        """
+        if not self._tokens:
+            return
+        valid = await self.database.run(
+            accounts.signed_in_tokens, tokens=set(self._tokens.values()), now=self.clock()
+        )
+        for sid, token in list(self._tokens.items()):
+            if token not in valid:
+                self._tokens.pop(sid, None)
+                self._checked.pop(sid, None)
+                log.info("agent connection closed: its session ended")
+                await self.disconnect(sid)
 
     # --- presence and the pane's state ---------------------------------------------------
 

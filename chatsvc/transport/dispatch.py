@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
 
 from aiohttp import web
@@ -55,6 +55,7 @@ class Dispatcher:
         self.queue_broadcast = Coalesced("queue broadcast", self._publish_queue)
         self.presence_broadcast = Coalesced("presence broadcast", self._publish_presence)
         self._sweeper: asyncio.Task[None] | None = None
+        self._every_sweep: list[Callable[[], Awaitable[None]]] = []
         self._stopping = asyncio.Event()
         self._told: dict[int, dict[str, int | None]] = {}  # the place each waiting resident heard
 
@@ -267,6 +268,12 @@ class Dispatcher:
             log.info("conversation %d closed after being idle", ended.conversation.id)
             await self.ended(ended, "idle")
         self.routing.request()
+        for job in self._every_sweep:
+            await job()
+
+    def every_sweep(self, job: Callable[[], Awaitable[None]]) -> None:
+        """Run `job` at the end of each sweep (its errors are the sweep's)."""
+        self._every_sweep.append(job)
 
 
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
