@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
+import redis.asyncio
 import socketio
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -37,12 +38,37 @@ def origin_allowed(settings: Settings, origin: str | None, environ: Mapping[str,
     return any(origin in (f"http://{h}", f"https://{h}") for h in hosts if h)
 
 
+class RedisManager(socketio.AsyncRedisManager):
+    """python-socketio's Redis manager, publishing through a pool that waits when all are busy.
+
+    Every emit publishes on a pooled connection. The library's pool opens one more connection
+    for each emit made while the others are busy and refuses past its maximum ("Too many
+    connections"): a burst of emits (routing 200 chats at once) failed to publish, and each
+    retry built a new client and pool. A blocking pool makes a burst queue for a connection.
+    """
+
+    def _redis_connect(self) -> None:
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
+            self.redis_url,
+            max_connections=REDIS_CONNECTIONS,
+            timeout=REDIS_WAIT_SECONDS,
+            **self.redis_options,
+        )
+        self.redis = redis.asyncio.Redis(connection_pool=pool)
+        self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        self.connected = True
+
+
+REDIS_CONNECTIONS = 16  # per process: one subscribes, the others publish
+REDIS_WAIT_SECONDS = 5.0  # for a free connection, before an emit's publish gives up
+
+
 def create_socket_server(settings: Settings) -> socketio.AsyncServer:
     """Create the Socket.IO server with the origin check and payload limit from settings."""
     # With several processes each one's events must reach the clients of the others: they go
     # through Redis pub/sub. One process keeps them in memory.
     manager = (
-        socketio.AsyncRedisManager(settings.redis_url, channel=settings.redis_channel)
+        RedisManager(settings.redis_url, channel=settings.redis_channel)
         if settings.redis_url
         else None
     )
