@@ -1,7 +1,7 @@
 """Scale-out benchmark: residents and agents against 1 and 2 processes on PostgreSQL + Redis.
 
     .venv/bin/python bench/scale.py [--residents 2000] [--active 200] [--agents 20]
-        [--rate 200] [--seconds 20] [--processes 1,2]
+        [--rate 200] [--seconds 20] [--saturate 10] [--processes 1,2]
         [--postgres postgresql://postgres@127.0.0.1:5432/test] [--redis redis://127.0.0.1:6379/0]
 
 For each process count in --processes, on a fresh PostgreSQL database (created next to the one
@@ -16,8 +16,12 @@ For each process count in --processes, on a fresh PostgreSQL database (created n
    messages per second for --seconds, each from a random offset whatever the acks do; each is
    timed from its *scheduled* send to its arrival at the agent's client (resident -> agent
    delivery) and to its ack;
-5. every message acknowledged must have reached its agent exactly once, and after the run the
-   database must hold exactly the acknowledged messages: anything else is a lost message.
+5. saturation phase (closed loop) for --saturate seconds: each active resident sends, waits for
+   the ack, sends the next. Messages acknowledged and delivered per second here are the most
+   this setup carries (latency is queueing, so not reported);
+6. every message acknowledged (in both phases) must have reached its agent exactly once, and
+   after the run the database must hold exactly the acknowledged messages: anything else is a
+   lost message.
 
 Both ends are in this process, so the clocks agree. The generator's own CPU and event-loop lag
 are printed: on 2 cores it shares the machine with the servers, PostgreSQL and Redis.
@@ -53,6 +57,7 @@ from processes import (
 from chatsvc.cli import run as run_event_loop
 
 QUESTION = "I'd like to talk to a person, please."
+SATURATION = "b-s"  # client ids of the saturation phase's messages (all start "b-")
 
 
 @dataclass
@@ -76,8 +81,17 @@ class Run:
     server_cpu: list[float] = field(default_factory=list)  # % of one core, per process
     generator_cpu: float = 0.0
     loop_lag_p99_ms: float = math.nan
+    peak_seconds: float = 0.0  # the saturation phase
+    peak_server_cpu: list[float] = field(default_factory=list)
     server_errors: list[str] = field(default_factory=list)
     progress: asyncio.Event = field(default_factory=asyncio.Event)  # set on every delivery
+
+    def peak(self) -> tuple[float, float]:
+        """Messages acknowledged and delivered (once) per second in the saturation phase."""
+        ids = [cid for cid in self.acked if cid.startswith(SATURATION)]
+        delivered = sum(1 for cid in ids if self.delivered.get(cid) == 1)
+        seconds = max(self.peak_seconds, 1e-9)
+        return len(ids) / seconds, delivered / seconds
 
     @property
     def lost(self) -> int:
@@ -166,7 +180,8 @@ async def connect_agents(
                 return
             if client_id in run.sent:
                 run.delivered[client_id] = run.delivered.get(client_id, 0) + 1
-                run.delivery.append(time.perf_counter() - run.sent[client_id])
+                if not client_id.startswith(SATURATION):
+                    run.delivery.append(time.perf_counter() - run.sent[client_id])
                 run.progress.set()
 
         client.on("assigned", on_assigned, namespace="/agent")
@@ -231,6 +246,43 @@ async def paced(residents: list[socketio.AsyncClient], args: argparse.Namespace,
     run.seconds = args.seconds
 
 
+async def saturate(residents: list[socketio.AsyncClient], seconds: float, run: Run) -> None:
+    """Closed loop: each resident sends its next message as soon as the last one is acked."""
+    end = time.perf_counter() + seconds
+
+    async def resident_loop(client: socketio.AsyncClient) -> None:
+        while time.perf_counter() < end:
+            client_id = f"{SATURATION}-{uuid.uuid4().hex}"
+            run.sent[client_id] = time.perf_counter()
+            try:
+                ack = await client.call(
+                    "message",
+                    {"client_id": client_id, "text": f"benchmark message {client_id[-6:]}"},
+                    namespace="/resident",
+                    timeout=10,
+                )
+            except Exception as exc:
+                run.errors.append(f"{client_id}: {type(exc).__name__}")
+                return
+            if not (isinstance(ack, dict) and ack.get("ok")):
+                run.errors.append(f"{client_id}: {ack}")
+                return
+            run.acked.add(client_id)
+
+    await asyncio.gather(*(resident_loop(c) for c in residents))
+
+
+async def last_deliveries(run: Run) -> None:
+    """Wait (up to the ack timeout) for every acknowledged message to reach its agent."""
+    deadline = time.perf_counter() + 10
+    while time.perf_counter() < deadline and any(
+        run.delivered.get(cid, 0) == 0 for cid in run.acked
+    ):
+        run.progress.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(run.progress.wait(), deadline - time.perf_counter())
+
+
 async def one_run(count: int, args: argparse.Namespace) -> Run:
     run = Run(count)
     database_url, name = await fresh_database(args.postgres)
@@ -289,14 +341,7 @@ async def one_run(count: int, args: argparse.Namespace) -> Run:
         with LagMonitor() as lag:
             await paced(active, args, run)
         elapsed = time.perf_counter() - wall
-        # Deliveries of the last messages: give them the ack timeout to arrive.
-        deadline = time.perf_counter() + 10
-        while time.perf_counter() < deadline and any(
-            run.delivered.get(cid, 0) == 0 for cid in run.acked
-        ):
-            run.progress.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(run.progress.wait(), deadline - time.perf_counter())
+        await last_deliveries(run)
         run.server_cpu = [
             100 * (cpu_seconds(s.pid) - b) / elapsed
             for s, b in zip(servers, cpu_before, strict=True)
@@ -304,6 +349,17 @@ async def one_run(count: int, args: argparse.Namespace) -> Run:
         run.generator_cpu = 100 * (time.process_time() - gen_before) / elapsed
         lags = sorted(lag.lags)
         run.loop_lag_p99_ms = 1000 * percentile(lags, 99)
+        if args.saturate > 0:
+            print("  saturation phase…", flush=True)
+            cpu_before = [cpu_seconds(s.pid) for s in servers]
+            wall = time.perf_counter()
+            await saturate(active, args.saturate, run)
+            run.peak_seconds = time.perf_counter() - wall
+            run.peak_server_cpu = [
+                100 * (cpu_seconds(s.pid) - b) / run.peak_seconds
+                for s, b in zip(servers, cpu_before, strict=True)
+            ]
+            await last_deliveries(run)
     finally:
         for client in clients:
             with contextlib.suppress(Exception):
@@ -336,10 +392,11 @@ def report(runs: list[Run], args: argparse.Namespace) -> bool:
     ok = True
     for run in runs:
         per_conn = (run.rss_idle_kb - run.rss_before_kb) / max(1, run.connected)
-        delivered = sum(1 for cid in run.acked if run.delivered.get(cid) == 1)
+        paced = [cid for cid in run.sent if not cid.startswith(SATURATION)]
+        delivered = sum(1 for cid in paced if cid in run.acked and run.delivered.get(cid) == 1)
         print(
             f"{run.processes} | {run.connected}/{args.residents} | {per_conn:.1f} | "
-            f"{len(run.sent)} | {delivered / max(run.seconds, 1e-9):.1f} | "
+            f"{len(paced)} | {delivered / max(run.seconds, 1e-9):.1f} | "
             f"{ms(run.delivery, 50)} / {ms(run.delivery, 99)} | "
             f"{ms(run.acks, 50)} / {ms(run.acks, 99)} | {run.lost} | "
             f"{' + '.join(f'{c:.0f}' for c in run.server_cpu)} | {run.generator_cpu:.0f} | "
@@ -353,9 +410,20 @@ def report(runs: list[Run], args: argparse.Namespace) -> bool:
             print(f"  !!! {problem.rstrip()}")
         if run.lost or run.connect_failures:
             ok = False
+    if any(run.peak_seconds for run in runs):
+        print()
+        print(f"saturation ({args.active} residents, closed loop, {args.saturate:g} s):")
+        print("processes | acked/s | delivered/s | server CPU %")
+        for run in runs:
+            acked, delivered = run.peak()
+            cpu = " + ".join(f"{c:.0f}" for c in run.peak_server_cpu)
+            print(f"{run.processes} | {acked:.1f} | {delivered:.1f} | {cpu}")
     if len(runs) == 2 and runs[0].delivery and runs[1].delivery:
         p99 = [1000 * percentile(sorted(r.delivery), 99) for r in runs]
         print(f"p99 delivery, 2 processes / 1 process: {p99[1] / p99[0]:.2f}x")
+    if len(runs) == 2 and runs[0].peak_seconds and runs[1].peak_seconds:
+        peaks = [r.peak()[1] for r in runs]
+        print(f"saturation throughput, 2 processes / 1 process: {peaks[1] / peaks[0]:.2f}x")
     return ok
 
 
@@ -366,6 +434,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--agents", type=int, default=20, help="agents (20)")
     parser.add_argument("--rate", type=float, default=200.0, help="messages/s in all (200)")
     parser.add_argument("--seconds", type=float, default=20.0, help="paced phase, s (20)")
+    parser.add_argument(
+        "--saturate", type=float, default=10.0, help="closed-loop phase, s (10; 0 skips it)"
+    )
     parser.add_argument("--processes", default="1,2", help="process counts to run (1,2)")
     parser.add_argument(
         "--postgres",
