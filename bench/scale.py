@@ -200,6 +200,25 @@ async def connect_agents(
     return agents, all_assigned
 
 
+async def send_message(client: socketio.AsyncClient, client_id: str, run: Run) -> bool:
+    """Send one benchmark message; note it acknowledged (True) or what went wrong (False)."""
+    try:
+        ack = await client.call(
+            "message",
+            {"client_id": client_id, "text": f"benchmark message {client_id[-6:]}"},
+            namespace="/resident",
+            timeout=10,
+        )
+    except Exception as exc:
+        run.errors.append(f"{client_id}: {type(exc).__name__}")
+        return False
+    if isinstance(ack, dict) and ack.get("ok"):
+        run.acked.add(client_id)
+        return True
+    run.errors.append(f"{client_id}: {ack}")
+    return False
+
+
 async def paced(residents: list[socketio.AsyncClient], args: argparse.Namespace, run: Run) -> None:
     """Open loop: each active resident sends at rate/active per second from a random offset."""
     interval = len(residents) / args.rate
@@ -208,21 +227,8 @@ async def paced(residents: list[socketio.AsyncClient], args: argparse.Namespace,
     pending: set[asyncio.Task[None]] = set()
 
     async def send(client: socketio.AsyncClient, client_id: str, due: float) -> None:
-        try:
-            ack = await client.call(
-                "message",
-                {"client_id": client_id, "text": f"benchmark message {client_id[-6:]}"},
-                namespace="/resident",
-                timeout=10,
-            )
-        except Exception as exc:
-            run.errors.append(f"{client_id}: {type(exc).__name__}")
-            return
-        if isinstance(ack, dict) and ack.get("ok"):
-            run.acked.add(client_id)
+        if await send_message(client, client_id, run):
             run.acks.append(time.perf_counter() - due)
-        else:
-            run.errors.append(f"{client_id}: {ack}")
 
     async def resident_loop(client: socketio.AsyncClient, offset: float) -> None:
         n = 0
@@ -254,20 +260,8 @@ async def saturate(residents: list[socketio.AsyncClient], seconds: float, run: R
         while time.perf_counter() < end:
             client_id = f"{SATURATION}-{uuid.uuid4().hex}"
             run.sent[client_id] = time.perf_counter()
-            try:
-                ack = await client.call(
-                    "message",
-                    {"client_id": client_id, "text": f"benchmark message {client_id[-6:]}"},
-                    namespace="/resident",
-                    timeout=10,
-                )
-            except Exception as exc:
-                run.errors.append(f"{client_id}: {type(exc).__name__}")
+            if not await send_message(client, client_id, run):
                 return
-            if not (isinstance(ack, dict) and ack.get("ok")):
-                run.errors.append(f"{client_id}: {ack}")
-                return
-            run.acked.add(client_id)
 
     await asyncio.gather(*(resident_loop(c) for c in residents))
 

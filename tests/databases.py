@@ -258,19 +258,19 @@ def db(request: pytest.FixtureRequest) -> Database:
 
 @pytest.fixture
 async def sqlite_db(tmp_path: Path, databases: dict[str, Source]) -> AsyncIterator[Database]:
-    async with (
-        own_database(databases["sqlite"], tmp_path, "unit") as url,
-        opened_database(url) as database,
-    ):
+    async with opened_own_database(databases["sqlite"], tmp_path) as database:
         yield database
 
 
 @pytest.fixture
 async def postgresql_db(tmp_path: Path, databases: dict[str, Source]) -> AsyncIterator[Database]:
-    async with (
-        own_database(databases["postgresql"], tmp_path, "unit") as url,
-        opened_database(url) as database,
-    ):
+    async with opened_own_database(databases["postgresql"], tmp_path) as database:
+        yield database
+
+
+@contextlib.asynccontextmanager
+async def opened_own_database(source: Source, folder: Path) -> AsyncIterator[Database]:
+    async with own_database(source, folder, "unit") as url, opened_database(url) as database:
         yield database
 
 

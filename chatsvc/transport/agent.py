@@ -198,13 +198,14 @@ class AgentNamespace(Namespace):
         session past its lifetime: a pane that only listens sends nothing that `_staff` would
         check, so every sweep checks all of this process's connections in one query.
         """
-        if not self._tokens:
+        checking = dict(self._tokens)  # a pane that connects meanwhile is checked next time
+        if not checking:
             return
         valid = await self.database.run(
-            accounts.signed_in_tokens, tokens=set(self._tokens.values()), now=self.clock()
+            accounts.signed_in_tokens, tokens=set(checking.values()), now=self.clock()
         )
-        for sid, token in list(self._tokens.items()):
-            if token not in valid:
+        for sid, token in checking.items():
+            if token not in valid and self._tokens.get(sid) == token:
                 self._tokens.pop(sid, None)
                 self._checked.pop(sid, None)
                 log.info("agent connection closed: its session ended")
