@@ -123,7 +123,12 @@ def socket_event(
                     return Unavailable("The service is briefly unavailable. Try again.").as_dict()
                 log.exception("%s %s failed", self.namespace, event)
                 return _internal_error()
-            except Exception:
+            except Exception as exc:
+                if not self.server.manager.is_connected(sid, self.namespace):
+                    # The client left while its event was being handled (a page reload), and
+                    # the handler tripped over its missing session: nobody waits for an answer.
+                    log.info("%s %s: the client left first (%r)", self.namespace, event, exc)
+                    return _internal_error()
                 log.exception("%s %s failed", self.namespace, event)
                 return _internal_error()
 
