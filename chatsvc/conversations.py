@@ -277,6 +277,46 @@ async def send_message(session: AsyncSession, draft: Draft) -> Sent:
     return outcome
 
 
+# The hot path's statements, built once: building and hashing a statement costs more CPU than
+# PostgreSQL spends running it. Core, not the ORM: this path needs rows, not objects.
+_CONVERSATIONS = cast(Table, Conversation.__table__)
+_MESSAGES = cast(Table, Message.__table__)
+# Each conversation of a batch, and the id of any message already stored under one of the
+# batch's client ids. FOR UPDATE (in id order, so two writers cannot deadlock) holds each
+# conversation's seq until commit on PostgreSQL; SQLite has one writer and ignores it.
+_LOCK_FOR_APPEND = (
+    select(
+        _CONVERSATIONS.c.id,
+        _CONVERSATIONS.c.status,
+        _CONVERSATIONS.c.stage,
+        _CONVERSATIONS.c.assigned_staff_id,
+        _CONVERSATIONS.c.last_seq,
+        _MESSAGES.c.id.label("stored_id"),
+        _MESSAGES.c.client_id.label("stored_client_id"),
+    )
+    .outerjoin(
+        _MESSAGES,
+        and_(
+            _MESSAGES.c.conversation_id == _CONVERSATIONS.c.id,
+            _MESSAGES.c.client_id.in_(bindparam("client_ids", expanding=True)),
+        ),
+    )
+    .where(_CONVERSATIONS.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_CONVERSATIONS.c.id)
+    .with_for_update(of=_CONVERSATIONS)
+)
+# Ids come back keyed by (conversation, seq): asking for them in parameter order would make
+# SQLite run one INSERT per row instead of one for the batch.
+_INSERT_MESSAGES = insert(_MESSAGES).returning(
+    _MESSAGES.c.id, _MESSAGES.c.conversation_id, _MESSAGES.c.seq
+)
+_ADVANCE_SEQ = (
+    update(_CONVERSATIONS)
+    .where(_CONVERSATIONS.c.id == bindparam("conversation"))
+    .values(last_seq=bindparam("seq"), updated_at=bindparam("now"))
+)
+
+
 async def append_messages(session: AsyncSession, drafts: Sequence[Draft]) -> list[Sent | ChatError]:
     """Store many messages at once, each once per client id, with its conversation's next seq.
 
@@ -286,36 +326,21 @@ async def append_messages(session: AsyncSession, drafts: Sequence[Draft]) -> lis
     """
     ids = sorted({d.conversation_id for d in drafts})
     client_ids = sorted({d.client_id for d in drafts if d.client_id is not None})
-    # One statement reads each conversation and any message already stored under one of the
-    # batch's client ids. FOR UPDATE (in id order, so two writers cannot deadlock) holds each
-    # conversation's seq until commit on PostgreSQL; SQLite has one writer and ignores it.
-    rows = await session.execute(
-        select(
-            Conversation.id,
-            Conversation.status,
-            Conversation.stage,
-            Conversation.assigned_staff_id,
-            Conversation.last_seq,
-            Message,
-        )
-        .outerjoin(
-            Message,
-            and_(Message.conversation_id == Conversation.id, Message.client_id.in_(client_ids)),
-        )
-        .where(Conversation.id.in_(ids))
-        .order_by(Conversation.id)
-        .with_for_update(of=Conversation)
-    )
+    rows = await session.execute(_LOCK_FOR_APPEND, {"ids": ids, "client_ids": client_ids})
     conversations: dict[int, str] = {}
     stages: dict[int, tuple[str, int | None]] = {}
     last_seq: dict[int, int] = {}
-    stored: dict[tuple[int, str], MessageView] = {}
+    stored_ids: dict[int, tuple[int, str]] = {}
     for row in rows:
         conversations[row.id] = row.status
         stages[row.id] = (row.stage, row.assigned_staff_id)
         last_seq[row.id] = row.last_seq
-        if row.Message is not None and row.Message.client_id is not None:
-            stored[row.id, row.Message.client_id] = MessageView.of(row.Message)
+        if row.stored_id is not None:
+            stored_ids[row.stored_id] = (row.id, row.stored_client_id)
+    stored: dict[tuple[int, str], MessageView] = {}
+    if stored_ids:  # resends: rare, so their whole rows are read only when there are some
+        for message in await session.scalars(select(Message).where(Message.id.in_(stored_ids))):
+            stored[stored_ids[message.id]] = MessageView.of(message)
 
     # Each draft's outcome, or the index of the new row that answers it (a resend within
     # the same batch is answered by the row its first copy makes, as a duplicate).
@@ -374,14 +399,7 @@ async def append_messages(session: AsyncSession, drafts: Sequence[Draft]) -> lis
 async def _insert(
     session: AsyncSession, rows: list[dict[str, Any]], last_seq: dict[int, int], now: datetime
 ) -> list[MessageView]:
-    # Core, not the ORM's bulk insert: this is the hot path and needs no objects. Ids come
-    # back keyed by (conversation, seq): asking for them in parameter order would make SQLite
-    # run one INSERT per row instead of one for the batch.
-    messages = cast(Table, Message.__table__)
-    returned = await session.execute(
-        insert(messages).returning(messages.c.id, messages.c.conversation_id, messages.c.seq),
-        rows,
-    )
+    returned = await session.execute(_INSERT_MESSAGES, rows)
     id_of = {(r.conversation_id, r.seq): r.id for r in returned}
     views = [
         MessageView(
@@ -400,12 +418,8 @@ async def _insert(
         for row in rows
     ]
     touched = sorted({row["conversation_id"] for row in rows})
-    conversations = cast(Table, Conversation.__table__)
     await session.execute(
-        update(conversations)
-        .where(conversations.c.id == bindparam("conversation"))
-        .values(last_seq=bindparam("seq"), updated_at=now),
-        [{"conversation": cid, "seq": last_seq[cid]} for cid in touched],
+        _ADVANCE_SEQ, [{"conversation": cid, "seq": last_seq[cid], "now": now} for cid in touched]
     )
     return views
 
