@@ -11,7 +11,8 @@ For each process count in --processes, on a fresh PostgreSQL database (created n
 2. connect --residents Socket.IO clients round-robin across the processes and leave them idle:
    memory per idle connection = the processes' added RSS / residents;
 3. --active of them `start` a chat asking for a person; --agents agents, also spread across the
-   processes (so most chats cross processes through Redis), take them all;
+   processes (so most chats cross processes through Redis), take them all; the servers' CPU
+   is measured for a few seconds with nothing sent (what being up costs: pings, sweeps);
 4. paced phase (open loop, no coordinated omission): the active residents together send --rate
    messages per second for --seconds, each from a random offset whatever the acks do; each is
    timed from its *scheduled* send to its arrival at the agent's client (resident -> agent
@@ -58,6 +59,7 @@ from chatsvc.cli import run as run_event_loop
 
 QUESTION = "I'd like to talk to a person, please."
 SATURATION = "b-s"  # client ids of the saturation phase's messages (all start "b-")
+IDLE_SECONDS = 5  # connected and assigned, nothing sent: what the servers spend on being up
 
 
 @dataclass
@@ -78,6 +80,7 @@ class Run:
     errors: list[str] = field(default_factory=list)
     stored: int = -1
     seconds: float = 0.0
+    idle_server_cpu: list[float] = field(default_factory=list)  # % of one core, nothing sent
     server_cpu: list[float] = field(default_factory=list)  # % of one core, per process
     generator_cpu: float = 0.0
     loop_lag_p99_ms: float = math.nan
@@ -328,7 +331,14 @@ async def one_run(count: int, args: argparse.Namespace) -> Run:
         if refused:
             raise RuntimeError(f"{len(refused)} starts refused, e.g. {refused[0]}")
         await asyncio.wait_for(all_assigned.wait(), 120)
-        print(f"  {run.assigned} chats assigned; paced phase…", flush=True)
+        print(f"  {run.assigned} chats assigned; idle for {IDLE_SECONDS} s…", flush=True)
+        cpu_before = [cpu_seconds(s.pid) for s in servers]
+        await asyncio.sleep(IDLE_SECONDS)  # a measurement, not a wait for anything
+        run.idle_server_cpu = [
+            100 * (cpu_seconds(s.pid) - b) / IDLE_SECONDS
+            for s, b in zip(servers, cpu_before, strict=True)
+        ]
+        print("  paced phase…", flush=True)
         cpu_before = [cpu_seconds(s.pid) for s in servers]
         gen_before = time.process_time()
         wall = time.perf_counter()
@@ -379,7 +389,7 @@ def report(runs: list[Run], args: argparse.Namespace) -> bool:
     )
     header = (
         "processes | connected | kB/idle conn | sent | delivered/s | delivery p50 / p99 ms "
-        "| ack p50 / p99 ms | lost | server CPU % | generator CPU % | loop lag p99 ms"
+        "| ack p50 / p99 ms | lost | server CPU % (idle) | generator CPU % | loop lag p99 ms"
     )
     print(header)
     print("-" * len(header))
@@ -393,7 +403,8 @@ def report(runs: list[Run], args: argparse.Namespace) -> bool:
             f"{len(paced)} | {delivered / max(run.seconds, 1e-9):.1f} | "
             f"{ms(run.delivery, 50)} / {ms(run.delivery, 99)} | "
             f"{ms(run.acks, 50)} / {ms(run.acks, 99)} | {run.lost} | "
-            f"{' + '.join(f'{c:.0f}' for c in run.server_cpu)} | {run.generator_cpu:.0f} | "
+            f"{' + '.join(f'{c:.0f}' for c in run.server_cpu)} "
+            f"({' + '.join(f'{c:.0f}' for c in run.idle_server_cpu)}) | {run.generator_cpu:.0f} | "
             f"{run.loop_lag_p99_ms:.1f}"
         )
         if run.stored != len(run.acked):
