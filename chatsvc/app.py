@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -21,7 +22,7 @@ from .transport.http import add_routes, error_middleware
 from .transport.mailer import MAILER, Mailer
 from .transport.open311 import add_open311_routes
 from .transport.resident import ResidentNamespace
-from .transport.sockets import create_socket_server
+from .transport.sockets import RedisManager, create_socket_server
 from .transport.staff import add_staff_routes
 from .transport.state import (
     ASSISTANT,
@@ -36,6 +37,10 @@ from .transport.state import (
 )
 from .transport.uploads import add_upload_routes
 from .transport.webhooks import WEBHOOK_SENDER, WebhookSender
+
+log = logging.getLogger("chatsvc.app")
+
+PUBLISH_DRAIN_SECONDS = 5  # stopping: how long events may take to reach Redis
 
 
 def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application:
@@ -78,6 +83,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     add_open311_routes(app)
     add_upload_routes(app)
     app.on_shutdown.append(_disconnect_clients)
+    app.cleanup_ctx.append(_publishing_ctx)
     app.cleanup_ctx.append(_assistant_ctx)
     app.cleanup_ctx.append(_database_ctx)
     app.cleanup_ctx.append(_dispatcher_ctx)
@@ -97,6 +103,17 @@ async def _disconnect_clients(app: web.Application) -> None:
     sockets = list(sio.eio.sockets.values())
     await asyncio.gather(*(s.close(wait=False) for s in sockets), return_exceptions=True)
     await sio.shutdown()
+
+
+async def _publishing_ctx(app: web.Application) -> AsyncIterator[None]:
+    # Exits last: what the other contexts emitted while stopping still reaches other processes.
+    yield
+    manager = app[SIO].manager
+    if isinstance(manager, RedisManager):
+        try:
+            await asyncio.wait_for(manager.drain(), PUBLISH_DRAIN_SECONDS)
+        except TimeoutError:
+            log.warning("stopped before Redis took every event for the other processes")
 
 
 async def _answers_ctx(resident: ResidentNamespace, _app: web.Application) -> AsyncIterator[None]:

@@ -55,11 +55,12 @@ async def redis_url() -> str:
     return REDIS_URL
 
 
-async def test_a_burst_of_emits_is_published_whole(redis_url: str) -> None:
-    """Routing 200 chats at once emits hundreds of events together: each must reach Redis.
+async def test_a_burst_of_emits_is_published_whole_and_in_order(redis_url: str) -> None:
+    """Routing 200 chats at once emits hundreds of events together: each must reach Redis,
+    and those to one client in the order they were emitted.
 
-    python-socketio's own pool refused past its maximum ("Too many connections", logged as an
-    error, which fails this test) and dropped events after one retry.
+    python-socketio's own manager refused past its pool's maximum ("Too many connections",
+    logged as an error, which fails this test) and dropped events after one retry.
     """
     channel = f"chatsvc-test-{uuid.uuid4().hex[:8]}"
     listener = redis.from_url(redis_url)
@@ -68,19 +69,31 @@ async def test_a_burst_of_emits_is_published_whole(redis_url: str) -> None:
     manager = RedisManager(redis_url, channel=channel, write_only=True)
     server = socketio.AsyncServer(client_manager=manager, async_mode="aiohttp")
     try:
+        for n in range(1000):
+            await server.emit("queue", {"n": n}, to="staff", namespace="/agent")
         await asyncio.gather(
-            *(server.emit("queue", {"n": n}, to="staff", namespace="/agent") for n in range(1000))
+            *(
+                server.emit("queue", {"n": n}, to="staff", namespace="/agent")
+                for n in range(1000, 2000)
+            )
         )
-        heard: set[int] = set()
+        heard: list[int] = []
+        publishes = 0
 
         async def hear_all() -> None:
+            nonlocal publishes
             async for message in pubsub.listen():
-                heard.add(json.loads(message["data"])["data"][0]["n"])
-                if len(heard) == 1000:
+                publishes += 1
+                batch = json.loads(message["data"])
+                assert batch["method"] == "batch" and batch["host_id"] == manager.host_id
+                heard.extend(m["data"][0]["n"] for m in batch["messages"])
+                if len(heard) >= 2000:
                     return
 
         await asyncio.wait_for(hear_all(), TIMEOUT)
-        assert heard == set(range(1000))
+        assert heard[:1000] == list(range(1000))
+        assert sorted(heard) == list(range(2000))
+        assert publishes < 100  # batched: not one publish per emit
     finally:
         await pubsub.aclose()
         await listener.aclose()

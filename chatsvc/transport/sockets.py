@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import redis.asyncio
@@ -39,13 +40,25 @@ def origin_allowed(settings: Settings, origin: str | None, environ: Mapping[str,
 
 
 class RedisManager(socketio.AsyncRedisManager):
-    """python-socketio's Redis manager, publishing through a pool that waits when all are busy.
+    """python-socketio's Redis manager, publishing in batches, in order, without holding emits.
 
-    Every emit publishes on a pooled connection. The library's pool opens one more connection
-    for each emit made while the others are busy and refuses past its maximum ("Too many
-    connections"): a burst of emits (routing 200 chats at once) failed to publish, and each
-    retry built a new client and pool. A blocking pool makes a burst queue for a connection.
+    The stock manager publishes each emit on its own, and the emit waits for Redis. Here an
+    emit queues its message and returns once its own process's clients have it; one task
+    publishes whatever has queued meanwhile as one Redis message, in the order emitted. A chat
+    message's two emits (to the resident's tabs, to the staff) cost one publish, one Redis
+    round trip and one decode in every process, and a burst (routing 200 chats at once) a few.
+    Each process skips its own batches unread. Redis down delays and loses only the fan-out,
+    never an emit's caller (the stock manager logs and drops then too). If Redis falls behind,
+    emits wait for the queue to drain below PUBLISH_QUEUE_LIMIT, so memory stays bounded.
+
+    Publishes share a blocking pool: the stock pool refused past its maximum ("Too many
+    connections") and built a new client for each retry.
     """
+
+    def __init__(self, url: str, channel: str = "socketio", write_only: bool = False):
+        super().__init__(url, channel=channel, write_only=write_only)
+        self._queued: list[dict[str, Any]] = []
+        self._publisher: asyncio.Task[None] | None = None
 
     def _redis_connect(self) -> None:
         pool = redis.asyncio.BlockingConnectionPool.from_url(
@@ -58,9 +71,47 @@ class RedisManager(socketio.AsyncRedisManager):
         self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
         self.connected = True
 
+    async def _publish(self, data: dict[str, Any]) -> None:
+        self._queued.append(data)
+        if self._publisher is None or self._publisher.done():
+            self._publisher = asyncio.get_running_loop().create_task(self._publish_queued())
+        while len(self._queued) > PUBLISH_QUEUE_LIMIT and not self._publisher.done():
+            await asyncio.shield(self._publisher)
+
+    async def _publish_queued(self) -> None:
+        while self._queued:
+            batch = self._queued[:PUBLISH_BATCH]
+            del self._queued[:PUBLISH_BATCH]
+            # The stock publish: it reconnects and retries once, then logs and drops.
+            await super()._publish({"host_id": self.host_id, "method": "batch", "messages": batch})
+
+    async def drain(self) -> None:
+        """Wait until everything emitted so far has been published (or given up on)."""
+        while self._publisher is not None and not self._publisher.done():
+            await asyncio.shield(self._publisher)
+
+    async def _listen(self) -> AsyncIterator[Any]:
+        # How this process's batches begin: {"host_id": "<its id>", ...
+        own_prefix = str(self.json.dumps({"host_id": self.host_id}))[:-1].encode() + b","
+        async for data in super()._listen():
+            if isinstance(data, bytes) and data.startswith(own_prefix):
+                continue  # this process's own batch: its clients already have it
+            try:
+                message = self.json.loads(data)
+            except ValueError:
+                continue
+            if isinstance(message, dict) and message.get("method") == "batch":
+                for one in message.get("messages") or ():
+                    if isinstance(one, dict):
+                        yield one
+            else:
+                yield message  # from a stock python-socketio emitter on the same channel
+
 
 REDIS_CONNECTIONS = 16  # per process: one subscribes, the others publish
-REDIS_WAIT_SECONDS = 5.0  # for a free connection, before an emit's publish gives up
+REDIS_WAIT_SECONDS = 5.0  # for a free connection, before a publish gives up
+PUBLISH_BATCH = 500  # messages in one Redis publish at most
+PUBLISH_QUEUE_LIMIT = 10_000  # emits queued for Redis before emitting waits
 
 
 def create_socket_server(settings: Settings) -> socketio.AsyncServer:
