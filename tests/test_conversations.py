@@ -8,12 +8,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatsvc import conversations as actions
 from chatsvc.db import create_engine, upgrade
 from chatsvc.errors import ConversationEnded, InvalidToken, TokenExpired, Unavailable
-from chatsvc.models import Conversation
+from chatsvc.models import Conversation, Message
 from chatsvc.settings import Settings
 from chatsvc.tokens import hash_token
 from chatsvc.transport.state import Database
@@ -259,8 +260,35 @@ async def test_a_failed_batch_fails_its_callers_and_the_next_batch_runs(
     assert sum(len(c) for c in calls) == 4
 
 
-async def test_closing_the_database_answers_every_waiting_caller(tmp_path: Path) -> None:
+async def test_closing_the_database_finishes_the_batch_in_progress_and_refuses_the_rest(
+    tmp_path: Path,
+) -> None:
     async with opened_database(f"sqlite+aiosqlite:///{tmp_path}/close.db") as database:
+        entered, release = asyncio.Event(), asyncio.Event()
+
+        async def slow(session: object, items: Sequence[int]) -> list[int | Exception]:
+            entered.set()
+            await release.wait()
+            return [n * 10 for n in items]
+
+        in_progress = asyncio.create_task(database.run_batched(slow, 1))
+        await asyncio.wait_for(entered.wait(), 5)
+        queued = [asyncio.create_task(database.run_batched(slow, n)) for n in (2, 3)]
+        closing = asyncio.create_task(database.close())
+        await asyncio.sleep(0)  # a turn of the loop: close() starts, and waits for the batch
+        assert not closing.done()
+        release.set()
+        await asyncio.wait_for(closing, 5)
+        assert await in_progress == 10, "a batch in progress is finished and answered"
+        results = await asyncio.gather(*queued, return_exceptions=True)
+        assert all(isinstance(r, Unavailable) for r in results), results
+        with pytest.raises(Unavailable):
+            await database.run_batched(slow, 4)
+
+
+async def test_closing_the_database_gives_a_stuck_batch_up(tmp_path: Path) -> None:
+    async with opened_database(f"sqlite+aiosqlite:///{tmp_path}/close.db") as database:
+        database.close_wait_seconds = 0.2
         entered, never = asyncio.Event(), asyncio.Event()
 
         async def stuck(session: object, items: Sequence[int]) -> list[int | Exception]:
@@ -272,8 +300,41 @@ async def test_closing_the_database_answers_every_waiting_caller(tmp_path: Path)
         await asyncio.wait_for(entered.wait(), 5)
     results = await asyncio.gather(*waiting, return_exceptions=True)
     assert all(isinstance(r, Unavailable) for r in results), results
-    with pytest.raises(Unavailable):
-        await database.run_batched(stuck, 4)
+
+
+async def test_a_cancelled_caller_leaves_its_transaction_to_finish(db: Database) -> None:
+    """A caller that goes (a client leaving, a request cut at shutdown) must not cut its
+    transaction short: cancelled mid-statement, an asyncpg connection can go back to the pool
+    still busy, and its next user fails. The transaction commits; close waits for it."""
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    async def start_then_wait(session: AsyncSession) -> actions.Started:
+        started = await actions.start_conversation(
+            session,
+            name="Ana",
+            email="ana@example.com",
+            question="Cancelled?",
+            client_id=None,
+            now=NOW,
+        )
+        entered.set()
+        await release.wait()
+        await session.execute(text("SELECT 1"))  # the same connection, after the cancel
+        return started
+
+    caller = asyncio.create_task(db.run(start_then_wait))
+    await asyncio.wait_for(entered.wait(), 5)
+    caller.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    release.set()
+    await asyncio.wait_for(db.close(), 5)  # waits for the transaction
+    await db.open()
+
+    async def questions(session: AsyncSession) -> list[str]:
+        return list(await session.scalars(select(Message.body).where(Message.seq == 1)))
+
+    assert await db.run(questions) == ["Cancelled?"]
 
 
 async def test_the_migrations_make_exactly_the_models_schema(db: Database) -> None:

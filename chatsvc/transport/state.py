@@ -29,6 +29,7 @@ Clock = Callable[[], datetime]
 BatchAction = Callable[[AsyncSession, Sequence[Item]], Awaitable[Sequence[Outcome | Exception]]]
 
 MAX_BATCH = 200
+CLOSE_WAIT_SECONDS = 10  # for transactions in progress when the database closes
 
 
 RETRYABLE = {"40001", "40P01"}  # serialization_failure, deadlock_detected
@@ -54,6 +55,8 @@ class Database:
         self._engine: AsyncEngine | None = None
         self._sessionmaker: async_sessionmaker[AsyncSession] | None = None
         self._batches: dict[object, GroupCommit[Any, Any]] = {}
+        self._transactions: set[asyncio.Task[Any]] = set()  # running, for close to wait for
+        self.close_wait_seconds = CLOSE_WAIT_SECONDS
 
     async def open(self) -> None:
         engine = create_engine(self.settings)
@@ -69,9 +72,19 @@ class Database:
         self._sessionmaker = make_sessionmaker(engine)
 
     async def close(self) -> None:
+        """Close, after the transactions in progress (close_wait_seconds at most in all)."""
+        deadline = asyncio.get_running_loop().time() + self.close_wait_seconds
         for batch in self._batches.values():
-            await batch.close()
+            await batch.close(deadline)
         self._batches.clear()
+        if self._transactions:
+            wait = max(0.0, deadline - asyncio.get_running_loop().time())
+            _, late = await asyncio.wait(self._transactions, timeout=wait)
+            if late:
+                log.warning("closing the database with %d transactions still running", len(late))
+                for transaction in late:
+                    transaction.cancel()
+                await asyncio.wait(late)
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None
@@ -82,7 +95,30 @@ class Database:
         return self._engine
 
     async def run(self, action: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
-        """Run one action in its own transaction and commit it; return what it returned."""
+        """Run one action in its own transaction and commit it; return what it returned.
+
+        A caller that is cancelled (its client left, the server is stopping) stops waiting, but
+        its transaction runs on to commit or roll back in a task of its own, and `close` waits
+        for it. Cancelled in the middle of a statement, SQLAlchemy can put an asyncpg
+        connection back in the pool with the statement still running, and whoever takes that
+        connection next fails with "another operation is in progress".
+        """
+        assert self._sessionmaker is not None, "the database is not open"
+        transaction = asyncio.get_running_loop().create_task(
+            self._transaction(action, *args, **kwargs)
+        )
+        self._transactions.add(transaction)
+        transaction.add_done_callback(self._transaction_done)
+        return await asyncio.shield(transaction)
+
+    def _transaction_done(self, transaction: asyncio.Task[Any]) -> None:
+        self._transactions.discard(transaction)
+        if not transaction.cancelled():
+            transaction.exception()  # its caller hears it, if still waiting; nobody else may
+
+    async def _transaction(
+        self, action: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any
+    ) -> T:
         assert self._sessionmaker is not None, "the database is not open"
         for attempt in (1, 2):
             try:
@@ -127,16 +163,26 @@ class GroupCommit(Generic[Item, Outcome]):
         self.action = action
         self.queue: asyncio.Queue[tuple[Item, asyncio.Future[Outcome]]] = asyncio.Queue()
         self.workers = [asyncio.create_task(self._work()) for _ in range(workers)]
+        self._busy: set[asyncio.Task[None]] = set()  # workers in the middle of a batch
+        self._closing = False
 
     async def submit(self, item: Item) -> Outcome:
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self.queue.put_nowait((item, future))
         return await future
 
-    async def close(self) -> None:
+    async def close(self, deadline: float) -> None:
+        """Stop. A batch in progress until `deadline` (the loop's time) is finished and its
+        callers hear how it went (a message stored is acknowledged); those still queued hear
+        that the service is stopping."""
+        self._closing = True
         for worker in self.workers:
-            worker.cancel()
+            if worker not in self._busy:
+                worker.cancel()  # waiting for work
+        wait = max(0.0, deadline - asyncio.get_running_loop().time())
+        await asyncio.wait(self.workers, timeout=wait)
         for worker in self.workers:
+            worker.cancel()  # past the wait: the transaction itself runs on (Database.run)
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
         while not self.queue.empty():
@@ -145,31 +191,40 @@ class GroupCommit(Generic[Item, Outcome]):
                 future.set_exception(Unavailable("The service is shutting down."))
 
     async def _work(self) -> None:
-        while True:
+        me = asyncio.current_task()
+        assert me is not None
+        while not self._closing:
             batch = [await self.queue.get()]
             while len(batch) < MAX_BATCH and not self.queue.empty():
                 batch.append(self.queue.get_nowait())
-            live = [(item, future) for item, future in batch if not future.cancelled()]
+            self._busy.add(me)
             try:
-                outcomes = await self.database.run(self.action, [item for item, _ in live])
-            except asyncio.CancelledError:
-                for _, future in live:
-                    if not future.done():
-                        future.set_exception(Unavailable("The service is shutting down."))
-                raise
-            except Exception as exc:
-                # The whole batch failed (the database is down, say): every caller hears why.
-                for _, future in live:
-                    if not future.done():
-                        future.set_exception(exc)
+                await self._run(batch)
+            finally:
+                self._busy.discard(me)
+
+    async def _run(self, batch: list[tuple[Item, asyncio.Future[Outcome]]]) -> None:
+        live = [(item, future) for item, future in batch if not future.cancelled()]
+        try:
+            outcomes = await self.database.run(self.action, [item for item, _ in live])
+        except asyncio.CancelledError:
+            for _, future in live:
+                if not future.done():
+                    future.set_exception(Unavailable("The service is shutting down."))
+            raise
+        except Exception as exc:
+            # The whole batch failed (the database is down, say): every caller hears why.
+            for _, future in live:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for (_, future), outcome in zip(live, outcomes, strict=True):
+            if future.done():
                 continue
-            for (_, future), outcome in zip(live, outcomes, strict=True):
-                if future.done():
-                    continue
-                if isinstance(outcome, Exception):
-                    future.set_exception(outcome)
-                else:
-                    future.set_result(outcome)
+            if isinstance(outcome, Exception):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
 
 
 SETTINGS = web.AppKey("settings", Settings)
