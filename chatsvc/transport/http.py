@@ -84,6 +84,10 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"ok": True, "database": "ok"})
 
 
+def _client_gone(request: web.Request) -> bool:
+    return request.transport is None or request.transport.is_closing()
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Render every error as the one JSON error body clients know."""
@@ -98,12 +102,13 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return web.json_response(
             {"ok": False, "error": {"code": code, "message": exc.reason}}, status=exc.status
         )
-    except ConnectionResetError:
-        # The client went away mid-answer (a page reload during a WebSocket upgrade): nothing
-        # failed here, and there is nobody left to answer.
-        log.info("%s %s: the client went away", request.method, request.path)
-        raise
-    except Exception:
+    except Exception as exc:
+        if isinstance(exc, ConnectionResetError) and _client_gone(request):
+            # The client went away mid-answer (a page reload during a WebSocket upgrade):
+            # nothing failed here. This answer is never sent; aiohttp drops the connection
+            # quietly (it logs an error for an exception).
+            log.info("%s %s: the client went away", request.method, request.path)
+            return web.Response(status=499, reason="Client Closed Request")
         log.exception("%s %s failed", request.method, request.path)
         return web.json_response(
             {"ok": False, "error": {"code": "internal_error", "message": "Server error."}},
