@@ -118,8 +118,13 @@ class LiveServer:
 @pytest.fixture
 async def start_server(
     make_settings: Callable[..., Settings],
+    another_database: Callable[[str], Awaitable[str]],
 ) -> AsyncIterator[Callable[..., Awaitable[LiveServer]]]:
-    """Start the real app on a random port (several may run in one test)."""
+    """Start the real app on a random port (several may run in one test).
+
+    Its servers stop before any database of the test is given back (emptied, its sessions
+    ended), another_database's included: that is why it depends on it.
+    """
     servers: list[TestServer] = []
 
     async def start(settings: Settings | None = None, clock: Clock = utc_now) -> LiveServer:
