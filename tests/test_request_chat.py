@@ -16,7 +16,7 @@ from chatsvc.settings import Settings
 from chatsvc.transport.state import DATABASE, REQUEST_POLICY
 
 from .conftest import AgentClient, LiveServer, ResidentClient
-from .test_assistant_chat import say
+from .test_assistant_chat import cid, say
 
 Factory = Callable[..., Awaitable[ResidentClient]]
 MONDAY_TEN = datetime(2026, 11, 23, 18, 0, tzinfo=UTC)  # 10:00 in Pasadena
@@ -108,6 +108,27 @@ async def test_a_resident_files_graffiti_with_a_photo_and_gets_a_number(
     assert live["number"] == request.number and live["source"] == "assistant"
     conversation = (await rows(city, Conversation))[0]
     assert conversation.assistant_flow is None and conversation.stage == "assistant"
+
+
+async def test_a_resident_who_types_ahead_is_answered_in_order(
+    city: LiveServer, resident_client: Factory
+) -> None:
+    """Three messages sent before the first is answered: each is answered in turn, as if the
+    resident had waited (the assistant's answers run one at a time per conversation)."""
+    resident = await resident_client(city.url)
+    ack = await resident.start(question="There is graffiti on the wall of my building")
+    file_it = ack["messages"][1]["quick_replies"][0]["text"]
+    for text in (file_it, "100 N Garfield Ave", "Large black tags across the east wall."):
+        sent = await resident.call("message", {"client_id": cid(), "text": text})
+        assert sent["ok"], sent
+    answers = []
+    while len(answers) < 3:
+        message = await resident.next("message")
+        if message["author_kind"] == "assistant":
+            answers.append(message["text"])
+    assert "address" in answers[0] and "cancel" in answers[0]
+    assert "describe" in answers[1]
+    assert "photo" in answers[2]
 
 
 async def test_the_resident_can_skip_edit_and_cancel(

@@ -68,6 +68,7 @@ class ResidentNamespace(Namespace):
         self.clock = clock
         self.request_policy = request_policy
         self._turns: set[asyncio.Task[None]] = set()
+        self._last_turn: dict[int, asyncio.Task[None]] = {}  # per conversation, while running
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         address = environ.get("REMOTE_ADDR", "") or ""
@@ -301,9 +302,17 @@ class ResidentNamespace(Namespace):
             await self.events.to_resident(conversation_id, "hours", hours)
 
     def _answer_later(self, conversation_id: int, text: str) -> None:
-        """Let the assistant answer after the resident's message is acknowledged."""
+        """Let the assistant answer after the resident's message is acknowledged.
+
+        Answers to one conversation run one after another, in the order of the messages: a
+        resident who types ahead ("File a request", then the address at once) is answered as
+        if they had waited, not in whichever order the database happens to take the turns.
+        """
+        previous = self._last_turn.get(conversation_id)
 
         async def answer() -> None:
+            if previous is not None:
+                await asyncio.wait([previous])
             try:
                 turn = await self._assistant_turn(conversation_id, text)
             except ChatError as exc:
@@ -328,7 +337,14 @@ class ResidentNamespace(Namespace):
 
         task = asyncio.get_running_loop().create_task(answer())
         self._turns.add(task)
-        task.add_done_callback(self._turns.discard)
+        self._last_turn[conversation_id] = task
+
+        def done(task: asyncio.Task[None]) -> None:
+            self._turns.discard(task)
+            if self._last_turn.get(conversation_id) is task:
+                del self._last_turn[conversation_id]
+
+        task.add_done_callback(done)
 
     async def _assistant_turn(self, conversation_id: int, text: str) -> actions.AssistantTurn:
         decision = await self.assistant.decide(text)
