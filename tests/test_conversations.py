@@ -277,6 +277,15 @@ async def test_closing_the_database_finishes_the_batch_in_progress_and_refuses_t
         closing = asyncio.create_task(database.close())
         await asyncio.sleep(0)  # a turn of the loop: close() starts, and waits for the batch
         assert not closing.done()
+
+        async def late(session: object) -> int:
+            return 1
+
+        # Work that starts now would open the pool anew behind close's back: refused.
+        with pytest.raises(Unavailable):
+            await database.run(late)
+        with pytest.raises(Unavailable):
+            await database.run_batched(slow, 5)
         release.set()
         await asyncio.wait_for(closing, 5)
         assert await in_progress == 10, "a batch in progress is finished and answered"
@@ -284,6 +293,8 @@ async def test_closing_the_database_finishes_the_batch_in_progress_and_refuses_t
         assert all(isinstance(r, Unavailable) for r in results), results
         with pytest.raises(Unavailable):
             await database.run_batched(slow, 4)
+        with pytest.raises(Unavailable):
+            await database.run(late)
 
 
 async def test_closing_the_database_gives_a_stuck_batch_up(tmp_path: Path) -> None:

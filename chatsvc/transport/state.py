@@ -56,6 +56,7 @@ class Database:
         self._sessionmaker: async_sessionmaker[AsyncSession] | None = None
         self._batches: dict[object, GroupCommit[Any, Any]] = {}
         self._transactions: set[asyncio.Task[Any]] = set()  # running, for close to wait for
+        self._closing = False
         self.close_wait_seconds = CLOSE_WAIT_SECONDS
 
     async def open(self) -> None:
@@ -72,8 +73,11 @@ class Database:
         self._sessionmaker = make_sessionmaker(engine)
 
     async def close(self) -> None:
-        """Close, after the transactions in progress (close_wait_seconds at most in all)."""
+        """Close, after the transactions in progress (close_wait_seconds at most in all).
+
+        New ones are refused from now on (Unavailable)."""
         deadline = asyncio.get_running_loop().time() + self.close_wait_seconds
+        self._closing = True
         for batch in self._batches.values():
             await batch.close(deadline)
         self._batches.clear()
@@ -88,6 +92,7 @@ class Database:
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None
+        self._closing = False
 
     @property
     def engine(self) -> AsyncEngine:
@@ -103,7 +108,10 @@ class Database:
         connection back in the pool with the statement still running, and whoever takes that
         connection next fails with "another operation is in progress".
         """
-        assert self._sessionmaker is not None, "the database is not open"
+        if self._engine is None or self._closing:
+            # Not open yet, or closing: work that starts now would open the pool anew behind
+            # close's back (and outlive it).
+            raise Unavailable("The service is not ready. Try again.")
         transaction = asyncio.get_running_loop().create_task(
             self._transaction(action, *args, **kwargs)
         )
@@ -143,7 +151,7 @@ class Database:
         callers share one commit instead of queueing for one each; alone, a caller waits for
         nobody. Returns this item's outcome, or raises the error this item (or its batch) met.
         """
-        if self._engine is None:
+        if self._engine is None or self._closing:
             raise Unavailable("The service is not ready. Try again.")
         batch = self._batches.get(action)
         if batch is None:
