@@ -14,8 +14,6 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
-from sqlalchemy.exc import InternalError
-
 from ..outbox import Outbox
 from .sockets import DATABASE_DOWN
 from .state import Clock, Database
@@ -131,10 +129,7 @@ class OutboxSender(Generic[Due]):
                 await self.send_due()
             except asyncio.CancelledError:
                 raise
-            except (*DATABASE_DOWN, InternalError) as exc:
-                # InternalError: seen once on PostgreSQL while the service stopped, a pooled
-                # connection still busy with another operation ("another operation is in
-                # progress"). Nothing is lost: what is unsent is tried again on the next pass.
+            except DATABASE_DOWN as exc:
                 self.log.warning("%s: database unavailable: %s", self.noun, exc)
             except Exception:
                 self.log.exception("%s: sending failed", self.noun)
