@@ -51,8 +51,8 @@ class RedisManager(socketio.AsyncRedisManager):
     never an emit's caller (the stock manager logs and drops then too). If Redis falls behind,
     emits wait for the queue to drain below PUBLISH_QUEUE_LIMIT, so memory stays bounded.
 
-    Publishes share a blocking pool: the stock pool refused past its maximum ("Too many
-    connections") and built a new client for each retry.
+    The stock pool also refused past its maximum ("Too many connections") and built a new
+    client for each retry; this one waits for a free connection instead.
     """
 
     def __init__(self, url: str, channel: str = "socketio", write_only: bool = False):
@@ -95,7 +95,9 @@ class RedisManager(socketio.AsyncRedisManager):
         own_prefix = str(self.json.dumps({"host_id": self.host_id}))[:-1].encode() + b","
         async for data in super()._listen():
             if isinstance(data, bytes) and data.startswith(own_prefix):
-                continue  # this process's own batch: its clients already have it
+                # This process's own batch: its clients already have it. (Each message in it
+                # carries the host id too, so the library would skip them: this saves decoding.)
+                continue
             try:
                 message = self.json.loads(data)
             except ValueError:
@@ -108,7 +110,7 @@ class RedisManager(socketio.AsyncRedisManager):
                 yield message  # from a stock python-socketio emitter on the same channel
 
 
-REDIS_CONNECTIONS = 16  # per process: one subscribes, the others publish
+REDIS_CONNECTIONS = 4  # per process: one subscribes, one publishes, two to spare
 REDIS_WAIT_SECONDS = 5.0  # for a free connection, before a publish gives up
 PUBLISH_BATCH = 500  # messages in one Redis publish at most
 PUBLISH_QUEUE_LIMIT = 10_000  # emits queued for Redis before emitting waits
