@@ -69,11 +69,11 @@ from processes import (
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatsvc.agents import accounts
+from chatsvc.actions import accounts
 from chatsvc.cli import known_workgroups
 from chatsvc.cli import run as run_event_loop
+from chatsvc.db.database import Database
 from chatsvc.settings import Settings
-from chatsvc.transport.state import Database
 
 BENCH = Path(__file__).resolve().parent
 RESIDENT_NS = "/resident"

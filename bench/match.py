@@ -19,8 +19,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from chatsvc.bot.knowledge import Article, KnowledgeBase, load_knowledge_base
 from chatsvc.bot.matcher import build_index, decide
+from chatsvc.catalogue.knowledge import Article, KnowledgeBase, load_knowledge_base
 from chatsvc.settings import DEFAULT_KNOWLEDGE_BASE
 
 REPO = Path(__file__).resolve().parent.parent

@@ -10,33 +10,25 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from .bot.knowledge import KnowledgeBaseError
-from .bot.runtime import Assistant
-from .hours import BusinessCalendar
-from .service_requests import RequestPolicy
-from .settings import Settings
-from .transport.agent import AgentNamespace
-from .transport.dispatch import DISPATCHER, Dispatcher
-from .transport.events import Events
-from .transport.http import add_routes, error_middleware
-from .transport.mailer import MAILER, Mailer
-from .transport.open311 import add_open311_routes
-from .transport.resident import ResidentNamespace
-from .transport.sockets import RedisManager, create_socket_server
-from .transport.staff import add_staff_routes
-from .transport.state import (
-    ASSISTANT,
-    CLOCK,
-    DATABASE,
-    REQUEST_POLICY,
-    SETTINGS,
-    SIO,
-    Clock,
-    Database,
-    utc_now,
-)
-from .transport.uploads import add_upload_routes
-from .transport.webhooks import WEBHOOK_SENDER, WebhookSender
+from chatsvc.actions.service_requests import RequestPolicy
+from chatsvc.bot.runtime import Assistant
+from chatsvc.catalogue.knowledge import KnowledgeBaseError
+from chatsvc.clock import Clock, utc_now
+from chatsvc.db.database import Database
+from chatsvc.hours import BusinessCalendar
+from chatsvc.settings import Settings
+from chatsvc.transport.agent import AgentNamespace
+from chatsvc.transport.dispatch import DISPATCHER, Dispatcher
+from chatsvc.transport.events import Events
+from chatsvc.transport.http import add_routes, error_middleware
+from chatsvc.transport.open311 import add_open311_routes
+from chatsvc.transport.resident import ResidentNamespace
+from chatsvc.transport.sockets import RedisManager, create_socket_server
+from chatsvc.transport.staff import add_staff_routes
+from chatsvc.transport.state import ASSISTANT, CLOCK, DATABASE, REQUEST_POLICY, SETTINGS, SIO
+from chatsvc.transport.uploads import add_upload_routes
+from chatsvc.workers.mailer import MAILER, Mailer
+from chatsvc.workers.webhooks import WEBHOOK_SENDER, WebhookSender
 
 log = logging.getLogger("chatsvc.app")
 

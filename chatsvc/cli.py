@@ -17,16 +17,15 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from . import open311_clients
-from .agents import accounts
-from .app import create_app
-from .bot.evaluation import EvalFileError, evaluate, read_examples
-from .bot.knowledge import KnowledgeBaseError, load_knowledge_base, touch_for_reload
-from .bot.matcher import Decision, build_index, decide
-from .db import create_engine, upgrade
-from .errors import AccountError, ChatError
-from .settings import Settings, SettingsError
-from .transport.state import Database
+from chatsvc.actions import accounts, open311_clients
+from chatsvc.app import create_app
+from chatsvc.bot.evaluation import EvalFileError, evaluate, read_examples
+from chatsvc.bot.matcher import Decision, build_index, decide
+from chatsvc.catalogue.knowledge import KnowledgeBaseError, load_knowledge_base, touch_for_reload
+from chatsvc.db.database import Database
+from chatsvc.db.engine import create_engine, upgrade
+from chatsvc.errors import AccountError, ChatError
+from chatsvc.settings import Settings, SettingsError
 
 log = logging.getLogger("chatsvc")
 

@@ -22,7 +22,7 @@ from playwright.async_api import (
 )
 
 if TYPE_CHECKING:
-    from .conftest import LiveServer
+    from tests.conftest import LiveServer
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"

@@ -27,11 +27,10 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from chatsvc.app import create_app
+from chatsvc.clock import Clock, utc_now
 from chatsvc.settings import Settings
-from chatsvc.transport.state import Clock, utc_now
 
 # The browser fixtures (Chromium via Playwright), for the widget and agent pane tests.
-from .browser import browser, context, new_context, page, page_errors  # noqa: F401
 
 # Each test's database on the backend under test, and the two passes (SQLite, PostgreSQL).
 pytest_plugins = ["tests.databases"]
@@ -459,7 +458,7 @@ async def add_staff_member(
     now: datetime | None = None,
 ) -> tuple[int, str]:
     """Create an account and sign it in; return its id and session cookie value."""
-    from chatsvc.agents import accounts
+    from chatsvc.actions import accounts
 
     now = now or utc_now()
 

@@ -26,8 +26,8 @@ from typing import Protocol, TypeVar
 import asyncpg
 import pytest
 
+from chatsvc.db.database import Database
 from chatsvc.settings import Settings
-from chatsvc.transport.state import Database
 
 T = TypeVar("T")
 TEST_DATABASE = os.environ.get("CHATSVC_TEST_DATABASE", "sqlite")

@@ -11,11 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from chatsvc.models import AfterHoursMessage, Conversation, OutboxMail
+from chatsvc.db.models import AfterHoursMessage, Conversation, OutboxMail
 from chatsvc.settings import Settings
 from chatsvc.transport.state import DATABASE
-
-from .conftest import PERSON, AgentClient, Inbox, LiveServer, ResidentClient
+from tests.conftest import PERSON, AgentClient, Inbox, LiveServer, ResidentClient
 
 Residents = Callable[..., Awaitable[ResidentClient]]
 # The city's own week and holidays (the suite's default is staffed around the clock).

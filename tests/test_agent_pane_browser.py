@@ -14,13 +14,13 @@ import pytest
 from playwright.async_api import BrowserContext, Page, WebSocketRoute, expect
 from sqlalchemy import select, text
 
-from chatsvc.agents import accounts, routing
-from chatsvc.models import AfterHoursMessage, OutboxMail
+from chatsvc.actions import accounts, routing
+from chatsvc.clock import utc_now
+from chatsvc.db.models import AfterHoursMessage, OutboxMail
 from chatsvc.settings import Settings
-from chatsvc.transport.state import DATABASE, utc_now
-
-from .browser import PageErrors, axe_violations
-from .conftest import AgentClient, LiveServer, ResidentClient
+from chatsvc.transport.state import DATABASE
+from tests.browser import PageErrors, axe_violations
+from tests.conftest import AgentClient, LiveServer, ResidentClient
 
 pytestmark = pytest.mark.browser
 

@@ -10,11 +10,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from chatsvc.models import Conversation, Message
+from chatsvc.db.models import Conversation, Message
 from chatsvc.settings import DEFAULT_KNOWLEDGE_BASE, Settings
 from chatsvc.transport.state import ASSISTANT, DATABASE
-
-from .conftest import LiveServer, LogErrors, ResidentClient
+from tests.conftest import LiveServer, LogErrors, ResidentClient
 
 Factory = Callable[..., Awaitable[ResidentClient]]
 

@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from chatsvc.models import Conversation, Message, Resident
+from chatsvc.db.models import Conversation, Message, Resident
 from chatsvc.transport.state import DATABASE
-
-from .conftest import AgentClient, LiveServer, ResidentClient
+from tests.conftest import AgentClient, LiveServer, ResidentClient
 
 Factory = Callable[..., Awaitable[ResidentClient]]
 GOOD_START = {"name": "Ana Ruiz", "email": "ana@example.com", "question": "Hello?"}
@@ -293,7 +292,7 @@ AGENT_EVENTS: list[tuple[str, Any, str, str]] = [
 
 
 async def staff_snapshot(server: LiveServer) -> dict[str, Any]:
-    from chatsvc.models import CannedResponse, ConversationNote, Staff
+    from chatsvc.db.models import CannedResponse, ConversationNote, Staff
 
     async with server.app[DATABASE].engine.connect() as conn:
         counts = {

@@ -11,15 +11,14 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatsvc import conversations as actions
-from chatsvc.db import create_engine, upgrade
+from chatsvc.actions import conversations as actions
+from chatsvc.db.database import Database
+from chatsvc.db.engine import create_engine, upgrade
+from chatsvc.db.models import Conversation, Message
 from chatsvc.errors import ConversationEnded, InvalidToken, TokenExpired, Unavailable
-from chatsvc.models import Conversation, Message
 from chatsvc.settings import Settings
 from chatsvc.tokens import hash_token
-from chatsvc.transport.state import Database
-
-from .databases import opened_database
+from tests.databases import opened_database
 
 NOW = datetime(2026, 11, 23, 17, 30, tzinfo=UTC)
 
@@ -352,7 +351,7 @@ async def test_the_migrations_make_exactly_the_models_schema(db: Database) -> No
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from chatsvc.models import Base
+    from chatsvc.db.models import Base
 
     async with db.engine.connect() as conn:
         diff = await conn.run_sync(

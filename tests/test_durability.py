@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import socketio
 
-from .conftest import TIMEOUT, ServerProcess
+from tests.conftest import TIMEOUT, ServerProcess
 
 MESSAGES = 2000  # at most; the server is killed long before
 

@@ -10,8 +10,7 @@ from aiohttp import ClientConnectionResetError, ClientSession, ServerDisconnecte
 from aiohttp.test_utils import TestServer
 
 from chatsvc.transport.http import error_middleware
-
-from .conftest import LiveServer, LogErrors
+from tests.conftest import LiveServer, LogErrors
 
 
 async def test_demo_page_embeds_the_widget_with_one_script_tag(live_server: LiveServer) -> None:
@@ -57,7 +56,7 @@ async def test_startup_refuses_an_unmigrated_database_when_not_auto_migrating(
     make_settings: Callable[..., object],
     empty_database_url: str,
 ) -> None:
-    from chatsvc.db import SchemaOutOfDate
+    from chatsvc.db.engine import SchemaOutOfDate
 
     settings = make_settings(database_url=empty_database_url, auto_migrate=False)
     try:

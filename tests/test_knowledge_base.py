@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from chatsvc.bot.knowledge import KnowledgeBaseError, load_knowledge_base
+from chatsvc.catalogue.knowledge import KnowledgeBaseError, load_knowledge_base
 from chatsvc.settings import DEFAULT_KNOWLEDGE_BASE
-
-from .conftest import run_chatsvc
+from tests.conftest import run_chatsvc
 
 CATALOGUE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "topics.csv"
 

@@ -14,13 +14,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatsvc.mail import backoff, due_mail, mark_failed, queue_mail
-from chatsvc.models import OutboxMail
+from chatsvc.clock import utc_now
+from chatsvc.db.database import Database
+from chatsvc.db.models import OutboxMail
+from chatsvc.outbox.mail import backoff, due_mail, mark_failed, queue_mail
 from chatsvc.settings import Settings
-from chatsvc.transport.mailer import Mailer
-from chatsvc.transport.state import Database, utc_now
-
-from .conftest import TIMEOUT, Inbox, free_port, parse
+from chatsvc.workers.mailer import Mailer
+from tests.conftest import TIMEOUT, Inbox, free_port, parse
 
 START = datetime(2024, 11, 4, 18, 30, tzinfo=UTC)
 JANE = "jane.doe@example.org"

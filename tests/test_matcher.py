@@ -8,11 +8,10 @@ from pathlib import Path
 import pytest
 
 from chatsvc.bot.assistant import compose_reply
-from chatsvc.bot.knowledge import load_knowledge_base
 from chatsvc.bot.matcher import Index, build_index, decide
+from chatsvc.catalogue.knowledge import load_knowledge_base
 from chatsvc.settings import DEFAULT_KNOWLEDGE_BASE
-
-from .conftest import run_chatsvc
+from tests.conftest import run_chatsvc
 
 DEV_SET = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"
 

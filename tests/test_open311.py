@@ -15,17 +15,16 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from chatsvc import open311_clients
-from chatsvc import service_requests as requests_
-from chatsvc.bot.knowledge import default_path, load_knowledge_base
+from chatsvc.actions import open311_clients
+from chatsvc.actions import service_requests as requests_
+from chatsvc.catalogue.knowledge import default_path, load_knowledge_base
+from chatsvc.db.models import Open311Client, OutboxMail, ServiceRequest, ServiceRequestUpdate
 from chatsvc.errors import NotFound
-from chatsvc.models import Open311Client, OutboxMail, ServiceRequest, ServiceRequestUpdate
 from chatsvc.settings import Settings
 from chatsvc.tokens import hash_token
 from chatsvc.transport.state import DATABASE, REQUEST_POLICY
-
-from .conftest import TIMEOUT, AgentClient, LiveServer, run_chatsvc
-from .databases import opened_database
+from tests.conftest import TIMEOUT, AgentClient, LiveServer, run_chatsvc
+from tests.databases import opened_database
 
 KB = load_knowledge_base(default_path())
 NOW = datetime(2026, 11, 23, 18, 0, tzinfo=UTC)  # a Monday, 10:00 in Pasadena

@@ -9,8 +9,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from chatsvc.settings import Settings
-
-from .conftest import LiveServer, ResidentClient
+from tests.conftest import LiveServer, ResidentClient
 
 
 async def test_resident_flow_on_postgres(

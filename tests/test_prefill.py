@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from chatsvc.bot.fields import looks_like_address
-from chatsvc.bot.knowledge import default_path, load_knowledge_base
 from chatsvc.bot.prefill import choose_option, describe_problem, find_address, prefill
+from chatsvc.catalogue.fields import looks_like_address
+from chatsvc.catalogue.knowledge import default_path, load_knowledge_base
 
 KB = load_knowledge_base(default_path())
 

@@ -10,14 +10,13 @@ import pytest
 from playwright.async_api import Page, expect
 from sqlalchemy import select
 
-from chatsvc import service_requests
-from chatsvc.models import RequestPhoto, ServiceRequest
+from chatsvc.actions import service_requests
+from chatsvc.db.models import RequestPhoto, ServiceRequest
 from chatsvc.settings import Settings
 from chatsvc.transport.state import CLOCK, DATABASE, REQUEST_POLICY
-
-from .browser import axe_violations
-from .conftest import Inbox, LiveServer
-from .test_widget_browser import log, send, start_chat
+from tests.browser import axe_violations
+from tests.conftest import Inbox, LiveServer
+from tests.test_widget_browser import log, send, start_chat
 
 pytestmark = pytest.mark.browser
 

@@ -10,13 +10,12 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from chatsvc import service_requests
-from chatsvc.models import Conversation, OutboxMail, RequestPhoto, ServiceRequest
+from chatsvc.actions import service_requests
+from chatsvc.db.models import Conversation, OutboxMail, RequestPhoto, ServiceRequest
 from chatsvc.settings import Settings
 from chatsvc.transport.state import DATABASE, REQUEST_POLICY
-
-from .conftest import AgentClient, LiveServer, ResidentClient
-from .test_assistant_chat import cid, say
+from tests.conftest import AgentClient, LiveServer, ResidentClient
+from tests.test_assistant_chat import cid, say
 
 Factory = Callable[..., Awaitable[ResidentClient]]
 MONDAY_TEN = datetime(2026, 11, 23, 18, 0, tzinfo=UTC)  # 10:00 in Pasadena

@@ -11,14 +11,14 @@ import pytest
 from playwright.async_api import Page, expect
 from sqlalchemy import select
 
-from chatsvc import service_requests
-from chatsvc.models import Conversation, OutboxMail
+from chatsvc.actions import service_requests
+from chatsvc.clock import utc_now
+from chatsvc.db.models import Conversation, OutboxMail
 from chatsvc.transport.dispatch import DISPATCHER
-from chatsvc.transport.state import DATABASE, REQUEST_POLICY, utc_now
-
-from .browser import axe_violations
-from .conftest import LiveServer
-from .test_agent_pane_browser import (
+from chatsvc.transport.state import DATABASE, REQUEST_POLICY
+from tests.browser import axe_violations
+from tests.conftest import LiveServer
+from tests.test_agent_pane_browser import (
     NewContext,
     add_staff,
     conversation,

@@ -15,13 +15,12 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from chatsvc import service_requests
-from chatsvc.models import Message, OutboxMail, ServiceRequest, ServiceRequestUpdate
+from chatsvc.actions import service_requests
+from chatsvc.db.models import Message, OutboxMail, ServiceRequest, ServiceRequestUpdate
 from chatsvc.settings import Settings
 from chatsvc.transport.dispatch import DISPATCHER
 from chatsvc.transport.state import DATABASE, REQUEST_POLICY
-
-from .conftest import PERSON, AgentClient, LiveServer, ResidentClient
+from tests.conftest import PERSON, AgentClient, LiveServer, ResidentClient
 
 Residents = Callable[..., Awaitable[ResidentClient]]
 Agents = Callable[..., Awaitable[AgentClient]]

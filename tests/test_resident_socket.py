@@ -11,10 +11,9 @@ import pytest
 import socketio
 from sqlalchemy import func, select
 
-from chatsvc.models import Message
+from chatsvc.db.models import Message
 from chatsvc.transport.state import DATABASE
-
-from .conftest import LiveServer, ResidentClient
+from tests.conftest import LiveServer, ResidentClient
 
 Factory = Callable[..., Awaitable[ResidentClient]]
 

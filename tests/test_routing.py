@@ -14,13 +14,14 @@ import pytest
 import socketio
 from sqlalchemy import func, select, update
 
-from chatsvc.agents import routing
-from chatsvc.conversations import start_conversation
-from chatsvc.models import Conversation, Message, Staff
+from chatsvc.actions import routing
+from chatsvc.actions.conversations import start_conversation
+from chatsvc.clock import utc_now
+from chatsvc.db.database import Database
+from chatsvc.db.models import Conversation, Message, Staff
 from chatsvc.settings import Settings
-from chatsvc.transport.state import DATABASE, Database, utc_now
-
-from .conftest import (
+from chatsvc.transport.state import DATABASE
+from tests.conftest import (
     PERSON,
     TIMEOUT,
     AgentClient,
@@ -31,7 +32,7 @@ from .conftest import (
     agent_for,
     run_chatsvc,
 )
-from .databases import opened_database
+from tests.databases import opened_database
 
 Residents = Callable[..., Awaitable[ResidentClient]]
 Agents = Callable[..., Awaitable[AgentClient]]
@@ -412,7 +413,7 @@ async def test_idle_conversations_close_with_a_message_to_both_sides(
     clock_offset = [timedelta(0)]
 
     def clock() -> Any:
-        from chatsvc.transport.state import utc_now
+        from chatsvc.clock import utc_now
 
         return utc_now() + clock_offset[0]
 

@@ -20,13 +20,12 @@ import redis.asyncio as redis
 import socketio
 from sqlalchemy import select
 
-from chatsvc.models import Conversation, Message
+from chatsvc.db.database import Database
+from chatsvc.db.models import Conversation, Message
 from chatsvc.settings import Settings
 from chatsvc.tokens import hash_token
 from chatsvc.transport.sockets import RedisManager
-from chatsvc.transport.state import Database
-
-from .conftest import (
+from tests.conftest import (
     PERSON,
     TIMEOUT,
     AgentClient,

@@ -6,9 +6,9 @@ import gc
 
 import pytest
 
-from chatsvc.bot.knowledge import load_knowledge_base
 from chatsvc.bot.matcher import Index, build_index, decide
 from chatsvc.bot.search import ArticleHit, prepare_search, search_articles, suggest_articles
+from chatsvc.catalogue.knowledge import load_knowledge_base
 from chatsvc.settings import DEFAULT_KNOWLEDGE_BASE
 
 

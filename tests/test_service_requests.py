@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from chatsvc import service_requests as requests_
-from chatsvc.bot.fields import FieldInvalid, clean_value
-from chatsvc.bot.knowledge import default_path, load_knowledge_base
+from chatsvc.actions import service_requests as requests_
+from chatsvc.catalogue.fields import FieldInvalid, clean_value
+from chatsvc.catalogue.knowledge import default_path, load_knowledge_base
+from chatsvc.db.database import Database
+from chatsvc.db.models import OutboxMail, OutboxWebhook
 from chatsvc.errors import NotFound
 from chatsvc.hours import BusinessCalendar
-from chatsvc.models import OutboxMail, OutboxWebhook
 from chatsvc.settings import Settings
-from chatsvc.transport.state import Database
 
 KB = load_knowledge_base(default_path())
 CALENDAR = BusinessCalendar.from_settings(

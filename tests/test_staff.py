@@ -13,12 +13,12 @@ import aiohttp
 import pytest
 import socketio
 
-from chatsvc.agents import accounts
+from chatsvc.actions import accounts
+from chatsvc.clock import utc_now
 from chatsvc.errors import AccountError
 from chatsvc.settings import Settings
-from chatsvc.transport.state import DATABASE, utc_now
-
-from .conftest import TIMEOUT, AgentClient, LiveServer, ResidentClient, run_chatsvc
+from chatsvc.transport.state import DATABASE
+from tests.conftest import TIMEOUT, AgentClient, LiveServer, ResidentClient, run_chatsvc
 
 PASSWORD = "correct horse battery"
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

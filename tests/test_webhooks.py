@@ -19,19 +19,19 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
-from chatsvc import service_requests as requests_
+from chatsvc.actions import service_requests as requests_
 from chatsvc.app import create_app
-from chatsvc.bot.knowledge import default_path, load_knowledge_base
-from chatsvc.models import OutboxWebhook
+from chatsvc.catalogue.knowledge import default_path, load_knowledge_base
+from chatsvc.db.database import Database
+from chatsvc.db.models import OutboxWebhook
+from chatsvc.outbox.webhooks import WebhooksError, load_webhooks, queue_webhook
 from chatsvc.settings import Settings
 from chatsvc.transport.dispatch import DISPATCHER
-from chatsvc.transport.state import CLOCK, DATABASE, REQUEST_POLICY, Database
-from chatsvc.transport.webhooks import WEBHOOK_SENDER, WebhookSender
-from chatsvc.webhooks import WebhooksError, load_webhooks, queue_webhook
-
-from .conftest import TIMEOUT, LiveServer, free_port, run_chatsvc
-from .databases import opened_database
-from .test_mail import Clock
+from chatsvc.transport.state import CLOCK, DATABASE, REQUEST_POLICY
+from chatsvc.workers.webhooks import WEBHOOK_SENDER, WebhookSender
+from tests.conftest import TIMEOUT, LiveServer, free_port, run_chatsvc
+from tests.databases import opened_database
+from tests.test_mail import Clock
 
 ROOT = Path(__file__).resolve().parents[1]
 START = datetime(2026, 11, 23, 18, 0, tzinfo=UTC)  # a Monday, 10:00 in Pasadena

@@ -19,15 +19,15 @@ from playwright.async_api import (
 )
 from sqlalchemy import select, text
 
-from chatsvc import conversations as actions
-from chatsvc.models import AfterHoursMessage, Conversation, OutboxMail
+from chatsvc.actions import conversations as actions
+from chatsvc.clock import utc_now
+from chatsvc.db.models import AfterHoursMessage, Conversation, OutboxMail
 from chatsvc.settings import Settings
 from chatsvc.transport.events import conversation_room
 from chatsvc.transport.resident import NAMESPACE
-from chatsvc.transport.state import DATABASE, SIO, utc_now
-
-from .browser import PageErrors, axe_violations
-from .conftest import AgentClient, LiveServer, ResidentClient
+from chatsvc.transport.state import DATABASE, SIO
+from tests.browser import PageErrors, axe_violations
+from tests.conftest import AgentClient, LiveServer, ResidentClient
 
 pytestmark = pytest.mark.browser
 

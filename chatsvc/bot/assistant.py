@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import filing
-from .knowledge import KnowledgeBase
-from .matcher import Decision
+from chatsvc.bot import filing
+from chatsvc.bot.matcher import Decision
+from chatsvc.catalogue.knowledge import KnowledgeBase
 
 ASSISTANT_NAME = "City Assistant"
 TALK_TO_A_PERSON = "Talk to a person"

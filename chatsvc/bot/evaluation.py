@@ -7,8 +7,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .knowledge import SPECIAL_INTENTS
-from .matcher import Index, decide
+from chatsvc.bot.matcher import Index, decide
+from chatsvc.catalogue.knowledge import SPECIAL_INTENTS
 
 
 class EvalFileError(ValueError):

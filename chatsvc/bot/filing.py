@@ -19,10 +19,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..validation import clean_email
-from .fields import FieldInvalid, clean_value, describe_value
-from .knowledge import FieldSpec, KnowledgeBase, Topic
-from .text import normalize
+from chatsvc.bot.text import normalize
+from chatsvc.catalogue.fields import FieldInvalid, clean_value, describe_value
+from chatsvc.catalogue.knowledge import FieldSpec, KnowledgeBase, Topic
+from chatsvc.contact import clean_email
 
 FILE_A_REQUEST = "File a request"
 CONFIRM, EDIT, CANCEL, SKIP, BACK = "Confirm", "Edit", "Cancel", "Skip", "Back to summary"

@@ -23,8 +23,8 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from .knowledge import Article, KnowledgeBase
-from .text import STOPWORDS, Synonyms, Vocabulary, looks_spanish, normalize, terms
+from chatsvc.bot.text import STOPWORDS, Synonyms, Vocabulary, looks_spanish, normalize, terms
+from chatsvc.catalogue.knowledge import Article, KnowledgeBase
 
 CONFIDENT = 0.52  # at or above, and MARGIN ahead of the next topic: answer
 UNSURE = 0.38  # at or above: "did you mean…" with the top three

@@ -21,8 +21,8 @@ from collections.abc import Iterable, Sequence
 
 from rapidfuzz import fuzz
 
-from .knowledge import FieldSpec, KnowledgeBase, Topic
-from .text import STOPWORDS, normalize, stem
+from chatsvc.bot.text import STOPWORDS, normalize, stem
+from chatsvc.catalogue.knowledge import FieldSpec, KnowledgeBase, Topic
 
 # Full forms residents write besides the knowledge base's abbreviations ("Garfield Avenue").
 STREET_WORDS = (

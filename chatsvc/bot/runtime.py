@@ -7,9 +7,14 @@ import functools
 import logging
 from pathlib import Path
 
-from .knowledge import KnowledgeBase, KnowledgeBaseError, fingerprint, load_knowledge_base
-from .matcher import Decision, Index, build_index, decide, mentions_emergency
-from .search import prepare_search
+from chatsvc.bot.matcher import Decision, Index, build_index, decide, mentions_emergency
+from chatsvc.bot.search import prepare_search
+from chatsvc.catalogue.knowledge import (
+    KnowledgeBase,
+    KnowledgeBaseError,
+    fingerprint,
+    load_knowledge_base,
+)
 
 log = logging.getLogger(__name__)
 

@@ -24,8 +24,8 @@ from typing import Any
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from .matcher import MAX_QUERY_WORDS, Index, decide
-from .text import STOPWORDS, normalize, terms
+from chatsvc.bot.matcher import MAX_QUERY_WORDS, Index, decide
+from chatsvc.bot.text import STOPWORDS, normalize, terms
 
 # How strongly a term belongs to an article, by where the article says it.
 # Said in several places, they add up as chances do: 1 - (1 - a)(1 - b)...

@@ -16,16 +16,10 @@ from zoneinfo import ZoneInfo
 
 import socketio
 
-from .. import after_hours
-from .. import conversations as actions
-from ..agents import accounts, routing
-from ..agents.accounts import StaffView
-from ..bot.knowledge import KnowledgeBase
-from ..bot.prefill import prefill
-from ..bot.runtime import Assistant
-from ..bot.search import search_articles, suggest_articles
-from ..errors import Forbidden
-from ..service_requests import (
+from chatsvc.actions import accounts, after_hours, routing
+from chatsvc.actions import conversations as actions
+from chatsvc.actions.accounts import StaffView
+from chatsvc.actions.service_requests import (
     STATUS_LABELS,
     InvalidRequest,
     RequestFilter,
@@ -35,8 +29,17 @@ from ..service_requests import (
     list_requests,
     request_topic,
 )
-from ..settings import Settings
-from ..validation import (
+from chatsvc.bot.prefill import prefill
+from chatsvc.bot.runtime import Assistant
+from chatsvc.bot.search import search_articles, suggest_articles
+from chatsvc.catalogue.knowledge import KnowledgeBase
+from chatsvc.clock import Clock
+from chatsvc.db.database import Database
+from chatsvc.errors import Forbidden
+from chatsvc.settings import Settings
+from chatsvc.transport.dispatch import Dispatcher
+from chatsvc.transport.events import ALL_STAFF, Events, session_room, staff_room, view_room
+from chatsvc.transport.payloads import (
     REQUESTS_PER_PAGE,
     AgentChatsPayload,
     AgentMessagePayload,
@@ -63,11 +66,8 @@ from ..validation import (
     StatusPayload,
     TransferPayload,
 )
-from .dispatch import Dispatcher
-from .events import ALL_STAFF, Events, session_room, staff_room, view_room
-from .sockets import Namespace, socket_event
-from .staff import SESSION_COOKIE
-from .state import Clock, Database
+from chatsvc.transport.sockets import Namespace, socket_event
+from chatsvc.transport.staff import SESSION_COOKIE
 
 log = logging.getLogger("chatsvc.agent")
 

@@ -1,6 +1,6 @@
 """The dispatcher: runs routing after every change, tells both sides, and sweeps on a timer.
 
-Routing itself (who gets which conversation) is `chatsvc.agents.routing`, in the database.
+Routing itself (who gets which conversation) is `chatsvc.actions.routing`, in the database.
 This module decides *when* to route (a handoff, an agent becoming available or freeing a slot,
 a transfer, the periodic sweep) and turns what the actions return into events.
 """
@@ -16,15 +16,15 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from ..agents import routing
-from ..conversations import Ended
-from ..service_requests import RequestView
-from ..settings import Settings
-from .events import Coalesced, Events
-from .mailer import Mailer
-from .sockets import DATABASE_DOWN
-from .state import Clock, Database
-from .webhooks import WebhookSender
+from chatsvc.actions import routing
+from chatsvc.actions.conversations import Ended
+from chatsvc.actions.service_requests import RequestView
+from chatsvc.clock import Clock
+from chatsvc.db.database import DATABASE_DOWN, Database
+from chatsvc.settings import Settings
+from chatsvc.transport.events import Coalesced, Events
+from chatsvc.workers.mailer import Mailer
+from chatsvc.workers.webhooks import WebhookSender
 
 log = logging.getLogger("chatsvc.dispatch")
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import socketio
 
-from ..tokens import hash_token
-from .sockets import DATABASE_DOWN
+from chatsvc.db.database import DATABASE_DOWN
+from chatsvc.tokens import hash_token
 
 log = logging.getLogger("chatsvc.events")
 

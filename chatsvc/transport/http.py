@@ -10,9 +10,9 @@ import jinja2
 from aiohttp import web
 from sqlalchemy import text
 
-from ..errors import ChatError, NotFound
-from .sockets import DATABASE_DOWN
-from .state import DATABASE
+from chatsvc.db.database import DATABASE_DOWN
+from chatsvc.errors import ChatError, NotFound
+from chatsvc.transport.state import DATABASE
 
 log = logging.getLogger("chatsvc.http")
 

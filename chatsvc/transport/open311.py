@@ -27,11 +27,8 @@ from aiohttp.http_exceptions import HttpProcessingError
 from multidict import MultiMapping
 from sqlalchemy.exc import DBAPIError
 
-from .. import open311_clients
-from ..bot.assistant import CSC_PHONE
-from ..bot.knowledge import KnowledgeBase, Topic
-from ..errors import ChatError, Forbidden, InvalidPayload, NotFound
-from ..service_requests import (
+from chatsvc.actions import open311_clients
+from chatsvc.actions.service_requests import (
     SERVICE_NAME,
     Contact,
     InvalidRequest,
@@ -43,10 +40,13 @@ from ..service_requests import (
     list_requests,
     request_topic,
 )
-from .dispatch import DISPATCHER
-from .http import Handler
-from .sockets import DATABASE_DOWN
-from .state import CLOCK, DATABASE, REQUEST_POLICY, SETTINGS
+from chatsvc.bot.assistant import CSC_PHONE
+from chatsvc.catalogue.knowledge import KnowledgeBase, Topic
+from chatsvc.db.database import DATABASE_DOWN
+from chatsvc.errors import ChatError, Forbidden, InvalidPayload, NotFound
+from chatsvc.transport.dispatch import DISPATCHER
+from chatsvc.transport.http import Handler
+from chatsvc.transport.state import CLOCK, DATABASE, REQUEST_POLICY, SETTINGS
 
 log = logging.getLogger("chatsvc.open311")
 

@@ -7,16 +7,19 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from .. import after_hours
-from .. import conversations as actions
-from ..agents import routing
-from ..bot.runtime import Assistant
-from ..errors import ChatError, NotInConversation
-from ..hours import BusinessCalendar
-from ..service_requests import RequestPolicy
-from ..settings import Settings
-from ..tokens import hash_token
-from ..validation import (
+from chatsvc.actions import after_hours, routing
+from chatsvc.actions import conversations as actions
+from chatsvc.actions.service_requests import RequestPolicy
+from chatsvc.bot.runtime import Assistant
+from chatsvc.clock import Clock
+from chatsvc.db.database import Database
+from chatsvc.errors import ChatError, NotInConversation
+from chatsvc.hours import BusinessCalendar
+from chatsvc.settings import Settings
+from chatsvc.tokens import hash_token
+from chatsvc.transport.dispatch import Dispatcher
+from chatsvc.transport.events import conversation_room
+from chatsvc.transport.payloads import (
     EndPayload,
     HoursPayload,
     LeaveMessagePayload,
@@ -26,10 +29,7 @@ from ..validation import (
     StartPayload,
     TypingPayload,
 )
-from .dispatch import Dispatcher
-from .events import conversation_room
-from .sockets import Namespace, socket_event
-from .state import Clock, Database
+from chatsvc.transport.sockets import Namespace, socket_event
 
 log = logging.getLogger("chatsvc.resident")
 

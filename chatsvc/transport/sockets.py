@@ -10,20 +10,18 @@ from typing import Any, TypeVar
 
 import redis.asyncio
 import socketio
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import DBAPIError
 
-from ..errors import ChatError, InvalidPayload, Unavailable, UnknownEvent
-from ..settings import Settings
-from ..validation import Payload, parse_payload
+from chatsvc.db.database import DATABASE_DOWN
+from chatsvc.errors import ChatError, InvalidPayload, Unavailable, UnknownEvent
+from chatsvc.settings import Settings
+from chatsvc.transport.payloads import Payload, parse_payload
 
 log = logging.getLogger("chatsvc.sockets")
 
 P = TypeVar("P", bound=Payload)
 N = TypeVar("N", bound=socketio.AsyncNamespace)
 Handler = Callable[[N, str, P], Awaitable[Mapping[str, Any]]]
-
-DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout, OSError)
 
 
 def origin_allowed(settings: Settings, origin: str | None, environ: Mapping[str, Any]) -> bool:

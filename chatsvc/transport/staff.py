@@ -8,13 +8,13 @@ from pathlib import Path
 
 from aiohttp import web
 
-from ..agents import accounts
-from ..errors import ChatError, SignInRefused
-from ..service_requests import PHOTO_TYPES, load_photo
-from ..tokens import new_token
-from .dispatch import DISPATCHER
-from .http import JINJA, STATIC
-from .state import CLOCK, DATABASE, SETTINGS
+from chatsvc.actions import accounts
+from chatsvc.actions.service_requests import PHOTO_TYPES, load_photo
+from chatsvc.errors import ChatError, SignInRefused
+from chatsvc.tokens import new_token
+from chatsvc.transport.dispatch import DISPATCHER
+from chatsvc.transport.http import JINJA, STATIC
+from chatsvc.transport.state import CLOCK, DATABASE, SETTINGS
 
 log = logging.getLogger("chatsvc.staff")
 

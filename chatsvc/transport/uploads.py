@@ -11,12 +11,12 @@ import logging
 
 from aiohttp import web
 
-from .. import conversations as actions
-from ..errors import ChatError, InvalidPayload
-from ..service_requests import MAX_PHOTO_BYTES, PhotoTooLarge
-from .dispatch import DISPATCHER
-from .sockets import origin_allowed
-from .state import ASSISTANT, CLOCK, DATABASE, SETTINGS
+from chatsvc.actions import conversations as actions
+from chatsvc.actions.service_requests import MAX_PHOTO_BYTES, PhotoTooLarge
+from chatsvc.errors import ChatError, InvalidPayload
+from chatsvc.transport.dispatch import DISPATCHER
+from chatsvc.transport.sockets import origin_allowed
+from chatsvc.transport.state import ASSISTANT, CLOCK, DATABASE, SETTINGS
 
 log = logging.getLogger("chatsvc.uploads")
 

@@ -6,8 +6,8 @@ import re
 
 from rapidfuzz import fuzz
 
-from .knowledge import FieldSpec
-from .text import normalize
+from chatsvc.bot.text import normalize
+from chatsvc.catalogue.knowledge import FieldSpec
 
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 INTERSECTION = re.compile(r"\b(and|corner of|between)\b|&|/|@")

@@ -19,9 +19,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..errors import AccountError, SignInRefused, SignInThrottled
-from ..models import SignInFailures, Staff, StaffSession, StaffWorkgroup
-from ..tokens import hash_token, new_token
+from chatsvc.db.models import SignInFailures, Staff, StaffSession, StaffWorkgroup
+from chatsvc.errors import AccountError, SignInRefused, SignInThrottled
+from chatsvc.tokens import hash_token, new_token
 
 ROLES = ("agent", "supervisor", "admin")
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")

@@ -16,11 +16,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .agents.accounts import StaffView
-from .conversations import iso_utc
-from .errors import AlreadyTaken, ChatError, ConversationEnded, NotAssigned, NotFound
-from .mail import queue_mail
-from .models import AfterHoursMessage, Staff
+from chatsvc.actions.accounts import StaffView
+from chatsvc.actions.conversations import iso_utc
+from chatsvc.db.models import AfterHoursMessage, Staff
+from chatsvc.errors import AlreadyTaken, ChatError, ConversationEnded, NotAssigned, NotFound
+from chatsvc.outbox.mail import queue_mail
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"  # no 0/O, 1/I/L, U: read out on the phone
 SPAM_THRESHOLD = 0.7

@@ -19,9 +19,9 @@ from email.utils import getaddresses
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .models import OutboxMail
-from .outbox import LEASE, Outbox
-from .outbox import backoff as backoff  # mail's backoff, as callers of this module know it
+from chatsvc.db.models import OutboxMail
+from chatsvc.outbox.base import LEASE, Outbox
+from chatsvc.outbox.base import backoff as backoff
 
 MAIL_OUTBOX = Outbox(OutboxMail)
 

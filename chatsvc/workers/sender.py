@@ -14,9 +14,9 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
-from ..outbox import Outbox
-from .sockets import DATABASE_DOWN
-from .state import Clock, Database
+from chatsvc.clock import Clock
+from chatsvc.db.database import DATABASE_DOWN, Database
+from chatsvc.outbox.base import Outbox
 
 POLL_SECONDS = 5.0
 BATCH_SIZE = 20

@@ -20,10 +20,11 @@ from pathlib import Path
 import aiosmtplib
 from aiohttp import web
 
-from ..mail import MAIL_OUTBOX, DueMail, due_mail
-from ..settings import Settings
-from .outbox import BATCH_SIZE, POLL_SECONDS, OutboxSender
-from .state import Clock, Database
+from chatsvc.clock import Clock
+from chatsvc.db.database import Database
+from chatsvc.outbox.mail import MAIL_OUTBOX, DueMail, due_mail
+from chatsvc.settings import Settings
+from chatsvc.workers.sender import BATCH_SIZE, POLL_SECONDS, OutboxSender
 
 log = logging.getLogger("chatsvc.mail")
 

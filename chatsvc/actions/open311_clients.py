@@ -14,9 +14,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .errors import ChatError, NotFound
-from .models import Open311Client
-from .tokens import hash_token, new_token
+from chatsvc.db.models import Open311Client
+from chatsvc.errors import ChatError, NotFound
+from chatsvc.tokens import hash_token, new_token
 
 MAX_NAME = 100
 MAX_KEY = 200  # keys we issue are 43 characters; anything much longer is not one of ours

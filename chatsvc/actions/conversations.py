@@ -14,16 +14,16 @@ from typing import Any, Literal, cast
 from sqlalchemy import Table, and_, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from . import service_requests
-from .bot import filing
-from .bot.assistant import ASSISTANT_NAME, CSC_PHONE, compose_reply
-from .bot.knowledge import KnowledgeBase
-from .bot.matcher import Decision
-from .errors import ChatError, ConversationEnded, InvalidToken, TokenExpired
-from .models import Conversation, Message, Resident
-from .models import iso_utc as iso_utc  # where callers have always found it
-from .service_requests import RequestPolicy, RequestView
-from .tokens import hash_token, new_token
+from chatsvc.actions import service_requests
+from chatsvc.actions.service_requests import RequestPolicy, RequestView
+from chatsvc.bot import filing
+from chatsvc.bot.assistant import ASSISTANT_NAME, CSC_PHONE, compose_reply
+from chatsvc.bot.matcher import Decision
+from chatsvc.catalogue.knowledge import KnowledgeBase
+from chatsvc.db.models import Conversation, Message, Resident
+from chatsvc.db.models import iso_utc as iso_utc
+from chatsvc.errors import ChatError, ConversationEnded, InvalidToken, TokenExpired
+from chatsvc.tokens import hash_token, new_token
 
 AuthorKind = Literal["resident", "assistant", "agent", "system"]
 Reader = Literal["resident", "staff"]

@@ -21,7 +21,8 @@ from typing import Any, Literal
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..conversations import (
+from chatsvc.actions.accounts import StaffView
+from chatsvc.actions.conversations import (
     PRIORITY_RETURNED,
     SERVICE_NAME,
     ConversationView,
@@ -35,17 +36,9 @@ from ..conversations import (
     iso_utc,
     send_message,
 )
-from ..errors import (
-    AgentUnavailable,
-    AlreadyTaken,
-    AtCapacity,
-    ChatError,
-    ConversationEnded,
-    Forbidden,
-    NotAssigned,
-    NotFound,
-)
-from ..models import (
+from chatsvc.actions.service_requests import Contact, NewRequest, RequestPolicy, RequestView
+from chatsvc.actions.service_requests import create_service_request as file_service_request
+from chatsvc.db.models import (
     AgentConnection,
     CannedResponse,
     Conversation,
@@ -55,9 +48,16 @@ from ..models import (
     Resident,
     Staff,
 )
-from ..service_requests import Contact, NewRequest, RequestPolicy, RequestView
-from ..service_requests import create_service_request as file_service_request
-from .accounts import StaffView
+from chatsvc.errors import (
+    AgentUnavailable,
+    AlreadyTaken,
+    AtCapacity,
+    ChatError,
+    ConversationEnded,
+    Forbidden,
+    NotAssigned,
+    NotFound,
+)
 
 Status = Literal["available", "away", "offline"]
 STATUSES: tuple[Status, ...] = ("available", "away", "offline")

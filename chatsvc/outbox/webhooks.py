@@ -27,8 +27,8 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .models import OutboxWebhook
-from .outbox import LEASE, Outbox
+from chatsvc.db.models import OutboxWebhook
+from chatsvc.outbox.base import LEASE, Outbox
 
 WEBHOOK_OUTBOX = Outbox(OutboxWebhook)
 MIN_SECRET = 16

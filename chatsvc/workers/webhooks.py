@@ -18,8 +18,9 @@ from collections.abc import Collection, Mapping, Sequence
 import aiohttp
 from aiohttp import web
 
-from ..settings import Settings
-from ..webhooks import (
+from chatsvc.clock import Clock
+from chatsvc.db.database import Database
+from chatsvc.outbox.webhooks import (
     WEBHOOK_OUTBOX,
     DueWebhook,
     Webhook,
@@ -28,8 +29,8 @@ from ..webhooks import (
     signature,
     unsent_elsewhere,
 )
-from .outbox import BATCH_SIZE, POLL_SECONDS, OutboxSender
-from .state import Clock, Database
+from chatsvc.settings import Settings
+from chatsvc.workers.sender import BATCH_SIZE, POLL_SECONDS, OutboxSender
 
 log = logging.getLogger("chatsvc.webhooks")
 

@@ -7,7 +7,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from chatsvc.models import Base
+from chatsvc.db.models import Base
 from chatsvc.settings import Settings
 
 config = context.config
@@ -24,7 +24,7 @@ def run(connection: Connection) -> None:
 
 
 async def run_from_settings() -> None:
-    from chatsvc.db import create_engine
+    from chatsvc.db.engine import create_engine
 
     engine = create_engine(Settings.from_env())
     async with engine.begin() as conn:

@@ -14,13 +14,12 @@ from pydantic import (
     ValidationError,
 )
 
-from .errors import InvalidPayload
+from chatsvc.contact import clean_email
+from chatsvc.errors import InvalidPayload
 
 MAX_MESSAGE_CHARS = 4000
 MAX_NAME_CHARS = 100
-MAX_EMAIL_CHARS = 254
 
-_EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\".]{2,}$")
 # C0/C1 control characters other than tab and newline never belong in chat text.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -42,16 +41,6 @@ def _limited(limit: int, *, one_line: bool = False) -> AfterValidator:
         return value
 
     return AfterValidator(check)
-
-
-def clean_email(value: str) -> str:
-    """Check an email address and return it without surrounding spaces; ValueError if not one."""
-    value = value.strip()
-    if len(value) > MAX_EMAIL_CHARS:
-        raise ValueError(f"must be at most {MAX_EMAIL_CHARS} characters")
-    if not _EMAIL.match(value):
-        raise ValueError("enter an email address like name@example.com")
-    return value
 
 
 ClientId = Annotated[

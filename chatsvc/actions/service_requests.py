@@ -19,20 +19,20 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .bot.fields import FieldInvalid, clean_value, describe_value
-from .bot.knowledge import KnowledgeBase, Topic
-from .errors import ChatError, NotFound
-from .hours import BusinessCalendar
-from .mail import queue_mail
-from .models import (
+from chatsvc.catalogue.fields import FieldInvalid, clean_value, describe_value
+from chatsvc.catalogue.knowledge import KnowledgeBase, Topic
+from chatsvc.contact import clean_email
+from chatsvc.db.models import (
     RequestPhoto,
     ServiceRequest,
     ServiceRequestCounter,
     ServiceRequestUpdate,
     iso_utc,
 )
-from .validation import clean_email
-from .webhooks import queue_webhook
+from chatsvc.errors import ChatError, NotFound
+from chatsvc.hours import BusinessCalendar
+from chatsvc.outbox.mail import queue_mail
+from chatsvc.outbox.webhooks import queue_webhook
 
 STATUSES = ("open", "in_progress", "closed", "referred")
 STATUS_LABELS = {

@@ -1,1 +1,0 @@
-"""Agents: accounts, presence, queue and routing (pure code, no transport)."""

@@ -1,0 +1,1 @@
+"""The knowledge base's files loaded and checked: topics, fields, articles."""

@@ -1,0 +1,1 @@
+"""The database: engine and migrations, the models, and transactions with group commit."""

@@ -1,0 +1,1 @@
+"""Outboxes: mail and webhook events queued in the transaction that decided them."""

@@ -1,0 +1,1 @@
+"""Background senders of every process: mail, webhook events."""
