@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout, OSError)
 
 T = TypeVar("T")
+P = ParamSpec("P")
 Item = TypeVar("Item")
 Outcome = TypeVar("Outcome")
 BatchAction = Callable[[AsyncSession, Sequence[Item]], Awaitable[Sequence[Outcome | Exception]]]
@@ -93,7 +94,12 @@ class Database:
         assert self._engine is not None, "the database is not open"
         return self._engine
 
-    async def run(self, action: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+    async def run(
+        self,
+        action: Callable[Concatenate[AsyncSession, P], Awaitable[T]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
         """Run one action in its own transaction and commit it; return what it returned.
 
         A caller that is cancelled (its client left, the server is stopping) stops waiting, but
@@ -119,7 +125,10 @@ class Database:
             transaction.exception()  # its caller hears it, if still waiting; nobody else may
 
     async def _transaction(
-        self, action: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any
+        self,
+        action: Callable[Concatenate[AsyncSession, P], Awaitable[T]],
+        *args: P.args,
+        **kwargs: P.kwargs,
     ) -> T:
         assert self._sessionmaker is not None, "the database is not open"
         for attempt in (1, 2):

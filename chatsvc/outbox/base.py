@@ -1,7 +1,8 @@
 """The outbox pattern: rows queued in the transaction that decided them, sent later, with retries.
 
-Mail (`chatsvc.outbox.mail`) and department webhooks (`chatsvc.outbox.webhooks`) are both outboxes: a table
-whose rows have `next_attempt_at`, `attempts`, `last_error` and `sent_at`. An `Outbox` holds the
+Mail (`chatsvc.outbox.mail`) and department webhooks (`chatsvc.outbox.webhooks`) are both
+outboxes: a table whose rows have `next_attempt_at`, `attempts`, `last_error` and `sent_at`.
+An `Outbox` holds the
 claim, the outcome records and the backoff for one such table; every method takes an open
 AsyncSession (the caller commits) and plain values.
 
