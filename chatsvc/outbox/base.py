@@ -2,9 +2,8 @@
 
 Mail (`chatsvc.outbox.mail`) and department webhooks (`chatsvc.outbox.webhooks`) are both
 outboxes: a table whose rows have `next_attempt_at`, `attempts`, `last_error` and `sent_at`.
-An `Outbox` holds the
-claim, the outcome records and the backoff for one such table; every method takes an open
-AsyncSession (the caller commits) and plain values.
+An `Outbox` holds the claim, the outcome records and the backoff for one such table; every
+method takes an open AsyncSession (the caller commits) and plain values.
 
 Delivery is at least once, not exactly once. A sender claims due rows in one short transaction
 that pushes their next attempt a lease ahead (`LEASE`), sends them, and marks each sent in
