@@ -10,7 +10,7 @@ PANE := chatsvc/static/pane.js
 # The pane imports a few of the widget's modules (markdown, DOM helpers, ids).
 PANE_SRC := $(wildcard widget/src/pane/*.js) $(WIDGET_SRC)
 
-.PHONY: run test lint typecheck pytest widget pane bench bench-handoff bench-scale clean
+.PHONY: run test test-fast lint typecheck pytest widget pane bench bench-handoff bench-scale clean
 
 run: $(PY_STAMP) $(WIDGET) $(PANE)
 	$(BIN)/chatsvc agents demo
@@ -30,6 +30,12 @@ typecheck: $(PY_STAMP)
 # Each pass shares its tests among PYTEST_WORKERS processes (pytest-xdist).
 PYTEST_WORKERS ?= 2
 PYTEST := $(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal
+
+# The fast tiers alone, on SQLite: pure functions and actions on a real database (no server, no
+# browser). About a minute; `$(BIN)/pytest tests/realtime` (or browser/, scale/) runs one more tier.
+test-fast: $(PY_STAMP)
+	$(BIN)/ruff check .
+	$(PYTEST) tests/unit tests/actions $(PYTEST_ARGS)
 
 pytest: $(PY_STAMP) $(WIDGET) $(PANE)
 	$(PYTEST) $(PYTEST_ARGS)

@@ -25,12 +25,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from sqlalchemy import select
 
 from chatsvc.app import create_app
 from chatsvc.clock import Clock, utc_now
 from chatsvc.settings import Settings
-
-# The browser fixtures (Chromium via Playwright), for the widget and agent pane tests.
+from chatsvc.transport.state import CLOCK, DATABASE
 
 # Each test's database on the backend under test, and the two passes (SQLite, PostgreSQL).
 pytest_plugins = ["tests.databases"]
@@ -147,6 +147,16 @@ async def live_server(start_server: Callable[..., Awaitable[LiveServer]]) -> Liv
 # --- real python-socketio clients ----------------------------------------------------------
 
 
+async def stored_rows(server: LiveServer, model: Any) -> list[Any]:
+    """Every row of `model` in the server's database, oldest first (through the models)."""
+
+    async def read(session: Any) -> list[Any]:
+        return list(await session.scalars(select(model).order_by(model.id)))
+
+    rows: list[Any] = await server.app[DATABASE].run(read)
+    return rows
+
+
 @dataclass
 class Recorder:
     """What a test client received, event by event, to wait for with a timeout."""
@@ -154,6 +164,8 @@ class Recorder:
     events: dict[str, asyncio.Queue[Any]] = field(
         default_factory=lambda: defaultdict(asyncio.Queue), kw_only=True
     )
+    # Every event received, read or not, in order: for checks that something never arrived.
+    received: list[tuple[str, Any]] = field(default_factory=list, kw_only=True)
 
     async def next(self, event: str) -> Any:
         """Wait for the next `event` from the server (fails the test after a timeout)."""
@@ -239,6 +251,7 @@ async def resident_client(
 
 def _recorder(client: Recorder, name: str) -> Callable[[Any], Awaitable[None]]:
     async def record(data: Any) -> None:
+        client.received.append((name, data))
         await client.events[name].put(data)
 
     return record
@@ -484,8 +497,6 @@ async def agent_client(
     live_server: LiveServer,
 ) -> AsyncIterator[Callable[..., Awaitable[AgentClient]]]:
     """Factory: a new staff account, signed in and connected to /agent (live server default)."""
-    from chatsvc.transport.state import CLOCK, DATABASE
-
     clients: list[AgentClient] = []
 
     async def make(

@@ -28,6 +28,7 @@ import pytest
 
 from chatsvc.db.database import Database
 from chatsvc.settings import Settings
+from tests.missing import in_ci, missing
 
 T = TypeVar("T")
 TEST_DATABASE = os.environ.get("CHATSVC_TEST_DATABASE", "sqlite")
@@ -46,7 +47,8 @@ def pytest_configure(config: pytest.Config) -> None:
             f"CHATSVC_TEST_DATABASE must be sqlite or postgresql, not {TEST_DATABASE!r}"
         )
     if TEST_DATABASE == "postgresql" and (problem := in_thread(postgres_unreachable)):
-        pytest.exit(f"skipped the PostgreSQL pass: {problem}", returncode=0)
+        # A developer without PostgreSQL gets one line and exit 0; CI must have it.
+        pytest.exit(f"skipped the PostgreSQL pass: {problem}", returncode=1 if in_ci() else 0)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -300,11 +302,11 @@ async def postgres_database() -> AsyncIterator[str]:
 
 
 async def admin(sql: str, *args: object) -> None:
-    """Run one statement on the maintenance database; skip the test if PostgreSQL is away."""
+    """Run one statement on the maintenance database; skip (CI: fail) if PostgreSQL is away."""
     try:
         connection = await asyncpg.connect(ADMIN_DSN, timeout=3)
     except UNREACHABLE as exc:
-        pytest.skip(f"PostgreSQL unreachable at {ADMIN_DSN}: {exc}")
+        missing(f"PostgreSQL unreachable at {ADMIN_DSN}: {exc}")
     try:
         await connection.execute(sql, *args)
     finally:

@@ -29,11 +29,11 @@ from chatsvc.settings import Settings
 from chatsvc.transport.dispatch import DISPATCHER
 from chatsvc.transport.state import CLOCK, DATABASE, REQUEST_POLICY
 from chatsvc.workers.webhooks import WEBHOOK_SENDER, WebhookSender
+from tests.actions.test_mail import Clock
 from tests.conftest import TIMEOUT, LiveServer, free_port, run_chatsvc
 from tests.databases import opened_database
-from tests.test_mail import Clock
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 START = datetime(2026, 11, 23, 18, 0, tzinfo=UTC)  # a Monday, 10:00 in Pasadena
 SECRET = "street-crew-shared-secret-0123"
 STREETS = "Street Maintenance"

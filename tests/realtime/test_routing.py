@@ -33,6 +33,7 @@ from tests.conftest import (
     run_chatsvc,
 )
 from tests.databases import opened_database
+from tests.waiting import eventually
 
 Residents = Callable[..., Awaitable[ResidentClient]]
 Agents = Callable[..., Awaitable[AgentClient]]
@@ -605,13 +606,7 @@ async def until(
     database: Database, read: Callable[[Any], Awaitable[Any]], done: Callable[[Any], bool]
 ) -> Any:
     """Read from the database until `done` holds (the processes route in the background)."""
-    deadline = asyncio.get_running_loop().time() + 30
-    while True:
-        value = await database.run(read)
-        if done(value) or asyncio.get_running_loop().time() > deadline:
-            assert done(value), value
-            return value
-        await asyncio.sleep(0.1)
+    return await eventually(lambda: database.run(read), done, within=30, every=0.1)
 
 
 async def test_supervisors_see_each_agents_chats_and_agents_only_their_own(

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatsvc.actions import conversations as actions
 from chatsvc.db.database import Database
-from chatsvc.db.engine import create_engine, upgrade
+from chatsvc.db.engine import check_schema, create_engine, upgrade
 from chatsvc.db.models import Conversation, Message
 from chatsvc.errors import ConversationEnded, InvalidToken, TokenExpired, Unavailable
 from chatsvc.settings import Settings
@@ -151,9 +151,28 @@ async def test_read_marks_never_go_down_or_past_the_end(db: Database) -> None:
 
 async def test_upgrade_is_idempotent(tmp_path: Path) -> None:
     engine = create_engine(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/twice.db"))
-    await upgrade(engine)
-    await upgrade(engine)
-    await engine.dispose()
+
+    async def schema() -> list[tuple[str, str]]:
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                text("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
+            )
+            return [(name, sql) for name, sql in rows]
+
+    async def revision() -> str:
+        async with engine.connect() as connection:
+            return str(await connection.scalar(text("SELECT version_num FROM alembic_version")))
+
+    try:
+        await upgrade(engine)
+        once, at = await schema(), await revision()
+        await upgrade(engine)
+        assert await schema() == once, "a second upgrade changed the schema"
+        assert await revision() == at
+        await check_schema(engine)  # at the code's head revision: the service would start
+        assert any(name == "conversations" for name, _ in once)
+    finally:
+        await engine.dispose()
 
 
 async def test_one_batch_serves_many_conversations_in_order(db: Database) -> None:

@@ -26,8 +26,9 @@ from chatsvc.settings import Settings
 from chatsvc.transport.events import conversation_room
 from chatsvc.transport.resident import NAMESPACE
 from chatsvc.transport.state import DATABASE, SIO
-from tests.browser import PageErrors, axe_violations
-from tests.conftest import AgentClient, LiveServer, ResidentClient
+from tests.browser.helpers import PageErrors, axe_violations
+from tests.conftest import AgentClient, LiveServer, ResidentClient, stored_rows
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.browser
 
@@ -116,8 +117,7 @@ async def stored(page: Page, live_server: LiveServer, name: str = "token") -> st
 
 
 async def count_conversations(live_server: LiveServer) -> int:
-    async with live_server.app[DATABASE].engine.connect() as conn:
-        return int(await conn.scalar(text("SELECT count(*) FROM conversations")) or 0)
+    return len(await stored_rows(live_server, Conversation))
 
 
 async def shadow_focus(page: Page) -> str | None:
@@ -510,8 +510,8 @@ async def test_the_resident_sees_their_place_in_line_then_who_joined(
 
 
 async def _only_conversation_id(live_server: LiveServer) -> int:
-    async with live_server.app[DATABASE].engine.connect() as conn:
-        return int(await conn.scalar(text("SELECT id FROM conversations")) or 0)
+    (only,) = await stored_rows(live_server, Conversation)
+    return int(only.id)
 
 
 async def test_narrow_screens_get_a_full_screen_panel(
@@ -879,20 +879,17 @@ async def mail_files(folder: Path, count: int) -> list[str]:
         files = sorted(folder.glob("*.eml")) if folder.is_dir() else []
         return [f.read_text(encoding="utf-8", errors="replace") for f in files]
 
-    for _ in range(100):
-        if len(texts := await asyncio.to_thread(read)) >= count:
-            return texts
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"no {count} .eml file(s) in {folder}")
+    return await eventually(
+        lambda: asyncio.to_thread(read),
+        lambda texts: len(texts) >= count,
+        every=0.1,
+        what=f"{count} .eml file(s) in {folder}",
+    )
 
 
 async def until(check: Callable[[], bool]) -> None:
     """Wait until `check()` holds (fails after the browser's usual wait)."""
-    for _ in range(100):
-        if check():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("the condition never held")
+    await eventually(check, every=0.1)
 
 
 async def reference_shown(page: Page) -> str:

@@ -16,9 +16,8 @@ from chatsvc.clock import utc_now
 from chatsvc.db.models import Conversation, OutboxMail
 from chatsvc.transport.dispatch import DISPATCHER
 from chatsvc.transport.state import DATABASE, REQUEST_POLICY
-from tests.browser import axe_violations
-from tests.conftest import LiveServer
-from tests.test_agent_pane_browser import (
+from tests.browser.helpers import axe_violations
+from tests.browser.test_agent_pane_browser import (
     NewContext,
     add_staff,
     conversation,
@@ -26,6 +25,7 @@ from tests.test_agent_pane_browser import (
     resident_starts_chat,
     widget_send,
 )
+from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser
 

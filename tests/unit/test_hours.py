@@ -24,7 +24,7 @@ from chatsvc.hours import (
 from chatsvc.settings import Settings
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
-EXAMPLE_CLOSURES = Path(__file__).resolve().parents[1] / "closures.example.toml"
+EXAMPLE_CLOSURES = Path(__file__).resolve().parents[2] / "closures.example.toml"
 
 
 def pacific(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:

@@ -14,9 +14,9 @@ from chatsvc.actions import service_requests
 from chatsvc.db.models import RequestPhoto, ServiceRequest
 from chatsvc.settings import Settings
 from chatsvc.transport.state import CLOCK, DATABASE, REQUEST_POLICY
-from tests.browser import axe_violations
+from tests.browser.helpers import axe_violations
+from tests.browser.test_widget_browser import log, send, start_chat
 from tests.conftest import Inbox, LiveServer
-from tests.test_widget_browser import log, send, start_chat
 
 pytestmark = pytest.mark.browser
 

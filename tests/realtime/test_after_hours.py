@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from chatsvc.db.models import AfterHoursMessage, Conversation, OutboxMail
 from chatsvc.settings import Settings
 from chatsvc.transport.state import DATABASE
-from tests.conftest import PERSON, AgentClient, Inbox, LiveServer, ResidentClient
+from tests.conftest import PERSON, AgentClient, Inbox, LiveServer, ResidentClient, stored_rows
+from tests.waiting import eventually
 
 Residents = Callable[..., Awaitable[ResidentClient]]
 # The city's own week and holidays (the suite's default is staffed around the clock).
@@ -44,14 +45,6 @@ async def closed_server(
     return await start_server(settings, clock=lambda: SUNDAY_NOON)
 
 
-async def stored(server: LiveServer, model: Any) -> list[Any]:
-    async def read(session: Any) -> list[Any]:
-        return list(await session.scalars(select(model).order_by(model.id)))
-
-    rows: list[Any] = await server.app[DATABASE].run(read)
-    return rows
-
-
 async def test_closed_the_widget_is_told_and_a_message_is_kept_and_acknowledged(
     closed_server: LiveServer, resident_client: Residents
 ) -> None:
@@ -76,13 +69,13 @@ async def test_closed_the_widget_is_told_and_a_message_is_kept_and_acknowledged(
     again = await resident.call("leave_message", payload)  # a retry after a lost ack
     assert (again["reference"], again["duplicate"]) == (left["reference"], True)
 
-    (message,) = await stored(closed_server, AfterHoursMessage)
+    (message,) = await stored_rows(closed_server, AfterHoursMessage)
     assert (message.status, message.email, message.reference) == (
         "new",
         "ana@example.com",
         left["reference"],
     )
-    (mail,) = await stored(closed_server, OutboxMail)
+    (mail,) = await stored_rows(closed_server, OutboxMail)
     assert mail.to_address == "ana@example.com" and left["reference"] in mail.subject
     assert "Monday, November 30 at 5 p.m." in mail.body
 
@@ -98,11 +91,11 @@ async def test_asking_for_a_person_after_hours_offers_the_form_and_ends_the_chat
     assert started["messages"][-1]["text"].startswith("Our team is away right now")
     left = await resident.call("leave_message", form())
     assert left["ok"], left
-    (message,) = await stored(closed_server, AfterHoursMessage)
+    (message,) = await stored_rows(closed_server, AfterHoursMessage)
     assert message.conversation_id == started["conversation"]["id"]
     conversation = await resident.next_where("conversation", lambda c: c["status"] == "ended")
     assert conversation["id"] == started["conversation"]["id"]
-    (row,) = await stored(closed_server, Conversation)
+    (row,) = await stored_rows(closed_server, Conversation)
     assert row.disposition == "left_message"
 
 
@@ -119,10 +112,10 @@ async def test_spam_and_robots_are_kept_apart_and_get_no_mail(
     robot = await resident.call("leave_message", form(website="http://seo.example"))
     # The same answer as anyone gets: nothing tells a spammer they were caught.
     assert spam["ok"] and robot["ok"] and spam["reference"] != robot["reference"]
-    rows = await stored(closed_server, AfterHoursMessage)
+    rows = await stored_rows(closed_server, AfterHoursMessage)
     assert [r.status for r in rows] == ["spam", "spam"]
     assert "hidden field filled in" in (rows[1].spam_reasons or [])
-    assert await stored(closed_server, OutboxMail) == []
+    assert await stored_rows(closed_server, OutboxMail) == []
 
 
 async def test_a_flood_from_one_address_is_limited_and_nothing_is_stored_twice(
@@ -157,7 +150,7 @@ async def flood(closed_server: LiveServer, resident_client: Residents) -> None:
     assert {a["error"]["code"] for a in limited} == {"rate_limited"}
     assert "wait" in limited[0]["error"]["message"]
     assert len({a["reference"] for a in ok}) == 5
-    assert len(await stored(closed_server, AfterHoursMessage)) == 5
+    assert len(await stored_rows(closed_server, AfterHoursMessage)) == 5
 
 
 @pytest.mark.parametrize(
@@ -228,11 +221,12 @@ async def test_the_acknowledgement_reaches_a_real_mail_server(
     body = mail.get_content()
     assert "Monday, November 30 at 5 p.m." in body and "> My bulky item pickup" in body
     # The server accepted it; the sender records that just after.
-    deadline = asyncio.get_running_loop().time() + 10
-    while (row := (await stored(server, OutboxMail))[0]).sent_at is None:
-        assert asyncio.get_running_loop().time() < deadline, "the mail was never marked sent"
-        await asyncio.sleep(0.05)
-    assert row.attempts <= 1
+    rows = await eventually(
+        lambda: stored_rows(server, OutboxMail),
+        lambda rows: rows[0].sent_at,
+        what="mail marked sent",
+    )
+    assert rows[0].attempts <= 1
 
 
 # --- the staff inbox ---------------------------------------------------------------------------

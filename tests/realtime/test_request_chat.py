@@ -15,7 +15,7 @@ from chatsvc.db.models import Conversation, OutboxMail, RequestPhoto, ServiceReq
 from chatsvc.settings import Settings
 from chatsvc.transport.state import DATABASE, REQUEST_POLICY
 from tests.conftest import AgentClient, LiveServer, ResidentClient
-from tests.test_assistant_chat import cid, say
+from tests.realtime.test_assistant_chat import cid, say
 
 Factory = Callable[..., Awaitable[ResidentClient]]
 MONDAY_TEN = datetime(2026, 11, 23, 18, 0, tzinfo=UTC)  # 10:00 in Pasadena

@@ -12,15 +12,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.async_api import BrowserContext, Page, WebSocketRoute, expect
-from sqlalchemy import select, text
 
 from chatsvc.actions import accounts, routing
 from chatsvc.clock import utc_now
-from chatsvc.db.models import AfterHoursMessage, OutboxMail
+from chatsvc.db.models import AfterHoursMessage, ConversationNote, Message, OutboxMail
 from chatsvc.settings import Settings
 from chatsvc.transport.state import DATABASE
-from tests.browser import PageErrors, axe_violations
-from tests.conftest import AgentClient, LiveServer, ResidentClient
+from tests.browser.helpers import PageErrors, axe_violations
+from tests.conftest import AgentClient, LiveServer, ResidentClient, stored_rows
 
 pytestmark = pytest.mark.browser
 
@@ -177,9 +176,7 @@ async def widget_send(page: Page, text_: str) -> None:
 
 
 async def stored_messages(live_server: LiveServer) -> list[tuple[str, str]]:
-    async with live_server.app[DATABASE].engine.connect() as conn:
-        rows = await conn.execute(text("SELECT author_kind, body FROM messages ORDER BY id"))
-        return [(r.author_kind, r.body) for r in rows]
+    return [(m.author_kind, m.body) for m in await stored_rows(live_server, Message)]
 
 
 # --- tests -----------------------------------------------------------------------------------
@@ -309,15 +306,9 @@ async def test_an_internal_note_never_reaches_the_resident(
 
     await expect(resident.locator("chatsvc-widget")).not_to_contain_text("rude to the crew")
     assert not [f for f in frames if "rude to the crew" in f], frames
-    received = [
-        event
-        for queue_ in other_tab.events.values()
-        for event in list(queue_._queue)  # whatever is still unread, of every event name
-    ]
-    assert "rude to the crew" not in repr(received), received
+    assert "rude to the crew" not in repr(other_tab.received), other_tab.received
     assert "rude to the crew" not in repr(await stored_messages(live_server))
-    async with live_server.app[DATABASE].engine.connect() as conn:
-        notes = list(await conn.execute(text("SELECT kind, body FROM conversation_notes")))
+    notes = await stored_rows(live_server, ConversationNote)
     assert [(n.kind, n.body) for n in notes] == [("note", secret)]
 
     # Her earlier conversation opens read-only, and the way back is one button.
@@ -874,14 +865,6 @@ def inbox_message(page: Page) -> Any:
 
 def announced(page: Page) -> Any:
     return page.locator("main > .sr-only[aria-live='polite']")
-
-
-async def stored_rows(server: LiveServer, model: Any) -> list[Any]:
-    async def read(session: Any) -> list[Any]:
-        return list(await session.scalars(select(model).order_by(model.id)))
-
-    rows: list[Any] = await server.app[DATABASE].run(read)
-    return rows
 
 
 async def test_after_hours_messages_are_claimed_answered_and_filed(

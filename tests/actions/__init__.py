@@ -1,0 +1,1 @@
+"""Actions on a real database session (SQLite and PostgreSQL), and the outbox senders."""

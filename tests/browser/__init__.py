@@ -1,0 +1,1 @@
+"""The real widget and agent pane in Chromium (Playwright, Debian's /usr/bin/chromium)."""

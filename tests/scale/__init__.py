@@ -1,0 +1,1 @@
+"""Several processes on PostgreSQL and Redis behind nginx, SIGKILL durability, PostgreSQL."""

@@ -1,0 +1,1 @@
+"""Pure functions: matcher, search, hours, knowledge base, settings. No server, no database."""
