@@ -5,18 +5,19 @@ BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := widget/node_modules/.installed
 WIDGET := chatsvc/static/widget.js
-WIDGET_SRC := $(wildcard widget/src/*.js)
+# What the widget and the pane both use (markdown, DOM helpers, ids, acks, times) is in shared/.
+SHARED_SRC := $(wildcard widget/src/shared/*.js)
+WIDGET_SRC := $(wildcard widget/src/*.js) $(SHARED_SRC)
 PANE := chatsvc/static/pane.js
-# The pane imports a few of the widget's modules (markdown, DOM helpers, ids).
-PANE_SRC := $(wildcard widget/src/pane/*.js) $(WIDGET_SRC)
+PANE_SRC := $(wildcard widget/src/pane/*.js) $(SHARED_SRC)
 
-.PHONY: run test test-fast lint typecheck pytest widget pane bench bench-handoff bench-scale clean
+.PHONY: run test test-fast lint typecheck js-check pytest widget pane bench bench-handoff bench-scale clean
 
 run: $(PY_STAMP) $(WIDGET) $(PANE)
 	$(BIN)/chatsvc agents demo
 	$(BIN)/chatsvc serve
 
-test: lint typecheck pytest
+test: lint typecheck js-check pytest
 
 lint: $(PY_STAMP)
 	$(BIN)/ruff check .
@@ -24,6 +25,12 @@ lint: $(PY_STAMP)
 
 typecheck: $(PY_STAMP)
 	$(BIN)/mypy
+
+# The widget's and the pane's JavaScript: eslint, tsc on the JSDoc types, node:test.
+js-check: $(NODE_STAMP)
+	cd widget && npm run --silent lint
+	cd widget && npm run --silent typecheck
+	cd widget && npm run --silent test
 
 # The suite runs twice: on the embedded default (SQLite), then again on PostgreSQL
 # (tests/databases.py; that pass says why it skipped where PostgreSQL is unreachable).

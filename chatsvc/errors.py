@@ -25,7 +25,20 @@ class ChatError(Exception):
 
 
 class InvalidPayload(ChatError):
+    """A payload that fails its checks; `field` names the one to blame, for a form to point at."""
+
     code = "invalid_payload"
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+    def as_dict(self) -> dict[str, Any]:
+        """Render the error body, with the field when one is to blame."""
+        body = super().as_dict()
+        if self.field:
+            body["error"]["field"] = self.field
+        return body
 
 
 class UnknownEvent(ChatError):

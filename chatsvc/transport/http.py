@@ -1,4 +1,4 @@
-"""HTTP views: the demo city page, the widget and pane bundles, health; the error middleware."""
+"""HTTP views: the demo city page, the widget and pane bundles, staff styles, health; errors."""
 
 from __future__ import annotations
 
@@ -34,6 +34,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/widget.js.map", widget_source_map)
     app.router.add_get("/agent/pane.js", pane_bundle)
     app.router.add_get("/agent/pane.js.map", pane_source_map)
+    app.router.add_get("/agent/staff.css", staff_stylesheet)
+    app.router.add_get("/agent/pane.css", pane_stylesheet)
     app.router.add_get("/healthz", health)
 
 
@@ -59,6 +61,16 @@ async def pane_bundle(request: web.Request) -> web.StreamResponse:
 
 async def pane_source_map(request: web.Request) -> web.StreamResponse:
     return _static_file("pane.js.map", "application/json", make_target="pane", cross_origin=False)
+
+
+async def staff_stylesheet(request: web.Request) -> web.StreamResponse:
+    """Serve the styles of every staff page (a file: their CSP allows no inline styles)."""
+    return _static_file("staff.css", "text/css", cross_origin=False)
+
+
+async def pane_stylesheet(request: web.Request) -> web.StreamResponse:
+    """Serve the agent pane's own styles."""
+    return _static_file("pane.css", "text/css", cross_origin=False)
 
 
 def _static_file(

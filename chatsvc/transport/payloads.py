@@ -211,12 +211,18 @@ def parse_payload(model: type[P], data: Any) -> P:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise InvalidPayload(_describe(exc)) from None
+        raise InvalidPayload(_describe(exc), field=_field_of(exc) or None) from None
+
+
+def _field_of(exc: ValidationError) -> str:
+    """The first bad field's name ("name", "values.address"), or "" for the whole payload."""
+    first = exc.errors(include_url=False, include_input=False)[0]
+    return ".".join(str(part) for part in first["loc"])
 
 
 def _describe(exc: ValidationError) -> str:
     first = exc.errors(include_url=False, include_input=False)[0]
-    field = ".".join(str(part) for part in first["loc"]) or "payload"
+    field = _field_of(exc) or "payload"
     kind = first["type"]
     ctx = first.get("ctx") or {}
     if kind == "missing":

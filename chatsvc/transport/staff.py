@@ -66,13 +66,16 @@ async def current_staff(request: web.Request) -> accounts.CurrentSession | None:
 def _render(
     request: web.Request, template: str, status: int = 200, **values: object
 ) -> web.Response:
-    html = request.app[JINJA].get_template(template).render(**values)
+    html = (
+        request.app[JINJA]
+        .get_template(template)
+        .render(staff_css_url=_versioned("/agent/staff.css", STATIC / "staff.css"), **values)
+    )
     response = web.Response(text=html, content_type="text/html", status=status)
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:;"
-        " frame-ancestors 'none'"
+        "default-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'"
     )
     return response
 
@@ -165,6 +168,7 @@ async def pane(request: web.Request) -> web.Response:
         staff=current.staff,
         csrf_token=current.csrf_token,
         pane_url=_versioned("/agent/pane.js", STATIC / "pane.js"),
+        pane_css_url=_versioned("/agent/pane.css", STATIC / "pane.css"),
     )
 
 

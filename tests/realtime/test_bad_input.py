@@ -171,6 +171,25 @@ async def test_bad_input_in_a_conversation(
     assert ack["ok"] and ack["message"]["seq"] == 3
 
 
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        (start_with(name="\u0001\u0002"), "name"),
+        (start_with(email="ana@example"), "email"),
+        (start_with(question=...), "question"),
+        ("hello", None),
+    ],
+)
+async def test_a_refused_payload_names_its_field(
+    resident_client: Factory, payload: Any, field: str | None
+) -> None:
+    # The widget puts the message under this field: it reads `field`, never the message text.
+    client = await resident_client()
+    ack = await client.call("start", payload)
+    assert ack["ok"] is False and ack["error"]["code"] == "invalid_payload"
+    assert ack["error"].get("field") == field
+
+
 async def test_html_and_script_are_stored_as_plain_text(resident_client: Factory) -> None:
     client = await resident_client()
     hostile = "<img src=x onerror=alert(1)><script>alert('x')</script> & \"quotes\""

@@ -88,6 +88,15 @@ async def test_sign_in_sets_a_safe_session_cookie_and_opens_the_pane(
         html = await pane.text()
     assert "Maria Lopez" in html and "Street Maintenance" in html
     assert pane.headers["X-Frame-Options"] == "DENY"
+    # Styles come from files: no <style> block nor style attribute, so the CSP needs no
+    # 'unsafe-inline' for them.
+    assert "style-src 'self';" in pane.headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in pane.headers["Content-Security-Policy"]
+    assert "<style" not in html and "style=" not in html
+    for sheet in re.findall(r'<link rel="stylesheet" href="([^"]+)">', html):
+        async with browser_session.get(staff_server.url + sheet) as css:
+            assert css.status == 200 and css.content_type == "text/css", sheet
+    assert len(re.findall(r'rel="stylesheet"', html)) == 2
 
     # Signing out needs the session's CSRF token; then the pane is closed again.
     async with browser_session.post(

@@ -1,11 +1,20 @@
+// @ts-check
 // The resident side of docs/protocol.md: one Socket.IO connection, the conversation token, the
 // messages seen so far (by seq) and the outbox of messages not yet acknowledged. It knows
 // nothing about the DOM; the view listens to its events.
 
 import { io } from "socket.io-client";
-import { newClientId } from "./ids.js";
+import { ACK_TIMEOUT_MS, ask, failure, onBackOnline } from "./shared/socket.js";
+import { Emitter } from "./shared/emitter.js";
+import { newClientId } from "./shared/ids.js";
 
-const ACK_TIMEOUT_MS = 10000;
+/** @typedef {import("./shared/socket.js").OpenSocket} OpenSocket */
+/** @typedef {import("./storage.js").Store} Store */
+/**
+ * A message not acknowledged yet, as the view shows it.
+ * @typedef {{client_id: string, text: string, created_at: string, state: string, error?: string}} OutboxEntry
+ */
+
 const TYPING_REPEAT_MS = 2000; // resend typing:true at most this often while typing
 const TYPING_IDLE_MS = 3000; // then typing:false after this long without a keystroke
 const RETRY_MIN_MS = 2000;
@@ -16,10 +25,6 @@ const JOIN_WAIT_MS = 5000; // a message left from a chat waits this long for the
 // server, and the server dedupes. Anything else is final for that message.
 const TRANSIENT = new Set(["timeout", "disconnected", "not_in_conversation", "unavailable", "internal_error"]);
 
-function failure(code, message) {
-  return { ok: false, error: { code, message } };
-}
-
 /** A `hours` answer (ack or event) that offers the "Leave Us A Message!" form, or null. */
 function offerOf(hours) {
   return hours && typeof hours === "object" && hours.leave_message && hours.leave_message.offered === true ? hours : null;
@@ -29,20 +34,41 @@ function isMessage(m) {
   return m && typeof m === "object" && Number.isInteger(m.seq) && typeof m.text === "string";
 }
 
-export class ChatClient {
-  constructor(server, store) {
+export class ChatClient extends Emitter {
+  /**
+   * @param {string} server the chat service's origin
+   * @param {Store} store where the token and the unsent messages survive a reload
+   * @param {OpenSocket} [openSocket] opens the connection (socket.io-client's `io`; tests pass a fake)
+   */
+  constructor(server, store, openSocket = io) {
+    super();
+    this.openSocket = openSocket;
     this.server = server;
     this.store = store;
-    this.listeners = new Map();
+    /** @type {any} socket.io-client's Socket, once connect() was called */
     this.socket = null;
     this.connection = "idle"; // idle | connecting | connected | reconnecting | unavailable
     this.epoch = 0; // bumped on every connect and reset: stale async work checks it and stops
     this.joined = false; // this connection has started or resumed the conversation
     this.token = store.get("token");
     const saved = store.getJSON("pending", []);
+    /** @type {OutboxEntry[]} */
     this.outbox = this.token && Array.isArray(saved) ? saved.filter((e) => e && e.client_id && typeof e.text === "string") : [];
     for (const entry of this.outbox) entry.state = "pending";
     if (!this.token) store.remove("pending");
+    /** @type {Map<number, any>} seq -> Message */
+    this.messages = new Map();
+    this.lastSeq = 0;
+    /** @type {any} */
+    this.conversation = null;
+    /** @type {{position: number} | null} */
+    this.queue = null;
+    /** @type {any} */
+    this.offer = null;
+    this.offerSeq = 0;
+    this.readSeq = 0;
+    this.serverReadSeq = 0;
+    this.staffReadSeq = 0;
     this._clearConversation();
     // The offer to leave a message survives a reload; the resume checks it is still valid.
     const offer = this.token ? store.getJSON("offer", null) : null;
@@ -54,21 +80,12 @@ export class ChatClient {
     this.flushing = false;
     this.flushAgain = false;
     this.retryDelay = RETRY_MIN_MS;
-    this.retryTimer = null;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.retryTimer = undefined;
     this.typingOn = false;
     this.typingSentAt = 0;
-    this.typingIdleTimer = null;
-  }
-
-  // --- events for the view -------------------------------------------------------------
-
-  on(event, handler) {
-    if (!this.listeners.has(event)) this.listeners.set(event, []);
-    this.listeners.get(event).push(handler);
-  }
-
-  emit(event, ...args) {
-    for (const handler of this.listeners.get(event) || []) handler(...args);
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.typingIdleTimer = undefined;
   }
 
   // --- state ---------------------------------------------------------------------------
@@ -121,12 +138,10 @@ export class ChatClient {
   /** Open the connection (once); socket.io-client then reconnects by itself. */
   connect() {
     if (this.socket) return;
-    const socket = io(`${this.server}/resident`, { autoConnect: false });
+    const socket = this.openSocket(`${this.server}/resident`, { autoConnect: false });
     this.socket = socket;
     // Back online: reconnect now rather than when the backoff timer (up to 5 s) says so.
-    window.addEventListener("online", () => {
-      if (!socket.connected && socket.active) socket.disconnect().connect();
-    });
+    onBackOnline(socket);
     socket.on("connect", () => this._onConnect());
     socket.on("disconnect", (reason) => this._onDisconnect(reason));
     socket.on("connect_error", () => {
@@ -192,31 +207,7 @@ export class ChatClient {
 
   /** Emit with an ack; always resolve to an ack-shaped object, transport errors included. */
   _ask(event, payload) {
-    return new Promise((resolve) => {
-      // Never let socket.io-client buffer an emit while disconnected: it would be sent on
-      // reconnect before `resume`, and answered with not_in_conversation.
-      if (!this.socket?.connected) {
-        resolve(failure("disconnected", "You are offline. Check your connection and try again."));
-        return;
-      }
-      this.socket.timeout(ACK_TIMEOUT_MS).emit(event, payload, (err, ack) => {
-        if (err) {
-          const timedOut = /timed out/.test(err.message);
-          resolve(
-            timedOut
-              ? failure("timeout", "The chat service did not answer. Please try again.")
-              : failure("disconnected", "The connection was lost. Please try again."),
-          );
-        } else if (!ack || typeof ack !== "object") {
-          resolve(failure("internal_error", "The chat service sent an unexpected answer."));
-        } else if (!ack.ok) {
-          const error = ack.error && typeof ack.error === "object" ? ack.error : {};
-          resolve(failure(String(error.code || "internal_error"), String(error.message || "Something went wrong.")));
-        } else {
-          resolve(ack);
-        }
-      });
-    });
+    return ask(this.socket, event, payload, "You are offline. Check your connection and try again.");
   }
 
   // --- conversation ------------------------------------------------------------------------
@@ -360,7 +351,8 @@ export class ChatClient {
     } catch {
       return failure("disconnected", "The photo could not be sent. Check your connection and try again.");
     }
-    let body = null;
+    /** @type {any} */
+    let body;
     try {
       body = await response.json();
     } catch {

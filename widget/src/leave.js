@@ -1,10 +1,12 @@
+// @ts-check
 // The "Leave Us A Message!" form, offered when no person can chat (docs/protocol.md, `hours` and
 // `leave_message`), and the confirmation shown once the message is stored. The view decides when
 // to show them; these classes only build their DOM and check and send the form.
 
-import { contactFields, el } from "./dom.js";
-import { newClientId } from "./ids.js";
-import { validateLeaveMessage, fieldError } from "./validation.js";
+import { contactFields, el } from "./shared/dom.js";
+import { newClientId } from "./shared/ids.js";
+import { fieldErrorOf } from "./shared/field-error.js";
+import { validateLeaveMessage } from "./validation.js";
 
 const FIELDS = ["name", "email", "message"];
 const DEFAULT_TEXT = "Agents are unavailable right now. Please leave a message and we will respond by next business day.";
@@ -120,6 +122,7 @@ export class LeaveMessageForm {
       return;
     }
 
+    /** @type {Record<string, string>} */
     const payload = { ...values, website: this.website.value };
     const key = JSON.stringify(payload);
     if (!this.attempt || this.attempt.key !== key) this.attempt = { key, clientId: newClientId() };
@@ -140,13 +143,23 @@ export class LeaveMessageForm {
       this.onSent(ack, values);
       return;
     }
-    const field = ack.error.code === "invalid_payload" ? fieldError(ack.error.message, FIELDS) : null;
-    if (field) {
-      this.setFieldError(field.field, field.message);
-      this.inputs[field.field].focus();
-    } else {
-      this.formError.textContent = ack.error.message;
-    }
+    showRefusal(this, ack.error, FIELDS);
+  }
+}
+
+/**
+ * Show a refused form's error: under the field the server blames (focused), else for the form.
+ * @param {{inputs: Record<string, HTMLElement>, setFieldError: (field: string, message: string) => void, formError: HTMLElement}} form
+ * @param {import("./shared/socket.js").AckError} error
+ * @param {readonly string[]} fields
+ */
+export function showRefusal(form, error, fields) {
+  const blamed = fieldErrorOf(error, fields);
+  if (blamed) {
+    form.setFieldError(blamed.field, blamed.message);
+    form.inputs[blamed.field].focus();
+  } else {
+    form.formError.textContent = error.message;
   }
 }
 

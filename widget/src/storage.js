@@ -1,8 +1,14 @@
+// @ts-check
 // localStorage, namespaced by the chat server's origin so two chat services on one site never
 // mix tokens. Private browsing modes and locked-down browsers throw on access: we then keep the
 // values in memory, so the chat still works for this page view.
 
-/** A small key/value store under `chatsvc:<origin>:`. */
+/** @typedef {ReturnType<typeof createStore>} Store */
+
+/**
+ * A small key/value store under `chatsvc:<origin>:`.
+ * @param {string} origin
+ */
 export function createStore(origin) {
   const prefix = `chatsvc:${origin}:`;
   const memory = new Map();

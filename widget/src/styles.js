@@ -1,3 +1,4 @@
+// @ts-check
 // The widget's stylesheet. It lives in the shadow root: the city's CSS cannot reach in and ours
 // cannot leak out. Theme values come from themeFor() (validated hex colours only).
 // Text colours were picked for WCAG AA: #1b1b1b and #4d4d4d on the light backgrounds used

@@ -1,3 +1,4 @@
+// @ts-check
 // Colours derived from the city's accent so contrast holds whatever colour is configured.
 
 export const DEFAULT_ACCENT = "#00558c";
@@ -11,8 +12,12 @@ export function parseHex(value) {
   return [0, 2, 4].map((i) => parseInt(hex.slice(i, i + 2), 16));
 }
 
-/** WCAG relative luminance of an sRGB colour. */
-export function luminance([r, g, b]) {
+/**
+ * WCAG relative luminance of an sRGB colour.
+ * @param {number[]} rgb
+ */
+export function luminance(rgb) {
+  const [r, g, b] = rgb;
   const channel = (v) => {
     const c = v / 255;
     return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
@@ -32,7 +37,7 @@ export function contrast(l1, l2) {
  * accent is too pale to be seen on white (WCAG 1.4.11 asks 3:1).
  */
 export function themeFor(accentValue) {
-  const rgb = parseHex(accentValue) || parseHex(DEFAULT_ACCENT);
+  const rgb = /** @type {number[]} */ (parseHex(accentValue) || parseHex(DEFAULT_ACCENT));
   const accent = `#${rgb.map((v) => v.toString(16).padStart(2, "0")).join("")}`;
   const l = luminance(rgb);
   const onAccent = contrast(l, 1) >= contrast(l, 0) ? "#ffffff" : "#000000";

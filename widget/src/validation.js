@@ -1,3 +1,4 @@
+// @ts-check
 // The same limits the server enforces (docs/protocol.md), checked first in the browser so the
 // resident gets an answer at once; the server's own errors are shown the same way.
 
@@ -34,14 +35,21 @@ function checkText(text, noun, limit) {
   return null;
 }
 
+/** @param {Record<string, string | null>} checks */
 function collect(checks) {
+  /** @type {Record<string, string>} */
   const errors = {};
   for (const [field, error] of Object.entries(checks)) if (error) errors[field] = error;
   return errors;
 }
 
-/** Check the pre-chat form; return {field: message} for each invalid field. */
-export function validateStart({ name, email, question }) {
+/**
+ * Check the pre-chat form; return {field: message} for each invalid field.
+ * @param {Record<string, string>} form
+ * @returns {Record<string, string>}
+ */
+export function validateStart(form) {
+  const { name, email, question } = form;
   return collect({
     name: checkName(name),
     email: checkEmail(email),
@@ -49,24 +57,18 @@ export function validateStart({ name, email, question }) {
   });
 }
 
-/** Check the "Leave Us A Message!" form; return {field: message} for each invalid field. */
-export function validateLeaveMessage({ name, email, message }) {
+/**
+ * Check the "Leave Us A Message!" form; return {field: message} for each invalid field.
+ * @param {Record<string, string>} form
+ * @returns {Record<string, string>}
+ */
+export function validateLeaveMessage(form) {
+  const { name, email, message } = form;
   return collect({
     name: checkName(name),
     email: checkEmail(email),
     message: checkText(message, "message", LIMITS.message),
   });
-}
-
-/**
- * Split a server `invalid_payload` message ("email: enter an email address…") into the field
- * it names and a sentence to show under that field.
- */
-export function fieldError(message, fields) {
-  const match = /^\s*([a-z_]+)\s*:\s*(.+)$/is.exec(message || "");
-  if (!match || !fields.includes(match[1].toLowerCase())) return null;
-  const text = match[2].trim();
-  return { field: match[1].toLowerCase(), message: text.charAt(0).toUpperCase() + text.slice(1) };
 }
 
 export { number as formatNumber };

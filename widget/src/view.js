@@ -1,3 +1,4 @@
+// @ts-check
 // The widget's DOM: launcher, panel, pre-chat form, message log and composer, and the
 // "Leave Us A Message!" form when no person can chat. It renders what ChatClient reports and
 // turns the resident's actions into ChatClient calls.
@@ -6,10 +7,11 @@
 // "Name" are never there twice): "checking" (asking whether a person can chat), "prechat",
 // "leave" (the message form), "confirmed" (the message was stored) or "chat".
 
-import { el, icon, ICON_CHAT, ICON_CLOSE, appendLinkified, contactFields, formatTime } from "./dom.js";
-import { renderMarkdown } from "./markdown.js";
-import { LeaveMessageForm, Confirmation } from "./leave.js";
-import { LIMITS, charCount, validateStart, fieldError, formatNumber } from "./validation.js";
+import { el, icon, ICON_CHAT, ICON_CLOSE, appendLinkified, contactFields } from "./shared/dom.js";
+import { formatTime } from "./shared/time.js";
+import { renderMarkdown } from "./shared/markdown.js";
+import { LeaveMessageForm, Confirmation, showRefusal } from "./leave.js";
+import { LIMITS, charCount, validateStart, formatNumber } from "./validation.js";
 
 const SYSTEM_NAME = "City of Pasadena";
 const TYPING_HIDE_MS = 6000; // the other side's indicator, when no update arrives
@@ -69,6 +71,18 @@ function waitText(queue) {
 }
 
 export class ChatView {
+  // Made by the build*() methods the constructor calls:
+  /** @type {Record<string, any>} */
+  inputs;
+  /** @type {(field: string, message: string) => void} */
+  setFieldError;
+  /** @type {Record<string, HTMLElement>} */
+  screens;
+  /** @type {LeaveMessageForm} */
+  leaveForm;
+  /** @type {Confirmation} */
+  confirmation;
+
   constructor(shadow, client, { title }) {
     this.shadow = shadow;
     this.client = client;
@@ -79,7 +93,8 @@ export class ChatView {
     this.seqNodes = new Map(); // seq -> element
     this.pendingNodes = new Map(); // client_id -> element, until the server stores it
     this.seenNode = null;
-    this.typingTimer = null;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.typingTimer = undefined;
     this.quickReplies = null; // the "Suggested replies" group, while one is shown
     this.quickRepliesSeq = 0; // the seq of the message it belongs to
     // Without a conversation: "no" (ask `hours` when the panel opens), "asking" or "done".
@@ -87,7 +102,8 @@ export class ChatView {
     this.hoursRequest = 0; // bumped to ignore an answer that comes after a reset
     this.leaveFrom = null; // the message form is shown: "start" (no chat yet) or "chat"
     this.leaveFilledFor = null; // the conversation the form was last pre-filled from
-    this.confirmed = false; // the message was stored: show the confirmation
+    /** @type {false | {name: string, email: string}} the message was stored: show the confirmation */
+    this.confirmed = false;
 
     this.root = el("div", { class: "root" }, this.buildLauncher(title), this.buildPanel(title));
     shadow.append(this.root);
@@ -557,6 +573,7 @@ export class ChatView {
    * follows that message (a reply, the resident's own message, even one still sending).
    */
   renderQuickReplies() {
+    /** @type {HTMLElement | null} */
     let last = null;
     for (let node = this.log.lastElementChild; node; node = node.previousElementSibling) {
       if (node.classList.contains("msg")) {
@@ -588,7 +605,7 @@ export class ChatView {
     );
     this.quickRepliesSeq = m.seq;
     // Not a message: no data-seq, so place() and the "Seen" line never count it as one.
-    last.after(this.quickReplies);
+    /** @type {HTMLElement} */ (last).after(this.quickReplies); // there are replies: to a message
     if (stick) this.scrollToEnd();
   }
 
@@ -657,6 +674,7 @@ export class ChatView {
   async submitForm(event) {
     event.preventDefault();
     if (this.starting) return;
+    /** @type {Record<string, string>} */
     const values = {};
     for (const field of FIELDS) values[field] = this.inputs[field].value.trim();
     const errors = validateStart(values);
@@ -687,13 +705,7 @@ export class ChatView {
       this.markReadIfSeen();
       return;
     }
-    const field = ack.error.code === "invalid_payload" ? fieldError(ack.error.message, FIELDS) : null;
-    if (field) {
-      this.setFieldError(field.field, field.message);
-      this.inputs[field.field].focus();
-    } else {
-      this.formError.textContent = ack.error.message;
-    }
+    showRefusal(this, ack.error, FIELDS);
   }
 
   sendFromComposer() {

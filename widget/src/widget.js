@@ -1,3 +1,4 @@
+// @ts-check
 // chatsvc resident chat widget. Embed with one tag:
 //   <script src="https://chat.example.org/widget.js" data-title="Chat with us"
 //           data-accent="#00558c" data-server="https://chat.example.org" defer></script>
@@ -10,7 +11,7 @@ import { themeFor } from "./theme.js";
 import { ChatView } from "./view.js";
 
 // Only available while this script first runs, so read it now.
-const script = document.currentScript;
+const script = /** @type {HTMLScriptElement | null} */ (document.currentScript);
 
 function readConfig() {
   const data = (script && script.dataset) || {};

@@ -1,3 +1,4 @@
+// @ts-check
 // The staff side of docs/protocol.md ("The /agent namespace"): one Socket.IO connection, what the
 // server said in `hello` and since (me, my chats, the queue, the team, canned responses), the
 // transcripts loaded so far (messages deduplicated by conversation and seq, notes by id), the
@@ -5,11 +6,13 @@
 // the DOM; the views listen to its events.
 
 import { io } from "socket.io-client";
-import { newClientId } from "../ids.js";
-import { Emitter } from "./emitter.js";
-import { parseTime } from "./format.js";
+import { ask, onBackOnline } from "../shared/socket.js";
+import { newClientId } from "../shared/ids.js";
+import { Emitter } from "../shared/emitter.js";
+import { parseTime } from "../shared/time.js";
 
-const ACK_TIMEOUT_MS = 10000;
+/** @typedef {import("../shared/socket.js").OpenSocket} OpenSocket */
+
 const HELLO_RETRY_MS = 3000;
 const TYPING_REPEAT_MS = 2000; // resend typing:true at most this often while typing
 const TYPING_IDLE_MS = 3000; // then typing:false after this long without a keystroke
@@ -24,10 +27,6 @@ export const DEFAULT_DISPOSITIONS = {
   no_response: "No response",
   spam: "Spam",
 };
-
-export function failure(code, message) {
-  return { ok: false, error: { code, message } };
-}
 
 function isObject(value) {
   return value !== null && typeof value === "object" && !Array.isArray(value);
@@ -75,9 +74,15 @@ export class Transcript {
 }
 
 export class AgentClient extends Emitter {
-  constructor(origin) {
+  /**
+   * @param {string} origin the chat service's origin
+   * @param {OpenSocket} [openSocket] opens the connection (socket.io-client's `io`; tests pass a fake)
+   */
+  constructor(origin, openSocket = io) {
     super();
+    this.openSocket = openSocket;
     this.origin = origin;
+    /** @type {any} socket.io-client's Socket, once connect() was called */
     this.socket = null;
     this.connection = "connecting"; // connecting | connected | reconnecting | refused
     this.epoch = 0; // bumped on every connect: answers for an older connection are dropped
@@ -96,7 +101,8 @@ export class AgentClient extends Emitter {
     this.loading = new Map(); // conversation id -> the open request in flight
     this.outbox = []; // replies not yet acknowledged, oldest first
     this.flushing = false;
-    this.typing = { id: null, on: false, sentAt: 0, timer: null };
+    /** @type {{id: number | null, on: boolean, sentAt: number, timer: ReturnType<typeof setTimeout> | undefined}} */
+    this.typing = { id: null, on: false, sentAt: 0, timer: undefined };
     this.inbox = new Map(); // left message id -> newest Left message seen
     this.inboxLoaded = false; // the open ones were listed once
     this.inboxRequests = 0; // `inbox` requests out
@@ -116,16 +122,14 @@ export class AgentClient extends Emitter {
     if (this.socket) return;
     // WebSocket first: its handshake always carries the Origin the server checks (a browser's
     // same-origin polling GET carries none); long-polling remains the fallback.
-    const socket = io(`${this.origin}/agent`, {
+    const socket = this.openSocket(`${this.origin}/agent`, {
       autoConnect: false,
       withCredentials: true,
       transports: ["websocket", "polling"],
       tryAllTransports: true,
     });
     this.socket = socket;
-    window.addEventListener("online", () => {
-      if (!socket.connected && socket.active) socket.disconnect().connect();
-    });
+    onBackOnline(socket);
     socket.on("connect", () => this._onConnect());
     socket.on("disconnect", (reason) => {
       this.ready = false;
@@ -246,32 +250,7 @@ export class AgentClient extends Emitter {
 
   /** Emit with an ack; always resolve to an ack-shaped object, transport errors included. */
   ask(event, payload) {
-    return new Promise((resolve) => {
-      // Never let socket.io-client buffer an emit while disconnected: it would go out before
-      // `hello` on the next connection.
-      if (!this.socket?.connected) {
-        resolve(failure("disconnected", "The pane is offline. It reconnects by itself; please try again then."));
-        return;
-      }
-      this.socket.timeout(ACK_TIMEOUT_MS).emit(event, payload, (err, ack) => {
-        if (err) {
-          resolve(
-            /timed out/.test(err.message)
-              ? failure("timeout", "The chat service did not answer. Please try again.")
-              : failure("disconnected", "The connection was lost. Please try again."),
-          );
-        } else if (!isObject(ack)) {
-          resolve(failure("internal_error", "The chat service sent an unexpected answer."));
-        } else if (!ack.ok) {
-          const error = isObject(ack.error) ? ack.error : {};
-          const failed = failure(String(error.code || "internal_error"), String(error.message || "Something went wrong."));
-          if (typeof error.field === "string") failed.error.field = error.field; // which field of a form
-          resolve(failed);
-        } else {
-          resolve(ack);
-        }
-      });
-    });
+    return ask(this.socket, event, payload, "The pane is offline. It reconnects by itself; please try again then.");
   }
 
   // --- state ---------------------------------------------------------------------------

@@ -1,9 +1,10 @@
+// @ts-check
 // The reply composer: Enter sends, Shift+Enter adds a line; "/" and a shortcut (e.g. "/hours")
 // offers the matching canned responses in a listbox (arrows choose, Enter or Tab inserts,
 // Escape dismisses); a "Canned responses" menu does the same with a pointer or the keyboard.
 // It sends typing events (throttled by the client) and keeps a draft per conversation.
 
-import { el } from "../dom.js";
+import { el } from "../shared/dom.js";
 import { excerpt } from "./format.js";
 
 const MAX_LENGTH = 4000;

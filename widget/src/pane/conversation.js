@@ -1,25 +1,18 @@
+// @ts-check
 // One conversation as an agent works it: the header with its actions, the whole transcript (the
 // assistant's answers and staff notes included), the reply composer, the internal note, and
 // beside it the resident, their earlier conversations and the knowledge base.
 
-import { el, formatTime, appendLinkified } from "../dom.js";
-import { renderMarkdown } from "../markdown.js";
+import { el, appendLinkified } from "../shared/dom.js";
+import { formatTime, parseTime } from "../shared/time.js";
+import { renderMarkdown } from "../shared/markdown.js";
 import { Composer } from "./composer.js";
 import { field } from "./dialog.js";
-import { HANDOFF_REASONS, excerpt, parseTime, plainFromMarkdown, topicName } from "./format.js";
+import { HANDOFF_REASONS, excerpt, plainFromMarkdown, topicName, unassignedNotice } from "./format.js";
 
 const TYPING_HIDE_MS = 6000;
 const NEAR_BOTTOM_PX = 48;
 const NOTE_MAX = 4000;
-
-const UNASSIGNED = {
-  transferred: "This chat was transferred. It is no longer yours.",
-  reassigned: "A supervisor gave this chat to someone else.",
-  closed: "This chat was closed.",
-  ended: "The resident ended this chat.",
-  returned: "This chat went back to the queue.",
-  idle: "This chat was closed after a long silence.",
-};
 
 export class ConversationView {
   /**
@@ -35,8 +28,10 @@ export class ConversationView {
     this.returnTo = null; // the conversation to go back to from a read-only earlier one
     this.notice = null; // a notice about what happened to this chat (unassigned…)
     this.nodes = new Map(); // "m:seq" | "n:id" | "p:client_id" -> element
-    this.typingTimer = null;
-    this.suggestTimer = null;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.typingTimer = undefined;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.suggestTimer = undefined;
     this.loadError = null;
     this.filed = new Map(); // conversation id -> [{request, told}] filed from this pane
     this.composer = new Composer(client, notifier);
@@ -157,6 +152,10 @@ export class ConversationView {
   }
 
   /** Show conversation `id`; resolves with the open ack once loaded. */
+  /**
+   * @param {number} id
+   * @param {{readOnly?: boolean, returnTo?: number | null}} [options]
+   */
   async show(id, { readOnly = false, returnTo = null } = {}) {
     const same = id === this.id;
     this.id = id;
@@ -242,7 +241,7 @@ export class ConversationView {
     this.renderActions(mode, chat);
     this.renderFiled();
 
-    const notice = this.noticeText(mode, chat);
+    const notice = this.noticeText(mode);
     this.noticeNode.replaceChildren();
     if (notice) this.noticeNode.append(notice);
     if (mode === "earlier" && this.returnTo !== null) {
@@ -284,7 +283,7 @@ export class ConversationView {
     return chat.assigned?.name ? `With ${chat.assigned.name}` : "With an agent";
   }
 
-  noticeText(mode, chat) {
+  noticeText(mode) {
     if (this.loadError) return `This chat could not be loaded: ${this.loadError}`;
     if (this.notice && mode !== "mine") return this.notice;
     if (mode === "earlier") return "Read-only: an earlier conversation of this resident.";
@@ -337,7 +336,8 @@ export class ConversationView {
       );
     }
     // Keep focus on a button that survives the re-render.
-    const focused = this.actions.contains(document.activeElement) ? document.activeElement.textContent : null;
+    const active = document.activeElement;
+    const focused = active && this.actions.contains(active) ? active.textContent : null;
     this.actions.replaceChildren(...buttons);
     this.actions.hidden = !buttons.length;
     if (focused) {
@@ -392,7 +392,7 @@ export class ConversationView {
 
   /** The chat was taken from me (transferred, reassigned, returned, ended…). */
   noteUnassigned(reason) {
-    this.notice = UNASSIGNED[reason] || "This chat is no longer yours.";
+    this.notice = unassignedNotice(reason);
     this.renderHead();
   }
 

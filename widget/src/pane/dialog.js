@@ -1,8 +1,9 @@
+// @ts-check
 // Modal dialogs on the native <dialog> element: showModal() makes the rest of the page inert;
 // Tab and Shift+Tab also wrap inside the dialog here, Escape cancels, and focus goes back to
 // the control that opened it (or a fallback, when that control is gone meanwhile).
 
-import { el } from "../dom.js";
+import { el } from "../shared/dom.js";
 
 let counter = 0;
 
@@ -20,6 +21,10 @@ function visibleFocusables(root) {
  *   onSubmit(form) -> Promise<string|null>: an error message to show (the dialog stays), or null;
  *   opener: the element focus returns to; fallback(): the element to focus when it is gone.
  * Resolves true when submitted successfully, false when cancelled.
+ * @param {{title: string, description?: string, fields: Node[], submitLabel: string,
+ *   onSubmit: (form: HTMLFormElement) => Promise<string | null>, opener?: HTMLElement | null,
+ *   fallback?: () => HTMLElement | null | undefined, danger?: boolean}} options
+ * @returns {Promise<boolean>}
  */
 export function formDialog({ title, description, fields, submitLabel, onSubmit, opener, fallback, danger = false }) {
   const id = `dlg-${++counter}`;
@@ -40,7 +45,7 @@ export function formDialog({ title, description, fields, submitLabel, onSubmit, 
     description ? el("p", { id: `${id}-desc`, class: "dialog-description", text: description }) : null,
     form,
   );
-  const returnTo = opener || document.activeElement;
+  const returnTo = /** @type {HTMLElement | null} */ (opener || document.activeElement);
 
   return new Promise((resolve) => {
     let submitted = false;

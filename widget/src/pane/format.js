@@ -1,10 +1,5 @@
-// Pure helpers for the pane: times, wait labels, names, and the plain-text form of an article.
-
-/** Milliseconds since the epoch of a server timestamp (ISO 8601 with microseconds), or NaN. */
-export function parseTime(iso) {
-  if (typeof iso !== "string") return NaN;
-  return new Date(iso.replace(/(\.\d{3})\d+/, "$1")).getTime();
-}
+// @ts-check
+// Pure helpers for the pane: wait labels, names, and the plain-text form of an article.
 
 /** "under 1 min", "2 min", "1 h 5 min" from sinceMs to nowMs, or "" for an unknown time. */
 export function elapsed(sinceMs, nowMs) {
@@ -42,6 +37,31 @@ export const HANDOFF_REASONS = {
   request: "Wants to file a request",
 };
 
+// Why a chat stopped being mine (`unassigned`'s reason): the notice in the chat, and how the
+// announcement ends ("The chat with Ana Ruiz was transferred.").
+const UNASSIGNED_REASONS = {
+  transferred: { notice: "This chat was transferred. It is no longer yours.", gone: "was transferred" },
+  reassigned: { notice: "A supervisor gave this chat to someone else.", gone: "was given to someone else by a supervisor" },
+  closed: { notice: "This chat was closed.", gone: "was closed" },
+  ended: { notice: "The resident ended this chat.", gone: "was ended by the resident" },
+  returned: { notice: "This chat went back to the queue.", gone: "went back to the queue" },
+  idle: { notice: "This chat was closed after a long silence.", gone: "was closed after a long silence" },
+};
+
+function known(reason) {
+  return Object.prototype.hasOwnProperty.call(UNASSIGNED_REASONS, reason) ? UNASSIGNED_REASONS[reason] : null;
+}
+
+/** The notice shown in a chat that is no longer mine. */
+export function unassignedNotice(reason) {
+  return known(reason)?.notice || "This chat is no longer yours.";
+}
+
+/** What is announced when a chat with `name` is no longer mine. */
+export function unassignedAnnouncement(name, reason) {
+  return `The chat with ${name} ${known(reason)?.gone || "is no longer yours"}.`;
+}
+
 export const STATUS_LABELS = { available: "Available", away: "Away", offline: "Offline" };
 
 /** Turn the knowledge base's Markdown into text a resident's widget shows well as plain text. */
@@ -68,13 +88,4 @@ export function excerpt(text, length = 160) {
 /** "1 chat", "2 chats". */
 export function plural(n, one, many = `${one}s`) {
   return `${n} ${n === 1 ? one : many}`;
-}
-
-/** A readable local date and time: "Mon, Nov 30, 5:00 PM" (the year too when not this year). */
-export function dateTimeLabel(ms, nowMs = Date.now()) {
-  if (!Number.isFinite(ms)) return "";
-  const date = new Date(ms);
-  const options = { weekday: "short", month: "short", day: "numeric", hour: "numeric", minute: "2-digit" };
-  if (date.getFullYear() !== new Date(nowMs).getFullYear()) options.year = "numeric";
-  return date.toLocaleString(undefined, options);
 }

@@ -1,12 +1,14 @@
+// @ts-check
 // The after-hours inbox: the messages residents left when nobody could chat, reply due soonest
 // first, with a filter to see the replied, closed and spam ones too. One message opens beside the
 // list with what its state allows: Claim; Reply by email; Put back, Close, Mark as spam. Whether
 // a message is overdue is worked out again every minute; a new one is announced politely.
 
-import { el } from "../dom.js";
+import { el } from "../shared/dom.js";
 import { INBOX_OPEN, INBOX_STATUSES, isOverdue } from "./client.js";
 import { invalid } from "./dialog.js";
-import { dateTimeLabel, parseTime, plural } from "./format.js";
+import { plural } from "./format.js";
+import { dateTimeLabel, parseTime } from "../shared/time.js";
 import { reconcile } from "./lists.js";
 
 const TICK_MS = 60000; // how often overdue flags and counts are brought up to date
@@ -23,6 +25,11 @@ export const INBOX_STATUS_LABELS = {
 const DONE = { new: "was put back in the inbox", closed: "is closed", spam: "was marked as spam" };
 
 export class InboxView {
+  /** @type {HTMLInputElement[]} made by build() */
+  filterBoxes;
+  /** @type {HTMLElement[]} made by build() */
+  actionButtons;
+
   constructor(client, notifier, pane) {
     this.client = client;
     this.notifier = notifier;
@@ -83,6 +90,7 @@ export class InboxView {
     this.title = el("h2", { id: "inbox-message-title", tabindex: "-1" });
     this.meta = el("p", { class: "conversation-meta" });
     this.stateNote = el("p", { class: "notice" });
+    /** @type {Record<string, {dt: HTMLElement, dd: HTMLElement}>} */
     this.facts = {};
     const factRows = [
       ["reference", "Reference"],

@@ -1,3 +1,4 @@
+// @ts-check
 // Keyed list updates that keep the agent's place: nodes are reused by key and only moved when
 // the order changes, so a focused button (Accept, Assign…) survives the queue moving under it.
 
@@ -6,7 +7,7 @@
  * refreshes it. Returns true when the focused element was in a node that went away.
  */
 export function reconcile(parent, items, keyOf, create, update) {
-  const active = document.activeElement;
+  const active = /** @type {HTMLElement | null} */ (document.activeElement);
   const old = new Map();
   for (const node of parent.children) if (node.dataset.key) old.set(node.dataset.key, node);
   const nodes = items.map((item) => {
@@ -26,6 +27,7 @@ export function reconcile(parent, items, keyOf, create, update) {
     if (node.contains(active)) lostFocus = true;
     node.remove();
   }
+  /** @type {Node | null} */
   let previous = null;
   for (const node of nodes) {
     const wanted = previous ? previous.nextSibling : parent.firstChild;

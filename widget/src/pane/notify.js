@@ -1,3 +1,4 @@
+// @ts-check
 // How the pane gets an agent's attention without a mouse or screen in view: a short beep made
 // with WebAudio (no sound file), a notice in the title bar, and one polite live region for
 // screen readers. Nothing here is noisy: the beep only for new chats, the live region only for
@@ -15,7 +16,8 @@ export class Notifier {
     this.region.className = "sr-only";
     this.region.setAttribute("aria-live", "polite");
     this.region.setAttribute("aria-atomic", "true");
-    this.timer = null;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.timer = undefined;
     const seen = () => this.clearTitle();
     window.addEventListener("focus", seen);
     // Browsers start audio only after a gesture: get the context ready on the first one.
@@ -89,7 +91,8 @@ export class Notifier {
   }
 
   _context() {
-    const AudioContext = window.AudioContext || window.webkitAudioContext;
+    // Safari before 14.1 has it under its old name only.
+    const AudioContext = window.AudioContext || /** @type {any} */ (window).webkitAudioContext;
     if (!AudioContext) return null;
     if (!this.audio) {
       try {

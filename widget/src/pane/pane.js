@@ -1,3 +1,4 @@
+// @ts-check
 // chatsvc agent pane: the page customer service agents work in, served at /agent to signed-in
 // staff. The page's template renders the header and <main id="pane">; this script fills them and
 // talks to the server on the /agent Socket.IO namespace (docs/protocol.md).

@@ -1,3 +1,4 @@
+// @ts-check
 // Service requests in the pane. `createRequestDialog` files one from a chat: the topic and the
 // fields the resident already gave are suggested by the server, the agent checks and edits them,
 // and the resident is told the number in the chat. `RequestsView` is the Requests page: the
@@ -5,10 +6,12 @@
 // events (from the pane, the City Assistant and Open311 alike), and one request beside it with
 // its details, photos, history and a form to change its status with a note.
 
-import { el } from "../dom.js";
-import { newClientId } from "../ids.js";
+import { el } from "../shared/dom.js";
+import { fieldErrorOf } from "../shared/field-error.js";
+import { newClientId } from "../shared/ids.js";
 import { formDialog } from "./dialog.js";
-import { dateTimeLabel, parseTime, plural } from "./format.js";
+import { plural } from "./format.js";
+import { dateTimeLabel, parseTime } from "../shared/time.js";
 import { reconcile } from "./lists.js";
 
 const OPEN_STATUSES = ["open", "in_progress"];
@@ -105,6 +108,8 @@ function fieldControl(spec, id) {
  * File a service request from a chat, in a dialog. Resolves with {request, message, duplicate}
  * (message: what the resident was told in the chat, null for an ended chat), or null when
  * cancelled or when the form could not be loaded (the error is then shown by `report`).
+ * @typedef {{request: any, message: any, duplicate: boolean}} FiledRequest
+ * @returns {Promise<FiledRequest | null>}
  */
 export async function createRequestDialog({ client, conversationId, opener, fallback, report }) {
   const first = await client.requestPrefill(conversationId);
@@ -120,6 +125,7 @@ export async function createRequestDialog({ client, conversationId, opener, fall
   const suggested = new Map(Object.entries(first.values || {}));
   for (const [name, value] of suggested) values.set(name, String(value ?? ""));
   let rendered = new Map(); // field name -> {control, setError}
+  /** @type {FiledRequest | null} */
   let filed = null;
 
   const topicSelect = el(
@@ -229,9 +235,10 @@ export async function createRequestDialog({ client, conversationId, opener, fall
       const chosen = photoBoxes.filter((p) => p.input.checked).map((p) => p.id);
       const ack = await client.createRequest(conversationId, topic.code, payload, clientId, chosen);
       if (!ack.ok) {
-        const where = ack.error.field && rendered.get(ack.error.field);
+        const blamed = fieldErrorOf(ack.error, [...rendered.keys()]);
+        const where = blamed && rendered.get(blamed.field);
         if (where) {
-          where.setError(ack.error.message);
+          where.setError(blamed.message);
           return `The request was not created: check ${where.control.labels?.[0]?.textContent?.replace(/ \((required|optional)\)$/, "") || "the field"}.`;
         }
         return `The request was not created: ${ack.error.message}`;
@@ -240,10 +247,13 @@ export async function createRequestDialog({ client, conversationId, opener, fall
       return null;
     },
   });
-  return ok ? filed : null;
+  return ok ? /** @type {FiledRequest | null} */ (filed) : null;
 }
 
 export class RequestsView {
+  /** @type {Record<string, {node: HTMLElement, control: any, setError: (message: string | null) => void}>} made by build() */
+  fields;
+
   constructor(client, notifier, pane) {
     this.client = client;
     this.notifier = notifier;
@@ -550,7 +560,7 @@ export class RequestsView {
   }
 
   renderList(now) {
-    let status = "";
+    let status;
     if (this.listError) status = this.listError;
     else if (!this.loaded) status = this.loading ? "Loading…" : "";
     else if (!this.total) status = "No requests match.";
@@ -563,7 +573,7 @@ export class RequestsView {
       this.body,
       requests,
       (r) => r.number,
-      (r) => this.rowNode(r),
+      () => this.rowNode(),
       (tr, r) => this.updateRow(tr, r, now),
     );
     if (lost) this.heading.focus();
@@ -747,6 +757,7 @@ export class RequestsView {
     const note = this.note.value.trim();
     const change = { number: r.number, status, public: this.isPublic.checked };
     if (note) change.note = note;
+    /** @type {[string, string] | null} */
     let problem = null;
     if (status === r.status && !note) problem = ["note", "The request already has this status: write a note to add to it."];
     if (status === "referred") {
@@ -773,9 +784,10 @@ export class RequestsView {
     }
     if (this.openNumber !== r.number) return;
     if (!ack.ok) {
-      const where = ack.error.field && this.fields[ack.error.field];
+      const blamed = fieldErrorOf(ack.error, Object.keys(this.fields));
+      const where = blamed && this.fields[blamed.field];
       if (where) {
-        where.setError(ack.error.message);
+        where.setError(blamed.message);
         where.control.focus();
       } else {
         this.showStatusError(`The status was not changed: ${ack.error.message}`);

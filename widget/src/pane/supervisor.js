@@ -1,10 +1,12 @@
+// @ts-check
 // The supervisor view: the team's status and load, each agent's chats under their row (View,
 // Take over, Reassign…), the live queue with "Assign…", a way to open any chat by its number,
 // and the canned responses (add, edit, delete).
 
-import { el, formatTime } from "../dom.js";
+import { el } from "../shared/dom.js";
+import { formatTime, parseTime } from "../shared/time.js";
 import { field, formDialog } from "./dialog.js";
-import { STATUS_LABELS, assignedLabel, excerpt, parseTime, topicName, waitingLabel } from "./format.js";
+import { STATUS_LABELS, assignedLabel, excerpt, topicName, waitingLabel } from "./format.js";
 import { reconcile } from "./lists.js";
 
 const SHORTCUT = /^[a-z0-9][a-z0-9_-]{0,31}$/;
@@ -24,7 +26,8 @@ export class SupervisorView {
     this.loads = new Map(); // staff id -> active_chats in the last `agents` event
     this.dirty = new Set(); // staff ids whose shown chats are to be asked for again
     this.inFlight = new Set(); // staff ids with an agent_chats request out
-    this.refreshTimer = null;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.refreshTimer = undefined;
     this.build();
     client.on("agents", () => this.onAgents());
     client.on("ready", () => this.refreshExpanded());
@@ -331,7 +334,7 @@ export class SupervisorView {
 
   flush() {
     clearTimeout(this.refreshTimer);
-    this.refreshTimer = null;
+    this.refreshTimer = undefined;
     if (!this.visible() || !this.client.ready) return;
     for (const staffId of [...this.dirty]) {
       if (this.inFlight.has(staffId)) continue; // asked again once this answer is in
@@ -454,7 +457,7 @@ export class SupervisorView {
       this.cannedBody,
       this.client.canned,
       (c) => c.id,
-      (c) => {
+      () => {
         const edit = el("span", { class: "sr-only" });
         const del = el("span", { class: "sr-only" });
         const tr = el(

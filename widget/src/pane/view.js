@@ -1,12 +1,14 @@
+// @ts-check
 // The agent pane: header controls (status, load, sound), the connection banner, My chats, the
 // queue, the open conversation, the after-hours inbox, service requests and, for supervisors, the supervisor view. It turns the agent's
 // actions into AgentClient calls and shows what the client reports.
 
-import { el } from "../dom.js";
+import { el } from "../shared/dom.js";
 import { ConversationView } from "./conversation.js";
 import { field, formDialog, invalid } from "./dialog.js";
 import { InboxView } from "./inbox.js";
-import { STATUS_LABELS, assignedLabel, excerpt, parseTime, plural, topicName, waitingLabel } from "./format.js";
+import { STATUS_LABELS, assignedLabel, excerpt, plural, topicName, unassignedAnnouncement, waitingLabel } from "./format.js";
+import { parseTime } from "../shared/time.js";
 import { reconcile } from "./lists.js";
 import { Notifier } from "./notify.js";
 import { RequestsView, createRequestDialog } from "./requests.js";
@@ -16,21 +18,16 @@ const TICK_MS = 15000; // how often "waiting 2 min" is brought up to date
 const SELF_ACTION_MS = 10000;
 const STATUSES = ["available", "away", "offline"];
 
-const GONE = {
-  transferred: "was transferred",
-  reassigned: "was given to someone else by a supervisor",
-  closed: "was closed",
-  ended: "was ended by the resident",
-  returned: "went back to the queue",
-  idle: "was closed after a long silence",
-};
-
 export class PaneView {
+  /** @type {HTMLElement[]} made by buildMeBar() */
+  statusButtons;
+
   constructor(main, headerSlot, client) {
     this.main = main;
     this.client = client;
     this.notifier = new Notifier(document.title);
-    this.current = null; // {id, readOnly, returnTo}
+    /** @type {{id: number, readOnly: boolean, returnTo: number | null} | null} */
+    this.current = null;
     this.selfActions = new Set(); // conversations I just acted on: no alerts about them
     this.view = "chats";
     this.conversation = new ConversationView(client, this.notifier, this);
@@ -322,11 +319,13 @@ export class PaneView {
   /** Bring every "waiting N min" and "assigned N min ago" up to date. */
   tick() {
     const now = Date.now();
-    for (const [selector, label] of [
+    /** @type {[string, (sinceMs: number, nowMs: number) => string][]} */
+    const labels = [
       [".waiting[data-since]", waitingLabel],
       [".held-since[data-since]", assignedLabel],
-    ]) {
-      for (const node of document.querySelectorAll(selector)) {
+    ];
+    for (const [selector, label] of labels) {
+      for (const node of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll(selector))) {
         const text = label(Number(node.dataset.since), now);
         if (node.textContent !== text) node.textContent = text;
       }
@@ -363,11 +362,12 @@ export class PaneView {
 
   onUnassigned({ conversation_id: id, reason }) {
     const name = this.client.chat(id)?.resident?.name || "a resident";
-    if (!this.selfActions.has(id)) this.notifier.announce(`The chat with ${name} ${GONE[reason] || "is no longer yours"}.`);
-    if (this.current?.id === id) {
+    if (!this.selfActions.has(id)) this.notifier.announce(unassignedAnnouncement(name, reason));
+    const current = this.current;
+    if (current && current.id === id) {
       if (!this.selfActions.has(id)) this.conversation.noteUnassigned(reason);
       // Reopen as a viewer: the chat's events keep coming and its state is brought up to date.
-      this.conversation.show(id, this.current);
+      this.conversation.show(id, current);
     }
   }
 
@@ -408,6 +408,10 @@ export class PaneView {
   }
 
   /** Show a conversation; focus: "composer" (or the title when it has none), "title", or null. */
+  /**
+   * @param {number} id
+   * @param {{readOnly?: boolean, returnTo?: number | null, focus?: string | null, switchView?: boolean}} [options]
+   */
   async openConversation(id, { readOnly = false, returnTo = null, focus = null, switchView = true } = {}) {
     const previous = this.current;
     if (previous && previous.id !== id) this.client.closeView(previous.id);

@@ -1,7 +1,14 @@
+// @ts-check
 // Tiny DOM helpers. Text always goes in through Text nodes (append/textContent), never as HTML,
 // so nothing a resident, an agent or the server writes can become markup.
 
-/** Create an element: el("p", {class: "x", text: "hi", onclick: fn}, child, "text"). */
+/**
+ * Create an element: el("p", {class: "x", text: "hi", onclick: fn}, child, "text").
+ * @param {string} tag
+ * @param {{[key: string]: any}} [props]
+ * @param {...(Node | string | null | undefined | false)} children
+ * @returns {any} the element (any: callers use the properties of its tag's own type)
+ */
 export function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(props)) {
@@ -18,6 +25,10 @@ export function el(tag, props = {}, ...children) {
 /**
  * The fields of a contact form (name, email and one text area, as both the pre-chat form and
  * the message form have): labelled inputs, each with an error line it is described by.
+ * @param {string} prefix
+ * @param {string} textField
+ * @param {{label: string, rows: number}} options
+ * @returns {{inputs: Record<string, any>, nodes: HTMLElement[], setError: (field: string, message: string) => void}}
  */
 export function contactFields(prefix, textField, { label, rows }) {
   const inputs = {
@@ -89,16 +100,4 @@ export function appendLinkified(parent, text) {
     last = start + url.length;
   }
   if (last < text.length) parent.append(text.slice(last));
-}
-
-/** Format an ISO 8601 time for people: "9:41 AM" today, "Nov 22, 9:41 AM" before. */
-export function formatTime(iso, now = new Date()) {
-  // Python writes microseconds; trim to milliseconds so every browser parses it.
-  const date = new Date(String(iso).replace(/(\.\d{3})\d+/, "$1"));
-  if (Number.isNaN(date.getTime())) return null;
-  const sameDay = date.toDateString() === now.toDateString();
-  const options = sameDay
-    ? { hour: "numeric", minute: "2-digit" }
-    : { month: "short", day: "numeric", hour: "numeric", minute: "2-digit" };
-  return { label: date.toLocaleString(undefined, options), datetime: date.toISOString() };
 }

@@ -1,3 +1,4 @@
+// @ts-check
 /** A minimal event emitter for the pane's client and views. */
 export class Emitter {
   constructor() {

@@ -1,3 +1,4 @@
+// @ts-check
 /** A random UUID v4 to identify one message across retries (the server dedupes by it). */
 export function newClientId() {
   const c = globalThis.crypto;

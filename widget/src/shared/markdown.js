@@ -1,3 +1,4 @@
+// @ts-check
 // A small, safe subset of Markdown for the assistant's messages: paragraphs, bullet and numbered
 // lists, **bold**, [links](https://…) and bare https:// URLs. Everything is built with
 // createElement and Text nodes, never parsed as HTML, so "<img onerror=…>" in a message is shown
@@ -62,7 +63,8 @@ export function renderMarkdown(text, doc) {
  */
 function parseBlocks(source) {
   const blocks = [];
-  let current = null; // the block lines are being added to; null after a blank line
+  /** @type {any} the block lines are being added to; null after a blank line */
+  let current = null;
   for (const line of source.replace(/\r\n?/g, "\n").split("\n")) {
     if (!line.trim()) {
       current = null;
@@ -75,10 +77,10 @@ function parseBlocks(source) {
     if (startsList) {
       const kind = bullet ? "ul" : "ol";
       if (current?.kind !== kind) {
-        current = { kind, start: bullet ? 1 : Number(numbered[1]), items: [] };
+        current = { kind, start: bullet ? 1 : Number(/** @type {RegExpExecArray} */ (numbered)[1]), items: [] };
         blocks.push(current);
       }
-      current.items.push([(bullet ? bullet[1] : numbered[2]).trim()]);
+      current.items.push([(bullet ? bullet[1] : /** @type {RegExpExecArray} */ (numbered)[2]).trim()]);
     } else if (current && current.kind !== "paragraph" && /^\s/.test(line)) {
       current.items[current.items.length - 1].push(line.trim());
     } else if (current?.kind === "paragraph") {
@@ -109,6 +111,7 @@ function appendInline(doc, parent, text, links) {
     const [whole, escaped, bold, linkText, linkUrl, bareUrl] = match;
     let start = match.index;
     let end = start + whole.length;
+    /** @type {any} */
     let node = null;
     if (escaped !== undefined) {
       node = doc.createTextNode(escaped);

@@ -1,0 +1,194 @@
+// @ts-check
+// The resident widget's ChatClient against a fake socket: what it keeps, sends and shows.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { ChatClient } from "../src/client.js";
+import { FakeSocket, memoryStore, settle } from "./fake-socket.js";
+
+const CONVERSATION = { id: 7, status: "open", stage: "assistant", read: {} };
+
+function message(seq, text, extra = {}) {
+  return { seq, text, author_kind: "assistant", created_at: "2025-01-06T10:00:00.000000+00:00", ...extra };
+}
+
+/** A "server" that stores resident messages by seq and replays those after last_seq. */
+function server(initial = []) {
+  const stored = [...initial];
+  /** @type {Record<string, (payload: any) => unknown>} */
+  const answers = {
+    resume: ({ last_seq }) => ({ ok: true, conversation: CONVERSATION, queue: null, has_more: false, messages: stored.filter((m) => m.seq > last_seq) }),
+    message: ({ client_id, text }) => {
+      const m = message(stored.length + 1, text, { author_kind: "resident", client_id });
+      stored.push(m);
+      return { ok: true, message: m };
+    },
+  };
+  return { stored, answers };
+}
+
+function resumedClient(answers, store = memoryStore({ token: "tok" })) {
+  const socket = new FakeSocket(answers);
+  const client = new ChatClient("https://chat.example.org", store, socket.open);
+  return { socket, client, store };
+}
+
+test("a message written while offline is kept, stored, and sent once the chat is resumed", async () => {
+  const { answers, stored } = server([message(1, "Hello! How can I help?")]);
+  const { socket, client, store } = resumedClient(answers);
+  client.connect();
+  await settle();
+  assert.equal(client.joined, true);
+
+  socket.drop();
+  const entry = client.send("Is the pool open?");
+  await settle();
+  assert.deepEqual(socket.payloads("message"), [], "nothing is emitted while offline");
+  assert.equal(entry.state, "pending");
+  assert.deepEqual(
+    store.getJSON("pending", []).map((e) => e.text),
+    ["Is the pool open?"],
+    "a reload now would not lose it",
+  );
+
+  socket.connect();
+  await settle();
+  const [resume] = socket.payloads("resume").slice(-1);
+  assert.equal(resume.last_seq, 1);
+  assert.deepEqual(socket.payloads("message"), [{ client_id: entry.client_id, text: "Is the pool open?" }]);
+  assert.equal(stored.length, 2);
+  assert.equal(client.outbox.length, 0);
+  assert.equal(store.get("pending"), null);
+  // The resume comes first: a message sent before it would be refused (not_in_conversation).
+  const order = socket.sent.map((s) => s.event).filter((e) => e === "resume" || e === "message");
+  assert.deepEqual(order, ["resume", "resume", "message"]);
+});
+
+test("messages kept from an earlier page view are sent after the resume, with the same client_id", async () => {
+  const pending = [{ client_id: "c-1", text: "Still there?", created_at: "2025-01-06T10:00:00Z" }];
+  const { answers } = server([message(1, "Hi")]);
+  const { socket, client } = resumedClient(answers, memoryStore({ token: "tok", pending: JSON.stringify(pending) }));
+  assert.equal(client.outbox[0].state, "pending");
+  client.connect();
+  await settle();
+  assert.deepEqual(socket.payloads("message"), [{ client_id: "c-1", text: "Still there?" }]);
+});
+
+test("without a token, pending messages from an old chat are forgotten", () => {
+  const store = memoryStore({ pending: JSON.stringify([{ client_id: "c-1", text: "old" }]) });
+  const client = new ChatClient("https://chat.example.org", store, new FakeSocket().open);
+  assert.deepEqual(client.outbox, []);
+  assert.equal(store.get("pending"), null);
+});
+
+test("a reconnect asks only for what came after the last seq, and shows nothing twice", async () => {
+  const { answers, stored } = server([message(1, "one"), message(2, "two")]);
+  const { socket, client } = resumedClient(answers);
+  /** @type {number[]} */
+  const shown = [];
+  client.on("message", (m) => shown.push(m.seq));
+  client.connect();
+  await settle();
+  assert.deepEqual(shown, [1, 2]);
+
+  socket.drop();
+  stored.push(message(3, "three"));
+  // A server that replays more than asked (or an event that raced the resume) changes nothing.
+  answers.resume = ({ last_seq }) => ({ ok: true, conversation: CONVERSATION, has_more: false, messages: stored.filter((m) => m.seq >= last_seq) });
+  socket.connect();
+  await settle();
+  assert.equal(socket.payloads("resume").at(-1).last_seq, 2);
+  socket.fire("message", message(3, "three"));
+  assert.deepEqual(shown, [1, 2, 3]);
+  assert.equal(client.lastSeq, 3);
+  assert.equal(client.messages.size, 3);
+});
+
+test("a resume with has_more asks again from the new last seq", async () => {
+  const all = [1, 2, 3, 4].map((seq) => message(seq, `m${seq}`));
+  const { socket, client } = resumedClient({
+    resume: ({ last_seq }) => {
+      const rest = all.filter((m) => m.seq > last_seq);
+      return { ok: true, conversation: CONVERSATION, messages: rest.slice(0, 2), has_more: rest.length > 2 };
+    },
+  });
+  client.connect();
+  await settle();
+  assert.deepEqual(socket.payloads("resume").map((p) => p.last_seq), [0, 2]);
+  assert.equal(client.lastSeq, 4);
+});
+
+test("a message whose ack was lost is taken as delivered when the resume replays it", async () => {
+  const { answers, stored } = server([message(1, "Hi")]);
+  const { socket, client } = resumedClient(answers);
+  client.connect();
+  await settle();
+  socket.silent.push("message"); // stored by the server, but the ack never arrives
+  const entry = client.send("Thanks");
+  await settle();
+  assert.equal(entry.state, "pending", "a timeout is worth a retry");
+  stored.push(message(2, "Thanks", { author_kind: "resident", client_id: entry.client_id }));
+
+  socket.silent = [];
+  socket.drop();
+  socket.connect();
+  await settle();
+  assert.equal(client.outbox.length, 0);
+  assert.equal(socket.payloads("message").length, 1, "not sent again: the resume brought it back");
+  assert.equal(client.messages.get(2).client_id, entry.client_id);
+});
+
+test("a message the server refuses for good is marked failed and not retried", async () => {
+  const { answers } = server();
+  answers.message = () => ({ ok: false, error: { code: "invalid_payload", message: "text: must not be empty" } });
+  const { socket, client, store } = resumedClient(answers);
+  client.connect();
+  await settle();
+  const entry = client.send("\u0001");
+  await settle();
+  assert.equal(entry.state, "failed");
+  assert.equal(entry.error, "text: must not be empty");
+  assert.equal(client.outbox.length, 0);
+  assert.equal(store.get("pending"), null);
+  assert.equal(socket.payloads("message").length, 1);
+});
+
+test("an expired token forgets the chat and says which messages were dropped", async () => {
+  const { socket, client, store } = resumedClient({
+    resume: () => ({ ok: false, error: { code: "token_expired", message: "This chat has ended." } }),
+  });
+  client.outbox.push({ client_id: "c-9", text: "lost", created_at: "", state: "pending" });
+  /** @type {any[]} */
+  const resets = [];
+  client.on("reset", (r) => resets.push(r));
+  client.connect();
+  await settle();
+  assert.equal(client.token, null);
+  assert.equal(store.get("token"), null);
+  assert.deepEqual(resets, [{ reason: "expired", dropped: ["lost"], resident: null }]);
+  assert.equal(socket.payloads("message").length, 0);
+});
+
+test("acks become errors the form can show: codes, messages and the field to blame", async () => {
+  const { socket, client } = resumedClient({
+    start: () => ({ ok: false, error: { code: "invalid_payload", message: "name: must not be empty", field: "name" } }),
+    hours: () => "not an object",
+  });
+  const store = memoryStore();
+  const fresh = new ChatClient("https://chat.example.org", store, socket.open);
+  const refused = await fresh.start({ name: "\u0001", email: "ana@example.com", question: "Hi" });
+  assert.deepEqual(refused, {
+    ok: false,
+    error: { code: "invalid_payload", message: "name: must not be empty", field: "name" },
+  });
+  assert.equal(fresh.token, null);
+
+  assert.deepEqual(await fresh.hours(), {
+    ok: false,
+    error: { code: "internal_error", message: "The chat service sent an unexpected answer." },
+  });
+  socket.silent.push("hours");
+  assert.equal((await fresh.hours()).error.code, "timeout");
+  socket.drop();
+  assert.equal((await client._ask("end", {})).error.code, "disconnected");
+});
