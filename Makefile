@@ -40,7 +40,7 @@ PYTEST := $(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 # The fast tiers alone, on SQLite: pure functions and actions on a real database (no server, no
 # browser). About a minute; `$(BIN)/pytest tests/realtime` (or browser/, scale/) runs one more tier.
-test-fast: $(PY_STAMP)
+test-fast: $(PY_STAMP) js-check
 	$(BIN)/ruff check .
 	$(PYTEST) tests/unit tests/actions $(PYTEST_ARGS)
 
