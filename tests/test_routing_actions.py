@@ -325,3 +325,33 @@ async def test_an_agent_in_their_grace_period_is_not_on_duty(db: Database) -> No
             now=NOW,
         )
     assert (await db.run(_conversation, held)).assigned_staff_id == colleague
+
+
+async def test_every_use_of_on_duty_leaves_out_an_agent_whose_grace_has_started(
+    db: Database,
+) -> None:
+    """A connection recorded while the grace period is set still leaves the agent off duty.
+
+    The state a reconnect racing a disconnect on another process can leave: the grace is what
+    `expire_graces` acts on, so the agent is on their way offline. Routing never gives them a
+    chat, so the queue's estimated waits must not count their slots either (they once did).
+    """
+    leaving = await on_duty(db, "leaving", max_chats=3)
+    await db.run(_set, Staff, leaving, grace_until=NOW + GRACE)
+    cid = await waiting(db, 1)
+
+    assert await db.run(queue.drain_queue, now=NOW) == []
+    seen = await db.run(queue.availability, now=NOW)
+    assert (seen.agents_available, seen.estimated_wait_seconds) == (0, None)
+    (entry,) = (await db.run(queue.queue_view, now=NOW))[0]
+    assert entry.estimated_wait_seconds is None
+
+    # With a colleague on duty, the wait is counted on the colleague's slots alone:
+    # no history yet, so 6 minutes a chat over 2 slots is 180 s for the first in line.
+    colleague = await on_duty(db, "colleague", max_chats=2)
+    await held_by(db, colleague, 2)
+    await held_by(db, colleague, 3)
+    (entry,) = (await db.run(queue.queue_view, now=NOW))[0]
+    assert entry.chat.id == cid and entry.estimated_wait_seconds == 180
+    seen = await db.run(queue.availability, now=NOW)
+    assert (seen.agents_available, seen.estimated_wait_seconds) == (1, 360)

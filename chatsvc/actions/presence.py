@@ -39,8 +39,8 @@ from chatsvc.db.models import AgentConnection, Conversation, Staff
 from chatsvc.errors import ChatError, Forbidden, NotFound
 
 # An agent routing may give a chat to now: available, enabled, connected, and not in a grace
-# period (they lost their connection and may not come back). Routing, transfers to an agent and
-# "is anyone there?" all count the same agents.
+# period (they lost their connection and may not come back). Routing, transfers to an agent, the
+# queue's estimated waits and "is anyone there?" all count the same agents.
 ON_DUTY: ColumnElement[bool] = and_(
     Staff.status == "available",
     Staff.disabled.is_(False),

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatsvc.actions.accounts import StaffView
@@ -34,7 +34,7 @@ from chatsvc.actions.conversations import (
     append_drafts,
 )
 from chatsvc.actions.presence import ON_DUTY, chat_loads
-from chatsvc.db.models import AgentConnection, Conversation, Staff
+from chatsvc.db.models import Conversation, Staff
 
 # How long a chat takes an agent, until the center has history of its own.
 DEFAULT_HANDLE_TIME = timedelta(minutes=6)
@@ -203,12 +203,7 @@ async def queue_view(
 
 async def _seconds_per_freed_slot(session: AsyncSession, now: datetime) -> float | None:
     """How often a chat slot frees up: the average handle time over the slots of agents on duty."""
-    connected = exists().where(AgentConnection.staff_id == Staff.id)
-    slots = await session.scalar(
-        select(func.sum(Staff.max_chats)).where(
-            Staff.status == "available", Staff.disabled.is_(False), connected
-        )
-    )
+    slots = await session.scalar(select(func.sum(Staff.max_chats)).where(ON_DUTY))
     if not slots:
         return None
     recent = await session.execute(
