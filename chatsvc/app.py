@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from chatsvc.actions.service_requests import RequestPolicy
+from chatsvc.actions.service_requests.views import RequestPolicy
 from chatsvc.bot.runtime import Assistant
 from chatsvc.catalogue.knowledge import KnowledgeBaseError
 from chatsvc.clock import Clock, utc_now

@@ -14,8 +14,10 @@ from typing import Any, Literal, cast
 from sqlalchemy import Table, and_, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatsvc.actions import service_requests
-from chatsvc.actions.service_requests import RequestPolicy, RequestView
+from chatsvc.actions.service_requests.filing import NewRequest, create_service_request
+from chatsvc.actions.service_requests.photos import InvalidPhoto, store_photo
+from chatsvc.actions.service_requests.queries import lookup_status
+from chatsvc.actions.service_requests.views import Contact, RequestPolicy, RequestView
 from chatsvc.bot import filing
 from chatsvc.bot.assistant import ASSISTANT_NAME, CSC_PHONE, compose_reply
 from chatsvc.bot.matcher import Decision
@@ -520,12 +522,12 @@ async def _dialogue_turn(
         try:
             # A savepoint: a request that cannot be filed leaves nothing behind but the answer.
             async with session.begin_nested():
-                request = await service_requests.create_service_request(
+                request = await create_service_request(
                     session,
-                    service_requests.NewRequest(
+                    NewRequest(
                         service_code=turn.filing.topic,
                         values=turn.filing.values,
-                        contact=service_requests.Contact(resident.name, resident.email),
+                        contact=Contact(resident.name, resident.email),
                         photo_ids=turn.filing.photo_ids,
                         conversation_id=conversation.id,
                         client_id=f"chat-{conversation.id}-{conversation.last_seq}",
@@ -544,7 +546,7 @@ async def _dialogue_turn(
             text = filing.filed(request.number, topic, expected, resident.email)
             conversation.topic = topic.code
     if turn.lookup is not None:
-        found = await service_requests.lookup_status(
+        found = await lookup_status(
             session, number=turn.lookup.number, email=turn.lookup.email, kb=policy.kb
         )
         text = filing.status_answer(
@@ -621,12 +623,10 @@ async def add_photo(
     if conversation.status != "open":
         raise ConversationEnded("This chat has ended.")
     if not filing.wants_photo(conversation.assistant_flow, kb):
-        raise service_requests.InvalidPhoto(
+        raise InvalidPhoto(
             "No request is waiting for a photo in this chat.", code="photo_not_expected"
         )
-    photo = await service_requests.store_photo(
-        session, conversation_id=conversation.id, data=data, now=now
-    )
+    photo = await store_photo(session, conversation_id=conversation.id, data=data, now=now)
     turn = filing.after_photo(conversation.assistant_flow, photo.id, kb)
     assert turn is not None
     messages = await _say(

@@ -28,7 +28,7 @@ FILE_A_REQUEST = "File a request"
 CONFIRM, EDIT, CANCEL, SKIP, BACK = "Confirm", "Edit", "Cancel", "Skip", "Back to summary"
 PHOTO_LABEL = "Add a photo"
 MAX_LOOKUPS = 5
-MAX_PHOTOS = 5  # as many as a request keeps (service_requests.MAX_PHOTOS_PER_REQUEST)
+MAX_PHOTOS = 5  # as many as a request keeps (service_requests.photos.MAX_PHOTOS_PER_REQUEST)
 NUMBER = re.compile(r"\b(\d{2})\s*-?\s*(\d{5,9})\b")
 EMAIL = re.compile(r"[^\s@<>()\[\],;:\"]+@[^\s@<>()\[\],;:\"]+")
 

@@ -16,19 +16,15 @@ from zoneinfo import ZoneInfo
 
 import socketio
 
-from chatsvc.actions import accounts, after_hours, routing
+from chatsvc.actions import accounts, after_hours, handling, pane, presence
 from chatsvc.actions import conversations as actions
 from chatsvc.actions.accounts import StaffView
-from chatsvc.actions.service_requests import (
-    STATUS_LABELS,
-    InvalidRequest,
-    RequestFilter,
-    RequestPolicy,
-    change_status,
-    get_request,
-    list_requests,
-    request_topic,
-)
+from chatsvc.actions.canned import canned_responses, delete_canned, save_canned
+from chatsvc.actions.service_requests.checks import InvalidRequest, request_topic
+from chatsvc.actions.service_requests.from_chat import file_request_from_chat, request_source
+from chatsvc.actions.service_requests.queries import RequestFilter, get_request, list_requests
+from chatsvc.actions.service_requests.status import change_status
+from chatsvc.actions.service_requests.views import STATUS_LABELS, RequestPolicy
 from chatsvc.bot.prefill import prefill
 from chatsvc.bot.runtime import Assistant
 from chatsvc.bot.search import search_articles, suggest_articles
@@ -136,7 +132,7 @@ class AgentNamespace(Namespace):
         staff = current.staff
         await self.save_session(sid, {"staff_id": staff.id, "token": token})
         await self.database.run(
-            routing.agent_connected,
+            presence.agent_connected,
             staff_id=staff.id,
             server_id=self.dispatcher.server_id,
             sid=sid,
@@ -155,7 +151,7 @@ class AgentNamespace(Namespace):
         self._tokens.pop(sid, None)
         try:
             state = await self.database.run(
-                routing.agent_disconnected,
+                presence.agent_disconnected,
                 server_id=self.dispatcher.server_id,
                 sid=sid,
                 now=self.clock(),
@@ -216,7 +212,7 @@ class AgentNamespace(Namespace):
     @socket_event(HelloPayload)
     async def on_hello(self, sid: str, payload: HelloPayload) -> dict[str, Any]:
         staff = await self._staff(sid)
-        state = await self.database.run(routing.pane_state, staff_id=staff.id, now=self.clock())
+        state = await self.database.run(pane.pane_state, staff_id=staff.id, now=self.clock())
         kb = self.assistant.index.kb
         workgroups = sorted({t.workgroup for t in kb.topics.values()} | set(state.staff_workgroups))
         return {
@@ -231,14 +227,14 @@ class AgentNamespace(Namespace):
                 code: {"name": t.name, "workgroup": t.workgroup, "department": t.department}
                 for code, t in sorted(kb.topics.items())
             },
-            "dispositions": routing.DISPOSITIONS,
+            "dispositions": handling.DISPOSITIONS,
         }
 
     @socket_event(StatusPayload)
     async def on_status(self, sid: str, payload: StatusPayload) -> dict[str, Any]:
         staff = await self._staff(sid)
         state, returned = await self.database.run(
-            routing.set_status, staff_id=staff.id, status=payload.status, now=self.clock()
+            presence.set_status, staff_id=staff.id, status=payload.status, now=self.clock()
         )
         log.info("staff %d is %s", staff.id, payload.status)
         await self.events.to_staff_member(staff.id, "me", state.as_dict())
@@ -252,7 +248,7 @@ class AgentNamespace(Namespace):
         staff = await self._staff(sid)
         target = payload.staff_id or staff.id
         state = await self.database.run(
-            routing.set_max_chats, by=staff, staff_id=target, max_chats=payload.max_chats
+            presence.set_max_chats, by=staff, staff_id=target, max_chats=payload.max_chats
         )
         await self.events.to_staff_member(target, "me", state.as_dict())
         self.dispatcher.presence_changed()
@@ -264,7 +260,7 @@ class AgentNamespace(Namespace):
     async def on_open(self, sid: str, payload: ConversationPayload) -> dict[str, Any]:
         await self._staff(sid)
         detail = await self.database.run(
-            routing.conversation_detail, conversation_id=payload.conversation_id
+            pane.conversation_detail, conversation_id=payload.conversation_id
         )
         await self.enter_room(sid, view_room(payload.conversation_id))
         latest = next(
@@ -281,7 +277,7 @@ class AgentNamespace(Namespace):
     async def on_accept(self, sid: str, payload: ConversationPayload) -> dict[str, Any]:
         staff = await self._staff(sid)
         assignment = await self.database.run(
-            routing.accept,
+            handling.accept,
             staff_id=staff.id,
             conversation_id=payload.conversation_id,
             now=self.clock(),
@@ -293,7 +289,7 @@ class AgentNamespace(Namespace):
     async def on_reassign(self, sid: str, payload: ReassignPayload) -> dict[str, Any]:
         staff = await self._staff(sid)
         assignment = await self.database.run(
-            routing.reassign,
+            handling.reassign,
             by=staff,
             conversation_id=payload.conversation_id,
             to_staff_id=payload.to_staff_id,
@@ -308,14 +304,14 @@ class AgentNamespace(Namespace):
         staff = await self._staff(sid)
         if not staff.is_supervisor and payload.staff_id != staff.id:
             raise Forbidden("Only a supervisor can see another agent's chats.")
-        chats = await self.database.run(routing.chats_of, staff_id=payload.staff_id)
+        chats = await self.database.run(pane.chats_of, staff_id=payload.staff_id)
         return {"staff_id": payload.staff_id, "chats": [c.as_dict() for c in chats]}
 
     @socket_event(AgentMessagePayload)
     async def on_message(self, sid: str, payload: AgentMessagePayload) -> dict[str, Any]:
         staff = await self._staff(sid)
         sent = await self.database.run(
-            routing.agent_message,
+            handling.agent_message,
             by=staff,
             conversation_id=payload.conversation_id,
             text=payload.text,
@@ -339,7 +335,7 @@ class AgentNamespace(Namespace):
             "typing": payload.typing,
         }
         assigned = await self.database.run(
-            routing.assigned_agent, conversation_id=payload.conversation_id
+            pane.assigned_agent, conversation_id=payload.conversation_id
         )
         # Only the agent who answers the resident shows as typing to them.
         if assigned == staff.id:
@@ -367,7 +363,7 @@ class AgentNamespace(Namespace):
     async def on_note(self, sid: str, payload: NotePayload) -> dict[str, Any]:
         staff = await self._staff(sid)
         note = await self.database.run(
-            routing.add_note,
+            handling.add_note,
             by=staff,
             conversation_id=payload.conversation_id,
             text=payload.text,
@@ -381,7 +377,7 @@ class AgentNamespace(Namespace):
     async def on_transfer(self, sid: str, payload: TransferPayload) -> dict[str, Any]:
         staff = await self._staff(sid)
         moved = await self.database.run(
-            routing.transfer,
+            handling.transfer,
             by=staff,
             conversation_id=payload.conversation_id,
             to_staff_id=payload.to_staff_id,
@@ -404,7 +400,7 @@ class AgentNamespace(Namespace):
             await self.events.to_staff_member(
                 moved.from_staff_id, "unassigned", {"conversation_id": cid, "reason": "transferred"}
             )
-            chat = await self.database.run(routing.chat_summary, cid)
+            chat = await self.database.run(pane.chat_summary, cid)
             await self.events.to_staff_of(cid, None, "conversation", chat.as_dict())
             self.dispatcher.presence_changed()
             self.dispatcher.queue_changed()
@@ -415,7 +411,7 @@ class AgentNamespace(Namespace):
     async def on_close(self, sid: str, payload: ClosePayload) -> dict[str, Any]:
         staff = await self._staff(sid)
         ended = await self.database.run(
-            routing.close_chat,
+            handling.close_chat,
             by=staff,
             conversation_id=payload.conversation_id,
             disposition=payload.disposition,
@@ -428,7 +424,7 @@ class AgentNamespace(Namespace):
             staff.id,
             payload.disposition,
         )
-        chat = await self.database.run(routing.chat_summary, payload.conversation_id)
+        chat = await self.database.run(pane.chat_summary, payload.conversation_id)
         return {"conversation": chat.as_dict()}
 
     # --- the after-hours inbox ----------------------------------------------------------------
@@ -490,7 +486,7 @@ class AgentNamespace(Namespace):
     async def on_suggest(self, sid: str, payload: ConversationPayload) -> dict[str, Any]:
         await self._staff(sid)
         latest = await self.database.run(
-            routing.latest_resident_text, conversation_id=payload.conversation_id
+            pane.latest_resident_text, conversation_id=payload.conversation_id
         )
         return {"suggestions": self._suggestions(latest)}
 
@@ -503,7 +499,7 @@ class AgentNamespace(Namespace):
     async def on_canned_save(self, sid: str, payload: CannedSavePayload) -> dict[str, Any]:
         staff = await self._staff(sid)
         canned = await self.database.run(
-            routing.save_canned,
+            save_canned,
             by=staff,
             canned_id=payload.id,
             shortcut=payload.shortcut,
@@ -517,12 +513,12 @@ class AgentNamespace(Namespace):
     @socket_event(CannedDeletePayload)
     async def on_canned_delete(self, sid: str, payload: CannedDeletePayload) -> dict[str, Any]:
         staff = await self._staff(sid)
-        await self.database.run(routing.delete_canned, by=staff, canned_id=payload.id)
+        await self.database.run(delete_canned, by=staff, canned_id=payload.id)
         await self._publish_canned()
         return {}
 
     async def _publish_canned(self) -> None:
-        canned = await self.database.run(routing.canned_responses)
+        canned = await self.database.run(canned_responses)
         await self.events.to_all_staff("canned", {"canned": [c.as_dict() for c in canned]})
 
     # --- service requests ----------------------------------------------------------------
@@ -536,9 +532,7 @@ class AgentNamespace(Namespace):
     async def on_request_prefill(self, sid: str, payload: RequestPrefillPayload) -> dict[str, Any]:
         await self._staff(sid)
         kb = self.request_policy().kb
-        source = await self.database.run(
-            routing.request_source, conversation_id=payload.conversation_id
-        )
+        source = await self.database.run(request_source, conversation_id=payload.conversation_id)
         chat_topic = kb.topics.get(source.topic or "")
         if chat_topic is not None and not chat_topic.is_request:
             chat_topic = None
@@ -557,7 +551,7 @@ class AgentNamespace(Namespace):
     async def on_request_create(self, sid: str, payload: RequestCreatePayload) -> dict[str, Any]:
         staff = await self._staff(sid)
         filed = await self.database.run(
-            routing.file_request_from_chat,
+            file_request_from_chat,
             by=staff,
             conversation_id=payload.conversation_id,
             service_code=payload.service_code,

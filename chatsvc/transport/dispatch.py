@@ -1,6 +1,6 @@
 """The dispatcher: runs routing after every change, tells both sides, and sweeps on a timer.
 
-Routing itself (who gets which conversation) is `chatsvc.actions.routing`, in the database.
+Routing itself (who gets which conversation) is `chatsvc.actions.queue`, in the database.
 This module decides *when* to route (a handoff, an agent becoming available or freeing a slot,
 a transfer, the periodic sweep) and turns what the actions return into events.
 """
@@ -16,9 +16,9 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from chatsvc.actions import routing
+from chatsvc.actions import handling, pane, presence, queue
 from chatsvc.actions.conversations import Ended
-from chatsvc.actions.service_requests import RequestView
+from chatsvc.actions.service_requests.views import RequestView
 from chatsvc.clock import Clock
 from chatsvc.db.database import DATABASE_DOWN, Database
 from chatsvc.settings import Settings
@@ -66,7 +66,7 @@ class Dispatcher:
             # The embedded default is one process: connections recorded by an earlier run
             # are gone with it.
             await self.database.run(
-                routing.forget_connections_of_other_servers,
+                presence.forget_connections_of_other_servers,
                 server_id=self.server_id,
                 now=self.clock(),
                 grace=self.settings.agent_grace,
@@ -120,7 +120,7 @@ class Dispatcher:
         self.presence_broadcast.request()
         self.queue_broadcast.request()  # the estimated waits depend on who is available
 
-    async def assigned(self, assignments: Iterable[routing.Assignment], reason: str) -> None:
+    async def assigned(self, assignments: Iterable[queue.Assignment], reason: str) -> None:
         """Tell the resident who joined, the agent what they got, and the one who lost it."""
         any_assigned = False
         for assignment in assignments:
@@ -148,7 +148,7 @@ class Dispatcher:
             self.presence_changed()
             self.queue_broadcast.request()
 
-    async def returned(self, returned: Iterable[routing.Returned], reason: str) -> None:
+    async def returned(self, returned: Iterable[presence.Returned], reason: str) -> None:
         """Conversations went back to the queue: tell their residents and their agent."""
         for back in returned:
             for message in back.messages:
@@ -164,7 +164,7 @@ class Dispatcher:
                     "unassigned",
                     {"conversation_id": conversation.id, "reason": reason},
                 )
-            state = await self.database.run(routing.agent_state, back.staff_id)
+            state = await self.database.run(presence.agent_state, back.staff_id)
             await self.events.to_staff_member(back.staff_id, "me", state.as_dict())
             if back.conversations:
                 log.info(
@@ -191,7 +191,7 @@ class Dispatcher:
                 cid, ended.assigned_staff_id, "message", message.as_dict(), skip_sid
             )
         await self.events.to_resident(cid, "conversation", ended.conversation.as_dict(), skip_sid)
-        chat = await self.database.run(routing.chat_summary, cid)
+        chat = await self.database.run(pane.chat_summary, cid)
         await self.events.to_staff_of(
             cid, ended.assigned_staff_id, "conversation", chat.as_dict(), skip_sid
         )
@@ -203,7 +203,7 @@ class Dispatcher:
 
     async def _route(self) -> None:
         while True:
-            assignments = await self.database.run(routing.drain_queue, now=self.clock())
+            assignments = await self.database.run(queue.drain_queue, now=self.clock())
             if not assignments:
                 return
             await self.assigned(assignments, "routed")
@@ -211,7 +211,7 @@ class Dispatcher:
                 return
 
     async def _publish_queue(self) -> None:
-        entries, total = await self.database.run(routing.queue, now=self.clock())
+        entries, total = await self.database.run(queue.queue_view, now=self.clock())
         await self.events.to_all_staff(
             "queue", {"queue": [e.as_dict() for e in entries], "total": total}
         )
@@ -225,7 +225,7 @@ class Dispatcher:
         self._told = told
 
     async def _publish_presence(self) -> None:
-        agents = await self.database.run(routing.agents_overview)
+        agents = await self.database.run(presence.agents_overview)
         await self.events.to_all_staff("agents", {"agents": [a.as_dict() for a in agents]})
 
     async def _sweep_forever(self) -> None:
@@ -250,7 +250,7 @@ class Dispatcher:
             timedelta(seconds=max(30.0, 6 * self.settings.sweep_seconds)),
         )
         gone = await self.database.run(
-            routing.heartbeat,
+            presence.heartbeat,
             server_id=self.server_id,
             now=now,
             stale_after=stale_after,
@@ -259,11 +259,11 @@ class Dispatcher:
         if gone:
             log.info("staff %s lost their connections with a server that stopped", gone)
             self.presence_changed()
-        returned = await self.database.run(routing.expire_graces, now=now)
+        returned = await self.database.run(presence.expire_graces, now=now)
         if returned:
             await self.returned(returned, "returned")
         for ended in await self.database.run(
-            routing.close_idle, now=now, idle_after=self.settings.idle_close
+            handling.close_idle, now=now, idle_after=self.settings.idle_close
         ):
             log.info("conversation %d closed after being idle", ended.conversation.id)
             await self.ended(ended, "idle")
@@ -279,5 +279,5 @@ class Dispatcher:
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 
 
-def _position(entry: routing.QueueEntry) -> dict[str, int | None]:
+def _position(entry: queue.QueueEntry) -> dict[str, int | None]:
     return {"position": entry.position, "estimated_wait_seconds": entry.estimated_wait_seconds}

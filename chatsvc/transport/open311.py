@@ -28,18 +28,11 @@ from multidict import MultiMapping
 from sqlalchemy.exc import DBAPIError
 
 from chatsvc.actions import open311_clients
-from chatsvc.actions.service_requests import (
-    SERVICE_NAME,
-    Contact,
-    InvalidRequest,
-    NewRequest,
-    RequestFilter,
-    RequestView,
-    create_service_request,
-    get_request,
-    list_requests,
-    request_topic,
-)
+from chatsvc.actions.service_requests.checks import InvalidRequest, request_topic
+from chatsvc.actions.service_requests.filing import NewRequest, create_service_request
+from chatsvc.actions.service_requests.notices import SERVICE_NAME
+from chatsvc.actions.service_requests.queries import RequestFilter, get_request, list_requests
+from chatsvc.actions.service_requests.views import Contact, RequestView
 from chatsvc.bot.assistant import CSC_PHONE
 from chatsvc.catalogue.knowledge import KnowledgeBase, Topic
 from chatsvc.db.database import DATABASE_DOWN

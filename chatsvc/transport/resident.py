@@ -7,9 +7,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from chatsvc.actions import after_hours, routing
+from chatsvc.actions import after_hours, queue
 from chatsvc.actions import conversations as actions
-from chatsvc.actions.service_requests import RequestPolicy
+from chatsvc.actions.service_requests.views import RequestPolicy
 from chatsvc.bot.runtime import Assistant
 from chatsvc.clock import Clock
 from chatsvc.db.database import Database
@@ -142,7 +142,7 @@ class ResidentNamespace(Namespace):
         }
 
     async def _place_in_queue(self, conversation_id: int) -> dict[str, int | None] | None:
-        entries, _ = await self.database.run(routing.queue, now=self.clock())
+        entries, _ = await self.database.run(queue.queue_view, now=self.clock())
         for entry in entries:
             if entry.chat.id == conversation_id:
                 return {
@@ -224,7 +224,7 @@ class ResidentNamespace(Namespace):
         reason: str | None = "closed"
         minutes = 0
         if is_open:
-            seen = await self.database.run(routing.availability, now=now)
+            seen = await self.database.run(queue.availability, now=now)
             wait = seen.estimated_wait_seconds
             threshold = self.settings.message_when_wait_over.total_seconds()
             if seen.agents_available == 0:

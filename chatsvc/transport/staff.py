@@ -9,7 +9,7 @@ from pathlib import Path
 from aiohttp import web
 
 from chatsvc.actions import accounts
-from chatsvc.actions.service_requests import PHOTO_TYPES, load_photo
+from chatsvc.actions.service_requests.photos import PHOTO_TYPES, load_photo
 from chatsvc.errors import ChatError, SignInRefused
 from chatsvc.tokens import new_token
 from chatsvc.transport.dispatch import DISPATCHER

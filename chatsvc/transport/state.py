@@ -7,7 +7,7 @@ from collections.abc import Callable
 import socketio
 from aiohttp import web
 
-from chatsvc.actions.service_requests import RequestPolicy
+from chatsvc.actions.service_requests.views import RequestPolicy
 from chatsvc.bot.runtime import Assistant
 from chatsvc.clock import Clock
 from chatsvc.db.database import Database

@@ -12,7 +12,7 @@ import logging
 from aiohttp import web
 
 from chatsvc.actions import conversations as actions
-from chatsvc.actions.service_requests import MAX_PHOTO_BYTES, PhotoTooLarge
+from chatsvc.actions.service_requests.photos import MAX_PHOTO_BYTES, PhotoTooLarge
 from chatsvc.errors import ChatError, InvalidPayload
 from chatsvc.transport.dispatch import DISPATCHER
 from chatsvc.transport.sockets import origin_allowed

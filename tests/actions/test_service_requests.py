@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from chatsvc.actions import service_requests as requests_
+from chatsvc.actions.service_requests.checks import InvalidRequest
+from chatsvc.actions.service_requests.filing import NewRequest, create_service_request
+from chatsvc.actions.service_requests.numbering import parse_number
+from chatsvc.actions.service_requests.photos import InvalidPhoto, store_photo
+from chatsvc.actions.service_requests.queries import RequestFilter, list_requests, lookup_status
+from chatsvc.actions.service_requests.status import change_status
+from chatsvc.actions.service_requests.views import Contact, RequestPolicy
 from chatsvc.catalogue.fields import FieldInvalid, clean_value
 from chatsvc.catalogue.knowledge import default_path, load_knowledge_base
 from chatsvc.db.database import Database
@@ -22,23 +28,23 @@ KB = load_knowledge_base(default_path())
 CALENDAR = BusinessCalendar.from_settings(
     Settings(business_hours="mon-fri 08:00-17:00", holidays="US-CA")
 )
-POLICY = requests_.RequestPolicy(KB, CALENDAR, frozenset({"Street Maintenance"}))
+POLICY = RequestPolicy(KB, CALENDAR, frozenset({"Street Maintenance"}))
 MONDAY_TEN = datetime(2026, 11, 23, 18, 0, tzinfo=UTC)  # 10:00 in Pasadena
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 100
 
 
-def graffiti(**changes: Any) -> requests_.NewRequest:
+def graffiti(**changes: Any) -> NewRequest:
     values: dict[str, Any] = {
         "service_code": "graffiti",
         "values": {"address": "100 N Garfield Ave", "description": "Tags on the east wall"},
-        "contact": requests_.Contact("Ana Ruiz", "ana@example.com"),
+        "contact": Contact("Ana Ruiz", "ana@example.com"),
     }
     values.update(changes)
-    return requests_.NewRequest(**values)
+    return NewRequest(**values)
 
 
-async def create(db: Database, new: requests_.NewRequest, now: datetime = MONDAY_TEN) -> Any:
-    return await db.run(requests_.create_service_request, new, policy=POLICY, now=now)
+async def create(db: Database, new: NewRequest, now: datetime = MONDAY_TEN) -> Any:
+    return await db.run(create_service_request, new, policy=POLICY, now=now)
 
 
 async def rows(db: Database, model: Any) -> list[Any]:
@@ -77,29 +83,29 @@ async def test_bad_values_are_refused_and_nothing_is_stored(db: Database) -> Non
     cases = [
         (graffiti(service_code="nope"), NotFound),
         (graffiti(service_code="trash-schedule"), NotFound),
-        (graffiti(values={"description": "Tags on the wall"}), requests_.InvalidRequest),
+        (graffiti(values={"description": "Tags on the wall"}), InvalidRequest),
         (
             graffiti(values={"address": "xx", "description": "Tags on the wall"}),
-            requests_.InvalidRequest,
+            InvalidRequest,
         ),
         (
             graffiti(values={"address": "100 Main St", "description": "x" * 4001}),
-            requests_.InvalidRequest,
+            InvalidRequest,
         ),
         (
             graffiti(
                 values={"address": "100 Main St", "description": "ok ok ok ok", "color": "red"}
             ),
-            requests_.InvalidRequest,
+            InvalidRequest,
         ),
-        (graffiti(contact=requests_.Contact("A", "not-an-email")), requests_.InvalidRequest),
-        (graffiti(lat=91.0, long=0.0), requests_.InvalidRequest),
+        (graffiti(contact=Contact("A", "not-an-email")), InvalidRequest),
+        (graffiti(lat=91.0, long=0.0), InvalidRequest),
     ]
     for new, error in cases:
         with pytest.raises(error):
             await create(db, new)
     assert await rows(db, OutboxMail) == []
-    page = await db.run(requests_.list_requests, requests_.RequestFilter(), KB)
+    page = await db.run(list_requests, RequestFilter(), KB)
     assert page.total == 0
 
 
@@ -110,10 +116,10 @@ async def test_status_changes_keep_history_and_mail_on_close_and_referral(db: Da
     async def change(**kw: Any) -> Any:
         values: dict[str, Any] = {"number": view.number, "staff_id": None, "actor": "Maria"}
         values.update(kw)
-        return await db.run(requests_.change_status, policy=POLICY, now=later, **values)
+        return await db.run(change_status, policy=POLICY, now=later, **values)
 
     await change(status="in_progress", note="Crew scheduled", public=True)
-    with pytest.raises(requests_.InvalidRequest):
+    with pytest.raises(InvalidRequest):
         await change(status="referred", note="x")  # no department, no next steps
     closed = await change(status="closed", note="Painted over")
     assert [h.status for h in closed.history] == ["open", "in_progress", "closed"]
@@ -122,24 +128,20 @@ async def test_status_changes_keep_history_and_mail_on_close_and_referral(db: Da
     assert [m.kind for m in mails] == ["request_created", "request_closed"]
     assert "Painted over" in mails[1].body
 
-    answer = await db.run(
-        requests_.lookup_status, number="26000001", email="ANA@example.com", kb=KB
-    )
+    answer = await db.run(lookup_status, number="26000001", email="ANA@example.com", kb=KB)
     assert answer is not None and answer.status == "closed" and answer.note == "Painted over"
     for number, email in [("26-000001", "bob@example.com"), ("26-000999", "ana@example.com")]:
-        assert await db.run(requests_.lookup_status, number=number, email=email, kb=KB) is None
+        assert await db.run(lookup_status, number=number, email=email, kb=KB) is None
 
 
 async def test_photos_are_checked_by_content_and_attached_once(db: Database) -> None:
-    with pytest.raises(requests_.InvalidPhoto):
-        await db.run(
-            requests_.store_photo, conversation_id=None, data=b"GIF89a....", now=MONDAY_TEN
-        )
-    photo = await db.run(requests_.store_photo, conversation_id=None, data=JPEG, now=MONDAY_TEN)
+    with pytest.raises(InvalidPhoto):
+        await db.run(store_photo, conversation_id=None, data=b"GIF89a....", now=MONDAY_TEN)
+    photo = await db.run(store_photo, conversation_id=None, data=JPEG, now=MONDAY_TEN)
     assert photo.content_type == "image/jpeg"
     view = await create(db, graffiti(photo_ids=[photo.id]))
     assert view.photo_ids == (photo.id,)
-    with pytest.raises(requests_.InvalidRequest):
+    with pytest.raises(InvalidRequest):
         await create(db, graffiti(photo_ids=[photo.id]))  # already attached
 
 
@@ -179,10 +181,10 @@ def test_field_values_that_do_not_fit_are_refused(name: str, text: str) -> None:
 
 
 def test_request_numbers_are_read_as_residents_write_them() -> None:
-    assert requests_.parse_number("status of 26-000123 please") == "26-000123"
-    assert requests_.parse_number("26000123") == "26-000123"
-    assert requests_.parse_number("26-123") == "26-000123"
-    assert requests_.parse_number("no number here") is None
+    assert parse_number("status of 26-000123 please") == "26-000123"
+    assert parse_number("26000123") == "26-000123"
+    assert parse_number("26-123") == "26-000123"
+    assert parse_number("no number here") is None
 
 
 def test_every_request_topic_can_be_filed_from_its_fields() -> None:
@@ -195,10 +197,10 @@ def test_every_request_topic_can_be_filed_from_its_fields() -> None:
 async def test_topics_that_are_not_somewhere_need_no_location(db: Database) -> None:
     view = await create(
         db,
-        requests_.NewRequest(
+        NewRequest(
             "high-bill",
             {"account": "1234567890", "description": "My bill doubled this month"},
-            requests_.Contact("Ana", "ana@example.com"),
+            Contact("Ana", "ana@example.com"),
         ),
     )
     assert (view.address, view.lat, view.attributes) == (None, None, {"account": "1234567890"})

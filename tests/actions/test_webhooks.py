@@ -19,7 +19,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
-from chatsvc.actions import service_requests as requests_
+from chatsvc.actions.service_requests.filing import NewRequest, create_service_request
+from chatsvc.actions.service_requests.status import change_status
+from chatsvc.actions.service_requests.views import Contact, RequestView
 from chatsvc.app import create_app
 from chatsvc.catalogue.knowledge import default_path, load_knowledge_base
 from chatsvc.db.database import Database
@@ -141,15 +143,15 @@ GRAFFITI = {"address": "100 N Garfield Ave", "description": "Tags on the east wa
 
 async def file_request(
     server: LiveServer, service_code: str = "graffiti", values: dict[str, str] = GRAFFITI
-) -> requests_.RequestView:
+) -> RequestView:
     """File a request as the chat does: commit it, then tell the dispatcher."""
-    new = requests_.NewRequest(
+    new = NewRequest(
         service_code=service_code,
         values=values,
-        contact=requests_.Contact("Ana Ruiz", "ana@example.com"),
+        contact=Contact("Ana Ruiz", "ana@example.com"),
     )
-    view: requests_.RequestView = await server.app[DATABASE].run(
-        requests_.create_service_request,
+    view: RequestView = await server.app[DATABASE].run(
+        create_service_request,
         new,
         policy=server.app[REQUEST_POLICY](),
         now=server.app[CLOCK](),
@@ -210,7 +212,7 @@ async def test_new_and_changed_requests_are_posted_signed_once(
 
     clock.now = START + timedelta(minutes=5)
     changed = await server.app[DATABASE].run(
-        requests_.change_status,
+        change_status,
         number=view.number,
         status="in_progress",
         note="Crew on the way.",

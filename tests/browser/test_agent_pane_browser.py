@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.async_api import BrowserContext, Page, WebSocketRoute, expect
 
-from chatsvc.actions import accounts, routing
+from chatsvc.actions import accounts
+from chatsvc.actions.canned import save_canned
 from chatsvc.clock import utc_now
 from chatsvc.db.models import AfterHoursMessage, ConversationNote, Message, OutboxMail
 from chatsvc.settings import Settings
@@ -360,7 +361,7 @@ HOURS = "The Citizen Service Center is open Monday to Friday, 8 a.m. to 5 p.m."
 
 async def add_canned(live_server: LiveServer, by: accounts.StaffView) -> None:
     await live_server.app[DATABASE].run(
-        routing.save_canned,
+        save_canned,
         by=by,
         canned_id=None,
         shortcut="hours",

@@ -10,7 +10,9 @@ import pytest
 from playwright.async_api import Page, expect
 from sqlalchemy import select
 
-from chatsvc.actions import service_requests
+from chatsvc.actions.service_requests.filing import NewRequest, create_service_request
+from chatsvc.actions.service_requests.status import change_status
+from chatsvc.actions.service_requests.views import Contact
 from chatsvc.db.models import RequestPhoto, ServiceRequest
 from chatsvc.settings import Settings
 from chatsvc.transport.state import CLOCK, DATABASE, REQUEST_POLICY
@@ -104,17 +106,17 @@ async def test_status_lookup_right_and_wrong_in_the_widget(
     now = live_server.app[CLOCK]()
     database = live_server.app[DATABASE]
     view = await database.run(
-        service_requests.create_service_request,
-        service_requests.NewRequest(
+        create_service_request,
+        NewRequest(
             "street-light",
             {"address": "500 E Colorado Blvd", "pole": "SL-4471"},
-            service_requests.Contact("Ana Ruiz", "ana@example.com"),
+            Contact("Ana Ruiz", "ana@example.com"),
         ),
         policy=policy,
         now=now,
     )
     await database.run(
-        service_requests.change_status,
+        change_status,
         number=view.number,
         status="referred",
         note=None,

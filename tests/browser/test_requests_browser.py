@@ -11,7 +11,8 @@ import pytest
 from playwright.async_api import Page, expect
 from sqlalchemy import select
 
-from chatsvc.actions import service_requests
+from chatsvc.actions.service_requests.filing import NewRequest, create_service_request
+from chatsvc.actions.service_requests.photos import store_photo
 from chatsvc.clock import utc_now
 from chatsvc.db.models import Conversation, OutboxMail
 from chatsvc.transport.dispatch import DISPATCHER
@@ -76,7 +77,7 @@ async def test_an_agent_files_a_request_from_a_chat_and_works_it_on_the_requests
     async with live_server.app[DATABASE].engine.connect() as conn:
         cid = await conn.scalar(select(Conversation.id))
     photo = await live_server.app[DATABASE].run(
-        service_requests.store_photo, conversation_id=cid, data=tiny_png(), now=utc_now()
+        store_photo, conversation_id=cid, data=tiny_png(), now=utc_now()
     )
 
     # The form opens with the chat's topic and the address she gave; Escape closes it.
@@ -153,8 +154,8 @@ async def test_an_agent_files_a_request_from_a_chat_and_works_it_on_the_requests
 
     # One from elsewhere (Open311 here) arrives live, at the top of the list it matches.
     other = await live_server.app[DATABASE].run(
-        service_requests.create_service_request,
-        service_requests.NewRequest(
+        create_service_request,
+        NewRequest(
             service_code="graffiti",
             values={"address": "Lake Ave and Colorado Blvd", "description": "Tags on a bench"},
             source="open311",

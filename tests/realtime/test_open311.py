@@ -16,7 +16,9 @@ import pytest
 from sqlalchemy import func, select
 
 from chatsvc.actions import open311_clients
-from chatsvc.actions import service_requests as requests_
+from chatsvc.actions.service_requests.filing import NewRequest, create_service_request
+from chatsvc.actions.service_requests.status import change_status
+from chatsvc.actions.service_requests.views import Contact, RequestView
 from chatsvc.catalogue.knowledge import default_path, load_knowledge_base
 from chatsvc.db.models import Open311Client, OutboxMail, ServiceRequest, ServiceRequestUpdate
 from chatsvc.errors import NotFound
@@ -160,24 +162,22 @@ async def api(make_api: Callable[..., Awaitable[Api]]) -> Api:
 
 async def file_request(
     api: Api, code: str = "graffiti", *, at: datetime = NOW, **values: Any
-) -> requests_.RequestView:
+) -> RequestView:
     """File a request as the chat would, at a given time."""
-    new = requests_.NewRequest(
+    new = NewRequest(
         service_code=code,
         values=values or {"address": "100 N Garfield Ave", "description": "Tags on the east wall"},
-        contact=requests_.Contact("Anastasia Ruizova", PERSONAL["email"], PERSONAL["phone"]),
+        contact=Contact("Anastasia Ruizova", PERSONAL["email"], PERSONAL["phone"]),
     )
     policy = api.server.app[REQUEST_POLICY]()
-    view: requests_.RequestView = await api.run(
-        requests_.create_service_request, new, policy=policy, now=at
-    )
+    view: RequestView = await api.run(create_service_request, new, policy=policy, now=at)
     return view
 
 
 async def change(api: Api, number: str, status: str, note: str, **kw: Any) -> None:
     policy = api.server.app[REQUEST_POLICY]()
     await api.run(
-        requests_.change_status,
+        change_status,
         number=number,
         status=status,
         note=note,

@@ -10,7 +10,9 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from chatsvc.actions import service_requests
+from chatsvc.actions.service_requests.filing import NewRequest, create_service_request
+from chatsvc.actions.service_requests.status import change_status
+from chatsvc.actions.service_requests.views import Contact
 from chatsvc.db.models import Conversation, OutboxMail, RequestPhoto, ServiceRequest
 from chatsvc.settings import Settings
 from chatsvc.transport.state import DATABASE, REQUEST_POLICY
@@ -174,17 +176,17 @@ async def test_status_is_told_only_for_the_right_number_and_email(
 ) -> None:
     policy = city.app[REQUEST_POLICY]()
     view = await city.app[DATABASE].run(
-        service_requests.create_service_request,
-        service_requests.NewRequest(
+        create_service_request,
+        NewRequest(
             "pothole",
             {"address": "300 N Lake Ave", "description": "Deep pothole in the right lane"},
-            service_requests.Contact("Bo", "bo@example.com"),
+            Contact("Bo", "bo@example.com"),
         ),
         policy=policy,
         now=MONDAY_TEN,
     )
     await city.app[DATABASE].run(
-        service_requests.change_status,
+        change_status,
         number=view.number,
         status="in_progress",
         note="Crew scheduled for Wednesday",

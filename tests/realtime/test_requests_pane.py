@@ -15,7 +15,8 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from chatsvc.actions import service_requests
+from chatsvc.actions.service_requests.filing import NewRequest, create_service_request
+from chatsvc.actions.service_requests.photos import store_photo
 from chatsvc.db.models import Message, OutboxMail, ServiceRequest, ServiceRequestUpdate
 from chatsvc.settings import Settings
 from chatsvc.transport.dispatch import DISPATCHER
@@ -231,8 +232,8 @@ async def test_a_request_from_elsewhere_reaches_the_pane_live(
     """Open311 and the assistant file through the domain, then tell staff like the pane does."""
     maria = await agent_client("maria", server=city)
     view = await city.app[DATABASE].run(
-        service_requests.create_service_request,
-        service_requests.NewRequest(
+        create_service_request,
+        NewRequest(
             service_code="pothole",
             values={"address": "Lake Ave and Colorado Blvd", "description": "Deep pothole"},
             source="open311",
@@ -378,7 +379,7 @@ async def test_photos_from_the_chat_are_filed_and_shown_to_staff_only(
     maria = await agent_client("maria", server=city)
     _, cid = await chat_with_agent(city, resident_client, maria)
     photo = await city.app[DATABASE].run(
-        service_requests.store_photo, conversation_id=cid, data=JPEG, now=MONDAY_TEN
+        store_photo, conversation_id=cid, data=JPEG, now=MONDAY_TEN
     )
     prefilled = await maria.ok("request_prefill", {"conversation_id": cid})
     assert prefilled["photo_ids"] == [photo.id]

@@ -14,7 +14,7 @@ import pytest
 import socketio
 from sqlalchemy import func, select, update
 
-from chatsvc.actions import routing
+from chatsvc.actions import handling, presence
 from chatsvc.actions.conversations import start_conversation
 from chatsvc.clock import utc_now
 from chatsvc.db.database import Database
@@ -533,8 +533,8 @@ async def test_sweeps_racing_on_two_processes_close_and_return_each_chat_once(
             sweep(database)
             for database in (postgresql_db, other, postgresql_db, other)
             for sweep in (
-                lambda d: d.run(routing.expire_graces, now=now),
-                lambda d: d.run(routing.close_idle, now=now, idle_after=timedelta(minutes=30)),
+                lambda d: d.run(presence.expire_graces, now=now),
+                lambda d: d.run(handling.close_idle, now=now, idle_after=timedelta(minutes=30)),
             )
         ]
         outcomes = await asyncio.gather(*sweeps)

@@ -1,0 +1,79 @@
+"""Canned responses: replies supervisors keep, which agents insert with `/shortcut`.
+
+Every function takes an open AsyncSession (the caller commits) and plain values.
+
+Locking order: only the canned response's own row is written; no other row is locked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chatsvc.actions.accounts import StaffView
+from chatsvc.db.models import CannedResponse
+from chatsvc.errors import ChatError, Forbidden, NotFound
+
+
+@dataclass(frozen=True)
+class CannedView:
+    id: int
+    shortcut: str
+    title: str
+    text: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "shortcut": self.shortcut, "title": self.title, "text": self.text}
+
+
+async def canned_responses(session: AsyncSession) -> list[CannedView]:
+    rows = await session.scalars(select(CannedResponse).order_by(CannedResponse.shortcut))
+    return [CannedView(r.id, r.shortcut, r.title, r.body) for r in rows]
+
+
+async def save_canned(
+    session: AsyncSession,
+    *,
+    by: StaffView,
+    canned_id: int | None,
+    shortcut: str,
+    title: str,
+    text: str,
+    now: datetime,
+) -> CannedView:
+    """Add or change a canned response (supervisors)."""
+    if not by.is_supervisor:
+        raise Forbidden("Only supervisors keep the canned responses.")
+    taken = await session.scalar(
+        select(CannedResponse.id).where(
+            CannedResponse.shortcut == shortcut, CannedResponse.id != (canned_id or 0)
+        )
+    )
+    if taken:
+        raise ChatError(f"The shortcut /{shortcut} is already used.", code="invalid_payload")
+    if canned_id is None:
+        row = CannedResponse(
+            shortcut=shortcut, title=title, body=text, updated_by=by.id, updated_at=now
+        )
+        session.add(row)
+    else:
+        found = await session.get(CannedResponse, canned_id)
+        if found is None:
+            raise NotFound("There is no such canned response.")
+        row = found
+        row.shortcut, row.title, row.body = shortcut, title, text
+        row.updated_by, row.updated_at = by.id, now
+    await session.flush()
+    return CannedView(row.id, row.shortcut, row.title, row.body)
+
+
+async def delete_canned(session: AsyncSession, *, by: StaffView, canned_id: int) -> None:
+    if not by.is_supervisor:
+        raise Forbidden("Only supervisors keep the canned responses.")
+    result = await session.execute(delete(CannedResponse).where(CannedResponse.id == canned_id))
+    if not getattr(result, "rowcount", 0):
+        raise NotFound("There is no such canned response.")

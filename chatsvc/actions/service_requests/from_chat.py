@@ -1,0 +1,142 @@
+"""Service requests filed from a chat: what the form starts from, and filing it in the chat.
+
+Every function takes an open AsyncSession (the caller commits) and plain values. Kept apart from
+`filing` because it reads and writes the conversation, and `chatsvc.actions.conversations`
+files requests itself (through `filing`).
+
+Locking order: the conversation's row first, as every action that writes to a conversation
+does, then what `filing.create_service_request` locks (the year's counter row, the chat's
+photos), then the conversation's messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chatsvc.actions.accounts import StaffView
+from chatsvc.actions.conversations import (
+    SERVICE_NAME,
+    Draft,
+    MessageView,
+    append_drafts,
+    get_conversation,
+)
+from chatsvc.actions.service_requests.filing import NewRequest
+from chatsvc.actions.service_requests.filing import create_service_request as file_service_request
+from chatsvc.actions.service_requests.views import Contact, RequestPolicy, RequestView
+from chatsvc.db.models import Conversation, Message, RequestPhoto
+from chatsvc.errors import NotFound
+
+RESIDENT_TEXTS = 50  # the newest messages a request's suggestions are drawn from
+
+
+@dataclass(frozen=True)
+class RequestSource:
+    """What a request filed from a conversation starts from: its topic, resident and words."""
+
+    conversation_id: int
+    topic: str | None
+    resident_name: str
+    resident_email: str
+    resident_texts: tuple[str, ...]  # oldest first
+    photo_ids: tuple[int, ...]  # photos uploaded in the chat and not filed with a request yet
+
+
+@dataclass(frozen=True)
+class FiledFromChat:
+    request: RequestView
+    message: MessageView | None  # what the resident was told in the chat (None: ended, resent)
+    assigned_staff_id: int | None
+
+
+async def request_source(session: AsyncSession, *, conversation_id: int) -> RequestSource:
+    """Gather what a service request form needs from a conversation; NotFound if none."""
+    conversation = await session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise NotFound("There is no such conversation.")
+    texts = list(
+        await session.scalars(
+            select(Message.body)
+            .where(Message.conversation_id == conversation_id, Message.author_kind == "resident")
+            .order_by(Message.seq.desc())
+            .limit(RESIDENT_TEXTS)
+        )
+    )
+    photos = await session.scalars(
+        select(RequestPhoto.id)
+        .where(RequestPhoto.conversation_id == conversation_id, RequestPhoto.request_id.is_(None))
+        .order_by(RequestPhoto.id)
+    )
+    return RequestSource(
+        conversation_id=conversation.id,
+        topic=conversation.topic,
+        resident_name=conversation.resident.name,
+        resident_email=conversation.resident.email,
+        resident_texts=tuple(reversed(texts)),
+        photo_ids=tuple(photos),
+    )
+
+
+async def file_request_from_chat(
+    session: AsyncSession,
+    *,
+    by: StaffView,
+    conversation_id: int,
+    service_code: str,
+    values: dict[str, str],
+    photo_ids: Sequence[int] = (),
+    client_id: str,
+    policy: RequestPolicy,
+    now: datetime,
+) -> FiledFromChat:
+    """File a request for a conversation's resident, and tell them its number in the chat.
+
+    The agent who holds the chat tells them; anyone else's filing is told by the service. An
+    ended chat gets no message (the resident has the confirmation mail). Sending the same
+    `client_id` again files nothing more and says nothing more.
+    """
+    # The conversation first, as every action that writes to it locks it before other rows.
+    found = await session.scalar(
+        select(Conversation.id).where(Conversation.id == conversation_id).with_for_update()
+    )
+    if found is None:
+        raise NotFound("There is no such conversation.")
+    conversation = await get_conversation(session, conversation_id)
+    resident = conversation.resident
+    view = await file_service_request(
+        session,
+        NewRequest(
+            service_code=service_code,
+            values=values,
+            contact=Contact(resident.name, resident.email),
+            photo_ids=tuple(photo_ids),
+            conversation_id=conversation_id,
+            client_id=client_id,
+            source="agent",
+            staff_id=by.id,
+            actor=by.display_name,
+        ),
+        policy=policy,
+        now=now,
+    )
+    holder = conversation.assigned_staff_id if conversation.stage == "agent" else None
+    if view.duplicate or conversation.status != "open":
+        return FiledFromChat(view, None, holder)
+    text = (
+        f"Your {view.service_name} request is filed. Its number is {view.number}. We expect it "
+        f"to be done by {policy.calendar.describe_local(view.expected_at)}. The details are on "
+        f"their way to {resident.email}."
+    )
+    if holder == by.id:
+        draft = Draft(
+            conversation_id, "agent", conversation.agent_name or by.first_name, text, None, now
+        )
+    else:
+        draft = Draft(conversation_id, "system", SERVICE_NAME, text, None, now)
+    (message,) = await append_drafts(session, draft)
+    return FiledFromChat(view, message, holder)

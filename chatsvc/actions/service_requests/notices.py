@@ -1,0 +1,79 @@
+"""What a request tells people: the resident's mails and the department's webhook events.
+
+Locking order: none; `notify_department` only adds to the webhook outbox.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chatsvc.actions.service_requests.views import RequestPolicy, RequestView
+from chatsvc.catalogue.fields import describe_value
+from chatsvc.catalogue.knowledge import KnowledgeBase
+from chatsvc.outbox.webhooks import queue_webhook
+
+SERVICE_NAME = "City of Pasadena Citizen Service Center"
+
+
+async def notify_department(
+    session: AsyncSession, view: RequestView, event: str, policy: RequestPolicy, now: datetime
+) -> None:
+    if view.workgroup in policy.webhook_workgroups:
+        await queue_webhook(
+            session,
+            workgroup=view.workgroup,
+            event=event,
+            payload={"request": view.as_dict()},
+            now=now,
+        )
+
+
+def created_mail(view: RequestView, policy: RequestPolicy) -> str:
+    greeting = f"Hello {view.contact.name}," if view.contact.name else "Hello,"
+    return "\n".join(
+        [
+            greeting,
+            "",
+            f"Thank you for your request. Its number is {view.number}.",
+            f"We expect it to be done by {policy.calendar.describe_local(view.expected_at)}.",
+            "",
+            *_details(view, policy.kb),
+            "",
+            f'To ask about it, chat with us on the City website and say "status of '
+            f'{view.number}", or reply to this email.',
+            "",
+            SERVICE_NAME,
+        ]
+    )
+
+
+def final_mail(view: RequestView, note: str | None, policy: RequestPolicy) -> str:
+    greeting = f"Hello {view.contact.name}," if view.contact.name else "Hello,"
+    if view.status == "referred":
+        middle = [
+            f"Your request {view.number} ({view.service_name}) has been referred to "
+            f"{view.referred_to}, who handle this kind of request.",
+            "",
+            "Next steps:",
+            view.next_steps or "",
+        ]
+    else:
+        middle = [f"Your request {view.number} ({view.service_name}) is closed."]
+    if note:
+        middle += ["", f"Note from our team: {note}"]
+    return "\n".join([greeting, "", *middle, "", *_details(view, policy.kb), "", SERVICE_NAME])
+
+
+def _details(view: RequestView, kb: KnowledgeBase) -> list[str]:
+    lines = [f"Request: {view.service_name}"]
+    if view.address:
+        lines.append(f"Address: {view.address}")
+    if view.description:
+        lines.append(f"Description: {view.description}")
+    for name, value in view.attributes.items():
+        spec = kb.fields.get(name)
+        label = spec.label if spec else name
+        lines.append(f"{label}: {describe_value(spec, value) if spec else value}")
+    return lines

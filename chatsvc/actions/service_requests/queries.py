@@ -1,0 +1,144 @@
+"""Finding requests: one by its number, a filtered list, and a resident's status lookup.
+
+Reads only: nothing here locks a row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chatsvc.actions.service_requests.numbering import parse_number
+from chatsvc.actions.service_requests.views import (
+    RequestView,
+    build_view,
+    histories_of,
+    photo_ids_of,
+    request_view,
+)
+from chatsvc.catalogue.knowledge import KnowledgeBase
+from chatsvc.db.models import ServiceRequest
+from chatsvc.errors import NotFound
+
+
+@dataclass(frozen=True)
+class RequestFilter:
+    """Which requests to list; every part is optional."""
+
+    statuses: tuple[str, ...] = ()
+    department: str | None = None
+    service_code: str | None = None
+    workgroup: str | None = None
+    numbers: tuple[str, ...] = ()
+    start: datetime | None = None  # requested at or after
+    end: datetime | None = None  # requested before
+    limit: int = 50
+    offset: int = 0
+    service_codes: tuple[str, ...] = ()  # any of these (Open311 takes a list)
+
+
+@dataclass(frozen=True)
+class RequestPage:
+    items: list[RequestView]
+    total: int
+
+
+@dataclass(frozen=True)
+class StatusAnswer:
+    """What a resident is told about their request's status."""
+
+    number: str
+    service_name: str
+    status: str
+    status_label: str
+    note: str | None
+    updated_at: datetime
+    expected_at: datetime
+    referred_to: str | None
+    next_steps: str | None
+
+
+async def get_request(session: AsyncSession, number: str, kb: KnowledgeBase) -> RequestView:
+    """Load a request by its number, with its history; raise NotFound if there is none."""
+    canonical = parse_number(number)
+    request = (
+        await session.scalar(select(ServiceRequest).where(ServiceRequest.number == canonical))
+        if canonical
+        else None
+    )
+    if request is None:
+        raise NotFound(f"There is no request {number!r}.")
+    return await request_view(session, request, kb)
+
+
+async def list_requests(
+    session: AsyncSession, filters: RequestFilter, kb: KnowledgeBase
+) -> RequestPage:
+    """List requests matching `filters`, newest first, with how many match in all."""
+    conditions: list[ColumnElement[bool]] = []
+    if filters.statuses:
+        conditions.append(ServiceRequest.status.in_(filters.statuses))
+    if filters.department:
+        conditions.append(ServiceRequest.department == filters.department)
+    if filters.service_code:
+        conditions.append(ServiceRequest.service_code == filters.service_code)
+    if filters.service_codes:
+        conditions.append(ServiceRequest.service_code.in_(filters.service_codes))
+    if filters.workgroup:
+        conditions.append(ServiceRequest.workgroup == filters.workgroup)
+    if filters.numbers:
+        numbers = [n for n in (parse_number(x) for x in filters.numbers) if n]
+        conditions.append(ServiceRequest.number.in_(numbers))
+    if filters.start is not None:
+        conditions.append(ServiceRequest.requested_at >= filters.start)
+    if filters.end is not None:
+        conditions.append(ServiceRequest.requested_at < filters.end)
+    total = await session.scalar(select(func.count(ServiceRequest.id)).where(*conditions)) or 0
+    rows = await session.scalars(
+        select(ServiceRequest)
+        .where(*conditions)
+        .order_by(ServiceRequest.requested_at.desc(), ServiceRequest.id.desc())
+        .limit(filters.limit)
+        .offset(filters.offset)
+    )
+    requests = list(rows)
+    histories = await histories_of(session, [r.id for r in requests])
+    photos = await photo_ids_of(session, [r.id for r in requests])
+    return RequestPage(
+        [build_view(r, kb, histories.get(r.id, ()), photos.get(r.id, ())) for r in requests],
+        total,
+    )
+
+
+async def lookup_status(
+    session: AsyncSession, *, number: str, email: str, kb: KnowledgeBase
+) -> StatusAnswer | None:
+    """Tell a resident where their request stands, if the number and email go together.
+
+    A wrong pair and an unknown number both give None, so nobody learns which numbers exist.
+    """
+    canonical = parse_number(number)
+    if canonical is None:
+        return None
+    request = await session.scalar(select(ServiceRequest).where(ServiceRequest.number == canonical))
+    if (
+        request is None
+        or request.contact_email is None
+        or request.contact_email.strip().lower() != email.strip().lower()
+    ):
+        return None
+    view = await request_view(session, request, kb)
+    return StatusAnswer(
+        number=view.number,
+        service_name=view.service_name,
+        status=view.status,
+        status_label=view.status_label,
+        note=view.last_public_note,
+        updated_at=view.updated_at,
+        expected_at=view.expected_at,
+        referred_to=view.referred_to,
+        next_steps=view.next_steps,
+    )
