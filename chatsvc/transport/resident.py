@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from chatsvc.actions import after_hours, routing
+from chatsvc.actions import after_hours, assistant_turns, routing
 from chatsvc.actions import conversations as actions
 from chatsvc.actions.service_requests import RequestPolicy
 from chatsvc.bot.runtime import Assistant
@@ -346,10 +346,12 @@ class ResidentNamespace(Namespace):
 
         task.add_done_callback(done)
 
-    async def _assistant_turn(self, conversation_id: int, text: str) -> actions.AssistantTurn:
+    async def _assistant_turn(
+        self, conversation_id: int, text: str
+    ) -> assistant_turns.AssistantTurn:
         decision = await self.assistant.decide(text)
         turn = await self.database.run(
-            actions.assistant_turn,
+            assistant_turns.assistant_turn,
             conversation_id=conversation_id,
             text=text,
             decision=decision,
