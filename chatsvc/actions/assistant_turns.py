@@ -14,9 +14,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatsvc.actions import service_requests
+from chatsvc.actions.conversation_state import ConversationStatus, Priority, Stage, move_stage
 from chatsvc.actions.conversations import (
-    PRIORITY_EMERGENCY,
-    PRIORITY_NORMAL,
     ConversationView,
     Draft,
     MessageView,
@@ -63,8 +62,8 @@ async def assistant_turn(
     call 911.
     """
     conversation = await get_conversation(session, conversation_id, lock=True)
-    quiet = conversation.status != "open" or (
-        conversation.stage != "assistant" and decision.intent != "emergency"
+    quiet = conversation.status != ConversationStatus.OPEN or (
+        conversation.stage != Stage.ASSISTANT and decision.intent != "emergency"
     )
     if quiet:
         return AssistantTurn([], ConversationView.of(conversation), handed_off=False)
@@ -103,20 +102,20 @@ async def assistant_turn(
     conversation.assistant_misses = reply.misses
     if reply.topic:
         conversation.topic = reply.topic
-    handed_off = reply.handoff is not None and conversation.stage == "assistant"
+    handed_off = reply.handoff is not None and conversation.stage == Stage.ASSISTANT
     if handed_off:
         topic = kb.topics.get(conversation.topic or "")
-        conversation.stage = "waiting"
+        conversation.stage = move_stage(conversation.stage, Stage.WAITING)
         conversation.handoff_reason = reply.handoff
         conversation.handoff_at = now
         conversation.queued_at = now
         conversation.priority = (
-            PRIORITY_EMERGENCY if reply.handoff == "emergency" else PRIORITY_NORMAL
+            Priority.EMERGENCY if reply.handoff == "emergency" else Priority.NORMAL
         )
         conversation.workgroup = topic.workgroup if topic else None
-    elif reply.handoff == "emergency" and conversation.stage == "waiting":
+    elif reply.handoff == "emergency" and conversation.stage == Stage.WAITING:
         # Already in the queue, now with an emergency: to its front.
-        conversation.priority = PRIORITY_EMERGENCY
+        conversation.priority = Priority.EMERGENCY
     await session.flush()
     await session.refresh(conversation)
     return AssistantTurn(

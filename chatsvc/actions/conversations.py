@@ -15,6 +15,7 @@ from typing import Any, Literal, cast
 from sqlalchemy import Table, and_, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chatsvc.actions.conversation_state import ConversationStatus, Priority, Stage, move_status
 from chatsvc.db.models import Conversation, Message, Resident
 from chatsvc.db.models import iso_utc as iso_utc
 from chatsvc.errors import ChatError, ConversationEnded, InvalidToken, TokenExpired
@@ -25,9 +26,6 @@ Reader = Literal["resident", "staff"]
 
 SERVICE_NAME = "City of Pasadena"
 RESUME_PAGE = 500
-# The queue's order: emergencies, then chats sent back (transferred or their agent lost),
-# then the rest; oldest first within each.
-PRIORITY_EMERGENCY, PRIORITY_RETURNED, PRIORITY_NORMAL = 0, 1, 2
 ENDED_BY = {
     "resident": "Chat ended by the resident.",
     "agent": "Chat ended by {agent}.",
@@ -101,7 +99,7 @@ class ConversationView:
     """A conversation's state, as its participants see it."""
 
     id: int
-    status: str
+    status: ConversationStatus
     created_at: datetime
     ended_at: datetime | None
     last_seq: int
@@ -109,7 +107,7 @@ class ConversationView:
     resident_email: str
     resident_read_seq: int
     staff_read_seq: int
-    stage: str = "assistant"
+    stage: Stage = Stage.ASSISTANT
     topic: str | None = None
     agent_name: str | None = None
 
@@ -117,7 +115,7 @@ class ConversationView:
     def of(cls, conversation: Conversation) -> ConversationView:
         return cls(
             id=conversation.id,
-            status=conversation.status,
+            status=ConversationStatus(conversation.status),
             created_at=conversation.created_at,
             ended_at=conversation.ended_at,
             last_seq=conversation.last_seq,
@@ -125,9 +123,9 @@ class ConversationView:
             resident_email=conversation.resident.email,
             resident_read_seq=conversation.resident_read_seq,
             staff_read_seq=conversation.staff_read_seq,
-            stage=conversation.stage,
+            stage=Stage(conversation.stage),
             topic=conversation.topic,
-            agent_name=conversation.agent_name if conversation.stage == "agent" else None,
+            agent_name=conversation.agent_name if conversation.stage == Stage.AGENT else None,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -179,7 +177,7 @@ class Draft:
 class Sent:
     message: MessageView
     duplicate: bool
-    stage: str = "assistant"  # who answers the conversation, as of this message's commit
+    stage: Stage = Stage.ASSISTANT  # who answers the conversation, as of this message's commit
     assigned_staff_id: int | None = None  # the agent who answers it, if one does
 
 
@@ -205,7 +203,9 @@ async def start_conversation(
     conversation = Conversation(
         token_hash=hash_token(token),
         resident=resident,
-        status="open",
+        status=ConversationStatus.OPEN,
+        stage=Stage.ASSISTANT,
+        priority=Priority.NORMAL,
         created_at=now,
         updated_at=now,
         last_seq=0,
@@ -312,12 +312,12 @@ async def append_messages(session: AsyncSession, drafts: Sequence[Draft]) -> lis
     client_ids = sorted({d.client_id for d in drafts if d.client_id is not None})
     rows = await session.execute(_LOCK_FOR_APPEND, {"ids": ids, "client_ids": client_ids})
     conversations: dict[int, str] = {}
-    stages: dict[int, tuple[str, int | None]] = {}
+    stages: dict[int, tuple[Stage, int | None]] = {}
     last_seq: dict[int, int] = {}
     stored_ids: dict[int, tuple[int, str]] = {}
     for row in rows:
         conversations[row.id] = row.status
-        stages[row.id] = (row.stage, row.assigned_staff_id)
+        stages[row.id] = (Stage(row.stage), row.assigned_staff_id)
         last_seq[row.id] = row.last_seq
         if row.stored_id is not None:
             stored_ids[row.stored_id] = (row.id, row.stored_client_id)
@@ -346,7 +346,7 @@ async def append_messages(session: AsyncSession, drafts: Sequence[Draft]) -> lis
         if status is None:
             outcomes.append(ConversationEnded("This conversation no longer exists."))
             continue
-        if status != "open":
+        if status != ConversationStatus.OPEN:
             outcomes.append(
                 ConversationEnded("This chat has ended. Start a new chat to write to us again.")
             )
@@ -436,14 +436,14 @@ async def end_conversation(
     assigned to, if any, keeps it in `Ended.assigned_staff_id` so their slot can be refilled.
     """
     conversation = await get_conversation(session, conversation_id, lock=True)
-    if conversation.status != "open":
+    if conversation.status != ConversationStatus.OPEN:
         return Ended(ConversationView.of(conversation), [])
     text = notice or ENDED_BY[ended_by].format(agent=conversation.agent_name or "the agent")
     messages = await append_drafts(
         session, Draft(conversation.id, "system", SERVICE_NAME, text, None, now)
     )
-    assigned = conversation.assigned_staff_id if conversation.stage == "agent" else None
-    conversation.status = "ended"
+    assigned = conversation.assigned_staff_id if conversation.stage == Stage.AGENT else None
+    conversation.status = move_status(conversation.status, ConversationStatus.ENDED)
     conversation.ended_at = now
     conversation.ended_by = ended_by
     conversation.disposition = disposition

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatsvc.actions import service_requests
 from chatsvc.actions.assistant_turns import AssistantTurn, say
+from chatsvc.actions.conversation_state import ConversationStatus
 from chatsvc.actions.conversations import ConversationView
 from chatsvc.bot import filing
 from chatsvc.catalogue.knowledge import KnowledgeBase
@@ -31,7 +32,7 @@ async def add_photo(
     )
     if conversation is None:
         raise InvalidToken("This chat link is not valid. Start a new chat.")
-    if conversation.status != "open":
+    if conversation.status != ConversationStatus.OPEN:
         raise ConversationEnded("This chat has ended.")
     if not filing.wants_photo(conversation.assistant_flow, kb):
         raise service_requests.InvalidPhoto(

@@ -22,8 +22,8 @@ from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatsvc.actions.accounts import StaffView
+from chatsvc.actions.conversation_state import ConversationStatus, Priority, Stage
 from chatsvc.actions.conversations import (
-    PRIORITY_RETURNED,
     SERVICE_NAME,
     ConversationView,
     Draft,
@@ -176,7 +176,7 @@ class ChatSummary:
             "stage": self.stage,
             "topic": self.topic,
             "workgroup": self.workgroup,
-            "emergency": self.priority == 0,
+            "emergency": self.priority == Priority.EMERGENCY,
             "handoff_reason": self.handoff_reason,
             "resident": {"name": self.resident_name, "email": self.resident_email},
             "first_question": self.first_question,
@@ -184,7 +184,7 @@ class ChatSummary:
             "queued_at": when(self.queued_at),
             "assigned": (
                 {"id": self.assigned_staff_id, "name": self.agent_name}
-                if self.stage == "agent" and self.assigned_staff_id
+                if self.stage == Stage.AGENT and self.assigned_staff_id
                 else None
             ),
             "assigned_at": when(self.assigned_at),
@@ -446,8 +446,8 @@ async def _lock_chats(session: AsyncSession, staff_id: int) -> list[Conversation
             select(Conversation)
             .where(
                 Conversation.assigned_staff_id == staff_id,
-                Conversation.status == "open",
-                Conversation.stage == "agent",
+                Conversation.status == ConversationStatus.OPEN,
+                Conversation.stage == Stage.AGENT,
             )
             .order_by(Conversation.id)
             .with_for_update(of=Conversation)
@@ -476,7 +476,7 @@ async def _send_back(
             )
         )
         _unassign(conversation)
-        conversation.priority = min(conversation.priority, PRIORITY_RETURNED)
+        conversation.priority = min(conversation.priority, Priority.RETURNED)
     await session.flush()
     messages = await append_drafts(session, *drafts) if drafts else []
     views = []
@@ -487,7 +487,7 @@ async def _send_back(
 
 
 def _unassign(conversation: Conversation) -> None:
-    conversation.stage = "waiting"
+    conversation.stage = Stage.WAITING
     conversation.assigned_staff_id = None
     conversation.assigned_at = None
     conversation.agent_name = None
@@ -538,8 +538,8 @@ async def _loads(session: AsyncSession, staff_ids: Sequence[int]) -> dict[int, i
         select(Conversation.assigned_staff_id, func.count())
         .where(
             Conversation.assigned_staff_id.in_(staff_ids),
-            Conversation.status == "open",
-            Conversation.stage == "agent",
+            Conversation.status == ConversationStatus.OPEN,
+            Conversation.stage == Stage.AGENT,
         )
         .group_by(Conversation.assigned_staff_id)
     )
@@ -570,7 +570,9 @@ async def drain_queue(
     waiting = list(
         await session.scalars(
             select(Conversation)
-            .where(Conversation.status == "open", Conversation.stage == "waiting")
+            .where(
+                Conversation.status == ConversationStatus.OPEN, Conversation.stage == Stage.WAITING
+            )
             .order_by(Conversation.priority, Conversation.queued_at, Conversation.id)
             .limit(limit)
             .with_for_update(of=Conversation, skip_locked=True)
@@ -632,7 +634,7 @@ async def _assign_all(
     drafts = []
     for conversation, agent in chosen:
         first_name = StaffView.of(agent).first_name
-        conversation.stage = "agent"
+        conversation.stage = Stage.AGENT
         conversation.assigned_staff_id = agent.id
         conversation.assigned_at = now
         conversation.agent_name = first_name
@@ -665,9 +667,9 @@ async def accept(
 ) -> Assignment:
     """Take a waiting conversation from the queue, if it is still waiting and there is room."""
     conversation = await get_conversation(session, conversation_id, lock=True)
-    if conversation.status != "open":
+    if conversation.status != ConversationStatus.OPEN:
         raise ConversationEnded("This chat has ended.")
-    if conversation.stage != "waiting":
+    if conversation.stage != Stage.WAITING:
         raise AlreadyTaken("Someone else has already taken this chat.")
     agent = await _staff(session, staff_id, lock=True)
     if agent.status == "offline":
@@ -689,9 +691,9 @@ async def reassign(
     if not by.is_supervisor:
         raise Forbidden("Only a supervisor can reassign a chat.")
     conversation = await get_conversation(session, conversation_id, lock=True)
-    if conversation.status != "open":
+    if conversation.status != ConversationStatus.OPEN:
         raise ConversationEnded("This chat has ended.")
-    previous = conversation.assigned_staff_id if conversation.stage == "agent" else None
+    previous = conversation.assigned_staff_id if conversation.stage == Stage.AGENT else None
     if previous == to_staff_id:
         raise AlreadyTaken("That agent already has this chat.")
     agent = await _staff(session, to_staff_id, lock=True)
@@ -717,9 +719,9 @@ async def transfer(
     if (to_staff_id is None) == (to_workgroup is None):
         raise ChatError("Transfer to an agent or to a workgroup.", code="invalid_payload")
     conversation = await get_conversation(session, conversation_id, lock=True)
-    if conversation.status != "open":
+    if conversation.status != ConversationStatus.OPEN:
         raise ConversationEnded("This chat has ended.")
-    if conversation.stage != "agent" or (
+    if conversation.stage != Stage.AGENT or (
         conversation.assigned_staff_id != by.id and not by.is_supervisor
     ):
         raise NotAssigned("This chat is not yours to transfer.")
@@ -758,7 +760,7 @@ async def transfer(
         _unassign(conversation)
         conversation.workgroup = to_workgroup
         conversation.workgroup_only = True
-        conversation.priority = min(conversation.priority, PRIORITY_RETURNED)
+        conversation.priority = min(conversation.priority, Priority.RETURNED)
         await session.flush()
         messages = await append_drafts(
             session,
@@ -787,9 +789,9 @@ async def close_chat(
             f"The disposition is one of {', '.join(DISPOSITIONS)}.", code="invalid_payload"
         )
     conversation = await get_conversation(session, conversation_id, lock=True)
-    if conversation.status != "open":
+    if conversation.status != ConversationStatus.OPEN:
         raise ConversationEnded("This chat has already ended.")
-    mine = conversation.stage == "agent" and conversation.assigned_staff_id == by.id
+    mine = conversation.stage == Stage.AGENT and conversation.assigned_staff_id == by.id
     if not mine and not by.is_supervisor:
         raise NotAssigned("This chat is not yours to close.")
     return await end_conversation(
@@ -811,8 +813,8 @@ async def close_idle(
         await session.scalars(
             select(Conversation.id)
             .where(
-                Conversation.status == "open",
-                Conversation.stage.in_(("assistant", "agent")),
+                Conversation.status == ConversationStatus.OPEN,
+                Conversation.stage.in_((Stage.ASSISTANT, Stage.AGENT)),
                 Conversation.updated_at < now - idle_after,
             )
             .order_by(Conversation.id)
@@ -846,12 +848,14 @@ async def queue(
     total = await session.scalar(
         select(func.count())
         .select_from(Conversation)
-        .where(Conversation.status == "open", Conversation.stage == "waiting")
+        .where(Conversation.status == ConversationStatus.OPEN, Conversation.stage == Stage.WAITING)
     )
     conversations = list(
         await session.scalars(
             select(Conversation)
-            .where(Conversation.status == "open", Conversation.stage == "waiting")
+            .where(
+                Conversation.status == ConversationStatus.OPEN, Conversation.stage == Stage.WAITING
+            )
             .order_by(Conversation.priority, Conversation.queued_at, Conversation.id)
             .limit(limit)
         )
@@ -881,7 +885,7 @@ async def _seconds_per_freed_slot(session: AsyncSession, now: datetime) -> float
     recent = await session.execute(
         select(Conversation.assigned_at, Conversation.ended_at)
         .where(
-            Conversation.status == "ended",
+            Conversation.status == ConversationStatus.ENDED,
             Conversation.assigned_at.is_not(None),
             Conversation.ended_at.is_not(None),
         )
@@ -913,8 +917,8 @@ async def chats_of(session: AsyncSession, *, staff_id: int) -> list[ChatSummary]
             select(Conversation)
             .where(
                 Conversation.assigned_staff_id == staff_id,
-                Conversation.status == "open",
-                Conversation.stage == "agent",
+                Conversation.status == ConversationStatus.OPEN,
+                Conversation.stage == Stage.AGENT,
             )
             .order_by(Conversation.assigned_at, Conversation.id)
         )
@@ -1021,9 +1025,9 @@ async def agent_message(
 ) -> Sent:
     """Send a message to the resident as the agent the conversation is assigned to."""
     conversation = await get_conversation(session, conversation_id, lock=True)
-    if conversation.status != "open":
+    if conversation.status != ConversationStatus.OPEN:
         raise ConversationEnded("This chat has ended.")
-    if conversation.stage != "agent" or conversation.assigned_staff_id != by.id:
+    if conversation.stage != Stage.AGENT or conversation.assigned_staff_id != by.id:
         raise NotAssigned("This chat is not assigned to you. Take it over first.")
     sent = await send_message(
         session,
@@ -1093,8 +1097,8 @@ async def assigned_agent(session: AsyncSession, *, conversation_id: int) -> int 
     staff_id: int | None = await session.scalar(
         select(Conversation.assigned_staff_id).where(
             Conversation.id == conversation_id,
-            Conversation.status == "open",
-            Conversation.stage == "agent",
+            Conversation.status == ConversationStatus.OPEN,
+            Conversation.stage == Stage.AGENT,
         )
     )
     return staff_id
@@ -1165,7 +1169,7 @@ async def availability(session: AsyncSession, *, now: datetime) -> Availability:
     waiting = await session.scalar(
         select(func.count())
         .select_from(Conversation)
-        .where(Conversation.status == "open", Conversation.stage == "waiting")
+        .where(Conversation.status == ConversationStatus.OPEN, Conversation.stage == Stage.WAITING)
     )
     per_slot = await _seconds_per_freed_slot(session, now)
     wait = None if per_slot is None or not agents else math.ceil(((waiting or 0) + 1) * per_slot)
@@ -1284,8 +1288,8 @@ async def file_request_from_chat(
         policy=policy,
         now=now,
     )
-    holder = conversation.assigned_staff_id if conversation.stage == "agent" else None
-    if view.duplicate or conversation.status != "open":
+    holder = conversation.assigned_staff_id if conversation.stage == Stage.AGENT else None
+    if view.duplicate or conversation.status != ConversationStatus.OPEN:
         return FiledFromChat(view, None, holder)
     text = (
         f"Your {view.service_name} request is filed. Its number is {view.number}. We expect it "

@@ -9,6 +9,7 @@ from typing import Any
 
 from chatsvc.actions import after_hours, assistant_turns, routing
 from chatsvc.actions import conversations as actions
+from chatsvc.actions.conversation_state import ConversationStatus, Stage
 from chatsvc.actions.service_requests import RequestPolicy
 from chatsvc.bot.runtime import Assistant
 from chatsvc.clock import Clock
@@ -132,7 +133,10 @@ class ResidentNamespace(Namespace):
             len(resumed.messages),
         )
         place = None
-        if resumed.conversation.stage == "waiting" and resumed.conversation.status == "open":
+        if (
+            resumed.conversation.stage == Stage.WAITING
+            and resumed.conversation.status == ConversationStatus.OPEN
+        ):
             place = await self._place_in_queue(resumed.conversation.id)
         return {
             "conversation": resumed.conversation.as_dict(),
@@ -164,7 +168,7 @@ class ResidentNamespace(Namespace):
                 conversation_id, sent.assigned_staff_id, "message", message, sid
             )
             # Once a person is on the way the assistant only speaks up about emergencies.
-            if sent.stage == "assistant" or self.assistant.mentions_emergency(payload.text):
+            if sent.stage == Stage.ASSISTANT or self.assistant.mentions_emergency(payload.text):
                 self._answer_later(conversation_id, payload.text)
         log.debug(
             "message conversation=%d seq=%d duplicate=%s",
