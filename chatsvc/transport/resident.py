@@ -254,50 +254,30 @@ class ResidentNamespace(Namespace):
 
     @socket_event(LeaveMessagePayload)
     async def on_leave_message(self, sid: str, payload: LeaveMessagePayload) -> dict[str, Any]:
-        now = self.clock()
         session = await self.get_session(sid)
-        conversation_id = session.get("conversation_id")
-        due = self.calendar.reply_due(now)
-        due_text = self.calendar.describe_local(due)
         left = await self.database.run(
             after_hours.leave_message,
             name=payload.name,
             email=payload.email,
             text=payload.message,
             client_id=payload.client_id,
-            conversation_id=conversation_id,
+            conversation_id=session.get("conversation_id"),
             sender_key=self._senders.get(sid, hash_token("sender:")),
             honeypot=payload.website.strip(),
             limits=after_hours.Limits(
                 self.settings.messages_per_ip_per_hour, self.settings.messages_per_email_per_day
             ),
-            reply_due=due,
-            due_text=due_text,
-            now=now,
+            calendar=self.calendar,
+            now=self.clock(),
         )
         if not left.duplicate:
             log.info("after-hours message %d left (%s)", left.id, left.status)
             self.dispatcher.mail_queued()
-            item = await self.database.run(after_hours.inbox_item, message_id=left.id, now=now)
-            await self.events.to_all_staff("inbox_item", item.as_dict())
-            if conversation_id is not None:
-                ended = await self.database.run(
-                    actions.end_conversation,
-                    conversation_id=conversation_id,
-                    ended_by="resident",
-                    now=now,
-                    notice=f"You left us a message (reference {left.reference}). We will reply "
-                    f"to {payload.email} by {due_text}.",
-                    disposition="left_message",
-                )
-                # Every connection hears it, this one too: its ack is about the message.
-                await self.dispatcher.ended(ended, "ended")
-        return {
-            "reference": left.reference,
-            "reply_due": actions.iso_utc(left.reply_due),
-            "reply_due_text": self.calendar.describe_local(left.reply_due),
-            "duplicate": left.duplicate,
-        }
+            await self.events.to_all_staff("inbox_item", left.item.as_dict())
+        if left.ended is not None:
+            # Every connection hears it, this one too: its ack is about the message.
+            await self.dispatcher.ended(left.ended, "ended")
+        return left.as_dict()
 
     async def _offer_message_if_nobody(self, conversation_id: int) -> None:
         """After a handover: when no person can come soon, offer to leave a message."""
