@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from chatsvc.actions import after_hours, assistant_turns, routing
+from chatsvc.actions import after_hours, assistant_turns, availability, routing
 from chatsvc.actions import conversations as actions
 from chatsvc.actions.conversation_state import ConversationStatus, Stage
 from chatsvc.actions.service_requests import RequestPolicy
@@ -35,14 +35,6 @@ from chatsvc.transport.sockets import Namespace, socket_event
 log = logging.getLogger("chatsvc.resident")
 
 NAMESPACE = "/resident"
-UNAVAILABLE = {
-    "closed": "Agents are unavailable right now. Please leave a message and we will respond "
-    "by next business day.",
-    "no_agents": "No one is available to chat right now. Please leave a message and we will "
-    "respond by next business day.",
-    "long_wait": "The wait to chat with a person is about {minutes} minutes. You can also "
-    "leave a message and we will respond by next business day.",
-}
 
 
 class ResidentNamespace(Namespace):
@@ -223,34 +215,13 @@ class ResidentNamespace(Namespace):
 
     async def _hours(self) -> dict[str, Any]:
         """Whether a person can chat now, and whether to offer leaving a message instead."""
-        now = self.clock()
-        is_open = self.calendar.is_open(now)
-        reason: str | None = "closed"
-        minutes = 0
-        if is_open:
-            seen = await self.database.run(routing.availability, now=now)
-            wait = seen.estimated_wait_seconds
-            threshold = self.settings.message_when_wait_over.total_seconds()
-            if seen.agents_available == 0:
-                reason = "no_agents"
-            elif wait is not None and wait > threshold:
-                reason, minutes = "long_wait", max(1, round(wait / 60))
-            else:
-                reason = None
-        opening = self.calendar.next_opening(now)
-        return {
-            "open": is_open,
-            "hours": self.calendar.describe_hours(),
-            "next_opening": None if is_open else actions.iso_utc(opening),
-            "next_opening_text": None if is_open else self.calendar.describe_next_opening(now),
-            "reply_due": actions.iso_utc(self.calendar.reply_due(now)),
-            "reply_due_text": self.calendar.describe_local(self.calendar.reply_due(now)),
-            "leave_message": {
-                "offered": reason is not None,
-                "reason": reason,
-                "text": UNAVAILABLE[reason].format(minutes=minutes) if reason else None,
-            },
-        }
+        offer = await self.database.run(
+            availability.hours_offer,
+            calendar=self.calendar,
+            wait_threshold=self.settings.message_when_wait_over,
+            now=self.clock(),
+        )
+        return offer.as_dict()
 
     @socket_event(LeaveMessagePayload)
     async def on_leave_message(self, sid: str, payload: LeaveMessagePayload) -> dict[str, Any]:
