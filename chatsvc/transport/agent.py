@@ -9,20 +9,18 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import socketio
 
 from chatsvc.actions import accounts, after_hours, routing
 from chatsvc.actions import conversations as actions
 from chatsvc.actions.accounts import StaffView
+from chatsvc.actions.request_filters import RequestListQuery, request_filter
 from chatsvc.actions.service_requests import (
     STATUS_LABELS,
-    InvalidRequest,
-    RequestFilter,
     RequestPolicy,
     change_status,
     get_request,
@@ -582,23 +580,16 @@ class AgentNamespace(Namespace):
     async def on_requests(self, sid: str, payload: RequestListPayload) -> dict[str, Any]:
         await self._staff(sid)
         policy = self.request_policy()
-        zone = policy.calendar.zone
-        start = _local_midnight(payload.start, zone) if payload.start else None
-        end = _local_midnight(payload.end, zone, days=1) if payload.end else None
-        if start is not None and end is not None and end <= start:
-            raise InvalidRequest("The “to” date is before the “from” date.", field="end")
-        statuses = tuple(
-            dict.fromkeys([*([payload.status] if payload.status else []), *payload.statuses])
-        )
-        filters = RequestFilter(
-            statuses=statuses,
+        query = RequestListQuery(
+            status=payload.status,
+            statuses=tuple(payload.statuses),
             department=payload.department,
             service_code=payload.service_code,
-            start=start,
-            end=end,
-            limit=REQUESTS_PER_PAGE,
-            offset=(payload.page - 1) * REQUESTS_PER_PAGE,
+            start=date.fromisoformat(payload.start) if payload.start else None,
+            end=date.fromisoformat(payload.end) if payload.end else None,
+            page=payload.page,
         )
+        filters = request_filter(query, zone=policy.calendar.zone, per_page=REQUESTS_PER_PAGE)
         page = await self.database.run(list_requests, filters, policy.kb)
         return {
             "requests": [v.as_dict() for v in page.items],
@@ -664,9 +655,3 @@ def request_catalogue(kb: KnowledgeBase) -> dict[str, Any]:
         "statuses": dict(STATUS_LABELS),
         "departments": sorted({t.department for t in topics}),
     }
-
-
-def _local_midnight(day: str, zone: ZoneInfo, days: int = 0) -> datetime:
-    """The start of a calendar day (plus `days`) in the center's time zone, in UTC."""
-    start = date.fromisoformat(day) + timedelta(days=days)
-    return datetime(start.year, start.month, start.day, tzinfo=zone).astimezone(UTC)
