@@ -30,7 +30,7 @@ from chatsvc.actions.service_requests import (
 from chatsvc.bot.prefill import prefill
 from chatsvc.bot.runtime import Assistant
 from chatsvc.bot.search import search_articles, suggest_articles
-from chatsvc.catalogue.knowledge import KnowledgeBase
+from chatsvc.catalogue import listing
 from chatsvc.clock import Clock
 from chatsvc.db.database import Database
 from chatsvc.errors import Forbidden
@@ -216,7 +216,6 @@ class AgentNamespace(Namespace):
         staff = await self._staff(sid)
         state = await self.database.run(routing.pane_state, staff_id=staff.id, now=self.clock())
         kb = self.assistant.index.kb
-        workgroups = sorted({t.workgroup for t in kb.topics.values()} | set(state.staff_workgroups))
         return {
             "me": state.me.as_dict(),
             "chats": [c.as_dict() for c in state.chats],
@@ -224,11 +223,8 @@ class AgentNamespace(Namespace):
             "queue_total": state.queue_total,
             "canned": [c.as_dict() for c in state.canned],
             "agents": [a.as_dict() for a in state.agents],
-            "workgroups": workgroups,
-            "topics": {
-                code: {"name": t.name, "workgroup": t.workgroup, "department": t.department}
-                for code, t in sorted(kb.topics.items())
-            },
+            "workgroups": listing.workgroups(kb, also=state.staff_workgroups),
+            "topics": listing.topics_by_code(kb),
             "dispositions": routing.DISPOSITIONS,
         }
 
@@ -528,7 +524,7 @@ class AgentNamespace(Namespace):
     @socket_event(HelloPayload)
     async def on_request_topics(self, sid: str, payload: HelloPayload) -> dict[str, Any]:
         await self._staff(sid)
-        return request_catalogue(self.request_policy().kb)
+        return listing.request_catalogue(self.request_policy().kb, STATUS_LABELS)
 
     @socket_event(RequestPrefillPayload)
     async def on_request_prefill(self, sid: str, payload: RequestPrefillPayload) -> dict[str, Any]:
@@ -548,7 +544,7 @@ class AgentNamespace(Namespace):
             "values": prefill(kb, topic, source.resident_texts),
             "contact": {"name": source.resident_name, "email": source.resident_email},
             "photo_ids": list(source.photo_ids),
-            **request_catalogue(kb),
+            **listing.request_catalogue(kb, STATUS_LABELS),
         }
 
     @socket_event(RequestCreatePayload)
@@ -623,35 +619,3 @@ class AgentNamespace(Namespace):
         log.info("request %s is %s, by staff %d", view.number, view.status, staff.id)
         await self.dispatcher.request_changed(view)
         return {"request": view.as_dict()}
-
-
-def request_catalogue(kb: KnowledgeBase) -> dict[str, Any]:
-    """The request topics with the fields their form asks for, the statuses, the departments."""
-    topics = sorted((t for t in kb.topics.values() if t.is_request), key=lambda t: t.name)
-    return {
-        "topics": [
-            {
-                "code": t.code,
-                "name": t.name,
-                "department": t.department,
-                "workgroup": t.workgroup,
-                "service_days": t.service_days,
-                "fields": [
-                    {
-                        "name": spec.name,
-                        "label": spec.label,
-                        "datatype": spec.datatype,
-                        "required": t.is_required(spec.name),
-                        "description": spec.description,
-                        "min_length": spec.min_length,
-                        "max_length": spec.max_length,
-                        "values": [{"key": v.key, "name": v.name} for v in spec.values],
-                    }
-                    for spec in (kb.fields[n] for n in t.field_names if n in kb.fields)
-                ],
-            }
-            for t in topics
-        ],
-        "statuses": dict(STATUS_LABELS),
-        "departments": sorted({t.department for t in topics}),
-    }
