@@ -910,7 +910,14 @@ async def _first_questions(session: AsyncSession, ids: Sequence[int]) -> dict[in
     return {cid: body for cid, body in rows}
 
 
-async def chats_of(session: AsyncSession, *, staff_id: int) -> list[ChatSummary]:
+async def chats_of(session: AsyncSession, *, by: StaffView, staff_id: int) -> list[ChatSummary]:
+    """The open conversations an agent holds, for that agent or a supervisor to see."""
+    if not by.is_supervisor and staff_id != by.id:
+        raise Forbidden("Only a supervisor can see another agent's chats.")
+    return await _chats_of(session, staff_id)
+
+
+async def _chats_of(session: AsyncSession, staff_id: int) -> list[ChatSummary]:
     """The open conversations an agent holds, oldest assignment first."""
     conversations = list(
         await session.scalars(
@@ -1136,7 +1143,7 @@ async def pane_state(session: AsyncSession, *, staff_id: int, now: datetime) -> 
         raise NotFound("There is no such staff member.")
     return PaneState(
         me=me,
-        chats=await chats_of(session, staff_id=staff_id),
+        chats=await _chats_of(session, staff_id),
         queue=entries,
         queue_total=total,
         canned=await canned_responses(session),

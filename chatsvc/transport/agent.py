@@ -300,9 +300,7 @@ class AgentNamespace(Namespace):
     @socket_event(AgentChatsPayload)
     async def on_agent_chats(self, sid: str, payload: AgentChatsPayload) -> dict[str, Any]:
         staff = await self._staff(sid)
-        if not staff.is_supervisor and payload.staff_id != staff.id:
-            raise Forbidden("Only a supervisor can see another agent's chats.")
-        chats = await self.database.run(routing.chats_of, staff_id=payload.staff_id)
+        chats = await self.database.run(routing.chats_of, by=staff, staff_id=payload.staff_id)
         return {"staff_id": payload.staff_id, "chats": [c.as_dict() for c in chats]}
 
     @socket_event(AgentMessagePayload)
