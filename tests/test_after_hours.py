@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
+from chatsvc.db.database import Database
 from chatsvc.db.models import AfterHoursMessage, Conversation, OutboxMail
 from chatsvc.settings import Settings
 from chatsvc.transport.state import DATABASE
@@ -125,12 +126,12 @@ HEAL = {
 }
 
 
-async def run_sql(server: LiveServer, statements: dict[str, list[str]]) -> None:
+async def run_sql(db: Database, statements: dict[str, list[str]]) -> None:
     async def run(session: Any) -> None:
         for statement in statements[session.get_bind().dialect.name]:
             await session.execute(text(statement))
 
-    await server.app[DATABASE].run(run)
+    await db.run(run)
 
 
 async def test_a_retry_after_ending_the_chat_failed_still_ends_it(
@@ -140,11 +141,11 @@ async def test_a_retry_after_ending_the_chat_failed_still_ends_it(
     resident = await resident_client(closed_server.url)
     started = await resident.start(question=PERSON)
     payload = form()
-    await run_sql(closed_server, FAIL_END)
+    await run_sql(closed_server.app[DATABASE], FAIL_END)
     try:
         failed = await resident.call("leave_message", payload)
     finally:
-        await run_sql(closed_server, HEAL)
+        await run_sql(closed_server.app[DATABASE], HEAL)
     assert not failed["ok"] and failed["error"]["code"] == "internal_error"
 
     retried = await resident.call("leave_message", payload)  # the widget tries again
