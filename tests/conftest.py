@@ -30,10 +30,9 @@ from chatsvc.app import create_app
 from chatsvc.clock import Clock, utc_now
 from chatsvc.settings import Settings
 
-# The browser fixtures (Chromium via Playwright), for the widget and agent pane tests.
-
-# Each test's database on the backend under test, and the two passes (SQLite, PostgreSQL).
-pytest_plugins = ["tests.databases"]
+# Each test's database on the backend under test, and the two passes (SQLite, PostgreSQL);
+# the browser fixtures (Chromium via Playwright), for the widget and agent pane tests.
+pytest_plugins = ["tests.databases", "tests.browser"]
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 10.0
