@@ -2,8 +2,9 @@
 
 `leave_message` is the one action a resident's form calls. It refuses floods (per sender and per
 email address), files suspected spam under `spam` instead of the inbox (nothing is dropped: staff
-can still see it), and queues the acknowledgement mail in the same transaction, so a message and
-its acknowledgement exist together or not at all.
+can still see it), and queues the acknowledgement mail and ends the chat it was left from in the
+same transaction, so a message, its acknowledgement and the chat's end exist together or not at
+all, and a retry finishes whatever a first attempt left undone.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatsvc.actions.accounts import StaffView
-from chatsvc.actions.conversations import iso_utc
+from chatsvc.actions.conversations import Ended, end_conversation, iso_utc
 from chatsvc.db.models import AfterHoursMessage, Staff
 from chatsvc.errors import AlreadyTaken, ChatError, ConversationEnded, NotAssigned, NotFound
+from chatsvc.hours import BusinessCalendar
 from chatsvc.outbox.mail import queue_mail
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"  # no 0/O, 1/I/L, U: read out on the phone
@@ -57,16 +59,25 @@ class Limits:
 
 @dataclass(frozen=True)
 class LeftMessage:
-    """What the resident is told: the reference, and by when they will have a reply."""
+    """What the resident is told (the reference, by when they will have a reply), what staff
+    see in their inbox, and the chat the message ended, if it was left from one."""
 
     id: int
     reference: str
     reply_due: datetime
+    reply_due_text: str
     status: str
-    duplicate: bool
+    duplicate: bool  # stored by an earlier attempt with the same client id
+    item: InboxItem
+    ended: Ended | None = None  # its messages are empty if the chat had already ended
 
     def as_dict(self) -> dict[str, object]:
-        return {"reference": self.reference, "reply_due": iso_utc(self.reply_due)}
+        return {
+            "reference": self.reference,
+            "reply_due": iso_utc(self.reply_due),
+            "reply_due_text": self.reply_due_text,
+            "duplicate": self.duplicate,
+        }
 
 
 def spam_score(name: str, email: str, text: str) -> tuple[float, list[str]]:
@@ -105,17 +116,19 @@ async def leave_message(
     sender_key: str,
     honeypot: str,
     limits: Limits,
-    reply_due: datetime,
-    due_text: str,
+    calendar: BusinessCalendar,
     now: datetime,
 ) -> LeftMessage:
-    """Store a resident's message for the next business day, once per client id."""
+    """Store a resident's message for the next business day, once per client id, and end the
+    chat it was left from (a retry ends it too, if the first attempt could not)."""
     if client_id is not None:
         stored = await session.scalar(
             select(AfterHoursMessage).where(AfterHoursMessage.client_id == client_id)
         )
         if stored is not None:
-            return _left(stored, duplicate=True)
+            return await _left(session, stored, calendar, now, duplicate=True)
+    reply_due = calendar.reply_due(now)
+    due_text = calendar.describe_local(reply_due)
     if session.get_bind().dialect.name == "postgresql":
         # Count-then-insert is a race between concurrent transactions: one sender's messages
         # take turns (SQLite has a single writer and needs nothing).
@@ -174,11 +187,40 @@ async def leave_message(
             reply_to=None,
             now=now,
         )
-    return _left(message, duplicate=False)
+    return await _left(session, message, calendar, now, duplicate=False)
 
 
-def _left(message: AfterHoursMessage, *, duplicate: bool) -> LeftMessage:
-    return LeftMessage(message.id, message.reference, message.reply_due, message.status, duplicate)
+async def _left(
+    session: AsyncSession,
+    message: AfterHoursMessage,
+    calendar: BusinessCalendar,
+    now: datetime,
+    *,
+    duplicate: bool,
+) -> LeftMessage:
+    """Answer for a stored message, ending the chat it came from (again: ending is idempotent)."""
+    due_text = calendar.describe_local(message.reply_due)
+    ended = None
+    if message.conversation_id is not None:
+        ended = await end_conversation(
+            session,
+            conversation_id=message.conversation_id,
+            ended_by="resident",
+            now=now,
+            notice=f"You left us a message (reference {message.reference}). We will reply "
+            f"to {message.email} by {due_text}.",
+            disposition="left_message",
+        )
+    return LeftMessage(
+        id=message.id,
+        reference=message.reference,
+        reply_due=message.reply_due,
+        reply_due_text=due_text,
+        status=message.status,
+        duplicate=duplicate,
+        item=await inbox_item(session, message_id=message.id, now=now),
+        ended=ended,
+    )
 
 
 async def _new_reference(session: AsyncSession) -> str:

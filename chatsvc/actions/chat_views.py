@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chatsvc.actions.conversation_state import Priority, Stage
 from chatsvc.actions.conversations import iso_utc
 from chatsvc.db.models import Conversation, Message
 
@@ -79,7 +80,7 @@ class ChatSummary:
             "stage": self.stage,
             "topic": self.topic,
             "workgroup": self.workgroup,
-            "emergency": self.priority == 0,
+            "emergency": self.priority == Priority.EMERGENCY,
             "handoff_reason": self.handoff_reason,
             "resident": {"name": self.resident_name, "email": self.resident_email},
             "first_question": self.first_question,
@@ -87,7 +88,7 @@ class ChatSummary:
             "queued_at": when(self.queued_at),
             "assigned": (
                 {"id": self.assigned_staff_id, "name": self.agent_name}
-                if self.stage == "agent" and self.assigned_staff_id
+                if self.stage == Stage.AGENT and self.assigned_staff_id
                 else None
             ),
             "assigned_at": when(self.assigned_at),

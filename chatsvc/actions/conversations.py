@@ -1,27 +1,21 @@
-"""Conversation actions: start, resume, send, read, end.
+"""Conversation actions: start, resume, send (many at once, in one commit), read, end.
 
 Each action takes an open AsyncSession (inside a transaction the caller commits) and plain values,
 and returns plain results. None of them talk to clients: the transport emits after commit.
+What the assistant says lives in `assistant_turns`, the photos residents upload in `photos`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
 from sqlalchemy import Table, and_, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatsvc.actions.service_requests.filing import NewRequest, create_service_request
-from chatsvc.actions.service_requests.photos import InvalidPhoto, store_photo
-from chatsvc.actions.service_requests.queries import lookup_status
-from chatsvc.actions.service_requests.views import Contact, RequestPolicy, RequestView
-from chatsvc.bot import filing
-from chatsvc.bot.assistant import ASSISTANT_NAME, CSC_PHONE, compose_reply
-from chatsvc.bot.matcher import Decision
-from chatsvc.catalogue.knowledge import KnowledgeBase
+from chatsvc.actions.conversation_state import ConversationStatus, Priority, Stage, move_status
 from chatsvc.db.models import Conversation, Message, Resident
 from chatsvc.db.models import iso_utc as iso_utc
 from chatsvc.errors import ChatError, ConversationEnded, InvalidToken, TokenExpired
@@ -32,9 +26,6 @@ Reader = Literal["resident", "staff"]
 
 SERVICE_NAME = "City of Pasadena"
 RESUME_PAGE = 500
-# The queue's order: emergencies, then chats sent back (transferred or their agent lost),
-# then the rest; oldest first within each.
-PRIORITY_EMERGENCY, PRIORITY_RETURNED, PRIORITY_NORMAL = 0, 1, 2
 ENDED_BY = {
     "resident": "Chat ended by the resident.",
     "agent": "Chat ended by {agent}.",
@@ -108,7 +99,7 @@ class ConversationView:
     """A conversation's state, as its participants see it."""
 
     id: int
-    status: str
+    status: ConversationStatus
     created_at: datetime
     ended_at: datetime | None
     last_seq: int
@@ -116,7 +107,7 @@ class ConversationView:
     resident_email: str
     resident_read_seq: int
     staff_read_seq: int
-    stage: str = "assistant"
+    stage: Stage = Stage.ASSISTANT
     topic: str | None = None
     agent_name: str | None = None
 
@@ -124,7 +115,7 @@ class ConversationView:
     def of(cls, conversation: Conversation) -> ConversationView:
         return cls(
             id=conversation.id,
-            status=conversation.status,
+            status=ConversationStatus(conversation.status),
             created_at=conversation.created_at,
             ended_at=conversation.ended_at,
             last_seq=conversation.last_seq,
@@ -132,9 +123,9 @@ class ConversationView:
             resident_email=conversation.resident.email,
             resident_read_seq=conversation.resident_read_seq,
             staff_read_seq=conversation.staff_read_seq,
-            stage=conversation.stage,
+            stage=Stage(conversation.stage),
             topic=conversation.topic,
-            agent_name=conversation.agent_name if conversation.stage == "agent" else None,
+            agent_name=conversation.agent_name if conversation.stage == Stage.AGENT else None,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -186,19 +177,8 @@ class Draft:
 class Sent:
     message: MessageView
     duplicate: bool
-    stage: str = "assistant"  # who answers the conversation, as of this message's commit
+    stage: Stage = Stage.ASSISTANT  # who answers the conversation, as of this message's commit
     assigned_staff_id: int | None = None  # the agent who answers it, if one does
-
-
-@dataclass(frozen=True)
-class AssistantTurn:
-    """What the assistant said, and the conversation after it (handed off or not)."""
-
-    messages: list[MessageView]
-    conversation: ConversationView
-    handed_off: bool
-    wanted_person: bool = False  # asked for one while the center is closed
-    request: RequestView | None = None  # a service request the assistant filed in this turn
 
 
 @dataclass(frozen=True)
@@ -223,7 +203,9 @@ async def start_conversation(
     conversation = Conversation(
         token_hash=hash_token(token),
         resident=resident,
-        status="open",
+        status=ConversationStatus.OPEN,
+        stage=Stage.ASSISTANT,
+        priority=Priority.NORMAL,
         created_at=now,
         updated_at=now,
         last_seq=0,
@@ -330,12 +312,12 @@ async def append_messages(session: AsyncSession, drafts: Sequence[Draft]) -> lis
     client_ids = sorted({d.client_id for d in drafts if d.client_id is not None})
     rows = await session.execute(_LOCK_FOR_APPEND, {"ids": ids, "client_ids": client_ids})
     conversations: dict[int, str] = {}
-    stages: dict[int, tuple[str, int | None]] = {}
+    stages: dict[int, tuple[Stage, int | None]] = {}
     last_seq: dict[int, int] = {}
     stored_ids: dict[int, tuple[int, str]] = {}
     for row in rows:
         conversations[row.id] = row.status
-        stages[row.id] = (row.stage, row.assigned_staff_id)
+        stages[row.id] = (Stage(row.stage), row.assigned_staff_id)
         last_seq[row.id] = row.last_seq
         if row.stored_id is not None:
             stored_ids[row.stored_id] = (row.id, row.stored_client_id)
@@ -364,7 +346,7 @@ async def append_messages(session: AsyncSession, drafts: Sequence[Draft]) -> lis
         if status is None:
             outcomes.append(ConversationEnded("This conversation no longer exists."))
             continue
-        if status != "open":
+        if status != ConversationStatus.OPEN:
             outcomes.append(
                 ConversationEnded("This chat has ended. Start a new chat to write to us again.")
             )
@@ -426,223 +408,6 @@ async def _insert(
     return views
 
 
-async def assistant_turn(
-    session: AsyncSession,
-    *,
-    conversation_id: int,
-    text: str,
-    decision: Decision,
-    kb: KnowledgeBase,
-    now: datetime,
-    staffed: bool = True,
-    policy: RequestPolicy | None = None,
-) -> AssistantTurn:
-    """Answer a resident's message as the assistant, and hand over to a person when due.
-
-    Inside a dialogue (filing a request, looking one up) the message answers the dialogue;
-    an emergency or a request for a person leaves it. With a `policy` the assistant files
-    the requests residents confirm; without one it offers none. Once the conversation waits
-    for a person the assistant stays quiet, except to tell anyone who reports an emergency to
-    call 911.
-    """
-    conversation = await get_conversation(session, conversation_id, lock=True)
-    quiet = conversation.status != "open" or (
-        conversation.stage != "assistant" and decision.intent != "emergency"
-    )
-    if quiet:
-        return AssistantTurn([], ConversationView.of(conversation), handed_off=False)
-    state = conversation.assistant_flow
-    dialogue: filing.Turn | None = None
-    if policy is not None and decision.intent not in ("emergency", "human"):
-        email = conversation.resident.email
-        dialogue = filing.continue_dialogue(state, text, kb, resident_email=email)
-        if (
-            dialogue is None
-            and (topic := filing.wants_to_file(text, kb, conversation.topic)) is not None
-        ):
-            dialogue = filing.start_filing(topic, kb, state)
-        if dialogue is None and decision.intent == "status":
-            dialogue = filing.start_status(
-                decision.request_number, state, resident_email=email, phone=CSC_PHONE
-            )
-    if dialogue is not None and policy is not None:
-        return await _dialogue_turn(session, conversation, dialogue, policy, now)
-
-    reply = compose_reply(
-        decision, kb, misses=conversation.assistant_misses, text=text, staffed=staffed
-    )
-    if reply.offer and policy is not None:
-        conversation.assistant_flow = filing.offer_state(kb.topics[reply.offer], state)
-    else:
-        conversation.assistant_flow = filing.end_dialogue(state)
-    messages = await _say(
-        session,
-        conversation.id,
-        reply.text,
-        now,
-        quick_replies=reply.quick_replies,
-        decision=reply.decision,
-    )
-    conversation.assistant_misses = reply.misses
-    if reply.topic:
-        conversation.topic = reply.topic
-    handed_off = reply.handoff is not None and conversation.stage == "assistant"
-    if handed_off:
-        topic = kb.topics.get(conversation.topic or "")
-        conversation.stage = "waiting"
-        conversation.handoff_reason = reply.handoff
-        conversation.handoff_at = now
-        conversation.queued_at = now
-        conversation.priority = (
-            PRIORITY_EMERGENCY if reply.handoff == "emergency" else PRIORITY_NORMAL
-        )
-        conversation.workgroup = topic.workgroup if topic else None
-    elif reply.handoff == "emergency" and conversation.stage == "waiting":
-        # Already in the queue, now with an emergency: to its front.
-        conversation.priority = PRIORITY_EMERGENCY
-    await session.flush()
-    await session.refresh(conversation)
-    return AssistantTurn(
-        messages, ConversationView.of(conversation), handed_off, wanted_person=bool(reply.wanted)
-    )
-
-
-async def _dialogue_turn(
-    session: AsyncSession,
-    conversation: Conversation,
-    turn: filing.Turn,
-    policy: RequestPolicy,
-    now: datetime,
-) -> AssistantTurn:
-    """Say the dialogue's next line, after filing or looking up what it asks for."""
-    text, state, request = turn.text, turn.state, None
-    replies, offers_photo = turn.quick_replies, turn.offers_photo
-    if turn.filing is not None:
-        resident = conversation.resident
-        try:
-            # A savepoint: a request that cannot be filed leaves nothing behind but the answer.
-            async with session.begin_nested():
-                request = await create_service_request(
-                    session,
-                    NewRequest(
-                        service_code=turn.filing.topic,
-                        values=turn.filing.values,
-                        contact=Contact(resident.name, resident.email),
-                        photo_ids=turn.filing.photo_ids,
-                        conversation_id=conversation.id,
-                        client_id=f"chat-{conversation.id}-{conversation.last_seq}",
-                        source="assistant",
-                        actor=ASSISTANT_NAME,
-                    ),
-                    policy=policy,
-                    now=now,
-                )
-        except ChatError as exc:
-            text = f"Sorry, I couldn't file it: {exc.message}"
-            state, replies = conversation.assistant_flow, filing.summary_replies()
-        else:
-            topic = policy.kb.topics[request.service_code]
-            expected = policy.calendar.describe_local(request.expected_at)
-            text = filing.filed(request.number, topic, expected, resident.email)
-            conversation.topic = topic.code
-    if turn.lookup is not None:
-        found = await lookup_status(
-            session, number=turn.lookup.number, email=turn.lookup.email, kb=policy.kb
-        )
-        text = filing.status_answer(
-            turn.lookup.number,
-            None
-            if found is None
-            else {
-                **asdict(found),
-                "expected": policy.calendar.describe_local(found.expected_at),
-            },
-            phone=CSC_PHONE,
-        )
-    messages = await _say(
-        session,
-        conversation.id,
-        text,
-        now,
-        quick_replies=replies,
-        offers_photo=offers_photo,
-        decision={
-            "dialogue": (turn.state or {}).get("kind"),
-            "step": (turn.state or {}).get("step"),
-        },
-    )
-    conversation.assistant_flow = state
-    conversation.assistant_misses = 0
-    if turn.topic:
-        conversation.topic = turn.topic
-    await session.flush()
-    await session.refresh(conversation)
-    return AssistantTurn(messages, ConversationView.of(conversation), False, request=request)
-
-
-async def _say(
-    session: AsyncSession,
-    conversation_id: int,
-    text: str,
-    now: datetime,
-    *,
-    quick_replies: tuple[tuple[str, str], ...] = (),
-    offers_photo: bool = False,
-    decision: dict[str, Any] | None = None,
-) -> list[MessageView]:
-    """Store the assistant's message (Markdown, with its quick replies)."""
-    draft = Draft(
-        conversation_id,
-        "assistant",
-        ASSISTANT_NAME,
-        text,
-        None,
-        now,
-        format="markdown",
-        quick_replies=quick_replies,
-        decision=decision,
-        offers_photo=offers_photo,
-    )
-    return await append_drafts(session, draft)
-
-
-async def add_photo(
-    session: AsyncSession, *, token: str, data: bytes, kb: KnowledgeBase, now: datetime
-) -> AssistantTurn:
-    """Take a photo the resident uploaded for the request they are filing, and go on.
-
-    The conversation's token authorises the upload, as it does everything a resident does.
-    """
-    conversation = await session.scalar(
-        select(Conversation)
-        .where(Conversation.token_hash == hash_token(token))
-        .with_for_update(of=Conversation)
-    )
-    if conversation is None:
-        raise InvalidToken("This chat link is not valid. Start a new chat.")
-    if conversation.status != "open":
-        raise ConversationEnded("This chat has ended.")
-    if not filing.wants_photo(conversation.assistant_flow, kb):
-        raise InvalidPhoto(
-            "No request is waiting for a photo in this chat.", code="photo_not_expected"
-        )
-    photo = await store_photo(session, conversation_id=conversation.id, data=data, now=now)
-    turn = filing.after_photo(conversation.assistant_flow, photo.id, kb)
-    assert turn is not None
-    messages = await _say(
-        session,
-        conversation.id,
-        turn.text,
-        now,
-        quick_replies=turn.quick_replies,
-        offers_photo=turn.offers_photo,
-    )
-    conversation.assistant_flow = turn.state
-    await session.flush()
-    await session.refresh(conversation)
-    return AssistantTurn(messages, ConversationView.of(conversation), False)
-
-
 async def mark_read(
     session: AsyncSession, *, conversation_id: int, reader: Reader, seq: int
 ) -> int:
@@ -671,14 +436,14 @@ async def end_conversation(
     assigned to, if any, keeps it in `Ended.assigned_staff_id` so their slot can be refilled.
     """
     conversation = await get_conversation(session, conversation_id, lock=True)
-    if conversation.status != "open":
+    if conversation.status != ConversationStatus.OPEN:
         return Ended(ConversationView.of(conversation), [])
     text = notice or ENDED_BY[ended_by].format(agent=conversation.agent_name or "the agent")
     messages = await append_drafts(
         session, Draft(conversation.id, "system", SERVICE_NAME, text, None, now)
     )
-    assigned = conversation.assigned_staff_id if conversation.stage == "agent" else None
-    conversation.status = "ended"
+    assigned = conversation.assigned_staff_id if conversation.stage == Stage.AGENT else None
+    conversation.status = move_status(conversation.status, ConversationStatus.ENDED)
     conversation.ended_at = now
     conversation.ended_by = ended_by
     conversation.disposition = disposition

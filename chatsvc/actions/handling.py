@@ -19,8 +19,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatsvc.actions.accounts import StaffView
+from chatsvc.actions.conversation_state import ConversationStatus, Priority, Stage
 from chatsvc.actions.conversations import (
-    PRIORITY_RETURNED,
     SERVICE_NAME,
     ConversationView,
     Draft,
@@ -90,9 +90,9 @@ async def accept(
 ) -> Assignment:
     """Take a waiting conversation from the queue, if it is still waiting and there is room."""
     conversation = await get_conversation(session, conversation_id, lock=True)
-    if conversation.status != "open":
+    if conversation.status != ConversationStatus.OPEN:
         raise ConversationEnded("This chat has ended.")
-    if conversation.stage != "waiting":
+    if conversation.stage != Stage.WAITING:
         raise AlreadyTaken("Someone else has already taken this chat.")
     agent = await enabled_staff(session, staff_id, lock=True)
     if agent.status == "offline":
@@ -114,9 +114,9 @@ async def reassign(
     if not by.is_supervisor:
         raise Forbidden("Only a supervisor can reassign a chat.")
     conversation = await get_conversation(session, conversation_id, lock=True)
-    if conversation.status != "open":
+    if conversation.status != ConversationStatus.OPEN:
         raise ConversationEnded("This chat has ended.")
-    previous = conversation.assigned_staff_id if conversation.stage == "agent" else None
+    previous = conversation.assigned_staff_id if conversation.stage == Stage.AGENT else None
     if previous == to_staff_id:
         raise AlreadyTaken("That agent already has this chat.")
     agent = await enabled_staff(session, to_staff_id, lock=True)
@@ -142,9 +142,9 @@ async def transfer(
     if (to_staff_id is None) == (to_workgroup is None):
         raise ChatError("Transfer to an agent or to a workgroup.", code="invalid_payload")
     conversation = await get_conversation(session, conversation_id, lock=True)
-    if conversation.status != "open":
+    if conversation.status != ConversationStatus.OPEN:
         raise ConversationEnded("This chat has ended.")
-    if conversation.stage != "agent" or (
+    if conversation.stage != Stage.AGENT or (
         conversation.assigned_staff_id != by.id and not by.is_supervisor
     ):
         raise NotAssigned("This chat is not yours to transfer.")
@@ -181,7 +181,7 @@ async def transfer(
         unassign(conversation)
         conversation.workgroup = to_workgroup
         conversation.workgroup_only = True
-        conversation.priority = min(conversation.priority, PRIORITY_RETURNED)
+        conversation.priority = min(conversation.priority, Priority.RETURNED)
         await session.flush()
         messages = await append_drafts(
             session,
@@ -210,9 +210,9 @@ async def close_chat(
             f"The disposition is one of {', '.join(DISPOSITIONS)}.", code="invalid_payload"
         )
     conversation = await get_conversation(session, conversation_id, lock=True)
-    if conversation.status != "open":
+    if conversation.status != ConversationStatus.OPEN:
         raise ConversationEnded("This chat has already ended.")
-    mine = conversation.stage == "agent" and conversation.assigned_staff_id == by.id
+    mine = conversation.stage == Stage.AGENT and conversation.assigned_staff_id == by.id
     if not mine and not by.is_supervisor:
         raise NotAssigned("This chat is not yours to close.")
     return await end_conversation(
@@ -234,8 +234,8 @@ async def close_idle(
         await session.scalars(
             select(Conversation.id)
             .where(
-                Conversation.status == "open",
-                Conversation.stage.in_(("assistant", "agent")),
+                Conversation.status == ConversationStatus.OPEN,
+                Conversation.stage.in_((Stage.ASSISTANT, Stage.AGENT)),
                 Conversation.updated_at < now - idle_after,
             )
             .order_by(Conversation.id)
@@ -273,9 +273,9 @@ async def agent_message(
 ) -> Sent:
     """Send a message to the resident as the agent the conversation is assigned to."""
     conversation = await get_conversation(session, conversation_id, lock=True)
-    if conversation.status != "open":
+    if conversation.status != ConversationStatus.OPEN:
         raise ConversationEnded("This chat has ended.")
-    if conversation.stage != "agent" or conversation.assigned_staff_id != by.id:
+    if conversation.stage != Stage.AGENT or conversation.assigned_staff_id != by.id:
         raise NotAssigned("This chat is not assigned to you. Take it over first.")
     sent = await send_message(
         session,

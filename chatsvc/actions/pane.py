@@ -14,14 +14,16 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chatsvc.actions.accounts import StaffView
 from chatsvc.actions.canned import CannedView, canned_responses
 from chatsvc.actions.chat_views import ChatSummary, first_questions
+from chatsvc.actions.conversation_state import ConversationStatus, Stage
 from chatsvc.actions.conversations import MessageView, get_conversation
 from chatsvc.actions.handling import NoteView, notes_of
 from chatsvc.actions.presence import AgentState, agents_overview
 from chatsvc.actions.queue import QueueEntry, queue_view
 from chatsvc.db.models import Conversation, Message, Resident
-from chatsvc.errors import NotFound
+from chatsvc.errors import Forbidden, NotFound
 
 EARLIER_CONVERSATIONS = 10
 
@@ -67,7 +69,7 @@ async def pane_state(session: AsyncSession, *, staff_id: int, now: datetime) -> 
         raise NotFound("There is no such staff member.")
     return PaneState(
         me=me,
-        chats=await chats_of(session, staff_id=staff_id),
+        chats=await _chats_of(session, staff_id),
         queue=entries,
         queue_total=total,
         canned=await canned_responses(session),
@@ -76,15 +78,22 @@ async def pane_state(session: AsyncSession, *, staff_id: int, now: datetime) -> 
     )
 
 
-async def chats_of(session: AsyncSession, *, staff_id: int) -> list[ChatSummary]:
+async def chats_of(session: AsyncSession, *, by: StaffView, staff_id: int) -> list[ChatSummary]:
+    """The open conversations an agent holds, for that agent or a supervisor to see."""
+    if not by.is_supervisor and staff_id != by.id:
+        raise Forbidden("Only a supervisor can see another agent's chats.")
+    return await _chats_of(session, staff_id)
+
+
+async def _chats_of(session: AsyncSession, staff_id: int) -> list[ChatSummary]:
     """The open conversations an agent holds, oldest assignment first."""
     conversations = list(
         await session.scalars(
             select(Conversation)
             .where(
                 Conversation.assigned_staff_id == staff_id,
-                Conversation.status == "open",
-                Conversation.stage == "agent",
+                Conversation.status == ConversationStatus.OPEN,
+                Conversation.stage == Stage.AGENT,
             )
             .order_by(Conversation.assigned_at, Conversation.id)
         )
@@ -141,8 +150,8 @@ async def assigned_agent(session: AsyncSession, *, conversation_id: int) -> int 
     staff_id: int | None = await session.scalar(
         select(Conversation.assigned_staff_id).where(
             Conversation.id == conversation_id,
-            Conversation.status == "open",
-            Conversation.stage == "agent",
+            Conversation.status == ConversationStatus.OPEN,
+            Conversation.stage == Stage.AGENT,
         )
     )
     return staff_id

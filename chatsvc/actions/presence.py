@@ -26,8 +26,8 @@ from sqlalchemy import ColumnElement, and_, delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatsvc.actions.accounts import StaffView
+from chatsvc.actions.conversation_state import ConversationStatus, Priority, Stage
 from chatsvc.actions.conversations import (
-    PRIORITY_RETURNED,
     SERVICE_NAME,
     ConversationView,
     Draft,
@@ -255,8 +255,8 @@ async def _lock_chats(session: AsyncSession, staff_id: int) -> list[Conversation
             select(Conversation)
             .where(
                 Conversation.assigned_staff_id == staff_id,
-                Conversation.status == "open",
-                Conversation.stage == "agent",
+                Conversation.status == ConversationStatus.OPEN,
+                Conversation.stage == Stage.AGENT,
             )
             .order_by(Conversation.id)
             .with_for_update(of=Conversation)
@@ -285,7 +285,7 @@ async def _send_back(
             )
         )
         unassign(conversation)
-        conversation.priority = min(conversation.priority, PRIORITY_RETURNED)
+        conversation.priority = min(conversation.priority, Priority.RETURNED)
     await session.flush()
     messages = await append_drafts(session, *drafts) if drafts else []
     views = []
@@ -296,7 +296,7 @@ async def _send_back(
 
 
 def unassign(conversation: Conversation) -> None:
-    conversation.stage = "waiting"
+    conversation.stage = Stage.WAITING
     conversation.assigned_staff_id = None
     conversation.assigned_at = None
     conversation.agent_name = None
@@ -347,8 +347,8 @@ async def chat_loads(session: AsyncSession, staff_ids: Sequence[int]) -> dict[in
         select(Conversation.assigned_staff_id, func.count())
         .where(
             Conversation.assigned_staff_id.in_(staff_ids),
-            Conversation.status == "open",
-            Conversation.stage == "agent",
+            Conversation.status == ConversationStatus.OPEN,
+            Conversation.stage == Stage.AGENT,
         )
         .group_by(Conversation.assigned_staff_id)
     )

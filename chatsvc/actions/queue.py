@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatsvc.actions.accounts import StaffView
 from chatsvc.actions.chat_views import ChatSummary, first_questions
+from chatsvc.actions.conversation_state import ConversationStatus, Stage
 from chatsvc.actions.conversations import (
     SERVICE_NAME,
     ConversationView,
@@ -88,7 +89,9 @@ async def drain_queue(
     waiting = list(
         await session.scalars(
             select(Conversation)
-            .where(Conversation.status == "open", Conversation.stage == "waiting")
+            .where(
+                Conversation.status == ConversationStatus.OPEN, Conversation.stage == Stage.WAITING
+            )
             .order_by(Conversation.priority, Conversation.queued_at, Conversation.id)
             .limit(limit)
             .with_for_update(of=Conversation, skip_locked=True)
@@ -144,7 +147,7 @@ async def assign_all(
     drafts = []
     for conversation, agent in chosen:
         first_name = StaffView.of(agent).first_name
-        conversation.stage = "agent"
+        conversation.stage = Stage.AGENT
         conversation.assigned_staff_id = agent.id
         conversation.assigned_at = now
         conversation.agent_name = first_name
@@ -179,12 +182,14 @@ async def queue_view(
     total = await session.scalar(
         select(func.count())
         .select_from(Conversation)
-        .where(Conversation.status == "open", Conversation.stage == "waiting")
+        .where(Conversation.status == ConversationStatus.OPEN, Conversation.stage == Stage.WAITING)
     )
     conversations = list(
         await session.scalars(
             select(Conversation)
-            .where(Conversation.status == "open", Conversation.stage == "waiting")
+            .where(
+                Conversation.status == ConversationStatus.OPEN, Conversation.stage == Stage.WAITING
+            )
             .order_by(Conversation.priority, Conversation.queued_at, Conversation.id)
             .limit(limit)
         )
@@ -209,7 +214,7 @@ async def _seconds_per_freed_slot(session: AsyncSession, now: datetime) -> float
     recent = await session.execute(
         select(Conversation.assigned_at, Conversation.ended_at)
         .where(
-            Conversation.status == "ended",
+            Conversation.status == ConversationStatus.ENDED,
             Conversation.assigned_at.is_not(None),
             Conversation.ended_at.is_not(None),
         )
@@ -228,7 +233,7 @@ async def availability(session: AsyncSession, *, now: datetime) -> Availability:
     waiting = await session.scalar(
         select(func.count())
         .select_from(Conversation)
-        .where(Conversation.status == "open", Conversation.stage == "waiting")
+        .where(Conversation.status == ConversationStatus.OPEN, Conversation.stage == Stage.WAITING)
     )
     per_slot = await _seconds_per_freed_slot(session, now)
     wait = None if per_slot is None or not agents else math.ceil(((waiting or 0) + 1) * per_slot)

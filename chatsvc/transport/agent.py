@@ -9,10 +9,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import socketio
 
@@ -20,15 +19,16 @@ from chatsvc.actions import accounts, after_hours, handling, pane, presence
 from chatsvc.actions import conversations as actions
 from chatsvc.actions.accounts import StaffView
 from chatsvc.actions.canned import canned_responses, delete_canned, save_canned
-from chatsvc.actions.service_requests.checks import InvalidRequest, request_topic
+from chatsvc.actions.service_requests.checks import request_topic
+from chatsvc.actions.service_requests.filters import RequestListQuery, request_filter
 from chatsvc.actions.service_requests.from_chat import file_request_from_chat, request_source
-from chatsvc.actions.service_requests.queries import RequestFilter, get_request, list_requests
+from chatsvc.actions.service_requests.queries import get_request, list_requests
 from chatsvc.actions.service_requests.status import change_status
 from chatsvc.actions.service_requests.views import STATUS_LABELS, RequestPolicy
 from chatsvc.bot.prefill import prefill
 from chatsvc.bot.runtime import Assistant
 from chatsvc.bot.search import search_articles, suggest_articles
-from chatsvc.catalogue.knowledge import KnowledgeBase
+from chatsvc.catalogue import listing
 from chatsvc.clock import Clock
 from chatsvc.db.database import Database
 from chatsvc.errors import Forbidden
@@ -214,7 +214,6 @@ class AgentNamespace(Namespace):
         staff = await self._staff(sid)
         state = await self.database.run(pane.pane_state, staff_id=staff.id, now=self.clock())
         kb = self.assistant.index.kb
-        workgroups = sorted({t.workgroup for t in kb.topics.values()} | set(state.staff_workgroups))
         return {
             "me": state.me.as_dict(),
             "chats": [c.as_dict() for c in state.chats],
@@ -222,11 +221,8 @@ class AgentNamespace(Namespace):
             "queue_total": state.queue_total,
             "canned": [c.as_dict() for c in state.canned],
             "agents": [a.as_dict() for a in state.agents],
-            "workgroups": workgroups,
-            "topics": {
-                code: {"name": t.name, "workgroup": t.workgroup, "department": t.department}
-                for code, t in sorted(kb.topics.items())
-            },
+            "workgroups": listing.workgroups(kb, also=state.staff_workgroups),
+            "topics": listing.topics_by_code(kb),
             "dispositions": handling.DISPOSITIONS,
         }
 
@@ -302,9 +298,7 @@ class AgentNamespace(Namespace):
     @socket_event(AgentChatsPayload)
     async def on_agent_chats(self, sid: str, payload: AgentChatsPayload) -> dict[str, Any]:
         staff = await self._staff(sid)
-        if not staff.is_supervisor and payload.staff_id != staff.id:
-            raise Forbidden("Only a supervisor can see another agent's chats.")
-        chats = await self.database.run(pane.chats_of, staff_id=payload.staff_id)
+        chats = await self.database.run(pane.chats_of, by=staff, staff_id=payload.staff_id)
         return {"staff_id": payload.staff_id, "chats": [c.as_dict() for c in chats]}
 
     @socket_event(AgentMessagePayload)
@@ -526,7 +520,7 @@ class AgentNamespace(Namespace):
     @socket_event(HelloPayload)
     async def on_request_topics(self, sid: str, payload: HelloPayload) -> dict[str, Any]:
         await self._staff(sid)
-        return request_catalogue(self.request_policy().kb)
+        return listing.request_catalogue(self.request_policy().kb, STATUS_LABELS)
 
     @socket_event(RequestPrefillPayload)
     async def on_request_prefill(self, sid: str, payload: RequestPrefillPayload) -> dict[str, Any]:
@@ -544,7 +538,7 @@ class AgentNamespace(Namespace):
             "values": prefill(kb, topic, source.resident_texts),
             "contact": {"name": source.resident_name, "email": source.resident_email},
             "photo_ids": list(source.photo_ids),
-            **request_catalogue(kb),
+            **listing.request_catalogue(kb, STATUS_LABELS),
         }
 
     @socket_event(RequestCreatePayload)
@@ -576,23 +570,16 @@ class AgentNamespace(Namespace):
     async def on_requests(self, sid: str, payload: RequestListPayload) -> dict[str, Any]:
         await self._staff(sid)
         policy = self.request_policy()
-        zone = policy.calendar.zone
-        start = _local_midnight(payload.start, zone) if payload.start else None
-        end = _local_midnight(payload.end, zone, days=1) if payload.end else None
-        if start is not None and end is not None and end <= start:
-            raise InvalidRequest("The “to” date is before the “from” date.", field="end")
-        statuses = tuple(
-            dict.fromkeys([*([payload.status] if payload.status else []), *payload.statuses])
-        )
-        filters = RequestFilter(
-            statuses=statuses,
+        query = RequestListQuery(
+            status=payload.status,
+            statuses=tuple(payload.statuses),
             department=payload.department,
             service_code=payload.service_code,
-            start=start,
-            end=end,
-            limit=REQUESTS_PER_PAGE,
-            offset=(payload.page - 1) * REQUESTS_PER_PAGE,
+            start=date.fromisoformat(payload.start) if payload.start else None,
+            end=date.fromisoformat(payload.end) if payload.end else None,
+            page=payload.page,
         )
+        filters = request_filter(query, zone=policy.calendar.zone, per_page=REQUESTS_PER_PAGE)
         page = await self.database.run(list_requests, filters, policy.kb)
         return {
             "requests": [v.as_dict() for v in page.items],
@@ -626,41 +613,3 @@ class AgentNamespace(Namespace):
         log.info("request %s is %s, by staff %d", view.number, view.status, staff.id)
         await self.dispatcher.request_changed(view)
         return {"request": view.as_dict()}
-
-
-def request_catalogue(kb: KnowledgeBase) -> dict[str, Any]:
-    """The request topics with the fields their form asks for, the statuses, the departments."""
-    topics = sorted((t for t in kb.topics.values() if t.is_request), key=lambda t: t.name)
-    return {
-        "topics": [
-            {
-                "code": t.code,
-                "name": t.name,
-                "department": t.department,
-                "workgroup": t.workgroup,
-                "service_days": t.service_days,
-                "fields": [
-                    {
-                        "name": spec.name,
-                        "label": spec.label,
-                        "datatype": spec.datatype,
-                        "required": t.is_required(spec.name),
-                        "description": spec.description,
-                        "min_length": spec.min_length,
-                        "max_length": spec.max_length,
-                        "values": [{"key": v.key, "name": v.name} for v in spec.values],
-                    }
-                    for spec in (kb.fields[n] for n in t.field_names if n in kb.fields)
-                ],
-            }
-            for t in topics
-        ],
-        "statuses": dict(STATUS_LABELS),
-        "departments": sorted({t.department for t in topics}),
-    }
-
-
-def _local_midnight(day: str, zone: ZoneInfo, days: int = 0) -> datetime:
-    """The start of a calendar day (plus `days`) in the center's time zone, in UTC."""
-    start = date.fromisoformat(day) + timedelta(days=days)
-    return datetime(start.year, start.month, start.day, tzinfo=zone).astimezone(UTC)

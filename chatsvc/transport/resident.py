@@ -7,8 +7,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from chatsvc.actions import after_hours, queue
+from chatsvc.actions import after_hours, assistant_turns, availability, queue
 from chatsvc.actions import conversations as actions
+from chatsvc.actions.conversation_state import ConversationStatus, Stage
 from chatsvc.actions.service_requests.views import RequestPolicy
 from chatsvc.bot.runtime import Assistant
 from chatsvc.clock import Clock
@@ -34,14 +35,6 @@ from chatsvc.transport.sockets import Namespace, socket_event
 log = logging.getLogger("chatsvc.resident")
 
 NAMESPACE = "/resident"
-UNAVAILABLE = {
-    "closed": "Agents are unavailable right now. Please leave a message and we will respond "
-    "by next business day.",
-    "no_agents": "No one is available to chat right now. Please leave a message and we will "
-    "respond by next business day.",
-    "long_wait": "The wait to chat with a person is about {minutes} minutes. You can also "
-    "leave a message and we will respond by next business day.",
-}
 
 
 class ResidentNamespace(Namespace):
@@ -132,7 +125,10 @@ class ResidentNamespace(Namespace):
             len(resumed.messages),
         )
         place = None
-        if resumed.conversation.stage == "waiting" and resumed.conversation.status == "open":
+        if (
+            resumed.conversation.stage == Stage.WAITING
+            and resumed.conversation.status == ConversationStatus.OPEN
+        ):
             place = await self._place_in_queue(resumed.conversation.id)
         return {
             "conversation": resumed.conversation.as_dict(),
@@ -164,7 +160,7 @@ class ResidentNamespace(Namespace):
                 conversation_id, sent.assigned_staff_id, "message", message, sid
             )
             # Once a person is on the way the assistant only speaks up about emergencies.
-            if sent.stage == "assistant" or self.assistant.mentions_emergency(payload.text):
+            if sent.stage == Stage.ASSISTANT or self.assistant.mentions_emergency(payload.text):
                 self._answer_later(conversation_id, payload.text)
         log.debug(
             "message conversation=%d seq=%d duplicate=%s",
@@ -219,81 +215,40 @@ class ResidentNamespace(Namespace):
 
     async def _hours(self) -> dict[str, Any]:
         """Whether a person can chat now, and whether to offer leaving a message instead."""
-        now = self.clock()
-        is_open = self.calendar.is_open(now)
-        reason: str | None = "closed"
-        minutes = 0
-        if is_open:
-            seen = await self.database.run(queue.availability, now=now)
-            wait = seen.estimated_wait_seconds
-            threshold = self.settings.message_when_wait_over.total_seconds()
-            if seen.agents_available == 0:
-                reason = "no_agents"
-            elif wait is not None and wait > threshold:
-                reason, minutes = "long_wait", max(1, round(wait / 60))
-            else:
-                reason = None
-        opening = self.calendar.next_opening(now)
-        return {
-            "open": is_open,
-            "hours": self.calendar.describe_hours(),
-            "next_opening": None if is_open else actions.iso_utc(opening),
-            "next_opening_text": None if is_open else self.calendar.describe_next_opening(now),
-            "reply_due": actions.iso_utc(self.calendar.reply_due(now)),
-            "reply_due_text": self.calendar.describe_local(self.calendar.reply_due(now)),
-            "leave_message": {
-                "offered": reason is not None,
-                "reason": reason,
-                "text": UNAVAILABLE[reason].format(minutes=minutes) if reason else None,
-            },
-        }
+        offer = await self.database.run(
+            availability.hours_offer,
+            calendar=self.calendar,
+            wait_threshold=self.settings.message_when_wait_over,
+            now=self.clock(),
+        )
+        return offer.as_dict()
 
     @socket_event(LeaveMessagePayload)
     async def on_leave_message(self, sid: str, payload: LeaveMessagePayload) -> dict[str, Any]:
-        now = self.clock()
         session = await self.get_session(sid)
-        conversation_id = session.get("conversation_id")
-        due = self.calendar.reply_due(now)
-        due_text = self.calendar.describe_local(due)
         left = await self.database.run(
             after_hours.leave_message,
             name=payload.name,
             email=payload.email,
             text=payload.message,
             client_id=payload.client_id,
-            conversation_id=conversation_id,
+            conversation_id=session.get("conversation_id"),
             sender_key=self._senders.get(sid, hash_token("sender:")),
             honeypot=payload.website.strip(),
             limits=after_hours.Limits(
                 self.settings.messages_per_ip_per_hour, self.settings.messages_per_email_per_day
             ),
-            reply_due=due,
-            due_text=due_text,
-            now=now,
+            calendar=self.calendar,
+            now=self.clock(),
         )
         if not left.duplicate:
             log.info("after-hours message %d left (%s)", left.id, left.status)
             self.dispatcher.mail_queued()
-            item = await self.database.run(after_hours.inbox_item, message_id=left.id, now=now)
-            await self.events.to_all_staff("inbox_item", item.as_dict())
-            if conversation_id is not None:
-                ended = await self.database.run(
-                    actions.end_conversation,
-                    conversation_id=conversation_id,
-                    ended_by="resident",
-                    now=now,
-                    notice=f"You left us a message (reference {left.reference}). We will reply "
-                    f"to {payload.email} by {due_text}.",
-                    disposition="left_message",
-                )
-                # Every connection hears it, this one too: its ack is about the message.
-                await self.dispatcher.ended(ended, "ended")
-        return {
-            "reference": left.reference,
-            "reply_due": actions.iso_utc(left.reply_due),
-            "reply_due_text": self.calendar.describe_local(left.reply_due),
-            "duplicate": left.duplicate,
-        }
+            await self.events.to_all_staff("inbox_item", left.item.as_dict())
+        if left.ended is not None:
+            # Every connection hears it, this one too: its ack is about the message.
+            await self.dispatcher.ended(left.ended, "ended")
+        return left.as_dict()
 
     async def _offer_message_if_nobody(self, conversation_id: int) -> None:
         """After a handover: when no person can come soon, offer to leave a message."""
@@ -346,10 +301,12 @@ class ResidentNamespace(Namespace):
 
         task.add_done_callback(done)
 
-    async def _assistant_turn(self, conversation_id: int, text: str) -> actions.AssistantTurn:
+    async def _assistant_turn(
+        self, conversation_id: int, text: str
+    ) -> assistant_turns.AssistantTurn:
         decision = await self.assistant.decide(text)
         turn = await self.database.run(
-            actions.assistant_turn,
+            assistant_turns.assistant_turn,
             conversation_id=conversation_id,
             text=text,
             decision=decision,

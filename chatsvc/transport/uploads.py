@@ -11,7 +11,7 @@ import logging
 
 from aiohttp import web
 
-from chatsvc.actions import conversations as actions
+from chatsvc.actions import photos
 from chatsvc.actions.service_requests.photos import MAX_PHOTO_BYTES, PhotoTooLarge
 from chatsvc.errors import ChatError, InvalidPayload
 from chatsvc.transport.dispatch import DISPATCHER
@@ -55,7 +55,7 @@ async def upload_photo(request: web.Request) -> web.Response:
         data = await _read_body(request)
         app = request.app
         turn = await app[DATABASE].run(
-            actions.add_photo,
+            photos.add_photo,
             token=token,
             data=data,
             kb=app[ASSISTANT].index.kb,

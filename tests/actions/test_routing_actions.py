@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatsvc.actions import handling, presence, queue
 from chatsvc.actions.accounts import StaffView
-from chatsvc.actions.conversations import PRIORITY_EMERGENCY, PRIORITY_RETURNED, start_conversation
+from chatsvc.actions.conversation_state import Priority
+from chatsvc.actions.conversations import start_conversation
 from chatsvc.db.database import Database
 from chatsvc.db.models import Conversation, Message, Staff
 from chatsvc.errors import AgentUnavailable, ChatError
@@ -158,7 +159,7 @@ async def test_emergencies_jump_the_queue(db: Database) -> None:
     await on_duty(db, "solo", max_chats=1)
     older = await waiting(db, 1, queued_at=NOW - timedelta(minutes=10))
     emergency = await waiting(
-        db, 2, queued_at=NOW - timedelta(minutes=1), priority=PRIORITY_EMERGENCY
+        db, 2, queued_at=NOW - timedelta(minutes=1), priority=Priority.EMERGENCY
     )
     newer = await waiting(db, 3, queued_at=NOW - timedelta(minutes=5))
 
@@ -240,7 +241,7 @@ async def test_a_transfer_to_a_workgroup_puts_the_chat_in_its_queue(db: Database
     conversation = await db.run(_conversation, cid)
     assert conversation.workgroup == WATER and conversation.workgroup_only
     assert conversation.assigned_staff_id is None
-    assert conversation.priority == PRIORITY_RETURNED
+    assert conversation.priority == Priority.RETURNED
     assert "colleague who can help" in moved.messages[0].text
     assert given(await db.run(queue.drain_queue, now=NOW)) == {cid: water}
 

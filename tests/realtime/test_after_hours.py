@@ -9,12 +9,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
+from chatsvc.db.database import Database
 from chatsvc.db.models import AfterHoursMessage, Conversation, OutboxMail
 from chatsvc.settings import Settings
 from chatsvc.transport.state import DATABASE
-from tests.conftest import PERSON, AgentClient, Inbox, LiveServer, ResidentClient, stored_rows
+from tests.conftest import (
+    PERSON,
+    AgentClient,
+    Inbox,
+    LiveServer,
+    LogErrors,
+    ResidentClient,
+    stored_rows,
+)
 from tests.waiting import eventually
 
 Residents = Callable[..., Awaitable[ResidentClient]]
@@ -97,6 +106,58 @@ async def test_asking_for_a_person_after_hours_offers_the_form_and_ends_the_chat
     assert conversation["id"] == started["conversation"]["id"]
     (row,) = await stored_rows(closed_server, Conversation)
     assert row.disposition == "left_message"
+
+
+# A fault in the database when the chat is ended (here a trigger; in life a lost connection).
+FAIL_END = {
+    "sqlite": [
+        "CREATE TRIGGER fail_end BEFORE UPDATE OF status ON conversations "
+        "WHEN NEW.status = 'ended' BEGIN SELECT RAISE(ABORT, 'the disk is full'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION fail_end() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'the disk is full'; END $$",
+        "CREATE TRIGGER fail_end BEFORE UPDATE OF status ON conversations FOR EACH ROW "
+        "WHEN (NEW.status = 'ended') EXECUTE FUNCTION fail_end()",
+    ],
+}
+HEAL = {
+    "sqlite": ["DROP TRIGGER fail_end"],
+    "postgresql": ["DROP TRIGGER fail_end ON conversations", "DROP FUNCTION fail_end()"],
+}
+
+
+async def run_sql(db: Database, statements: dict[str, list[str]]) -> None:
+    async def run(session: Any) -> None:
+        for statement in statements[session.get_bind().dialect.name]:
+            await session.execute(text(statement))
+
+    await db.run(run)
+
+
+async def test_a_retry_after_ending_the_chat_failed_still_ends_it(
+    closed_server: LiveServer, resident_client: Residents, log_errors: LogErrors
+) -> None:
+    log_errors.allow("leave_message failed")
+    resident = await resident_client(closed_server.url)
+    started = await resident.start(question=PERSON)
+    payload = form()
+    await run_sql(closed_server.app[DATABASE], FAIL_END)
+    try:
+        failed = await resident.call("leave_message", payload)
+    finally:
+        await run_sql(closed_server.app[DATABASE], HEAL)
+    assert not failed["ok"] and failed["error"]["code"] == "internal_error"
+
+    retried = await resident.call("leave_message", payload)  # the widget tries again
+    assert retried["ok"], retried
+    conversation = await resident.next_where("conversation", lambda c: c["status"] == "ended")
+    assert conversation["id"] == started["conversation"]["id"]
+    (row,) = await stored_rows(closed_server, Conversation)
+    assert (row.status, row.disposition) == ("ended", "left_message")
+    (message,) = await stored_rows(closed_server, AfterHoursMessage)
+    assert message.reference == retried["reference"]
+    assert len(await stored_rows(closed_server, OutboxMail)) == 1  # one acknowledgement, not two
 
 
 async def test_spam_and_robots_are_kept_apart_and_get_no_mail(

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatsvc.actions.accounts import StaffView
+from chatsvc.actions.conversation_state import ConversationStatus, Stage
 from chatsvc.actions.conversations import (
     SERVICE_NAME,
     Draft,
@@ -124,8 +125,8 @@ async def file_request_from_chat(
         policy=policy,
         now=now,
     )
-    holder = conversation.assigned_staff_id if conversation.stage == "agent" else None
-    if view.duplicate or conversation.status != "open":
+    holder = conversation.assigned_staff_id if conversation.stage == Stage.AGENT else None
+    if view.duplicate or conversation.status != ConversationStatus.OPEN:
         return FiledFromChat(view, None, holder)
     text = (
         f"Your {view.service_name} request is filed. Its number is {view.number}. We expect it "

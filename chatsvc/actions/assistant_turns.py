@@ -1,0 +1,223 @@
+"""The assistant's turns: its answer to a resident's message, and the dialogues it leads.
+
+Filing a service request or looking one up is a dialogue whose state (the filing form so far)
+is kept on the conversation; `filing` decides the next line, these actions store it. A turn can
+hand the conversation over to a person.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chatsvc.actions.conversation_state import ConversationStatus, Priority, Stage, move_stage
+from chatsvc.actions.conversations import (
+    ConversationView,
+    Draft,
+    MessageView,
+    append_drafts,
+    get_conversation,
+)
+from chatsvc.actions.service_requests.filing import NewRequest, create_service_request
+from chatsvc.actions.service_requests.queries import lookup_status
+from chatsvc.actions.service_requests.views import Contact, RequestPolicy, RequestView
+from chatsvc.bot import filing
+from chatsvc.bot.assistant import ASSISTANT_NAME, CSC_PHONE, compose_reply
+from chatsvc.bot.matcher import Decision
+from chatsvc.catalogue.knowledge import KnowledgeBase
+from chatsvc.db.models import Conversation
+from chatsvc.errors import ChatError
+
+
+@dataclass(frozen=True)
+class AssistantTurn:
+    """What the assistant said, and the conversation after it (handed off or not)."""
+
+    messages: list[MessageView]
+    conversation: ConversationView
+    handed_off: bool
+    wanted_person: bool = False  # asked for one while the center is closed
+    request: RequestView | None = None  # a service request the assistant filed in this turn
+
+
+async def assistant_turn(
+    session: AsyncSession,
+    *,
+    conversation_id: int,
+    text: str,
+    decision: Decision,
+    kb: KnowledgeBase,
+    now: datetime,
+    staffed: bool = True,
+    policy: RequestPolicy | None = None,
+) -> AssistantTurn:
+    """Answer a resident's message as the assistant, and hand over to a person when due.
+
+    Inside a dialogue (filing a request, looking one up) the message answers the dialogue;
+    an emergency or a request for a person leaves it. With a `policy` the assistant files
+    the requests residents confirm; without one it offers none. Once the conversation waits
+    for a person the assistant stays quiet, except to tell anyone who reports an emergency to
+    call 911.
+    """
+    conversation = await get_conversation(session, conversation_id, lock=True)
+    quiet = conversation.status != ConversationStatus.OPEN or (
+        conversation.stage != Stage.ASSISTANT and decision.intent != "emergency"
+    )
+    if quiet:
+        return AssistantTurn([], ConversationView.of(conversation), handed_off=False)
+    state = conversation.assistant_flow
+    dialogue: filing.Turn | None = None
+    if policy is not None and decision.intent not in ("emergency", "human"):
+        email = conversation.resident.email
+        dialogue = filing.continue_dialogue(state, text, kb, resident_email=email)
+        if (
+            dialogue is None
+            and (topic := filing.wants_to_file(text, kb, conversation.topic)) is not None
+        ):
+            dialogue = filing.start_filing(topic, kb, state)
+        if dialogue is None and decision.intent == "status":
+            dialogue = filing.start_status(
+                decision.request_number, state, resident_email=email, phone=CSC_PHONE
+            )
+    if dialogue is not None and policy is not None:
+        return await _dialogue_turn(session, conversation, dialogue, policy, now)
+
+    reply = compose_reply(
+        decision, kb, misses=conversation.assistant_misses, text=text, staffed=staffed
+    )
+    if reply.offer and policy is not None:
+        conversation.assistant_flow = filing.offer_state(kb.topics[reply.offer], state)
+    else:
+        conversation.assistant_flow = filing.end_dialogue(state)
+    messages = await say(
+        session,
+        conversation.id,
+        reply.text,
+        now,
+        quick_replies=reply.quick_replies,
+        decision=reply.decision,
+    )
+    conversation.assistant_misses = reply.misses
+    if reply.topic:
+        conversation.topic = reply.topic
+    handed_off = reply.handoff is not None and conversation.stage == Stage.ASSISTANT
+    if handed_off:
+        topic = kb.topics.get(conversation.topic or "")
+        conversation.stage = move_stage(conversation.stage, Stage.WAITING)
+        conversation.handoff_reason = reply.handoff
+        conversation.handoff_at = now
+        conversation.queued_at = now
+        conversation.priority = (
+            Priority.EMERGENCY if reply.handoff == "emergency" else Priority.NORMAL
+        )
+        conversation.workgroup = topic.workgroup if topic else None
+    elif reply.handoff == "emergency" and conversation.stage == Stage.WAITING:
+        # Already in the queue, now with an emergency: to its front.
+        conversation.priority = Priority.EMERGENCY
+    await session.flush()
+    await session.refresh(conversation)
+    return AssistantTurn(
+        messages, ConversationView.of(conversation), handed_off, wanted_person=bool(reply.wanted)
+    )
+
+
+async def _dialogue_turn(
+    session: AsyncSession,
+    conversation: Conversation,
+    turn: filing.Turn,
+    policy: RequestPolicy,
+    now: datetime,
+) -> AssistantTurn:
+    """Say the dialogue's next line, after filing or looking up what it asks for."""
+    text, state, request = turn.text, turn.state, None
+    replies, offers_photo = turn.quick_replies, turn.offers_photo
+    if turn.filing is not None:
+        resident = conversation.resident
+        try:
+            # A savepoint: a request that cannot be filed leaves nothing behind but the answer.
+            async with session.begin_nested():
+                request = await create_service_request(
+                    session,
+                    NewRequest(
+                        service_code=turn.filing.topic,
+                        values=turn.filing.values,
+                        contact=Contact(resident.name, resident.email),
+                        photo_ids=turn.filing.photo_ids,
+                        conversation_id=conversation.id,
+                        client_id=f"chat-{conversation.id}-{conversation.last_seq}",
+                        source="assistant",
+                        actor=ASSISTANT_NAME,
+                    ),
+                    policy=policy,
+                    now=now,
+                )
+        except ChatError as exc:
+            text = f"Sorry, I couldn't file it: {exc.message}"
+            state, replies = conversation.assistant_flow, filing.summary_replies()
+        else:
+            topic = policy.kb.topics[request.service_code]
+            expected = policy.calendar.describe_local(request.expected_at)
+            text = filing.filed(request.number, topic, expected, resident.email)
+            conversation.topic = topic.code
+    if turn.lookup is not None:
+        found = await lookup_status(
+            session, number=turn.lookup.number, email=turn.lookup.email, kb=policy.kb
+        )
+        text = filing.status_answer(
+            turn.lookup.number,
+            None
+            if found is None
+            else {
+                **asdict(found),
+                "expected": policy.calendar.describe_local(found.expected_at),
+            },
+            phone=CSC_PHONE,
+        )
+    messages = await say(
+        session,
+        conversation.id,
+        text,
+        now,
+        quick_replies=replies,
+        offers_photo=offers_photo,
+        decision={
+            "dialogue": (turn.state or {}).get("kind"),
+            "step": (turn.state or {}).get("step"),
+        },
+    )
+    conversation.assistant_flow = state
+    conversation.assistant_misses = 0
+    if turn.topic:
+        conversation.topic = turn.topic
+    await session.flush()
+    await session.refresh(conversation)
+    return AssistantTurn(messages, ConversationView.of(conversation), False, request=request)
+
+
+async def say(
+    session: AsyncSession,
+    conversation_id: int,
+    text: str,
+    now: datetime,
+    *,
+    quick_replies: tuple[tuple[str, str], ...] = (),
+    offers_photo: bool = False,
+    decision: dict[str, Any] | None = None,
+) -> list[MessageView]:
+    """Store the assistant's message (Markdown, with its quick replies)."""
+    draft = Draft(
+        conversation_id,
+        "assistant",
+        ASSISTANT_NAME,
+        text,
+        None,
+        now,
+        format="markdown",
+        quick_replies=quick_replies,
+        decision=decision,
+        offers_photo=offers_photo,
+    )
+    return await append_drafts(session, draft)
