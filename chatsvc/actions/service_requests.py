@@ -59,17 +59,6 @@ class InvalidRequest(ChatError):
 
     code = "invalid_request"
 
-    def __init__(self, message: str, *, field: str | None = None, code: str | None = None):
-        super().__init__(message, code=code)
-        self.field = field
-
-    def as_dict(self) -> dict[str, Any]:
-        """Render the error body, naming the field to blame (for a form to point at)."""
-        body = super().as_dict()
-        if self.field:
-            body["error"]["field"] = self.field
-        return body
-
 
 class InvalidPhoto(ChatError):
     code = "invalid_photo"
