@@ -194,3 +194,9 @@ class AtCapacity(ChatError):
 
 class AgentUnavailable(ChatError):
     code = ErrorCode.AGENT_UNAVAILABLE
+
+
+class InternalError(ChatError):
+    """What a client is told of a bug on our side (the traceback goes to the log)."""
+
+    code = ErrorCode.INTERNAL_ERROR
