@@ -1,116 +1,204 @@
-"""One error type for everything a client can be told went wrong."""
+"""One error type for everything a client can be told went wrong, and the list of its codes."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 
+class ErrorCode(StrEnum):
+    """Every code a client can receive in `error.code`, with its HTTP status (STATUS)."""
+
+    # The request itself
+    BAD_REQUEST = "bad_request"
+    INVALID_PAYLOAD = "invalid_payload"
+    UNKNOWN_EVENT = "unknown_event"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    REQUEST_ENTITY_TOO_LARGE = "request_entity_too_large"
+    # Conversations
+    NOT_IN_CONVERSATION = "not_in_conversation"
+    INVALID_TOKEN = "invalid_token"
+    TOKEN_EXPIRED = "token_expired"
+    CONVERSATION_ENDED = "conversation_ended"
+    RATE_LIMITED = "rate_limited"
+    NOT_FOUND = "not_found"
+    # Staff
+    NOT_SIGNED_IN = "not_signed_in"
+    SIGN_IN_REFUSED = "sign_in_refused"
+    SIGN_IN_THROTTLED = "sign_in_throttled"
+    FORBIDDEN = "forbidden"
+    INVALID_ACCOUNT = "invalid_account"
+    INVALID_OPEN311_CLIENT = "invalid_open311_client"
+    NOT_ASSIGNED = "not_assigned"
+    ALREADY_TAKEN = "already_taken"
+    AT_CAPACITY = "at_capacity"
+    AGENT_UNAVAILABLE = "agent_unavailable"
+    ILLEGAL_TRANSITION = "illegal_transition"
+    # Service requests and photos
+    INVALID_REQUEST = "invalid_request"
+    MISSING_FIELD = "missing_field"
+    UNKNOWN_FIELD = "unknown_field"
+    MISSING_LOCATION = "missing_location"
+    INVALID_PHOTO = "invalid_photo"
+    PHOTO_NOT_EXPECTED = "photo_not_expected"
+    TOO_MANY_PHOTOS = "too_many_photos"
+    PHOTO_TOO_LARGE = "photo_too_large"
+    # The server
+    UNAVAILABLE = "unavailable"
+    INTERNAL_ERROR = "internal_error"
+
+    @property
+    def status(self) -> int:
+        """The HTTP status this code is answered with."""
+        return STATUS[self]
+
+
+STATUS: dict[ErrorCode, int] = {
+    ErrorCode.BAD_REQUEST: 400,
+    ErrorCode.INVALID_PAYLOAD: 400,
+    ErrorCode.UNKNOWN_EVENT: 400,
+    ErrorCode.METHOD_NOT_ALLOWED: 405,
+    ErrorCode.REQUEST_ENTITY_TOO_LARGE: 413,
+    ErrorCode.NOT_IN_CONVERSATION: 409,
+    ErrorCode.INVALID_TOKEN: 404,
+    ErrorCode.TOKEN_EXPIRED: 410,
+    ErrorCode.CONVERSATION_ENDED: 409,
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.NOT_SIGNED_IN: 401,
+    ErrorCode.SIGN_IN_REFUSED: 401,
+    ErrorCode.SIGN_IN_THROTTLED: 429,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.INVALID_ACCOUNT: 400,
+    ErrorCode.INVALID_OPEN311_CLIENT: 400,
+    ErrorCode.NOT_ASSIGNED: 409,
+    ErrorCode.ALREADY_TAKEN: 409,
+    ErrorCode.AT_CAPACITY: 409,
+    ErrorCode.AGENT_UNAVAILABLE: 409,
+    ErrorCode.ILLEGAL_TRANSITION: 409,
+    ErrorCode.INVALID_REQUEST: 400,
+    ErrorCode.MISSING_FIELD: 400,
+    ErrorCode.UNKNOWN_FIELD: 400,
+    ErrorCode.MISSING_LOCATION: 400,
+    ErrorCode.INVALID_PHOTO: 400,
+    ErrorCode.PHOTO_NOT_EXPECTED: 400,
+    ErrorCode.TOO_MANY_PHOTOS: 400,
+    ErrorCode.PHOTO_TOO_LARGE: 413,
+    ErrorCode.UNAVAILABLE: 503,
+    ErrorCode.INTERNAL_ERROR: 500,
+}
+
+
 class ChatError(Exception):
-    """An error with a machine-readable code, a message for people and an HTTP status."""
+    """An error with a machine-readable code, a message for people and an HTTP status.
 
-    code = "error"
-    status = 400
+    A subclass names its code (an ErrorCode, or its value); its status comes from STATUS.
+    `field`, when set, is the part of the request to blame (a dotted path, "values.address"),
+    for a form to point at.
+    """
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None):
+    code: str = ErrorCode.BAD_REQUEST  # always an ErrorCode: a string is looked up in it
+    status = STATUS[ErrorCode.BAD_REQUEST]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.code = ErrorCode(cls.code)  # an unknown code fails when the module is imported
+        if "status" in cls.__dict__ and cls.status != cls.code.status:
+            raise TypeError(f"{cls.__name__}: {cls.code} is answered {cls.code.status} (STATUS)")
+        cls.status = cls.code.status
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        field: str | None = None,
+    ):
         super().__init__(message)
         self.message = message
         if code is not None:
-            self.code = code
+            self.code = ErrorCode(code)  # ValueError: not a code clients know (a bug)
+            self.status = self.code.status
         if status is not None:
             self.status = status
-
-    def as_dict(self) -> dict[str, Any]:
-        """Render the error body shared by acks and HTTP responses."""
-        return {"ok": False, "error": {"code": self.code, "message": self.message}}
-
-
-class InvalidPayload(ChatError):
-    """A payload that fails its checks; `field` names the one to blame, for a form to point at."""
-
-    code = "invalid_payload"
-
-    def __init__(self, message: str, *, field: str | None = None):
-        super().__init__(message)
         self.field = field
 
     def as_dict(self) -> dict[str, Any]:
-        """Render the error body, with the field when one is to blame."""
-        body = super().as_dict()
+        """Render the error body shared by acks and HTTP responses."""
+        error = {"code": str(self.code), "message": self.message}
         if self.field:
-            body["error"]["field"] = self.field
-        return body
+            error["field"] = self.field
+        return {"ok": False, "error": error}
+
+
+class InvalidPayload(ChatError):
+    code = ErrorCode.INVALID_PAYLOAD
 
 
 class UnknownEvent(ChatError):
-    code = "unknown_event"
+    code = ErrorCode.UNKNOWN_EVENT
 
 
 class NotInConversation(ChatError):
-    code = "not_in_conversation"
-    status = 409
+    code = ErrorCode.NOT_IN_CONVERSATION
 
 
 class InvalidToken(ChatError):
-    code = "invalid_token"
-    status = 404
+    code = ErrorCode.INVALID_TOKEN
 
 
 class TokenExpired(ChatError):
-    code = "token_expired"
-    status = 410
+    code = ErrorCode.TOKEN_EXPIRED
 
 
 class ConversationEnded(ChatError):
-    code = "conversation_ended"
-    status = 409
+    code = ErrorCode.CONVERSATION_ENDED
 
 
 class Unavailable(ChatError):
-    code = "unavailable"
-    status = 503
+    code = ErrorCode.UNAVAILABLE
 
 
 class NotFound(ChatError):
-    code = "not_found"
-    status = 404
+    code = ErrorCode.NOT_FOUND
 
 
 class AccountError(ChatError):
-    code = "invalid_account"
+    code = ErrorCode.INVALID_ACCOUNT
 
 
 class SignInRefused(ChatError):
-    code = "sign_in_refused"
-    status = 401
+    code = ErrorCode.SIGN_IN_REFUSED
 
 
 class SignInThrottled(SignInRefused):
-    code = "sign_in_throttled"
-    status = 429
+    code = ErrorCode.SIGN_IN_THROTTLED
 
 
 class Forbidden(ChatError):
-    code = "forbidden"
-    status = 403
+    code = ErrorCode.FORBIDDEN
 
 
 class NotAssigned(ChatError):
     """The conversation is not (or no longer) this agent's to answer."""
 
-    code = "not_assigned"
-    status = 409
+    code = ErrorCode.NOT_ASSIGNED
 
 
 class AlreadyTaken(ChatError):
-    code = "already_taken"
-    status = 409
+    code = ErrorCode.ALREADY_TAKEN
 
 
 class AtCapacity(ChatError):
-    code = "at_capacity"
-    status = 409
+    code = ErrorCode.AT_CAPACITY
 
 
 class AgentUnavailable(ChatError):
-    code = "agent_unavailable"
-    status = 409
+    code = ErrorCode.AGENT_UNAVAILABLE
+
+
+class InternalError(ChatError):
+    """What a client is told of a bug on our side (the traceback goes to the log)."""
+
+    code = ErrorCode.INTERNAL_ERROR

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import IntEnum, StrEnum
 
-from chatsvc.errors import ChatError
+from chatsvc.errors import ChatError, ErrorCode
 
 
 class ConversationStatus(StrEnum):
@@ -53,8 +53,7 @@ STAGE_TRANSITIONS: Mapping[Stage, frozenset[Stage]] = {
 class IllegalTransition(ChatError):
     """A state change the conversation's current state does not allow."""
 
-    code = "illegal_transition"
-    status = 409
+    code = ErrorCode.ILLEGAL_TRANSITION
 
 
 def move_status(current: str, new: ConversationStatus) -> ConversationStatus:

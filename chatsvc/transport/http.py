@@ -11,7 +11,8 @@ from aiohttp import web
 from sqlalchemy import text
 
 from chatsvc.db.database import DATABASE_DOWN
-from chatsvc.errors import ChatError, NotFound
+from chatsvc.errors import NotFound
+from chatsvc.transport.errors import render_error
 from chatsvc.transport.state import DATABASE
 
 log = logging.getLogger("chatsvc.http")
@@ -105,15 +106,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     """Render every error as the one JSON error body clients know."""
     try:
         response = await handler(request)
-    except ChatError as exc:
-        return web.json_response(exc.as_dict(), status=exc.status)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        code = exc.reason.lower().replace(" ", "_")
-        return web.json_response(
-            {"ok": False, "error": {"code": code, "message": exc.reason}}, status=exc.status
-        )
+        status, body = render_error(exc)
+        return web.json_response(body, status=status)
     except Exception as exc:
         if isinstance(exc, ConnectionResetError) and _client_gone(request):
             # The client went away mid-answer (a page reload during a WebSocket upgrade):
@@ -121,11 +118,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             # quietly (it logs an error for an exception).
             log.info("%s %s: the client went away", request.method, request.path)
             return web.Response(status=499, reason="Client Closed Request")
-        log.exception("%s %s failed", request.method, request.path)
-        return web.json_response(
-            {"ok": False, "error": {"code": "internal_error", "message": "Server error."}},
-            status=500,
-        )
+        status, body = render_error(exc, log=log, where=f"{request.method} {request.path}")
+        return web.json_response(body, status=status)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     return response

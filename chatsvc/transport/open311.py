@@ -25,7 +25,6 @@ from typing import Any
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from multidict import MultiMapping
-from sqlalchemy.exc import DBAPIError
 
 from chatsvc.actions import open311_clients
 from chatsvc.actions.service_requests.checks import InvalidRequest, request_topic
@@ -35,9 +34,9 @@ from chatsvc.actions.service_requests.queries import RequestFilter, get_request,
 from chatsvc.actions.service_requests.views import Contact, RequestView
 from chatsvc.bot.assistant import CSC_PHONE
 from chatsvc.catalogue.knowledge import KnowledgeBase, Topic
-from chatsvc.db.database import DATABASE_DOWN
-from chatsvc.errors import ChatError, Forbidden, InvalidPayload, NotFound
+from chatsvc.errors import Forbidden, InvalidPayload, NotFound
 from chatsvc.transport.dispatch import DISPATCHER
+from chatsvc.transport.errors import client_error, render_error
 from chatsvc.transport.http import Handler
 from chatsvc.transport.state import CLOCK, DATABASE, REQUEST_POLICY, SETTINGS
 
@@ -190,22 +189,17 @@ async def open311_middleware(request: web.Request, handler: Handler) -> web.Stre
     """Render every error the spec's way; let any site read the public (GET) answers."""
     try:
         response = await handler(request)
-    except ChatError as exc:
-        response = _error(request, exc.status, exc.message)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        response = _error(request, exc.status, _http_description(request, exc))
+        response = _error(request, exc, _http_description(request, exc))
         if isinstance(exc, web.HTTPMethodNotAllowed):
             response.headers["Allow"] = ", ".join(sorted(exc.allowed_methods))
-    except DATABASE_DOWN as exc:
-        log.warning("%s %s: database unavailable: %s", request.method, request.path, exc)
-        response = _error(request, 503, "The service is briefly unavailable. Try again.")
-    except DBAPIError as exc:
-        if not exc.connection_invalidated:
-            raise
-        log.warning("%s %s: database connection lost", request.method, request.path)
-        response = _error(request, 503, "The service is briefly unavailable. Try again.")
+    except Exception as exc:
+        error = client_error(exc)
+        if error is None:
+            raise  # a bug: the app's error middleware logs it and answers internal_error
+        response = _error(request, exc, error.message)
     if request.method in ("GET", "HEAD"):
         # Public data: a city's map or a civic app on any site may read it from the browser.
         response.headers["Access-Control-Allow-Origin"] = "*"
@@ -513,7 +507,9 @@ def _http_description(request: web.Request, exc: web.HTTPException) -> str:
     return exc.reason
 
 
-def _error(request: web.Request, status: int, description: str) -> web.Response:
+def _error(request: web.Request, exc: BaseException, description: str) -> web.Response:
+    """The spec's error list, with the status every other transport answers `exc` with."""
+    status, _ = render_error(exc, log=log, where=f"{request.method} {request.path}")
     fmt = request.match_info.get("format", "")
     if fmt not in CONTENT_TYPES:
         fmt = "xml" if request.path.endswith(".xml") else "json"

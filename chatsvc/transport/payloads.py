@@ -203,7 +203,10 @@ P = TypeVar("P", bound=Payload)
 
 
 def parse_payload(model: type[P], data: Any) -> P:
-    """Validate `data` into `model`, or raise InvalidPayload naming the first bad field."""
+    """Validate `data` into `model`, or raise InvalidPayload naming the first bad field.
+
+    The message says what is wrong ("email: enter an email address like ..."): clients show it.
+    `field` holds the same field's dotted path, for a form to point at."""
     if data is None and not model.model_fields:
         data = {}
     if not isinstance(data, dict):
@@ -211,18 +214,18 @@ def parse_payload(model: type[P], data: Any) -> P:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise InvalidPayload(_describe(exc), field=_field_of(exc) or None) from None
+        raise InvalidPayload(_describe(exc), field=_bad_field(exc)) from None
 
 
-def _field_of(exc: ValidationError) -> str:
-    """The first bad field's name ("name", "values.address"), or "" for the whole payload."""
+def _bad_field(exc: ValidationError) -> str | None:
+    """The dotted path of the first bad field ("values.address"), None for the whole payload."""
     first = exc.errors(include_url=False, include_input=False)[0]
-    return ".".join(str(part) for part in first["loc"])
+    return ".".join(str(part) for part in first["loc"]) or None
 
 
 def _describe(exc: ValidationError) -> str:
     first = exc.errors(include_url=False, include_input=False)[0]
-    field = _field_of(exc) or "payload"
+    field = _bad_field(exc) or "payload"
     kind = first["type"]
     ctx = first.get("ctx") or {}
     if kind == "missing":

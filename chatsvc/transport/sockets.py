@@ -10,11 +10,10 @@ from typing import Any, TypeVar
 
 import redis.asyncio
 import socketio
-from sqlalchemy.exc import DBAPIError
 
-from chatsvc.db.database import DATABASE_DOWN
-from chatsvc.errors import ChatError, InvalidPayload, Unavailable, UnknownEvent
+from chatsvc.errors import InvalidPayload, UnknownEvent
 from chatsvc.settings import Settings
+from chatsvc.transport.errors import client_error, render_error
 from chatsvc.transport.payloads import Payload, parse_payload
 
 log = logging.getLogger("chatsvc.sockets")
@@ -162,34 +161,17 @@ def socket_event(
                 payload = parse_payload(model, args[0] if args else None)
                 result = await handler(self, sid, payload)
                 return {"ok": True, **result}
-            except ChatError as exc:
-                log.info("%s %s refused: %s", self.namespace, event, exc.code)
-                return exc.as_dict()
-            except DATABASE_DOWN as exc:
-                log.warning("%s %s: database unavailable: %s", self.namespace, event, exc)
-                return Unavailable("The service is briefly unavailable. Try again.").as_dict()
-            except DBAPIError as exc:
-                if exc.connection_invalidated:
-                    log.warning("%s %s: database connection lost", self.namespace, event)
-                    return Unavailable("The service is briefly unavailable. Try again.").as_dict()
-                log.exception("%s %s failed", self.namespace, event)
-                return _internal_error()
             except Exception as exc:
-                if not self.server.manager.is_connected(sid, self.namespace):
+                where = f"{self.namespace} {event}"
+                if client_error(exc) is None and not self.server.manager.is_connected(
+                    sid, self.namespace
+                ):
                     # The client left while its event was being handled (a page reload), and
                     # the handler tripped over its missing session: nobody waits for an answer.
-                    log.info("%s %s: the client left first (%r)", self.namespace, event, exc)
-                    return _internal_error()
-                log.exception("%s %s failed", self.namespace, event)
-                return _internal_error()
+                    log.info("%s: the client left first (%r)", where, exc)
+                    return render_error(exc)[1]
+                return render_error(exc, log=log, where=where)[1]
 
         return run
 
     return wrap
-
-
-def _internal_error() -> dict[str, Any]:
-    return {
-        "ok": False,
-        "error": {"code": "internal_error", "message": "Something went wrong on our side."},
-    }

@@ -13,6 +13,7 @@ from chatsvc.actions.service_requests.photos import PHOTO_TYPES, load_photo
 from chatsvc.errors import ChatError, SignInRefused
 from chatsvc.tokens import new_token
 from chatsvc.transport.dispatch import DISPATCHER
+from chatsvc.transport.errors import client_error, render_error
 from chatsvc.transport.http import JINJA, STATIC
 from chatsvc.transport.state import CLOCK, DATABASE, SETTINGS
 
@@ -121,12 +122,21 @@ async def sign_in(request: web.Request) -> web.Response:
             error="Your sign-in form expired. Please try again.",
             status=403,
         )
-    outcome = await request.app[DATABASE].run(
-        accounts.sign_in,
-        username=username,
-        password=form.get("password", "")[:1024],
-        now=request.app[CLOCK](),
-    )
+    try:
+        outcome = await request.app[DATABASE].run(
+            accounts.sign_in,
+            username=username,
+            password=form.get("password", "")[:1024],
+            now=request.app[CLOCK](),
+        )
+    except Exception as exc:
+        if client_error(exc) is None:
+            raise  # a bug: the error middleware logs it and answers internal_error
+        # The database is down: the form again, saying so, with the status an API would get.
+        status, body = render_error(exc, log=log, where=f"{request.method} {request.path}")
+        return _sign_in_form(
+            request, username=username, error=body["error"]["message"], status=status
+        )
     if isinstance(outcome, SignInRefused):
         log.info("sign-in refused: %s", outcome.code)
         return _sign_in_form(

@@ -13,8 +13,9 @@ from aiohttp import web
 
 from chatsvc.actions import photos
 from chatsvc.actions.service_requests.photos import MAX_PHOTO_BYTES, PhotoTooLarge
-from chatsvc.errors import ChatError, InvalidPayload
+from chatsvc.errors import InvalidPayload
 from chatsvc.transport.dispatch import DISPATCHER
+from chatsvc.transport.errors import client_error, render_error
 from chatsvc.transport.sockets import origin_allowed
 from chatsvc.transport.state import ASSISTANT, CLOCK, DATABASE, SETTINGS
 
@@ -61,8 +62,11 @@ async def upload_photo(request: web.Request) -> web.Response:
             kb=app[ASSISTANT].index.kb,
             now=app[CLOCK](),
         )
-    except ChatError as exc:
-        return web.json_response(exc.as_dict(), status=exc.status, headers=cors)
+    except Exception as exc:
+        if client_error(exc) is None:
+            raise  # a bug, or the client went away: the error middleware's to tell
+        status, body = render_error(exc, log=log, where=f"{request.method} {request.path}")
+        return web.json_response(body, status=status, headers=cors)
     conversation_id = turn.conversation.id
     events = app[DISPATCHER].events
     for message in turn.messages:

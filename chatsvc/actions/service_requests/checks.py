@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from chatsvc.actions.service_requests.views import Contact
 from chatsvc.catalogue.fields import FieldInvalid, clean_value
@@ -21,17 +20,6 @@ class InvalidRequest(ChatError):
     """A request (or a change to one) that cannot be made as given; `field` says which part."""
 
     code = "invalid_request"
-
-    def __init__(self, message: str, *, field: str | None = None, code: str | None = None):
-        super().__init__(message, code=code)
-        self.field = field
-
-    def as_dict(self) -> dict[str, Any]:
-        """Render the error body, naming the field to blame (for a form to point at)."""
-        body = super().as_dict()
-        if self.field:
-            body["error"]["field"] = self.field
-        return body
 
 
 @dataclass
