@@ -1,6 +1,6 @@
-// The resident side of docs/protocol.md: one Socket.IO connection, the conversation token, the
-// messages seen so far (by seq) and the outbox of messages not yet acknowledged. It knows
-// nothing about the DOM; the view listens to its events.
+// The resident side of the protocol (docs/protocol/resident.md): one Socket.IO connection, the
+// conversation token, the messages seen so far (by seq) and the outbox of messages not yet
+// acknowledged. It knows nothing about the DOM; the view listens to its events.
 
 import { io } from "socket.io-client";
 import { newClientId } from "./ids.js";
