@@ -17,7 +17,7 @@ from datetime import datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import socketio
@@ -25,12 +25,14 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from chatsvc.app import create_app
 from chatsvc.clock import Clock, utc_now
 from chatsvc.settings import Settings
 from chatsvc.transport.state import CLOCK, DATABASE
+from chatsvc.transport.wire import ACKS, EVENTS, ErrorAck, Namespace, Wire
 
 # Each test's database on the backend under test, and the two passes (SQLite, PostgreSQL).
 pytest_plugins = ["tests.databases"]
@@ -157,19 +159,95 @@ async def stored_rows(server: LiveServer, model: Any) -> list[Any]:
     return rows
 
 
+# Every Recorder of the running test: their events are checked against the schemas at its end.
+_RECORDERS: list[Recorder] = []
+
+
+@pytest.fixture(autouse=True)
+def events_fit_the_schemas() -> Iterator[None]:
+    """Fail a test whose clients received an event or ack the protocol's schemas do not allow."""
+    _RECORDERS.clear()
+    yield
+    errors = [error for recorder in _RECORDERS for error in recorder.protocol_errors]
+    _RECORDERS.clear()
+    if errors:
+        pytest.fail("\n".join(["the server sent what chatsvc/transport/wire.py forbids:", *errors]))
+
+
 @dataclass
 class Recorder:
-    """What a test client received, event by event, to wait for with a timeout."""
+    """What a test client received, event by event, to wait for with a timeout.
 
+    Every event is checked against `chatsvc.transport.wire.EVENTS` as it arrives, and every ack
+    of `call` against `ACKS`: the whole realtime suite holds the schemas to real traffic.
+    """
+
+    namespace: ClassVar[Namespace]
+
+    sio: socketio.AsyncClient
     events: dict[str, asyncio.Queue[Any]] = field(
         default_factory=lambda: defaultdict(asyncio.Queue), kw_only=True
     )
     # Every event received, read or not, in order: for checks that something never arrived.
     received: list[tuple[str, Any]] = field(default_factory=list, kw_only=True)
+    # What did not fit the schemas; the test fails at its end (or at its next wait) if any.
+    protocol_errors: list[str] = field(default_factory=list, kw_only=True)
+
+    def __post_init__(self) -> None:
+        self.sio.on("*", self._record, namespace=self.namespace)
+        _RECORDERS.append(self)
+
+    async def _record(self, event: str, *args: Any) -> None:
+        data = args[0] if len(args) == 1 else list(args)
+        self._check_event(event, args)
+        self.received.append((event, data))
+        await self.events[event].put(data)
+
+    def _check_event(self, event: str, args: tuple[Any, ...]) -> None:
+        schema = EVENTS.get((self.namespace, event))
+        if schema is None:
+            self.protocol_errors.append(
+                f"{self.namespace} event {event!r} is not in wire.EVENTS: {args!r}"
+            )
+        elif len(args) != 1:
+            self.protocol_errors.append(
+                f"{self.namespace} event {event!r} came with {len(args)} arguments, not one"
+            )
+        else:
+            self._check(f"{self.namespace} event {event!r}", schema, args[0])
+
+    def check_ack(self, event: str, ack: Any) -> None:
+        """Fail at once if a successful ack does not fit its schema (or a refusal, ErrorAck)."""
+        schema: type[Wire] | None = ErrorAck
+        if isinstance(ack, dict) and ack.get("ok") is True:
+            schema = ACKS.get((self.namespace, event))
+        if schema is None:
+            self.protocol_errors.append(f"{self.namespace} ack of {event!r} is not in wire.ACKS")
+        else:
+            self._check(f"{self.namespace} ack of {event!r}", schema, ack)
+        self.assert_protocol()
+
+    def _check(self, what: str, schema: type[Wire], data: Any) -> None:
+        try:
+            schema.model_validate(data)
+        except ValidationError as exc:
+            self.protocol_errors.append(
+                f"{what} does not fit wire.{schema.__name__}: {exc}\npayload: {data!r}"
+            )
+
+    def assert_protocol(self) -> None:
+        """Fail the test now if anything received so far did not fit its schema."""
+        errors, self.protocol_errors = self.protocol_errors, []  # reported once, here
+        if errors:
+            pytest.fail(
+                "\n".join(["the server sent what chatsvc/transport/wire.py forbids:", *errors])
+            )
 
     async def next(self, event: str) -> Any:
         """Wait for the next `event` from the server (fails the test after a timeout)."""
-        return await asyncio.wait_for(self.events[event].get(), TIMEOUT)
+        data = await asyncio.wait_for(self.events[event].get(), TIMEOUT)
+        self.assert_protocol()
+        return data
 
     async def next_where(self, event: str, check: Callable[[Any], bool]) -> Any:
         """Wait for the first `event` that passes `check`, skipping earlier ones."""
@@ -180,14 +258,17 @@ class Recorder:
                 if check(data):
                     return data
 
-        return await asyncio.wait_for(scan(), TIMEOUT)
+        data = await asyncio.wait_for(scan(), TIMEOUT)
+        self.assert_protocol()
+        return data
 
 
 @dataclass
 class ResidentClient(Recorder):
     """A real Socket.IO client on the /resident namespace that records what it receives."""
 
-    sio: socketio.AsyncClient
+    namespace: ClassVar[Namespace] = "/resident"
+
     url: str
     token: str | None = None
     last_seq: int = 0
@@ -205,6 +286,7 @@ class ResidentClient(Recorder):
         """Emit an event and return its ack (None sends no payload, a tuple several)."""
         ack = await self.sio.call(event, data, namespace="/resident", timeout=TIMEOUT)
         assert isinstance(ack, dict), f"{event} ack is not an object: {ack!r}"
+        self.check_ack(event, ack)
         for message in ack.get("messages", []) + ([ack["message"]] if "message" in ack else []):
             self.last_seq = max(self.last_seq, message["seq"])
         if "token" in ack:
@@ -237,8 +319,6 @@ async def resident_client(
     ) -> ResidentClient:
         sio = socketio.AsyncClient(reconnection=False)
         client = ResidentClient(sio, url or live_server.url)
-        for name in ("message", "typing", "read", "conversation", "queue"):
-            sio.on(name, _recorder(client, name), namespace="/resident")
         if connect:
             await client.connect(headers)
         clients.append(client)
@@ -247,14 +327,6 @@ async def resident_client(
     yield make
     for client in clients:
         await client.disconnect()
-
-
-def _recorder(client: Recorder, name: str) -> Callable[[Any], Awaitable[None]]:
-    async def record(data: Any) -> None:
-        client.received.append((name, data))
-        await client.events[name].put(data)
-
-    return record
 
 
 LISTENING = re.compile(r"listening on (http://[\d.]+:\d+)")
@@ -408,7 +480,8 @@ STAFF_PASSWORD = "correct horse battery"
 class AgentClient(Recorder):
     """A real Socket.IO client on /agent, signed in as one staff member; records events."""
 
-    sio: socketio.AsyncClient
+    namespace: ClassVar[Namespace] = "/agent"
+
     url: str
     staff_id: int
     username: str
@@ -427,6 +500,7 @@ class AgentClient(Recorder):
     async def call(self, event: str, data: Any = None) -> dict[str, Any]:
         ack = await self.sio.call(event, data, namespace="/agent", timeout=TIMEOUT)
         assert isinstance(ack, dict), f"{event} ack is not an object: {ack!r}"
+        self.check_ack(event, ack)
         return ack
 
     async def ok(self, event: str, data: Any = None) -> dict[str, Any]:
@@ -441,23 +515,6 @@ class AgentClient(Recorder):
     async def disconnect(self) -> None:
         if self.sio.connected:
             await self.sio.disconnect()
-
-
-AGENT_EVENTS = (
-    "me",
-    "queue",
-    "agents",
-    "assigned",
-    "unassigned",
-    "message",
-    "typing",
-    "read",
-    "note",
-    "conversation",
-    "canned",
-    "inbox_item",
-    "request",
-)
 
 
 async def add_staff_member(
@@ -537,7 +594,5 @@ async def agent_for(
     sio = socketio.AsyncClient(reconnection=False)
     first = (display_name or username.capitalize()).split()[0]
     client = AgentClient(sio, url, staff_id, username, first, cookie)
-    for name in AGENT_EVENTS:
-        sio.on(name, _recorder(client, name), namespace="/agent")
     await client.connect()
     return client

@@ -1,7 +1,7 @@
 """The /agent Socket.IO namespace: signed-in staff only, from the service's own pages.
 
 Handlers are thin: check who is asking, validate the payload, run one action, tell the others
-through the dispatcher, answer with an ack. See docs/protocol.md for the events.
+through the dispatcher, answer with an ack. See docs/protocol/agent.md for the events.
 """
 
 from __future__ import annotations

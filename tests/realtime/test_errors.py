@@ -26,8 +26,8 @@ from chatsvc.transport.errors import HTTP_CODES, render_error
 from chatsvc.transport.payloads import RequestCreatePayload, StartPayload, parse_payload
 from chatsvc.transport.state import CLOCK, DATABASE
 from tests.conftest import LiveServer, LogErrors, ResidentClient
-from tests.scale.test_scale_out import PostgresProxy
 from tests.realtime.test_staff import PASSWORD, post_sign_in, sign_in_form
+from tests.scale.test_scale_out import PostgresProxy
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = Path(chatsvc.__file__).parent
@@ -102,7 +102,7 @@ def test_a_code_not_in_the_list_is_a_programming_error() -> None:
 
 
 def _documented_codes() -> dict[str, int]:
-    text = (ROOT / "docs" / "protocol.md").read_text()
+    text = (ROOT / "docs" / "protocol" / "README.md").read_text()
     section = text.split("\n## Error codes\n", 1)[1].split("\n## ", 1)[0]
     rows = re.findall(r"^\| `([a-z0-9_]+)` \| (\d{3}) \|", section, re.MULTILINE)
     return {code: int(status) for code, status in rows}
@@ -111,7 +111,7 @@ def _documented_codes() -> dict[str, int]:
 def test_the_protocol_documents_every_code_and_only_those() -> None:
     documented = _documented_codes()
     assert documented == {str(code): code.status for code in ErrorCode}
-    assert "`field`" in (ROOT / "docs" / "protocol.md").read_text()
+    assert "`field`" in (ROOT / "docs" / "protocol" / "README.md").read_text()
 
 
 # --- one renderer ------------------------------------------------------------------------------

@@ -31,7 +31,6 @@ from tests.conftest import (
     AgentClient,
     ResidentClient,
     ServerProcess,
-    _recorder,
     add_staff_member,
     agent_for,
     free_port,
@@ -177,8 +176,6 @@ async def clients() -> AsyncIterator[Callable[..., Awaitable[Any]]]:
     async def resident(url: str) -> ResidentClient:
         sio = socketio.AsyncClient(reconnection=False)
         client = ResidentClient(sio, url)
-        for name in ("message", "typing", "read", "conversation", "queue"):
-            sio.on(name, _recorder(client, name), namespace="/resident")
         await client.connect()
         made.append(sio)
         return client
@@ -372,8 +369,6 @@ async def test_the_shipped_nginx_config_carries_websocket_and_polling(
     # poll of its session on the same process); the agent is on each process in turn.
     sio = socketio.AsyncClient(reconnection=False)
     polling = ResidentClient(sio, nginx)
-    for name in ("message", "conversation"):
-        sio.on(name, _recorder(polling, name), namespace="/resident")
     await sio.connect(nginx, namespaces=["/resident"], transports=["polling"], wait_timeout=10)
     try:
         websocket: ResidentClient = await clients("resident", nginx)

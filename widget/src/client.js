@@ -1,7 +1,7 @@
 // @ts-check
-// The resident side of docs/protocol.md: one Socket.IO connection, the conversation token, the
-// messages seen so far (by seq) and the outbox of messages not yet acknowledged. It knows
-// nothing about the DOM; the view listens to its events.
+// The resident side of the protocol (docs/protocol/resident.md): one Socket.IO connection, the
+// conversation token, the messages seen so far (by seq) and the outbox of messages not yet
+// acknowledged. It knows nothing about the DOM; the view listens to its events.
 
 import { io } from "socket.io-client";
 import { ACK_TIMEOUT_MS, ask, failure, onBackOnline } from "./shared/socket.js";

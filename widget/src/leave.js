@@ -1,7 +1,7 @@
 // @ts-check
-// The "Leave Us A Message!" form, offered when no person can chat (docs/protocol.md, `hours` and
-// `leave_message`), and the confirmation shown once the message is stored. The view decides when
-// to show them; these classes only build their DOM and check and send the form.
+// The "Leave Us A Message!" form, offered when no person can chat (docs/protocol/resident.md,
+// `hours` and `leave_message`), and the confirmation shown once the message is stored. The view
+// decides when to show them; these classes only build their DOM and check and send the form.
 
 import { contactFields, el } from "./shared/dom.js";
 import { newClientId } from "./shared/ids.js";

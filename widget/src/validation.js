@@ -1,6 +1,6 @@
 // @ts-check
-// The same limits the server enforces (docs/protocol.md), checked first in the browser so the
-// resident gets an answer at once; the server's own errors are shown the same way.
+// The same limits the server enforces (docs/protocol/resident.md), checked first in the browser
+// so the resident gets an answer at once; the server's own errors are shown the same way.
 
 export const LIMITS = { name: 100, email: 254, question: 4000, message: 4000 };
 

@@ -1,5 +1,5 @@
 // @ts-check
-// The staff side of docs/protocol.md ("The /agent namespace"): one Socket.IO connection, what the
+// The staff side of the protocol (docs/protocol/agent.md): one Socket.IO connection, what the
 // server said in `hello` and since (me, my chats, the queue, the team, canned responses), the
 // transcripts loaded so far (messages deduplicated by conversation and seq, notes by id), the
 // agent's unsent replies and the after-hours inbox (left messages by id). It knows nothing about

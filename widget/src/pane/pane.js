@@ -1,7 +1,7 @@
 // @ts-check
 // chatsvc agent pane: the page customer service agents work in, served at /agent to signed-in
 // staff. The page's template renders the header and <main id="pane">; this script fills them and
-// talks to the server on the /agent Socket.IO namespace (docs/protocol.md).
+// talks to the server on the /agent Socket.IO namespace (docs/protocol/agent.md).
 
 import { AgentClient } from "./client.js";
 import { PaneView } from "./view.js";

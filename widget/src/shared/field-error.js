@@ -1,6 +1,6 @@
 // @ts-check
 // A refused form, in the widget and the pane alike: the server names the field to blame in
-// `error.field` (docs/protocol.md); the form shows the message under that field.
+// `error.field` (docs/protocol/README.md); the form shows the message under that field.
 
 /**
  * The field of `fields` an ack error is about, and the sentence to show under it; null when

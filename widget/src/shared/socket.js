@@ -1,7 +1,7 @@
 // @ts-check
 // The Socket.IO connection's pieces the widget and the pane share. Emitting with an ack: every
 // outcome (an answer, a refusal, a timeout, a lost connection) comes back as one ack-shaped
-// object, so callers only ever look at `ack.ok` and `ack.error` (docs/protocol.md).
+// object, so callers only ever look at `ack.ok` and `ack.error` (docs/protocol/README.md).
 
 export const ACK_TIMEOUT_MS = 10000;
 
