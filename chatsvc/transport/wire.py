@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from chatsvc.errors import ErrorCode
 
@@ -47,7 +47,8 @@ class Ack(Wire):
 
 
 class ErrorBody(Wire):
-    code: ErrorCode  # one of the documented codes, nothing else
+    # One of the documented codes, nothing else (lax: the wire carries the code's string).
+    code: ErrorCode = Field(strict=False)
     message: str
     field: str | None = None  # the form field to blame, when one is
 
