@@ -22,6 +22,7 @@ from chatsvc.transport.dispatch import DISPATCHER, Dispatcher
 from chatsvc.transport.events import Events
 from chatsvc.transport.http import add_routes, error_middleware
 from chatsvc.transport.open311 import add_open311_routes
+from chatsvc.transport.publish import Publisher
 from chatsvc.transport.resident import ResidentNamespace
 from chatsvc.transport.sockets import RedisManager, create_socket_server
 from chatsvc.transport.staff import add_staff_routes
@@ -44,6 +45,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     mailer = Mailer(database, settings, clock)
     webhook_sender = WebhookSender(database, settings, clock)
     dispatcher = Dispatcher(database, Events(sio), mailer, settings, clock, webhooks=webhook_sender)
+    # What a transaction records reaches clients once it commits, through one mapping.
+    database.publish = Publisher(dispatcher).publish
     calendar = BusinessCalendar.from_settings(settings)
 
     def request_policy() -> RequestPolicy:

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chatsvc import notices
 from chatsvc.actions.accounts import StaffView
 from chatsvc.actions.conversations import Ended, end_conversation, iso_utc
 from chatsvc.db.models import AfterHoursMessage, Staff
@@ -211,6 +212,9 @@ async def _left(
             f"to {message.email} by {due_text}.",
             disposition="left_message",
         )
+    item = await inbox_item(session, message_id=message.id, now=now)
+    if not duplicate:
+        notices.record(session, notices.InboxItemChanged(item.as_dict()))
     return LeftMessage(
         id=message.id,
         reference=message.reference,
@@ -218,7 +222,7 @@ async def _left(
         reply_due_text=due_text,
         status=message.status,
         duplicate=duplicate,
-        item=await inbox_item(session, message_id=message.id, now=now),
+        item=item,
         ended=ended,
     )
 
@@ -359,13 +363,19 @@ async def claim_message(
     if not getattr(result, "rowcount", 0):
         item = await inbox_item(session, message_id=message_id, now=now)
         if item.owner_id == by.id and item.status == "in_progress":
-            return item
+            return _changed(session, item)
         raise AlreadyTaken(
             f"{item.owner_name} is already answering this message."
             if item.owner_name
             else f"This message is {item.status.replace('_', ' ')}."
         )
-    return await inbox_item(session, message_id=message_id, now=now)
+    return _changed(session, await inbox_item(session, message_id=message_id, now=now))
+
+
+def _changed(session: AsyncSession, item: InboxItem) -> InboxItem:
+    """Tell every staff member's inbox about `item`, once this transaction commits."""
+    notices.record(session, notices.InboxItemChanged(item.as_dict()))
+    return item
 
 
 async def reply_to_message(
@@ -398,7 +408,7 @@ async def reply_to_message(
         now=now,
     )
     await session.flush()
-    return await inbox_item(session, message_id=message_id, now=now)
+    return _changed(session, await inbox_item(session, message_id=message_id, now=now))
 
 
 async def set_message_status(
@@ -420,4 +430,4 @@ async def set_message_status(
         message.owner_staff_id = None
         message.claimed_at = None
     await session.flush()
-    return await inbox_item(session, message_id=message_id, now=now)
+    return _changed(session, await inbox_item(session, message_id=message_id, now=now))

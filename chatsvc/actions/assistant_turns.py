@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chatsvc import notices
 from chatsvc.actions.conversation_state import ConversationStatus, Priority, Stage, move_stage
 from chatsvc.actions.conversations import (
     ConversationView,
@@ -119,9 +120,15 @@ async def assistant_turn(
         conversation.priority = Priority.EMERGENCY
     await session.flush()
     await session.refresh(conversation)
-    return AssistantTurn(
-        messages, ConversationView.of(conversation), handed_off, wanted_person=bool(reply.wanted)
-    )
+    view = ConversationView.of(conversation)
+    if handed_off:
+        # Waiting for a person now: the resident's other tabs learn it, routing looks.
+        notices.record(
+            session,
+            notices.ConversationChanged(conversation.id, view.as_dict()),
+            notices.QueueChanged(),
+        )
+    return AssistantTurn(messages, view, handed_off, wanted_person=bool(reply.wanted))
 
 
 async def _dialogue_turn(

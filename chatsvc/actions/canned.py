@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chatsvc import notices
 from chatsvc.actions.accounts import StaffView
 from chatsvc.db.models import CannedResponse
 from chatsvc.errors import ChatError, Forbidden, NotFound
@@ -68,6 +69,7 @@ async def save_canned(
         row.shortcut, row.title, row.body = shortcut, title, text
         row.updated_by, row.updated_at = by.id, now
     await session.flush()
+    await _changed(session)
     return CannedView(row.id, row.shortcut, row.title, row.body)
 
 
@@ -77,3 +79,10 @@ async def delete_canned(session: AsyncSession, *, by: StaffView, canned_id: int)
     result = await session.execute(delete(CannedResponse).where(CannedResponse.id == canned_id))
     if not getattr(result, "rowcount", 0):
         raise NotFound("There is no such canned response.")
+    await _changed(session)
+
+
+async def _changed(session: AsyncSession) -> None:
+    """Every pane gets the whole list again, once this transaction commits."""
+    canned = await canned_responses(session)
+    notices.record(session, notices.CannedChanged([c.as_dict() for c in canned]))

@@ -14,8 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatsvc.actions.conversation_state import Priority, Stage
-from chatsvc.actions.conversations import iso_utc
-from chatsvc.db.models import Conversation, Message
+from chatsvc.db.models import Conversation, Message, iso_utc
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ from typing import Any, Literal, cast
 from sqlalchemy import Table, and_, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chatsvc import notices
+from chatsvc.actions.chat_views import ChatSummary, first_questions
 from chatsvc.actions.conversation_state import ConversationStatus, Priority, Stage, move_status
 from chatsvc.db.models import Conversation, Message, Resident
 from chatsvc.db.models import iso_utc as iso_utc
@@ -171,6 +173,9 @@ class Draft:
     quick_replies: tuple[tuple[str, str], ...] = ()
     decision: dict[str, Any] | None = None
     offers_photo: bool = False
+    # The connection that sent it, told by its ack (group commit serves many at once, so the
+    # draft carries it; elsewhere the transaction's `notices.origin` does).
+    origin: str | None = None
 
 
 @dataclass(frozen=True)
@@ -330,6 +335,7 @@ async def append_messages(session: AsyncSession, drafts: Sequence[Draft]) -> lis
     # the same batch is answered by the row its first copy makes, as a duplicate).
     outcomes: list[Sent | ChatError | tuple[int, bool]] = []
     new_rows: list[dict[str, Any]] = []
+    new_origins: list[str | None] = []
     new_by_client_id: dict[tuple[int, str], int] = {}
     for draft in drafts:
         conversation_id, client_id = draft.conversation_id, draft.client_id
@@ -355,6 +361,7 @@ async def append_messages(session: AsyncSession, drafts: Sequence[Draft]) -> lis
         if client_id is not None:
             new_by_client_id[conversation_id, client_id] = len(new_rows)
         outcomes.append((len(new_rows), False))
+        new_origins.append(draft.origin or notices.origin.get())
         new_rows.append(
             {
                 "conversation_id": conversation_id,
@@ -374,6 +381,18 @@ async def append_messages(session: AsyncSession, drafts: Sequence[Draft]) -> lis
     if not new_rows:
         return [o for o in outcomes if not isinstance(o, tuple)]
     views = await _insert(session, new_rows, last_seq, max(d.now for d in drafts))
+    notices.record(
+        session,
+        *(
+            notices.MessageAdded(
+                view.conversation_id,
+                view.as_dict(),
+                stages[view.conversation_id][1],
+                origin=origin,
+            )
+            for view, origin in zip(views, new_origins, strict=True)
+        ),
+    )
     return [
         Sent(views[o[0]], o[1], *stages[views[o[0]].conversation_id]) if isinstance(o, tuple) else o
         for o in outcomes
@@ -416,9 +435,19 @@ async def mark_read(
     seq = min(seq, conversation.last_seq)
     if reader == "resident":
         conversation.resident_read_seq = max(conversation.resident_read_seq, seq)
-        return conversation.resident_read_seq
-    conversation.staff_read_seq = max(conversation.staff_read_seq, seq)
-    return conversation.staff_read_seq
+        read = conversation.resident_read_seq
+    else:
+        conversation.staff_read_seq = max(conversation.staff_read_seq, seq)
+        read = conversation.staff_read_seq
+    notices.record(session, notices.ReadUpTo(conversation_id, reader, read, _holder(conversation)))
+    return read
+
+
+def _holder(conversation: Conversation) -> int | None:
+    """The agent who answers the conversation now, if one does."""
+    if conversation.stage == Stage.AGENT:
+        return conversation.assigned_staff_id
+    return None
 
 
 async def end_conversation(
@@ -429,27 +458,41 @@ async def end_conversation(
     now: datetime,
     notice: str | None = None,
     disposition: str | None = None,
+    reason: str = "ended",
 ) -> Ended:
     """End an open conversation with a system message; ending twice changes nothing.
 
     `notice` is the system message's text (by default, who ended it). The agent it was
-    assigned to, if any, keeps it in `Ended.assigned_staff_id` so their slot can be refilled.
+    assigned to, if any, keeps it in `Ended.assigned_staff_id` so their slot can be refilled;
+    they hear `unassigned` with `reason` first, before anything can refill it.
     """
     conversation = await get_conversation(session, conversation_id, lock=True)
     if conversation.status != ConversationStatus.OPEN:
         return Ended(ConversationView.of(conversation), [])
+    assigned = _holder(conversation)
+    if assigned is not None:
+        notices.record(session, notices.Unassigned(conversation_id, assigned, reason))
     text = notice or ENDED_BY[ended_by].format(agent=conversation.agent_name or "the agent")
     messages = await append_drafts(
         session, Draft(conversation.id, "system", SERVICE_NAME, text, None, now)
     )
-    assigned = conversation.assigned_staff_id if conversation.stage == Stage.AGENT else None
     conversation.status = move_status(conversation.status, ConversationStatus.ENDED)
     conversation.ended_at = now
     conversation.ended_by = ended_by
     conversation.disposition = disposition
     await session.flush()
     await session.refresh(conversation)
-    return Ended(ConversationView.of(conversation), messages, assigned)
+    view = ConversationView.of(conversation)
+    firsts = await first_questions(session, [conversation_id])
+    chat = ChatSummary.of(conversation, firsts.get(conversation_id, ""))
+    notices.record(
+        session,
+        notices.ConversationChanged(conversation_id, view.as_dict(), chat.as_dict(), assigned),
+    )
+    if assigned is not None:
+        notices.record(session, notices.PresenceChanged())
+    notices.record(session, notices.QueueChanged())
+    return Ended(view, messages, assigned)
 
 
 async def get_conversation(

@@ -18,7 +18,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chatsvc import notices
 from chatsvc.actions.accounts import StaffView
+from chatsvc.actions.chat_views import ChatSummary, first_questions
 from chatsvc.actions.conversation_state import ConversationStatus, Priority, Stage
 from chatsvc.actions.conversations import (
     SERVICE_NAME,
@@ -103,7 +105,7 @@ async def accept(
             f"You already have {load} chat{'s' if load != 1 else ''}, your maximum. "
             "Close one first."
         )
-    (assignment,) = await assign_all(session, [(conversation, agent)], now)
+    (assignment,) = await assign_all(session, [(conversation, agent)], now, reason="accepted")
     return assignment
 
 
@@ -123,7 +125,11 @@ async def reassign(
     if agent.id != by.id and (agent.status == "offline" or agent.grace_until is not None):
         raise AgentUnavailable(f"{StaffView.of(agent).first_name} is offline.")
     (assignment,) = await assign_all(
-        session, [(conversation, agent)], now, previous={conversation.id: previous}
+        session,
+        [(conversation, agent)],
+        now,
+        previous={conversation.id: previous},
+        reason="reassigned",
     )
     return assignment
 
@@ -163,7 +169,11 @@ async def transfer(
         if load >= agent.max_chats:
             raise AtCapacity(f"{first_name} has no free chat slot. Transfer to their workgroup.")
         (assignment,) = await assign_all(
-            session, [(conversation, agent)], now, previous={conversation.id: from_staff_id}
+            session,
+            [(conversation, agent)],
+            now,
+            previous={conversation.id: from_staff_id},
+            reason="transferred",
         )
         messages = assignment.messages
     else:
@@ -196,9 +206,24 @@ async def transfer(
         )
     saved = await _add_note(session, conversation.id, by, "transfer", note, now)
     await session.refresh(conversation)
-    return Transferred(
-        saved, ConversationView.of(conversation), from_staff_id, assignment, messages
+    view = ConversationView.of(conversation)
+    if assignment is None:
+        # Back in the queue, for the workgroup: the resident is told, the agent lets it go.
+        firsts = await first_questions(session, [conversation.id])
+        chat = ChatSummary.of(conversation, firsts.get(conversation.id, ""))
+        notices.record(
+            session,
+            notices.ConversationChanged(conversation.id, view.as_dict(), chat.as_dict()),
+            notices.Unassigned(conversation.id, from_staff_id, "transferred"),
+            notices.PresenceChanged(),
+            notices.QueueChanged(),
+        )
+    # The note is for whoever takes over above all (and the agent who wrote it).
+    receiver = () if assignment is None else (assignment.staff_id,)
+    notices.record(
+        session, notices.NoteAdded(conversation.id, saved.as_dict(), (from_staff_id, *receiver))
     )
+    return Transferred(saved, view, from_staff_id, assignment, messages)
 
 
 async def close_chat(
@@ -223,6 +248,7 @@ async def close_chat(
         notice=f"Chat ended by {conversation.agent_name or by.first_name}. Thank you for "
         "contacting the City. You can start a new chat any time.",
         disposition=disposition,
+        reason="closed",
     )
 
 
@@ -256,6 +282,7 @@ async def close_idle(
             now=now,
             notice=notice,
             disposition="no_response",
+            reason="idle",
         )
         if outcome.messages:
             ended.append(outcome)
@@ -292,8 +319,12 @@ async def add_note(
     session: AsyncSession, *, by: StaffView, conversation_id: int, text: str, now: datetime
 ) -> NoteView:
     """Write an internal note on a conversation: staff see it, the resident never does."""
-    await get_conversation(session, conversation_id)
-    return await _add_note(session, conversation_id, by, "note", text, now)
+    conversation = await get_conversation(session, conversation_id)
+    note = await _add_note(session, conversation_id, by, "note", text, now)
+    holder = conversation.assigned_staff_id if conversation.stage == Stage.AGENT else None
+    staff_ids = (by.id,) if holder is None else (by.id, holder)
+    notices.record(session, notices.NoteAdded(conversation_id, note.as_dict(), staff_ids))
+    return note
 
 
 async def _add_note(

@@ -17,6 +17,7 @@ conversation.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +26,7 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, and_, delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chatsvc import notices
 from chatsvc.actions.accounts import StaffView
 from chatsvc.actions.conversation_state import ConversationStatus, Priority, Stage
 from chatsvc.actions.conversations import (
@@ -47,6 +49,8 @@ ON_DUTY: ColumnElement[bool] = and_(
     Staff.grace_until.is_(None),
     exists().where(AgentConnection.staff_id == Staff.id),
 )
+
+log = logging.getLogger("chatsvc.presence")
 
 
 Status = Literal["available", "away", "offline"]
@@ -113,6 +117,7 @@ async def agent_connected(
     )
     await session.execute(update(Staff).where(Staff.id == staff_id).values(grace_until=None))
     await session.flush()
+    notices.record(session, notices.PresenceChanged())
     return await agent_state(session, staff_id)
 
 
@@ -128,6 +133,7 @@ async def agent_disconnected(
     if staff_id is None:
         return None
     await _start_grace_if_gone(session, [staff_id], now, grace)
+    notices.record(session, notices.PresenceChanged())
     return await agent_state(session, staff_id)
 
 
@@ -166,6 +172,7 @@ async def heartbeat(
     )
     if gone:
         await _start_grace_if_gone(session, sorted(set(gone)), now, grace)
+        notices.record(session, notices.PresenceChanged())
     return sorted(set(gone))
 
 
@@ -203,6 +210,10 @@ async def expire_graces(session: AsyncSession, *, now: datetime) -> list[Returne
         )
         if getattr(result, "rowcount", 0):
             returned.append(await _send_back(session, staff_id, chats, now, LOST_NOTICE))
+            state = await agent_state(session, staff_id)
+            notices.record(session, notices.AgentStateChanged(staff_id, state.as_dict()))
+    if returned:
+        notices.record(session, notices.PresenceChanged())
     return returned
 
 
@@ -229,7 +240,11 @@ async def set_status(
         if status == "available":
             staff.idle_since = now
     await session.flush()
-    return await agent_state(session, staff_id), back
+    state = await agent_state(session, staff_id)
+    notices.record(
+        session, notices.AgentStateChanged(staff_id, state.as_dict()), notices.PresenceChanged()
+    )
+    return state, back
 
 
 async def set_max_chats(
@@ -245,7 +260,11 @@ async def set_max_chats(
     staff = await enabled_staff(session, staff_id)
     staff.max_chats = max_chats
     await session.flush()
-    return await agent_state(session, staff_id)
+    state = await agent_state(session, staff_id)
+    notices.record(
+        session, notices.AgentStateChanged(staff_id, state.as_dict()), notices.PresenceChanged()
+    )
+    return state
 
 
 async def _lock_chats(session: AsyncSession, staff_id: int) -> list[Conversation]:
@@ -291,7 +310,15 @@ async def _send_back(
     views = []
     for conversation in conversations:
         await session.refresh(conversation)
-        views.append(ConversationView.of(conversation))
+        view = ConversationView.of(conversation)
+        views.append(view)
+        notices.record(
+            session,
+            notices.ConversationChanged(conversation.id, view.as_dict()),
+            notices.Unassigned(conversation.id, staff_id, "returned"),
+        )
+    if views:
+        log.info("staff %d: %d conversations back in the queue", staff_id, len(views))
     return Returned(staff_id, views, messages)
 
 

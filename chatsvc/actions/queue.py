@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chatsvc import notices
 from chatsvc.actions.accounts import StaffView
 from chatsvc.actions.chat_views import ChatSummary, first_questions
 from chatsvc.actions.conversation_state import ConversationStatus, Stage
@@ -121,7 +122,7 @@ async def drain_queue(
             continue
         loads[agent.id] = loads.get(agent.id, 0) + 1
         chosen.append((conversation, agent))
-    return await assign_all(session, chosen, now)
+    return await assign_all(session, chosen, now, reason="routed")
 
 
 def _pick(conversation: Conversation, agents: list[Staff], loads: dict[int, int]) -> Staff | None:
@@ -141,7 +142,11 @@ async def assign_all(
     chosen: list[tuple[Conversation, Staff]],
     now: datetime,
     previous: dict[int, int | None] | None = None,
+    *,
+    reason: str,
 ) -> list[Assignment]:
+    """Give each conversation to its agent; the resident, the agent and the previous holder
+    (if another) hear it, for `reason` (routed, accepted, reassigned, transferred)."""
     if not chosen:
         return []
     drafts = []
@@ -172,6 +177,18 @@ async def assign_all(
                 previous_staff_id=(previous or {}).get(conversation.id),
             )
         )
+    for assignment in assignments:
+        chat = assignment.chat.as_dict()
+        notices.record(
+            session,
+            notices.ConversationChanged(
+                assignment.chat.id, assignment.conversation.as_dict(), chat
+            ),
+            notices.Assigned(
+                assignment.chat.id, assignment.staff_id, chat, reason, assignment.previous_staff_id
+            ),
+        )
+    notices.record(session, notices.PresenceChanged())
     return assignments
 
 

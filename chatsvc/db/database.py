@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from chatsvc.db.engine import check_schema, create_engine, make_sessionmaker, upgrade
 from chatsvc.errors import Unavailable
+from chatsvc.notices import Notice, recorded
 from chatsvc.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,8 @@ class Database:
         self._transactions: set[asyncio.Task[Any]] = set()  # running, for close to wait for
         self._closing = False
         self.close_wait_seconds = CLOSE_WAIT_SECONDS
+        # Where notices go once their transaction commits (the app sets it; none: dropped).
+        self.publish: Callable[[Sequence[Notice]], Awaitable[None]] | None = None
 
     async def open(self) -> None:
         engine = create_engine(self.settings)
@@ -119,6 +123,11 @@ class Database:
         transaction.add_done_callback(self._transaction_done)
         return await asyncio.shield(transaction)
 
+    async def tell(self, *notices: Notice) -> None:
+        """Publish notices no transaction records (someone typing; an offer made from a read)."""
+        if self.publish is not None:
+            await self.publish(notices)
+
     def _transaction_done(self, transaction: asyncio.Task[Any]) -> None:
         self._transactions.discard(transaction)
         if not transaction.cancelled():
@@ -133,8 +142,10 @@ class Database:
         assert self._sessionmaker is not None, "the database is not open"
         for attempt in (1, 2):
             try:
-                async with self._sessionmaker() as session, session.begin():
-                    return await action(session, *args, **kwargs)
+                async with self._sessionmaker() as session:
+                    async with session.begin():
+                        result = await action(session, *args, **kwargs)
+                    notices = recorded(session)
             except IntegrityError:
                 # Two clients raced on a unique key (e.g. the same message id sent twice at
                 # once): the second attempt sees the winner's row and answers from it.
@@ -145,6 +156,16 @@ class Database:
                 # transaction: nothing of it was applied, so run it again.
                 if attempt == 2 or _sqlstate(exc) not in RETRYABLE:
                     raise
+            else:
+                # Committed: now, and only now, tell whoever should know.
+                if notices and self.publish is not None:
+                    try:
+                        await self.publish(notices)
+                    except Exception:
+                        # The change stands and its caller hears so; clients catch up on
+                        # their next resume (or the next broadcast of the whole state).
+                        log.exception("publishing %d notices failed", len(notices))
+                return result
         raise AssertionError("unreachable")
 
     async def run_batched(self, action: BatchAction[Item, Outcome], item: Item) -> Outcome:
@@ -173,7 +194,11 @@ class GroupCommit(Generic[Item, Outcome]):
         self.database = database
         self.action = action
         self.queue: asyncio.Queue[tuple[Item, asyncio.Future[Outcome]]] = asyncio.Queue()
-        self.workers = [asyncio.create_task(self._work()) for _ in range(workers)]
+        # A context of their own: a worker serves every caller, so it must not carry the
+        # first caller's context (its `notices.origin`, say) into everyone's batches.
+        self.workers = [
+            asyncio.create_task(self._work(), context=contextvars.Context()) for _ in range(workers)
+        ]
         self._busy: set[asyncio.Task[None]] = set()  # workers in the middle of a batch
         self._closing = False
 

@@ -19,6 +19,7 @@ from email.utils import getaddresses
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chatsvc import notices
 from chatsvc.db.models import OutboxMail
 from chatsvc.outbox.base import LEASE, Outbox
 from chatsvc.outbox.base import backoff as backoff
@@ -104,6 +105,7 @@ async def queue_mail(
     )
     session.add(mail)
     await session.flush()
+    notices.record(session, notices.MailQueued())  # the sender wakes once this commits
     return mail.id
 
 

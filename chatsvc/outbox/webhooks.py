@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chatsvc import notices
 from chatsvc.db.models import OutboxWebhook
 from chatsvc.outbox.base import LEASE, Outbox
 
@@ -85,6 +86,7 @@ async def queue_webhook(
         )
     )
     await session.flush()
+    notices.record(session, notices.WebhookQueued())  # the sender wakes once this commits
     return delivery_id
 
 

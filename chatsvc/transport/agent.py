@@ -1,7 +1,8 @@
 """The /agent Socket.IO namespace: signed-in staff only, from the service's own pages.
 
-Handlers are thin: check who is asking, validate the payload, run one action, tell the others
-through the dispatcher, answer with an ack. See docs/protocol/agent.md for the events.
+Handlers are thin: check who is asking, validate the payload, run one action, answer with an
+ack. What the action did reaches the others as it commits (`chatsvc.notices`, published by
+`chatsvc.transport.publish`): no handler chooses an audience. The events: docs/protocol/agent.md.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from typing import Any
 
 import socketio
 
+from chatsvc import notices
 from chatsvc.actions import accounts, after_hours, handling, pane, presence
 from chatsvc.actions import conversations as actions
 from chatsvc.actions.accounts import StaffView
-from chatsvc.actions.canned import canned_responses, delete_canned, save_canned
+from chatsvc.actions.canned import delete_canned, save_canned
 from chatsvc.actions.service_requests.checks import request_topic
 from chatsvc.actions.service_requests.filters import RequestListQuery, request_filter
 from chatsvc.actions.service_requests.from_chat import file_request_from_chat, request_source
@@ -34,7 +36,7 @@ from chatsvc.db.database import Database
 from chatsvc.errors import Forbidden
 from chatsvc.settings import Settings
 from chatsvc.transport.dispatch import Dispatcher
-from chatsvc.transport.events import ALL_STAFF, Events, session_room, staff_room, view_room
+from chatsvc.transport.events import ALL_STAFF, session_room, staff_room, view_room
 from chatsvc.transport.payloads import (
     REQUESTS_PER_PAGE,
     AgentChatsPayload,
@@ -111,7 +113,6 @@ class AgentNamespace(Namespace):
         self.database = database
         self.assistant = assistant
         self.dispatcher = dispatcher
-        self.events: Events = dispatcher.events
         self.settings = settings
         self.clock = clock
         self.request_policy = request_policy
@@ -143,7 +144,6 @@ class AgentNamespace(Namespace):
         await self.enter_room(sid, session_room(token))
         self._checked[sid] = (time.monotonic(), staff)
         self._tokens[sid] = token
-        self.dispatcher.presence_changed()
         log.info("staff %d connected", staff.id)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
@@ -163,7 +163,6 @@ class AgentNamespace(Namespace):
             return
         if state is not None:
             log.info("staff %d disconnected (%s)", state.id, reason)
-            self.dispatcher.presence_changed()
 
     async def _staff(self, sid: str) -> StaffView:
         """Who is asking: the session must still be valid (not signed out, not disabled).
@@ -229,14 +228,10 @@ class AgentNamespace(Namespace):
     @socket_event(StatusPayload)
     async def on_status(self, sid: str, payload: StatusPayload) -> dict[str, Any]:
         staff = await self._staff(sid)
-        state, returned = await self.database.run(
+        state, _ = await self.database.run(
             presence.set_status, staff_id=staff.id, status=payload.status, now=self.clock()
         )
         log.info("staff %d is %s", staff.id, payload.status)
-        await self.events.to_staff_member(staff.id, "me", state.as_dict())
-        if returned is not None and returned.conversations:
-            await self.dispatcher.returned([returned], "returned")
-        self.dispatcher.presence_changed()
         return {"me": state.as_dict()}
 
     @socket_event(MaxChatsPayload)
@@ -246,8 +241,6 @@ class AgentNamespace(Namespace):
         state = await self.database.run(
             presence.set_max_chats, by=staff, staff_id=target, max_chats=payload.max_chats
         )
-        await self.events.to_staff_member(target, "me", state.as_dict())
-        self.dispatcher.presence_changed()
         return {"agent": state.as_dict()}
 
     # --- conversations -------------------------------------------------------------------
@@ -278,7 +271,6 @@ class AgentNamespace(Namespace):
             conversation_id=payload.conversation_id,
             now=self.clock(),
         )
-        await self.dispatcher.assigned([assignment], "accepted")
         return {"conversation": assignment.chat.as_dict()}
 
     @socket_event(ReassignPayload)
@@ -291,8 +283,6 @@ class AgentNamespace(Namespace):
             to_staff_id=payload.to_staff_id,
             now=self.clock(),
         )
-        reason = "reassigned"
-        await self.dispatcher.assigned([assignment], reason)
         return {"conversation": assignment.chat.as_dict()}
 
     @socket_event(AgentChatsPayload)
@@ -312,12 +302,7 @@ class AgentNamespace(Namespace):
             client_id=payload.client_id,
             now=self.clock(),
         )
-        message = sent.message.as_dict()
-        if not sent.duplicate:
-            await self.events.to_conversation(
-                payload.conversation_id, staff.id, "message", message, skip_sid=sid
-            )
-        return {"message": message, "duplicate": sent.duplicate}
+        return {"message": sent.message.as_dict(), "duplicate": sent.duplicate}
 
     @socket_event(AgentTypingPayload)
     async def on_typing(self, sid: str, payload: AgentTypingPayload) -> dict[str, Any]:
@@ -332,39 +317,34 @@ class AgentNamespace(Namespace):
             pane.assigned_agent, conversation_id=payload.conversation_id
         )
         # Only the agent who answers the resident shows as typing to them.
-        if assigned == staff.id:
-            await self.events.to_conversation(
-                payload.conversation_id, staff.id, "typing", data, sid
-            )
-        else:
-            await self.events.to_staff_of(payload.conversation_id, assigned, "typing", data, sid)
+        typing = notices.Typing(payload.conversation_id, data, assigned, assigned == staff.id)
+        with notices.told_in_ack(sid):
+            await self.database.tell(typing)
         return {}
 
     @socket_event(AgentReadPayload)
     async def on_read(self, sid: str, payload: AgentReadPayload) -> dict[str, Any]:
-        staff = await self._staff(sid)
-        read_seq = await self.database.run(
-            actions.mark_read,
-            conversation_id=payload.conversation_id,
-            reader="staff",
-            seq=payload.seq,
-        )
-        data = {"conversation_id": payload.conversation_id, "reader": "staff", "seq": read_seq}
-        await self.events.to_conversation(payload.conversation_id, staff.id, "read", data, sid)
+        await self._staff(sid)
+        with notices.told_in_ack(sid):
+            read_seq = await self.database.run(
+                actions.mark_read,
+                conversation_id=payload.conversation_id,
+                reader="staff",
+                seq=payload.seq,
+            )
         return {"read_seq": read_seq}
 
     @socket_event(NotePayload)
     async def on_note(self, sid: str, payload: NotePayload) -> dict[str, Any]:
         staff = await self._staff(sid)
-        note = await self.database.run(
-            handling.add_note,
-            by=staff,
-            conversation_id=payload.conversation_id,
-            text=payload.text,
-            now=self.clock(),
-        )
-        # Staff rooms only: a note never goes to /resident.
-        await self.events.to_staff_of(note.conversation_id, staff.id, "note", note.as_dict(), sid)
+        with notices.told_in_ack(sid):
+            note = await self.database.run(
+                handling.add_note,
+                by=staff,
+                conversation_id=payload.conversation_id,
+                text=payload.text,
+                now=self.clock(),
+            )
         return {"note": note.as_dict()}
 
     @socket_event(TransferPayload)
@@ -380,24 +360,10 @@ class AgentNamespace(Namespace):
             now=self.clock(),
         )
         cid = payload.conversation_id
-        await self.events.to_staff_of(cid, moved.from_staff_id, "note", moved.note.as_dict())
         if moved.assignment is not None:
-            await self.dispatcher.assigned([moved.assignment], "transferred")
-            # The note is for the agent who takes over above all.
-            new_agent = moved.assignment.staff_id
-            await self.events.to_staff_member(new_agent, "note", moved.note.as_dict())
             chat = moved.assignment.chat
         else:
-            for message in moved.messages:
-                await self.events.to_conversation(cid, None, "message", message.as_dict())
-            await self.events.to_resident(cid, "conversation", moved.conversation.as_dict())
-            await self.events.to_staff_member(
-                moved.from_staff_id, "unassigned", {"conversation_id": cid, "reason": "transferred"}
-            )
             chat = await self.database.run(pane.chat_summary, cid)
-            await self.events.to_staff_of(cid, None, "conversation", chat.as_dict())
-            self.dispatcher.presence_changed()
-            self.dispatcher.queue_changed()
         log.info("conversation %d transferred by staff %d", cid, staff.id)
         return {"conversation": chat.as_dict()}
 
@@ -411,7 +377,6 @@ class AgentNamespace(Namespace):
             disposition=payload.disposition,
             now=self.clock(),
         )
-        await self.dispatcher.ended(ended, "closed")
         log.info(
             "conversation %d closed by staff %d: %s",
             ended.conversation.id,
@@ -437,7 +402,6 @@ class AgentNamespace(Namespace):
         item = await self.database.run(
             after_hours.claim_message, by=staff, message_id=payload.id, now=self.clock()
         )
-        await self.events.to_all_staff("inbox_item", item.as_dict())
         return {"message": item.as_dict()}
 
     @socket_event(InboxReplyPayload)
@@ -450,9 +414,7 @@ class AgentNamespace(Namespace):
             text=payload.text,
             now=self.clock(),
         )
-        self.dispatcher.mail_queued()
         log.info("after-hours message %d replied by staff %d", item.id, staff.id)
-        await self.events.to_all_staff("inbox_item", item.as_dict())
         return {"message": item.as_dict()}
 
     @socket_event(InboxStatusPayload)
@@ -465,7 +427,6 @@ class AgentNamespace(Namespace):
             status=payload.status,
             now=self.clock(),
         )
-        await self.events.to_all_staff("inbox_item", item.as_dict())
         return {"message": item.as_dict()}
 
     # --- knowledge base and canned responses ---------------------------------------------
@@ -501,19 +462,13 @@ class AgentNamespace(Namespace):
             text=payload.text,
             now=self.clock(),
         )
-        await self._publish_canned()
         return {"canned": canned.as_dict()}
 
     @socket_event(CannedDeletePayload)
     async def on_canned_delete(self, sid: str, payload: CannedDeletePayload) -> dict[str, Any]:
         staff = await self._staff(sid)
         await self.database.run(delete_canned, by=staff, canned_id=payload.id)
-        await self._publish_canned()
         return {}
-
-    async def _publish_canned(self) -> None:
-        canned = await self.database.run(canned_responses)
-        await self.events.to_all_staff("canned", {"canned": [c.as_dict() for c in canned]})
 
     # --- service requests ----------------------------------------------------------------
 
@@ -557,13 +512,8 @@ class AgentNamespace(Namespace):
         )
         view = filed.request
         message = filed.message.as_dict() if filed.message else None
-        if message is not None:
-            await self.events.to_conversation(
-                payload.conversation_id, filed.assigned_staff_id, "message", message
-            )
         if not view.duplicate:
             log.info("request %s filed by staff %d from a chat", view.number, staff.id)
-            await self.dispatcher.request_changed(view)
         return {"request": view.as_dict(), "message": message, "duplicate": view.duplicate}
 
     @socket_event(RequestListPayload)
@@ -611,5 +561,4 @@ class AgentNamespace(Namespace):
             now=self.clock(),
         )
         log.info("request %s is %s, by staff %d", view.number, view.status, staff.id)
-        await self.dispatcher.request_changed(view)
         return {"request": view.as_dict()}

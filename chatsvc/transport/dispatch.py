@@ -1,8 +1,9 @@
-"""The dispatcher: runs routing after every change, tells both sides, and sweeps on a timer.
+"""The dispatcher: runs routing after every change, broadcasts whole states, sweeps on a timer.
 
 Routing itself (who gets which conversation) is `chatsvc.actions.queue`, in the database.
 This module decides *when* to route (a handoff, an agent becoming available or freeing a slot,
-a transfer, the periodic sweep) and turns what the actions return into events.
+a transfer, the periodic sweep). What actions did reaches clients through notices, published
+after commit by `chatsvc.transport.publish`.
 """
 
 from __future__ import annotations
@@ -11,14 +12,12 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from aiohttp import web
 
-from chatsvc.actions import handling, pane, presence, queue
-from chatsvc.actions.conversations import Ended
-from chatsvc.actions.service_requests.views import RequestView
+from chatsvc.actions import handling, presence, queue
 from chatsvc.clock import Clock
 from chatsvc.db.database import DATABASE_DOWN, Database
 from chatsvc.settings import Settings
@@ -99,15 +98,10 @@ class Dispatcher:
         """A mail was committed to the outbox: have it sent soon."""
         self.mailer.wake()
 
-    async def request_changed(self, request: RequestView) -> None:
-        """A service request was filed or changed: show it to staff, send its notices soon.
-
-        Its mail (and webhook event, when the workgroup has one) were committed with it.
-        """
-        self.mailer.wake()
+    def webhook_queued(self) -> None:
+        """A webhook event was committed to its outbox: have it sent soon."""
         if self.webhooks is not None:
             self.webhooks.wake()
-        await self.events.to_all_staff("request", request.as_dict())
 
     def queue_changed(self) -> None:
         """A conversation joined or left the queue: route, then show the queue again."""
@@ -120,95 +114,12 @@ class Dispatcher:
         self.presence_broadcast.request()
         self.queue_broadcast.request()  # the estimated waits depend on who is available
 
-    async def assigned(self, assignments: Iterable[queue.Assignment], reason: str) -> None:
-        """Tell the resident who joined, the agent what they got, and the one who lost it."""
-        any_assigned = False
-        for assignment in assignments:
-            any_assigned = True
-            cid = assignment.conversation.id
-            for message in assignment.messages:
-                await self.events.to_conversation(
-                    cid, assignment.staff_id, "message", message.as_dict()
-                )
-            await self.events.to_resident(cid, "conversation", assignment.conversation.as_dict())
-            chat = assignment.chat.as_dict()
-            await self.events.to_staff_of(cid, None, "conversation", chat)
-            await self.events.to_staff_member(
-                assignment.staff_id, "assigned", {"conversation": chat, "reason": reason}
-            )
-            if assignment.previous_staff_id not in (None, assignment.staff_id):
-                assert assignment.previous_staff_id is not None
-                await self.events.to_staff_member(
-                    assignment.previous_staff_id,
-                    "unassigned",
-                    {"conversation_id": cid, "reason": reason},
-                )
-            log.info("conversation %d assigned to staff %d (%s)", cid, assignment.staff_id, reason)
-        if any_assigned:
-            self.presence_changed()
-            self.queue_broadcast.request()
-
-    async def returned(self, returned: Iterable[presence.Returned], reason: str) -> None:
-        """Conversations went back to the queue: tell their residents and their agent."""
-        for back in returned:
-            for message in back.messages:
-                await self.events.to_conversation(
-                    message.conversation_id, None, "message", message.as_dict()
-                )
-            for conversation in back.conversations:
-                await self.events.to_resident(
-                    conversation.id, "conversation", conversation.as_dict()
-                )
-                await self.events.to_staff_member(
-                    back.staff_id,
-                    "unassigned",
-                    {"conversation_id": conversation.id, "reason": reason},
-                )
-            state = await self.database.run(presence.agent_state, back.staff_id)
-            await self.events.to_staff_member(back.staff_id, "me", state.as_dict())
-            if back.conversations:
-                log.info(
-                    "staff %d: %d conversations back in the queue (%s)",
-                    back.staff_id,
-                    len(back.conversations),
-                    reason,
-                )
-        self.presence_changed()
-
-    async def ended(self, ended: Ended, reason: str, skip_sid: str | None = None) -> None:
-        """A conversation ended: tell both sides, and refill the slot it freed."""
-        if not ended.messages:
-            return
-        cid = ended.conversation.id
-        if ended.assigned_staff_id is not None:
-            # First, before the slot it freed can be refilled: an agent's pane should never
-            # hold the next chat while still showing this one.
-            await self.events.to_staff_member(
-                ended.assigned_staff_id, "unassigned", {"conversation_id": cid, "reason": reason}
-            )
-        for message in ended.messages:
-            await self.events.to_conversation(
-                cid, ended.assigned_staff_id, "message", message.as_dict(), skip_sid
-            )
-        await self.events.to_resident(cid, "conversation", ended.conversation.as_dict(), skip_sid)
-        chat = await self.database.run(pane.chat_summary, cid)
-        await self.events.to_staff_of(
-            cid, ended.assigned_staff_id, "conversation", chat.as_dict(), skip_sid
-        )
-        if ended.assigned_staff_id is not None:
-            self.presence_changed()
-        self.queue_changed()
-
     # --- jobs ------------------------------------------------------------------------------------
 
     async def _route(self) -> None:
-        while True:
-            assignments = await self.database.run(queue.drain_queue, now=self.clock())
-            if not assignments:
-                return
-            await self.assigned(assignments, "routed")
-            if len(assignments) < 100:
-                return
+        # Who was given what is published by the transaction itself (notices).
+        while len(await self.database.run(queue.drain_queue, now=self.clock())) == 100:
+            pass
 
     async def _publish_queue(self) -> None:
         entries, total = await self.database.run(queue.queue_view, now=self.clock())
@@ -258,15 +169,12 @@ class Dispatcher:
         )
         if gone:
             log.info("staff %s lost their connections with a server that stopped", gone)
-            self.presence_changed()
-        returned = await self.database.run(presence.expire_graces, now=now)
-        if returned:
-            await self.returned(returned, "returned")
+        # Each transaction publishes what it did (notices): residents told, slots refilled.
+        await self.database.run(presence.expire_graces, now=now)
         for ended in await self.database.run(
             handling.close_idle, now=now, idle_after=self.settings.idle_close
         ):
             log.info("conversation %d closed after being idle", ended.conversation.id)
-            await self.ended(ended, "idle")
         self.routing.request()
         for job in self._every_sweep:
             await job()

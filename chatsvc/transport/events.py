@@ -11,8 +11,9 @@ go only to `/agent` rooms: nothing in this module can address them to a resident
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import socketio
@@ -60,15 +61,19 @@ class Events:
     async def to_staff_of(
         self,
         conversation_id: int,
-        assigned_staff_id: int | None,
+        staff: int | Iterable[int] | None,
         event: str,
         data: Any,
         skip_sid: str | None = None,
     ) -> None:
-        """Tell the agent who holds the conversation and the staff who have it open."""
+        """Tell the staff who have the conversation open and `staff` (its holder, say).
+
+        One emit to all those rooms: a connection in several hears it once."""
         rooms = [view_room(conversation_id)]
-        if assigned_staff_id is not None:
-            rooms.append(staff_room(assigned_staff_id))
+        if isinstance(staff, int):
+            rooms.append(staff_room(staff))
+        elif staff is not None:
+            rooms.extend(staff_room(staff_id) for staff_id in dict.fromkeys(staff))
         await self._emit(AGENT, event, data, rooms, skip_sid)
 
     async def to_conversation(
@@ -128,7 +133,11 @@ class Coalesced:
         if self._task is not None and not self._task.done():
             self._again = True
             return
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        # A context of its own: requested while publishing one connection's notices, the job
+        # must not inherit that connection as the origin of everything it does.
+        self._task = asyncio.get_running_loop().create_task(
+            self._run(), context=contextvars.Context()
+        )
 
     async def _run(self) -> None:
         while True:

@@ -35,7 +35,6 @@ from chatsvc.actions.service_requests.views import Contact, RequestView
 from chatsvc.bot.assistant import CSC_PHONE
 from chatsvc.catalogue.knowledge import KnowledgeBase, Topic
 from chatsvc.errors import Forbidden, InvalidPayload, NotFound
-from chatsvc.transport.dispatch import DISPATCHER
 from chatsvc.transport.errors import client_error, render_error
 from chatsvc.transport.http import Handler
 from chatsvc.transport.state import CLOCK, DATABASE, REQUEST_POLICY, SETTINGS
@@ -157,8 +156,7 @@ async def post_request(request: web.Request) -> web.Response:
     except InvalidRequest as exc:
         raise InvalidPayload(_describe(exc, policy.kb)) from None
     log.info("open311: %s filed %s (%s)", client.name, view.number, view.service_code)
-    # Committed: staff see it in the pane now, and the acknowledgement mail goes out.
-    await request.config_dict[DISPATCHER].request_changed(view)
+    # Committed, and so published: staff see it in the pane now, and the mail goes out.
     notice = f"We expect it to be done by {policy.calendar.describe_local(view.expected_at)}."
     body = [{"service_request_id": view.number, "service_notice": notice, "account_id": None}]
     return _render(fmt, "service_requests", body)

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from chatsvc import notices
 from chatsvc.actions import after_hours, assistant_turns, availability, queue
 from chatsvc.actions import conversations as actions
 from chatsvc.actions.conversation_state import ConversationStatus, Stage
@@ -56,7 +57,6 @@ class ResidentNamespace(Namespace):
         self.database = database
         self.assistant = assistant
         self.dispatcher = dispatcher
-        self.events = dispatcher.events
         self.settings = settings
         self.clock = clock
         self.request_policy = request_policy
@@ -91,10 +91,9 @@ class ResidentNamespace(Namespace):
         conversation, replies = started.conversation, []
         extra: dict[str, Any] = {}
         try:
-            turn = await self._assistant_turn(started.conversation.id, payload.question)
+            with notices.told_in_ack(sid):  # the answer is in this ack
+                turn = await self._assistant_turn(started.conversation.id, payload.question)
             conversation, replies = turn.conversation, turn.messages
-            if turn.handed_off:
-                self.dispatcher.queue_changed()
             if turn.handed_off or turn.wanted_person:
                 offer = await self._hours()
                 if offer["leave_message"]["offered"]:
@@ -151,17 +150,21 @@ class ResidentNamespace(Namespace):
     async def on_message(self, sid: str, payload: MessagePayload) -> dict[str, Any]:
         conversation_id, name = await self._conversation_of(sid)
         draft = actions.Draft(
-            conversation_id, "resident", name, payload.text, payload.client_id, self.clock()
+            conversation_id,
+            "resident",
+            name,
+            payload.text,
+            payload.client_id,
+            self.clock(),
+            origin=sid,
         )
         sent = await self.database.run_batched(actions.append_messages, draft)
         message = sent.message.as_dict()
-        if not sent.duplicate:
-            await self.events.to_conversation(
-                conversation_id, sent.assigned_staff_id, "message", message, sid
-            )
-            # Once a person is on the way the assistant only speaks up about emergencies.
-            if sent.stage == Stage.ASSISTANT or self.assistant.mentions_emergency(payload.text):
-                self._answer_later(conversation_id, payload.text)
+        # Once a person is on the way the assistant only speaks up about emergencies.
+        if not sent.duplicate and (
+            sent.stage == Stage.ASSISTANT or self.assistant.mentions_emergency(payload.text)
+        ):
+            self._answer_later(conversation_id, payload.text)
         log.debug(
             "message conversation=%d seq=%d duplicate=%s",
             conversation_id,
@@ -179,30 +182,33 @@ class ResidentNamespace(Namespace):
             "author_name": name,
             "typing": payload.typing,
         }
-        await self.events.to_conversation(conversation_id, None, "typing", data, sid)
+        with notices.told_in_ack(sid):
+            await self.database.tell(notices.Typing(conversation_id, data))
         return {}
 
     @socket_event(ReadPayload)
     async def on_read(self, sid: str, payload: ReadPayload) -> dict[str, Any]:
         conversation_id, _ = await self._conversation_of(sid)
-        read_seq = await self.database.run(
-            actions.mark_read, conversation_id=conversation_id, reader="resident", seq=payload.seq
-        )
-        data = {"conversation_id": conversation_id, "reader": "resident", "seq": read_seq}
-        await self.events.to_conversation(conversation_id, None, "read", data, sid)
+        with notices.told_in_ack(sid):
+            read_seq = await self.database.run(
+                actions.mark_read,
+                conversation_id=conversation_id,
+                reader="resident",
+                seq=payload.seq,
+            )
         return {"read_seq": read_seq}
 
     @socket_event(EndPayload)
     async def on_end(self, sid: str, payload: EndPayload) -> dict[str, Any]:
         conversation_id, _ = await self._conversation_of(sid)
-        ended = await self.database.run(
-            actions.end_conversation,
-            conversation_id=conversation_id,
-            ended_by="resident",
-            now=self.clock(),
-        )
+        with notices.told_in_ack(sid):
+            ended = await self.database.run(
+                actions.end_conversation,
+                conversation_id=conversation_id,
+                ended_by="resident",
+                now=self.clock(),
+            )
         if ended.messages:
-            await self.dispatcher.ended(ended, "ended", skip_sid=sid)
             log.info("conversation %d ended by the resident", conversation_id)
         return {
             "conversation": ended.conversation.as_dict(),
@@ -241,20 +247,17 @@ class ResidentNamespace(Namespace):
             calendar=self.calendar,
             now=self.clock(),
         )
+        # Not told_in_ack: every connection hears the chat end, this one too (its ack is about
+        # the message).
         if not left.duplicate:
             log.info("after-hours message %d left (%s)", left.id, left.status)
-            self.dispatcher.mail_queued()
-            await self.events.to_all_staff("inbox_item", left.item.as_dict())
-        if left.ended is not None:
-            # Every connection hears it, this one too: its ack is about the message.
-            await self.dispatcher.ended(left.ended, "ended")
         return left.as_dict()
 
     async def _offer_message_if_nobody(self, conversation_id: int) -> None:
         """After a handover: when no person can come soon, offer to leave a message."""
         hours = await self._hours()
         if hours["leave_message"]["offered"]:
-            await self.events.to_resident(conversation_id, "hours", hours)
+            await self.database.tell(notices.HoursOffered(conversation_id, hours))
 
     def _answer_later(self, conversation_id: int, text: str) -> None:
         """Let the assistant answer after the resident's message is acknowledged.
@@ -266,6 +269,8 @@ class ResidentNamespace(Namespace):
         previous = self._last_turn.get(conversation_id)
 
         async def answer() -> None:
+            # Everyone hears the answer, the connection whose message it answers too.
+            notices.origin.set(None)
             if previous is not None:
                 await asyncio.wait([previous])
             try:
@@ -278,15 +283,6 @@ class ResidentNamespace(Namespace):
             except Exception:
                 log.exception("conversation %d: the assistant could not answer", conversation_id)
                 return
-            for message in turn.messages:
-                await self.events.to_conversation(
-                    conversation_id, None, "message", message.as_dict()
-                )
-            if turn.handed_off:
-                await self.events.to_resident(
-                    conversation_id, "conversation", turn.conversation.as_dict()
-                )
-                self.dispatcher.queue_changed()
             if turn.handed_off or turn.wanted_person:
                 await self._offer_message_if_nobody(conversation_id)
 
@@ -317,7 +313,6 @@ class ResidentNamespace(Namespace):
         )
         if turn.request is not None:
             log.info("conversation %d: request %s filed", conversation_id, turn.request.number)
-            await self.dispatcher.request_changed(turn.request)
         if turn.messages:
             log.info(
                 "conversation %d: assistant %s (%s %.2f)%s",

@@ -14,7 +14,6 @@ from aiohttp import web
 from chatsvc.actions import photos
 from chatsvc.actions.service_requests.photos import MAX_PHOTO_BYTES, PhotoTooLarge
 from chatsvc.errors import InvalidPayload
-from chatsvc.transport.dispatch import DISPATCHER
 from chatsvc.transport.errors import client_error, render_error
 from chatsvc.transport.sockets import origin_allowed
 from chatsvc.transport.state import ASSISTANT, CLOCK, DATABASE, SETTINGS
@@ -67,10 +66,7 @@ async def upload_photo(request: web.Request) -> web.Response:
             raise  # a bug, or the client went away: the error middleware's to tell
         status, body = render_error(exc, log=log, where=f"{request.method} {request.path}")
         return web.json_response(body, status=status, headers=cors)
-    conversation_id = turn.conversation.id
-    events = app[DISPATCHER].events
-    for message in turn.messages:
-        await events.to_conversation(conversation_id, None, "message", message.as_dict())
+    conversation_id = turn.conversation.id  # its messages were published on commit
     log.info("conversation %d: photo added (%d bytes)", conversation_id, len(data))
     return web.json_response(
         {"ok": True, "messages": [m.as_dict() for m in turn.messages]}, headers=cors

@@ -28,7 +28,6 @@ from chatsvc.db.database import Database
 from chatsvc.db.models import OutboxWebhook
 from chatsvc.outbox.webhooks import WebhooksError, load_webhooks, queue_webhook
 from chatsvc.settings import Settings
-from chatsvc.transport.dispatch import DISPATCHER
 from chatsvc.transport.state import CLOCK, DATABASE, REQUEST_POLICY
 from chatsvc.workers.webhooks import WEBHOOK_SENDER, WebhookSender
 from tests.actions.test_mail import Clock
@@ -156,7 +155,6 @@ async def file_request(
         policy=server.app[REQUEST_POLICY](),
         now=server.app[CLOCK](),
     )
-    await server.app[DISPATCHER].request_changed(view)
     return view
 
 
@@ -192,7 +190,7 @@ async def test_new_and_changed_requests_are_posted_signed_once(
     assert server.app[REQUEST_POLICY]().webhook_workgroups == {STREETS}
 
     view = await file_request(server)
-    await asyncio.wait_for(sender.settle(), TIMEOUT)  # request_changed woke it
+    await asyncio.wait_for(sender.settle(), TIMEOUT)  # the commit's notice woke it
 
     [post] = hooked.posts
     [row] = await outbox(server.app[DATABASE])
@@ -211,7 +209,7 @@ async def test_new_and_changed_requests_are_posted_signed_once(
     assert (row.sent_at, row.attempts, row.last_error) == (START, 1, None)
 
     clock.now = START + timedelta(minutes=5)
-    changed = await server.app[DATABASE].run(
+    await server.app[DATABASE].run(
         change_status,
         number=view.number,
         status="in_progress",
@@ -221,7 +219,6 @@ async def test_new_and_changed_requests_are_posted_signed_once(
         policy=server.app[REQUEST_POLICY](),
         now=clock(),
     )
-    await server.app[DISPATCHER].request_changed(changed)
     await asyncio.wait_for(sender.settle(), TIMEOUT)
 
     assert len(hooked.posts) == 2

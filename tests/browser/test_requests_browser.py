@@ -15,7 +15,6 @@ from chatsvc.actions.service_requests.filing import NewRequest, create_service_r
 from chatsvc.actions.service_requests.photos import store_photo
 from chatsvc.clock import utc_now
 from chatsvc.db.models import Conversation, OutboxMail
-from chatsvc.transport.dispatch import DISPATCHER
 from chatsvc.transport.state import DATABASE, REQUEST_POLICY
 from tests.browser.helpers import axe_violations
 from tests.browser.test_agent_pane_browser import (
@@ -164,7 +163,6 @@ async def test_an_agent_files_a_request_from_a_chat_and_works_it_on_the_requests
         policy=live_server.app[REQUEST_POLICY](),
         now=utc_now(),
     )
-    await live_server.app[DISPATCHER].request_changed(other)
     numbers = listing.locator("tbody th[scope=row]")
     await expect(numbers).to_have_text([other.number, number])
 

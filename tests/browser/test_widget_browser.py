@@ -23,9 +23,7 @@ from chatsvc.actions import conversations as actions
 from chatsvc.clock import utc_now
 from chatsvc.db.models import AfterHoursMessage, Conversation, OutboxMail
 from chatsvc.settings import Settings
-from chatsvc.transport.events import conversation_room
-from chatsvc.transport.resident import NAMESPACE
-from chatsvc.transport.state import DATABASE, SIO
+from chatsvc.transport.state import DATABASE
 from tests.browser.helpers import PageErrors, axe_violations
 from tests.conftest import AgentClient, LiveServer, ResidentClient, stored_rows
 from tests.waiting import eventually
@@ -617,19 +615,20 @@ async def publish_assistant(
     quick_replies: list[dict[str, str]] | None = None,
     author_kind: Literal["assistant", "agent"] = "assistant",
 ) -> int:
-    """Store a message, then publish it as the server sends the assistant's; return its seq."""
+    """Store a message as the assistant (or an agent) does; its commit publishes it. Its seq."""
     name = "City Assistant" if author_kind == "assistant" else "Maria"
     sent = await live_server.app[DATABASE].run(
         actions.send_message,
-        actions.Draft(conversation_id, author_kind, name, text_, None, utc_now()),
-    )
-    payload = {
-        **sent.message.as_dict(),
-        "format": "markdown" if author_kind == "assistant" else "text",
-        "quick_replies": quick_replies or [],
-    }
-    await live_server.app[SIO].emit(
-        "message", payload, room=conversation_room(conversation_id), namespace=NAMESPACE
+        actions.Draft(
+            conversation_id,
+            author_kind,
+            name,
+            text_,
+            None,
+            utc_now(),
+            format="markdown" if author_kind == "assistant" else "text",
+            quick_replies=tuple((r["label"], r["text"]) for r in quick_replies or []),
+        ),
     )
     return sent.message.seq
 

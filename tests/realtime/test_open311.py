@@ -492,8 +492,10 @@ async def test_open311_statuses_and_filters(api: Api) -> None:
 
 
 async def test_filing_and_filtering_on_postgresql(
-    make_api: Callable[..., Awaitable[Api]], postgres_url: str
+    postgres_url: str, make_api: Callable[..., Awaitable[Api]]
 ) -> None:
+    # postgres_url first: set up before the server, so it is dropped only after the server
+    # (its sweep and senders) has stopped.
     api = await make_api(database_url=postgres_url, auto_migrate=True)
     status, body = await api.post()
     assert status == 200

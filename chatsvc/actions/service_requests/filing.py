@@ -19,6 +19,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chatsvc import notices
 from chatsvc.actions.service_requests.checks import (
     InvalidRequest,
     check_values,
@@ -153,6 +154,7 @@ async def create_service_request(
             now=now,
         )
     await notify_department(session, view, "request.created", policy, now)
+    notices.record(session, notices.RequestChanged(view.as_dict()))  # staff see it live
     return view
 
 

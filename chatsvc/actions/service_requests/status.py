@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chatsvc import notices
 from chatsvc.actions.service_requests.checks import InvalidRequest, clean_text
 from chatsvc.actions.service_requests.notices import final_mail, notify_department
 from chatsvc.actions.service_requests.numbering import parse_number
@@ -97,6 +98,7 @@ async def change_status(
             now=now,
         )
     await notify_department(session, view, "request.updated", policy, now)
+    notices.record(session, notices.RequestChanged(view.as_dict()))  # staff see it live
     return view
 
 
