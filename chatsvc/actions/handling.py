@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chatsvc.actions.accounts import StaffView
 from chatsvc.actions.conversation_state import ConversationStatus, Priority, Stage
 from chatsvc.actions.conversations import (
-    SERVICE_NAME,
+    SYSTEM_AUTHOR,
     ConversationView,
     Draft,
     Ended,
@@ -188,7 +188,7 @@ async def transfer(
             Draft(
                 conversation.id,
                 "system",
-                SERVICE_NAME,
+                SYSTEM_AUTHOR,
                 "We are connecting you with a colleague who can help. Please stay in the chat.",
                 None,
                 now,

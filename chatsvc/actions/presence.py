@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chatsvc.actions.accounts import StaffView
 from chatsvc.actions.conversation_state import ConversationStatus, Priority, Stage
 from chatsvc.actions.conversations import (
-    SERVICE_NAME,
+    SYSTEM_AUTHOR,
     ConversationView,
     Draft,
     MessageView,
@@ -278,7 +278,7 @@ async def _send_back(
             Draft(
                 conversation.id,
                 "system",
-                SERVICE_NAME,
+                SYSTEM_AUTHOR,
                 notice.format(agent=conversation.agent_name or "Your agent"),
                 None,
                 now,

@@ -448,6 +448,7 @@ class AgentNamespace(Namespace):
             by=staff,
             message_id=payload.id,
             text=payload.text,
+            center=self.assistant.index.kb.center,
             now=self.clock(),
         )
         self.dispatcher.mail_queued()

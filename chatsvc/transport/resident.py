@@ -235,6 +235,7 @@ class ResidentNamespace(Namespace):
             conversation_id=session.get("conversation_id"),
             sender_key=self._senders.get(sid, hash_token("sender:")),
             honeypot=payload.website.strip(),
+            center=self.assistant.index.kb.center,
             limits=after_hours.Limits(
                 self.settings.messages_per_ip_per_hour, self.settings.messages_per_email_per_day
             ),

@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from chatsvc.actions import accounts, after_hours
 from chatsvc.actions import conversations as chats
 from chatsvc.actions.accounts import StaffView
+from chatsvc.catalogue.knowledge import default_path, load_knowledge_base
 from chatsvc.db.database import Database
 from chatsvc.db.models import AfterHoursMessage, Conversation, Message, OutboxMail
 from chatsvc.errors import AlreadyTaken, ChatError, ConversationEnded, NotAssigned
@@ -27,6 +28,7 @@ CALENDAR = BusinessCalendar.from_settings(
 SUNDAY_NOON = datetime(2026, 11, 29, 20, 0, tzinfo=UTC)  # 12:00 in Pasadena: closed
 MONDAY_FIVE_PM = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)  # 17:00 on Monday, Nov 30, Pasadena
 FRIDAY_EVENING = datetime(2026, 12, 5, 3, 0, tzinfo=UTC)  # 19:00 on Friday, Dec 4, Pasadena
+CENTER = load_knowledge_base(default_path()).center
 LIMITS = after_hours.Limits(per_sender_per_hour=5, per_email_per_day=3)
 
 
@@ -41,6 +43,7 @@ async def leave(db: Database, **changes: Any) -> after_hours.LeftMessage:
         "honeypot": "",
         "limits": LIMITS,
         "calendar": CALENDAR,
+        "center": CENTER,
         "now": SUNDAY_NOON,
     }
     values.update(changes)
@@ -251,15 +254,26 @@ async def test_the_owner_replies_by_mail_and_the_reply_is_kept(db: Database) -> 
     left = await leave(db)
     with pytest.raises(NotAssigned):  # claim first
         await db.run(
-            after_hours.reply_to_message, by=tom, message_id=left.id, text="Hi", now=SUNDAY_NOON
+            after_hours.reply_to_message,
+            center=CENTER,
+            by=tom,
+            message_id=left.id,
+            text="Hi",
+            now=SUNDAY_NOON,
         )
     await db.run(after_hours.claim_message, by=maria, message_id=left.id, now=SUNDAY_NOON)
     with pytest.raises(NotAssigned):  # someone else's
         await db.run(
-            after_hours.reply_to_message, by=tom, message_id=left.id, text="Hi", now=SUNDAY_NOON
+            after_hours.reply_to_message,
+            center=CENTER,
+            by=tom,
+            message_id=left.id,
+            text="Hi",
+            now=SUNDAY_NOON,
         )
     replied = await db.run(
         after_hours.reply_to_message,
+        center=CENTER,
         by=maria,
         message_id=left.id,
         text="We have rescheduled your pickup for Tuesday.",
@@ -275,7 +289,12 @@ async def test_the_owner_replies_by_mail_and_the_reply_is_kept(db: Database) -> 
     assert "rescheduled" in reply.body and "Maria" in reply.body and left.reference in reply.subject
     with pytest.raises(ConversationEnded):  # answered once
         await db.run(
-            after_hours.reply_to_message, by=maria, message_id=left.id, text="x", now=SUNDAY_NOON
+            after_hours.reply_to_message,
+            center=CENTER,
+            by=maria,
+            message_id=left.id,
+            text="x",
+            now=SUNDAY_NOON,
         )
     assert await db.run(after_hours.inbox, now=SUNDAY_NOON) == []
 
@@ -284,7 +303,12 @@ async def test_a_supervisor_may_reply_without_claiming(db: Database) -> None:
     sue = await staff(db, "sue", role="supervisor")
     left = await leave(db)
     replied = await db.run(
-        after_hours.reply_to_message, by=sue, message_id=left.id, text="Done.", now=SUNDAY_NOON
+        after_hours.reply_to_message,
+        center=CENTER,
+        by=sue,
+        message_id=left.id,
+        text="Done.",
+        now=SUNDAY_NOON,
     )
     assert (replied.status, replied.owner_id) == ("replied", sue.id)
 
