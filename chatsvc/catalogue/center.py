@@ -52,6 +52,14 @@ class Center:
         return f"{self.city} {self.name}"
 
     @property
+    def place(self) -> str:
+        """The city's own name, as in "Pasadena's streets": its name without "City of"."""
+        for prefix in ("City of ", "Town of ", "Village of "):
+            if self.city.startswith(prefix):
+                return self.city.removeprefix(prefix)
+        return self.city
+
+    @property
     def tel_link(self) -> str:
         return f"tel:{self.phone_tel}"
 
