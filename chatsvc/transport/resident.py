@@ -105,6 +105,7 @@ class ResidentNamespace(Namespace):
             "token": started.token,
             "conversation": conversation.as_dict(),
             "messages": [m.as_dict() for m in [*started.messages, *replies]],
+            "center": self.assistant.index.kb.center.public(),
             **extra,
         }
 
@@ -135,6 +136,7 @@ class ResidentNamespace(Namespace):
             "messages": [m.as_dict() for m in resumed.messages],
             "has_more": resumed.has_more,
             "queue": place,
+            "center": self.assistant.index.kb.center.public(),
         }
 
     async def _place_in_queue(self, conversation_id: int) -> dict[str, int | None] | None:
