@@ -53,7 +53,7 @@ def scaled(kb: KnowledgeBase, factor: int, rng: random.Random) -> KnowledgeBase:
                     keywords=tuple(rng.choice(words) for _ in article.keywords),
                 )
             )
-    return KnowledgeBase(topics, tuple(articles), kb.synonyms, kb.intents)
+    return KnowledgeBase(topics, tuple(articles), kb.synonyms, kb.intents, kb.center)
 
 
 def measure(texts: list[str], kb: KnowledgeBase, repeat: int) -> dict[str, float]:

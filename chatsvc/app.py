@@ -42,7 +42,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     database = Database(settings)
     assistant = Assistant(settings.knowledge_base)
     sio = create_socket_server(settings)
-    mailer = Mailer(database, settings, clock)
+    mailer = Mailer(database, settings, clock, center=lambda: assistant.index.kb.center)
     webhook_sender = WebhookSender(database, settings, clock)
     dispatcher = Dispatcher(database, Events(sio), mailer, settings, clock, webhooks=webhook_sender)
     # What a transaction records reaches clients once it commits, through one mapping.

@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     open311 = commands.add_parser("open311", help="apps allowed to file requests through Open311")
     open311_commands = open311.add_subparsers(dest="open311_command", required=True)
     open311_add = open311_commands.add_parser("add", help="register an app (prints its API key)")
-    open311_add.add_argument("name", help="the app's name, e.g. 'PasadenaCSC mobile app'")
+    open311_add.add_argument("name", help="the app's name, e.g. 'the city's mobile app'")
     open311_commands.add_parser("list", help="list the apps and whether their key works")
     open311_revoke = open311_commands.add_parser("revoke", help="refuse an app's key from now on")
     open311_revoke.add_argument("name")

@@ -53,7 +53,9 @@ class Settings:
     smtp_username: str = ""
     smtp_password: str = field(default="", repr=False)
     smtp_security: str = "starttls"  # starttls, tls or none
-    mail_from: str = "Citizen Service Center <no-reply@localhost>"
+    # Empty: the center's name (knowledge_base/center.toml) at no-reply@localhost, read when a
+    # mail is sent, since settings are read before the knowledge base (which also reloads).
+    mail_from: str = ""
     mail_reply_to: str = ""
     mail_folder: Path = Path("var/mail")
     # Departments' webhooks: a TOML file of workgroup, URL and secret (webhooks.example.toml).
@@ -116,7 +118,7 @@ class Settings:
             smtp_security=_choice(
                 env, "CHATSVC_SMTP_SECURITY", "starttls", ("starttls", "tls", "none")
             ),
-            mail_from=env.get("CHATSVC_MAIL_FROM", "Citizen Service Center <no-reply@localhost>"),
+            mail_from=env.get("CHATSVC_MAIL_FROM", "").strip(),
             mail_reply_to=env.get("CHATSVC_MAIL_REPLY_TO", ""),
             mail_folder=Path(env.get("CHATSVC_MAIL_FOLDER") or "var/mail"),
             webhooks_file=Path(env["CHATSVC_WEBHOOKS_FILE"])

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chatsvc import notices
 from chatsvc.actions.accounts import StaffView
 from chatsvc.actions.conversations import Ended, end_conversation, iso_utc
+from chatsvc.catalogue.center import Center
 from chatsvc.db.models import AfterHoursMessage, Staff
 from chatsvc.errors import AlreadyTaken, ChatError, ConversationEnded, NotAssigned, NotFound
 from chatsvc.hours import BusinessCalendar
@@ -118,6 +119,7 @@ async def leave_message(
     honeypot: str,
     limits: Limits,
     calendar: BusinessCalendar,
+    center: Center,
     now: datetime,
 ) -> LeftMessage:
     """Store a resident's message for the next business day, once per client id, and end the
@@ -184,7 +186,7 @@ async def leave_message(
             kind="after_hours_ack",
             to=email,
             subject=f"We received your message ({message.reference})",
-            body=_acknowledgement(name, message.reference, text, due_text),
+            body=_acknowledgement(name, message.reference, text, due_text, center),
             reply_to=None,
             now=now,
         )
@@ -238,17 +240,18 @@ async def _new_reference(session: AsyncSession) -> str:
     raise ChatError("Could not number the message. Please try again.", code="internal_error")
 
 
-def _acknowledgement(name: str, reference: str, text: str, due_text: str) -> str:
+def _acknowledgement(name: str, reference: str, text: str, due_text: str, center: Center) -> str:
     quoted = "\n".join(f"> {line}" for line in text.splitlines())
+    signature = "\n".join(center.signature)
     return (
         f"Dear {name},\n\n"
-        "Thank you for contacting the City's Citizen Service Center. We received your message "
+        f"Thank you for contacting the City's {center.name}. We received your message "
         f"and will reply to this email address by {due_text}.\n\n"
         f"Your reference number is {reference}. Please mention it if you call us at "
-        "(626) 744-7311.\n\n"
+        f"{center.phone}.\n\n"
         f"Your message:\n\n{quoted}\n\n"
         "If someone is in danger, call 911.\n\n"
-        "Citizen Service Center\nCity of Pasadena\n"
+        f"{signature}\n"
     )
 
 
@@ -379,7 +382,13 @@ def _changed(session: AsyncSession, item: InboxItem) -> InboxItem:
 
 
 async def reply_to_message(
-    session: AsyncSession, *, by: StaffView, message_id: int, text: str, now: datetime
+    session: AsyncSession,
+    *,
+    by: StaffView,
+    message_id: int,
+    text: str,
+    center: Center,
+    now: datetime,
 ) -> InboxItem:
     """Answer a left message by email (its owner, or a supervisor); the reply is kept with it."""
     message = await session.scalar(
@@ -397,13 +406,14 @@ async def reply_to_message(
     message.replied_at = now
     message.replied_by = by.id
     quoted = "\n".join(f"> {line}" for line in message.body.splitlines())
+    signature = "\n".join(center.signature)
     await queue_mail(
         session,
         kind="after_hours_reply",
         to=message.email,
         subject=f"Your message to the City ({message.reference})",
-        body=f"Dear {message.name},\n\n{text}\n\n{by.first_name}\nCitizen Service Center\n"
-        f"City of Pasadena\n\nYou wrote:\n\n{quoted}\n",
+        body=f"Dear {message.name},\n\n{text}\n\n{by.first_name}\n{signature}\n\n"
+        f"You wrote:\n\n{quoted}\n",
         reply_to=None,
         now=now,
     )

@@ -26,7 +26,7 @@ from chatsvc.actions.service_requests.filing import NewRequest, create_service_r
 from chatsvc.actions.service_requests.queries import lookup_status
 from chatsvc.actions.service_requests.views import Contact, RequestPolicy, RequestView
 from chatsvc.bot import filing
-from chatsvc.bot.assistant import ASSISTANT_NAME, CSC_PHONE, compose_reply
+from chatsvc.bot.assistant import compose_reply
 from chatsvc.bot.matcher import Decision
 from chatsvc.catalogue.knowledge import KnowledgeBase
 from chatsvc.db.models import Conversation
@@ -81,7 +81,7 @@ async def assistant_turn(
             dialogue = filing.start_filing(topic, kb, state)
         if dialogue is None and decision.intent == "status":
             dialogue = filing.start_status(
-                decision.request_number, state, resident_email=email, phone=CSC_PHONE
+                decision.request_number, state, resident_email=email, phone=kb.center.phone
             )
     if dialogue is not None and policy is not None:
         return await _dialogue_turn(session, conversation, dialogue, policy, now)
@@ -98,6 +98,7 @@ async def assistant_turn(
         conversation.id,
         reply.text,
         now,
+        author=kb.center.assistant_name,
         quick_replies=reply.quick_replies,
         decision=reply.decision,
     )
@@ -156,7 +157,7 @@ async def _dialogue_turn(
                         conversation_id=conversation.id,
                         client_id=f"chat-{conversation.id}-{conversation.last_seq}",
                         source="assistant",
-                        actor=ASSISTANT_NAME,
+                        actor=policy.kb.center.assistant_name,
                     ),
                     policy=policy,
                     now=now,
@@ -181,13 +182,14 @@ async def _dialogue_turn(
                 **asdict(found),
                 "expected": policy.calendar.describe_local(found.expected_at),
             },
-            phone=CSC_PHONE,
+            phone=policy.kb.center.phone,
         )
     messages = await say(
         session,
         conversation.id,
         text,
         now,
+        author=policy.kb.center.assistant_name,
         quick_replies=replies,
         offers_photo=offers_photo,
         decision={
@@ -210,15 +212,16 @@ async def say(
     text: str,
     now: datetime,
     *,
+    author: str,
     quick_replies: tuple[tuple[str, str], ...] = (),
     offers_photo: bool = False,
     decision: dict[str, Any] | None = None,
 ) -> list[MessageView]:
-    """Store the assistant's message (Markdown, with its quick replies)."""
+    """Store the assistant's message (Markdown, with its quick replies), signed `author`."""
     draft = Draft(
         conversation_id,
         "assistant",
-        ASSISTANT_NAME,
+        author,
         text,
         None,
         now,

@@ -26,7 +26,9 @@ from chatsvc.tokens import hash_token, new_token
 AuthorKind = Literal["resident", "assistant", "agent", "system"]
 Reader = Literal["resident", "staff"]
 
-SERVICE_NAME = "City of Pasadena"
+# System messages are the center speaking: they are stored unsigned, and front ends sign them
+# with the center's `chat_name` (knowledge_base/center.toml), which the resident acks carry.
+SYSTEM_AUTHOR: str | None = None
 RESUME_PAGE = 500
 ENDED_BY = {
     "resident": "Chat ended by the resident.",
@@ -474,7 +476,7 @@ async def end_conversation(
         notices.record(session, notices.Unassigned(conversation_id, assigned, reason))
     text = notice or ENDED_BY[ended_by].format(agent=conversation.agent_name or "the agent")
     messages = await append_drafts(
-        session, Draft(conversation.id, "system", SERVICE_NAME, text, None, now)
+        session, Draft(conversation.id, "system", SYSTEM_AUTHOR, text, None, now)
     )
     conversation.status = move_status(conversation.status, ConversationStatus.ENDED)
     conversation.ended_at = now

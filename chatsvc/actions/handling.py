@@ -23,7 +23,7 @@ from chatsvc.actions.accounts import StaffView
 from chatsvc.actions.chat_views import ChatSummary, first_questions
 from chatsvc.actions.conversation_state import ConversationStatus, Priority, Stage
 from chatsvc.actions.conversations import (
-    SERVICE_NAME,
+    SYSTEM_AUTHOR,
     ConversationView,
     Draft,
     Ended,
@@ -198,7 +198,7 @@ async def transfer(
             Draft(
                 conversation.id,
                 "system",
-                SERVICE_NAME,
+                SYSTEM_AUTHOR,
                 "We are connecting you with a colleague who can help. Please stay in the chat.",
                 None,
                 now,

@@ -46,6 +46,7 @@ async def add_photo(
         conversation.id,
         turn.text,
         now,
+        author=kb.center.assistant_name,
         quick_replies=turn.quick_replies,
         offers_photo=turn.offers_photo,
     )

@@ -30,7 +30,7 @@ from chatsvc import notices
 from chatsvc.actions.accounts import StaffView
 from chatsvc.actions.conversation_state import ConversationStatus, Priority, Stage
 from chatsvc.actions.conversations import (
-    SERVICE_NAME,
+    SYSTEM_AUTHOR,
     ConversationView,
     Draft,
     MessageView,
@@ -297,7 +297,7 @@ async def _send_back(
             Draft(
                 conversation.id,
                 "system",
-                SERVICE_NAME,
+                SYSTEM_AUTHOR,
                 notice.format(agent=conversation.agent_name or "Your agent"),
                 None,
                 now,

@@ -29,7 +29,7 @@ from chatsvc.actions.accounts import StaffView
 from chatsvc.actions.chat_views import ChatSummary, first_questions
 from chatsvc.actions.conversation_state import ConversationStatus, Stage
 from chatsvc.actions.conversations import (
-    SERVICE_NAME,
+    SYSTEM_AUTHOR,
     ConversationView,
     Draft,
     MessageView,
@@ -159,7 +159,12 @@ async def assign_all(
         agent.idle_since = now
         drafts.append(
             Draft(
-                conversation.id, "system", SERVICE_NAME, f"{first_name} joined the chat.", None, now
+                conversation.id,
+                "system",
+                SYSTEM_AUTHOR,
+                f"{first_name} joined the chat.",
+                None,
+                now,
             )
         )
     await session.flush()

@@ -9,10 +9,8 @@ from chatsvc.bot import filing
 from chatsvc.bot.matcher import Decision
 from chatsvc.catalogue.knowledge import KnowledgeBase
 
-ASSISTANT_NAME = "City Assistant"
 TALK_TO_A_PERSON = "Talk to a person"
 MISSES_BEFORE_HANDOFF = 2
-CSC_PHONE = "(626) 744-7311"
 
 
 @dataclass(frozen=True)
@@ -53,7 +51,8 @@ def compose_reply(
         text_ = (
             "Our team is away right now, so nobody can join this chat. Please **leave us a "
             "message** and we will reply by email by the end of the next business day. I can "
-            f"still answer questions here, and you can call us at {CSC_PHONE} when we are open."
+            "still answer questions here, and you can call us at "
+            f"{kb.center.phone} when we are open."
         )
     return Reply(text_, topic=reply.topic, misses=0, decision=reply.decision, wanted=reply.handoff)
 
@@ -80,16 +79,17 @@ def _compose(decision: Decision, kb: KnowledgeBase, *, misses: int, text: str) -
         )
     if decision.intent == "human":
         return Reply(
-            "Of course. I'm bringing in a member of the Citizen Service Center team; they will "
-            f"join this chat shortly. You can also call us at {CSC_PHONE}.",
+            f"Of course. I'm bringing in a member of the {kb.center.name} team; they will "
+            f"join this chat shortly. You can also call us at {kb.center.phone}.",
             handoff="asked",
             topic=decision.topic_guess,
             decision=record,
         )
     if decision.intent == "greeting":
         return Reply(
-            "Hello! I'm the City Assistant. Ask me about City services (trash and bulky items, "
-            "streets, water and power, parking, permits…) or report a problem, in your own words.",
+            f"Hello! I'm the {kb.center.assistant_name}. Ask me about City services (trash and "
+            "bulky items, streets, water and power, parking, permits…) or report a problem, in "
+            "your own words.",
             quick_replies=(person,),
             decision=record,
         )
@@ -122,7 +122,7 @@ def _compose(decision: Decision, kb: KnowledgeBase, *, misses: int, text: str) -
     if decision.language == "es":
         return Reply(
             "Lo siento, por ahora solo puedo responder en inglés. Para ayuda en español, llame "
-            f"al {CSC_PHONE} (lunes a viernes, de 8 a.m. a 5 p.m.) o pida hablar con una "
+            f"al {kb.center.phone} (lunes a viernes, de 8 a.m. a 5 p.m.) o pida hablar con una "
             "persona.\n\nSorry, I can only answer in English for now.",
             (("Hablar con una persona", TALK_TO_A_PERSON),),
             decision=record,

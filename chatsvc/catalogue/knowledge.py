@@ -8,6 +8,7 @@ Layout (all hand-edited):
     knowledge_base/articles/*.md    +++ TOML front matter +++ then the answer in Markdown
     knowledge_base/synonyms.toml    [synonyms] canonical = [variants]
     knowledge_base/intents.toml     [emergency] phrases = [...], exclude = [...]; same for others
+    knowledge_base/center.toml      the city and its center: names, phone, email, signature
 
 `load_knowledge_base` reads and validates everything at once and raises one
 `KnowledgeBaseError` listing every problem as `file:line: message`.
@@ -20,6 +21,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from chatsvc.catalogue.center import Center, parse_center
 
 TOPIC_KINDS = ("request", "info")
 FIELD_DATATYPES = ("string", "text", "number", "singlevaluelist", "photo")
@@ -120,6 +123,7 @@ class KnowledgeBase:
     articles: tuple[Article, ...]
     synonyms: dict[str, tuple[str, ...]]
     intents: dict[str, IntentPhrases]
+    center: Center
     source: str = ""
     places: tuple[str, ...] = ()
     street_suffixes: tuple[str, ...] = ()
@@ -177,6 +181,7 @@ def load_knowledge_base(root: Path) -> KnowledgeBase:
     intents = _load_intents(root / "intents.toml", problems)
     places, suffixes = _load_places(root / "places.toml", problems)
     fields = _load_fields(root / "fields.toml", problems)
+    center = _load_center(root / "center.toml", problems)
     for topic in topics.values():
         for name in topic.field_names:
             if fields and name not in fields:
@@ -193,13 +198,14 @@ def load_knowledge_base(root: Path) -> KnowledgeBase:
                 _line_of(root / "topics.toml", code),
                 f"topic {code!r} has no article",
             )
-    if problems.items:
+    if problems.items or center is None:
         raise KnowledgeBaseError(problems.items)
     return KnowledgeBase(
         topics,
         tuple(articles),
         synonyms,
         intents,
+        center,
         source=str(root),
         places=places,
         street_suffixes=suffixes,
@@ -468,6 +474,22 @@ def _load_fields(path: Path, problems: _Problems) -> dict[str, FieldSpec]:
             open311=open311,
         )
     return fields
+
+
+def _load_center(path: Path, problems: _Problems) -> Center | None:
+    data = _read_toml(path, problems)
+    if data is None:
+        return None
+    lines = path.read_text(encoding="utf-8").splitlines()
+
+    def line_of(key: str) -> int | None:
+        assignment = re.compile(rf"^\s*{re.escape(key)}\s*=")
+        return next((n for n, line in enumerate(lines, 1) if assignment.match(line)), None)
+
+    center, found = parse_center(data, line_of)
+    for line, message in found:
+        problems.add(path, line, message)
+    return center
 
 
 def _load_places(path: Path, problems: _Problems) -> tuple[tuple[str, ...], tuple[str, ...]]:

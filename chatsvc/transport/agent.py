@@ -412,6 +412,7 @@ class AgentNamespace(Namespace):
             by=staff,
             message_id=payload.id,
             text=payload.text,
+            center=self.assistant.index.kb.center,
             now=self.clock(),
         )
         log.info("after-hours message %d replied by staff %d", item.id, staff.id)

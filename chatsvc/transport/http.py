@@ -13,7 +13,7 @@ from sqlalchemy import text
 from chatsvc.db.database import DATABASE_DOWN
 from chatsvc.errors import NotFound
 from chatsvc.transport.errors import render_error
-from chatsvc.transport.state import DATABASE
+from chatsvc.transport.state import ASSISTANT, DATABASE
 
 log = logging.getLogger("chatsvc.http")
 
@@ -43,7 +43,9 @@ def add_routes(app: web.Application) -> None:
 async def demo_page(request: web.Request) -> web.Response:
     """Show a page of the city website with the widget embedded, as a resident would see it."""
     template = request.app[JINJA].get_template("demo.html")
-    return web.Response(text=template.render(widget_url="/widget.js"), content_type="text/html")
+    center = request.app[ASSISTANT].index.kb.center
+    html = template.render(widget_url="/widget.js", center=center)
+    return web.Response(text=html, content_type="text/html")
 
 
 async def widget_bundle(request: web.Request) -> web.StreamResponse:

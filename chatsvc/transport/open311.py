@@ -29,10 +29,8 @@ from multidict import MultiMapping
 from chatsvc.actions import open311_clients
 from chatsvc.actions.service_requests.checks import InvalidRequest, request_topic
 from chatsvc.actions.service_requests.filing import NewRequest, create_service_request
-from chatsvc.actions.service_requests.notices import SERVICE_NAME
 from chatsvc.actions.service_requests.queries import RequestFilter, get_request, list_requests
 from chatsvc.actions.service_requests.views import Contact, RequestView
-from chatsvc.bot.assistant import CSC_PHONE
 from chatsvc.catalogue.knowledge import KnowledgeBase, Topic
 from chatsvc.errors import Forbidden, InvalidPayload, NotFound
 from chatsvc.transport.errors import client_error, render_error
@@ -96,13 +94,18 @@ def add_open311_routes(app: web.Application) -> None:
 async def discovery(request: web.Request) -> web.Response:
     """Say where this API is, what it speaks and whom to ask for a key."""
     fmt = _format(request)
-    changeset = _changeset(_kb(request))
+    kb = _kb(request)
+    center = kb.center
+    changeset = _changeset(kb)
     body = {
         "changeset": changeset,
-        "contact": f"{SERVICE_NAME}: call {CSC_PHONE}, or chat with us on the City website.",
+        "contact": (
+            f"{center.full_name}: call {center.phone}, email {center.email}, or chat with us "
+            f"on {center.website}."
+        ),
         "key_service": (
-            f"Reading is open to all. To file requests, ask the {SERVICE_NAME} for an API key: "
-            f"call {CSC_PHONE}."
+            f"Reading is open to all. To file requests, ask the {center.full_name} for an API "
+            f"key: call {center.phone} or email {center.email}."
         ),
         "endpoints": [
             {

@@ -104,6 +104,7 @@ class ResidentNamespace(Namespace):
             "token": started.token,
             "conversation": conversation.as_dict(),
             "messages": [m.as_dict() for m in [*started.messages, *replies]],
+            "center": self.assistant.index.kb.center.public(),
             **extra,
         }
 
@@ -134,6 +135,7 @@ class ResidentNamespace(Namespace):
             "messages": [m.as_dict() for m in resumed.messages],
             "has_more": resumed.has_more,
             "queue": place,
+            "center": self.assistant.index.kb.center.public(),
         }
 
     async def _place_in_queue(self, conversation_id: int) -> dict[str, int | None] | None:
@@ -241,6 +243,7 @@ class ResidentNamespace(Namespace):
             conversation_id=session.get("conversation_id"),
             sender_key=self._senders.get(sid, hash_token("sender:")),
             honeypot=payload.website.strip(),
+            center=self.assistant.index.kb.center,
             limits=after_hours.Limits(
                 self.settings.messages_per_ip_per_hour, self.settings.messages_per_email_per_day
             ),

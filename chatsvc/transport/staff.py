@@ -15,7 +15,7 @@ from chatsvc.tokens import new_token
 from chatsvc.transport.dispatch import DISPATCHER
 from chatsvc.transport.errors import client_error, render_error
 from chatsvc.transport.http import JINJA, STATIC
-from chatsvc.transport.state import CLOCK, DATABASE, SETTINGS
+from chatsvc.transport.state import ASSISTANT, CLOCK, DATABASE, SETTINGS
 
 log = logging.getLogger("chatsvc.staff")
 
@@ -70,7 +70,11 @@ def _render(
     html = (
         request.app[JINJA]
         .get_template(template)
-        .render(staff_css_url=_versioned("/agent/staff.css", STATIC / "staff.css"), **values)
+        .render(
+            staff_css_url=_versioned("/agent/staff.css", STATIC / "staff.css"),
+            center=request.app[ASSISTANT].index.kb.center,
+            **values,
+        )
     )
     response = web.Response(text=html, content_type="text/html", status=status)
     response.headers["Cache-Control"] = "no-store"

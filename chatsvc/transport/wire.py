@@ -161,10 +161,24 @@ class Hours(Wire):
     leave_message: LeaveMessageOffer
 
 
+class Center(Wire):
+    object_name = "Center"
+
+    city: str
+    name: str
+    chat_name: str
+    assistant_name: str
+    phone: str
+    phone_tel: str
+    email: str
+    website: str
+
+
 class StartAck(Ack):
     token: str
     conversation: Conversation
     messages: list[Message]
+    center: Center
     hours: Hours | None = None  # only when the question asked for a person and none can come
 
 
@@ -173,6 +187,7 @@ class ResumeAck(Ack):
     messages: list[Message]
     has_more: bool
     queue: QueuePlace | None
+    center: Center
 
 
 class EndAck(Ack):

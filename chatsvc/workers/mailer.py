@@ -11,7 +11,7 @@ import asyncio
 import functools
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
@@ -20,6 +20,7 @@ from pathlib import Path
 import aiosmtplib
 from aiohttp import web
 
+from chatsvc.catalogue.center import Center
 from chatsvc.clock import Clock
 from chatsvc.db.database import Database
 from chatsvc.outbox.mail import MAIL_OUTBOX, DueMail, due_mail
@@ -44,6 +45,7 @@ class Mailer(OutboxSender[DueMail]):
         settings: Settings,
         clock: Clock,
         *,
+        center: Callable[[], Center],
         poll_seconds: float = POLL_SECONDS,
         batch_size: int = BATCH_SIZE,
     ):
@@ -53,7 +55,11 @@ class Mailer(OutboxSender[DueMail]):
             database, clock, MAIL_OUTBOX, log, poll_seconds=poll_seconds, batch_size=batch_size
         )
         self.settings = settings
-        self._envelope_from = parseaddr(settings.mail_from)[1]
+        self.center = center  # the knowledge base's, as it is now: it reloads when edited
+
+    def sender(self) -> str:
+        """The From header: CHATSVC_MAIL_FROM, or else the center's name at no-reply@localhost."""
+        return self.settings.mail_from or self.center().mail_from()
 
     def describe(self) -> str:
         """Say whether mail goes through SMTP (and where) or into the mail folder."""
@@ -105,21 +111,23 @@ class Mailer(OutboxSender[DueMail]):
             await _quit(smtp)
 
     async def _send_by_smtp(self, smtp: aiosmtplib.SMTP, mail: DueMail) -> None:
-        message = build_message(mail, self.settings)
-        await smtp.send_message(message, sender=self._envelope_from, recipients=[mail.to_address])
+        sender = self.sender()
+        message = build_message(mail, self.settings, sender)
+        await smtp.send_message(message, sender=parseaddr(sender)[1], recipients=[mail.to_address])
 
     async def _write_to_folder(self, mail: DueMail) -> str:
         # No SMTP host configured: the mail folder is the outbox's far side.
         name = f"{mail.created_at.astimezone(UTC):%Y%m%dT%H%M%SZ}-{mail.id}.eml"
-        data = build_message(mail, self.settings).as_bytes()
+        data = build_message(mail, self.settings, self.sender()).as_bytes()
         path = await asyncio.to_thread(_write_atomically, self.settings.mail_folder, name, data)
         return f"written to {path}: {mail.subject}"
 
 
-def build_message(mail: DueMail, settings: Settings) -> EmailMessage:
-    """Build the plain-text email for an outbox mail (the same bytes on every resend)."""
+def build_message(mail: DueMail, settings: Settings, sender: str) -> EmailMessage:
+    """Build the plain-text email for an outbox mail, from `sender` (the same bytes on every
+    resend, unless the sender was changed meanwhile)."""
     message = EmailMessage()
-    message["From"] = settings.mail_from
+    message["From"] = sender
     message["To"] = mail.to_address
     message["Subject"] = mail.subject
     reply_to = mail.reply_to or settings.mail_reply_to

@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from chatsvc.actions import accounts, after_hours
 from chatsvc.actions import conversations as chats
 from chatsvc.actions.accounts import StaffView
+from chatsvc.catalogue.knowledge import default_path, load_knowledge_base
 from chatsvc.db.database import Database
 from chatsvc.db.models import AfterHoursMessage, Conversation, Message, OutboxMail
 from chatsvc.errors import AlreadyTaken, ChatError, ConversationEnded, NotAssigned
@@ -27,6 +28,7 @@ CALENDAR = BusinessCalendar.from_settings(
 SUNDAY_NOON = datetime(2026, 11, 29, 20, 0, tzinfo=UTC)  # 12:00 in Pasadena: closed
 MONDAY_FIVE_PM = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)  # 17:00 on Monday, Nov 30, Pasadena
 FRIDAY_EVENING = datetime(2026, 12, 5, 3, 0, tzinfo=UTC)  # 19:00 on Friday, Dec 4, Pasadena
+CENTER = load_knowledge_base(default_path()).center
 LIMITS = after_hours.Limits(per_sender_per_hour=5, per_email_per_day=3)
 
 
@@ -41,10 +43,19 @@ async def leave(db: Database, **changes: Any) -> after_hours.LeftMessage:
         "honeypot": "",
         "limits": LIMITS,
         "calendar": CALENDAR,
+        "center": CENTER,
         "now": SUNDAY_NOON,
     }
     values.update(changes)
     return await db.run(after_hours.leave_message, **values)
+
+
+async def answer(
+    db: Database, by: StaffView, left: after_hours.LeftMessage, text: str, now: datetime
+) -> after_hours.InboxItem:
+    return await db.run(
+        after_hours.reply_to_message, by=by, message_id=left.id, text=text, center=CENTER, now=now
+    )
 
 
 async def rows(db: Database, model: Any) -> list[Any]:
@@ -250,20 +261,12 @@ async def test_the_owner_replies_by_mail_and_the_reply_is_kept(db: Database) -> 
     maria, tom = await staff(db, "maria"), await staff(db, "tom")
     left = await leave(db)
     with pytest.raises(NotAssigned):  # claim first
-        await db.run(
-            after_hours.reply_to_message, by=tom, message_id=left.id, text="Hi", now=SUNDAY_NOON
-        )
+        await answer(db, tom, left, "Hi", SUNDAY_NOON)
     await db.run(after_hours.claim_message, by=maria, message_id=left.id, now=SUNDAY_NOON)
     with pytest.raises(NotAssigned):  # someone else's
-        await db.run(
-            after_hours.reply_to_message, by=tom, message_id=left.id, text="Hi", now=SUNDAY_NOON
-        )
-    replied = await db.run(
-        after_hours.reply_to_message,
-        by=maria,
-        message_id=left.id,
-        text="We have rescheduled your pickup for Tuesday.",
-        now=MONDAY_FIVE_PM,
+        await answer(db, tom, left, "Hi", SUNDAY_NOON)
+    replied = await answer(
+        db, maria, left, "We have rescheduled your pickup for Tuesday.", MONDAY_FIVE_PM
     )
     assert (replied.status, replied.reply, replied.replied_at) == (
         "replied",
@@ -274,18 +277,14 @@ async def test_the_owner_replies_by_mail_and_the_reply_is_kept(db: Database) -> 
     assert (reply.kind, reply.to_address) == ("after_hours_reply", "ana@example.com")
     assert "rescheduled" in reply.body and "Maria" in reply.body and left.reference in reply.subject
     with pytest.raises(ConversationEnded):  # answered once
-        await db.run(
-            after_hours.reply_to_message, by=maria, message_id=left.id, text="x", now=SUNDAY_NOON
-        )
+        await answer(db, maria, left, "x", SUNDAY_NOON)
     assert await db.run(after_hours.inbox, now=SUNDAY_NOON) == []
 
 
 async def test_a_supervisor_may_reply_without_claiming(db: Database) -> None:
     sue = await staff(db, "sue", role="supervisor")
     left = await leave(db)
-    replied = await db.run(
-        after_hours.reply_to_message, by=sue, message_id=left.id, text="Done.", now=SUNDAY_NOON
-    )
+    replied = await answer(db, sue, left, "Done.", SUNDAY_NOON)
     assert (replied.status, replied.owner_id) == ("replied", sue.id)
 
 

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chatsvc.catalogue.knowledge import default_path, load_knowledge_base
 from chatsvc.clock import utc_now
 from chatsvc.db.database import Database
 from chatsvc.db.models import OutboxMail
@@ -24,6 +25,7 @@ from tests.conftest import TIMEOUT, Inbox, free_port, parse
 
 START = datetime(2024, 11, 4, 18, 30, tzinfo=UTC)
 JANE = "jane.doe@example.org"
+CENTER = load_knowledge_base(default_path()).center
 
 
 def smtp_settings(make_settings: Callable[..., Settings], port: int, **more: Any) -> Settings:
@@ -87,7 +89,7 @@ async def test_queued_mail_is_delivered_once_with_its_headers(
     )
     database = await open_database(settings)
     clock = Clock()
-    mailer = Mailer(database, settings, clock)
+    mailer = Mailer(database, settings, clock, center=lambda: CENTER)
     reply = await queue(
         database,
         clock,
@@ -138,7 +140,7 @@ async def test_mail_waits_out_an_smtp_outage_and_is_then_delivered_once(
     settings = smtp_settings(make_settings, port)
     database = await open_database(settings)
     clock = Clock()
-    mailer = Mailer(database, settings, clock)
+    mailer = Mailer(database, settings, clock, center=lambda: CENTER)
     mail_id = await queue(database, clock)
 
     assert await mailer.send_due() == 0
@@ -178,7 +180,7 @@ async def test_background_loop_sends_when_woken(
     settings = smtp_settings(make_settings, inbox.port)
     database = await open_database(settings)
     # A poll far longer than the test's timeout: only wake() can make this mail go out in time.
-    mailer = Mailer(database, settings, utc_now, poll_seconds=3600)
+    mailer = Mailer(database, settings, utc_now, center=lambda: CENTER, poll_seconds=3600)
     await mailer.start()
     try:
         await queue(database, utc_now)
@@ -202,7 +204,7 @@ async def test_without_smtp_mail_is_written_to_the_folder(
     settings = make_settings(mail_folder=folder, mail_reply_to="help@city.example")
     database = await open_database(settings)
     clock = Clock()
-    mailer = Mailer(database, settings, clock)
+    mailer = Mailer(database, settings, clock, center=lambda: CENTER)
     mail_id = await queue(database, clock, subject="Your service request SR-1042")
 
     assert await mailer.send_due() == 1
@@ -212,7 +214,7 @@ async def test_without_smtp_mail_is_written_to_the_folder(
     written = parse(path.read_bytes())
     [row] = await database.run(outbox)
     assert written["Message-ID"] == row.message_id
-    assert written["From"] == settings.mail_from
+    assert written["From"] == "Citizen Service Center <no-reply@localhost>"  # from center.toml
     assert written["To"] == JANE
     assert written["Subject"] == "Your service request SR-1042"
     assert written["Reply-To"] == "help@city.example"
@@ -312,7 +314,10 @@ async def test_two_senders_deliver_each_mail_once(
     first = await open_database(settings)
     second = await open_database(settings)
     await first.run(queue_many, 60, now=utc_now())
-    mailers = [Mailer(db, settings, utc_now, batch_size=4) for db in (first, second, first)]
+    mailers = [
+        Mailer(db, settings, utc_now, center=lambda: CENTER, batch_size=4)
+        for db in (first, second, first)
+    ]
 
     sent = await asyncio.gather(*(mailer.send_due() for mailer in mailers))
 
@@ -338,7 +343,7 @@ async def test_a_claim_skips_mail_another_sender_holds(
     database = await open_database(settings)
     other = await open_database(settings)
     ids = await database.run(queue_many, 10, now=utc_now())
-    mailer = Mailer(other, settings, utc_now)
+    mailer = Mailer(other, settings, utc_now, center=lambda: CENTER)
 
     async with AsyncSession(database.engine) as session:
         # Another sender is in the middle of claiming the three oldest (not yet committed).

@@ -91,7 +91,7 @@ async def test_two_agents_with_one_slot_each_and_three_residents(
     got = await wait_assigned(maria)
     assert got["resident"]["name"] == "Cy"
     seen = await cy.next_where("message", joined("Maria"))
-    assert seen["author_name"] == "City of Pasadena"
+    assert seen["author_name"] is None  # the widget signs it with the center's chat_name
     conversation = await cy.next_where("conversation", lambda c: c["stage"] == "agent")
     assert conversation["agent"] == {"name": "Maria"}
     assert "assigned_staff_id" not in conversation  # the resident sees a first name only

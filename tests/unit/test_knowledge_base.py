@@ -136,3 +136,26 @@ def test_the_server_refuses_to_start_on_a_broken_knowledge_base(kb_copy: Path) -
     assert result.returncode != 0
     assert "knowledge base" in result.stderr and "topics.toml:2" in result.stderr
     assert "listening" not in result.stderr
+
+
+def test_center_problems_are_named_with_their_lines(kb_copy: Path) -> None:
+    path = kb_copy / "center.toml"
+    lines = path.read_text().splitlines()
+    phone_tel = next(i for i, line in enumerate(lines) if line.startswith("phone_tel"))
+    lines[phone_tel] = 'phone_tel = "744-7311"'
+    lines = [line for line in lines if not line.startswith("chat_name")]
+    path.write_text("\n".join([*lines, 'mascot = "a heron"']) + "\n")
+    problems = problems_of(kb_copy)
+    assert problems == [
+        f"knowledge_base/center.toml:{len(lines) + 1}: unknown key 'mascot' (known: address, "
+        "app_name, assistant_name, chat_name, city, email, name, phone, phone_tel, region, "
+        "signature, website)",
+        "knowledge_base/center.toml:1: chat_name must be a non-empty string",
+        f"knowledge_base/center.toml:{phone_tel + 1}: phone_tel must be E.164: +, country code, "
+        "number",
+    ]
+
+
+def test_a_missing_center_file_is_a_problem(kb_copy: Path) -> None:
+    (kb_copy / "center.toml").unlink()
+    assert problems_of(kb_copy) == ["knowledge_base/center.toml:1: file missing"]

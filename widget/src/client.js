@@ -66,6 +66,8 @@ export class ChatClient extends Emitter {
     /** @type {any} */
     this.offer = null;
     this.offerSeq = 0;
+    /** @type {{chat_name?: string} | null} who runs the chat (the `center` of start and resume acks) */
+    this.center = null;
     this.readSeq = 0;
     this.serverReadSeq = 0;
     this.staffReadSeq = 0;
@@ -226,6 +228,7 @@ export class ChatClient extends Emitter {
     this.token = ack.token;
     this.store.set("token", ack.token);
     this.joined = true;
+    this._applyCenter(ack.center);
     this._applyConversation(ack.conversation);
     this._merge(ack.messages);
     // The question asked for a person, and nobody can come soon: offer to leave a message.
@@ -285,6 +288,7 @@ export class ChatClient extends Emitter {
       this.joined = true;
       this.emit("problem", null);
       this._applyQueue(ack.queue);
+      this._applyCenter(ack.center);
       this._applyConversation(ack.conversation);
       this._merge(ack.messages);
       // Guard against a server that says has_more without moving forward.
@@ -376,6 +380,11 @@ export class ChatClient extends Emitter {
   _applyQueue(queue) {
     this.queue = queue && typeof queue === "object" && Number.isInteger(queue.position) ? queue : null;
     this.emit("queue", this.queue);
+  }
+
+  /** Keep who runs the chat (before the messages are shown: it signs the system messages). */
+  _applyCenter(center) {
+    if (center && typeof center === "object") this.center = center;
   }
 
   /** Keep (or drop) the offer to leave a message from an `hours` answer. */

@@ -13,7 +13,6 @@ import { renderMarkdown } from "./shared/markdown.js";
 import { LeaveMessageForm, Confirmation, showRefusal } from "./leave.js";
 import { LIMITS, charCount, validateStart, formatNumber } from "./validation.js";
 
-const SYSTEM_NAME = "City of Pasadena";
 const TYPING_HIDE_MS = 6000; // the other side's indicator, when no update arrives
 const COUNTER_FROM = 3500; // show the character counter near the limit
 const FIELDS = ["name", "email", "question"];
@@ -41,7 +40,8 @@ function quickRepliesOf(m) {
   );
 }
 
-function authorOf(m) {
+/** Who wrote a message; system messages are the center's, signed with its `chat_name`. */
+function authorOf(m, chatName) {
   switch (m.author_kind) {
     case "resident":
       return "You";
@@ -50,9 +50,9 @@ function authorOf(m) {
     case "agent":
       return m.author_name || "Agent";
     case "system":
-      return SYSTEM_NAME;
+      return chatName || m.author_name || "Notice";
     default:
-      return m.author_name || SYSTEM_NAME;
+      return m.author_name || chatName || "Notice";
   }
 }
 
@@ -449,7 +449,7 @@ export class ChatView {
       el(
         "p",
         { class: "meta" },
-        el("span", { class: "author", text: authorOf(m) }),
+        el("span", { class: "author", text: authorOf(m, this.client.center?.chat_name) }),
         time && el("time", { datetime: time.datetime, text: time.label }),
       ),
       text,

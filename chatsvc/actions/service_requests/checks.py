@@ -100,7 +100,7 @@ def clean_contact(contact: Contact) -> Contact:
         except ValueError as exc:
             raise InvalidRequest(f"email: {exc}", field="email") from None
     if phone is not None and not re.fullmatch(r"[0-9+()\-. x]{7,40}", phone):
-        raise InvalidRequest("phone must be a phone number like (626) 744-7311.", field="phone")
+        raise InvalidRequest("phone must be a phone number like (555) 555-0100.", field="phone")
     return Contact(name, email, phone)
 
 

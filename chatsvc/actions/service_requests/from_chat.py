@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chatsvc.actions.accounts import StaffView
 from chatsvc.actions.conversation_state import ConversationStatus, Stage
 from chatsvc.actions.conversations import (
-    SERVICE_NAME,
+    SYSTEM_AUTHOR,
     Draft,
     MessageView,
     append_drafts,
@@ -138,6 +138,6 @@ async def file_request_from_chat(
             conversation_id, "agent", conversation.agent_name or by.first_name, text, None, now
         )
     else:
-        draft = Draft(conversation_id, "system", SERVICE_NAME, text, None, now)
+        draft = Draft(conversation_id, "system", SYSTEM_AUTHOR, text, None, now)
     (message,) = await append_drafts(session, draft)
     return FiledFromChat(view, message, holder)

@@ -14,8 +14,6 @@ from chatsvc.catalogue.fields import describe_value
 from chatsvc.catalogue.knowledge import KnowledgeBase
 from chatsvc.outbox.webhooks import queue_webhook
 
-SERVICE_NAME = "City of Pasadena Citizen Service Center"
-
 
 async def notify_department(
     session: AsyncSession, view: RequestView, event: str, policy: RequestPolicy, now: datetime
@@ -44,7 +42,7 @@ def created_mail(view: RequestView, policy: RequestPolicy) -> str:
             f'To ask about it, chat with us on the City website and say "status of '
             f'{view.number}", or reply to this email.',
             "",
-            SERVICE_NAME,
+            *policy.kb.center.signature,
         ]
     )
 
@@ -63,7 +61,8 @@ def final_mail(view: RequestView, note: str | None, policy: RequestPolicy) -> st
         middle = [f"Your request {view.number} ({view.service_name}) is closed."]
     if note:
         middle += ["", f"Note from our team: {note}"]
-    return "\n".join([greeting, "", *middle, "", *_details(view, policy.kb), "", SERVICE_NAME])
+    signature = policy.kb.center.signature
+    return "\n".join([greeting, "", *middle, "", *_details(view, policy.kb), "", *signature])
 
 
 def _details(view: RequestView, kb: KnowledgeBase) -> list[str]:
