@@ -17,10 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chatsvc.actions.accounts import StaffView
 from chatsvc.actions.canned import CannedView, canned_responses
 from chatsvc.actions.chat_views import ChatSummary, first_questions
-from chatsvc.actions.conversation_state import ConversationStatus, Stage
 from chatsvc.actions.conversations import MessageView, get_conversation
 from chatsvc.actions.handling import NoteView, notes_of
-from chatsvc.actions.presence import AgentState, agents_overview
+from chatsvc.actions.presence import HELD, AgentState, agents_overview
 from chatsvc.actions.queue import QueueEntry, queue_view
 from chatsvc.db.models import Conversation, Message, Resident
 from chatsvc.errors import Forbidden, NotFound
@@ -90,11 +89,7 @@ async def _chats_of(session: AsyncSession, staff_id: int) -> list[ChatSummary]:
     conversations = list(
         await session.scalars(
             select(Conversation)
-            .where(
-                Conversation.assigned_staff_id == staff_id,
-                Conversation.status == ConversationStatus.OPEN,
-                Conversation.stage == Stage.AGENT,
-            )
+            .where(Conversation.assigned_staff_id == staff_id, HELD)
             .order_by(Conversation.assigned_at, Conversation.id)
         )
     )
@@ -148,11 +143,7 @@ async def conversation_detail(
 async def assigned_agent(session: AsyncSession, *, conversation_id: int) -> int | None:
     """The agent who answers the conversation now, if any."""
     staff_id: int | None = await session.scalar(
-        select(Conversation.assigned_staff_id).where(
-            Conversation.id == conversation_id,
-            Conversation.status == ConversationStatus.OPEN,
-            Conversation.stage == Stage.AGENT,
-        )
+        select(Conversation.assigned_staff_id).where(Conversation.id == conversation_id, HELD)
     )
     return staff_id
 

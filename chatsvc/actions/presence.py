@@ -50,6 +50,11 @@ ON_DUTY: ColumnElement[bool] = and_(
     exists().where(AgentConnection.staff_id == Staff.id),
 )
 
+# A conversation an agent answers now (with `assigned_staff_id` saying whose).
+HELD: ColumnElement[bool] = and_(
+    Conversation.status == ConversationStatus.OPEN, Conversation.stage == Stage.AGENT
+)
+
 log = logging.getLogger("chatsvc.presence")
 
 
@@ -272,11 +277,7 @@ async def _lock_chats(session: AsyncSession, staff_id: int) -> list[Conversation
     return list(
         await session.scalars(
             select(Conversation)
-            .where(
-                Conversation.assigned_staff_id == staff_id,
-                Conversation.status == ConversationStatus.OPEN,
-                Conversation.stage == Stage.AGENT,
-            )
+            .where(Conversation.assigned_staff_id == staff_id, HELD)
             .order_by(Conversation.id)
             .with_for_update(of=Conversation)
             .execution_options(populate_existing=True)
@@ -372,11 +373,7 @@ async def agents_overview(
 async def chat_loads(session: AsyncSession, staff_ids: Sequence[int]) -> dict[int, int]:
     rows = await session.execute(
         select(Conversation.assigned_staff_id, func.count())
-        .where(
-            Conversation.assigned_staff_id.in_(staff_ids),
-            Conversation.status == ConversationStatus.OPEN,
-            Conversation.stage == Stage.AGENT,
-        )
+        .where(Conversation.assigned_staff_id.in_(staff_ids), HELD)
         .group_by(Conversation.assigned_staff_id)
     )
     return {staff_id: count for staff_id, count in rows if staff_id is not None}

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatsvc import notices
@@ -43,6 +43,13 @@ DEFAULT_HANDLE_TIME = timedelta(minutes=6)
 
 
 HANDLE_TIME_SAMPLE = 50
+
+# The queue: open conversations waiting for a person, emergencies first, then sent-back ones,
+# then the oldest.
+WAITING: ColumnElement[bool] = and_(
+    Conversation.status == ConversationStatus.OPEN, Conversation.stage == Stage.WAITING
+)
+QUEUE_ORDER = (Conversation.priority, Conversation.queued_at, Conversation.id)
 
 
 @dataclass(frozen=True)
@@ -90,10 +97,8 @@ async def drain_queue(
     waiting = list(
         await session.scalars(
             select(Conversation)
-            .where(
-                Conversation.status == ConversationStatus.OPEN, Conversation.stage == Stage.WAITING
-            )
-            .order_by(Conversation.priority, Conversation.queued_at, Conversation.id)
+            .where(WAITING)
+            .order_by(*QUEUE_ORDER)
             .limit(limit)
             .with_for_update(of=Conversation, skip_locked=True)
         )
@@ -201,19 +206,10 @@ async def queue_view(
     session: AsyncSession, *, now: datetime, limit: int = 200
 ) -> tuple[list[QueueEntry], int]:
     """The waiting conversations in order, each with its place and an estimated wait."""
-    total = await session.scalar(
-        select(func.count())
-        .select_from(Conversation)
-        .where(Conversation.status == ConversationStatus.OPEN, Conversation.stage == Stage.WAITING)
-    )
+    total = await session.scalar(select(func.count()).select_from(Conversation).where(WAITING))
     conversations = list(
         await session.scalars(
-            select(Conversation)
-            .where(
-                Conversation.status == ConversationStatus.OPEN, Conversation.stage == Stage.WAITING
-            )
-            .order_by(Conversation.priority, Conversation.queued_at, Conversation.id)
-            .limit(limit)
+            select(Conversation).where(WAITING).order_by(*QUEUE_ORDER).limit(limit)
         )
     )
     firsts = await first_questions(session, [c.id for c in conversations])
@@ -252,11 +248,7 @@ async def _seconds_per_freed_slot(session: AsyncSession, now: datetime) -> float
 
 async def availability(session: AsyncSession, *, now: datetime) -> Availability:
     agents = await session.scalar(select(func.count()).select_from(Staff).where(ON_DUTY))
-    waiting = await session.scalar(
-        select(func.count())
-        .select_from(Conversation)
-        .where(Conversation.status == ConversationStatus.OPEN, Conversation.stage == Stage.WAITING)
-    )
+    waiting = await session.scalar(select(func.count()).select_from(Conversation).where(WAITING))
     per_slot = await _seconds_per_freed_slot(session, now)
     wait = None if per_slot is None or not agents else math.ceil(((waiting or 0) + 1) * per_slot)
     if agents and wait is not None and await _has_free_slot(session):
