@@ -26,7 +26,15 @@ from chatsvc.transport.publish import Publisher
 from chatsvc.transport.resident import ResidentNamespace
 from chatsvc.transport.sockets import RedisManager, create_socket_server
 from chatsvc.transport.staff import add_staff_routes
-from chatsvc.transport.state import ASSISTANT, CLOCK, DATABASE, REQUEST_POLICY, SETTINGS, SIO
+from chatsvc.transport.state import (
+    ASSISTANT,
+    CALENDAR,
+    CLOCK,
+    DATABASE,
+    REQUEST_POLICY,
+    SETTINGS,
+    SIO,
+)
 from chatsvc.transport.uploads import add_upload_routes
 from chatsvc.workers.mailer import MAILER, Mailer
 from chatsvc.workers.webhooks import WEBHOOK_SENDER, WebhookSender
@@ -69,6 +77,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     app[ASSISTANT] = assistant
     app[SIO] = sio
     app[CLOCK] = clock
+    app[CALENDAR] = calendar
     app[DISPATCHER] = dispatcher
     app[MAILER] = mailer
     app[WEBHOOK_SENDER] = webhook_sender

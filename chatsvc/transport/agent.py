@@ -223,6 +223,7 @@ class AgentNamespace(Namespace):
             "workgroups": listing.workgroups(kb, also=state.staff_workgroups),
             "topics": listing.topics_by_code(kb),
             "dispositions": handling.DISPOSITIONS,
+            "center": kb.center.public(),
         }
 
     @socket_event(StatusPayload)

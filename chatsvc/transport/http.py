@@ -13,7 +13,7 @@ from sqlalchemy import text
 from chatsvc.db.database import DATABASE_DOWN
 from chatsvc.errors import NotFound
 from chatsvc.transport.errors import render_error
-from chatsvc.transport.state import ASSISTANT, DATABASE
+from chatsvc.transport.state import ASSISTANT, CALENDAR, DATABASE
 
 log = logging.getLogger("chatsvc.http")
 
@@ -44,7 +44,8 @@ async def demo_page(request: web.Request) -> web.Response:
     """Show a page of the city website with the widget embedded, as a resident would see it."""
     template = request.app[JINJA].get_template("demo.html")
     center = request.app[ASSISTANT].index.kb.center
-    html = template.render(widget_url="/widget.js", center=center)
+    hours = request.app[CALENDAR].describe_hours()
+    html = template.render(widget_url="/widget.js", center=center, hours=hours)
     return web.Response(text=html, content_type="text/html")
 
 

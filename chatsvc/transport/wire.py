@@ -431,6 +431,7 @@ class HelloAck(Ack):
     workgroups: list[str]
     topics: dict[str, TopicSummary]
     dispositions: dict[str, str]
+    center: Center
 
 
 class MeAck(Ack):

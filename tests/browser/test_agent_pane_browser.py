@@ -152,7 +152,7 @@ async def start_widget_chat(
     leave = page.get_by_role("heading", name="Leave Us A Message!")
     await expect(prechat.or_(leave)).to_be_visible()
     if await leave.is_visible():
-        await page.get_by_role("button", name="Ask the City Assistant instead").click()
+        await page.get_by_role("button", name="Ask our assistant instead").click()
         await expect(prechat).to_be_visible()
     await page.get_by_label("Name").fill(name)
     await page.get_by_label("Email").fill(email)

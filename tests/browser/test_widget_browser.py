@@ -57,7 +57,7 @@ def message(page: Page, text: str) -> Any:
     )
 
 
-ASSISTANT_INSTEAD = "Ask the City Assistant instead"
+ASSISTANT_INSTEAD = "Ask our assistant instead"
 
 
 async def open_widget(page: Page) -> None:

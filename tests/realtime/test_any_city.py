@@ -2,7 +2,9 @@
 
 The service runs on the knowledge base of a fictional city (tests/data/riverbend/). Everything
 residents and staff are sent (socket events and acks, pages, Open311, mail) names Riverbend and
-its number, and nothing names Pasadena, whose knowledge base ships with the service.
+its number, and nothing names Pasadena, whose knowledge base ships with the service: nor its
+assistant, "City Assistant", since the staff pane and the widget take the assistant's name from the
+center too. The demo page's opening hours are the business calendar's, not Pasadena's.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 import aiohttp
 
+from chatsvc.hours import BusinessCalendar
 from chatsvc.settings import Settings
 from tests.conftest import (
     PERSON,
@@ -28,7 +31,10 @@ from tests.conftest import (
 
 RIVERBEND = Path(__file__).resolve().parents[1] / "data" / "riverbend"
 # Pasadena's names, domain and phone number (its area code as a phone number writes it).
-PASADENA = re.compile(r"Pasadena|PasadenaCSC|cityofpasadena|744-7311|\(626\)|\+1626|\b626[-. ]")
+PASADENA = re.compile(
+    r"Pasadena|PasadenaCSC|cityofpasadena|744-7311|\(626\)|\+1626|\b626[-. ]"
+    r"|City Assistant|8 a\.m\.–5 p\.m\."  # its assistant, and its hours as the demo page wrote them
+)
 
 
 def client_id() -> str:
@@ -68,6 +74,7 @@ async def test_a_city_runs_the_service_with_its_own_identity(
     acks.append(started)
     assert started["center"]["chat_name"] == "Riverbend City Hall"
     assert started["center"]["phone"] == "(541) 555-0142"
+    assert started["center"]["assistant_name"] == "Riverbend Helper"
     greeting = started["messages"][-1]
     assert greeting["author_name"] == "Riverbend Helper"
     assert "Riverbend Helper" in greeting["text"]
@@ -97,7 +104,11 @@ async def test_a_city_runs_the_service_with_its_own_identity(
             pane = await response.text()
         pages.append(pane)
         assert "<h1>Riverbend Help Desk chat</h1>" in pane
-        acks.append(await maria.ok("hello", {}))
+        hello = await maria.ok("hello", {})
+        acks.append(hello)
+        # The pane names the assistant (its chips, hints, and messages without a name) from this.
+        assert hello["center"]["assistant_name"] == "Riverbend Helper"
+        assert hello["center"]["chat_name"] == "Riverbend City Hall"
         await maria.next_where("assigned", lambda p: p["conversation"]["id"] == cid)
         joined = await resident.next_where("message", lambda m: m["author_kind"] == "system")
         assert joined["author_name"] is None  # the widget signs it with the center's chat_name
@@ -137,6 +148,8 @@ async def test_a_city_runs_the_service_with_its_own_identity(
         assert "<title>Riverbend Help Desk | City of Riverbend</title>" in demo
         assert 'href="tel:+15415550142">(541) 555-0142</a>' in demo
         assert "RiverbendFix" in demo and "1 Mill Street" in demo
+        hours = BusinessCalendar.from_settings(city.settings).describe_hours()
+        assert demo.count(hours) == 2, hours  # the contact box and the footer
         pages.append(demo)
         for asset in ("/widget.js", "/agent/pane.js"):
             async with http.get(city.url + asset) as response:

@@ -10,12 +10,12 @@ import { validateLeaveMessage } from "./validation.js";
 
 const FIELDS = ["name", "email", "message"];
 const DEFAULT_TEXT = "Agents are unavailable right now. Please leave a message and we will respond by next business day.";
-const SECONDARY = { start: "Ask the City Assistant instead", chat: "Back to the chat" };
+const SECONDARY = { start: "Ask our assistant instead", chat: "Back to the chat" };
 
 export class LeaveMessageForm {
   /**
    * send(payload) resolves to the `leave_message` ack; onSent(ack, values) runs after a success;
-   * onSecondary() for the secondary button (the City Assistant, or back to the chat).
+   * onSecondary() for the secondary button (the assistant, or back to the chat).
    */
   constructor({ send, onSent, onSecondary }) {
     this.send = send;

@@ -834,7 +834,7 @@ export class ChatView {
     if (this.isOpen) this.focusInitial();
   }
 
-  /** The form's secondary button: the City Assistant (no chat yet), or back to the chat. */
+  /** The form's secondary button: the assistant (no chat yet), or back to the chat. */
   leaveSecondary() {
     const from = this.leaveFrom;
     this.leaveFrom = null;

@@ -64,7 +64,8 @@ class NewRequest:
     client_id: str | None = None
     source: Source = "assistant"
     staff_id: int | None = None
-    actor: str = "City Assistant"  # who files it, as the history says
+    # Who files it, as the history says; the assistant passes its name from center.toml.
+    actor: str = "Assistant"
     open311_client_id: int | None = None
 
 

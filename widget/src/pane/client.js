@@ -97,6 +97,8 @@ export class AgentClient extends Emitter {
     this.workgroups = [];
     this.topics = {};
     this.dispositions = DEFAULT_DISPOSITIONS;
+    /** @type {{assistant_name?: string} | null} who runs the chat (the `center` of the hello ack) */
+    this.center = null;
     this.transcripts = new Map();
     this.loading = new Map(); // conversation id -> the open request in flight
     this.outbox = []; // replies not yet acknowledged, oldest first
@@ -113,6 +115,12 @@ export class AgentClient extends Emitter {
 
   get isSupervisor() {
     return this.me?.role === "supervisor" || this.me?.role === "admin";
+  }
+
+  /** The assistant's name, from the knowledge base's center.toml (hello's `center`). */
+  get assistantName() {
+    const name = this.center?.assistant_name;
+    return typeof name === "string" && name.trim() ? name.trim() : "Assistant";
   }
 
   // --- connection ----------------------------------------------------------------------
@@ -229,6 +237,7 @@ export class AgentClient extends Emitter {
     if (Array.isArray(ack.workgroups)) this.workgroups = ack.workgroups.filter((w) => typeof w === "string");
     if (isObject(ack.topics)) this.topics = ack.topics;
     if (isObject(ack.dispositions) && Object.keys(ack.dispositions).length) this.dispositions = ack.dispositions;
+    if (isObject(ack.center)) this.center = ack.center;
     if (Array.isArray(ack.agents)) this.agents = ack.agents.filter(isObject);
     const chats = Array.isArray(ack.chats) ? ack.chats.filter(isChat) : [];
     this.mine = new Set();

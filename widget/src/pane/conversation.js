@@ -278,7 +278,7 @@ export class ConversationView {
       return label ? `Ended: ${label}` : "Ended";
     }
     if (chat.stage === "waiting") return "Waiting in the queue";
-    if (chat.stage === "assistant") return "With the City Assistant";
+    if (chat.stage === "assistant") return `With ${this.client.assistantName}`;
     if (this.client.isMineOpen(chat.id)) return "With you";
     return chat.assigned?.name ? `With ${chat.assigned.name}` : "With an agent";
   }
@@ -295,7 +295,7 @@ export class ConversationView {
       case "waiting":
         return "Accept this chat to reply.";
       case "assistant":
-        return "The City Assistant is answering this chat.";
+        return `${this.client.assistantName} is answering this chat.`;
       case "other":
         return `${chat?.assigned?.name || "Another agent"} is answering this chat.`;
       case "ended":
@@ -453,7 +453,7 @@ export class ConversationView {
     const author =
       kind === "system"
         ? "System"
-        : m.author_name || { resident: "Resident", assistant: "City Assistant", agent: "Agent" }[kind];
+        : m.author_name || { resident: "Resident", assistant: this.client.assistantName, agent: "Agent" }[kind];
     const role = { resident: "Resident", assistant: "Assistant", agent: "Agent", system: "" }[kind];
     const text = el("div", { class: "text" });
     if (m.format === "markdown") text.append(renderMarkdown(m.text, document));

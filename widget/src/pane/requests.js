@@ -3,7 +3,7 @@
 // fields the resident already gave are suggested by the server, the agent checks and edits them,
 // and the resident is told the number in the chat. `RequestsView` is the Requests page: the
 // list with its filters (status, department, topic, dates) and pages, kept live by `request`
-// events (from the pane, the City Assistant and Open311 alike), and one request beside it with
+// events (from the pane, the assistant and Open311 alike), and one request beside it with
 // its details, photos, history and a form to change its status with a note.
 
 import { el } from "../shared/dom.js";
@@ -18,7 +18,7 @@ const OPEN_STATUSES = ["open", "in_progress"];
 const NOTE_MAX = 4000;
 const REFERRED_TO_MAX = 100;
 const TICK_MS = 60000; // overdue markers are worked out again this often
-const SOURCES = { agent: "Agent pane", assistant: "City Assistant (chat)", open311: "Open311" };
+const SOURCES = { agent: "Agent pane", open311: "Open311" };
 const STATUS_FILTERS = [
   ["", "All statuses"],
   ["active", "Open or in progress"],
@@ -138,7 +138,7 @@ export async function createRequestDialog({ client, conversationId, opener, fall
   const topicField = formField(
     "Topic (required)",
     topicSelect,
-    first.topic ? "The City Assistant's topic for this chat is chosen." : "The chat has no request topic yet: choose one.",
+    first.topic ? `${client.assistantName}'s topic for this chat is chosen.` : "The chat has no request topic yet: choose one.",
   );
   const fieldsBox = el("div", { class: "request-fields", "aria-live": "off" });
   const photoIds = Array.isArray(first.photo_ids) ? first.photo_ids.filter(Number.isInteger) : [];
@@ -678,7 +678,8 @@ export class RequestsView {
     this.title.textContent = `Request ${r.number} — ${r.service_name || r.service_code}`;
     const meta = [el("span", { class: "chip", text: label })];
     if (late) meta.push(el("span", { class: "badge overdue", text: "Overdue" }));
-    meta.push(el("span", { class: "muted", text: `From the ${SOURCES[r.source] || r.source}` }));
+    const source = r.source === "assistant" ? `From ${this.client.assistantName} (chat)` : `From the ${SOURCES[r.source] || r.source}`;
+    meta.push(el("span", { class: "muted", text: source }));
     this.meta.replaceChildren(...meta.flatMap((node, i) => (i ? [" ", node] : [node])));
 
     const rows = [

@@ -30,9 +30,17 @@ export class SupervisorView {
     this.refreshTimer = undefined;
     this.build();
     client.on("agents", () => this.onAgents());
-    client.on("ready", () => this.refreshExpanded());
+    client.on("ready", () => {
+      this.openChatHint.textContent = this.openChatHintText();
+      this.refreshExpanded();
+    });
     client.on("chat", (chat) => this.onChat(chat));
     client.on("canned", () => this.renderCanned());
+  }
+
+  /** The hint under "Chat number", naming the assistant once hello told its name. */
+  openChatHintText() {
+    return `Any chat, ended or with ${this.client.assistantName} too: the number is on each chat, as “Chat #42”.`;
   }
 
   build() {
@@ -53,12 +61,13 @@ export class SupervisorView {
       class: "narrow",
       "aria-describedby": "open-chat-hint",
     });
+    this.openChatHint = el("p", { class: "hint", id: "open-chat-hint", text: this.openChatHintText() });
     this.openError = el("p", { class: "error", id: "open-chat-error", hidden: true, "aria-live": "polite" });
     const openForm = el(
       "form",
       { class: "inline-form", novalidate: true },
       el("label", { for: this.chatNumber.id, text: "Chat number" }),
-      el("p", { class: "hint", id: "open-chat-hint", text: "Any chat, ended or with the City Assistant too: the number is on each chat, as “Chat #42”." }),
+      this.openChatHint,
       el("div", { class: "inline" }, this.chatNumber, el("button", { type: "submit", class: "secondary" }, "Open chat")),
       this.openError,
     );
