@@ -11,7 +11,7 @@ WIDGET_SRC := $(wildcard widget/src/*.js) $(SHARED_SRC)
 PANE := chatsvc/static/pane.js
 PANE_SRC := $(wildcard widget/src/pane/*.js) $(SHARED_SRC)
 
-.PHONY: run test test-fast lint typecheck js-check pytest widget pane bench bench-handoff bench-scale clean
+.PHONY: run test test-fast lint typecheck js-check pytest widget pane bench bench-handoff bench-scale bench-abuse clean
 
 run: $(PY_STAMP) $(WIDGET) $(PANE)
 	$(BIN)/chatsvc agents demo
@@ -61,6 +61,11 @@ bench-handoff: $(PY_STAMP)
 # Needs PostgreSQL and Redis (see bench/scale.py --help for where).
 bench-scale: $(PY_STAMP)
 	$(BIN)/python bench/scale.py $(SCALE_ARGS)
+
+# A bystander resident's ack latency alone and during each attack (sign-in, message, start and
+# upload floods), all on 127.0.0.0/8; a few minutes (bench/abuse.py --help).
+bench-abuse: $(PY_STAMP)
+	$(BIN)/python bench/abuse.py $(ABUSE_ARGS)
 
 $(PY_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
