@@ -245,17 +245,17 @@ async def signin_flood(url: str, seconds: float) -> Counter[str]:
         address = ATTACK_ADDRESSES[index % len(ATTACK_ADDRESSES)]
         connector = aiohttp.TCPConnector(local_addr=(address, 0))
         jar = aiohttp.CookieJar(unsafe=True)  # keep cookies from an IP address
-        timeout = aiohttp.ClientTimeout(total=max(1.0, seconds))
-        async with aiohttp.ClientSession(
-            connector=connector, cookie_jar=jar, timeout=timeout
-        ) as http:
+        async with aiohttp.ClientSession(connector=connector, cookie_jar=jar) as http:
             token = ""
             for _ in range(SIGNIN_MAX_ATTEMPTS):
                 if time.perf_counter() >= deadline:
                     return
+                # No request outlives the attack by more than a second: a stalled server shows
+                # as "no answer in time", and the phase stays --seconds long.
+                timeout = aiohttp.ClientTimeout(total=deadline - time.perf_counter() + 1.0)
                 try:
                     if not token:
-                        async with http.get(f"{url}/agent/sign-in") as page:
+                        async with http.get(f"{url}/agent/sign-in", timeout=timeout) as page:
                             found = CSRF_FIELD.search(await page.text())
                             if page.status != 200 or not found:
                                 outcomes[f"sign-in page HTTP {page.status}"] += 1
@@ -264,7 +264,7 @@ async def signin_flood(url: str, seconds: float) -> Counter[str]:
                     username = "".join(rng.choices(string.ascii_lowercase, k=10))
                     form = {"csrf_token": token, "username": username, "password": "Wr0ng-pass!"}
                     async with http.post(
-                        f"{url}/agent/sign-in", data=form, allow_redirects=False
+                        f"{url}/agent/sign-in", data=form, allow_redirects=False, timeout=timeout
                     ) as answer:
                         body = await answer.text()
                         retry = " (Retry-After)" if "Retry-After" in answer.headers else ""
@@ -829,6 +829,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # progress as it goes
     # python-socketio's client logs a warning per late ack; the tallies count them.
     logging.getLogger("socketio.client").setLevel(logging.ERROR)
     logging.getLogger("engineio.client").setLevel(logging.ERROR)
