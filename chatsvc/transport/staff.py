@@ -10,11 +10,18 @@ from aiohttp import web
 
 from chatsvc.actions import accounts
 from chatsvc.actions.service_requests.photos import PHOTO_TYPES, load_photo
-from chatsvc.errors import ChatError, SignInRefused
+from chatsvc.errors import ChatError, SignInRefused, SignInThrottled
 from chatsvc.tokens import new_token
 from chatsvc.transport.dispatch import DISPATCHER
 from chatsvc.transport.errors import client_error, render_error
 from chatsvc.transport.http import JINJA, STATIC
+from chatsvc.transport.sign_in_guard import (
+    SIGN_IN_GUARD,
+    SignInBusy,
+    SignInGuard,
+    client_address,
+    sign_in_guard_ctx,
+)
 from chatsvc.transport.state import ASSISTANT, CLOCK, DATABASE, SETTINGS
 
 log = logging.getLogger("chatsvc.staff")
@@ -25,6 +32,8 @@ MAX_FORM_BYTES = 8 * 1024
 
 
 def add_staff_routes(app: web.Application) -> None:
+    app[SIGN_IN_GUARD] = SignInGuard(app[SETTINGS])
+    app.cleanup_ctx.append(sign_in_guard_ctx)
     app.router.add_get("/agent", pane)
     app.router.add_get("/agent/sign-in", sign_in_page)
     app.router.add_post("/agent/sign-in", sign_in)
@@ -126,13 +135,24 @@ async def sign_in(request: web.Request) -> web.Response:
             error="Your sign-in form expired. Please try again.",
             status=403,
         )
+    settings = request.app[SETTINGS]
+    guard = request.app[SIGN_IN_GUARD]
     try:
-        outcome = await request.app[DATABASE].run(
-            accounts.sign_in,
+        guard.admit(client_address(request, settings))
+    except SignInBusy as busy:
+        log.info("sign-in refused: too many at once (retry in %d s)", busy.retry_after)
+        seconds = busy.retry_after
+        response = _sign_in_form(
+            request,
             username=username,
-            password=form.get("password", "")[:1024],
-            now=request.app[CLOCK](),
+            error=f"Too many sign-ins right now. Try again in {seconds} "
+            f"second{'s' if seconds != 1 else ''}.",
+            status=429,
         )
+        response.headers["Retry-After"] = str(seconds)
+        return response
+    try:
+        outcome = await _check_sign_in(request, guard, username, form.get("password", "")[:1024])
     except Exception as exc:
         if client_error(exc) is None:
             raise  # a bug: the error middleware logs it and answers internal_error
@@ -141,17 +161,43 @@ async def sign_in(request: web.Request) -> web.Response:
         return _sign_in_form(
             request, username=username, error=body["error"]["message"], status=status
         )
+    finally:
+        guard.release()
     if isinstance(outcome, SignInRefused):
         log.info("sign-in refused: %s", outcome.code)
-        return _sign_in_form(
+        response = _sign_in_form(
             request, username=username, error=outcome.message, status=outcome.status
         )
+        if isinstance(outcome, SignInThrottled):
+            response.headers["Retry-After"] = str(outcome.retry_after)
+        return response
     log.info("staff %d signed in", outcome.staff.id)
     response = web.HTTPSeeOther("/agent")
     lifetime = int(accounts.SESSION_LIFETIME.total_seconds())
     _set_cookie(request, response, SESSION_COOKIE, outcome.token, max_age=lifetime)
     response.del_cookie(CSRF_COOKIE, path="/")
     raise response
+
+
+async def _check_sign_in(
+    request: web.Request, guard: SignInGuard, username: str, password: str
+) -> accounts.SignedIn | SignInRefused:
+    """Count the attempt, check the password in a worker thread, then open the session."""
+    database = request.app[DATABASE]
+    attempt = await database.run(
+        accounts.begin_sign_in,
+        username=username,
+        address=client_address(request, request.app[SETTINGS]),
+        now=request.app[CLOCK](),
+    )
+    if isinstance(attempt, SignInRefused):
+        return attempt
+    if not await guard.check(attempt.password_hash, password) or attempt.password_hash is None:
+        return SignInRefused("The username or password is not right.")
+    new_hash = await guard.rehash(attempt.password_hash, password)
+    return await database.run(
+        accounts.finish_sign_in, attempt=attempt, new_hash=new_hash, now=request.app[CLOCK]()
+    )
 
 
 async def sign_out(request: web.Request) -> web.Response:
