@@ -53,6 +53,9 @@ class Settings:
     sign_in_workers: int = 1
     sign_in_max_pending: int = 8
     sign_in_attempts_per_address_per_minute: int = 10
+    # Signs the sign-in form's CSRF token. Empty: one is generated once and kept in the
+    # database, so every process shares it.
+    secret_key: str = field(default="", repr=False)
     # Mail: SMTP when a host is set; otherwise each mail is written to mail_folder as .eml.
     smtp_host: str = ""
     smtp_port: int = 587
@@ -122,6 +125,7 @@ class Settings:
             sign_in_attempts_per_address_per_minute=_int(
                 env, "CHATSVC_SIGN_IN_ATTEMPTS_PER_ADDRESS_PER_MINUTE", 10, minimum=1
             ),
+            secret_key=env.get("CHATSVC_SECRET_KEY", ""),
             smtp_host=env.get("CHATSVC_SMTP_HOST", ""),
             smtp_port=_int(env, "CHATSVC_SMTP_PORT", 587, minimum=1),
             smtp_username=env.get("CHATSVC_SMTP_USERNAME", ""),

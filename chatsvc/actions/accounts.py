@@ -25,7 +25,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatsvc.db.models import SignInThrottle, Staff, StaffSession, StaffWorkgroup
+from chatsvc.db.models import ServerSecret, SignInThrottle, Staff, StaffSession, StaffWorkgroup
 from chatsvc.errors import AccountError, SignInRefused, SignInThrottled
 from chatsvc.tokens import hash_token, new_token
 
@@ -334,6 +334,20 @@ async def sign_in(
         return SignInRefused("The username or password is not right.")
     new_hash = hash_password(password) if needs_rehash(attempt.password_hash or "") else None
     return await finish_sign_in(session, attempt=attempt, new_hash=new_hash, now=now)
+
+
+async def server_secret(session: AsyncSession, *, name: str) -> str:
+    """The server's secret key of this name, made (once, whichever process is first) if new."""
+    assert session.bind is not None
+    insert = postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(ServerSecret)
+        .values(name=name, value=secrets.token_urlsafe(48))
+        .on_conflict_do_nothing()
+    )
+    value = await session.scalar(select(ServerSecret.value).where(ServerSecret.name == name))
+    assert value is not None
+    return value
 
 
 @dataclass(frozen=True)

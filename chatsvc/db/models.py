@@ -377,6 +377,15 @@ class OutboxWebhook(Base):
     sent_at: Mapped[datetime | None]
 
 
+class ServerSecret(Base):
+    """A secret key the server made for itself (when none is configured), shared by processes."""
+
+    __tablename__ = "server_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
+
+
 class SignInThrottle(Base):
     """Sign-in attempts for one username from one address, to slow down password guessing.
 

@@ -45,6 +45,7 @@ class SignInGuard:
         self.pending = 0
         self._buckets: dict[str, tuple[float, float]] = {}  # address -> (tokens, as of)
         self._monotonic = monotonic
+        self.csrf_key: bytes | None = None  # the sign-in form's key, once read (staff.py)
         self._executor = ThreadPoolExecutor(
             max_workers=settings.sign_in_workers, thread_name_prefix="sign-in"
         )

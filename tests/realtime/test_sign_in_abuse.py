@@ -210,3 +210,53 @@ async def test_a_stranger_cannot_keep_a_staff_member_out(
         assert status == 429 and int(headers["Retry-After"]) > first_wait
         # Even the right password waits its turn at that address.
         assert (await sign_in(attacker, server, "maria", PASSWORD))[0] == 429
+
+
+async def test_a_forged_pair_of_form_token_and_cookie_is_refused(
+    make_settings: Callable[..., Settings],
+    start_server: Callable[..., Awaitable[LiveServer]],
+) -> None:
+    server = await start_server(make_settings())
+    await add_maria(server)
+    # An attacker who can plant a cookie (a sibling subdomain, a network on plain HTTP) sets
+    # the same value in the cookie and the form: not a token the server gave out.
+    # Shaped like the server's own pre-session (issued now, then random), to be sure.
+    forged = f"{int(utc_now().timestamp())}.{secrets.token_urlsafe(32)}"
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            server.url + "/agent/sign-in",
+            data={"csrf_token": forged, "username": "maria", "password": PASSWORD},
+            headers={"Cookie": f"chatsvc_csrf={forged}"},
+            allow_redirects=False,
+        ) as answer,
+    ):
+        assert answer.status == 403
+        assert "expired" in await answer.text()
+    # A real form's pair still signs in.
+    async with browser() as http:
+        assert (await sign_in(http, server, "maria", PASSWORD))[0] == 303
+
+
+async def test_over_https_the_form_cookie_is_host_only(
+    make_settings: Callable[..., Settings],
+    start_server: Callable[..., Awaitable[LiveServer]],
+) -> None:
+    server = await start_server(make_settings(trust_proxy_headers=True))
+    await add_maria(server)
+    https = {"X-Forwarded-Proto": "https"}
+    async with aiohttp.ClientSession() as http:
+        async with http.get(server.url + "/agent/sign-in", headers=https) as page:
+            cookie = page.headers["Set-Cookie"]
+            match = FORM.search(await page.text())
+        assert match
+        assert cookie.startswith("__Host-chatsvc_csrf=") and "Secure" in cookie
+        assert "Path=/" in cookie and "Domain" not in cookie
+        value = cookie.split(";")[0].split("=", 1)[1]
+        async with http.post(
+            server.url + "/agent/sign-in",
+            data={"csrf_token": match.group(1), "username": "maria", "password": PASSWORD},
+            headers={**https, "Cookie": f"__Host-chatsvc_csrf={value}"},
+            allow_redirects=False,
+        ) as answer:
+            assert answer.status == 303

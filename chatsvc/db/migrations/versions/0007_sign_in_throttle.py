@@ -1,4 +1,5 @@
-"""sign-in throttle: attempts per username and address, instead of a lock per username
+"""sign-in throttle: attempts per username and address, instead of a lock per username;
+the server's own secret keys
 
 Revision ID: 0007
 Revises: 0006
@@ -27,9 +28,16 @@ def upgrade() -> None:
         sa.Column("blocked_until", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("username", "address_hash", name=op.f("pk_sign_in_throttle")),
     )
+    op.create_table(
+        "server_secrets",
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("value", sa.String(length=128), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_server_secrets")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("server_secrets")
     op.drop_table("sign_in_throttle")
     op.create_table(
         "sign_in_failures",
