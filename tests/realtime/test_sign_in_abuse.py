@@ -260,3 +260,29 @@ async def test_over_https_the_form_cookie_is_host_only(
             allow_redirects=False,
         ) as answer:
             assert answer.status == 303
+
+
+@pytest.mark.parametrize("trusted", [False, True])
+async def test_x_forwarded_for_names_the_address_only_behind_a_trusted_proxy(
+    make_settings: Callable[..., Settings],
+    start_server: Callable[..., Awaitable[LiveServer]],
+    trusted: bool,
+) -> None:
+    server = await start_server(
+        make_settings(sign_in_attempts_per_address_per_minute=1, trust_proxy_headers=trusted)
+    )
+    statuses = []
+    async with browser("127.0.0.8") as http:
+        for forwarded in ("198.51.100.1", "198.51.100.2"):
+            async with http.get(server.url + "/agent/sign-in") as page:
+                match = FORM.search(await page.text())
+            assert match
+            async with http.post(
+                server.url + "/agent/sign-in",
+                data={"csrf_token": match.group(1), "username": "nobody", "password": "guess"},
+                headers={"X-Forwarded-For": f"{forwarded}, 10.0.0.1"},
+                allow_redirects=False,
+            ) as answer:
+                statuses.append(answer.status)
+    # Untrusted, the header is anyone's to write: both come from the one peer.
+    assert statuses == ([401, 401] if trusted else [401, 429])
