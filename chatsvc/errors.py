@@ -175,6 +175,10 @@ class SignInRefused(ChatError):
 class SignInThrottled(SignInRefused):
     code = ErrorCode.SIGN_IN_THROTTLED
 
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after  # seconds
+
 
 class Forbidden(ChatError):
     code = ErrorCode.FORBIDDEN

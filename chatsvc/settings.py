@@ -47,6 +47,15 @@ class Settings:
     message_when_wait_over: timedelta = timedelta(minutes=10)
     messages_per_ip_per_hour: int = 5
     messages_per_email_per_day: int = 5
+    # Staff sign-in: password checks run in this many threads; more sign-ins than
+    # sign_in_max_pending waiting or running at once, or more than the per-address rate, are
+    # refused before any hashing.
+    sign_in_workers: int = 1
+    sign_in_max_pending: int = 8
+    sign_in_attempts_per_address_per_minute: int = 10
+    # Signs the sign-in form's CSRF token. Empty: one is generated once and kept in the
+    # database, so every process shares it.
+    secret_key: str = field(default="", repr=False)
     # Mail: SMTP when a host is set; otherwise each mail is written to mail_folder as .eml.
     smtp_host: str = ""
     smtp_port: int = 587
@@ -111,6 +120,12 @@ class Settings:
             messages_per_email_per_day=_int(
                 env, "CHATSVC_MESSAGES_PER_EMAIL_PER_DAY", 5, minimum=1
             ),
+            sign_in_workers=_int(env, "CHATSVC_SIGN_IN_WORKERS", 1, minimum=1),
+            sign_in_max_pending=_int(env, "CHATSVC_SIGN_IN_MAX_PENDING", 8, minimum=1),
+            sign_in_attempts_per_address_per_minute=_int(
+                env, "CHATSVC_SIGN_IN_ATTEMPTS_PER_ADDRESS_PER_MINUTE", 10, minimum=1
+            ),
+            secret_key=env.get("CHATSVC_SECRET_KEY", ""),
             smtp_host=env.get("CHATSVC_SMTP_HOST", ""),
             smtp_port=_int(env, "CHATSVC_SMTP_PORT", 587, minimum=1),
             smtp_username=env.get("CHATSVC_SMTP_USERNAME", ""),

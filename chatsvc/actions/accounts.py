@@ -1,8 +1,12 @@
 """Staff accounts: who may sign in, with which role and workgroups; sessions and throttling.
 
 Passwords are hashed with argon2id (argon2-cffi's defaults). A session is a random cookie value of
-which only the SHA-256 is stored, with its own CSRF token for the forms it posts. Failed sign-ins
-are counted per username in the database, so every server process sees the same count.
+which only the SHA-256 is stored, with its own CSRF token for the forms it posts. Sign-in attempts
+are counted per username and address in the database (so every server process sees the same
+count, and a stranger guessing cannot keep the staff member out from another address), with
+an atomic update before the password is checked, so parallel guesses cannot outrun the count.
+A sign-in is two transactions around the check (`begin_sign_in`, `finish_sign_in`), so the
+slow hash runs outside any transaction, in a worker thread of the caller's choosing.
 """
 
 from __future__ import annotations
@@ -16,26 +20,31 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import case, delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatsvc.db.models import SignInFailures, Staff, StaffSession, StaffWorkgroup
+from chatsvc.db.models import ServerSecret, SignInThrottle, Staff, StaffSession, StaffWorkgroup
 from chatsvc.errors import AccountError, SignInRefused, SignInThrottled
 from chatsvc.tokens import hash_token, new_token
 
 ROLES = ("agent", "supervisor", "admin")
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD_LENGTH = 12
-FAILURES_BEFORE_LOCK = 3
-LOCK_FOR = timedelta(minutes=5)
-FAILURES_FORGOTTEN_AFTER = timedelta(minutes=15)
+# Per username and address: this many attempts at once, then a wait before each next one that
+# doubles from FIRST_DELAY up to LONGEST_DELAY. A success, or a day without attempts, forgets.
+ATTEMPTS_BEFORE_DELAY = 3
+FIRST_DELAY = timedelta(minutes=1)
+LONGEST_DELAY = timedelta(hours=1)
+ATTEMPTS_FORGOTTEN_AFTER = timedelta(days=1)
 SESSION_LIFETIME = timedelta(hours=12)
 
 _hasher = PasswordHasher()
 
 
 @functools.cache
-def _dummy_hash() -> str:
+def dummy_hash() -> str:
     """Verifying against this when the username is unknown takes as long as a real check, so
     the time a refusal takes does not tell which usernames exist. Made on first use: a hash
     takes a tenth of a second, which every process start (and command) would pay."""
@@ -163,51 +172,138 @@ async def set_password(session: AsyncSession, *, username: str, password: str) -
 async def password_matches(session: AsyncSession, *, username: str, password: str) -> bool:
     """Tell whether `password` is the account's (for showing demo credentials only)."""
     staff = await session.scalar(select(Staff).where(Staff.username == username))
-    return staff is not None and _verify(staff.password_hash, password)
+    return staff is not None and verify_password(staff.password_hash, password)
 
 
-def _verify(password_hash: str, password: str) -> bool:
+def verify_password(password_hash: str, password: str) -> bool:
+    """Check a password against its hash: slow (a tenth of a second) on purpose."""
     try:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
 
-async def sign_in(
-    session: AsyncSession, *, username: str, password: str, now: datetime
-) -> SignedIn | SignInRefused:
-    """Check a username and password; open a session, or say why not.
+def needs_rehash(password_hash: str) -> bool:
+    return _hasher.check_needs_rehash(password_hash)
 
-    Returns (rather than raises) a refusal, so that the failure count it wrote is committed.
-    After FAILURES_BEFORE_LOCK failures in a row the username is locked for LOCK_FOR, whatever
-    password comes next.
+
+def hash_password(password: str) -> str:
+    """Hash a password: slow (a tenth of a second) on purpose."""
+    return _hasher.hash(password)
+
+
+def normal_username(username: str) -> str:
+    """The username as stored: case and whitespace variants are the same one."""
+    return "".join(username.split()).lower()[:64]
+
+
+@dataclass(frozen=True)
+class SignInAttempt:
+    """A sign-in let through the throttle: the hash to check the password against."""
+
+    username: str
+    address_hash: str
+    staff_id: int | None  # None: no such account (the check runs against dummy_hash)
+    password_hash: str | None
+
+
+def _delay_after(attempts: int) -> timedelta | None:
+    if attempts < ATTEMPTS_BEFORE_DELAY:
+        return None
+    doublings = min(attempts - ATTEMPTS_BEFORE_DELAY, 16)
+    delay: timedelta = FIRST_DELAY * 2**doublings
+    return min(delay, LONGEST_DELAY)
+
+
+def _wait_message(seconds: int) -> str:
+    if seconds < 60:
+        wait = f"{seconds} second{'s' if seconds != 1 else ''}"
+    else:
+        minutes = round(seconds / 60)
+        wait = f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"Too many failed sign-ins. Try again in {wait}."
+
+
+async def begin_sign_in(
+    session: AsyncSession, *, username: str, address: str, now: datetime
+) -> SignInAttempt | SignInThrottled:
+    """Count a sign-in attempt for this username from this address, or say how long to wait.
+
+    The count is one atomic update of the pair's row (which PostgreSQL locks; SQLite has one
+    writer), made before the password is checked: of parallel attempts, exactly
+    ATTEMPTS_BEFORE_DELAY get through, the rest wait.
     """
-    username = username.strip().lower()[:64]
-    failures = await session.get(SignInFailures, username)
-    if failures is not None and failures.locked_until is not None and failures.locked_until > now:
-        minutes = max(1, round((failures.locked_until - now).total_seconds() / 60))
-        return SignInThrottled(
-            f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes > 1 else ''}."
+    username = normal_username(username)
+    address_hash = hash_token(f"sign-in:{address}")
+    pair = (SignInThrottle.username == username) & (SignInThrottle.address_hash == address_hash)
+    assert session.bind is not None
+    insert = postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(SignInThrottle)
+        .values(
+            username=username,
+            address_hash=address_hash,
+            attempts=0,
+            last_attempt_at=now,
+            blocked_until=None,
+        )
+        .on_conflict_do_nothing()
+    )
+    counted = await session.scalar(
+        update(SignInThrottle)
+        .where(
+            pair,
+            or_(SignInThrottle.blocked_until.is_(None), SignInThrottle.blocked_until <= now),
+        )
+        .values(
+            attempts=case(
+                (SignInThrottle.last_attempt_at < now - ATTEMPTS_FORGOTTEN_AFTER, 1),
+                else_=SignInThrottle.attempts + 1,
+            ),
+            last_attempt_at=now,
+        )
+        .returning(SignInThrottle.attempts)
+        .execution_options(synchronize_session=False)
+    )
+    if counted is None:
+        blocked_until = await session.scalar(select(SignInThrottle.blocked_until).where(pair))
+        seconds = 1
+        if blocked_until is not None:
+            seconds = max(1, int((blocked_until - now).total_seconds() + 0.999))
+        return SignInThrottled(_wait_message(seconds), retry_after=seconds)
+    delay = _delay_after(counted)
+    if delay is not None:
+        await session.execute(
+            update(SignInThrottle)
+            .where(pair)
+            .values(blocked_until=now + delay)
+            .execution_options(synchronize_session=False)
         )
     staff = await session.scalar(select(Staff).where(Staff.username == username))
-    valid = _verify(staff.password_hash if staff else _dummy_hash(), password)
-    if staff is None or not valid or staff.disabled:
-        if failures is None:
-            failures = SignInFailures(username=username, failures=0, last_failure_at=now)
-            session.add(failures)
-        if now - failures.last_failure_at > FAILURES_FORGOTTEN_AFTER:
-            failures.failures = 0
-        failures.failures += 1
-        failures.last_failure_at = now
-        if failures.failures >= FAILURES_BEFORE_LOCK:
-            failures.locked_until = now + LOCK_FOR
-            failures.failures = 0
-        await session.flush()
+    if staff is None:
+        return SignInAttempt(username, address_hash, None, None)
+    return SignInAttempt(username, address_hash, staff.id, staff.password_hash)
+
+
+async def finish_sign_in(
+    session: AsyncSession, *, attempt: SignInAttempt, new_hash: str | None, now: datetime
+) -> SignedIn | SignInRefused:
+    """Open a session for an attempt whose password was right (and forget its attempts).
+
+    `new_hash`: the password hashed anew, when its hash needed it (slow: made by the caller).
+    """
+    staff = None if attempt.staff_id is None else await session.get(Staff, attempt.staff_id)
+    if staff is None or staff.disabled or staff.password_hash != attempt.password_hash:
+        # Disabled, or its password changed while this attempt checked the old one.
         return SignInRefused("The username or password is not right.")
-    if failures is not None:
-        await session.delete(failures)
-    if _hasher.check_needs_rehash(staff.password_hash):
-        staff.password_hash = _hasher.hash(password)
+    await session.execute(
+        delete(SignInThrottle).where(
+            SignInThrottle.username == attempt.username,
+            SignInThrottle.address_hash == attempt.address_hash,
+        )
+    )
+    if new_hash is not None:
+        staff.password_hash = new_hash
     token, csrf = new_token(), new_token()
     expires = now + SESSION_LIFETIME
     session.add(
@@ -221,6 +317,37 @@ async def sign_in(
     )
     await session.flush()
     return SignedIn(StaffView.of(staff), token, csrf, expires)
+
+
+async def sign_in(
+    session: AsyncSession, *, username: str, password: str, now: datetime, address: str = ""
+) -> SignedIn | SignInRefused:
+    """Check a username and password in one transaction; open a session, or say why not.
+
+    For the command line, tests and benchmarks: it hashes in this task. The web form uses
+    begin_sign_in and finish_sign_in with the check in a worker thread between them.
+    """
+    attempt = await begin_sign_in(session, username=username, address=address, now=now)
+    if isinstance(attempt, SignInRefused):
+        return attempt
+    if not verify_password(attempt.password_hash or dummy_hash(), password):
+        return SignInRefused("The username or password is not right.")
+    new_hash = hash_password(password) if needs_rehash(attempt.password_hash or "") else None
+    return await finish_sign_in(session, attempt=attempt, new_hash=new_hash, now=now)
+
+
+async def server_secret(session: AsyncSession, *, name: str) -> str:
+    """The server's secret key of this name, made (once, whichever process is first) if new."""
+    assert session.bind is not None
+    insert = postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(ServerSecret)
+        .values(name=name, value=secrets.token_urlsafe(48))
+        .on_conflict_do_nothing()
+    )
+    value = await session.scalar(select(ServerSecret.value).where(ServerSecret.name == name))
+    assert value is not None
+    return value
 
 
 @dataclass(frozen=True)

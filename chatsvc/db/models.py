@@ -377,12 +377,25 @@ class OutboxWebhook(Base):
     sent_at: Mapped[datetime | None]
 
 
-class SignInFailures(Base):
-    """Recent failed sign-ins for a username, to slow down password guessing."""
+class ServerSecret(Base):
+    """A secret key the server made for itself (when none is configured), shared by processes."""
 
-    __tablename__ = "sign_in_failures"
+    __tablename__ = "server_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
+
+
+class SignInThrottle(Base):
+    """Sign-in attempts for one username from one address, to slow down password guessing.
+
+    Per pair, so that a stranger guessing cannot keep the staff member out from elsewhere.
+    """
+
+    __tablename__ = "sign_in_throttle"
 
     username: Mapped[str] = mapped_column(String(64), primary_key=True)
-    failures: Mapped[int] = mapped_column(Integer, default=0)
-    last_failure_at: Mapped[datetime]
-    locked_until: Mapped[datetime | None]
+    address_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_attempt_at: Mapped[datetime]
+    blocked_until: Mapped[datetime | None]

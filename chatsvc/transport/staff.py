@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 from pathlib import Path
@@ -10,21 +11,36 @@ from aiohttp import web
 
 from chatsvc.actions import accounts
 from chatsvc.actions.service_requests.photos import PHOTO_TYPES, load_photo
-from chatsvc.errors import ChatError, SignInRefused
+from chatsvc.errors import ChatError, SignInRefused, SignInThrottled
 from chatsvc.tokens import new_token
 from chatsvc.transport.dispatch import DISPATCHER
 from chatsvc.transport.errors import client_error, render_error
 from chatsvc.transport.http import JINJA, STATIC
+from chatsvc.transport.sign_in_guard import (
+    SIGN_IN_GUARD,
+    SignInBusy,
+    SignInGuard,
+    client_address,
+    sign_in_guard_ctx,
+)
 from chatsvc.transport.state import ASSISTANT, CLOCK, DATABASE, SETTINGS
 
 log = logging.getLogger("chatsvc.staff")
 
 SESSION_COOKIE = "chatsvc_staff"
-CSRF_COOKIE = "chatsvc_csrf"  # before sign-in: a double-submit token for the sign-in form
+# Before sign-in: a pre-session for the sign-in form, whose token is the pre-session signed with
+# the server's key, so a cookie planted by someone else (a sibling subdomain, a network on plain
+# HTTP) cannot come with a token that matches it. Over HTTPS the cookie is host-only (__Host-).
+CSRF_COOKIE = "chatsvc_csrf"
+HOST_CSRF_COOKIE = "__Host-chatsvc_csrf"
+CSRF_LIFETIME = 3600  # seconds a sign-in form stays good
+CSRF_SECRET_NAME = "sign-in-csrf"
 MAX_FORM_BYTES = 8 * 1024
 
 
 def add_staff_routes(app: web.Application) -> None:
+    app[SIGN_IN_GUARD] = SignInGuard(app[SETTINGS])
+    app.cleanup_ctx.append(sign_in_guard_ctx)
     app.router.add_get("/agent", pane)
     app.router.add_get("/agent/sign-in", sign_in_page)
     app.router.add_post("/agent/sign-in", sign_in)
@@ -85,14 +101,47 @@ def _render(
     return response
 
 
-def _sign_in_form(
+def _csrf_cookie_name(request: web.Request) -> str:
+    return HOST_CSRF_COOKIE if is_https(request) else CSRF_COOKIE
+
+
+async def _csrf_key(request: web.Request) -> bytes:
+    """The key that signs sign-in forms: configured, or the one kept in the database."""
+    configured = request.app[SETTINGS].secret_key
+    if configured:
+        return configured.encode()
+    guard = request.app[SIGN_IN_GUARD]
+    if guard.csrf_key is None:
+        secret = await request.app[DATABASE].run(accounts.server_secret, name=CSRF_SECRET_NAME)
+        guard.csrf_key = secret.encode()
+    return guard.csrf_key
+
+
+def _form_token(key: bytes, pre_session: str) -> str:
+    return hmac.new(key, b"sign-in-form\0" + pre_session.encode(), hashlib.sha256).hexdigest()
+
+
+async def _form_token_valid(request: web.Request, token: str) -> bool:
+    """Tell whether the form's token is the signature of this browser's recent pre-session."""
+    pre_session = request.cookies.get(_csrf_cookie_name(request), "")
+    issued, _, _ = pre_session.partition(".")
+    if not token or not issued.isdigit() or len(pre_session) > 128:
+        return False
+    age = request.app[CLOCK]().timestamp() - int(issued)
+    if not -60 <= age <= CSRF_LIFETIME:
+        return False
+    return _same(token, _form_token(await _csrf_key(request), pre_session))
+
+
+async def _sign_in_form(
     request: web.Request, *, username: str = "", error: str = "", status: int = 200
 ) -> web.Response:
-    csrf = new_token()
+    pre_session = f"{int(request.app[CLOCK]().timestamp())}.{new_token()}"
+    csrf = _form_token(await _csrf_key(request), pre_session)
     response = _render(
         request, "agent/sign_in.html", status, csrf_token=csrf, username=username, error=error
     )
-    _set_cookie(request, response, CSRF_COOKIE, csrf, max_age=3600)
+    _set_cookie(request, response, _csrf_cookie_name(request), pre_session, max_age=CSRF_LIFETIME)
     return response
 
 
@@ -100,7 +149,7 @@ async def sign_in_page(request: web.Request) -> web.Response:
     """Show the sign-in form (or go to the pane when already signed in)."""
     if await current_staff(request) is not None:
         raise web.HTTPSeeOther("/agent")
-    return _sign_in_form(request)
+    return await _sign_in_form(request)
 
 
 async def _form(request: web.Request) -> dict[str, str]:
@@ -118,40 +167,77 @@ async def sign_in(request: web.Request) -> web.Response:
     """Check the form's CSRF token, then the username and password; start a session."""
     form = await _form(request)
     username = form.get("username", "")[:64]
-    if not _same(form.get("csrf_token", ""), request.cookies.get(CSRF_COOKIE, "")):
+    if not await _form_token_valid(request, form.get("csrf_token", "")):
         log.info("sign-in refused: CSRF token missing or wrong")
-        return _sign_in_form(
+        return await _sign_in_form(
             request,
             username=username,
             error="Your sign-in form expired. Please try again.",
             status=403,
         )
+    settings = request.app[SETTINGS]
+    guard = request.app[SIGN_IN_GUARD]
     try:
-        outcome = await request.app[DATABASE].run(
-            accounts.sign_in,
+        guard.admit(client_address(request, settings))
+    except SignInBusy as busy:
+        log.info("sign-in refused: too many at once (retry in %d s)", busy.retry_after)
+        seconds = busy.retry_after
+        response = await _sign_in_form(
+            request,
             username=username,
-            password=form.get("password", "")[:1024],
-            now=request.app[CLOCK](),
+            error=f"Too many sign-ins right now. Try again in {seconds} "
+            f"second{'s' if seconds != 1 else ''}.",
+            status=429,
         )
+        response.headers["Retry-After"] = str(seconds)
+        return response
+    try:
+        outcome = await _check_sign_in(request, guard, username, form.get("password", "")[:1024])
     except Exception as exc:
         if client_error(exc) is None:
             raise  # a bug: the error middleware logs it and answers internal_error
         # The database is down: the form again, saying so, with the status an API would get.
         status, body = render_error(exc, log=log, where=f"{request.method} {request.path}")
-        return _sign_in_form(
+        return await _sign_in_form(
             request, username=username, error=body["error"]["message"], status=status
         )
+    finally:
+        guard.release()
     if isinstance(outcome, SignInRefused):
         log.info("sign-in refused: %s", outcome.code)
-        return _sign_in_form(
+        response = await _sign_in_form(
             request, username=username, error=outcome.message, status=outcome.status
         )
+        if isinstance(outcome, SignInThrottled):
+            response.headers["Retry-After"] = str(outcome.retry_after)
+        return response
     log.info("staff %d signed in", outcome.staff.id)
     response = web.HTTPSeeOther("/agent")
     lifetime = int(accounts.SESSION_LIFETIME.total_seconds())
     _set_cookie(request, response, SESSION_COOKIE, outcome.token, max_age=lifetime)
-    response.del_cookie(CSRF_COOKIE, path="/")
+    response.del_cookie(_csrf_cookie_name(request), path="/", secure=is_https(request))
     raise response
+
+
+async def _check_sign_in(
+    request: web.Request, guard: SignInGuard, username: str, password: str
+) -> accounts.SignedIn | SignInRefused:
+    """Count the attempt, check the password in a worker thread, then open the session."""
+    database = request.app[DATABASE]
+    attempt = await database.run(
+        accounts.begin_sign_in,
+        username=username,
+        address=client_address(request, request.app[SETTINGS]),
+        now=request.app[CLOCK](),
+    )
+    if isinstance(attempt, SignInRefused):
+        return attempt
+    if not await guard.check(attempt.password_hash, password) or attempt.password_hash is None:
+        return SignInRefused("The username or password is not right.")
+    new_hash = await guard.rehash(attempt.password_hash, password)
+    return await database.run(
+        accounts.finish_sign_in, attempt=attempt, new_hash=new_hash, now=request.app[CLOCK]()
+    )
 
 
 async def sign_out(request: web.Request) -> web.Response:
