@@ -12,6 +12,7 @@ import socketio
 from sqlalchemy import func, select
 
 from chatsvc.db.models import Message
+from chatsvc.settings import Rate, Settings
 from chatsvc.transport.state import DATABASE
 from tests.conftest import LiveServer, ResidentClient
 
@@ -154,12 +155,22 @@ async def test_reconnect_with_last_seq_gets_exactly_the_missed_messages(
     assert (await back.next("message"))["seq"] == sent[-1]["seq"] + 1
 
 
-async def test_resume_pages_long_histories(resident_client: Factory) -> None:
-    resident = await resident_client()
+@pytest.fixture
+async def chatty_server(
+    make_settings: Callable[..., Settings], start_server: Callable[..., Awaitable[LiveServer]]
+) -> LiveServer:
+    """A server whose message limit lets one connection write a long history quickly."""
+    return await start_server(make_settings(rate_message=Rate(1000, 60_000)))
+
+
+async def test_resume_pages_long_histories(
+    chatty_server: LiveServer, resident_client: Factory
+) -> None:
+    resident = await resident_client(chatty_server.url)
     started = await resident.start()
     for n in range(505):
         await resident.call("message", {"client_id": cid(), "text": f"m{n}"})
-    reader = await resident_client()
+    reader = await resident_client(chatty_server.url)
     first = await reader.call("resume", {"token": started["token"]})
     assert first["has_more"] is True and len(first["messages"]) == 500
     rest = await reader.call("resume", {"token": started["token"], "last_seq": 500})
