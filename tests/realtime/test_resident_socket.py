@@ -178,6 +178,29 @@ async def test_resume_pages_long_histories(
     assert [m["seq"] for m in rest["messages"]] == list(range(501, 508))
 
 
+async def test_resume_pages_by_size_too(
+    chatty_server: LiveServer, resident_client: Factory
+) -> None:
+    # 100 messages of 4,000 characters: 400 kB of text, more than one answer carries.
+    resident = await resident_client(chatty_server.url)
+    started = await resident.start()
+    for n in range(100):
+        await resident.call("message", {"client_id": cid(), "text": f"{n:04} " + "é" * 3995})
+    reader = await resident_client(chatty_server.url)
+    seqs: list[int] = []
+    last_seq, pages = 0, 0
+    while True:
+        page = await reader.call("resume", {"token": started["token"], "last_seq": last_seq})
+        pages += 1
+        size = sum(len(m["text"].encode()) for m in page["messages"])
+        assert size <= 256 * 1024 + 8 * 1024, size  # at most one message past the budget
+        seqs += [m["seq"] for m in page["messages"]]
+        if not page["has_more"]:
+            break
+        last_seq = seqs[-1]
+    assert seqs == list(range(1, 103)) and pages >= 4
+
+
 async def test_typing_and_read_reach_the_other_connection(resident_client: Factory) -> None:
     tab_a = await resident_client()
     started = await tab_a.start()
