@@ -62,6 +62,29 @@ def client_address(settings: Settings, environ: Mapping[str, Any]) -> str:
     return address
 
 
+class MalformedPacket(ValueError):
+    """A Socket.IO packet that does not decode: bad JSON, nested too deep, an unknown type."""
+
+
+class Packet(socketio.packet.Packet):
+    """python-socketio's packet, whose decoding failures are one kind of error, not a bug.
+
+    The stock packet lets a ValueError or RecursionError (JSON nested 20,000 deep) escape, and
+    python-engineio logs each one's traceback at ERROR: a stranger could fill the log.
+    """
+
+    packet_types = range(7)  # CONNECT .. BINARY_ACK
+
+    def decode(self, encoded_packet: Any) -> int:
+        try:
+            attachments = int(super().decode(encoded_packet))
+        except (ValueError, TypeError, RecursionError) as exc:
+            raise MalformedPacket(type(exc).__name__) from None
+        if self.packet_type not in self.packet_types:
+            raise MalformedPacket("unknown packet type")
+        return attachments
+
+
 class ChatServer(socketio.AsyncServer):
     """python-socketio's server with the guards a public service needs in front of handlers.
 
@@ -71,7 +94,7 @@ class ChatServer(socketio.AsyncServer):
     """
 
     def __init__(self, settings: Settings, **kwargs: Any):
-        super().__init__(**kwargs)
+        super().__init__(serializer=Packet, **kwargs)
         self.settings = settings
         self.limits = EventLimits(settings)
         self._addresses: dict[str, str] = {}  # engine.io sid -> client address
@@ -86,6 +109,15 @@ class ChatServer(socketio.AsyncServer):
         self._addresses[eio_sid] = address
         environ[ADDRESS] = address
         return await super()._handle_eio_connect(eio_sid, environ)
+
+    async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        try:
+            await super()._handle_eio_message(eio_sid, data)
+        except MalformedPacket as exc:
+            # Like the reference server: a packet that does not decode closes the connection.
+            log.info("malformed packet (%s): connection closed", exc)
+            self._binary_packet.pop(eio_sid, None)
+            await self.eio.disconnect(eio_sid)
 
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
         try:
