@@ -21,8 +21,11 @@ from chatsvc.errors import InvalidPayload
 MAX_MESSAGE_CHARS = 4000
 MAX_NAME_CHARS = 100
 
-# C0/C1 control characters other than tab and newline never belong in chat text.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Removed from every text (docs/protocol/README.md, "Text"): C0/C1 control characters other
+# than tab and newline, and the bidirectional embeddings, overrides and isolates (U+202A-U+202E,
+# U+2066-U+2069), which make a message read differently from what it says ("Trojan Source").
+# The marks U+200E/U+200F stay: right-to-left writers need them, and they reorder nothing.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def _clean_text(value: str) -> str:

@@ -208,10 +208,33 @@ async def test_html_and_script_are_stored_as_plain_text(resident_client: Factory
     assert ack["message"]["text"] == hostile
 
 
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ("nul\x00inside", "nulinside"),
+        ("colour \x1b[31mred\x1b[0m", "colour [31mred[0m"),
+        ("pay \u202eFDP.exe\u202c now", "pay FDP.exe now"),  # an override reverses the rest
+        ("\u2066isolated\u2069 and \u2067rtl\u2069", "isolated and rtl"),
+        ("tab\tand\nnewline stay, \u200fmarks too", "tab\tand\nnewline stay, \u200fmarks too"),
+    ],
+)
+async def test_control_and_bidi_override_characters_are_removed(
+    resident_client: Factory, sent: str, stored: str
+) -> None:
+    client = await resident_client()
+    await client.start(name="Ana\u202e Ruiz")
+    ack = await client.call("message", message_with(text=sent))
+    assert ack["message"]["text"] == stored
+    assert ack["message"]["author_name"] == "Ana Ruiz"
+
+
 async def test_a_message_of_exactly_the_limit_is_accepted(resident_client: Factory) -> None:
     client = await resident_client()
     await client.start(question="q" * 4000)
     ack = await client.call("message", message_with(text="é" * 4000))
+    assert ack["ok"] and len(ack["message"]["text"]) == 4000
+    # Code points, not UTF-16 units: 4,000 emoji are 8,000 JavaScript characters.
+    ack = await client.call("message", message_with(text="\U0001f600" * 4000))
     assert ack["ok"] and len(ack["message"]["text"]) == 4000
 
 
