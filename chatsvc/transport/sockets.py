@@ -8,8 +8,10 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
+import engineio
 import redis.asyncio
 import socketio
+from aiohttp import web
 
 from chatsvc.errors import InvalidPayload, UnknownEvent
 from chatsvc.settings import Settings
@@ -85,6 +87,62 @@ class Packet(socketio.packet.Packet):
         return attachments
 
 
+class _Body:
+    """A long-polling POST's body, read and checked already, for python-engineio to read."""
+
+    def __init__(self, body: bytes):
+        self._body = body
+
+    async def read(self, size: int = -1) -> bytes:
+        body, self._body = self._body, b""
+        return body
+
+
+class EngineServer(engineio.AsyncServer):
+    """python-engineio's server, refusing a bad long-polling POST at once.
+
+    Stock, a POST over the size limit with no GET pending never got an answer (closing the
+    session waited for a GET to take the close packet), and invalid UTF-8 logged a traceback
+    and answered 200 with the packets dropped. Both now answer 400 and end the session.
+    """
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        drivers: dict[str, Any] = self.__dict__["_async"]  # the async driver's functions
+        translate = drivers["translate_request"]
+
+        def translate_request(request: web.Request) -> dict[str, Any]:
+            environ: dict[str, Any] = translate(request)
+            if BODY in request:
+                environ["wsgi.input"] = _Body(request[BODY])
+            return environ
+
+        self._async = {**drivers, "translate_request": translate_request}
+
+    async def handle_request(self, request: web.Request) -> Any:
+        sid = request.query.get("sid")
+        if request.method == "POST" and sid and request.content_length is not None:
+            if request.content_length > self.max_http_buffer_size:
+                return await self._refuse_post(sid, "the request is over the size limit")
+            body = await request.read()
+            try:
+                body.decode("utf-8")
+            except UnicodeDecodeError:
+                return await self._refuse_post(sid, "the request is not UTF-8")
+            request[BODY] = body
+        return await super().handle_request(request)
+
+    async def _refuse_post(self, sid: str, why: str) -> web.Response:
+        log.info("long-polling POST refused (%s): session closed", why)
+        socket = self.sockets.pop(sid, None)
+        if socket is not None:
+            await socket.close(wait=False, abort=True, reason=self.reason.TRANSPORT_ERROR)
+        return web.Response(status=400, text=why)
+
+
+BODY = web.RequestKey("chatsvc_polling_body", bytes)
+
+
 class ChatServer(socketio.AsyncServer):
     """python-socketio's server with the guards a public service needs in front of handlers.
 
@@ -99,6 +157,9 @@ class ChatServer(socketio.AsyncServer):
         self.limits = EventLimits(settings)
         self._addresses: dict[str, str] = {}  # engine.io sid -> client address
         self._per_address: dict[str, int] = {}  # client address -> connections open
+
+    def _engineio_server_class(self) -> type[EngineServer]:
+        return EngineServer
 
     async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
         address = client_address(self.settings, environ)

@@ -13,7 +13,7 @@ import logging
 import aiohttp
 import pytest
 
-from tests.conftest import TIMEOUT, LiveServer
+from tests.conftest import TIMEOUT, LiveServer, LogErrors
 
 NAMESPACE = "/resident"
 
@@ -113,3 +113,54 @@ async def test_many_deep_packets_at_once_close_their_connections(live_server: Li
         await asyncio.gather(*(ws.send_str(deep) for ws in sockets))
         for ws in sockets:
             await closed(ws)
+
+
+# --- HTTP long-polling, the transport a browser falls back to -------------------------------
+
+
+async def polling_session(session: aiohttp.ClientSession, url: str) -> str:
+    """Open an Engine.IO long-polling session joined to /resident; return its polling URL."""
+    async with session.get(f"{url}/socket.io/?EIO=4&transport=polling") as response:
+        opened = await response.text()
+    sid = json.loads(opened[1:])["sid"]
+    poll = f"{url}/socket.io/?EIO=4&transport=polling&sid={sid}"
+    async with session.post(poll, data=f"40{NAMESPACE},") as response:
+        assert response.status == 200
+    async with session.get(poll) as response:
+        assert (await response.text()).startswith(f"40{NAMESPACE},")
+    return poll
+
+
+async def polled_hours(session: aiohttp.ClientSession, poll: str) -> dict[str, object]:
+    async with session.post(poll, data=f'42{NAMESPACE},5["hours",{{}}]') as response:
+        assert response.status == 200
+    async with session.get(poll, timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as response:
+        frame = await response.text()
+    assert frame.startswith(f"43{NAMESPACE},5"), frame
+    (ack,) = json.loads(frame.removeprefix(f"43{NAMESPACE},5"))
+    assert isinstance(ack, dict)
+    return ack
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        f'42{NAMESPACE},1["hours",{{"x":"'.encode() + b'\xff\xfe"}]',  # not UTF-8
+        b"4" + b"x" * 70_000,  # over CHATSVC_MAX_PAYLOAD_BYTES, with no GET waiting
+    ],
+    ids=["invalid-utf8", "too-large"],
+)
+async def test_a_bad_long_polling_post_is_answered_and_ends_the_session(
+    live_server: LiveServer, body: bytes, log_errors: LogErrors
+) -> None:
+    # python-engineio's one line for the first unknown session id of the process (INFO after).
+    log_errors.allow(r"engineio.server: Invalid session .*further occurrences")
+    timeout = aiohttp.ClientTimeout(total=TIMEOUT)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        poll = await polling_session(session, live_server.url)
+        async with session.post(poll, data=body) as response:
+            assert response.status == 400
+        async with session.get(poll) as response:  # the session is gone
+            assert response.status == 400
+        # The next client is answered.
+        assert (await polled_hours(session, await polling_session(session, live_server.url)))["ok"]
