@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
@@ -85,6 +86,21 @@ class Packet(socketio.packet.Packet):
         if self.packet_type not in self.packet_types:
             raise MalformedPacket("unknown packet type")
         return attachments
+
+
+class EngineLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """python-engineio's logger, where a client's unknown packet type is one INFO line.
+
+    Stock, a websocket frame of an unknown Engine.IO type ("7") logged a full traceback at
+    ERROR ("Unknown receive error") for each frame. Every other record passes unchanged.
+    """
+
+    def exception(self, msg: object, *args: Any, **kwargs: Any) -> None:
+        exc = sys.exc_info()[1]
+        if msg == "Unknown receive error" and isinstance(exc, IndexError | ValueError | KeyError):
+            log.info("unknown Engine.IO packet ignored (%s)", type(exc).__name__)
+            return
+        super().exception(msg, *args, **kwargs)
 
 
 class _Body:
@@ -294,6 +310,9 @@ def create_socket_server(settings: Settings) -> ChatServer:
         if settings.redis_url
         else None
     )
+    engine_log = logging.getLogger("engineio.server")
+    if engine_log.level == logging.NOTSET:
+        engine_log.setLevel(logging.ERROR)  # what python-engineio sets when given no logger
     return ChatServer(
         settings,
         client_manager=manager,
@@ -301,7 +320,7 @@ def create_socket_server(settings: Settings) -> ChatServer:
         cors_allowed_origins=functools.partial(origin_allowed, settings),
         max_http_buffer_size=settings.max_payload_bytes,
         logger=False,
-        engineio_logger=False,
+        engineio_logger=EngineLog(engine_log, {}),
     )
 
 

@@ -82,6 +82,20 @@ async def test_a_packet_that_does_not_decode_closes_quietly(
     assert sum("malformed packet" in r.getMessage() for r in caplog.records) == 1
 
 
+@pytest.mark.parametrize("frame", ["7", "9{}", "8"])
+async def test_an_unknown_engine_io_packet_is_ignored_quietly(
+    live_server: LiveServer, frame: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    async with aiohttp.ClientSession() as session:
+        ws = await open_socket(session, live_server.url)
+        await ws.send_str(frame)
+        assert (await hours(ws))["ok"] is True  # the same connection goes on
+        await ws.close()
+    tracebacks = [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+    assert not tracebacks, [r.getMessage() for r in tracebacks]
+
+
 @pytest.mark.parametrize(
     "packet",
     [
