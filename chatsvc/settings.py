@@ -93,7 +93,7 @@ class Settings:
     rate_resident: Rate = SOCKET_RATES["resident"]
     rate_agent: Rate = SOCKET_RATES["agent"]
     rate_address_factor: int = 5
-    connections_per_address: int = 100
+    connections_per_address: int = 200
 
     def socket_rates(self) -> dict[str, Rate]:
         """Each kind of socket event's Rate per connection."""
@@ -163,7 +163,7 @@ class Settings:
             if env.get("CHATSVC_WEBHOOKS_FILE")
             else None,
             rate_address_factor=_int(env, "CHATSVC_RATE_ADDRESS_FACTOR", 5, minimum=1),
-            connections_per_address=_int(env, "CHATSVC_CONNECTIONS_PER_ADDRESS", 100, minimum=1),
+            connections_per_address=_int(env, "CHATSVC_CONNECTIONS_PER_ADDRESS", 200, minimum=1),
             rate_message=_rate(env, "message"),
             rate_start=_rate(env, "start"),
             rate_resume=_rate(env, "resume"),

@@ -180,7 +180,7 @@ class ChatServer(socketio.AsyncServer):
     async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
         address = client_address(self.settings, environ)
         if self._per_address.get(address, 0) >= self.settings.connections_per_address:
-            log.info("connection refused: too many from one address")
+            log.debug("connection refused: too many from one address")  # a flood: no log flood
             return False
         self._per_address[address] = self._per_address.get(address, 0) + 1
         self._addresses[eio_sid] = address
