@@ -17,6 +17,28 @@ class SettingsError(ValueError):
 
 
 @dataclass(frozen=True)
+class Rate:
+    """A token bucket's size: `burst` events at once, then `per_minute` a minute."""
+
+    burst: int
+    per_minute: float
+
+
+# Socket events each connection may send, by kind (a burst, then so many a minute); the
+# event's @socket_event(limit=...) names its kind. A resident typing fast never reaches them.
+SOCKET_RATES = {
+    "message": Rate(20, 60),
+    "start": Rate(5, 6),
+    "resume": Rate(10, 30),
+    "typing": Rate(30, 120),
+    "read": Rate(30, 120),
+    "leave_message": Rate(5, 5),
+    "resident": Rate(20, 60),  # the resident's other events (end, hours)
+    "agent": Rate(200, 1200),  # every /agent event: staff are signed in, panes are chatty
+}
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the service reads from its environment."""
 
@@ -69,6 +91,22 @@ class Settings:
     mail_folder: Path = Path("var/mail")
     # Departments' webhooks: a TOML file of workgroup, URL and secret (webhooks.example.toml).
     webhooks_file: Path | None = None
+    # Socket events per connection by kind (SOCKET_RATES); one address gets address_factor
+    # times as many (several people behind one address), and so many connections at once.
+    rate_message: Rate = SOCKET_RATES["message"]
+    rate_start: Rate = SOCKET_RATES["start"]
+    rate_resume: Rate = SOCKET_RATES["resume"]
+    rate_typing: Rate = SOCKET_RATES["typing"]
+    rate_read: Rate = SOCKET_RATES["read"]
+    rate_leave_message: Rate = SOCKET_RATES["leave_message"]
+    rate_resident: Rate = SOCKET_RATES["resident"]
+    rate_agent: Rate = SOCKET_RATES["agent"]
+    rate_address_factor: int = 5
+    connections_per_address: int = 200
+
+    def socket_rates(self) -> dict[str, Rate]:
+        """Each kind of socket event's Rate per connection."""
+        return {kind: getattr(self, f"rate_{kind}") for kind in SOCKET_RATES}
 
     @property
     def is_sqlite(self) -> bool:
@@ -139,6 +177,16 @@ class Settings:
             webhooks_file=Path(env["CHATSVC_WEBHOOKS_FILE"])
             if env.get("CHATSVC_WEBHOOKS_FILE")
             else None,
+            rate_address_factor=_int(env, "CHATSVC_RATE_ADDRESS_FACTOR", 5, minimum=1),
+            connections_per_address=_int(env, "CHATSVC_CONNECTIONS_PER_ADDRESS", 200, minimum=1),
+            rate_message=_rate(env, "message"),
+            rate_start=_rate(env, "start"),
+            rate_resume=_rate(env, "resume"),
+            rate_typing=_rate(env, "typing"),
+            rate_read=_rate(env, "read"),
+            rate_leave_message=_rate(env, "leave_message"),
+            rate_resident=_rate(env, "resident"),
+            rate_agent=_rate(env, "agent"),
         )
 
 
@@ -153,6 +201,24 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> in
     if value < minimum:
         raise SettingsError(f"{name} must be at least {minimum}, not {value}")
     return value
+
+
+def _rate(env: Mapping[str, str], kind: str) -> Rate:
+    """CHATSVC_RATE_<KIND> as "burst,per_minute" ("20,60": 20 at once, then 60 a minute)."""
+    name = f"CHATSVC_RATE_{kind.upper()}"
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return SOCKET_RATES[kind]
+    try:
+        burst, per_minute = (part.strip() for part in raw.split(","))
+        rate = Rate(int(burst), float(per_minute))
+    except ValueError:
+        raise SettingsError(
+            f"{name} must be 'burst,per_minute' like '20,60', not {raw!r}"
+        ) from None
+    if rate.burst < 1 or rate.per_minute <= 0:
+        raise SettingsError(f"{name}: the burst must be at least 1 and the rate above 0")
+    return rate
 
 
 def _redis_url(env: Mapping[str, str]) -> str | None:

@@ -95,6 +95,10 @@ def make_settings(tmp_path: Path, database_url: str) -> Callable[..., Settings]:
             # the after-hours tests set their own hours and clock.
             "business_hours": "sun-sat 00:00-24:00",
             "holidays": "",
+            # Every test client comes from 127.0.0.1: an address's limits are as wide as the
+            # suite needs (tests/realtime/test_socket_limits.py sets its own).
+            "rate_address_factor": 10_000,
+            "connections_per_address": 100_000,
         }
         values.update(overrides)
         return Settings(**values)

@@ -30,6 +30,9 @@ Reader = Literal["resident", "staff"]
 # with the center's `chat_name` (knowledge_base/center.toml), which the resident acks carry.
 SYSTEM_AUTHOR: str | None = None
 RESUME_PAGE = 500
+# A resume answers at most this much message text (UTF-8) besides the count: 500 messages of
+# 4,000 characters would be 2 MB or more. At least one message, however long.
+RESUME_PAGE_BYTES = 256 * 1024
 ENDED_BY = {
     "resident": "Chat ended by the resident.",
     "agent": "Chat ended by {agent}.",
@@ -240,11 +243,14 @@ async def resume_conversation(
     if conversation.ended_at is not None and conversation.ended_at + ttl < now:
         raise TokenExpired("This chat ended a while ago and can no longer be opened.")
     messages = await messages_after(session, conversation.id, after_seq, RESUME_PAGE + 1)
-    return Resumed(
-        ConversationView.of(conversation),
-        messages[:RESUME_PAGE],
-        has_more=len(messages) > RESUME_PAGE,
-    )
+    page: list[MessageView] = []
+    size = 0
+    for message in messages[:RESUME_PAGE]:
+        size += len(message.text.encode("utf-8", "surrogatepass"))
+        if page and size > RESUME_PAGE_BYTES:
+            break
+        page.append(message)
+    return Resumed(ConversationView.of(conversation), page, has_more=len(messages) > len(page))
 
 
 async def messages_after(

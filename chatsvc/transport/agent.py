@@ -100,6 +100,8 @@ def cookie_of(environ: dict[str, Any], name: str) -> str:
 class AgentNamespace(Namespace):
     """Staff connections: refused unless signed in and on the service's own origin."""
 
+    rate_kind = "agent"
+
     def __init__(
         self,
         database: Database,

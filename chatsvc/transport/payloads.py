@@ -12,6 +12,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    field_validator,
 )
 
 from chatsvc.contact import clean_email
@@ -20,8 +21,11 @@ from chatsvc.errors import InvalidPayload
 MAX_MESSAGE_CHARS = 4000
 MAX_NAME_CHARS = 100
 
-# C0/C1 control characters other than tab and newline never belong in chat text.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Removed from every text (docs/protocol/README.md, "Text"): C0/C1 control characters other
+# than tab and newline, and the bidirectional embeddings, overrides and isolates (U+202A-U+202E,
+# U+2066-U+2069), which make a message read differently from what it says ("Trojan Source").
+# The marks U+200E/U+200F stay: right-to-left writers need them, and they reorder nothing.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def _clean_text(value: str) -> str:
@@ -52,10 +56,33 @@ Email = Annotated[str, AfterValidator(clean_email)]
 Token = Annotated[str, StringConstraints(min_length=20, max_length=100)]
 
 
+def _unicode(value: Any) -> Any:
+    """Refuse a lone surrogate ("\\ud800" in JSON) anywhere in `value`: it is not text, and
+    cannot be stored, mailed or sent on as UTF-8."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("must be valid Unicode text (it has a lone surrogate)") from None
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _unicode(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _unicode(key)
+            _unicode(item)
+    return value
+
+
 class Payload(BaseModel):
-    """Base for client payloads: strict types, unknown fields ignored."""
+    """Base for client payloads: strict types, unknown fields ignored, only valid Unicode."""
 
     model_config = ConfigDict(strict=True, frozen=True, extra="ignore")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _valid_unicode(cls, value: Any) -> Any:
+        return _unicode(value)
 
 
 class StartPayload(Payload):
@@ -67,7 +94,8 @@ class StartPayload(Payload):
 
 class ResumePayload(Payload):
     token: Token
-    last_seq: int = Field(default=0, ge=0)
+    # Bounded like Id: the database's integers end at 2**63 - 1.
+    last_seq: int = Field(default=0, ge=0, le=2**53)
 
 
 class MessagePayload(Payload):

@@ -31,7 +31,7 @@ from chatsvc.transport.payloads import (
     StartPayload,
     TypingPayload,
 )
-from chatsvc.transport.sockets import Namespace, socket_event
+from chatsvc.transport.sockets import ADDRESS, Namespace, socket_event
 
 log = logging.getLogger("chatsvc.resident")
 
@@ -64,9 +64,7 @@ class ResidentNamespace(Namespace):
         self._last_turn: dict[int, asyncio.Task[None]] = {}  # per conversation, while running
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        address = environ.get("REMOTE_ADDR", "") or ""
-        if self.settings.trust_proxy_headers and environ.get("HTTP_X_FORWARDED_FOR"):
-            address = environ["HTTP_X_FORWARDED_FOR"].split(",")[0].strip()
+        address = str(environ.get(ADDRESS, ""))  # ChatServer's client_address
         # Only a hash is kept, to count messages per sender without storing addresses.
         self._senders[sid] = hash_token(f"sender:{address}")
         log.debug("resident connected sid=%s", sid)
@@ -75,7 +73,7 @@ class ResidentNamespace(Namespace):
         self._senders.pop(sid, None)
         log.debug("resident disconnected sid=%s reason=%s", sid, reason)
 
-    @socket_event(StartPayload)
+    @socket_event(StartPayload, limit="start")
     async def on_start(self, sid: str, payload: StartPayload) -> dict[str, Any]:
         started = await self.database.run(
             actions.start_conversation,
@@ -108,7 +106,7 @@ class ResidentNamespace(Namespace):
             **extra,
         }
 
-    @socket_event(ResumePayload)
+    @socket_event(ResumePayload, limit="resume")
     async def on_resume(self, sid: str, payload: ResumePayload) -> dict[str, Any]:
         resumed = await self.database.run(
             actions.resume_conversation,
@@ -148,7 +146,7 @@ class ResidentNamespace(Namespace):
                 }
         return None
 
-    @socket_event(MessagePayload)
+    @socket_event(MessagePayload, limit="message")
     async def on_message(self, sid: str, payload: MessagePayload) -> dict[str, Any]:
         conversation_id, name = await self._conversation_of(sid)
         draft = actions.Draft(
@@ -175,7 +173,7 @@ class ResidentNamespace(Namespace):
         )
         return {"message": message, "duplicate": sent.duplicate}
 
-    @socket_event(TypingPayload)
+    @socket_event(TypingPayload, limit="typing")
     async def on_typing(self, sid: str, payload: TypingPayload) -> dict[str, Any]:
         conversation_id, name = await self._conversation_of(sid)
         data = {
@@ -188,7 +186,7 @@ class ResidentNamespace(Namespace):
             await self.database.tell(notices.Typing(conversation_id, data))
         return {}
 
-    @socket_event(ReadPayload)
+    @socket_event(ReadPayload, limit="read")
     async def on_read(self, sid: str, payload: ReadPayload) -> dict[str, Any]:
         conversation_id, _ = await self._conversation_of(sid)
         with notices.told_in_ack(sid):
@@ -231,7 +229,7 @@ class ResidentNamespace(Namespace):
         )
         return offer.as_dict()
 
-    @socket_event(LeaveMessagePayload)
+    @socket_event(LeaveMessagePayload, limit="leave_message")
     async def on_leave_message(self, sid: str, payload: LeaveMessagePayload) -> dict[str, Any]:
         session = await self.get_session(sid)
         left = await self.database.run(

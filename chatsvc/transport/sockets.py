@@ -5,22 +5,26 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
+import engineio
 import redis.asyncio
 import socketio
+from aiohttp import web
 
 from chatsvc.errors import InvalidPayload, UnknownEvent
 from chatsvc.settings import Settings
 from chatsvc.transport.errors import client_error, render_error
+from chatsvc.transport.limits import EventLimits, RateLimited
 from chatsvc.transport.payloads import Payload, parse_payload
 
 log = logging.getLogger("chatsvc.sockets")
 
 P = TypeVar("P", bound=Payload)
-N = TypeVar("N", bound=socketio.AsyncNamespace)
-Handler = Callable[[N, str, P], Awaitable[Mapping[str, Any]]]
+NS = TypeVar("NS", bound="Namespace")
+Handler = Callable[[NS, str, P], Awaitable[Mapping[str, Any]]]
 
 
 def origin_allowed(settings: Settings, origin: str | None, environ: Mapping[str, Any]) -> bool:
@@ -34,6 +38,190 @@ def origin_allowed(settings: Settings, origin: str | None, environ: Mapping[str,
     if settings.trust_proxy_headers:
         hosts.append(environ.get("HTTP_X_FORWARDED_HOST", "").split(",")[0].strip())
     return any(origin in (f"http://{h}", f"https://{h}") for h in hosts if h)
+
+
+# The environ key under which a connection's client address is kept (see client_address).
+ADDRESS = "chatsvc.address"
+# Names the Socket.IO protocol keeps for itself: a client's event is never one of them.
+RESERVED_EVENTS = frozenset(
+    {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}
+)
+
+
+def client_address(settings: Settings, environ: Mapping[str, Any]) -> str:
+    """The address a connection comes from: its TCP peer, or what our proxy says it saw.
+
+    python-engineio's aiohttp driver sets REMOTE_ADDR to 127.0.0.1 for everyone: the peer is
+    read from the aiohttp request. Behind a trusted proxy (CHATSVC_TRUST_PROXY_HEADERS) it is
+    the right-most X-Forwarded-For entry, the one the proxy added; the entries before it are
+    whatever the client sent and are never believed.
+    """
+    request = environ.get("aiohttp.request")
+    address = str(getattr(request, "remote", None) or "")
+    if settings.trust_proxy_headers:
+        hops = [h.strip() for h in environ.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        if hops[-1]:
+            address = hops[-1]
+    return address
+
+
+class MalformedPacket(ValueError):
+    """A Socket.IO packet that does not decode: bad JSON, nested too deep, an unknown type."""
+
+
+class Packet(socketio.packet.Packet):
+    """python-socketio's packet, whose decoding failures are one kind of error, not a bug.
+
+    The stock packet lets a ValueError or RecursionError (JSON nested 20,000 deep) escape, and
+    python-engineio logs each one's traceback at ERROR: a stranger could fill the log.
+    """
+
+    packet_types = range(7)  # CONNECT .. BINARY_ACK
+
+    def decode(self, encoded_packet: Any) -> int:
+        try:
+            attachments = int(super().decode(encoded_packet))
+        except (ValueError, TypeError, RecursionError) as exc:
+            raise MalformedPacket(type(exc).__name__) from None
+        if self.packet_type not in self.packet_types:
+            raise MalformedPacket("unknown packet type")
+        return attachments
+
+
+class EngineLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """python-engineio's logger, where a client's unknown packet type is one INFO line.
+
+    Stock, a websocket frame of an unknown Engine.IO type ("7") logged a full traceback at
+    ERROR ("Unknown receive error") for each frame. Every other record passes unchanged.
+    """
+
+    def exception(self, msg: object, *args: Any, **kwargs: Any) -> None:
+        exc = sys.exc_info()[1]
+        if msg == "Unknown receive error" and isinstance(exc, IndexError | ValueError | KeyError):
+            log.info("unknown Engine.IO packet ignored (%s)", type(exc).__name__)
+            return
+        super().exception(msg, *args, **kwargs)
+
+
+class _Body:
+    """A long-polling POST's body, read and checked already, for python-engineio to read."""
+
+    def __init__(self, body: bytes):
+        self._body = body
+
+    async def read(self, size: int = -1) -> bytes:
+        body, self._body = self._body, b""
+        return body
+
+
+class EngineServer(engineio.AsyncServer):
+    """python-engineio's server, refusing a bad long-polling POST at once.
+
+    Stock, a POST over the size limit with no GET pending never got an answer (closing the
+    session waited for a GET to take the close packet), and invalid UTF-8 logged a traceback
+    and answered 200 with the packets dropped. Both now answer 400 and end the session.
+    """
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        drivers: dict[str, Any] = self.__dict__["_async"]  # the async driver's functions
+        translate = drivers["translate_request"]
+
+        def translate_request(request: web.Request) -> dict[str, Any]:
+            environ: dict[str, Any] = translate(request)
+            if BODY in request:
+                environ["wsgi.input"] = _Body(request[BODY])
+            return environ
+
+        self._async = {**drivers, "translate_request": translate_request}
+
+    async def handle_request(self, request: web.Request) -> Any:
+        sid = request.query.get("sid")
+        if request.method == "POST" and sid and request.content_length is not None:
+            if request.content_length > self.max_http_buffer_size:
+                return await self._refuse_post(sid, "the request is over the size limit")
+            body = await request.read()
+            try:
+                body.decode("utf-8")
+            except UnicodeDecodeError:
+                return await self._refuse_post(sid, "the request is not UTF-8")
+            request[BODY] = body
+        return await super().handle_request(request)
+
+    async def _refuse_post(self, sid: str, why: str) -> web.Response:
+        log.info("long-polling POST refused (%s): session closed", why)
+        socket = self.sockets.pop(sid, None)
+        if socket is not None:
+            await socket.close(wait=False, abort=True, reason=self.reason.TRANSPORT_ERROR)
+        return web.Response(status=400, text=why)
+
+
+BODY = web.RequestKey("chatsvc_polling_body", bytes)
+
+
+class ChatServer(socketio.AsyncServer):
+    """python-socketio's server with the guards a public service needs in front of handlers.
+
+    It counts connections per client address (refusing past CONNECTIONS_PER_ADDRESS), keeps
+    each connection's address in its environ (ADDRESS) and the event limits, and refuses
+    event names the protocol reserves: a client's "connect" must never reach on_connect.
+    """
+
+    def __init__(self, settings: Settings, **kwargs: Any):
+        super().__init__(serializer=Packet, **kwargs)
+        self.settings = settings
+        self.limits = EventLimits(settings)
+        self._addresses: dict[str, str] = {}  # engine.io sid -> client address
+        self._per_address: dict[str, int] = {}  # client address -> connections open
+
+    def _engineio_server_class(self) -> type[EngineServer]:
+        return EngineServer
+
+    async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
+        address = client_address(self.settings, environ)
+        if self._per_address.get(address, 0) >= self.settings.connections_per_address:
+            log.debug("connection refused: too many from one address")  # a flood: no log flood
+            return False
+        self._per_address[address] = self._per_address.get(address, 0) + 1
+        self._addresses[eio_sid] = address
+        environ[ADDRESS] = address
+        return await super()._handle_eio_connect(eio_sid, environ)
+
+    async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        try:
+            await super()._handle_eio_message(eio_sid, data)
+        except MalformedPacket as exc:
+            # Like the reference server: a packet that does not decode closes the connection.
+            log.info("malformed packet (%s): connection closed", exc)
+            self._binary_packet.pop(eio_sid, None)
+            await self.eio.disconnect(eio_sid)
+
+    async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
+        try:
+            await super()._handle_eio_disconnect(eio_sid, reason)
+        finally:
+            self.limits.forget(eio_sid)
+            address = self._addresses.pop(eio_sid, None)
+            if address is not None:
+                left = self._per_address.pop(address, 1) - 1
+                if left > 0:
+                    self._per_address[address] = left
+
+    async def _handle_event(self, eio_sid: str, namespace: str | None, id: Any, data: Any) -> None:
+        event = data[0] if isinstance(data, list) and data else None
+        if isinstance(event, str) and event not in RESERVED_EVENTS:
+            await super()._handle_event(eio_sid, namespace, id, data)
+            return
+        namespace = namespace or "/"
+        log.info("%s unknown event refused", namespace)
+        sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+        if id is not None and self.manager.is_connected(sid, namespace):
+            name = event[:40] if isinstance(event, str) else event
+            error = UnknownEvent(f"unknown event {name!r}").as_dict()
+            await self._send_packet(
+                eio_sid,
+                self.packet_class(socketio.packet.ACK, namespace=namespace, id=id, data=[error]),
+            )
 
 
 class RedisManager(socketio.AsyncRedisManager):
@@ -113,7 +301,7 @@ PUBLISH_BATCH = 500  # messages in one Redis publish at most
 PUBLISH_QUEUE_LIMIT = 10_000  # emits queued for Redis before emitting waits
 
 
-def create_socket_server(settings: Settings) -> socketio.AsyncServer:
+def create_socket_server(settings: Settings) -> ChatServer:
     """Create the Socket.IO server with the origin check and payload limit from settings."""
     # With several processes each one's events must reach the clients of the others: they go
     # through Redis pub/sub. One process keeps them in memory.
@@ -122,13 +310,17 @@ def create_socket_server(settings: Settings) -> socketio.AsyncServer:
         if settings.redis_url
         else None
     )
-    return socketio.AsyncServer(
+    engine_log = logging.getLogger("engineio.server")
+    if engine_log.level == logging.NOTSET:
+        engine_log.setLevel(logging.ERROR)  # what python-engineio sets when given no logger
+    return ChatServer(
+        settings,
         client_manager=manager,
         async_mode="aiohttp",
         cors_allowed_origins=functools.partial(origin_allowed, settings),
         max_http_buffer_size=settings.max_payload_bytes,
         logger=False,
-        engineio_logger=False,
+        engineio_logger=EngineLog(engine_log, {}),
     )
 
 
@@ -136,7 +328,11 @@ class Namespace(socketio.AsyncNamespace):
     """A namespace that answers an event it has no handler for with an error ack, not silence.
 
     Its events are exactly its `on_<event>` methods, so a list of names cannot drift from them.
+    (The server's own connect and disconnect come here too; ChatServer keeps clients' out.)
+    `rate_kind` is the event limit (Settings.socket_rates) of events that name none.
     """
+
+    rate_kind = "resident"
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
         if event in {"connect", "disconnect"} or callable(getattr(self, f"on_{event}", None)):
@@ -144,17 +340,36 @@ class Namespace(socketio.AsyncNamespace):
         log.info("%s unknown event refused", self.namespace)
         return UnknownEvent(f"unknown event {event[:40]!r}").as_dict()
 
+    def client_address(self, sid: str) -> str:
+        """The address the connection `sid` comes from (client_address)."""
+        environ = self.server.get_environ(sid, self.namespace) or {}
+        return str(environ.get(ADDRESS, ""))
+
+    def check_rate(self, kind: str, sid: str) -> None:
+        """Count one `kind` event from `sid`, or raise RateLimited."""
+        connection = self.server.manager.eio_sid_from_sid(sid, self.namespace) or sid
+        self.server.limits.check(kind, connection, self.client_address(sid))
+
 
 def socket_event(
-    model: type[P],
-) -> Callable[[Handler[N, P]], Callable[..., Awaitable[dict[str, Any]]]]:
-    """Validate the payload into `model`, run the handler and turn any outcome into an ack."""
+    model: type[P], *, limit: str | None = None
+) -> Callable[[Handler[NS, P]], Callable[..., Awaitable[dict[str, Any]]]]:
+    """Count the event against its limit, validate the payload into `model`, run the handler
+    and turn any outcome into an ack.
 
-    def wrap(handler: Handler[N, P]) -> Callable[..., Awaitable[dict[str, Any]]]:
+    `limit` names the kind of event in Settings.socket_rates (the namespace's rate_kind if
+    None). A refused event costs no parsing and logs nothing: a flood must not fill the log.
+    """
+
+    def wrap(handler: Handler[NS, P]) -> Callable[..., Awaitable[dict[str, Any]]]:
         event = handler.__name__.removeprefix("on_")
 
         @functools.wraps(handler)
-        async def run(self: N, sid: str, *args: Any) -> dict[str, Any]:
+        async def run(self: NS, sid: str, *args: Any) -> dict[str, Any]:
+            try:
+                self.check_rate(limit or self.rate_kind, sid)
+            except RateLimited as exc:
+                return exc.as_dict()
             try:
                 if len(args) > 1:
                     raise InvalidPayload("send exactly one payload object")

@@ -51,6 +51,7 @@ class ErrorBody(Wire):
     code: ErrorCode = Field(strict=False)
     message: str
     field: str | None = None  # the form field to blame, when one is
+    retry_after: float | None = None  # rate_limited: seconds until the event may be sent again
 
 
 class ErrorAck(Wire):

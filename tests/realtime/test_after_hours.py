@@ -224,6 +224,8 @@ async def flood(closed_server: LiveServer, resident_client: Residents) -> None:
         ({"message": "x" * 4001}, "message"),
         ({"name": None}, "name"),
         ({"website": "x" * 501}, "website"),
+        ({"message": "bad \ud800 text"}, "message"),
+        ({"name": "\ud83d"}, "name"),
     ],
 )
 async def test_bad_forms_get_a_clear_error_and_store_nothing(

@@ -75,6 +75,13 @@ BEFORE_START: list[tuple[str, Any, str, str]] = [
     ("resume", {"token": "z" * 43, "last_seq": "3"}, "invalid_payload", "last_seq"),
     ("resume", {"token": "z" * 43, "last_seq": 1.5}, "invalid_payload", "last_seq"),
     ("resume", {"token": "z" * 43, "last_seq": True}, "invalid_payload", "last_seq"),
+    ("resume", {"token": "z" * 43, "last_seq": 2**63}, "invalid_payload", "last_seq"),
+    ("resume", {"token": "z" * 43, "last_seq": 2**64 + 1}, "invalid_payload", "last_seq"),
+    ("resume", {"token": "z" * 42 + "\ud800"}, "invalid_payload", "token"),
+    # A lone surrogate is not text: it cannot be stored or sent on as UTF-8.
+    ("start", start_with(question="bad \ud800 text"), "invalid_payload", "question"),
+    ("start", start_with(name="Ana \udfff"), "invalid_payload", "name"),
+    ("start", start_with(email="ana\ud800@example.com"), "invalid_payload", "email"),
     ("message", message_with(), "not_in_conversation", "Start"),
     ("typing", {"typing": True}, "not_in_conversation", "Start"),
     ("read", {"seq": 1}, "not_in_conversation", "Start"),
@@ -96,6 +103,7 @@ IN_CONVERSATION: list[tuple[str, Any, str, str]] = [
     ("message", message_with(text={"html": "<b>"}), "invalid_payload", "text"),
     ("message", message_with(client_id="bad id!"), "invalid_payload", "client_id"),
     ("message", message_with(client_id=None), "invalid_payload", "client_id"),
+    ("message", message_with(text="bad \ud800 text"), "invalid_payload", "text"),
     ("typing", {}, "invalid_payload", "typing"),
     ("typing", {"typing": "yes"}, "invalid_payload", "typing"),
     ("typing", {"typing": 1}, "invalid_payload", "typing"),
@@ -200,10 +208,33 @@ async def test_html_and_script_are_stored_as_plain_text(resident_client: Factory
     assert ack["message"]["text"] == hostile
 
 
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ("nul\x00inside", "nulinside"),
+        ("colour \x1b[31mred\x1b[0m", "colour [31mred[0m"),
+        ("pay \u202eFDP.exe\u202c now", "pay FDP.exe now"),  # an override reverses the rest
+        ("\u2066isolated\u2069 and \u2067rtl\u2069", "isolated and rtl"),
+        ("tab\tand\nnewline stay, \u200fmarks too", "tab\tand\nnewline stay, \u200fmarks too"),
+    ],
+)
+async def test_control_and_bidi_override_characters_are_removed(
+    resident_client: Factory, sent: str, stored: str
+) -> None:
+    client = await resident_client()
+    await client.start(name="Ana\u202e Ruiz")
+    ack = await client.call("message", message_with(text=sent))
+    assert ack["message"]["text"] == stored
+    assert ack["message"]["author_name"] == "Ana Ruiz"
+
+
 async def test_a_message_of_exactly_the_limit_is_accepted(resident_client: Factory) -> None:
     client = await resident_client()
     await client.start(question="q" * 4000)
     ack = await client.call("message", message_with(text="é" * 4000))
+    assert ack["ok"] and len(ack["message"]["text"]) == 4000
+    # Code points, not UTF-16 units: 4,000 emoji are 8,000 JavaScript characters.
+    ack = await client.call("message", message_with(text="\U0001f600" * 4000))
     assert ack["ok"] and len(ack["message"]["text"]) == 4000
 
 

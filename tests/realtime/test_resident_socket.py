@@ -12,6 +12,7 @@ import socketio
 from sqlalchemy import func, select
 
 from chatsvc.db.models import Message
+from chatsvc.settings import Rate, Settings
 from chatsvc.transport.state import DATABASE
 from tests.conftest import LiveServer, ResidentClient
 
@@ -154,17 +155,50 @@ async def test_reconnect_with_last_seq_gets_exactly_the_missed_messages(
     assert (await back.next("message"))["seq"] == sent[-1]["seq"] + 1
 
 
-async def test_resume_pages_long_histories(resident_client: Factory) -> None:
-    resident = await resident_client()
+@pytest.fixture
+async def chatty_server(
+    make_settings: Callable[..., Settings], start_server: Callable[..., Awaitable[LiveServer]]
+) -> LiveServer:
+    """A server whose message limit lets one connection write a long history quickly."""
+    return await start_server(make_settings(rate_message=Rate(1000, 60_000)))
+
+
+async def test_resume_pages_long_histories(
+    chatty_server: LiveServer, resident_client: Factory
+) -> None:
+    resident = await resident_client(chatty_server.url)
     started = await resident.start()
     for n in range(505):
         await resident.call("message", {"client_id": cid(), "text": f"m{n}"})
-    reader = await resident_client()
+    reader = await resident_client(chatty_server.url)
     first = await reader.call("resume", {"token": started["token"]})
     assert first["has_more"] is True and len(first["messages"]) == 500
     rest = await reader.call("resume", {"token": started["token"], "last_seq": 500})
     assert rest["has_more"] is False
     assert [m["seq"] for m in rest["messages"]] == list(range(501, 508))
+
+
+async def test_resume_pages_by_size_too(
+    chatty_server: LiveServer, resident_client: Factory
+) -> None:
+    # 100 messages of 4,000 characters: 400 kB of text, more than one answer carries.
+    resident = await resident_client(chatty_server.url)
+    started = await resident.start()
+    for n in range(100):
+        await resident.call("message", {"client_id": cid(), "text": f"{n:04} " + "é" * 3995})
+    reader = await resident_client(chatty_server.url)
+    seqs: list[int] = []
+    last_seq, pages = 0, 0
+    while True:
+        page = await reader.call("resume", {"token": started["token"], "last_seq": last_seq})
+        pages += 1
+        size = sum(len(m["text"].encode()) for m in page["messages"])
+        assert size <= 256 * 1024 + 8 * 1024, size  # at most one message past the budget
+        seqs += [m["seq"] for m in page["messages"]]
+        if not page["has_more"]:
+            break
+        last_seq = seqs[-1]
+    assert seqs == list(range(1, 103)) and pages >= 4
 
 
 async def test_typing_and_read_reach_the_other_connection(resident_client: Factory) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from chatsvc.settings import DEFAULT_DATABASE_URL, Settings, SettingsError
+from chatsvc.settings import DEFAULT_DATABASE_URL, SOCKET_RATES, Rate, Settings, SettingsError
 
 
 def test_defaults_are_the_embedded_service() -> None:
@@ -50,9 +50,22 @@ def test_values_are_read_and_normalised() -> None:
         ("CHATSVC_MAX_PAYLOAD_BYTES", "100", "at least"),
         ("CHATSVC_AUTO_MIGRATE", "maybe", "true or false"),
         ("REDIS_URL", "127.0.0.1:6379", "redis://"),
+        ("CHATSVC_RATE_MESSAGE", "20", "burst,per_minute"),
+        ("CHATSVC_RATE_START", "0,5", "at least 1"),
+        ("CHATSVC_CONNECTIONS_PER_ADDRESS", "0", "at least 1"),
     ],
 )
 def test_bad_values_are_named(name: str, value: str, words: str) -> None:
     with pytest.raises(SettingsError, match=words) as error:
         Settings.from_env({name: value})
     assert name in str(error.value)
+
+
+def test_socket_rates_are_read() -> None:
+    settings = Settings.from_env(
+        {"CHATSVC_RATE_MESSAGE": "40, 120", "CHATSVC_RATE_ADDRESS_FACTOR": "3"}
+    )
+    assert settings.rate_message == Rate(40, 120.0)
+    assert settings.socket_rates()["message"] == Rate(40, 120.0)
+    assert settings.rate_start == SOCKET_RATES["start"]
+    assert settings.rate_address_factor == 3
