@@ -68,7 +68,7 @@ class Settings:
     photos_per_address_per_hour: int = 30
     photos_per_conversation: int = 20
     photo_max_pixels: int = 40_000_000
-    photo_decode_workers: int = 2
+    photo_decode_workers: int = 1
     # A photo no request took (the resident never confirmed) is deleted after this long.
     unfiled_photo_ttl: timedelta = timedelta(hours=24)
 
@@ -145,7 +145,7 @@ class Settings:
             ),
             photos_per_conversation=_int(env, "CHATSVC_PHOTOS_PER_CONVERSATION", 20, minimum=1),
             photo_max_pixels=_int(env, "CHATSVC_PHOTO_MAX_PIXELS", 40_000_000, minimum=1),
-            photo_decode_workers=_int(env, "CHATSVC_PHOTO_DECODE_WORKERS", 2, minimum=1),
+            photo_decode_workers=_int(env, "CHATSVC_PHOTO_DECODE_WORKERS", 1, minimum=1),
             unfiled_photo_ttl=timedelta(
                 hours=_int(env, "CHATSVC_UNFILED_PHOTO_HOURS", 24, minimum=1)
             ),

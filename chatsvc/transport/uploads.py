@@ -47,7 +47,7 @@ class UploadsBusy(RateLimited):
 
 class UploadGate:
     """How many photo bodies are being received, overall and per address, and how many photos
-    each address stored in the last hour (in this process).
+    each address sent in the last hour (in this process).
 
     A body is held in memory while it arrives (up to 10 MB): the gate bounds how many are.
     Excess uploads are refused at once, before their body is read.
@@ -59,7 +59,7 @@ class UploadGate:
         self.per_hour = settings.photos_per_address_per_hour
         self.clock = clock
         self.receiving: dict[str, int] = {}
-        self.stored: dict[str, deque[float]] = {}
+        self.received: dict[str, deque[float]] = {}
 
     @property
     def in_progress(self) -> int:
@@ -82,21 +82,22 @@ class UploadGate:
             if not self.receiving[address]:
                 del self.receiving[address]
 
-    def photo_stored(self, address: str) -> None:
-        """Count a photo stored for `address` against its hourly quota."""
-        self.stored.setdefault(address, deque()).append(self.clock())
+    def photo_received(self, address: str) -> None:
+        """Count a photo received from `address` against its hourly quota, whether or not it
+        is stored: decoding is the work the quota bounds."""
+        self.received.setdefault(address, deque()).append(self.clock())
 
     def _check_hourly(self, address: str) -> None:
-        stored = self.stored.get(address)
-        if stored is None:
+        received = self.received.get(address)
+        if received is None:
             return
         hour_ago = self.clock() - 3600
-        while stored and stored[0] <= hour_ago:
-            stored.popleft()
-        if not stored:
-            del self.stored[address]
-        elif len(stored) >= self.per_hour:
-            wait = max(1, math.ceil(stored[0] - hour_ago))
+        while received and received[0] <= hour_ago:
+            received.popleft()
+        if not received:
+            del self.received[address]
+        elif len(received) >= self.per_hour:
+            wait = max(1, math.ceil(received[0] - hour_ago))
             raise UploadsBusy("You have sent many photos in the last hour: please wait.", wait)
 
 
@@ -171,6 +172,7 @@ async def upload_photo(request: web.Request) -> web.Response:
             )
             async with asyncio.timeout(settings.upload_seconds):
                 data = await _read_body(request)
+            app[UPLOAD_GATE].photo_received(address)
             image = await _decode(app, data, settings.photo_max_pixels)
             del data
             turn = await app[DATABASE].run(
@@ -181,7 +183,6 @@ async def upload_photo(request: web.Request) -> web.Response:
                 now=app[CLOCK](),
                 per_conversation=settings.photos_per_conversation,
             )
-            app[UPLOAD_GATE].photo_stored(address)
     except Exception as exc:
         if isinstance(exc, TimeoutError):
             exc = InvalidPayload("The photo took too long to arrive. Try again.")

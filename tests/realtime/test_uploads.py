@@ -236,7 +236,10 @@ async def test_an_address_has_an_hourly_photo_quota(
     first, second = await resident_client(server.url), await resident_client(server.url)
     for resident in (first, second):
         await file_graffiti_up_to_photo(resident)
-    for resident in (first, first, second):
+    # A refused file counts too: decoding it was the work the quota bounds.
+    status, body = await upload(server, first.token, b"not an image")
+    assert (status, body["error"]["code"]) == (400, "invalid_photo")
+    for resident in (first, second):
         status, body = await upload(server, resident.token, png())
     assert (status, body["error"]["code"]) == (429, "rate_limited")
     assert body["error"]["retry_after"] > 3000
