@@ -35,7 +35,7 @@ from chatsvc.transport.state import (
     SETTINGS,
     SIO,
 )
-from chatsvc.transport.uploads import add_upload_routes
+from chatsvc.transport.uploads import add_upload_routes, delete_unfiled_photos
 from chatsvc.workers.mailer import MAILER, Mailer
 from chatsvc.workers.webhooks import WEBHOOK_SENDER, WebhookSender
 
@@ -70,6 +70,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     agent = AgentNamespace(database, assistant, dispatcher, settings, clock, request_policy)
     sio.register_namespace(agent)
     dispatcher.every_sweep(agent.end_lapsed_sessions)
+    dispatcher.every_sweep(functools.partial(delete_unfiled_photos, app))
     sio.attach(app)
 
     app[SETTINGS] = settings

@@ -108,6 +108,18 @@ class Settings:
         """Each kind of socket event's Rate per connection."""
         return {kind: getattr(self, f"rate_{kind}") for kind in SOCKET_RATES}
 
+    # Photo uploads: at most this many bodies being received at once, overall and per address
+    # (each up to 10 MB in memory); the time a body may take to arrive.
+    uploads_at_once: int = 8
+    uploads_at_once_per_address: int = 2
+    upload_seconds: int = 120
+    photos_per_address_per_hour: int = 30
+    photos_per_conversation: int = 20
+    photo_max_pixels: int = 40_000_000
+    photo_decode_workers: int = 1
+    # A photo no request took (the resident never confirmed) is deleted after this long.
+    unfiled_photo_ttl: timedelta = timedelta(hours=24)
+
     @property
     def is_sqlite(self) -> bool:
         """Tell whether the database is the embedded SQLite default."""
@@ -187,6 +199,20 @@ class Settings:
             rate_leave_message=_rate(env, "leave_message"),
             rate_resident=_rate(env, "resident"),
             rate_agent=_rate(env, "agent"),
+            uploads_at_once=_int(env, "CHATSVC_UPLOADS_AT_ONCE", 8, minimum=1),
+            uploads_at_once_per_address=_int(
+                env, "CHATSVC_UPLOADS_AT_ONCE_PER_ADDRESS", 2, minimum=1
+            ),
+            upload_seconds=_int(env, "CHATSVC_UPLOAD_SECONDS", 120, minimum=1),
+            photos_per_address_per_hour=_int(
+                env, "CHATSVC_PHOTOS_PER_ADDRESS_PER_HOUR", 30, minimum=1
+            ),
+            photos_per_conversation=_int(env, "CHATSVC_PHOTOS_PER_CONVERSATION", 20, minimum=1),
+            photo_max_pixels=_int(env, "CHATSVC_PHOTO_MAX_PIXELS", 40_000_000, minimum=1),
+            photo_decode_workers=_int(env, "CHATSVC_PHOTO_DECODE_WORKERS", 1, minimum=1),
+            unfiled_photo_ttl=timedelta(
+                hours=_int(env, "CHATSVC_UNFILED_PHOTO_HOURS", 24, minimum=1)
+            ),
         )
 
 

@@ -7,13 +7,25 @@ the response and to the conversation's other connections as a message event.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
+import math
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 
 from aiohttp import web
 
 from chatsvc.actions import photos
-from chatsvc.actions.service_requests.photos import MAX_PHOTO_BYTES, PhotoTooLarge
+from chatsvc.actions.after_hours import RateLimited
+from chatsvc.actions.service_requests import photos as request_photos
+from chatsvc.actions.service_requests.photos import MAX_PHOTO_BYTES, InvalidPhoto, PhotoTooLarge
 from chatsvc.errors import InvalidPayload
+from chatsvc.images import CleanImage, NotAnImage, TooManyPixels, clean_image
+from chatsvc.settings import Settings
 from chatsvc.transport.errors import client_error, render_error
 from chatsvc.transport.sockets import origin_allowed
 from chatsvc.transport.state import ASSISTANT, CLOCK, DATABASE, SETTINGS
@@ -22,12 +34,101 @@ log = logging.getLogger("chatsvc.uploads")
 
 TOKEN_HEADER = "X-Chat-Token"
 CHUNK = 64 * 1024
+TOO_LARGE = "The photo is too large: up to 10 MB, please."
+
+
+class UploadsBusy(RateLimited):
+    """Too many uploads at once (from this address, or in all): try again in a moment."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class UploadGate:
+    """How many photo bodies are being received, overall and per address, and how many photos
+    each address sent in the last hour (in this process).
+
+    A body is held in memory while it arrives (up to 10 MB): the gate bounds how many are.
+    Excess uploads are refused at once, before their body is read.
+    """
+
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.monotonic):
+        self.at_once = settings.uploads_at_once
+        self.per_address = settings.uploads_at_once_per_address
+        self.per_hour = settings.photos_per_address_per_hour
+        self.clock = clock
+        self.receiving: dict[str, int] = {}
+        self.received: dict[str, deque[float]] = {}
+
+    @property
+    def in_progress(self) -> int:
+        """How many uploads hold a place now."""
+        return sum(self.receiving.values())
+
+    @asynccontextmanager
+    async def place(self, address: str) -> AsyncIterator[None]:
+        """Hold a place for one upload from `address`, or raise UploadsBusy."""
+        self._check_hourly(address)
+        if self.receiving.get(address, 0) >= self.per_address:
+            raise UploadsBusy("You are already sending photos: wait for them to finish.", 5)
+        if self.in_progress >= self.at_once:
+            raise UploadsBusy("Many photos are being sent right now: try again shortly.", 5)
+        self.receiving[address] = self.receiving.get(address, 0) + 1
+        try:
+            yield
+        finally:
+            self.receiving[address] -= 1
+            if not self.receiving[address]:
+                del self.receiving[address]
+
+    def photo_received(self, address: str) -> None:
+        """Count a photo received from `address` against its hourly quota, whether or not it
+        is stored: decoding is the work the quota bounds."""
+        self.received.setdefault(address, deque()).append(self.clock())
+
+    def _check_hourly(self, address: str) -> None:
+        received = self.received.get(address)
+        if received is None:
+            return
+        hour_ago = self.clock() - 3600
+        while received and received[0] <= hour_ago:
+            received.popleft()
+        if not received:
+            del self.received[address]
+        elif len(received) >= self.per_hour:
+            wait = max(1, math.ceil(received[0] - hour_ago))
+            raise UploadsBusy("You have sent many photos in the last hour: please wait.", wait)
+
+
+UPLOAD_GATE = web.AppKey("upload_gate", UploadGate)
+DECODERS = web.AppKey("photo_decoders", ThreadPoolExecutor)
 
 
 def add_upload_routes(app: web.Application) -> None:
     """Wire the photo upload route (and its CORS preflight) into the app."""
+    settings = app[SETTINGS]
+    app[UPLOAD_GATE] = UploadGate(settings)
+    app[DECODERS] = ThreadPoolExecutor(
+        settings.photo_decode_workers, thread_name_prefix="photo-decoder"
+    )
+    app.on_cleanup.append(_stop_decoders)
     app.router.add_route("OPTIONS", "/resident/photos", preflight)
     app.router.add_post("/resident/photos", upload_photo)
+
+
+async def _stop_decoders(app: web.Application) -> None:
+    app[DECODERS].shutdown(wait=True, cancel_futures=True)
+
+
+async def delete_unfiled_photos(app: web.Application) -> None:
+    """Delete the photos no request took within CHATSVC_UNFILED_PHOTO_HOURS (each sweep)."""
+    while deleted := await app[DATABASE].run(
+        request_photos.delete_unfiled_photos,
+        now=app[CLOCK](),
+        older_than=app[SETTINGS].unfiled_photo_ttl,
+    ):
+        log.info("deleted %d photos no request took", deleted)
 
 
 async def preflight(request: web.Request) -> web.Response:
@@ -46,46 +147,100 @@ async def preflight(request: web.Request) -> web.Response:
 
 
 async def upload_photo(request: web.Request) -> web.Response:
-    """Take a photo for the request the resident is filing in their chat."""
+    """Take a photo for the request the resident is filing in their chat.
+
+    Everything that can refuse the upload without its body does so before a byte of it is
+    read: the token's form, a place at the gate, the declared size, the chat itself.
+    """
     cors = _cors(request)
+    app = request.app
+    settings = app[SETTINGS]
+    address = client_address(request)
+    kb = app[ASSISTANT].index.kb
     try:
         token = request.headers.get(TOKEN_HEADER, "")
         if not 20 <= len(token) <= 100:
             raise InvalidPayload(f"the {TOKEN_HEADER} header must hold the chat's token")
-        data = await _read_body(request)
-        app = request.app
-        turn = await app[DATABASE].run(
-            photos.add_photo,
-            token=token,
-            data=data,
-            kb=app[ASSISTANT].index.kb,
-            now=app[CLOCK](),
-        )
+        if request.content_length is not None and request.content_length > MAX_PHOTO_BYTES:
+            raise PhotoTooLarge(TOO_LARGE)
+        async with app[UPLOAD_GATE].place(address):
+            await app[DATABASE].run(
+                photos.check_photo_upload,
+                token=token,
+                kb=kb,
+                per_conversation=settings.photos_per_conversation,
+            )
+            async with asyncio.timeout(settings.upload_seconds):
+                data = await _read_body(request)
+            app[UPLOAD_GATE].photo_received(address)
+            image = await _decode(app, data, settings.photo_max_pixels)
+            del data
+            turn = await app[DATABASE].run(
+                photos.add_photo,
+                token=token,
+                image=image,
+                kb=kb,
+                now=app[CLOCK](),
+                per_conversation=settings.photos_per_conversation,
+            )
     except Exception as exc:
+        if isinstance(exc, TimeoutError):
+            exc = InvalidPayload("The photo took too long to arrive. Try again.")
         if client_error(exc) is None:
             raise  # a bug, or the client went away: the error middleware's to tell
         status, body = render_error(exc, log=log, where=f"{request.method} {request.path}")
-        return web.json_response(body, status=status, headers=cors)
+        headers = dict(cors)
+        if isinstance(exc, UploadsBusy):
+            body["error"]["retry_after"] = exc.retry_after
+            headers["Retry-After"] = str(exc.retry_after)
+        response = web.json_response(body, status=status, headers=headers)
+        if request.content_length != 0 and not request.content.is_eof():
+            # The body was not read: do not wait for it on this connection.
+            response.force_close()
+        return response
     conversation_id = turn.conversation.id  # its messages were published on commit
-    log.info("conversation %d: photo added (%d bytes)", conversation_id, len(data))
+    log.info("conversation %d: photo added (%d bytes)", conversation_id, len(image.data))
     return web.json_response(
         {"ok": True, "messages": [m.as_dict() for m in turn.messages]}, headers=cors
     )
 
 
+def client_address(request: web.Request) -> str:
+    """The address an upload comes from: the proxy's word for it only when it is trusted."""
+    if request.app[SETTINGS].trust_proxy_headers:
+        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
+        if forwarded:
+            return forwarded
+    return request.remote or ""
+
+
 async def _read_body(request: web.Request) -> bytes:
-    if request.content_length is not None and request.content_length > MAX_PHOTO_BYTES:
-        raise PhotoTooLarge("The photo is too large: up to 10 MB, please.")
     chunks: list[bytes] = []
     size = 0
     while chunk := await request.content.read(CHUNK):
         size += len(chunk)
         if size > MAX_PHOTO_BYTES:
-            raise PhotoTooLarge("The photo is too large: up to 10 MB, please.")
+            raise PhotoTooLarge(TOO_LARGE)
         chunks.append(chunk)
     if not size:
         raise InvalidPayload("the request body must be the photo's bytes")
     return b"".join(chunks)
+
+
+async def _decode(app: web.Application, data: bytes, max_pixels: int) -> CleanImage:
+    loop = asyncio.get_running_loop()
+    try:
+        return await loop.run_in_executor(
+            app[DECODERS], functools.partial(clean_image, data, max_pixels=max_pixels)
+        )
+    except TooManyPixels as exc:
+        log.info("photo refused: too many pixels (%s)", exc)
+        raise InvalidPhoto(
+            "That photo is too large in pixels: please send a smaller one."
+        ) from None
+    except NotAnImage as exc:
+        log.info("photo refused: not an image (%s)", exc)
+        raise InvalidPhoto("That file is not a JPEG, PNG or WebP photo.") from None
 
 
 def _cors(request: web.Request) -> dict[str, str]:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from PIL import Image
 from sqlalchemy import select
 
 from chatsvc.actions.service_requests.checks import InvalidRequest
 from chatsvc.actions.service_requests.filing import NewRequest, create_service_request
 from chatsvc.actions.service_requests.numbering import parse_number
-from chatsvc.actions.service_requests.photos import InvalidPhoto, store_photo
+from chatsvc.actions.service_requests.photos import store_photo
 from chatsvc.actions.service_requests.queries import RequestFilter, list_requests, lookup_status
 from chatsvc.actions.service_requests.status import change_status
 from chatsvc.actions.service_requests.views import Contact, RequestPolicy
@@ -22,6 +24,7 @@ from chatsvc.db.database import Database
 from chatsvc.db.models import OutboxMail, OutboxWebhook
 from chatsvc.errors import NotFound
 from chatsvc.hours import BusinessCalendar
+from chatsvc.images import NotAnImage, clean_image
 from chatsvc.settings import Settings
 
 KB = load_knowledge_base(default_path())
@@ -30,7 +33,12 @@ CALENDAR = BusinessCalendar.from_settings(
 )
 POLICY = RequestPolicy(KB, CALENDAR, frozenset({"Street Maintenance"}))
 MONDAY_TEN = datetime(2026, 11, 23, 18, 0, tzinfo=UTC)  # 10:00 in Pasadena
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 100
+
+
+def real_jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (0, 0, 0)).save(out, "JPEG")
+    return out.getvalue()
 
 
 def graffiti(**changes: Any) -> NewRequest:
@@ -135,9 +143,10 @@ async def test_status_changes_keep_history_and_mail_on_close_and_referral(db: Da
 
 
 async def test_photos_are_checked_by_content_and_attached_once(db: Database) -> None:
-    with pytest.raises(InvalidPhoto):
-        await db.run(store_photo, conversation_id=None, data=b"GIF89a....", now=MONDAY_TEN)
-    photo = await db.run(store_photo, conversation_id=None, data=JPEG, now=MONDAY_TEN)
+    with pytest.raises(NotAnImage):
+        clean_image(b"GIF89a....", max_pixels=40_000_000)
+    image = clean_image(real_jpeg(), max_pixels=40_000_000)
+    photo = await db.run(store_photo, conversation_id=None, image=image, now=MONDAY_TEN)
     assert photo.content_type == "image/jpeg"
     view = await create(db, graffiti(photo_ids=[photo.id]))
     assert view.photo_ids == (photo.id,)

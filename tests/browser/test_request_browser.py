@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from playwright.async_api import Page, expect
 from sqlalchemy import select
 
@@ -22,11 +24,15 @@ from tests.conftest import Inbox, LiveServer
 
 pytestmark = pytest.mark.browser
 
-# The smallest valid PNG: one transparent pixel.
-PIXEL = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360000002000100e5270de40000000049454e44ae426082"
-)
+
+def a_pixel() -> bytes:
+    """A real 1×1 PNG: the server decodes every photo in full."""
+    out = io.BytesIO()
+    Image.new("RGBA", (1, 1), (255, 0, 0, 255)).save(out, "PNG")
+    return out.getvalue()
+
+
+PIXEL = a_pixel()
 
 
 @pytest.fixture

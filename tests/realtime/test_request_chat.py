@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 import pytest
+from PIL import Image
 from sqlalchemy import select
 
 from chatsvc.actions.service_requests.filing import NewRequest, create_service_request
@@ -22,8 +24,15 @@ from tests.realtime.test_assistant_chat import cid, say
 Factory = Callable[..., Awaitable[ResidentClient]]
 MONDAY_TEN = datetime(2026, 11, 23, 18, 0, tzinfo=UTC)  # 10:00 in Pasadena
 CITY = {"business_hours": "mon-fri 08:00-17:00", "holidays": "US-CA"}
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(2000)
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(500)
+
+
+def _image(kind: str) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (90, 90, 90)).save(out, kind)
+    return out.getvalue()
+
+
+JPEG, PNG = _image("JPEG"), _image("PNG")
 
 
 @pytest.fixture
@@ -100,9 +109,8 @@ async def test_a_resident_files_graffiti_with_a_photo_and_gets_a_number(
     )
     assert request.address == "100 N Garfield Ave" and "east wall" in request.description
     photos = await rows(city, RequestPhoto)
-    assert [(p.request_id, p.content_type, p.data) for p in photos] == [
-        (request.id, "image/jpeg", JPEG)
-    ]
+    assert [(p.request_id, p.content_type) for p in photos] == [(request.id, "image/jpeg")]
+    assert Image.open(io.BytesIO(photos[0].data)).size == (40, 30)  # drawn again
     mails = await rows(city, OutboxMail)
     assert [m.kind for m in mails] == ["request_created"]
     live = await staff.next("request")

@@ -18,16 +18,18 @@ from sqlalchemy import func, select
 from chatsvc.actions.service_requests.filing import NewRequest, create_service_request
 from chatsvc.actions.service_requests.photos import store_photo
 from chatsvc.db.models import Message, OutboxMail, ServiceRequest, ServiceRequestUpdate
+from chatsvc.images import clean_image
 from chatsvc.settings import Settings
 from chatsvc.transport.state import DATABASE, REQUEST_POLICY
 from tests.conftest import PERSON, AgentClient, LiveServer, ResidentClient
+from tests.realtime.test_uploads import jpeg_with_gps
 
 Residents = Callable[..., Awaitable[ResidentClient]]
 Agents = Callable[..., Awaitable[AgentClient]]
 MONDAY_TEN = datetime(2026, 11, 23, 18, 0, tzinfo=UTC)  # 10:00 in Pasadena
 CITY = {"business_hours": "mon-fri 08:00-17:00", "holidays": "US-CA"}
 GRAFFITI = "There's graffiti on the wall at 100 N Garfield Ave"
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(2000)
+JPEG = clean_image(jpeg_with_gps(), max_pixels=40_000_000)
 PASADENA = ZoneInfo("America/Los_Angeles")
 
 
@@ -377,7 +379,7 @@ async def test_photos_from_the_chat_are_filed_and_shown_to_staff_only(
     maria = await agent_client("maria", server=city)
     _, cid = await chat_with_agent(city, resident_client, maria)
     photo = await city.app[DATABASE].run(
-        store_photo, conversation_id=cid, data=JPEG, now=MONDAY_TEN
+        store_photo, conversation_id=cid, image=JPEG, now=MONDAY_TEN
     )
     prefilled = await maria.ok("request_prefill", {"conversation_id": cid})
     assert prefilled["photo_ids"] == [photo.id]
@@ -389,7 +391,7 @@ async def test_photos_from_the_chat_are_filed_and_shown_to_staff_only(
     async with aiohttp.ClientSession() as http:
         async with http.get(url, headers={"Cookie": f"chatsvc_staff={maria.cookie}"}) as r:
             assert r.status == 200
-            assert await r.read() == JPEG
+            assert await r.read() == JPEG.data
             assert r.headers["Content-Type"] == "image/jpeg"
             assert r.headers["Content-Disposition"].startswith("inline")
             assert r.headers["X-Content-Type-Options"] == "nosniff"

@@ -1,7 +1,11 @@
-"""Photos residents upload in a chat, kept until a request takes them.
+"""Photos residents upload in a chat, kept until a request takes them (or for a day).
+
+Only images drawn again from a decoded upload are stored (`chatsvc.images`). A photo no
+request took is deleted after a while (`delete_unfiled_photos`, from the sweep).
 
 Locking order: `store_photo` only inserts; `attach_photos` updates the chat's photo rows that
-no request has taken yet (after the counter row, when filing).
+no request has taken yet (after the counter row, when filing); `delete_unfiled_photos` deletes
+rows no request has taken (a filing that loses the race finds its photo gone).
 """
 
 from __future__ import annotations
@@ -9,14 +13,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatsvc.actions.service_requests.checks import InvalidRequest
 from chatsvc.db.models import RequestPhoto, ServiceRequest
 from chatsvc.errors import ChatError, NotFound
+from chatsvc.images import CleanImage
 
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 
@@ -44,34 +49,75 @@ class StoredPhoto:
 
 
 async def store_photo(
-    session: AsyncSession, *, conversation_id: int, data: bytes, now: datetime
+    session: AsyncSession,
+    *,
+    conversation_id: int | None,
+    image: CleanImage,
+    now: datetime,
+    per_conversation: int | None = None,
 ) -> StoredPhoto:
-    """Keep a photo a resident uploaded in their chat, checking its type from its content."""
-    if len(data) > MAX_PHOTO_BYTES:
+    """Keep a photo a resident uploaded in their chat (an image decoded and drawn again)."""
+    if len(image.data) > MAX_PHOTO_BYTES:
         raise PhotoTooLarge("The photo is too large: up to 10 MB, please.")
-    content_type = sniff_image(data)
-    if content_type is None:
-        raise InvalidPhoto("That file is not a JPEG, PNG or WebP photo.")
-    waiting = await session.scalar(
-        select(func.count(RequestPhoto.id)).where(
-            RequestPhoto.conversation_id == conversation_id, RequestPhoto.request_id.is_(None)
-        )
-    )
-    if (waiting or 0) >= MAX_PHOTOS_PER_REQUEST:
-        raise InvalidPhoto(
-            f"Up to {MAX_PHOTOS_PER_REQUEST} photos per request, please.", code="too_many_photos"
-        )
+    await check_photo_quota(session, conversation_id, per_conversation)
     photo = RequestPhoto(
         conversation_id=conversation_id,
-        content_type=content_type,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        data=data,
+        content_type=image.content_type,
+        size=len(image.data),
+        sha256=hashlib.sha256(image.data).hexdigest(),
+        data=image.data,
         created_at=now,
     )
     session.add(photo)
     await session.flush()
-    return StoredPhoto(photo.id, content_type, len(data))
+    return StoredPhoto(photo.id, image.content_type, len(image.data))
+
+
+async def check_photo_quota(
+    session: AsyncSession, conversation_id: int | None, per_conversation: int | None
+) -> None:
+    """Refuse another photo in a chat that has its request's worth waiting, or its quota."""
+    counts = (
+        await session.execute(
+            select(
+                func.count(RequestPhoto.id),
+                func.count(RequestPhoto.id).filter(RequestPhoto.request_id.is_(None)),
+            ).where(RequestPhoto.conversation_id == conversation_id)
+        )
+    ).one()
+    total, waiting = counts[0] or 0, counts[1] or 0
+    if waiting >= MAX_PHOTOS_PER_REQUEST:
+        raise InvalidPhoto(
+            f"Up to {MAX_PHOTOS_PER_REQUEST} photos per request, please.", code="too_many_photos"
+        )
+    if per_conversation is not None and total >= per_conversation:
+        raise InvalidPhoto(
+            "This chat has as many photos as we can take. Please start a new chat for more.",
+            code="too_many_photos",
+        )
+
+
+async def delete_unfiled_photos(
+    session: AsyncSession, *, now: datetime, older_than: timedelta, batch: int = 200
+) -> int:
+    """Delete photos uploaded before `now - older_than` that no request took; say how many."""
+    ids = list(
+        await session.scalars(
+            select(RequestPhoto.id)
+            .where(
+                RequestPhoto.request_id.is_(None),
+                RequestPhoto.created_at < now - older_than,
+            )
+            .order_by(RequestPhoto.id)
+            .limit(batch)
+        )
+    )
+    if not ids:
+        return 0
+    await session.execute(
+        delete(RequestPhoto).where(RequestPhoto.id.in_(ids), RequestPhoto.request_id.is_(None))
+    )
+    return len(ids)
 
 
 async def load_photo(session: AsyncSession, photo_id: int) -> tuple[str, bytes]:
@@ -80,17 +126,6 @@ async def load_photo(session: AsyncSession, photo_id: int) -> tuple[str, bytes]:
     if photo is None:
         raise NotFound("There is no such photo.")
     return photo.content_type, photo.data
-
-
-def sniff_image(data: bytes) -> str | None:
-    """Tell a JPEG, PNG or WebP image from its first bytes, whatever its name says."""
-    if data[:3] == b"\xff\xd8\xff":
-        return "image/jpeg"
-    if data[:8] == b"\x89PNG\r\n\x1a\n":
-        return "image/png"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
 
 
 async def attach_photos(
