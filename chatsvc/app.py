@@ -21,6 +21,7 @@ from chatsvc.transport.agent import AgentNamespace
 from chatsvc.transport.dispatch import DISPATCHER, Dispatcher
 from chatsvc.transport.events import Events
 from chatsvc.transport.http import add_routes, error_middleware
+from chatsvc.transport.mail_links import add_mail_link_routes
 from chatsvc.transport.open311 import add_open311_routes
 from chatsvc.transport.publish import Publisher
 from chatsvc.transport.resident import ResidentNamespace
@@ -60,7 +61,10 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     def request_policy() -> RequestPolicy:
         # The topics and fields of the knowledge base as it is now (it reloads when edited).
         return RequestPolicy(
-            assistant.index.kb, calendar, webhook_workgroups=webhook_sender.workgroups
+            assistant.index.kb,
+            calendar,
+            webhook_workgroups=webhook_sender.workgroups,
+            mail_per_address_per_day=settings.mail_per_address_per_day,
         )
 
     resident = ResidentNamespace(
@@ -85,6 +89,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     add_routes(app)
     add_staff_routes(app)
     add_open311_routes(app)
+    add_mail_link_routes(app)
     add_upload_routes(app)
     app.on_shutdown.append(_disconnect_clients)
     app.cleanup_ctx.append(_publishing_ctx)

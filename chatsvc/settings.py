@@ -58,6 +58,11 @@ class Settings:
     mail_from: str = ""
     mail_reply_to: str = ""
     mail_folder: Path = Path("var/mail")
+    # Mails of every kind one address may be sent in 24 hours (more are not queued).
+    mail_per_address_per_day: int = 5
+    # Where residents reach this service (https://chat.example.gov): the mails' unsubscribe
+    # links start with it. Empty: http://host:port, for development only.
+    public_url: str = ""
     # Departments' webhooks: a TOML file of workgroup, URL and secret (webhooks.example.toml).
     webhooks_file: Path | None = None
 
@@ -65,6 +70,11 @@ class Settings:
     def is_sqlite(self) -> bool:
         """Tell whether the database is the embedded SQLite default."""
         return self.database_url.startswith("sqlite")
+
+    @property
+    def base_url(self) -> str:
+        """Where residents reach this service, for links in mail."""
+        return self.public_url or f"http://{self.host}:{self.port}"
 
     @property
     def migrate_on_start(self) -> bool:
@@ -121,6 +131,8 @@ class Settings:
             mail_from=env.get("CHATSVC_MAIL_FROM", "").strip(),
             mail_reply_to=env.get("CHATSVC_MAIL_REPLY_TO", ""),
             mail_folder=Path(env.get("CHATSVC_MAIL_FOLDER") or "var/mail"),
+            mail_per_address_per_day=_int(env, "CHATSVC_MAIL_PER_ADDRESS_PER_DAY", 5, minimum=1),
+            public_url=env.get("CHATSVC_PUBLIC_URL", "").strip().rstrip("/"),
             webhooks_file=Path(env["CHATSVC_WEBHOOKS_FILE"])
             if env.get("CHATSVC_WEBHOOKS_FILE")
             else None,

@@ -31,6 +31,7 @@ class RequestPolicy:
     kb: KnowledgeBase
     calendar: BusinessCalendar
     webhook_workgroups: frozenset[str] = frozenset()  # workgroups with an outbound webhook
+    mail_per_address_per_day: int = 5  # mail of every kind (chatsvc.outbox.mail.queue_mail)
 
 
 @dataclass(frozen=True)
