@@ -180,7 +180,7 @@ async def request_detail(request: web.Request) -> web.Response:
     """Show one request, as a list of one (the spec's shape)."""
     fmt = _format(request)
     view = await request.config_dict[DATABASE].run(
-        get_request, request.match_info["service_request_id"], _kb(request)
+        get_request, request.match_info["service_request_id"], _kb(request), public_only=True
     )
     return _render(fmt, "service_requests", [_request_item(view)])
 
@@ -329,7 +329,7 @@ def _filters(query: MultiMapping[str], now: datetime) -> RequestFilter:
         # The spec: asking by number overrides every other argument.
         if len(ids) > MAX_REQUESTS:
             raise InvalidPayload(f"service_request_id: at most {MAX_REQUESTS} at once.")
-        return RequestFilter(numbers=tuple(ids), limit=MAX_REQUESTS)
+        return RequestFilter(numbers=tuple(ids), limit=MAX_REQUESTS, public_only=True)
     statuses: list[str] = []
     for status in _list(query, "status"):
         if status not in STATUSES_OF:
@@ -356,6 +356,7 @@ def _filters(query: MultiMapping[str], now: datetime) -> RequestFilter:
         end=end + timedelta(microseconds=1),  # end_date is the last instant included
         limit=page_size,
         offset=(page - 1) * page_size,
+        public_only=True,  # requests of topics that are not public are nobody else's business
     )
 
 

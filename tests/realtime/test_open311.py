@@ -405,7 +405,8 @@ async def test_a_filed_request_reaches_staff_live_and_its_mail_is_queued(
 
     [mail] = await api.run(mails)
     assert (mail.kind, mail.to_address) == ("request_created", PERSONAL["email"])
-    assert number in mail.subject and "Hello Anastasia Ruizova," in mail.body
+    assert number in mail.subject and mail.body.startswith("Hello,\n")
+    assert "Anastasia" not in mail.body  # a name the filer chose never greets
 
 
 async def test_markup_is_kept_as_text_and_escaped_in_xml(api: Api) -> None:
@@ -779,3 +780,30 @@ async def test_admin_commands_issue_list_and_revoke_keys(api: Api) -> None:
     assert key not in listed.stdout  # shown once, when issued, never again
     unknown = await chatsvc("revoke", "Nobody")
     assert unknown.returncode == 1 and "no client named" in unknown.stderr
+
+
+async def test_requests_of_topics_that_are_not_public_are_nobody_elses_business(
+    api: Api,
+) -> None:
+    """A neighbour's code-enforcement complaint or a resident's high bill is no map pin."""
+    public = await file_request(api)
+    complaint = await file_request(
+        api,
+        "code-enforcement",
+        address="12 Orange Grove Blvd",
+        description="My neighbour converted the garage without a permit",
+    )
+    bill = await file_request(api, "high-bill", account="1234567", description="Bill doubled")
+    status, listed, text, headers = await api.get("requests.json")
+    assert status == 200 and [item["service_request_id"] for item in listed] == [public.number]
+    assert headers["X-Total-Count"] == "1"
+    assert "Orange Grove" not in text and "neighbour" not in text
+    numbers = ",".join([public.number, complaint.number, bill.number])
+    status, listed, _, _ = await api.get("requests.json", service_request_id=numbers)
+    assert [item["service_request_id"] for item in listed] == [public.number]
+    status, _, _, _ = await api.get("requests.json", service_code="code-enforcement")
+    for number in (complaint.number, bill.number):
+        status, body, text, _ = await api.get(f"requests/{number}.json")
+        assert status == 404 and "Orange Grove" not in text, body  # as if it did not exist
+    status, _, _, _ = await api.get(f"requests/{public.number}.json")
+    assert status == 200

@@ -38,6 +38,7 @@ class RequestFilter:
     limit: int = 50
     offset: int = 0
     service_codes: tuple[str, ...] = ()  # any of these (Open311 takes a list)
+    public_only: bool = False  # Open311: leave out topics that are not public (Topic.public)
 
 
 @dataclass(frozen=True)
@@ -61,15 +62,19 @@ class StatusAnswer:
     next_steps: str | None
 
 
-async def get_request(session: AsyncSession, number: str, kb: KnowledgeBase) -> RequestView:
-    """Load a request by its number, with its history; raise NotFound if there is none."""
+async def get_request(
+    session: AsyncSession, number: str, kb: KnowledgeBase, *, public_only: bool = False
+) -> RequestView:
+    """Load a request by its number, with its history; raise NotFound if there is none (or,
+    `public_only`, if its topic is not public: to a stranger it does not exist)."""
     canonical = parse_number(number)
     request = (
         await session.scalar(select(ServiceRequest).where(ServiceRequest.number == canonical))
         if canonical
         else None
     )
-    if request is None:
+    topic = kb.topics.get(request.service_code) if request is not None else None
+    if request is None or (public_only and topic is not None and not topic.public):
         raise NotFound(f"There is no request {number!r}.")
     return await request_view(session, request, kb)
 
@@ -87,6 +92,9 @@ async def list_requests(
         conditions.append(ServiceRequest.service_code == filters.service_code)
     if filters.service_codes:
         conditions.append(ServiceRequest.service_code.in_(filters.service_codes))
+    if filters.public_only:
+        private = [code for code, topic in kb.topics.items() if not topic.public]
+        conditions.append(ServiceRequest.service_code.not_in(private))
     if filters.workgroup:
         conditions.append(ServiceRequest.workgroup == filters.workgroup)
     if filters.numbers:
