@@ -65,6 +65,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
             calendar,
             webhook_workgroups=webhook_sender.workgroups,
             mail_per_address_per_day=settings.mail_per_address_per_day,
+            status_misses_per_number_per_day=settings.status_misses_per_number_per_day,
         )
 
     resident = ResidentNamespace(

@@ -63,6 +63,8 @@ class Settings:
     # Where residents reach this service (https://chat.example.gov): the mails' unsubscribe
     # links start with it. Empty: http://host:port, for development only.
     public_url: str = ""
+    # Chat status lookups with a wrong email, per request number per 24 hours, from any chat.
+    status_misses_per_number_per_day: int = 10
     # Departments' webhooks: a TOML file of workgroup, URL and secret (webhooks.example.toml).
     webhooks_file: Path | None = None
 
@@ -133,6 +135,9 @@ class Settings:
             mail_folder=Path(env.get("CHATSVC_MAIL_FOLDER") or "var/mail"),
             mail_per_address_per_day=_int(env, "CHATSVC_MAIL_PER_ADDRESS_PER_DAY", 5, minimum=1),
             public_url=env.get("CHATSVC_PUBLIC_URL", "").strip().rstrip("/"),
+            status_misses_per_number_per_day=_int(
+                env, "CHATSVC_STATUS_MISSES_PER_NUMBER_PER_DAY", 10, minimum=1
+            ),
             webhooks_file=Path(env["CHATSVC_WEBHOOKS_FILE"])
             if env.get("CHATSVC_WEBHOOKS_FILE")
             else None,

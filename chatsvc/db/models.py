@@ -285,6 +285,17 @@ class MailSuppression(Base):
     suppressed_at: Mapped[datetime]
 
 
+class StatusLookupMiss(Base):
+    """A chat's status lookup that found nothing: too many for one number stop the guessing."""
+
+    __tablename__ = "status_lookup_misses"
+    __table_args__ = (Index("ix_status_lookup_misses_number_at", "number", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(16))  # canonical, whether it exists or not
+    at: Mapped[datetime]
+
+
 class ServiceRequest(Base):
     """A work order for a department, filed from a chat, by an agent or through Open311."""
 

@@ -6,7 +6,7 @@ Reads only: nothing here locks a row.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +20,7 @@ from chatsvc.actions.service_requests.views import (
     request_view,
 )
 from chatsvc.catalogue.knowledge import KnowledgeBase
-from chatsvc.db.models import ServiceRequest
+from chatsvc.db.models import ServiceRequest, StatusLookupMiss
 from chatsvc.errors import NotFound
 
 
@@ -122,14 +122,31 @@ async def list_requests(
 
 
 async def lookup_status(
-    session: AsyncSession, *, number: str, email: str, kb: KnowledgeBase
+    session: AsyncSession,
+    *,
+    number: str,
+    email: str,
+    kb: KnowledgeBase,
+    now: datetime,
+    misses_per_number_per_day: int = 10,
 ) -> StatusAnswer | None:
     """Tell a resident where their request stands, if the number and email go together.
 
     A wrong pair and an unknown number both give None, so nobody learns which numbers exist.
+    After `misses_per_number_per_day` wrong pairs for one number in 24 hours (from any chat:
+    a new chat does not start the count again), every lookup of it gives None, so nobody can
+    guess the email of a request whose number they saw.
     """
     canonical = parse_number(number)
     if canonical is None:
+        return None
+    misses = await session.scalar(
+        select(func.count()).where(
+            StatusLookupMiss.number == canonical,
+            StatusLookupMiss.at > now - timedelta(days=1),
+        )
+    )
+    if (misses or 0) >= misses_per_number_per_day:
         return None
     request = await session.scalar(select(ServiceRequest).where(ServiceRequest.number == canonical))
     if (
@@ -137,6 +154,8 @@ async def lookup_status(
         or request.contact_email is None
         or request.contact_email.strip().lower() != email.strip().lower()
     ):
+        session.add(StatusLookupMiss(number=canonical, at=now))
+        await session.flush()
         return None
     view = await request_view(session, request, kb)
     return StatusAnswer(
