@@ -63,6 +63,8 @@ class Settings:
     # Where residents reach this service (https://chat.example.gov): the mails' unsubscribe
     # links start with it. Empty: http://host:port, for development only.
     public_url: str = ""
+    # Open311 filings one API key may make a minute (a token bucket: a burst of this many).
+    open311_filings_per_minute: int = 30
     # Chat status lookups with a wrong email, per request number per 24 hours, from any chat.
     status_misses_per_number_per_day: int = 10
     # Departments' webhooks: a TOML file of workgroup, URL and secret (webhooks.example.toml).
@@ -135,6 +137,9 @@ class Settings:
             mail_folder=Path(env.get("CHATSVC_MAIL_FOLDER") or "var/mail"),
             mail_per_address_per_day=_int(env, "CHATSVC_MAIL_PER_ADDRESS_PER_DAY", 5, minimum=1),
             public_url=env.get("CHATSVC_PUBLIC_URL", "").strip().rstrip("/"),
+            open311_filings_per_minute=_int(
+                env, "CHATSVC_OPEN311_FILINGS_PER_MINUTE", 30, minimum=1
+            ),
             status_misses_per_number_per_day=_int(
                 env, "CHATSVC_STATUS_MISSES_PER_NUMBER_PER_DAY", 10, minimum=1
             ),

@@ -807,3 +807,29 @@ async def test_requests_of_topics_that_are_not_public_are_nobody_elses_business(
         assert status == 404 and "Orange Grove" not in text, body  # as if it did not exist
     status, _, _, _ = await api.get(f"requests/{public.number}.json")
     assert status == 200
+
+
+async def test_one_api_key_files_at_most_its_share_then_gets_429(
+    make_api: Callable[..., Awaitable[Api]],
+) -> None:
+    """100 filings in a second were all accepted: now a burst of the per-minute share."""
+    api = await make_api(open311_filings_per_minute=5)
+    answers = await asyncio.gather(*(api.post() for _ in range(12)))
+    assert sorted(status for status, _ in answers) == [200] * 5 + [429] * 7
+    status, body = next(answer for answer in answers if answer[0] == 429)
+    assert body == [{"code": 429, "description": body[0]["description"]}]
+    assert "api_key" in body[0]["description"]
+    assert await api.count(ServiceRequest) == 5
+    async with api.http.post(f"{api.base}/requests.json", data=valid_form(api.key)) as response:
+        assert response.status == 429 and int(response.headers["Retry-After"]) >= 1
+    # Another app's key has its own share.
+    other = await api.run(open311_clients.issue_key, "Other app", NOW)
+    status, _ = await api.post(valid_form(other.key))
+    assert status == 200
+
+
+async def test_line_breaks_in_a_name_are_folded(api: Api) -> None:
+    status, body = await api.post(first_name="Ana\r\nCity of Pasadena Billing", last_name="R\nuiz")
+    assert status == 200, body
+    [request] = await api.run(lambda session: session.scalars(select(ServiceRequest)))
+    assert request.contact_name == "Ana City of Pasadena Billing R uiz"
