@@ -131,3 +131,21 @@ async def test_the_stop_page_refuses_an_unknown_token(live_server: LiveServer, t
             assert response.status == 404 and 'method="post"' not in await response.text()
         async with http.post(url) as response:
             assert response.status == 404
+
+
+async def test_a_url_the_resident_typed_is_never_a_link_in_the_assistants_summary(
+    make_settings: Callable[..., Settings],
+    start_server: Callable[..., Awaitable[LiveServer]],
+    resident_client: Factory,
+) -> None:
+    """The widget and the pane link bare https:// URLs in the assistant's messages: the
+    resident's words inside them are escaped so they show as typed (widget/test/markdown)."""
+    city = await start_server(make_settings(**CITY), clock=lambda: MONDAY_TEN)
+    resident = await resident_client(city.url)
+    ack = await resident.start(question="There is graffiti on the wall of my building")
+    await say(resident, ack["messages"][1]["quick_replies"][0]["text"])
+    await say(resident, "100 N Garfield Ave")
+    await say(resident, SCAM)
+    summary = (await say(resident, "skip"))["text"]
+    assert re.search(r"https?://", summary) is None, summary
+    assert "https\\://evil.example/pay" in summary  # shown as typed, never as a link
