@@ -47,7 +47,14 @@ PUBLISH_DRAIN_SECONDS = 5  # stopping: how long events may take to reach Redis
 
 def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application:
     """Build the aiohttp application with its Socket.IO server; open nothing yet."""
-    app = web.Application(middlewares=[error_middleware], client_max_size=1024**2)
+    app = web.Application(
+        middlewares=[error_middleware],
+        client_max_size=1024**2,
+        # aiohttp closes a connection whose request has not fully arrived (a request line and
+        # headers sent halfway, then nothing), and an idle keep-alive one, after this long; its
+        # default is an hour, so half-sent requests held sockets open "indefinitely".
+        handler_args={"keepalive_timeout": settings.http_idle_timeout_seconds},
+    )
     database = Database(settings)
     assistant = Assistant(settings.knowledge_base)
     sio = create_socket_server(settings)

@@ -63,6 +63,9 @@ class Settings:
     # Where residents reach this service (https://chat.example.gov): the mails' unsubscribe
     # links start with it. Empty: http://host:port, for development only.
     public_url: str = ""
+    # A connection whose request headers have not all arrived, or that is idle between requests,
+    # is closed after this many seconds (aiohttp's keepalive_timeout).
+    http_idle_timeout_seconds: int = 30
     # Open311 filings one API key may make a minute (a token bucket: a burst of this many).
     open311_filings_per_minute: int = 30
     # Chat status lookups with a wrong email, per request number per 24 hours, from any chat.
@@ -137,6 +140,7 @@ class Settings:
             mail_folder=Path(env.get("CHATSVC_MAIL_FOLDER") or "var/mail"),
             mail_per_address_per_day=_int(env, "CHATSVC_MAIL_PER_ADDRESS_PER_DAY", 5, minimum=1),
             public_url=env.get("CHATSVC_PUBLIC_URL", "").strip().rstrip("/"),
+            http_idle_timeout_seconds=_int(env, "CHATSVC_HTTP_IDLE_TIMEOUT_SECONDS", 30, minimum=1),
             open311_filings_per_minute=_int(
                 env, "CHATSVC_OPEN311_FILINGS_PER_MINUTE", 30, minimum=1
             ),
