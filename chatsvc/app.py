@@ -21,6 +21,7 @@ from chatsvc.transport.agent import AgentNamespace
 from chatsvc.transport.dispatch import DISPATCHER, Dispatcher
 from chatsvc.transport.events import Events
 from chatsvc.transport.http import add_routes, error_middleware
+from chatsvc.transport.mail_links import add_mail_link_routes
 from chatsvc.transport.open311 import add_open311_routes
 from chatsvc.transport.publish import Publisher
 from chatsvc.transport.resident import ResidentNamespace
@@ -46,7 +47,14 @@ PUBLISH_DRAIN_SECONDS = 5  # stopping: how long events may take to reach Redis
 
 def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application:
     """Build the aiohttp application with its Socket.IO server; open nothing yet."""
-    app = web.Application(middlewares=[error_middleware], client_max_size=1024**2)
+    app = web.Application(
+        middlewares=[error_middleware],
+        client_max_size=1024**2,
+        # aiohttp closes a connection whose request has not fully arrived (a request line and
+        # headers sent halfway, then nothing), and an idle keep-alive one, after this long; its
+        # default is an hour, so half-sent requests held sockets open "indefinitely".
+        handler_args={"keepalive_timeout": settings.http_idle_timeout_seconds},
+    )
     database = Database(settings)
     assistant = Assistant(settings.knowledge_base)
     sio = create_socket_server(settings)
@@ -60,7 +68,11 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     def request_policy() -> RequestPolicy:
         # The topics and fields of the knowledge base as it is now (it reloads when edited).
         return RequestPolicy(
-            assistant.index.kb, calendar, webhook_workgroups=webhook_sender.workgroups
+            assistant.index.kb,
+            calendar,
+            webhook_workgroups=webhook_sender.workgroups,
+            mail_per_address_per_day=settings.mail_per_address_per_day,
+            status_misses_per_number_per_day=settings.status_misses_per_number_per_day,
         )
 
     resident = ResidentNamespace(
@@ -86,6 +98,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     add_routes(app)
     add_staff_routes(app)
     add_open311_routes(app)
+    add_mail_link_routes(app)
     add_upload_routes(app)
     app.on_shutdown.append(_disconnect_clients)
     app.cleanup_ctx.append(_publishing_ctx)

@@ -89,6 +89,18 @@ class Settings:
     mail_from: str = ""
     mail_reply_to: str = ""
     mail_folder: Path = Path("var/mail")
+    # Mails of every kind one address may be sent in 24 hours (more are not queued).
+    mail_per_address_per_day: int = 5
+    # Where residents reach this service (https://chat.example.gov): the mails' unsubscribe
+    # links start with it. Empty: http://host:port, for development only.
+    public_url: str = ""
+    # A connection whose request headers have not all arrived, or that is idle between requests,
+    # is closed after this many seconds (aiohttp's keepalive_timeout).
+    http_idle_timeout_seconds: int = 30
+    # Open311 filings one API key may make a minute (a token bucket: a burst of this many).
+    open311_filings_per_minute: int = 30
+    # Chat status lookups with a wrong email, per request number per 24 hours, from any chat.
+    status_misses_per_number_per_day: int = 10
     # Departments' webhooks: a TOML file of workgroup, URL and secret (webhooks.example.toml).
     webhooks_file: Path | None = None
     # Socket events per connection by kind (SOCKET_RATES); one address gets address_factor
@@ -124,6 +136,11 @@ class Settings:
     def is_sqlite(self) -> bool:
         """Tell whether the database is the embedded SQLite default."""
         return self.database_url.startswith("sqlite")
+
+    @property
+    def base_url(self) -> str:
+        """Where residents reach this service, for links in mail."""
+        return self.public_url or f"http://{self.host}:{self.port}"
 
     @property
     def migrate_on_start(self) -> bool:
@@ -186,6 +203,15 @@ class Settings:
             mail_from=env.get("CHATSVC_MAIL_FROM", "").strip(),
             mail_reply_to=env.get("CHATSVC_MAIL_REPLY_TO", ""),
             mail_folder=Path(env.get("CHATSVC_MAIL_FOLDER") or "var/mail"),
+            mail_per_address_per_day=_int(env, "CHATSVC_MAIL_PER_ADDRESS_PER_DAY", 5, minimum=1),
+            public_url=env.get("CHATSVC_PUBLIC_URL", "").strip().rstrip("/"),
+            http_idle_timeout_seconds=_int(env, "CHATSVC_HTTP_IDLE_TIMEOUT_SECONDS", 30, minimum=1),
+            open311_filings_per_minute=_int(
+                env, "CHATSVC_OPEN311_FILINGS_PER_MINUTE", 30, minimum=1
+            ),
+            status_misses_per_number_per_day=_int(
+                env, "CHATSVC_STATUS_MISSES_PER_NUMBER_PER_DAY", 10, minimum=1
+            ),
             webhooks_file=Path(env["CHATSVC_WEBHOOKS_FILE"])
             if env.get("CHATSVC_WEBHOOKS_FILE")
             else None,

@@ -24,7 +24,7 @@ from chatsvc.catalogue.center import Center
 from chatsvc.db.models import AfterHoursMessage, Staff
 from chatsvc.errors import AlreadyTaken, ChatError, ConversationEnded, NotAssigned, NotFound
 from chatsvc.hours import BusinessCalendar
-from chatsvc.outbox.mail import queue_mail
+from chatsvc.outbox.mail import queue_mail, quote_resident_text
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"  # no 0/O, 1/I/L, U: read out on the phone
 SPAM_THRESHOLD = 0.7
@@ -57,6 +57,7 @@ class RateLimited(ChatError):
 class Limits:
     per_sender_per_hour: int
     per_email_per_day: int
+    mail_per_address_per_day: int = 5  # mail of every kind (chatsvc.outbox.mail.queue_mail)
 
 
 @dataclass(frozen=True)
@@ -186,9 +187,10 @@ async def leave_message(
             kind="after_hours_ack",
             to=email,
             subject=f"We received your message ({message.reference})",
-            body=_acknowledgement(name, message.reference, text, due_text, center),
+            body=_acknowledgement(message.reference, text, due_text, center),
             reply_to=None,
             now=now,
+            per_address_per_day=limits.mail_per_address_per_day,
         )
     return await _left(session, message, calendar, now, duplicate=False)
 
@@ -240,16 +242,18 @@ async def _new_reference(session: AsyncSession) -> str:
     raise ChatError("Could not number the message. Please try again.", code="internal_error")
 
 
-def _acknowledgement(name: str, reference: str, text: str, due_text: str, center: Center) -> str:
-    quoted = "\n".join(f"> {line}" for line in text.splitlines())
+def _acknowledgement(reference: str, text: str, due_text: str, center: Center) -> str:
+    # Neither the name nor the text is the City's: no "Dear {name}" (it could be "City Billing"),
+    # and the text is quoted, its addresses made unclickable.
+    quoted = "\n".join(quote_resident_text(text))
     signature = "\n".join(center.signature)
     return (
-        f"Dear {name},\n\n"
+        "Hello,\n\n"
         f"Thank you for contacting the City's {center.name}. We received your message "
         f"and will reply to this email address by {due_text}.\n\n"
         f"Your reference number is {reference}. Please mention it if you call us at "
         f"{center.phone}.\n\n"
-        f"Your message:\n\n{quoted}\n\n"
+        f"What you wrote:\n\n{quoted}\n\n"
         "If someone is in danger, call 911.\n\n"
         f"{signature}\n"
     )
@@ -405,15 +409,14 @@ async def reply_to_message(
     message.reply_body = text
     message.replied_at = now
     message.replied_by = by.id
-    quoted = "\n".join(f"> {line}" for line in message.body.splitlines())
+    quoted = "\n".join(quote_resident_text(message.body))
     signature = "\n".join(center.signature)
     await queue_mail(
         session,
         kind="after_hours_reply",
         to=message.email,
         subject=f"Your message to the City ({message.reference})",
-        body=f"Dear {message.name},\n\n{text}\n\n{by.first_name}\n{signature}\n\n"
-        f"You wrote:\n\n{quoted}\n",
+        body=f"Hello,\n\n{text}\n\n{by.first_name}\n{signature}\n\nWhat you wrote:\n\n{quoted}\n",
         reply_to=None,
         now=now,
     )

@@ -172,7 +172,12 @@ async def _dialogue_turn(
             conversation.topic = topic.code
     if turn.lookup is not None:
         found = await lookup_status(
-            session, number=turn.lookup.number, email=turn.lookup.email, kb=policy.kb
+            session,
+            number=turn.lookup.number,
+            email=turn.lookup.email,
+            kb=policy.kb,
+            now=now,
+            misses_per_number_per_day=policy.status_misses_per_number_per_day,
         )
         text = filing.status_answer(
             turn.lookup.number,

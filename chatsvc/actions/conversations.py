@@ -16,11 +16,12 @@ from sqlalchemy import Table, and_, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatsvc import notices
+from chatsvc.actions.accounts import StaffView
 from chatsvc.actions.chat_views import ChatSummary, first_questions
 from chatsvc.actions.conversation_state import ConversationStatus, Priority, Stage, move_status
 from chatsvc.db.models import Conversation, Message, Resident
 from chatsvc.db.models import iso_utc as iso_utc
-from chatsvc.errors import ChatError, ConversationEnded, InvalidToken, TokenExpired
+from chatsvc.errors import ChatError, ConversationEnded, Forbidden, InvalidToken, TokenExpired
 from chatsvc.tokens import hash_token, new_token
 
 AuthorKind = Literal["resident", "assistant", "agent", "system"]
@@ -436,10 +437,23 @@ async def _insert(
 
 
 async def mark_read(
-    session: AsyncSession, *, conversation_id: int, reader: Reader, seq: int
+    session: AsyncSession,
+    *,
+    conversation_id: int,
+    reader: Reader,
+    seq: int,
+    by: StaffView | None = None,
 ) -> int:
-    """Record that `reader` has seen the conversation up to `seq`; return the stored value."""
+    """Record that `reader` has seen the conversation up to `seq`; return the stored value.
+
+    For staff, `by` must be the agent the conversation is assigned to, or a supervisor: the
+    resident sees "Seen", which must mean the person answering them saw it.
+    """
     conversation = await get_conversation(session, conversation_id)
+    if reader == "staff" and (
+        by is None or (conversation.assigned_staff_id != by.id and not by.is_supervisor)
+    ):
+        raise Forbidden("Only the agent answering this chat, or a supervisor, can mark it read.")
     seq = min(seq, conversation.last_seq)
     if reader == "resident":
         conversation.resident_read_seq = max(conversation.resident_read_seq, seq)

@@ -461,5 +461,10 @@ def _join(*parts: str) -> str:
 
 
 def _md(text: str) -> str:
-    """Show a resident's words as they wrote them, not as Markdown."""
-    return re.sub(r"([\\`*_\[\]#<>|~])", r"\\\1", text)
+    """Show a resident's words as they wrote them, not as Markdown, and never as a link.
+
+    The widget and the pane link bare https:// URLs in the assistant's messages (its own, from
+    the knowledge base); an escaped colon ("https\\://") keeps a resident's URL plain text, so
+    nothing they typed becomes a link in the City Assistant's voice.
+    """
+    return re.sub(r"([\\`*_\[\]#<>|~:])", r"\\\1", text)

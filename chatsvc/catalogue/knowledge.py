@@ -43,6 +43,9 @@ class Topic:
     kind: str
     fields: tuple[str, ...]
     service_days: int = 0  # request topics: business days until the work is expected done
+    # Whether Open311 lists its requests for anyone to read (false: about a person, a
+    # neighbour's property or a resident's own account, never a public map pin).
+    public: bool = True
 
     @property
     def is_request(self) -> bool:
@@ -284,7 +287,11 @@ def _load_topics(path: Path, problems: _Problems) -> dict[str, Topic]:
                 path, line, f"topic {code!r}: a request topic needs service_days from 1 to 365"
             )
             continue
-        topics[code] = Topic(code, name, department, workgroup, kind, fields, days or 0)
+        public = entry.get("public", True)
+        if not isinstance(public, bool):
+            problems.add(path, line, f"topic {code!r}: public must be true or false")
+            continue
+        topics[code] = Topic(code, name, department, workgroup, kind, fields, days or 0, public)
     return topics
 
 

@@ -254,7 +254,11 @@ class OutboxMail(Base):
     """An email to send: written in the transaction that decided it, sent by the mail sender."""
 
     __tablename__ = "outbox_mail"
-    __table_args__ = (Index("ix_outbox_mail_due", "sent_at", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_mail_due", "sent_at", "next_attempt_at"),
+        # The per-recipient daily cap counts the last day's mail.
+        Index("ix_outbox_mail_created_at", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[str] = mapped_column(String(200), unique=True)  # the Message-ID header
@@ -268,6 +272,28 @@ class OutboxMail(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
+    # The one-click "stop these emails" link's secret (List-Unsubscribe, RFC 8058).
+    unsubscribe_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+
+class MailSuppression(Base):
+    """An address that asked for no more mail from us (by the link in one of our mails)."""
+
+    __tablename__ = "mail_suppressions"
+
+    address: Mapped[str] = mapped_column(String(254), primary_key=True)  # lowercased
+    suppressed_at: Mapped[datetime]
+
+
+class StatusLookupMiss(Base):
+    """A chat's status lookup that found nothing: too many for one number stop the guessing."""
+
+    __tablename__ = "status_lookup_misses"
+    __table_args__ = (Index("ix_status_lookup_misses_number_at", "number", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(16))  # canonical, whether it exists or not
+    at: Mapped[datetime]
 
 
 class ServiceRequest(Base):

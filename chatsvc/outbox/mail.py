@@ -12,19 +12,26 @@ systems and readers that dedupe on it see one mail.
 
 from __future__ import annotations
 
+import logging
+import re
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import getaddresses
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatsvc import notices
-from chatsvc.db.models import OutboxMail
+from chatsvc.db.models import MailSuppression, OutboxMail
 from chatsvc.outbox.base import LEASE, Outbox
 from chatsvc.outbox.base import backoff as backoff
 
+log = logging.getLogger("chatsvc.mail")
+
 MAIL_OUTBOX = Outbox(OutboxMail)
+CAP_WINDOW = timedelta(days=1)
 
 # Columns' sizes (models.OutboxMail).
 MAX_KIND = 32
@@ -49,6 +56,7 @@ class DueMail:
     body: str
     created_at: datetime
     attempts: int  # attempts made before this one
+    unsubscribe_token: str | None = None
 
     @classmethod
     def of(cls, mail: OutboxMail) -> DueMail:
@@ -62,6 +70,7 @@ class DueMail:
             body=mail.body,
             created_at=mail.created_at,
             attempts=mail.attempts,
+            unsubscribe_token=mail.unsubscribe_token,
         )
 
 
@@ -79,8 +88,14 @@ async def queue_mail(
     body: str,
     reply_to: str | None,
     now: datetime,
-) -> int:
-    """Add a mail to the outbox in the caller's transaction, due now; return its id."""
+    per_address_per_day: int | None = None,
+) -> int | None:
+    """Add a mail to the outbox in the caller's transaction, due now; return its id.
+
+    Nothing is queued (None) for an address that asked for no more mail, nor for one that was
+    already sent `per_address_per_day` mails in 24 hours: a stranger who types someone else's
+    address cannot make the City mail them without end. The caller's action carries on.
+    """
     if not kind or len(kind) > MAX_KIND:
         raise InvalidMail(f"mail kind must be 1 to {MAX_KIND} characters")
     _check_header("to", to)
@@ -92,6 +107,20 @@ async def queue_mail(
     if reply_to is not None:
         _check_header("reply_to", reply_to)
         _single_address("reply_to", reply_to)
+    address = to.lower()
+    if await session.get(MailSuppression, address) is not None:
+        log.info("%s mail not queued: the address asked for no more mail", kind)
+        return None
+    if per_address_per_day is not None:
+        sent = await session.scalar(
+            select(func.count()).where(
+                OutboxMail.created_at > now - CAP_WINDOW,
+                func.lower(OutboxMail.to_address) == address,
+            )
+        )
+        if (sent or 0) >= per_address_per_day:
+            log.info("%s mail not queued: the address had %d mails in 24 hours", kind, sent)
+            return None
     mail = OutboxMail(
         message_id=new_message_id(),
         kind=kind,
@@ -102,6 +131,7 @@ async def queue_mail(
         created_at=now,
         next_attempt_at=now,
         attempts=0,
+        unsubscribe_token=secrets.token_urlsafe(32),
     )
     session.add(mail)
     await session.flush()
@@ -115,6 +145,43 @@ async def due_mail(
     """Claim up to `limit` unsent mails that are due, oldest first, for `lease`."""
     mails = await MAIL_OUTBOX.claim(session, now=now, limit=limit, lease=lease)
     return [DueMail.of(mail) for mail in mails]
+
+
+async def is_unsubscribe_token(session: AsyncSession, token: str) -> bool:
+    """Tell whether a mail of ours carries this unsubscribe token."""
+    found = await session.scalar(select(OutboxMail.id).where(OutboxMail.unsubscribe_token == token))
+    return found is not None
+
+
+async def suppress_by_token(session: AsyncSession, token: str, now: datetime) -> bool:
+    """Stop all mail to the address a mail with this unsubscribe token went to.
+
+    Tell whether the token was one of ours (a guessed or forged one suppresses nothing).
+    """
+    if not token or len(token) > 64:
+        return False
+    address = await session.scalar(
+        select(OutboxMail.to_address).where(OutboxMail.unsubscribe_token == token)
+    )
+    if address is None:
+        return False
+    if await session.get(MailSuppression, address.lower()) is None:
+        session.add(MailSuppression(address=address.lower(), suppressed_at=now))
+        await session.flush()
+    return True
+
+
+_LINKABLE = re.compile(r"\S*(?:://|www\.|@|\w\.[a-z]{2,})\S*", re.IGNORECASE)
+
+
+def quote_resident_text(text: str) -> list[str]:
+    """Quote what a resident wrote for a mail: each line after "> ", nothing a mail reader
+    would turn into a link (https://evil.example becomes https[:]//evil[.]example)."""
+    return [f"> {_LINKABLE.sub(_defang, line)}".rstrip() for line in text.splitlines()] or [">"]
+
+
+def _defang(match: re.Match[str]) -> str:
+    return match.group().replace(":", "[:]").replace(".", "[.]").replace("@", "[at]")
 
 
 # Recording outcomes is the same for every outbox (see chatsvc.outbox).

@@ -327,13 +327,14 @@ class AgentNamespace(Namespace):
 
     @socket_event(AgentReadPayload)
     async def on_read(self, sid: str, payload: AgentReadPayload) -> dict[str, Any]:
-        await self._staff(sid)
+        staff = await self._staff(sid)
         with notices.told_in_ack(sid):
             read_seq = await self.database.run(
                 actions.mark_read,
                 conversation_id=payload.conversation_id,
                 reader="staff",
                 seq=payload.seq,
+                by=staff,
             )
         return {"read_seq": read_seq}
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 import logging
 import math
 import re
+import time
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from chatsvc.actions.service_requests.filing import NewRequest, create_service_r
 from chatsvc.actions.service_requests.queries import RequestFilter, get_request, list_requests
 from chatsvc.actions.service_requests.views import Contact, RequestView
 from chatsvc.catalogue.knowledge import KnowledgeBase, Topic
-from chatsvc.errors import Forbidden, InvalidPayload, NotFound
+from chatsvc.errors import ChatError, ErrorCode, Forbidden, InvalidPayload, NotFound
 from chatsvc.transport.errors import client_error, render_error
 from chatsvc.transport.http import Handler
 from chatsvc.transport.state import CLOCK, DATABASE, REQUEST_POLICY, SETTINGS
@@ -76,9 +77,46 @@ MAX_KEYWORDS = 12
 HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
 
 
+class TooManyFilings(ChatError):
+    """An API key filed more requests than its share: answered 429 with Retry-After."""
+
+    code = ErrorCode.RATE_LIMITED
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Too many requests filed with this api_key: retry in {retry_after} s.")
+        self.retry_after = retry_after
+
+
+class FilingBuckets:
+    """A token bucket per API key: `per_minute` filings a minute, as a burst or spread out.
+
+    Per process (a city runs one or a few): an app that floods cannot stall the others.
+    """
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.capacity = float(per_minute)
+        self.rate = per_minute / 60.0  # tokens a second
+        self.clock = clock
+        self._buckets: dict[int, tuple[float, float]] = {}  # client id -> (tokens, when)
+
+    def take(self, client_id: int) -> None:
+        """Spend one filing of this key's, or raise TooManyFilings."""
+        now = self.clock()
+        tokens, then = self._buckets.get(client_id, (self.capacity, now))
+        tokens = min(self.capacity, tokens + (now - then) * self.rate)
+        if tokens < 1:
+            self._buckets[client_id] = (tokens, now)
+            raise TooManyFilings(max(1, math.ceil((1 - tokens) / self.rate)))
+        self._buckets[client_id] = (tokens - 1, now)
+
+
+FILING_BUCKETS = web.AppKey("open311_filing_buckets", FilingBuckets)
+
+
 def add_open311_routes(app: web.Application) -> None:
     """Mount the Open311 GeoReport v2 API on the app under /open311/v2."""
     api = web.Application(middlewares=[open311_middleware])
+    api[FILING_BUCKETS] = FilingBuckets(app[SETTINGS].open311_filings_per_minute)
     api.router.add_get("/discovery.{format}", discovery)
     api.router.add_get("/services.{format}", services)
     api.router.add_get("/services/{service_code}.{format}", service_definition)
@@ -150,6 +188,7 @@ async def post_request(request: web.Request) -> web.Response:
             if not api_key
             else "api_key is not valid (unknown or revoked)."
         )
+    request.app[FILING_BUCKETS].take(client.id)
     policy = request.config_dict[REQUEST_POLICY]()
     new = _new_request(form, policy.kb, client)
     try:
@@ -180,7 +219,7 @@ async def request_detail(request: web.Request) -> web.Response:
     """Show one request, as a list of one (the spec's shape)."""
     fmt = _format(request)
     view = await request.config_dict[DATABASE].run(
-        get_request, request.match_info["service_request_id"], _kb(request)
+        get_request, request.match_info["service_request_id"], _kb(request), public_only=True
     )
     return _render(fmt, "service_requests", [_request_item(view)])
 
@@ -201,6 +240,8 @@ async def open311_middleware(request: web.Request, handler: Handler) -> web.Stre
         if error is None:
             raise  # a bug: the app's error middleware logs it and answers internal_error
         response = _error(request, exc, error.message)
+        if isinstance(exc, TooManyFilings):
+            response.headers["Retry-After"] = str(exc.retry_after)
     if request.method in ("GET", "HEAD"):
         # Public data: a city's map or a civic app on any site may read it from the browser.
         response.headers["Access-Control-Allow-Origin"] = "*"
@@ -272,8 +313,10 @@ def _new_request(
                 f"{name}: {topic.name} has no such attribute (see services/{topic.code}.json)."
             )
         values[spec.name] = value
+    # One line: a line break in a name is folded to a space (it would start a new line of
+    # whatever shows it, a mail or the pane).
     name = " ".join(
-        part.strip() for part in (form.get("first_name", ""), form.get("last_name", "")) if part
+        " ".join(part.split()) for part in (form.get("first_name", ""), form.get("last_name", ""))
     ).strip()
     return NewRequest(
         service_code=topic.code,
@@ -281,7 +324,7 @@ def _new_request(
         contact=Contact(
             name=name or None,
             email=form.get("email", "").strip() or None,
-            phone=form.get("phone", "").strip() or None,
+            phone=" ".join(form.get("phone", "").split()) or None,
         ),
         lat=lat,
         long=long,
@@ -329,7 +372,7 @@ def _filters(query: MultiMapping[str], now: datetime) -> RequestFilter:
         # The spec: asking by number overrides every other argument.
         if len(ids) > MAX_REQUESTS:
             raise InvalidPayload(f"service_request_id: at most {MAX_REQUESTS} at once.")
-        return RequestFilter(numbers=tuple(ids), limit=MAX_REQUESTS)
+        return RequestFilter(numbers=tuple(ids), limit=MAX_REQUESTS, public_only=True)
     statuses: list[str] = []
     for status in _list(query, "status"):
         if status not in STATUSES_OF:
@@ -356,6 +399,7 @@ def _filters(query: MultiMapping[str], now: datetime) -> RequestFilter:
         end=end + timedelta(microseconds=1),  # end_date is the last instant included
         limit=page_size,
         offset=(page - 1) * page_size,
+        public_only=True,  # requests of topics that are not public are nobody else's business
     )
 
 

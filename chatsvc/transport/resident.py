@@ -243,7 +243,9 @@ class ResidentNamespace(Namespace):
             honeypot=payload.website.strip(),
             center=self.assistant.index.kb.center,
             limits=after_hours.Limits(
-                self.settings.messages_per_ip_per_hour, self.settings.messages_per_email_per_day
+                self.settings.messages_per_ip_per_hour,
+                self.settings.messages_per_email_per_day,
+                self.settings.mail_per_address_per_day,
             ),
             calendar=self.calendar,
             now=self.clock(),

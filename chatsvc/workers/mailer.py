@@ -135,8 +135,23 @@ def build_message(mail: DueMail, settings: Settings, sender: str) -> EmailMessag
         message["Reply-To"] = reply_to
     message["Message-ID"] = mail.message_id
     message["Date"] = format_datetime(mail.created_at.astimezone(UTC))
-    message.set_content(mail.body, charset="utf-8")
+    body = mail.body
+    if mail.unsubscribe_token:
+        # One click stops all our mail to this address (RFC 8058): for whoever never asked for
+        # it, since anyone can type anyone's address into a chat.
+        link = unsubscribe_url(settings, mail.unsubscribe_token)
+        message["List-Unsubscribe"] = f"<{link}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        body = (
+            f"{body.rstrip()}\n\n--\nDid not ask for this, or want no more emails from us? {link}\n"
+        )
+    message.set_content(body, charset="utf-8")
     return message
+
+
+def unsubscribe_url(settings: Settings, token: str) -> str:
+    """The link that stops all mail to the address a mail went to."""
+    return f"{settings.base_url}/mail/stop?token={token}"
 
 
 def _write_atomically(folder: Path, name: str, data: bytes) -> Path:

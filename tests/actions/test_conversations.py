@@ -12,10 +12,11 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatsvc.actions import conversations as actions
+from chatsvc.actions.accounts import StaffView
 from chatsvc.db.database import Database
 from chatsvc.db.engine import check_schema, create_engine, upgrade
 from chatsvc.db.models import Conversation, Message
-from chatsvc.errors import ConversationEnded, InvalidToken, TokenExpired, Unavailable
+from chatsvc.errors import ConversationEnded, Forbidden, InvalidToken, TokenExpired, Unavailable
 from chatsvc.settings import Settings
 from chatsvc.tokens import hash_token
 from tests.databases import opened_database
@@ -142,10 +143,14 @@ async def test_read_marks_never_go_down_or_past_the_end(db: Database) -> None:
     started = await start(db)
     cid = started.conversation.id
     mark = actions.mark_read
+    sue = StaffView(1, "sue", "Sue Park", "supervisor", False, 3, ())
     await send(db, cid, "second", None)
-    assert await db.run(mark, conversation_id=cid, reader="staff", seq=1) == 1
-    assert await db.run(mark, conversation_id=cid, reader="staff", seq=50) == 2
-    assert await db.run(mark, conversation_id=cid, reader="staff", seq=0) == 2
+    assert await db.run(mark, conversation_id=cid, reader="staff", seq=1, by=sue) == 1
+    assert await db.run(mark, conversation_id=cid, reader="staff", seq=50, by=sue) == 2
+    assert await db.run(mark, conversation_id=cid, reader="staff", seq=0, by=sue) == 2
+    tom = StaffView(2, "tom", "Tom", "agent", False, 3, ())
+    with pytest.raises(Forbidden):  # not his chat: only its agent or a supervisor
+        await db.run(mark, conversation_id=cid, reader="staff", seq=2, by=tom)
     assert await db.run(mark, conversation_id=cid, reader="resident", seq=1) == 1
 
 

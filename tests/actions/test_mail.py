@@ -117,7 +117,12 @@ async def test_queued_mail_is_delivered_once_with_its_headers(
     assert first.get_content_type() == "text/plain"
     assert first.get_content_charset() == "utf-8"
     body = first.get_content().replace("\r\n", "\n")  # SMTP carries CRLF line ends
-    assert body == "Grüße from the center,\n\nyour pickup is on Tuesday.\n"
+    text, stop = body.split("\n\n--\n")
+    assert text == "Grüße from the center,\n\nyour pickup is on Tuesday."
+    # Every mail ends with the one-click stop link, also in its headers (RFC 8058).
+    link = first["List-Unsubscribe"].strip("<>")
+    assert stop == f"Did not ask for this, or want no more emails from us? {link}\n"
+    assert first["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     # Without its own Reply-To, a mail gets the center's.
     assert second["Reply-To"] == "Citizen Service Center <help@city.example>"
     assert second["Subject"] == "We received your message"
@@ -219,7 +224,7 @@ async def test_without_smtp_mail_is_written_to_the_folder(
     assert written["Subject"] == "Your service request SR-1042"
     assert written["Reply-To"] == "help@city.example"
     assert parsedate_to_datetime(written["Date"]) == START
-    assert written.get_content() == row.body
+    assert written.get_content().startswith(f"{row.body.rstrip()}\n\n--\n")
     assert row.sent_at == START
     lines = [r.getMessage() for r in caplog.records if r.name == "chatsvc.mail"]
     logged = [line for line in lines if str(path) in line]

@@ -136,10 +136,14 @@ async def test_status_changes_keep_history_and_mail_on_close_and_referral(db: Da
     assert [m.kind for m in mails] == ["request_created", "request_closed"]
     assert "Painted over" in mails[1].body
 
-    answer = await db.run(lookup_status, number="26000001", email="ANA@example.com", kb=KB)
+    answer = await db.run(
+        lookup_status, number="26000001", email="ANA@example.com", kb=KB, now=MONDAY_TEN
+    )
     assert answer is not None and answer.status == "closed" and answer.note == "Painted over"
     for number, email in [("26-000001", "bob@example.com"), ("26-000999", "ana@example.com")]:
-        assert await db.run(lookup_status, number=number, email=email, kb=KB) is None
+        assert (
+            await db.run(lookup_status, number=number, email=email, kb=KB, now=MONDAY_TEN) is None
+        )
 
 
 async def test_photos_are_checked_by_content_and_attached_once(db: Database) -> None:

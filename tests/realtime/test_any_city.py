@@ -131,7 +131,8 @@ async def test_a_city_runs_the_service_with_its_own_identity(
         (mail,) = await inbox.wait_for(1)
         assert mail["From"] == "Riverbend Help Desk <no-reply@localhost>"
         body = mail.get_content().replace("\r\n", "\n")
-        assert body.rstrip().endswith("Riverbend Help Desk\nCity of Riverbend"), body
+        signed = body.split("\n\n--\n")[0]  # above the stop-these-emails link
+        assert signed.rstrip().endswith("Riverbend Help Desk\nCity of Riverbend"), body
 
         # A resident reloads the page: the resume ack names the center too.
         resumed = await resident.call("resume", {"token": resident.token, "last_seq": 0})

@@ -405,7 +405,8 @@ async def test_a_filed_request_reaches_staff_live_and_its_mail_is_queued(
 
     [mail] = await api.run(mails)
     assert (mail.kind, mail.to_address) == ("request_created", PERSONAL["email"])
-    assert number in mail.subject and "Hello Anastasia Ruizova," in mail.body
+    assert number in mail.subject and mail.body.startswith("Hello,\n")
+    assert "Anastasia" not in mail.body  # a name the filer chose never greets
 
 
 async def test_markup_is_kept_as_text_and_escaped_in_xml(api: Api) -> None:
@@ -779,3 +780,56 @@ async def test_admin_commands_issue_list_and_revoke_keys(api: Api) -> None:
     assert key not in listed.stdout  # shown once, when issued, never again
     unknown = await chatsvc("revoke", "Nobody")
     assert unknown.returncode == 1 and "no client named" in unknown.stderr
+
+
+async def test_requests_of_topics_that_are_not_public_are_nobody_elses_business(
+    api: Api,
+) -> None:
+    """A neighbour's code-enforcement complaint or a resident's high bill is no map pin."""
+    public = await file_request(api)
+    complaint = await file_request(
+        api,
+        "code-enforcement",
+        address="12 Orange Grove Blvd",
+        description="My neighbour converted the garage without a permit",
+    )
+    bill = await file_request(api, "high-bill", account="1234567", description="Bill doubled")
+    status, listed, text, headers = await api.get("requests.json")
+    assert status == 200 and [item["service_request_id"] for item in listed] == [public.number]
+    assert headers["X-Total-Count"] == "1"
+    assert "Orange Grove" not in text and "neighbour" not in text
+    numbers = ",".join([public.number, complaint.number, bill.number])
+    status, listed, _, _ = await api.get("requests.json", service_request_id=numbers)
+    assert [item["service_request_id"] for item in listed] == [public.number]
+    status, _, _, _ = await api.get("requests.json", service_code="code-enforcement")
+    for number in (complaint.number, bill.number):
+        status, body, text, _ = await api.get(f"requests/{number}.json")
+        assert status == 404 and "Orange Grove" not in text, body  # as if it did not exist
+    status, _, _, _ = await api.get(f"requests/{public.number}.json")
+    assert status == 200
+
+
+async def test_one_api_key_files_at_most_its_share_then_gets_429(
+    make_api: Callable[..., Awaitable[Api]],
+) -> None:
+    """100 filings in a second were all accepted: now a burst of the per-minute share."""
+    api = await make_api(open311_filings_per_minute=5)
+    answers = await asyncio.gather(*(api.post() for _ in range(12)))
+    assert sorted(status for status, _ in answers) == [200] * 5 + [429] * 7
+    status, body = next(answer for answer in answers if answer[0] == 429)
+    assert body == [{"code": 429, "description": body[0]["description"]}]
+    assert "api_key" in body[0]["description"]
+    assert await api.count(ServiceRequest) == 5
+    async with api.http.post(f"{api.base}/requests.json", data=valid_form(api.key)) as response:
+        assert response.status == 429 and int(response.headers["Retry-After"]) >= 1
+    # Another app's key has its own share.
+    other = await api.run(open311_clients.issue_key, "Other app", NOW)
+    status, _ = await api.post(valid_form(other.key))
+    assert status == 200
+
+
+async def test_line_breaks_in_a_name_are_folded(api: Api) -> None:
+    status, body = await api.post(first_name="Ana\r\nCity of Pasadena Billing", last_name="R\nuiz")
+    assert status == 200, body
+    [request] = await api.run(lambda session: session.scalars(select(ServiceRequest)))
+    assert request.contact_name == "Ana City of Pasadena Billing R uiz"

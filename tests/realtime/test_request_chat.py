@@ -280,3 +280,39 @@ async def test_asking_for_a_person_or_an_emergency_leaves_the_form(
     assert "911" in urgent["text"]
     conversation = (await rows(city, Conversation))[0]
     assert conversation.assistant_flow is None and conversation.stage == "waiting"
+
+
+async def test_guessing_a_requests_email_from_new_chats_stops_at_the_daily_limit(
+    make_settings: Callable[..., Settings],
+    start_server: Callable[..., Awaitable[LiveServer]],
+    resident_client: Factory,
+) -> None:
+    """A new chat used to start the count again: five guesses a chat, without end."""
+    server = await start_server(
+        make_settings(**CITY, status_misses_per_number_per_day=4), clock=lambda: MONDAY_TEN
+    )
+    policy = server.app[REQUEST_POLICY]()
+    view = await server.app[DATABASE].run(
+        create_service_request,
+        NewRequest(
+            "pothole",
+            {"address": "300 N Lake Ave", "description": "Deep pothole in the right lane"},
+            Contact("Bo", "bo@example.com"),
+        ),
+        policy=policy,
+        now=MONDAY_TEN,
+    )
+    for chat in range(2):
+        guesser = await resident_client(server.url)
+        await guesser.start(question="hello", email=f"guess{chat}@example.com")
+        for guess in range(2):
+            await say(guesser, f"status of {view.number}")
+            missed = await say(guesser, f"guess{chat}-{guess}@example.com")
+            assert "couldn't find" in missed["text"]
+        await guesser.disconnect()
+    # The fifth guess, from a third chat, is the right email: it is not answered today.
+    guesser = await resident_client(server.url)
+    await guesser.start(question="hello")
+    await say(guesser, f"status of {view.number}")
+    answer = await say(guesser, "bo@example.com")
+    assert "couldn't find" in answer["text"] and "Pothole" not in answer["text"]

@@ -282,6 +282,13 @@ async def test_only_the_assigned_agent_writes_and_closes(
     assert (await tom.call("reassign", {"conversation_id": cid, "to_staff_id": tom.staff_id}))[
         "error"
     ]["code"] == "forbidden"
+    # Nor may Tom make the resident see "Seen" on a chat that is not his.
+    unseen = await tom.call("read", {"conversation_id": cid, "seq": 1})
+    assert unseen["error"]["code"] == "forbidden", unseen
+    sue = await agent_client("sue", role="supervisor", available=False)
+    assert (await sue.ok("read", {"conversation_id": cid, "seq": 1}))["read_seq"] == 1
+    seen = await resident.next("read")
+    assert (seen["reader"], seen["seq"]) == ("staff", 1)  # the supervisor's, not Tom's
     bad = await maria.call("close", {"conversation_id": cid, "disposition": "whatever"})
     assert bad["error"]["code"] == "invalid_payload"
     huge = await maria.call("message", {**message, "text": "x" * 5000})

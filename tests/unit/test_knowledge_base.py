@@ -159,3 +159,12 @@ def test_center_problems_are_named_with_their_lines(kb_copy: Path) -> None:
 def test_a_missing_center_file_is_a_problem(kb_copy: Path) -> None:
     (kb_copy / "center.toml").unlink()
     assert problems_of(kb_copy) == ["knowledge_base/center.toml:1: file missing"]
+
+
+def test_which_topics_open311_publishes_is_checked(kb_copy: Path) -> None:
+    kb = load_knowledge_base(DEFAULT_KNOWLEDGE_BASE)
+    assert kb.topics["graffiti"].public and not kb.topics["code-enforcement"].public
+    topics = kb_copy / "topics.toml"
+    topics.write_text(topics.read_text().replace("public = false", 'public = "no"', 1))
+    problems = problems_of(kb_copy)  # its articles' topic is then unknown too
+    assert any("topic 'water-waste': public must be true or false" in p for p in problems), problems

@@ -66,6 +66,7 @@ export class ChatClient extends Emitter {
     /** @type {any} */
     this.offer = null;
     this.offerSeq = 0;
+    this.forgotten = false; // the resident ended the chat: it is no longer kept on this browser
     /** @type {{chat_name?: string} | null} who runs the chat (the `center` of start and resume acks) */
     this.center = null;
     this.readSeq = 0;
@@ -334,7 +335,8 @@ export class ChatClient extends Emitter {
 
   /** The resident chose to start over (after an ended chat). */
   newChat() {
-    const resident = this.conversation?.resident || null;
+    const resident = this.forgotten ? null : this.conversation?.resident || null;
+    this.forgotten = false;
     this._drop("new");
     return resident;
   }
@@ -372,8 +374,22 @@ export class ChatClient extends Emitter {
     if (ack.ok) {
       this._merge(ack.messages);
       this._applyConversation(ack.conversation);
+      this._forget();
     }
     return ack;
+  }
+
+  /**
+   * The resident ended the chat: forget it on this browser, which may be a shared one. The
+   * ended chat stays on screen for this page view (the token is kept in memory only), but a
+   * reload or the next person finds a new chat, and its form is not filled with this one's
+   * name and email.
+   */
+  _forget() {
+    this.forgotten = true;
+    this.store.remove("token");
+    this.store.remove("pending");
+    this.store.remove("offer");
   }
 
   /** Our place in line while waiting for a person (null: not known, or not waiting). */

@@ -770,6 +770,13 @@ export class ChatView {
     this.confirmed = false;
     this.leaveFrom = null;
     let resident = confirmed || null;
+    if (this.client.forgotten) {
+      // The resident ended their chat: the next person at this browser starts blank.
+      resident = null;
+      this.inputs.name.value = "";
+      this.inputs.email.value = "";
+      this.leaveForm.fill({ name: "", email: "" });
+    }
     if (this.client.hasConversation) {
       resident = this.client.newChat() || resident; // its reset asks who can chat now
     } else {

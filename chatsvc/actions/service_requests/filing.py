@@ -153,6 +153,7 @@ async def create_service_request(
             body=created_mail(view, policy),
             reply_to=None,  # the mailer adds CHATSVC_MAIL_REPLY_TO
             now=now,
+            per_address_per_day=policy.mail_per_address_per_day,
         )
     await notify_department(session, view, "request.created", policy, now)
     notices.record(session, notices.RequestChanged(view.as_dict()))  # staff see it live

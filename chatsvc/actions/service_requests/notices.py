@@ -12,7 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chatsvc.actions.service_requests.views import RequestPolicy, RequestView
 from chatsvc.catalogue.fields import describe_value
 from chatsvc.catalogue.knowledge import KnowledgeBase
+from chatsvc.outbox.mail import quote_resident_text
 from chatsvc.outbox.webhooks import queue_webhook
+
+# Never the resident's name: whoever filed the request chose it, and "Hello City of Pasadena
+# Billing," would read as the City's words. What they wrote is quoted, below the City's text.
+GREETING = "Hello,"
 
 
 async def notify_department(
@@ -29,10 +34,9 @@ async def notify_department(
 
 
 def created_mail(view: RequestView, policy: RequestPolicy) -> str:
-    greeting = f"Hello {view.contact.name}," if view.contact.name else "Hello,"
     return "\n".join(
         [
-            greeting,
+            GREETING,
             "",
             f"Thank you for your request. Its number is {view.number}.",
             f"We expect it to be done by {policy.calendar.describe_local(view.expected_at)}.",
@@ -48,7 +52,6 @@ def created_mail(view: RequestView, policy: RequestPolicy) -> str:
 
 
 def final_mail(view: RequestView, note: str | None, policy: RequestPolicy) -> str:
-    greeting = f"Hello {view.contact.name}," if view.contact.name else "Hello,"
     if view.status == "referred":
         middle = [
             f"Your request {view.number} ({view.service_name}) has been referred to "
@@ -62,17 +65,20 @@ def final_mail(view: RequestView, note: str | None, policy: RequestPolicy) -> st
     if note:
         middle += ["", f"Note from our team: {note}"]
     signature = policy.kb.center.signature
-    return "\n".join([greeting, "", *middle, "", *_details(view, policy.kb), "", *signature])
+    return "\n".join([GREETING, "", *middle, "", *_details(view, policy.kb), "", *signature])
 
 
 def _details(view: RequestView, kb: KnowledgeBase) -> list[str]:
-    lines = [f"Request: {view.service_name}"]
+    written: list[str] = []
     if view.address:
-        lines.append(f"Address: {view.address}")
+        written.append(f"Address: {view.address}")
     if view.description:
-        lines.append(f"Description: {view.description}")
+        written += ["Description:", *view.description.splitlines()]
     for name, value in view.attributes.items():
         spec = kb.fields.get(name)
         label = spec.label if spec else name
-        lines.append(f"{label}: {describe_value(spec, value) if spec else value}")
+        written.append(f"{label}: {describe_value(spec, value) if spec else value}")
+    lines = [f"Request: {view.service_name}"]
+    if written:
+        lines += ["", "What you wrote:", *quote_resident_text("\n".join(written))]
     return lines

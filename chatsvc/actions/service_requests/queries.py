@@ -6,7 +6,7 @@ Reads only: nothing here locks a row.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +20,7 @@ from chatsvc.actions.service_requests.views import (
     request_view,
 )
 from chatsvc.catalogue.knowledge import KnowledgeBase
-from chatsvc.db.models import ServiceRequest
+from chatsvc.db.models import ServiceRequest, StatusLookupMiss
 from chatsvc.errors import NotFound
 
 
@@ -38,6 +38,7 @@ class RequestFilter:
     limit: int = 50
     offset: int = 0
     service_codes: tuple[str, ...] = ()  # any of these (Open311 takes a list)
+    public_only: bool = False  # Open311: leave out topics that are not public (Topic.public)
 
 
 @dataclass(frozen=True)
@@ -61,15 +62,19 @@ class StatusAnswer:
     next_steps: str | None
 
 
-async def get_request(session: AsyncSession, number: str, kb: KnowledgeBase) -> RequestView:
-    """Load a request by its number, with its history; raise NotFound if there is none."""
+async def get_request(
+    session: AsyncSession, number: str, kb: KnowledgeBase, *, public_only: bool = False
+) -> RequestView:
+    """Load a request by its number, with its history; raise NotFound if there is none (or,
+    `public_only`, if its topic is not public: to a stranger it does not exist)."""
     canonical = parse_number(number)
     request = (
         await session.scalar(select(ServiceRequest).where(ServiceRequest.number == canonical))
         if canonical
         else None
     )
-    if request is None:
+    topic = kb.topics.get(request.service_code) if request is not None else None
+    if request is None or (public_only and topic is not None and not topic.public):
         raise NotFound(f"There is no request {number!r}.")
     return await request_view(session, request, kb)
 
@@ -87,6 +92,9 @@ async def list_requests(
         conditions.append(ServiceRequest.service_code == filters.service_code)
     if filters.service_codes:
         conditions.append(ServiceRequest.service_code.in_(filters.service_codes))
+    if filters.public_only:
+        private = [code for code, topic in kb.topics.items() if not topic.public]
+        conditions.append(ServiceRequest.service_code.not_in(private))
     if filters.workgroup:
         conditions.append(ServiceRequest.workgroup == filters.workgroup)
     if filters.numbers:
@@ -114,14 +122,31 @@ async def list_requests(
 
 
 async def lookup_status(
-    session: AsyncSession, *, number: str, email: str, kb: KnowledgeBase
+    session: AsyncSession,
+    *,
+    number: str,
+    email: str,
+    kb: KnowledgeBase,
+    now: datetime,
+    misses_per_number_per_day: int = 10,
 ) -> StatusAnswer | None:
     """Tell a resident where their request stands, if the number and email go together.
 
     A wrong pair and an unknown number both give None, so nobody learns which numbers exist.
+    After `misses_per_number_per_day` wrong pairs for one number in 24 hours (from any chat:
+    a new chat does not start the count again), every lookup of it gives None, so nobody can
+    guess the email of a request whose number they saw.
     """
     canonical = parse_number(number)
     if canonical is None:
+        return None
+    misses = await session.scalar(
+        select(func.count()).where(
+            StatusLookupMiss.number == canonical,
+            StatusLookupMiss.at > now - timedelta(days=1),
+        )
+    )
+    if (misses or 0) >= misses_per_number_per_day:
         return None
     request = await session.scalar(select(ServiceRequest).where(ServiceRequest.number == canonical))
     if (
@@ -129,6 +154,8 @@ async def lookup_status(
         or request.contact_email is None
         or request.contact_email.strip().lower() != email.strip().lower()
     ):
+        session.add(StatusLookupMiss(number=canonical, at=now))
+        await session.flush()
         return None
     view = await request_view(session, request, kb)
     return StatusAnswer(

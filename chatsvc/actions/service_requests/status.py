@@ -96,6 +96,7 @@ async def change_status(
             body=final_mail(view, note if public else None, policy),
             reply_to=None,  # the mailer adds CHATSVC_MAIL_REPLY_TO
             now=now,
+            per_address_per_day=policy.mail_per_address_per_day,
         )
     await notify_department(session, view, "request.updated", policy, now)
     notices.record(session, notices.RequestChanged(view.as_dict()))  # staff see it live

@@ -31,6 +31,8 @@ class RequestPolicy:
     kb: KnowledgeBase
     calendar: BusinessCalendar
     webhook_workgroups: frozenset[str] = frozenset()  # workgroups with an outbound webhook
+    mail_per_address_per_day: int = 5  # mail of every kind (chatsvc.outbox.mail.queue_mail)
+    status_misses_per_number_per_day: int = 10  # wrong status lookups (queries.lookup_status)
 
 
 @dataclass(frozen=True)
