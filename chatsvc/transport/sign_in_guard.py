@@ -94,12 +94,3 @@ SIGN_IN_GUARD = web.AppKey("sign_in_guard", SignInGuard)
 async def sign_in_guard_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
     app[SIGN_IN_GUARD].close()
-
-
-def client_address(request: web.Request, settings: Settings) -> str:
-    """The client's address: the peer's, or the first X-Forwarded-For behind a trusted proxy."""
-    if settings.trust_proxy_headers:
-        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[0].strip()
-        if forwarded:
-            return forwarded[:64]
-    return request.remote or ""

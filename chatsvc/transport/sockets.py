@@ -16,6 +16,7 @@ from aiohttp import web
 
 from chatsvc.errors import InvalidPayload, UnknownEvent
 from chatsvc.settings import Settings
+from chatsvc.transport.addresses import client_address
 from chatsvc.transport.errors import client_error, render_error
 from chatsvc.transport.limits import EventLimits, RateLimited
 from chatsvc.transport.payloads import Payload, parse_payload
@@ -40,7 +41,7 @@ def origin_allowed(settings: Settings, origin: str | None, environ: Mapping[str,
     return any(origin in (f"http://{h}", f"https://{h}") for h in hosts if h)
 
 
-# The environ key under which a connection's client address is kept (see client_address).
+# The environ key under which a connection's client address is kept (see connection_address).
 ADDRESS = "chatsvc.address"
 # Names the Socket.IO protocol keeps for itself: a client's event is never one of them.
 RESERVED_EVENTS = frozenset(
@@ -48,21 +49,15 @@ RESERVED_EVENTS = frozenset(
 )
 
 
-def client_address(settings: Settings, environ: Mapping[str, Any]) -> str:
-    """The address a connection comes from: its TCP peer, or what our proxy says it saw.
+def connection_address(settings: Settings, environ: Mapping[str, Any]) -> str:
+    """The address a connection comes from (`addresses.client_address`).
 
     python-engineio's aiohttp driver sets REMOTE_ADDR to 127.0.0.1 for everyone: the peer is
-    read from the aiohttp request. Behind a trusted proxy (CHATSVC_TRUST_PROXY_HEADERS) it is
-    the right-most X-Forwarded-For entry, the one the proxy added; the entries before it are
-    whatever the client sent and are never believed.
+    read from the aiohttp request of the handshake.
     """
     request = environ.get("aiohttp.request")
-    address = str(getattr(request, "remote", None) or "")
-    if settings.trust_proxy_headers:
-        hops = [h.strip() for h in environ.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        if hops[-1]:
-            address = hops[-1]
-    return address
+    peer = str(getattr(request, "remote", None) or "")
+    return client_address(settings, peer, environ.get("HTTP_X_FORWARDED_FOR", ""))
 
 
 class MalformedPacket(ValueError):
@@ -178,7 +173,7 @@ class ChatServer(socketio.AsyncServer):
         return EngineServer
 
     async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
-        address = client_address(self.settings, environ)
+        address = connection_address(self.settings, environ)
         if self._per_address.get(address, 0) >= self.settings.connections_per_address:
             log.debug("connection refused: too many from one address")  # a flood: no log flood
             return False

@@ -13,6 +13,7 @@ from chatsvc.actions import accounts
 from chatsvc.actions.service_requests.photos import PHOTO_TYPES, load_photo
 from chatsvc.errors import ChatError, SignInRefused, SignInThrottled
 from chatsvc.tokens import new_token
+from chatsvc.transport.addresses import request_address
 from chatsvc.transport.dispatch import DISPATCHER
 from chatsvc.transport.errors import client_error, render_error
 from chatsvc.transport.http import JINJA, STATIC
@@ -20,7 +21,6 @@ from chatsvc.transport.sign_in_guard import (
     SIGN_IN_GUARD,
     SignInBusy,
     SignInGuard,
-    client_address,
     sign_in_guard_ctx,
 )
 from chatsvc.transport.state import ASSISTANT, CLOCK, DATABASE, SETTINGS
@@ -178,7 +178,7 @@ async def sign_in(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     guard = request.app[SIGN_IN_GUARD]
     try:
-        guard.admit(client_address(request, settings))
+        guard.admit(request_address(request, settings))
     except SignInBusy as busy:
         log.info("sign-in refused: too many at once (retry in %d s)", busy.retry_after)
         seconds = busy.retry_after
@@ -227,7 +227,7 @@ async def _check_sign_in(
     attempt = await database.run(
         accounts.begin_sign_in,
         username=username,
-        address=client_address(request, request.app[SETTINGS]),
+        address=request_address(request, request.app[SETTINGS]),
         now=request.app[CLOCK](),
     )
     if isinstance(attempt, SignInRefused):

@@ -26,6 +26,7 @@ from chatsvc.actions.service_requests.photos import MAX_PHOTO_BYTES, InvalidPhot
 from chatsvc.errors import InvalidPayload
 from chatsvc.images import CleanImage, NotAnImage, TooManyPixels, clean_image
 from chatsvc.settings import Settings
+from chatsvc.transport.addresses import request_address
 from chatsvc.transport.errors import client_error, render_error
 from chatsvc.transport.sockets import origin_allowed
 from chatsvc.transport.state import ASSISTANT, CLOCK, DATABASE, SETTINGS
@@ -155,7 +156,7 @@ async def upload_photo(request: web.Request) -> web.Response:
     cors = _cors(request)
     app = request.app
     settings = app[SETTINGS]
-    address = client_address(request)
+    address = request_address(request, request.app[SETTINGS])
     kb = app[ASSISTANT].index.kb
     try:
         token = request.headers.get(TOKEN_HEADER, "")
@@ -203,15 +204,6 @@ async def upload_photo(request: web.Request) -> web.Response:
     return web.json_response(
         {"ok": True, "messages": [m.as_dict() for m in turn.messages]}, headers=cors
     )
-
-
-def client_address(request: web.Request) -> str:
-    """The address an upload comes from: the proxy's word for it only when it is trusted."""
-    if request.app[SETTINGS].trust_proxy_headers:
-        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
-        if forwarded:
-            return forwarded
-    return request.remote or ""
 
 
 async def _read_body(request: web.Request) -> bytes:

@@ -282,7 +282,8 @@ async def test_x_forwarded_for_names_the_address_only_behind_a_trusted_proxy(
             async with http.post(
                 server.url + "/agent/sign-in",
                 data={"csrf_token": match.group(1), "username": "nobody", "password": "guess"},
-                headers={"X-Forwarded-For": f"{forwarded}, 10.0.0.1"},
+                # The client's own (forgeable) entry first; the address our proxy saw last.
+                headers={"X-Forwarded-For": f"10.0.0.1, {forwarded}"},
                 allow_redirects=False,
             ) as answer:
                 statuses.append(answer.status)

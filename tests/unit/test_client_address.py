@@ -1,4 +1,5 @@
-"""Which address a socket connection is counted under: its peer, or what a trusted proxy saw."""
+"""Which address a client is counted under: its peer, or what a trusted proxy saw (one rule for
+socket connections, uploads and sign-in)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from chatsvc.settings import Settings
-from chatsvc.transport.sockets import client_address
+from chatsvc.transport.sockets import connection_address
 
 
 def environ(peer: str | None, forwarded: str | None = None) -> dict[str, object]:
@@ -38,4 +39,4 @@ def environ(peer: str | None, forwarded: str | None = None) -> dict[str, object]
 def test_the_peer_or_the_trusted_proxys_last_hop(
     trusted: bool, env: dict[str, object], expected: str
 ) -> None:
-    assert client_address(Settings(trust_proxy_headers=trusted), env) == expected
+    assert connection_address(Settings(trust_proxy_headers=trusted), env) == expected
