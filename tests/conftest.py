@@ -39,6 +39,17 @@ pytest_plugins = ["tests.databases"]
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 10.0
+# For server processes whose clients all come from 127.0.0.1 and send as fast as they can (the
+# SIGKILL and scale-out tests): the socket limits (CHATSVC_RATE_*) would measure themselves,
+# not the service. The limits have tests of their own (tests/realtime/test_socket_limits.py).
+NO_SOCKET_LIMITS = {
+    "CHATSVC_CONNECTIONS_PER_ADDRESS": "1000000",
+    "CHATSVC_RATE_ADDRESS_FACTOR": "1000000",
+    **{
+        f"CHATSVC_RATE_{kind}": "1000000,60000000"
+        for kind in ("MESSAGE", "START", "RESUME", "TYPING", "READ", "AGENT")
+    },
+}
 WATCHED_LOGGERS = ("chatsvc", "aiohttp", "socketio", "engineio", "sqlalchemy", "alembic")
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import socketio
 
-from tests.conftest import TIMEOUT, ServerProcess
+from tests.conftest import NO_SOCKET_LIMITS, TIMEOUT, ServerProcess
 
 MESSAGES = 2000  # at most; the server is killed long before
 
@@ -27,6 +27,7 @@ async def server_process(database_url: str) -> AsyncIterator[Callable[[], Server
         CHATSVC_PORT="0",
         CHATSVC_LOG_LEVEL="INFO",
     )
+    env.update(NO_SOCKET_LIMITS)
 
     def make() -> ServerProcess:
         processes.append(ServerProcess(env))

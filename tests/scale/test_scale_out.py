@@ -26,6 +26,7 @@ from chatsvc.settings import Settings
 from chatsvc.tokens import hash_token
 from chatsvc.transport.sockets import RedisManager
 from tests.conftest import (
+    NO_SOCKET_LIMITS,
     PERSON,
     TIMEOUT,
     AgentClient,
@@ -144,16 +145,7 @@ async def start_cluster(
             "CHATSVC_AGENT_GRACE_SECONDS": "2",
             "CHATSVC_BUSINESS_HOURS": "sun-sat 00:00-24:00",
             "CHATSVC_HOLIDAYS": "",
-            # Every simulated client comes from 127.0.0.1 and sends as fast as it can: the
-            # socket limits (CHATSVC_RATE_*) would measure themselves, not the service.
-            "CHATSVC_CONNECTIONS_PER_ADDRESS": "1000000",
-            "CHATSVC_RATE_ADDRESS_FACTOR": "1000000",
-            "CHATSVC_RATE_MESSAGE": "1000000,60000000",
-            "CHATSVC_RATE_START": "1000000,60000000",
-            "CHATSVC_RATE_RESUME": "1000000,60000000",
-            "CHATSVC_RATE_TYPING": "1000000,60000000",
-            "CHATSVC_RATE_READ": "1000000,60000000",
-            "CHATSVC_RATE_AGENT": "1000000,60000000",
+            **NO_SOCKET_LIMITS,
         }
         processes = [ServerProcess(env) for _ in range(count)]
         database = Database(Settings(database_url=postgres_url))
