@@ -1,12 +1,14 @@
 """Abuse benchmark: does one resident still get answers while strangers flood the service?
 
-    .venv/bin/python bench/abuse.py [--seconds 10] [--only PHASE] [--json FILE]
+    .venv/bin/python bench/abuse.py [--seconds 30] [--only PHASE] [--json FILE]
 
 One chatsvc (`python -m chatsvc serve` on a fresh SQLite file, a child process on 127.0.0.1,
 stopped at the end whatever happens) and one **bystander**: a real python-socketio resident on
-its own loopback address (127.0.0.200) that started a chat and sends a message every 100 ms
-(open loop: each ack is timed from its scheduled send, so a stalled server shows as latency,
-not as fewer messages). The bystander is measured alone, then while each attack runs:
+its own loopback address (127.0.0.200) that started a chat and sends a message every second,
+as fast as a resident's own limits allow (`CHATSVC_RATE_MESSAGE`, 60 a minute; faster, the
+bystander would measure its own limit). Open loop: each ack is timed from its scheduled send,
+so a stalled server shows as latency, not as fewer messages. The bystander is measured alone,
+then while each attack runs:
 
 - `signin`: 32 HTTP clients (source addresses 127.0.0.2-.33) post sign-ins with random
   usernames, each with a valid CSRF token from GET /agent/sign-in;
@@ -70,7 +72,7 @@ BYSTANDER_ADDRESS = "127.0.0.200"
 MESSAGE_FLOOD_ADDRESS = "127.0.0.50"
 START_FLOOD_ADDRESS = "127.0.0.51"
 ATTACK_ADDRESSES = [f"127.0.0.{n}" for n in range(2, 41)]  # per-address limits see 39 senders
-BYSTANDER_INTERVAL = 0.1  # one message every 100 ms
+BYSTANDER_INTERVAL = 1.0  # a resident may send 60 a minute (CHATSVC_RATE_MESSAGE)
 TARGET_P99_MS = 100.0
 TARGET_RSS_GROWTH_MB = 150.0
 LOOP_LAG_BAD_MS = 20.0
@@ -808,7 +810,7 @@ async def run(args: argparse.Namespace) -> int:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=10.0, help="each attack, s (10)")
+    parser.add_argument("--seconds", type=float, default=30.0, help="each attack, s (30)")
     parser.add_argument("--only", choices=PHASES[1:], help="the baseline and this attack only")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     parser.add_argument("--ack-timeout", type=float, default=5.0, help="bystander, per ack (5)")
