@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import logging
 import struct
 import zlib
 from collections.abc import Awaitable, Callable
@@ -166,6 +167,27 @@ async def test_uploads_over_the_limits_at_once_are_refused_at_once(
     # The places are given back when the senders go away.
     await places_taken(gate, 0)
     status, body = await upload(server, resident.token, png())
+    assert status == 200, body
+
+
+async def test_a_resident_who_leaves_mid_upload_is_not_a_database_outage(
+    city: LiveServer, resident_client: Factory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Anyone can start an upload and walk away: the server frees its place and stays quiet
+    (before this work such a drop was logged as "database unavailable", once per upload)."""
+    caplog.set_level(logging.INFO, logger="chatsvc")
+    resident = await resident_client(city.url)
+    await file_graffiti_up_to_photo(resident)
+    assert resident.token
+    gate = city.app[UPLOAD_GATE]
+    _, writer = await open_upload(city, resident.token, TEN_MB, b"\xff\xd8\xff" + bytes(4096))
+    await places_taken(gate, 1)
+    writer.close()  # the browser tab is gone, the body never ends
+    await places_taken(gate, 0)
+    said = [f"{r.levelname} {r.getMessage()}" for r in caplog.records]
+    assert not [line for line in said if "unavailable" in line or line.startswith(("WARN", "ERR"))]
+    # The service goes on: the same resident's next upload is taken.
+    status, body = await upload(city, resident.token, png())
     assert status == 200, body
 
 
