@@ -272,8 +272,10 @@ async def signin_flood(url: str, seconds: float) -> Counter[str]:
                         retry = " (Retry-After)" if "Retry-After" in answer.headers else ""
                         outcomes[f"HTTP {answer.status}{retry}"] += 1
                         found = CSRF_FIELD.search(body)
-                        # A refused form comes back with a fresh token: use it, as a browser would.
-                        token = found.group(1) if found else ""
+                        # A refused form comes back with a fresh token: use it, as a browser
+                        # would; a page without one (429) leaves the form's token good.
+                        if found:
+                            token = found.group(1)
                 except TimeoutError:
                     outcomes["no answer in time"] += 1
                     token = ""

@@ -70,11 +70,12 @@ class Settings:
     messages_per_ip_per_hour: int = 5
     messages_per_email_per_day: int = 5
     # Staff sign-in: password checks run in this many threads; more sign-ins than
-    # sign_in_max_pending waiting or running at once, or more than the per-address rate, are
-    # refused before any hashing.
+    # sign_in_max_pending waiting or running at once, or more than the per-address or the
+    # overall rate (a burst of as many, then so many a minute), are refused before any hashing.
     sign_in_workers: int = 1
     sign_in_max_pending: int = 8
     sign_in_attempts_per_address_per_minute: int = 10
+    sign_in_attempts_per_minute: int = 30  # overall, per process: 30 checks cost ~3 s of CPU
     # Signs the sign-in form's CSRF token. Empty: one is generated once and kept in the
     # database, so every process shares it.
     secret_key: str = field(default="", repr=False)
@@ -191,6 +192,9 @@ class Settings:
             sign_in_max_pending=_int(env, "CHATSVC_SIGN_IN_MAX_PENDING", 8, minimum=1),
             sign_in_attempts_per_address_per_minute=_int(
                 env, "CHATSVC_SIGN_IN_ATTEMPTS_PER_ADDRESS_PER_MINUTE", 10, minimum=1
+            ),
+            sign_in_attempts_per_minute=_int(
+                env, "CHATSVC_SIGN_IN_ATTEMPTS_PER_MINUTE", 30, minimum=1
             ),
             secret_key=env.get("CHATSVC_SECRET_KEY", ""),
             smtp_host=env.get("CHATSVC_SMTP_HOST", ""),

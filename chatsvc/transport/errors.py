@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError
 
 from chatsvc.db.database import DATABASE_DOWN
 from chatsvc.errors import ChatError, ErrorCode, InternalError, Unavailable
+from chatsvc.transport.refusals import RefusalLog
 
 UNAVAILABLE_MESSAGE = "The service is briefly unavailable. Try again."
 INTERNAL_MESSAGE = "Something went wrong on our side."
@@ -45,6 +46,16 @@ def client_error(exc: BaseException) -> ChatError | None:
     return None
 
 
+_REFUSAL_LOGS: dict[str, RefusalLog] = {}
+
+
+def _refusal_log(log: logging.Logger) -> RefusalLog:
+    found = _REFUSAL_LOGS.get(log.name)
+    if found is None or found.logger is not log:
+        found = _REFUSAL_LOGS[log.name] = RefusalLog(log)
+    return found
+
+
 def render_error(
     exc: BaseException, *, log: logging.Logger | None = None, where: str = ""
 ) -> tuple[int, dict[str, Any]]:
@@ -63,6 +74,9 @@ def render_error(
                 log.warning("%s: database unavailable: %s", where, exc)
             else:
                 log.warning("%s: database connection lost", where)
+        elif isinstance(exc, ChatError) and exc.code == ErrorCode.RATE_LIMITED:
+            # A flooder is refused thousands of times a second: one line a minute says so.
+            _refusal_log(log).refused(f"{where} refused: {exc.code}")
         elif isinstance(exc, ChatError):
             log.info("%s refused: %s", where, exc.code)
     if error is None:

@@ -80,6 +80,16 @@ async def current_staff(request: web.Request) -> accounts.CurrentSession | None:
     )
 
 
+# Every staff page: never cached, never framed, no inline code.
+_PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": (
+        "default-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'"
+    ),
+}
+
+
 def _render(
     request: web.Request, template: str, status: int = 200, **values: object
 ) -> web.Response:
@@ -93,11 +103,7 @@ def _render(
         )
     )
     response = web.Response(text=html, content_type="text/html", status=status)
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'"
-    )
+    response.headers.update(_PAGE_HEADERS)
     return response
 
 
@@ -152,6 +158,35 @@ async def sign_in_page(request: web.Request) -> web.Response:
     return await _sign_in_form(request)
 
 
+def _busy(request: web.Request, busy: SignInBusy) -> web.Response:
+    """429 with Retry-After: a small page, rendered once per wait and reused (no form, no
+    cookie), since a flood asks for it thousands of times a second."""
+    request.app[SIGN_IN_GUARD].refusals.refused(f"sign-in refused: {busy.why}")
+    center = request.app[ASSISTANT].index.kb.center
+    key = (busy.retry_after, center.name)
+    cache = request.app[SIGN_IN_GUARD].busy_pages
+    page = cache.get(key)
+    if page is None:
+        if len(cache) > 256:
+            cache.clear()
+        seconds = busy.retry_after
+        wait = f"{seconds} second{'s' if seconds != 1 else ''}"
+        html = (
+            request.app[JINJA]
+            .get_template("agent/sign_in_busy.html")
+            .render(
+                staff_css_url=_versioned("/agent/staff.css", STATIC / "staff.css"),
+                center=center,
+                wait=wait,
+            )
+        )
+        page = cache[key] = html.encode()
+    response = web.Response(body=page, content_type="text/html", charset="utf-8", status=429)
+    response.headers.update(_PAGE_HEADERS)
+    response.headers["Retry-After"] = str(busy.retry_after)
+    return response
+
+
 async def _form(request: web.Request) -> dict[str, str]:
     if request.content_length is not None and request.content_length > MAX_FORM_BYTES:
         raise web.HTTPRequestEntityTooLarge(MAX_FORM_BYTES, request.content_length)
@@ -164,7 +199,14 @@ def _same(a: str, b: str) -> bool:
 
 
 async def sign_in(request: web.Request) -> web.Response:
-    """Check the form's CSRF token, then the username and password; start a session."""
+    """Count the attempt against its address, check the form's CSRF token, then the username
+    and password (in a worker thread, within the overall budget); start a session."""
+    settings = request.app[SETTINGS]
+    guard = request.app[SIGN_IN_GUARD]
+    try:
+        guard.admit_address(request_address(request, settings))
+    except SignInBusy as busy:
+        return _busy(request, busy)  # before the body is read: a flood costs next to nothing
     form = await _form(request)
     username = form.get("username", "")[:64]
     if not await _form_token_valid(request, form.get("csrf_token", "")):
@@ -175,22 +217,10 @@ async def sign_in(request: web.Request) -> web.Response:
             error="Your sign-in form expired. Please try again.",
             status=403,
         )
-    settings = request.app[SETTINGS]
-    guard = request.app[SIGN_IN_GUARD]
     try:
-        guard.admit(request_address(request, settings))
+        guard.admit_check()
     except SignInBusy as busy:
-        log.info("sign-in refused: too many at once (retry in %d s)", busy.retry_after)
-        seconds = busy.retry_after
-        response = await _sign_in_form(
-            request,
-            username=username,
-            error=f"Too many sign-ins right now. Try again in {seconds} "
-            f"second{'s' if seconds != 1 else ''}.",
-            status=429,
-        )
-        response.headers["Retry-After"] = str(seconds)
-        return response
+        return _busy(request, busy)
     try:
         outcome = await _check_sign_in(request, guard, username, form.get("password", "")[:1024])
     except Exception as exc:

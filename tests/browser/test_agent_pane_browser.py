@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from collections.abc import Awaitable, Callable
@@ -354,6 +355,36 @@ async def test_three_wrong_passwords_throttle_the_sign_in_page(
     await expect(page).to_have_url(live_server.url + "/agent/sign-in")
     await page.goto(live_server.url + "/agent")
     await expect(page).to_have_url(live_server.url + "/agent/sign-in")
+
+
+# Set CHATSVC_SHOTS to a folder to keep screenshots of the screens some tests reach, to look at.
+SHOTS = os.environ.get("CHATSVC_SHOTS", "")
+
+
+async def test_a_busy_sign_in_says_when_to_try_again_and_leads_back(
+    new_context: NewContext,
+    make_settings: Callable[..., Settings],
+    start_server: Callable[..., Awaitable[LiveServer]],
+    page_errors: PageErrors,
+) -> None:
+    """Past the per-address limit, the page says how long to wait and links back to the form;
+    it is accessible like every staff page."""
+    page_errors.allow(r"status of (401 \(Unauthorized\)|429 \(Too Many Requests\))")
+    server = await start_server(make_settings(sign_in_attempts_per_address_per_minute=1))
+    page = await (await new_context()).new_page()
+    await sign_in(page, server, "nobody", "not the password")
+    await expect(page.get_by_role("alert")).to_have_text("The username or password is not right.")
+    await sign_in(page, server, "nobody", "not the password")
+    await expect(page.get_by_role("alert")).to_have_text(
+        re.compile(r"^Too many sign-ins right now\. Try again in \d+ seconds?\.$")
+    )
+    assert not await axe_violations(page)
+    if SHOTS:
+        for size in ({"width": 1366, "height": 768}, {"width": 390, "height": 844}):
+            await page.set_viewport_size(size)
+            await page.screenshot(path=f"{SHOTS}/sign-in-busy-{size['width']}.png")
+    await page.get_by_role("link", name="Back to sign-in").click()
+    await expect(page.get_by_label("Username")).to_be_visible()
 
 
 HOURS = "The Citizen Service Center is open Monday to Friday, 8 a.m. to 5 p.m."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import secrets
 import threading
@@ -160,7 +161,11 @@ async def test_parallel_guesses_get_exactly_three_answers(
 ) -> None:
     # Address and overall limits out of the way: this is about the per-account count.
     server = await start_server(
-        make_settings(sign_in_attempts_per_address_per_minute=100, sign_in_max_pending=100)
+        make_settings(
+            sign_in_attempts_per_address_per_minute=100,
+            sign_in_attempts_per_minute=100,
+            sign_in_max_pending=100,
+        )
     )
     await add_maria(server)
     async with browser("127.0.0.7") as http:
@@ -289,3 +294,77 @@ async def test_x_forwarded_for_names_the_address_only_behind_a_trusted_proxy(
                 statuses.append(answer.status)
     # Untrusted, the header is anyone's to write: both come from the one peer.
     assert statuses == ([401, 401] if trusted else [401, 429])
+
+
+async def test_an_address_over_its_limit_is_refused_before_its_form_is_read(
+    make_settings: Callable[..., Settings],
+    start_server: Callable[..., Awaitable[LiveServer]],
+) -> None:
+    """The refusal comes before the body: a flood from one address costs no form parsing, no
+    token check and no page rendering (and a body that never arrives holds nothing)."""
+    server = await start_server(make_settings(sign_in_attempts_per_address_per_minute=1))
+    async with browser("127.0.0.11") as http:
+        assert (await sign_in(http, server, "nobody", "guess"))[0] == 401
+    host, port = server.host.rsplit(":", 1)
+    reader, writer = await asyncio.open_connection(host, int(port), local_addr=("127.0.0.11", 0))
+    try:
+        # Headers promise a form; not one byte of it is sent.
+        writer.write(
+            b"POST /agent/sign-in HTTP/1.1\r\nHost: x\r\nContent-Length: 4000\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n\r\n"
+        )
+        await writer.drain()
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), TIMEOUT)
+    finally:
+        writer.close()
+    assert head.startswith(b"HTTP/1.1 429"), head
+    assert b"Retry-After:" in head and b"Set-Cookie" not in head
+
+
+async def test_the_overall_budget_bounds_hashing_from_any_number_of_addresses(
+    make_settings: Callable[..., Settings],
+    start_server: Callable[..., Awaitable[LiveServer]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = await start_server(make_settings(sign_in_attempts_per_minute=3))
+    checks: list[str] = []
+    real_verify = accounts.verify_password
+
+    def counted_verify(password_hash: str, password: str) -> bool:
+        checks.append(password)
+        return real_verify(password_hash, password)
+
+    monkeypatch.setattr(accounts, "verify_password", counted_verify)
+    statuses = []
+    for n in range(5):  # five addresses, each well within its own limit
+        async with browser(f"127.0.0.{40 + n}") as http:
+            status, page, headers = await sign_in(http, server, f"user{n}", f"guess {n}")
+            statuses.append(status)
+    assert statuses == [401, 401, 401, 429, 429]
+    assert checks == ["guess 0", "guess 1", "guess 2"]
+    assert "Too many sign-ins right now" in page and int(headers["Retry-After"]) >= 1
+    assert 'href="/agent/sign-in"' in page  # a way back to the form
+
+
+async def test_a_flood_of_refusals_logs_a_line_not_a_line_each(
+    make_settings: Callable[..., Settings],
+    start_server: Callable[..., Awaitable[LiveServer]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server = await start_server(make_settings(sign_in_attempts_per_address_per_minute=1))
+    caplog.set_level(logging.INFO, logger="chatsvc")
+    async with browser("127.0.0.12") as http:
+        assert (await sign_in(http, server, "nobody", "guess"))[0] == 401
+        async with http.get(server.url + "/agent/sign-in") as page:
+            match = FORM.search(await page.text())
+        assert match
+        for _ in range(40):
+            async with http.post(
+                server.url + "/agent/sign-in",
+                data={"csrf_token": match.group(1), "username": "x", "password": "y"},
+                allow_redirects=False,
+            ) as answer:
+                assert answer.status == 429
+    refusals = [r for r in caplog.records if "sign-in refused: too many" in r.getMessage()]
+    assert len(refusals) == 1, [r.getMessage() for r in refusals]
+    assert "too many from one address" in refusals[0].getMessage()

@@ -364,6 +364,29 @@ async def _until_healthy(url: str, process: asyncio.subprocess.Process) -> None:
             await asyncio.sleep(0.1)  # nginx is starting: poll its port
 
 
+async def test_the_shipped_nginx_config_refuses_a_sign_in_flood_itself(
+    cluster: Cluster, nginx: str
+) -> None:
+    """Beyond its burst nginx answers 429 itself: the flood never reaches a Python process.
+    (chatsvc's own per-address refusal, behind it, is its "Too many sign-ins" page.)"""
+    answers: list[tuple[int, str]] = []
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{nginx}/agent/sign-in") as page:
+            assert page.status == 200  # the form is fetched freely
+        for n in range(16):
+            async with http.post(
+                f"{nginx}/agent/sign-in",
+                data={"csrf_token": "x", "username": f"user{n}", "password": "guess"},
+                allow_redirects=False,
+            ) as answer:
+                answers.append((answer.status, await answer.text()))
+        async with http.get(f"{nginx}/agent/sign-in") as page:
+            assert page.status == 200
+    by_nginx = [a for a in answers if a[0] == 429 and "Too many sign-ins" not in a[1]]
+    assert len(by_nginx) >= 5, [status for status, _ in answers]
+    assert all(status in (403, 429) for status, _ in answers)
+
+
 async def test_the_shipped_nginx_config_carries_websocket_and_polling(
     cluster: Cluster, nginx: str, clients: Callable[..., Awaitable[Any]]
 ) -> None:
