@@ -12,8 +12,10 @@ then while each attack runs:
 
 - `signin`: 32 HTTP clients (source addresses 127.0.0.2-.33) post sign-ins with random
   usernames, each with a valid CSRF token from GET /agent/sign-in;
-- `messages`: one socket (127.0.0.50) floods 4,000-character messages, --window in flight;
-- `starts`: one socket (127.0.0.51) floods `start`, --window in flight, at most --max-starts;
+- `messages`: one socket (127.0.0.50) floods 4,000-character messages, --window in flight, for
+  the whole phase (refused or not: a flooder does not wait), at most 500,000;
+- `starts`: one socket (127.0.0.51) floods `start`, --window in flight, for the whole phase,
+  at most --max-starts;
 - `uploads`: 100 photo uploads of 10 MB with a fake chat token (source addresses
   127.0.0.2-.40), each sending all but the last 1,000 bytes and then stalling; held
   --seconds once every upload has stalled (or was answered), then closed. The server's RSS
@@ -79,7 +81,7 @@ LOOP_LAG_BAD_MS = 20.0
 SIGNIN_CLIENTS = 32
 SIGNIN_MAX_ATTEMPTS = 2000  # per client
 MESSAGE_CHARS = 4000
-MAX_FLOOD_MESSAGES = 20_000
+MAX_FLOOD_MESSAGES = 500_000  # a bound; a phase of 30 s ends well before it
 UPLOADS = 100
 UPLOAD_BYTES = 10 * 1024 * 1024
 UPLOAD_HELD_BACK = 1000
@@ -817,7 +819,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     parser.add_argument("--ack-timeout", type=float, default=5.0, help="bystander, per ack (5)")
     parser.add_argument("--window", type=int, default=16, help="socket floods: in flight (16)")
-    parser.add_argument("--max-starts", type=int, default=1000, help="start flood cap (1000)")
+    parser.add_argument("--max-starts", type=int, default=500_000, help="start flood cap (500,000)")
     parser.add_argument("--settle", type=float, default=2.0, help="pause between phases, s (2)")
     parser.add_argument("--attacker", choices=PHASES[1:], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
