@@ -26,7 +26,7 @@ from chatsvc.transport.open311 import add_open311_routes
 from chatsvc.transport.publish import Publisher
 from chatsvc.transport.resident import ResidentNamespace
 from chatsvc.transport.sockets import RedisManager, create_socket_server
-from chatsvc.transport.staff import add_staff_routes
+from chatsvc.transport.staff import add_staff_routes, forget_sign_in_attempts
 from chatsvc.transport.state import (
     ASSISTANT,
     CALENDAR,
@@ -83,6 +83,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     sio.register_namespace(agent)
     dispatcher.every_sweep(agent.end_lapsed_sessions)
     dispatcher.every_sweep(functools.partial(delete_unfiled_photos, app))
+    dispatcher.every_sweep(functools.partial(forget_sign_in_attempts, app))
     sio.attach(app)
 
     app[SETTINGS] = settings

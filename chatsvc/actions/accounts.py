@@ -224,6 +224,19 @@ def _wait_message(seconds: int) -> str:
     return f"Too many failed sign-ins. Try again in {wait}."
 
 
+async def forget_sign_in_attempts(session: AsyncSession, *, now: datetime) -> int:
+    """Delete the attempt counts no one has added to for a day (and not blocking); say how
+    many. A count that old starts over anyway (ATTEMPTS_FORGOTTEN_AFTER), so forgetting it
+    changes no answer; a flood of usernames no longer leaves its rows behind for good."""
+    result = await session.execute(
+        delete(SignInThrottle).where(
+            SignInThrottle.last_attempt_at < now - ATTEMPTS_FORGOTTEN_AFTER,
+            or_(SignInThrottle.blocked_until.is_(None), SignInThrottle.blocked_until <= now),
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def begin_sign_in(
     session: AsyncSession, *, username: str, address: str, now: datetime
 ) -> SignInAttempt | SignInThrottled:

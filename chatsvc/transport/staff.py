@@ -48,6 +48,13 @@ def add_staff_routes(app: web.Application) -> None:
     app.router.add_get(r"/agent/requests/photos/{photo_id:\d{1,15}}", request_photo)
 
 
+async def forget_sign_in_attempts(app: web.Application) -> None:
+    """Delete sign-in attempt counts a day old (each sweep)."""
+    forgotten = await app[DATABASE].run(accounts.forget_sign_in_attempts, now=app[CLOCK]())
+    if forgotten:
+        log.info("forgot %d old sign-in attempt counts", forgotten)
+
+
 def is_https(request: web.Request) -> bool:
     """Tell whether the browser reached us over HTTPS (directly or through a trusted proxy)."""
     if request.scheme == "https":
