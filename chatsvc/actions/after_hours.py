@@ -22,7 +22,14 @@ from chatsvc.actions.accounts import StaffView
 from chatsvc.actions.conversations import Ended, end_conversation, iso_utc
 from chatsvc.catalogue.center import Center
 from chatsvc.db.models import AfterHoursMessage, Staff
-from chatsvc.errors import AlreadyTaken, ChatError, ConversationEnded, NotAssigned, NotFound
+from chatsvc.errors import (
+    AlreadyTaken,
+    ChatError,
+    ConversationEnded,
+    NotAssigned,
+    NotFound,
+    RateLimited,
+)
 from chatsvc.hours import BusinessCalendar
 from chatsvc.outbox.mail import queue_mail, quote_resident_text
 
@@ -46,11 +53,6 @@ SPAM_PHRASES = (
 )
 _BUY_ONLINE = re.compile(r"\bbuy\b.{0,40}\bonline\b", re.IGNORECASE | re.DOTALL)
 _LINK = re.compile(r"https?://|www\.|\[url=|<a\s", re.IGNORECASE)
-
-
-class RateLimited(ChatError):
-    code = "rate_limited"
-    status = 429
 
 
 @dataclass(frozen=True)
