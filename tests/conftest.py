@@ -19,6 +19,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, ClassVar
 
+import aiohttp
 import pytest
 import socketio
 from aiohttp import web
@@ -342,6 +343,29 @@ async def resident_client(
     yield make
     for client in clients:
         await client.disconnect()
+
+
+ResidentAt = Callable[..., Awaitable[ResidentClient]]
+
+
+@pytest.fixture
+async def resident_at() -> AsyncIterator[ResidentAt]:
+    """Factory: a resident client connected to `url` from the loopback `address` (127.0.0.2,
+    .3, ...), so the server sees different peers the way it would on the Internet."""
+    made: list[tuple[ResidentClient, aiohttp.ClientSession]] = []
+
+    async def make(url: str, address: str, **headers: str) -> ResidentClient:
+        http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(address, 0)))
+        sio = socketio.AsyncClient(reconnection=False, http_session=http)
+        client = ResidentClient(sio, url)
+        made.append((client, http))
+        await client.connect(headers)
+        return client
+
+    yield make
+    for client, http in made:
+        await client.disconnect()
+        await http.close()
 
 
 LISTENING = re.compile(r"listening on (http://[\d.]+:\d+)")
