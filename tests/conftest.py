@@ -45,6 +45,7 @@ TIMEOUT = 10.0
 # not the service. The limits have tests of their own (tests/realtime/test_socket_limits.py).
 NO_SOCKET_LIMITS = {
     "CHATSVC_CONNECTIONS_PER_ADDRESS": "1000000",
+    "CHATSVC_CONVERSATIONS_PER_ADDRESS_PER_DAY": "1000000",
     "CHATSVC_RATE_ADDRESS_FACTOR": "1000000",
     **{
         f"CHATSVC_RATE_{kind}": "1000000,60000000"
@@ -108,9 +109,13 @@ def make_settings(tmp_path: Path, database_url: str) -> Callable[..., Settings]:
             "business_hours": "sun-sat 00:00-24:00",
             "holidays": "",
             # Every test client comes from 127.0.0.1: an address's limits are as wide as the
-            # suite needs (tests/realtime/test_socket_limits.py sets its own).
+            # suite needs (tests/realtime/test_socket_limits.py and test_address_caps.py set
+            # their own).
             "rate_address_factor": 10_000,
             "connections_per_address": 100_000,
+            "conversations_per_address_per_day": 100_000,
+            "filings_per_address_per_day": 100_000,
+            "status_misses_per_address_per_day": 100_000,
         }
         values.update(overrides)
         return Settings(**values)
