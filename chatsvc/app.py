@@ -73,6 +73,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
             webhook_workgroups=webhook_sender.workgroups,
             mail_per_address_per_day=settings.mail_per_address_per_day,
             status_misses_per_number_per_day=settings.status_misses_per_number_per_day,
+            status_misses_per_address_per_day=settings.status_misses_per_address_per_day,
+            filings_per_address_per_day=settings.filings_per_address_per_day,
         )
 
     resident = ResidentNamespace(

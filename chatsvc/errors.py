@@ -180,6 +180,23 @@ class SignInThrottled(SignInRefused):
         self.retry_after = retry_after  # seconds
 
 
+class RateLimited(ChatError):
+    """Too many of something (events, chats, filings, lookups): try again after `retry_after`
+    seconds, when the limit says (it is then in the error body too)."""
+
+    code = ErrorCode.RATE_LIMITED
+
+    def __init__(self, message: str, *, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def as_dict(self) -> dict[str, Any]:
+        body = super().as_dict()
+        if self.retry_after is not None:
+            body["error"]["retry_after"] = self.retry_after
+        return body
+
+
 class Forbidden(ChatError):
     code = ErrorCode.FORBIDDEN
 

@@ -102,6 +102,11 @@ class Settings:
     open311_filings_per_minute: int = 30
     # Chat status lookups with a wrong email, per request number per 24 hours, from any chat.
     status_misses_per_number_per_day: int = 10
+    # Per client address in 24 hours (several people may share one: a household, an office, a
+    # library): chats started, requests the City Assistant files, wrong status lookups.
+    conversations_per_address_per_day: int = 50
+    filings_per_address_per_day: int = 20
+    status_misses_per_address_per_day: int = 20
     # Departments' webhooks: a TOML file of workgroup, URL and secret (webhooks.example.toml).
     webhooks_file: Path | None = None
     # Socket events per connection by kind (SOCKET_RATES); one address gets address_factor
@@ -215,6 +220,15 @@ class Settings:
             ),
             status_misses_per_number_per_day=_int(
                 env, "CHATSVC_STATUS_MISSES_PER_NUMBER_PER_DAY", 10, minimum=1
+            ),
+            conversations_per_address_per_day=_int(
+                env, "CHATSVC_CONVERSATIONS_PER_ADDRESS_PER_DAY", 50, minimum=1
+            ),
+            filings_per_address_per_day=_int(
+                env, "CHATSVC_FILINGS_PER_ADDRESS_PER_DAY", 20, minimum=1
+            ),
+            status_misses_per_address_per_day=_int(
+                env, "CHATSVC_STATUS_MISSES_PER_ADDRESS_PER_DAY", 20, minimum=1
             ),
             webhooks_file=Path(env["CHATSVC_WEBHOOKS_FILE"])
             if env.get("CHATSVC_WEBHOOKS_FILE")

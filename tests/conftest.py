@@ -19,6 +19,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, ClassVar
 
+import aiohttp
 import pytest
 import socketio
 from aiohttp import web
@@ -44,6 +45,7 @@ TIMEOUT = 10.0
 # not the service. The limits have tests of their own (tests/realtime/test_socket_limits.py).
 NO_SOCKET_LIMITS = {
     "CHATSVC_CONNECTIONS_PER_ADDRESS": "1000000",
+    "CHATSVC_CONVERSATIONS_PER_ADDRESS_PER_DAY": "1000000",
     "CHATSVC_RATE_ADDRESS_FACTOR": "1000000",
     **{
         f"CHATSVC_RATE_{kind}": "1000000,60000000"
@@ -107,9 +109,13 @@ def make_settings(tmp_path: Path, database_url: str) -> Callable[..., Settings]:
             "business_hours": "sun-sat 00:00-24:00",
             "holidays": "",
             # Every test client comes from 127.0.0.1: an address's limits are as wide as the
-            # suite needs (tests/realtime/test_socket_limits.py sets its own).
+            # suite needs (tests/realtime/test_socket_limits.py and test_address_caps.py set
+            # their own).
             "rate_address_factor": 10_000,
             "connections_per_address": 100_000,
+            "conversations_per_address_per_day": 100_000,
+            "filings_per_address_per_day": 100_000,
+            "status_misses_per_address_per_day": 100_000,
         }
         values.update(overrides)
         return Settings(**values)
@@ -342,6 +348,29 @@ async def resident_client(
     yield make
     for client in clients:
         await client.disconnect()
+
+
+ResidentAt = Callable[..., Awaitable[ResidentClient]]
+
+
+@pytest.fixture
+async def resident_at() -> AsyncIterator[ResidentAt]:
+    """Factory: a resident client connected to `url` from the loopback `address` (127.0.0.2,
+    .3, ...), so the server sees different peers the way it would on the Internet."""
+    made: list[tuple[ResidentClient, aiohttp.ClientSession]] = []
+
+    async def make(url: str, address: str, **headers: str) -> ResidentClient:
+        http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(address, 0)))
+        sio = socketio.AsyncClient(reconnection=False, http_session=http)
+        client = ResidentClient(sio, url)
+        made.append((client, http))
+        await client.connect(headers)
+        return client
+
+    yield make
+    for client, http in made:
+        await client.disconnect()
+        await http.close()
 
 
 LISTENING = re.compile(r"listening on (http://[\d.]+:\d+)")

@@ -22,7 +22,14 @@ from chatsvc.actions.accounts import StaffView
 from chatsvc.actions.conversations import Ended, end_conversation, iso_utc
 from chatsvc.catalogue.center import Center
 from chatsvc.db.models import AfterHoursMessage, Staff
-from chatsvc.errors import AlreadyTaken, ChatError, ConversationEnded, NotAssigned, NotFound
+from chatsvc.errors import (
+    AlreadyTaken,
+    ChatError,
+    ConversationEnded,
+    NotAssigned,
+    NotFound,
+    RateLimited,
+)
 from chatsvc.hours import BusinessCalendar
 from chatsvc.outbox.mail import queue_mail, quote_resident_text
 
@@ -46,11 +53,6 @@ SPAM_PHRASES = (
 )
 _BUY_ONLINE = re.compile(r"\bbuy\b.{0,40}\bonline\b", re.IGNORECASE | re.DOTALL)
 _LINK = re.compile(r"https?://|www\.|\[url=|<a\s", re.IGNORECASE)
-
-
-class RateLimited(ChatError):
-    code = "rate_limited"
-    status = 429
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,11 @@ async def leave_message(
     now: datetime,
 ) -> LeftMessage:
     """Store a resident's message for the next business day, once per client id, and end the
-    chat it was left from (a retry ends it too, if the first attempt could not)."""
+    chat it was left from (a retry ends it too, if the first attempt could not).
+
+    Locking order: the sender's lock (PostgreSQL), the chat's row, then the recipient's mail
+    lock (queue_mail).
+    """
     if client_id is not None:
         stored = await session.scalar(
             select(AfterHoursMessage).where(AfterHoursMessage.client_id == client_id)
@@ -180,6 +186,9 @@ async def leave_message(
     )
     session.add(message)
     await session.flush()
+    # The chat ends first: its row is locked before the recipient's mail lock, as filing a
+    # request in it does (conversation, then mail), so the two cannot deadlock.
+    left = await _left(session, message, calendar, now, duplicate=False)
     if status != "spam":
         # No acknowledgement for suspected spam: its address is often someone else's.
         await queue_mail(
@@ -192,7 +201,7 @@ async def leave_message(
             now=now,
             per_address_per_day=limits.mail_per_address_per_day,
         )
-    return await _left(session, message, calendar, now, duplicate=False)
+    return left
 
 
 async def _left(

@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatsvc import notices
+from chatsvc.actions import address_caps
+from chatsvc.actions.address_caps import in_about
 from chatsvc.actions.conversation_state import ConversationStatus, Priority, Stage, move_stage
 from chatsvc.actions.conversations import (
     ConversationView,
@@ -26,11 +28,13 @@ from chatsvc.actions.service_requests.filing import NewRequest, create_service_r
 from chatsvc.actions.service_requests.queries import lookup_status
 from chatsvc.actions.service_requests.views import Contact, RequestPolicy, RequestView
 from chatsvc.bot import filing
-from chatsvc.bot.assistant import compose_reply
+from chatsvc.bot.assistant import TALK_TO_A_PERSON, compose_reply
 from chatsvc.bot.matcher import Decision
 from chatsvc.catalogue.knowledge import KnowledgeBase
 from chatsvc.db.models import Conversation
-from chatsvc.errors import ChatError
+from chatsvc.errors import ChatError, RateLimited
+
+PERSON = (TALK_TO_A_PERSON, TALK_TO_A_PERSON)
 
 
 @dataclass(frozen=True)
@@ -139,14 +143,39 @@ async def _dialogue_turn(
     policy: RequestPolicy,
     now: datetime,
 ) -> AssistantTurn:
-    """Say the dialogue's next line, after filing or looking up what it asks for."""
+    """Say the dialogue's next line, after filing or looking up what it asks for.
+
+    Locking order: the conversation's row (the caller's), then the address's cap
+    (address_caps), then what filing a request locks.
+    """
     text, state, request = turn.text, turn.state, None
     replies, offers_photo = turn.quick_replies, turn.offers_photo
+    sender_key = conversation.sender_key
+    phone = policy.kb.center.phone
+    before = (conversation.assistant_flow or {}).get("kind")
+    if (state or {}).get("kind") == "file" and before != "file" and sender_key is not None:
+        # Said before the resident gives every detail, not after; the filing checks again.
+        try:
+            await address_caps.check_filings(
+                session,
+                sender_key=sender_key,
+                per_day=policy.filings_per_address_per_day,
+                now=now,
+            )
+        except RateLimited as exc:
+            text, state, replies, offers_photo = _filing_refused(conversation, exc, phone)
     if turn.filing is not None:
         resident = conversation.resident
         try:
             # A savepoint: a request that cannot be filed leaves nothing behind but the answer.
             async with session.begin_nested():
+                if sender_key is not None:
+                    await address_caps.check_filings(
+                        session,
+                        sender_key=sender_key,
+                        per_day=policy.filings_per_address_per_day,
+                        now=now,
+                    )
                 request = await create_service_request(
                     session,
                     NewRequest(
@@ -162,6 +191,8 @@ async def _dialogue_turn(
                     policy=policy,
                     now=now,
                 )
+        except RateLimited as exc:
+            text, state, replies, offers_photo = _filing_refused(conversation, exc, phone)
         except ChatError as exc:
             text = f"Sorry, I couldn't file it: {exc.message}"
             state, replies = conversation.assistant_flow, filing.summary_replies()
@@ -171,24 +202,31 @@ async def _dialogue_turn(
             text = filing.filed(request.number, topic, expected, resident.email)
             conversation.topic = topic.code
     if turn.lookup is not None:
-        found = await lookup_status(
-            session,
-            number=turn.lookup.number,
-            email=turn.lookup.email,
-            kb=policy.kb,
-            now=now,
-            misses_per_number_per_day=policy.status_misses_per_number_per_day,
-        )
-        text = filing.status_answer(
-            turn.lookup.number,
-            None
-            if found is None
-            else {
-                **asdict(found),
-                "expected": policy.calendar.describe_local(found.expected_at),
-            },
-            phone=policy.kb.center.phone,
-        )
+        try:
+            found = await lookup_status(
+                session,
+                number=turn.lookup.number,
+                email=turn.lookup.email,
+                kb=policy.kb,
+                now=now,
+                misses_per_number_per_day=policy.status_misses_per_number_per_day,
+                sender_key=sender_key,
+                misses_per_address_per_day=policy.status_misses_per_address_per_day,
+            )
+        except RateLimited as exc:
+            text = filing.lookups_refused(phone, in_about(exc.retry_after or 0))
+            replies = (PERSON,)
+        else:
+            text = filing.status_answer(
+                turn.lookup.number,
+                None
+                if found is None
+                else {
+                    **asdict(found),
+                    "expected": policy.calendar.describe_local(found.expected_at),
+                },
+                phone=phone,
+            )
     messages = await say(
         session,
         conversation.id,
@@ -209,6 +247,15 @@ async def _dialogue_turn(
     await session.flush()
     await session.refresh(conversation)
     return AssistantTurn(messages, ConversationView.of(conversation), False, request=request)
+
+
+def _filing_refused(
+    conversation: Conversation, refusal: RateLimited, phone: str
+) -> tuple[str, dict[str, Any] | None, tuple[tuple[str, str], ...], bool]:
+    """The line, next state, quick replies and photo offer when the address's cap is full: the
+    form is left (its details stay in the chat for a person to file)."""
+    text = filing.filing_refused(phone, in_about(refusal.retry_after or 0))
+    return text, filing.end_dialogue(conversation.assistant_flow), (PERSON,), False
 
 
 async def say(

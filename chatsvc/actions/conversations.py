@@ -16,6 +16,7 @@ from sqlalchemy import Table, and_, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatsvc import notices
+from chatsvc.actions import address_caps
 from chatsvc.actions.accounts import StaffView
 from chatsvc.actions.chat_views import ChatSummary, first_questions
 from chatsvc.actions.conversation_state import ConversationStatus, Priority, Stage, move_status
@@ -207,8 +208,21 @@ async def start_conversation(
     question: str,
     client_id: str | None,
     now: datetime,
+    sender_key: str | None = None,
+    per_address_per_day: int | None = None,
+    phone: str = "",
 ) -> Started:
-    """Open a conversation from the pre-chat form, with the question as its first message."""
+    """Open a conversation from the pre-chat form, with the question as its first message.
+
+    `sender_key` (the hash of the client's address) is kept with it; with `per_address_per_day`
+    an address that started as many in 24 hours is refused (RateLimited, nothing stored, the
+    center's `phone` in the message). Locking order: the address's cap (address_caps), then the
+    new conversation's row.
+    """
+    if sender_key is not None and per_address_per_day is not None:
+        await address_caps.check_conversations(
+            session, sender_key=sender_key, per_day=per_address_per_day, now=now, phone=phone
+        )
     token = new_token()
     resident = Resident(name=name, email=email, created_at=now)
     conversation = Conversation(
@@ -222,6 +236,7 @@ async def start_conversation(
         last_seq=0,
         resident_read_seq=0,
         staff_read_seq=0,
+        sender_key=sender_key,
     )
     session.add(conversation)
     await session.flush()

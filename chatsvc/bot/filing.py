@@ -186,6 +186,24 @@ def filed(number: str, topic: Topic, expected: str, email: str | None) -> str:
     )
 
 
+def filing_refused(phone: str, wait: str) -> str:
+    """Tell the resident no more requests are filed in the chat from their address today."""
+    return (
+        "I can't file more requests from your internet connection today: several were filed "
+        f"from it in the last 24 hours. Please call us at {phone} and we'll take it by phone, "
+        f"or try again {wait}. You can also ask to talk to a person."
+    )
+
+
+def lookups_refused(phone: str, wait: str) -> str:
+    """Tell the resident no more status lookups are made from their address today."""
+    return (
+        "I can't look up more requests from your internet connection today: several numbers "
+        f"and emails that didn't match were tried from it. Please call us at {phone}, or try "
+        f"again {wait}. You can also ask to talk to a person."
+    )
+
+
 def status_answer(
     number: str,
     found: dict[str, Any] | None,

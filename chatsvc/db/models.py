@@ -78,7 +78,10 @@ class Conversation(Base):
     """One chat between a resident and the center."""
 
     __tablename__ = "conversations"
-    __table_args__ = (Index("ix_conversations_queue", "stage", "priority", "queued_at"),)
+    __table_args__ = (
+        Index("ix_conversations_queue", "stage", "priority", "queued_at"),
+        Index("ix_conversations_sender_key_created_at", "sender_key", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -110,6 +113,9 @@ class Conversation(Base):
     ended_by: Mapped[str | None] = mapped_column(String(16))  # resident, agent, idle
     # The assistant's dialogue in progress, if any: filing a request or looking one up.
     assistant_flow: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    # A hash of the address the chat was started from (never the address itself), as left
+    # messages keep: the daily caps per address count by it (actions/address_caps.py).
+    sender_key: Mapped[str | None] = mapped_column(String(64))
 
     resident: Mapped[Resident] = relationship(lazy="joined")
 
@@ -289,11 +295,15 @@ class StatusLookupMiss(Base):
     """A chat's status lookup that found nothing: too many for one number stop the guessing."""
 
     __tablename__ = "status_lookup_misses"
-    __table_args__ = (Index("ix_status_lookup_misses_number_at", "number", "at"),)
+    __table_args__ = (
+        Index("ix_status_lookup_misses_number_at", "number", "at"),
+        Index("ix_status_lookup_misses_sender_key_at", "sender_key", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(16))  # canonical, whether it exists or not
     at: Mapped[datetime]
+    sender_key: Mapped[str | None] = mapped_column(String(64))  # the chat's (Conversation)
 
 
 class ServiceRequest(Base):

@@ -95,6 +95,11 @@ async def queue_mail(
     Nothing is queued (None) for an address that asked for no more mail, nor for one that was
     already sent `per_address_per_day` mails in 24 hours: a stranger who types someone else's
     address cannot make the City mail them without end. The caller's action carries on.
+
+    Locking order: with a cap, the recipient's lock (PostgreSQL: an advisory lock held until
+    commit, so parallel transactions count one after another and none gets past the cap;
+    SQLite has one connection per process, whose transactions take turns already). Call it
+    after locking any rows.
     """
     if not kind or len(kind) > MAX_KIND:
         raise InvalidMail(f"mail kind must be 1 to {MAX_KIND} characters")
@@ -112,6 +117,10 @@ async def queue_mail(
         log.info("%s mail not queued: the address asked for no more mail", kind)
         return None
     if per_address_per_day is not None:
+        if session.get_bind().dialect.name == "postgresql":
+            await session.execute(
+                select(func.pg_advisory_xact_lock(func.hashtext("mail"), func.hashtext(address)))
+            )
         sent = await session.scalar(
             select(func.count()).where(
                 OutboxMail.created_at > now - CAP_WINDOW,

@@ -6,25 +6,9 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from chatsvc.errors import ChatError, ErrorCode
+from chatsvc.errors import RateLimited as RateLimited
 from chatsvc.settings import Rate, Settings
-
-
-class RateLimited(ChatError):
-    """Too many events of one kind: the client may try again after `retry_after` seconds."""
-
-    code = ErrorCode.RATE_LIMITED
-
-    def __init__(self, message: str, *, retry_after: float):
-        super().__init__(message)
-        self.retry_after = retry_after
-
-    def as_dict(self) -> dict[str, Any]:
-        body = super().as_dict()
-        body["error"]["retry_after"] = self.retry_after
-        return body
 
 
 @dataclass

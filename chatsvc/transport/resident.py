@@ -69,6 +69,10 @@ class ResidentNamespace(Namespace):
         self._senders[sid] = hash_token(f"sender:{address}")
         log.debug("resident connected sid=%s", sid)
 
+    def _sender_key(self, sid: str) -> str:
+        """The hash of the address `sid` connected from, that per-address limits count by."""
+        return self._senders.get(sid) or hash_token("sender:")
+
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         self._senders.pop(sid, None)
         log.debug("resident disconnected sid=%s reason=%s", sid, reason)
@@ -82,6 +86,9 @@ class ResidentNamespace(Namespace):
             question=payload.question,
             client_id=payload.client_id,
             now=self.clock(),
+            sender_key=self._sender_key(sid),
+            per_address_per_day=self.settings.conversations_per_address_per_day,
+            phone=self.assistant.index.kb.center.phone,
         )
         await self._join(sid, started.conversation)
         log.info("conversation %d started", started.conversation.id)
@@ -239,7 +246,7 @@ class ResidentNamespace(Namespace):
             text=payload.message,
             client_id=payload.client_id,
             conversation_id=session.get("conversation_id"),
-            sender_key=self._senders.get(sid, hash_token("sender:")),
+            sender_key=self._sender_key(sid),
             honeypot=payload.website.strip(),
             center=self.assistant.index.kb.center,
             limits=after_hours.Limits(

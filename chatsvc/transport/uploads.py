@@ -20,10 +20,9 @@ from contextlib import asynccontextmanager
 from aiohttp import web
 
 from chatsvc.actions import photos
-from chatsvc.actions.after_hours import RateLimited
 from chatsvc.actions.service_requests import photos as request_photos
 from chatsvc.actions.service_requests.photos import MAX_PHOTO_BYTES, InvalidPhoto, PhotoTooLarge
-from chatsvc.errors import InvalidPayload
+from chatsvc.errors import InvalidPayload, RateLimited
 from chatsvc.images import CleanImage, NotAnImage, TooManyPixels, clean_image
 from chatsvc.settings import Settings
 from chatsvc.transport.addresses import request_address
@@ -42,8 +41,7 @@ class UploadsBusy(RateLimited):
     """Too many uploads at once (from this address, or in all): try again in a moment."""
 
     def __init__(self, message: str, retry_after: int):
-        super().__init__(message)
-        self.retry_after = retry_after
+        super().__init__(message, retry_after=retry_after)
 
 
 class UploadGate:
@@ -192,7 +190,6 @@ async def upload_photo(request: web.Request) -> web.Response:
         status, body = render_error(exc, log=log, where=f"{request.method} {request.path}")
         headers = dict(cors)
         if isinstance(exc, UploadsBusy):
-            body["error"]["retry_after"] = exc.retry_after
             headers["Retry-After"] = str(exc.retry_after)
         response = web.json_response(body, status=status, headers=headers)
         if request.content_length != 0 and not request.content.is_eof():

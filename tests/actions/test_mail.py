@@ -22,6 +22,7 @@ from chatsvc.outbox.mail import backoff, due_mail, mark_failed, queue_mail
 from chatsvc.settings import Settings
 from chatsvc.workers.mailer import Mailer
 from tests.conftest import TIMEOUT, Inbox, free_port, parse
+from tests.parallel import overlapping
 
 START = datetime(2024, 11, 4, 18, 30, tzinfo=UTC)
 JANE = "jane.doe@example.org"
@@ -253,6 +254,31 @@ async def test_header_injection_is_refused(
     with pytest.raises(ValueError):
         await queue(database, Clock(), **overrides)
     assert await database.run(outbox) == []
+
+
+# --- the daily cap per recipient ---------------------------------------------------------------
+
+
+async def test_parallel_mails_to_one_address_queue_exactly_the_cap(db: Database) -> None:
+    """Each transaction counted the mails before any was committed: 8 of 8 got through a cap of
+    3 on PostgreSQL. The recipient's lock makes them count one after another."""
+
+    async def send(session: AsyncSession) -> int | None:
+        return await queue_mail(
+            session,
+            kind="request_created",
+            to=JANE.upper(),  # one address whatever its case
+            subject="Your request",
+            body="Hello,\n",
+            reply_to=None,
+            now=START,
+            per_address_per_day=3,
+        )
+
+    outcomes = await overlapping(db, send, 8)
+    assert not [o for o in outcomes if isinstance(o, BaseException)], outcomes
+    assert len([o for o in outcomes if o is not None]) == 3
+    assert len(await db.run(outbox)) == 3
 
 
 # --- retries -------------------------------------------------------------------------------

@@ -8,39 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-import aiohttp
 import pytest
 import socketio
 
 from chatsvc.db.models import AfterHoursMessage, Conversation, Message
 from chatsvc.settings import Rate, Settings
-from tests.conftest import TIMEOUT, LiveServer, LogErrors, ResidentClient, stored_rows
+from tests.conftest import TIMEOUT, LiveServer, LogErrors, ResidentAt, ResidentClient, stored_rows
 from tests.realtime.test_after_hours import CITY, SUNDAY_NOON, form
 from tests.waiting import eventually
-
-ResidentAt = Callable[..., Awaitable[ResidentClient]]
-
-
-@pytest.fixture
-async def resident_at() -> AsyncIterator[ResidentAt]:
-    """Factory: a resident client connected to `url` from the loopback `address`."""
-    made: list[tuple[ResidentClient, aiohttp.ClientSession]] = []
-
-    async def make(url: str, address: str, **headers: str) -> ResidentClient:
-        http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(address, 0)))
-        sio = socketio.AsyncClient(reconnection=False, http_session=http)
-        client = ResidentClient(sio, url)
-        made.append((client, http))
-        await client.connect(headers)
-        return client
-
-    yield make
-    for client, http in made:
-        await client.disconnect()
-        await http.close()
 
 
 async def closed(start_server: Callable[..., Awaitable[LiveServer]], settings: Settings) -> Any:

@@ -69,3 +69,24 @@ def test_socket_rates_are_read() -> None:
     assert settings.socket_rates()["message"] == Rate(40, 120.0)
     assert settings.rate_start == SOCKET_RATES["start"]
     assert settings.rate_address_factor == 3
+
+
+def test_daily_caps_per_address_are_read() -> None:
+    defaults = Settings.from_env({})
+    assert (
+        defaults.conversations_per_address_per_day,
+        defaults.filings_per_address_per_day,
+        defaults.status_misses_per_address_per_day,
+    ) == (50, 20, 20)
+    settings = Settings.from_env(
+        {
+            "CHATSVC_CONVERSATIONS_PER_ADDRESS_PER_DAY": "7",
+            "CHATSVC_FILINGS_PER_ADDRESS_PER_DAY": "3",
+            "CHATSVC_STATUS_MISSES_PER_ADDRESS_PER_DAY": "4",
+        }
+    )
+    assert settings.conversations_per_address_per_day == 7
+    assert settings.filings_per_address_per_day == 3
+    assert settings.status_misses_per_address_per_day == 4
+    with pytest.raises(SettingsError, match="CHATSVC_FILINGS_PER_ADDRESS_PER_DAY"):
+        Settings.from_env({"CHATSVC_FILINGS_PER_ADDRESS_PER_DAY": "0"})

@@ -1,6 +1,7 @@
 """Finding requests: one by its number, a filtered list, and a resident's status lookup.
 
-Reads only: nothing here locks a row.
+Reads only, but for the status lookup: it records a miss, and takes its address's cap lock
+(address_caps) first. Nothing here locks a row.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chatsvc.actions import address_caps
 from chatsvc.actions.service_requests.numbering import parse_number
 from chatsvc.actions.service_requests.views import (
     RequestView,
@@ -129,17 +131,27 @@ async def lookup_status(
     kb: KnowledgeBase,
     now: datetime,
     misses_per_number_per_day: int = 10,
+    sender_key: str | None = None,
+    misses_per_address_per_day: int = 20,
 ) -> StatusAnswer | None:
     """Tell a resident where their request stands, if the number and email go together.
 
     A wrong pair and an unknown number both give None, so nobody learns which numbers exist.
     After `misses_per_number_per_day` wrong pairs for one number in 24 hours (from any chat:
     a new chat does not start the count again), every lookup of it gives None, so nobody can
-    guess the email of a request whose number they saw.
+    guess the email of a request whose number they saw. After `misses_per_address_per_day`
+    from the chats of one address (`sender_key`, the chat's), every lookup from it is refused
+    (RateLimited), whatever the number.
+
+    Locking order: the caller's conversation row, then the address's cap (address_caps).
     """
     canonical = parse_number(number)
     if canonical is None:
         return None
+    if sender_key is not None:
+        await address_caps.check_status_misses(
+            session, sender_key=sender_key, per_day=misses_per_address_per_day, now=now
+        )
     misses = await session.scalar(
         select(func.count()).where(
             StatusLookupMiss.number == canonical,
@@ -154,7 +166,7 @@ async def lookup_status(
         or request.contact_email is None
         or request.contact_email.strip().lower() != email.strip().lower()
     ):
-        session.add(StatusLookupMiss(number=canonical, at=now))
+        session.add(StatusLookupMiss(number=canonical, at=now, sender_key=sender_key))
         await session.flush()
         return None
     view = await request_view(session, request, kb)

@@ -33,6 +33,9 @@ class RequestPolicy:
     webhook_workgroups: frozenset[str] = frozenset()  # workgroups with an outbound webhook
     mail_per_address_per_day: int = 5  # mail of every kind (chatsvc.outbox.mail.queue_mail)
     status_misses_per_number_per_day: int = 10  # wrong status lookups (queries.lookup_status)
+    # Per client address in 24 hours, from any of its chats (actions/address_caps.py).
+    status_misses_per_address_per_day: int = 20
+    filings_per_address_per_day: int = 20  # by the City Assistant (assistant_turns)
 
 
 @dataclass(frozen=True)
