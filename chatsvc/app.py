@@ -25,7 +25,7 @@ from chatsvc.transport.mail_links import add_mail_link_routes
 from chatsvc.transport.open311 import add_open311_routes
 from chatsvc.transport.publish import Publisher
 from chatsvc.transport.resident import ResidentNamespace
-from chatsvc.transport.sockets import RedisManager, create_socket_server
+from chatsvc.transport.socket_server import RedisManager, create_socket_server
 from chatsvc.transport.staff import add_staff_routes, forget_sign_in_attempts
 from chatsvc.transport.state import (
     ASSISTANT,

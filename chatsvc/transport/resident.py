@@ -31,7 +31,8 @@ from chatsvc.transport.payloads import (
     StartPayload,
     TypingPayload,
 )
-from chatsvc.transport.sockets import ADDRESS, Namespace, socket_event
+from chatsvc.transport.socket_server import ADDRESS
+from chatsvc.transport.sockets import Namespace, socket_event
 
 log = logging.getLogger("chatsvc.resident")
 

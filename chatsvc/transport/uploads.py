@@ -27,7 +27,7 @@ from chatsvc.images import CleanImage, NotAnImage, TooManyPixels, clean_image
 from chatsvc.settings import Settings
 from chatsvc.transport.addresses import request_address
 from chatsvc.transport.errors import client_error, render_error
-from chatsvc.transport.sockets import origin_allowed
+from chatsvc.transport.socket_server import origin_allowed
 from chatsvc.transport.state import ASSISTANT, CLOCK, DATABASE, SETTINGS
 
 log = logging.getLogger("chatsvc.uploads")

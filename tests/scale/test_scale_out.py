@@ -24,7 +24,7 @@ from chatsvc.db.database import Database
 from chatsvc.db.models import Conversation, Message
 from chatsvc.settings import Settings
 from chatsvc.tokens import hash_token
-from chatsvc.transport.sockets import RedisManager
+from chatsvc.transport.socket_server import RedisManager
 from tests.conftest import (
     NO_SOCKET_LIMITS,
     PERSON,

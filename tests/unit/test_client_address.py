@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from chatsvc.settings import Settings
-from chatsvc.transport.sockets import connection_address
+from chatsvc.transport.socket_server import connection_address
 
 
 def environ(peer: str | None, forwarded: str | None = None) -> dict[str, object]:
