@@ -28,6 +28,7 @@ from chatsvc.images import CleanImage, NotAnImage, TooManyPixels, clean_image
 from chatsvc.settings import Settings
 from chatsvc.transport.addresses import request_address
 from chatsvc.transport.errors import client_error, render_error
+from chatsvc.transport.http import OWN_BODY_DEADLINE
 from chatsvc.transport.sockets import origin_allowed
 from chatsvc.transport.state import ASSISTANT, CLOCK, DATABASE, SETTINGS
 
@@ -116,6 +117,9 @@ def add_upload_routes(app: web.Application) -> None:
     app.on_cleanup.append(_stop_decoders)
     app.router.add_route("OPTIONS", "/resident/photos", preflight)
     app.router.add_post("/resident/photos", upload_photo)
+    # Its body is streamed with its own deadline (CHATSVC_UPLOAD_SECONDS), after the checks
+    # that need none of it.
+    app[OWN_BODY_DEADLINE].add(upload_photo)
 
 
 async def _stop_decoders(app: web.Application) -> None:
