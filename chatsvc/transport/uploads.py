@@ -43,8 +43,8 @@ class UploadsBusy(RateLimited):
     """Too many uploads at once (from this address, or in all): try again in a moment."""
 
     def __init__(self, message: str, retry_after: int):
-        super().__init__(message)
-        self.retry_after = retry_after
+        super().__init__(message, retry_after=retry_after)
+        self.retry_after: int = retry_after
 
 
 class UploadGate:
@@ -196,8 +196,7 @@ async def upload_photo(request: web.Request) -> web.Response:
         status, body = render_error(exc, log=log, where=f"{request.method} {request.path}")
         headers = dict(cors)
         if isinstance(exc, UploadsBusy):
-            body["error"]["retry_after"] = exc.retry_after
-            headers["Retry-After"] = str(exc.retry_after)
+            headers["Retry-After"] = str(exc.retry_after)  # also in the body (as_dict)
         response = web.json_response(body, status=status, headers=headers)
         if request.content_length != 0 and not request.content.is_eof():
             # The body was not read: do not wait for it on this connection.
