@@ -20,7 +20,7 @@ from chatsvc.settings import Settings
 from chatsvc.transport.agent import AgentNamespace
 from chatsvc.transport.dispatch import DISPATCHER, Dispatcher
 from chatsvc.transport.events import Events
-from chatsvc.transport.http import add_routes, error_middleware
+from chatsvc.transport.http import add_routes, body_deadline_middleware, error_middleware
 from chatsvc.transport.mail_links import add_mail_link_routes
 from chatsvc.transport.open311 import add_open311_routes
 from chatsvc.transport.publish import Publisher
@@ -48,12 +48,19 @@ PUBLISH_DRAIN_SECONDS = 5  # stopping: how long events may take to reach Redis
 def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application:
     """Build the aiohttp application with its Socket.IO server; open nothing yet."""
     app = web.Application(
-        middlewares=[error_middleware],
+        # The error middleware outermost: it renders whatever the handlers and the others raise.
+        middlewares=[error_middleware, body_deadline_middleware],
         client_max_size=1024**2,
         # aiohttp closes a connection whose request has not fully arrived (a request line and
         # headers sent halfway, then nothing), and an idle keep-alive one, after this long; its
         # default is an hour, so half-sent requests held sockets open "indefinitely".
-        handler_args={"keepalive_timeout": settings.http_idle_timeout_seconds},
+        # A slow body has a deadline of its own (body_deadline_middleware). The rest of a body
+        # its handler did not read (it answered first) is read and dropped after the answer for
+        # at most lingering_time (aiohttp's default 10 s), never longer than a body may take.
+        handler_args={
+            "keepalive_timeout": settings.http_idle_timeout_seconds,
+            "lingering_time": min(10.0, settings.http_body_seconds),
+        },
     )
     database = Database(settings)
     assistant = Assistant(settings.knowledge_base)

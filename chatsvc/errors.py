@@ -15,6 +15,7 @@ class ErrorCode(StrEnum):
     UNKNOWN_EVENT = "unknown_event"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     REQUEST_ENTITY_TOO_LARGE = "request_entity_too_large"
+    REQUEST_TIMEOUT = "request_timeout"
     # Conversations
     NOT_IN_CONVERSATION = "not_in_conversation"
     INVALID_TOKEN = "invalid_token"
@@ -59,6 +60,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.UNKNOWN_EVENT: 400,
     ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.REQUEST_ENTITY_TOO_LARGE: 413,
+    ErrorCode.REQUEST_TIMEOUT: 408,
     ErrorCode.NOT_IN_CONVERSATION: 409,
     ErrorCode.INVALID_TOKEN: 404,
     ErrorCode.TOKEN_EXPIRED: 410,

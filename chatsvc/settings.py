@@ -98,6 +98,10 @@ class Settings:
     # A connection whose request headers have not all arrived, or that is idle between requests,
     # is closed after this many seconds (aiohttp's keepalive_timeout).
     http_idle_timeout_seconds: int = 30
+    # A request body (forms, Open311 filings, long-polling POSTs) must have arrived this many
+    # seconds after its headers, or the request is answered 408 and its connection closed. The
+    # photo upload has its own deadline (upload_seconds).
+    http_body_seconds: int = 30
     # Open311 filings one API key may make a minute (a token bucket: a burst of this many).
     open311_filings_per_minute: int = 30
     # Chat status lookups with a wrong email, per request number per 24 hours, from any chat.
@@ -215,6 +219,7 @@ class Settings:
             mail_per_address_per_day=_int(env, "CHATSVC_MAIL_PER_ADDRESS_PER_DAY", 5, minimum=1),
             public_url=env.get("CHATSVC_PUBLIC_URL", "").strip().rstrip("/"),
             http_idle_timeout_seconds=_int(env, "CHATSVC_HTTP_IDLE_TIMEOUT_SECONDS", 30, minimum=1),
+            http_body_seconds=_int(env, "CHATSVC_HTTP_BODY_SECONDS", 30, minimum=1),
             open311_filings_per_minute=_int(
                 env, "CHATSVC_OPEN311_FILINGS_PER_MINUTE", 30, minimum=1
             ),

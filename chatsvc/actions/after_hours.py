@@ -9,12 +9,13 @@ all, and a retry finishes whatever a first attempt left undone.
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatsvc import notices
@@ -152,7 +153,14 @@ async def leave_message(
     if (recent or 0) >= limits.per_sender_per_hour:
         raise RateLimited(
             "You have sent several messages in a short time. Please wait an hour before "
-            "sending another, or call us."
+            "sending another, or call us.",
+            retry_after=await _seconds_until_below(
+                session,
+                AfterHoursMessage.sender_key == sender_key,
+                limit=limits.per_sender_per_hour,
+                window=timedelta(hours=1),
+                now=now,
+            ),
         )
     same_email = await session.scalar(
         select(func.count()).where(
@@ -163,7 +171,14 @@ async def leave_message(
     if (same_email or 0) >= limits.per_email_per_day:
         raise RateLimited(
             "We already have several messages from this email address today. We will answer "
-            "them; please wait for our reply."
+            "them; please wait for our reply.",
+            retry_after=await _seconds_until_below(
+                session,
+                func.lower(AfterHoursMessage.email) == email.lower(),
+                limit=limits.per_email_per_day,
+                window=timedelta(days=1),
+                now=now,
+            ),
         )
     score, reasons = spam_score(name, email, text)
     if honeypot:
@@ -202,6 +217,29 @@ async def leave_message(
             per_address_per_day=limits.mail_per_address_per_day,
         )
     return left
+
+
+async def _seconds_until_below(
+    session: AsyncSession,
+    which: ColumnElement[bool],
+    *,
+    limit: int,
+    window: timedelta,
+    now: datetime,
+) -> int:
+    """Seconds until fewer than `limit` of the messages `which` were received in `window`.
+
+    That is when the limit-th newest of them leaves the window (at least 1 second)."""
+    leaving = await session.scalar(
+        select(AfterHoursMessage.received_at)
+        .where(which, AfterHoursMessage.received_at > now - window)
+        .order_by(AfterHoursMessage.received_at.desc())
+        .offset(limit - 1)
+        .limit(1)
+    )
+    if leaving is None:
+        return 1
+    return max(1, math.ceil((leaving + window - now).total_seconds()))
 
 
 async def _left(

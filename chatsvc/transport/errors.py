@@ -21,6 +21,7 @@ HTTP_CODES = {
     403: ErrorCode.FORBIDDEN,
     404: ErrorCode.NOT_FOUND,
     405: ErrorCode.METHOD_NOT_ALLOWED,
+    408: ErrorCode.REQUEST_TIMEOUT,
     413: ErrorCode.REQUEST_ENTITY_TOO_LARGE,
     503: ErrorCode.UNAVAILABLE,
 }

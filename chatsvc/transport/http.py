@@ -1,7 +1,9 @@
-"""HTTP views: the demo city page, the widget and pane bundles, staff styles, health; errors."""
+"""HTTP views: the demo city page, the widget and pane bundles, staff styles, health; errors
+and the deadline of a request's body."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -11,9 +13,9 @@ from aiohttp import web
 from sqlalchemy import text
 
 from chatsvc.db.database import DATABASE_DOWN
-from chatsvc.errors import NotFound
+from chatsvc.errors import ChatError, ErrorCode, NotFound
 from chatsvc.transport.errors import render_error
-from chatsvc.transport.state import ASSISTANT, CALENDAR, DATABASE
+from chatsvc.transport.state import ASSISTANT, CALENDAR, DATABASE, SETTINGS
 
 log = logging.getLogger("chatsvc.http")
 
@@ -22,6 +24,9 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 JINJA = web.AppKey("jinja", jinja2.Environment)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# Handlers that read their body themselves under a deadline of their own (the photo upload,
+# CHATSVC_UPLOAD_SECONDS): body_deadline_middleware leaves their requests alone.
+OWN_BODY_DEADLINE = web.AppKey("own_body_deadline", set[Handler])
 
 
 def add_routes(app: web.Application) -> None:
@@ -30,6 +35,7 @@ def add_routes(app: web.Application) -> None:
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=jinja2.select_autoescape(["html"]),
     )
+    app[OWN_BODY_DEADLINE] = set()
     app.router.add_get("/", demo_page)
     app.router.add_get("/widget.js", widget_bundle)
     app.router.add_get("/widget.js.map", widget_source_map)
@@ -126,3 +132,55 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     return response
+
+
+class BodyTooSlow(Exception):
+    """The request's body did not arrive within CHATSVC_HTTP_BODY_SECONDS."""
+
+
+@web.middleware
+async def body_deadline_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer 408 and close the connection when a request's body takes too long to arrive.
+
+    aiohttp times the request line and headers (keepalive_timeout), not the body: a client
+    sending one byte a minute held a handler (and a sign-in slot, a long-polling session...)
+    for as long as it liked. The deadline runs from the handler's start; when it passes with
+    the body incomplete, the next read of the body raises BodyTooSlow, wherever the handler
+    reads it (`post()`, `read()`, a multipart reader). Failing the stream, rather than reading
+    the body here first, leaves each handler to read as it does: a multipart form is not read
+    through `read()`'s cache.
+    """
+    payload = request.content
+    if (
+        not request.body_exists
+        or payload.is_eof()
+        or request.match_info.handler in request.config_dict[OWN_BODY_DEADLINE]
+    ):
+        return await handler(request)
+    seconds = request.config_dict[SETTINGS].http_body_seconds
+
+    def expire() -> None:
+        if not payload.is_eof():  # all of it arrived: the handler may simply not have read it
+            payload.set_exception(BodyTooSlow())
+
+    timer = asyncio.get_running_loop().call_later(seconds, expire)
+    try:
+        return await handler(request)
+    except BodyTooSlow:
+        log.info(
+            "%s %s: the body did not arrive within %d s", request.method, request.path, seconds
+        )
+        error = ChatError(
+            f"The request's body did not arrive within {seconds} seconds.",
+            code=ErrorCode.REQUEST_TIMEOUT,
+        )
+        response = web.json_response(error.as_dict(), status=error.status)
+        response.force_close()
+        # Sent now, then the connection closed: aiohttp would otherwise go on reading the rest
+        # of the body (its lingering close) from the failed stream, and log that as a crash.
+        await response.prepare(request)
+        await response.write_eof()
+        request.protocol.force_close()
+        return response
+    finally:
+        timer.cancel()

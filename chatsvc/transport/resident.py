@@ -225,7 +225,9 @@ class ResidentNamespace(Namespace):
 
     @socket_event(HoursPayload)
     async def on_hours(self, sid: str, payload: HoursPayload) -> dict[str, Any]:
-        return await self._hours()
+        # With the center: the widget asks this before any chat, and may need its phone number
+        # (a form refused for the day says to call instead).
+        return {**await self._hours(), "center": self.assistant.index.kb.center.public()}
 
     async def _hours(self) -> dict[str, Any]:
         """Whether a person can chat now, and whether to offer leaving a message instead."""

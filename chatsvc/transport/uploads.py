@@ -27,6 +27,7 @@ from chatsvc.images import CleanImage, NotAnImage, TooManyPixels, clean_image
 from chatsvc.settings import Settings
 from chatsvc.transport.addresses import request_address
 from chatsvc.transport.errors import client_error, render_error
+from chatsvc.transport.http import OWN_BODY_DEADLINE
 from chatsvc.transport.socket_server import origin_allowed
 from chatsvc.transport.state import ASSISTANT, CLOCK, DATABASE, SETTINGS
 
@@ -42,6 +43,7 @@ class UploadsBusy(RateLimited):
 
     def __init__(self, message: str, retry_after: int):
         super().__init__(message, retry_after=retry_after)
+        self.retry_after: int = retry_after
 
 
 class UploadGate:
@@ -114,6 +116,9 @@ def add_upload_routes(app: web.Application) -> None:
     app.on_cleanup.append(_stop_decoders)
     app.router.add_route("OPTIONS", "/resident/photos", preflight)
     app.router.add_post("/resident/photos", upload_photo)
+    # Its body is streamed with its own deadline (CHATSVC_UPLOAD_SECONDS), after the checks
+    # that need none of it.
+    app[OWN_BODY_DEADLINE].add(upload_photo)
 
 
 async def _stop_decoders(app: web.Application) -> None:
@@ -190,7 +195,7 @@ async def upload_photo(request: web.Request) -> web.Response:
         status, body = render_error(exc, log=log, where=f"{request.method} {request.path}")
         headers = dict(cors)
         if isinstance(exc, UploadsBusy):
-            headers["Retry-After"] = str(exc.retry_after)
+            headers["Retry-After"] = str(exc.retry_after)  # also in the body (as_dict)
         response = web.json_response(body, status=status, headers=headers)
         if request.content_length != 0 and not request.content.is_eof():
             # The body was not read: do not wait for it on this connection.

@@ -197,7 +197,7 @@ class EndAck(Ack):
 
 
 class HoursAck(Hours, Ack):
-    pass
+    center: Center  # how to reach the center, for a widget that has no chat yet
 
 
 class LeaveMessageAck(Ack):

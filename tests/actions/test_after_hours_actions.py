@@ -123,17 +123,29 @@ async def test_one_sender_is_limited_per_hour(db: Database) -> None:
     with pytest.raises(after_hours.RateLimited) as raised:
         await leave(db, email="another@example.com")
     assert raised.value.status == 429 and "wait an hour" in raised.value.message
+    # All five came at noon: the next one is taken an hour later, which the refusal says.
+    assert raised.value.retry_after == 3600
+    assert raised.value.as_dict()["error"]["retry_after"] == 3600
     await leave(db, email="another@example.com", sender_key="sender-b")  # someone else
     await leave(db, email="later@example.com", now=SUNDAY_NOON + timedelta(hours=1, seconds=1))
     assert len(await rows(db, AfterHoursMessage)) == LIMITS.per_sender_per_hour + 2
 
 
 async def test_one_email_address_is_limited_per_day_whatever_its_case(db: Database) -> None:
-    for n in range(LIMITS.per_email_per_day):
-        await leave(db, email="Ana@Example.com", sender_key=f"sender-{n}")
+    for n in range(LIMITS.per_email_per_day):  # at noon, 1 p.m. and 2 p.m.
+        await leave(
+            db,
+            email="Ana@Example.com",
+            sender_key=f"sender-{n}",
+            now=SUNDAY_NOON + timedelta(hours=n),
+        )
     with pytest.raises(after_hours.RateLimited) as raised:
-        await leave(db, email="ana@example.COM", sender_key="sender-x")
+        await leave(
+            db, email="ana@example.COM", sender_key="sender-x", now=SUNDAY_NOON + timedelta(hours=3)
+        )
     assert "this email address" in raised.value.message
+    # The one from noon leaves the day's count at noon tomorrow: 21 hours from 3 p.m.
+    assert raised.value.retry_after == 21 * 3600
     await leave(db, email="ana@example.com", sender_key="x", now=SUNDAY_NOON + timedelta(days=1))
 
 

@@ -68,6 +68,8 @@ async def test_closed_the_widget_is_told_and_a_message_is_kept_and_acknowledged(
     }
     assert "Monday" in hours["next_opening_text"] and "8" in hours["next_opening_text"]
     assert hours["reply_due_text"] == "Monday, November 30 at 5 p.m."
+    # Who to call instead, for a widget that has no chat (and so no start ack) yet.
+    assert hours["center"]["phone"] == "(626) 744-7311"
 
     payload = form()
     left = await resident.call("leave_message", payload)
@@ -210,6 +212,7 @@ async def flood(closed_server: LiveServer, resident_client: Residents) -> None:
     assert len(ok) == 5  # CHATSVC_MESSAGES_PER_IP_PER_HOUR
     assert {a["error"]["code"] for a in limited} == {"rate_limited"}
     assert "wait" in limited[0]["error"]["message"]
+    assert all(a["error"]["retry_after"] > 0 for a in limited)  # each says when to try again
     assert len({a["reference"] for a in ok}) == 5
     assert len(await stored_rows(closed_server, AfterHoursMessage)) == 5
 

@@ -30,9 +30,11 @@ def test_values_are_read_and_normalised() -> None:
             "CHATSVC_LOG_LEVEL": "debug",
             "CHATSVC_WEBHOOKS_FILE": "/etc/chatsvc/webhooks.toml",
             "REDIS_URL": "redis://127.0.0.1:6379/0",
+            "CHATSVC_HTTP_BODY_SECONDS": "5",
         }
     )
     assert settings.port == 9000
+    assert settings.http_body_seconds == 5
     assert settings.allowed_origins == ("https://www.cityofpasadena.net", "https://x.org")
     assert settings.token_ttl == timedelta(hours=2)
     assert settings.log_level == "DEBUG"
@@ -53,6 +55,7 @@ def test_values_are_read_and_normalised() -> None:
         ("CHATSVC_RATE_MESSAGE", "20", "burst,per_minute"),
         ("CHATSVC_RATE_START", "0,5", "at least 1"),
         ("CHATSVC_CONNECTIONS_PER_ADDRESS", "0", "at least 1"),
+        ("CHATSVC_HTTP_BODY_SECONDS", "0", "at least 1"),
     ],
 )
 def test_bad_values_are_named(name: str, value: str, words: str) -> None:

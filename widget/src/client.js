@@ -4,7 +4,7 @@
 // acknowledged. It knows nothing about the DOM; the view listens to its events.
 
 import { io } from "socket.io-client";
-import { ACK_TIMEOUT_MS, ask, failure, onBackOnline } from "./shared/socket.js";
+import { ACK_TIMEOUT_MS, ask, failure, onBackOnline, toAck, waitOf } from "./shared/socket.js";
 import { Emitter } from "./shared/emitter.js";
 import { newClientId } from "./shared/ids.js";
 
@@ -28,6 +28,20 @@ const TRANSIENT = new Set(["timeout", "disconnected", "not_in_conversation", "un
 /** A `hours` answer (ack or event) that offers the "Leave Us A Message!" form, or null. */
 function offerOf(hours) {
   return hours && typeof hours === "object" && hours.leave_message && hours.leave_message.offered === true ? hours : null;
+}
+
+/**
+ * A refusal to slow down, in words for residents ("Too many message events" is the service's).
+ * The forms and the composer say more (limit.js); this is for the rest (ending a chat).
+ * @param {import("./shared/socket.js").Failure} ack
+ * @returns {import("./shared/socket.js").Failure}
+ */
+function inResidentWords(ack) {
+  const wait = waitOf(ack.error);
+  if (wait === null) return ack;
+  const seconds = Math.ceil(wait);
+  const when = seconds <= 90 ? `${seconds} second${seconds === 1 ? "" : "s"}` : `${Math.ceil(seconds / 60)} minutes`;
+  return { ok: false, error: { ...ack.error, message: `You're doing that quickly. Please try again in ${when}.` } };
 }
 
 function isMessage(m) {
@@ -85,6 +99,11 @@ export class ChatClient extends Emitter {
     this.retryDelay = RETRY_MIN_MS;
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     this.retryTimer = undefined;
+    // The service said "rate_limited" to a message: the outbox waits until then (ms), and
+    // is sent again by itself.
+    this.limitedUntil = 0;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.limitTimer = undefined;
     this.typingOn = false;
     this.typingSentAt = 0;
     /** @type {ReturnType<typeof setTimeout> | undefined} */
@@ -99,6 +118,11 @@ export class ChatClient extends Emitter {
 
   get ended() {
     return this.conversation?.status === "ended";
+  }
+
+  /** Messages wait: the service asked us to slow down (see `limit` events). */
+  get limited() {
+    return this.limitedUntil > Date.now();
   }
 
   /** Messages from the city (assistant, agent, system) the resident has not read yet. */
@@ -208,9 +232,13 @@ export class ChatClient extends Emitter {
     return this.joined;
   }
 
-  /** Emit with an ack; always resolve to an ack-shaped object, transport errors included. */
-  _ask(event, payload) {
-    return ask(this.socket, event, payload, "You are offline. Check your connection and try again.");
+  /**
+   * Emit with an ack; always resolve to an ack-shaped object, transport errors included.
+   * @returns {Promise<import("./shared/socket.js").Ack>}
+   */
+  async _ask(event, payload) {
+    const ack = await ask(this.socket, event, payload, "You are offline. Check your connection and try again.");
+    return ack.ok ? ack : inResidentWords(ack);
   }
 
   // --- conversation ------------------------------------------------------------------------
@@ -243,7 +271,10 @@ export class ChatClient extends Emitter {
     if (!(await this._whenConnected(ACK_TIMEOUT_MS))) {
       return failure("disconnected", "Cannot reach the chat service. Check your connection and try again.");
     }
-    return this._ask("hours", {});
+    const ack = await this._ask("hours", {});
+    // The center, before any chat: whom a resident refused for the day can call instead.
+    if (ack.ok) this._applyCenter(ack.center);
+    return ack;
   }
 
   /**
@@ -277,8 +308,12 @@ export class ChatClient extends Emitter {
       if (!ack.ok) {
         const { code } = ack.error;
         // invalid_payload here can only mean the stored token is malformed: as dead as unknown.
+        const wait = waitOf(ack.error);
         if (code === "invalid_token" || code === "token_expired" || code === "invalid_payload") {
           this._drop("expired");
+        } else if (wait !== null) {
+          // Too many reconnects at once: try again when the service says, not sooner.
+          this._retryLater(() => this._resumeThenFlush(epoch), epoch, wait * 1000);
         } else if (code !== "disconnected") {
           // Database down or a bug: the connection is fine, so try again a little later.
           this.emit("problem", "Having trouble reaching the chat service. Retrying…");
@@ -309,9 +344,8 @@ export class ChatClient extends Emitter {
     if (!this.ended) this._applyOffer(ack);
   }
 
-  _retryLater(fn, epoch) {
+  _retryLater(fn, epoch, delay = this.retryDelay) {
     clearTimeout(this.retryTimer);
-    const delay = this.retryDelay;
     this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS);
     this.retryTimer = setTimeout(() => {
       if (epoch === this.epoch && this.socket.connected) fn();
@@ -330,6 +364,7 @@ export class ChatClient extends Emitter {
     this.store.remove("offer");
     this._clearConversation();
     clearTimeout(this.retryTimer);
+    this._endLimit();
     this.emit("reset", { reason, dropped, resident: null });
   }
 
@@ -366,7 +401,12 @@ export class ChatClient extends Emitter {
     }
     if (!body || typeof body !== "object") return failure("internal_error", "The photo could not be sent. Please try again.");
     if (body.ok && Array.isArray(body.messages)) this._merge(body.messages);
-    return body;
+    if (body.ok) return body;
+    const ack = /** @type {import("./shared/socket.js").Failure} */ (toAck(body));
+    // The body says how long to wait; the Retry-After header says it too (when readable).
+    const header = Number(response.headers.get("Retry-After"));
+    if (ack.error.code === "rate_limited" && ack.error.retry_after === undefined && header > 0) ack.error.retry_after = header;
+    return inResidentWords(ack);
   }
 
   async end() {
@@ -483,7 +523,7 @@ export class ChatClient extends Emitter {
     }
     this.flushing = true;
     try {
-      while (this.joined && this.socket?.connected && this.outbox.length) {
+      while (this.joined && this.socket?.connected && this.outbox.length && !this.limited) {
         const entry = this.outbox[0];
         entry.state = "sending";
         this.emit("pending", entry);
@@ -496,6 +536,14 @@ export class ChatClient extends Emitter {
         }
         if (!this.outbox.includes(entry)) continue; // delivered through resume meanwhile
         const { code, message } = ack.error;
+        const wait = waitOf(ack.error);
+        if (wait !== null) {
+          // Not sent, and not lost: it (and whatever follows it) goes once the wait is over.
+          entry.state = "pending";
+          this._startLimit(wait);
+          this.emit("pending", entry);
+          break;
+        }
         if (TRANSIENT.has(code)) {
           entry.state = "pending";
           this.emit("pending", entry);
@@ -521,6 +569,24 @@ export class ChatClient extends Emitter {
       this.flushAgain = false;
       this._flush();
     }
+  }
+
+  /** Hold the outbox for `seconds`, then send it again (a `limit` event each way). */
+  _startLimit(seconds) {
+    clearTimeout(this.limitTimer);
+    this.limitedUntil = Date.now() + seconds * 1000;
+    this.limitTimer = setTimeout(() => {
+      this._endLimit();
+      this._flush();
+    }, seconds * 1000);
+    this.emit("limit", { seconds, until: this.limitedUntil });
+  }
+
+  _endLimit() {
+    clearTimeout(this.limitTimer);
+    if (!this.limitedUntil) return;
+    this.limitedUntil = 0;
+    this.emit("limit", null);
   }
 
   _removeFromOutbox(entry) {

@@ -7,6 +7,8 @@ import { contactFields, el } from "./shared/dom.js";
 import { newClientId } from "./shared/ids.js";
 import { fieldErrorOf } from "./shared/field-error.js";
 import { validateLeaveMessage } from "./validation.js";
+import { LimitNotice, holdButton } from "./limit.js";
+import { waitOf } from "./shared/socket.js";
 
 const FIELDS = ["name", "email", "message"];
 const DEFAULT_TEXT = "Agents are unavailable right now. Please leave a message and we will respond by next business day.";
@@ -15,9 +17,10 @@ const SECONDARY = { start: "Ask our assistant instead", chat: "Back to the chat"
 export class LeaveMessageForm {
   /**
    * send(payload) resolves to the `leave_message` ack; onSent(ack, values) runs after a success;
-   * onSecondary() for the secondary button (the assistant, or back to the chat).
+   * onSecondary() for the secondary button (the assistant, or back to the chat); center() is
+   * the Center when known (whom to call when the form is refused for hours).
    */
-  constructor({ send, onSent, onSecondary }) {
+  constructor({ send, onSent, onSecondary, center }) {
     this.send = send;
     this.onSent = onSent;
     this.sending = false;
@@ -46,6 +49,8 @@ export class LeaveMessageForm {
     this.hoursLine = el("p", { class: "hours" });
     this.openingLine = el("p", { class: "hours", hidden: true });
     this.formError = el("p", { class: "error", role: "alert" });
+    // Too many messages from here (a few seconds), or today (hours): said calmly, form kept.
+    this.limit = new LimitNotice("leave", center);
     this.submitButton = el("button", { type: "submit", class: "primary" }, "Send message");
     this.secondaryButton = el("button", { type: "button", class: "secondary", onclick: () => onSecondary() }, SECONDARY.start);
     this.node = el(
@@ -59,6 +64,7 @@ export class LeaveMessageForm {
       el("p", { text: "We will answer by email. All fields are required." }),
       ...fields,
       trap,
+      this.limit.node,
       this.formError,
       el("div", { class: "actions" }, this.submitButton, this.secondaryButton),
       el("p", { class: "hint", text: "If someone is in danger, call 911." }),
@@ -112,6 +118,10 @@ export class LeaveMessageForm {
   async submit(event) {
     event.preventDefault();
     if (this.sending) return;
+    if (this.limit.counting) {
+      this.limit.remind(); // the button waits a few seconds; what was typed stays
+      return;
+    }
     const values = this.values();
     const errors = validateLeaveMessage(values);
     for (const field of FIELDS) this.setFieldError(field, errors[field] || "");
@@ -139,10 +149,18 @@ export class LeaveMessageForm {
 
     if (ack.ok) {
       this.attempt = null;
+      this.limit.clear();
       this.inputs.message.value = "";
       this.onSent(ack, values);
       return;
     }
+    const wait = waitOf(ack.error);
+    if (wait !== null) {
+      this.limit.start(wait, () => holdButton(this.submitButton, false));
+      holdButton(this.submitButton, this.limit.counting);
+      return;
+    }
+    this.limit.clear();
     showRefusal(this, ack.error, FIELDS);
   }
 }

@@ -152,6 +152,17 @@ button { cursor: pointer; }
 .msg[data-state="pending"], .msg[data-state="sending"] { opacity: 0.92; }
 
 .wait { margin: 0; padding: 8px 16px; background: var(--wait-bg, #eef4fa); color: #1b1b1b; font-size: 14px; border-top: 1px solid #d0d7de; }
+/* Asked to slow down: information, not an error (no red). Dark text on pale grey (15:1) with a
+   bar in the focus colour, like the form's notices; once the wait is over, plain white. */
+.limit {
+  margin: 0; padding: 8px 12px; border-top: 1px solid #d0d7de; border-left: 4px solid var(--focus);
+  background: #eef0f3; color: var(--text); font-size: 14px;
+}
+.limit.ready { background: #fff; }
+.limit a { color: #0b4f8a; font-weight: 600; white-space: nowrap; }
+.prechat .limit { margin: 0 0 12px; border-top: 0; }
+/* A button waiting for the end of a wait: it looks unavailable (and says so: aria-disabled). */
+.primary.waiting { cursor: not-allowed; opacity: 0.6; }
 .typing { margin: 0; padding: 2px 16px 6px; color: var(--muted); font-size: 14px; font-style: italic; }
 .ended { padding: 12px 16px; border-top: 1px solid #d0d0d0; text-align: center; }
 .ended p { margin: 0 0 8px; font-weight: 600; }
@@ -176,7 +187,7 @@ button { cursor: pointer; }
 @media (forced-colors: active) {
   .msg, .launcher, .primary { border: 1px solid CanvasText; }
   .quick-reply, .secondary { border-color: ButtonText; }
-  .offer { border: 1px solid CanvasText; }
+  .offer, .limit { border: 1px solid CanvasText; }
 }
 `;
 }

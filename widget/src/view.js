@@ -12,6 +12,8 @@ import { formatTime } from "./shared/time.js";
 import { renderMarkdown } from "./shared/markdown.js";
 import { LeaveMessageForm, Confirmation, showRefusal } from "./leave.js";
 import { LIMITS, charCount, validateStart, formatNumber } from "./validation.js";
+import { LimitNotice, holdButton } from "./limit.js";
+import { waitOf } from "./shared/socket.js";
 
 const TYPING_HIDE_MS = 6000; // the other side's indicator, when no update arrives
 const COUNTER_FROM = 3500; // show the character counter near the limit
@@ -82,6 +84,14 @@ export class ChatView {
   leaveForm;
   /** @type {Confirmation} */
   confirmation;
+  /** @type {LimitNotice} */
+  startLimit;
+  /** @type {LimitNotice} */
+  messageLimit;
+  /** @type {LimitNotice} */
+  photoLimit;
+  /** @type {HTMLButtonElement} */
+  sendButton;
 
   constructor(shadow, client, { title }) {
     this.shadow = shadow;
@@ -122,6 +132,7 @@ export class ChatView {
     client.on("unread", (n) => this.renderBadge(n));
     client.on("reset", (info) => this.onReset(info));
     client.on("offer", () => this.render());
+    client.on("limit", (limit) => this.onLimit(limit));
     document.addEventListener("visibilitychange", () => this.markReadIfSeen());
 
     for (const entry of client.outbox) this.onPending(entry);
@@ -173,6 +184,7 @@ export class ChatView {
       el("p", { tabindex: "-1", text: "Checking whether someone is available to chat…" }),
     );
     this.leaveForm = new LeaveMessageForm({
+      center: () => this.client.center,
       send: (payload) => this.client.leaveMessage(payload),
       onSent: (ack, values) => this.onMessageLeft(ack, values),
       onSecondary: () => this.leaveSecondary(),
@@ -210,6 +222,8 @@ export class ChatView {
     const fields = contact.nodes;
     this.notice = el("p", { class: "notice", hidden: true });
     this.formError = el("p", { class: "error", role: "alert" });
+    // Too many chats started from here in a short time: a calm notice, the form kept as typed.
+    this.startLimit = new LimitNotice("start", () => this.client.center);
     this.startButton = el("button", { type: "submit", class: "primary" }, "Start chat");
     this.form = el(
       "form",
@@ -218,6 +232,7 @@ export class ChatView {
       this.notice,
       el("p", { text: "Ask us about City services. All fields are required." }),
       ...fields,
+      this.startLimit.node,
       this.formError,
       this.startButton,
       el("p", { class: "hint", text: "Please do not share passwords or payment card numbers in the chat." }),
@@ -231,6 +246,9 @@ export class ChatView {
     // While waiting for a person: the place in line and the estimated wait, announced politely.
     this.waitLine = el("p", { class: "wait", "aria-live": "polite", hidden: true });
     this.alert = el("p", { class: "alert", role: "alert" });
+    // The service asked to slow down: messages wait (and go by themselves), as does a photo.
+    this.messageLimit = new LimitNotice("message", () => this.client.center);
+    this.photoLimit = new LimitNotice("photo", () => this.client.center);
     this.newChatButton = el("button", { type: "button", class: "primary", onclick: () => this.startNewChat() }, "Start a new chat");
     this.endedBar = el("div", { class: "ended", hidden: true }, el("p", { text: "Chat ended" }), this.newChatButton);
 
@@ -267,14 +285,25 @@ export class ChatView {
       el("label", { for: "csc-message", class: "sr-only", text: "Message" }),
       el("span", { id: "csc-composer-hint", class: "sr-only", text: "Press Enter to send, Shift+Enter for a new line." }),
       this.textarea,
-      el("button", { type: "submit", class: "primary" }, "Send"),
+      (this.sendButton = el("button", { type: "submit", class: "primary" }, "Send")),
       this.counter,
     );
     // Offered inside the log, after the answer to "a person, please", when nobody can come soon.
     this.offerText = el("p");
     this.offerButton = el("button", { type: "button", class: "secondary", onclick: () => this.openLeaveFromChat() }, "Leave a message");
     this.offerBar = el("div", { class: "offer" }, this.offerText, this.offerButton);
-    this.chat = el("div", { class: "chat" }, this.log, this.waitLine, this.typing, this.alert, this.endedBar, this.composer);
+    this.chat = el(
+      "div",
+      { class: "chat" },
+      this.log,
+      this.waitLine,
+      this.typing,
+      this.messageLimit.node,
+      this.photoLimit.node,
+      this.alert,
+      this.endedBar,
+      this.composer,
+    );
     return this.chat;
   }
 
@@ -547,6 +576,7 @@ export class ChatView {
     if (!entry) return;
     node.dataset.state = entry.state;
     if (entry.state === "failed") this.stateLine(node, `Not sent: ${entry.error}`);
+    else if (this.client.limited) this.stateLine(node, "Waiting to send");
     else if (this.client.connection === "connected") this.stateLine(node, "Sending…");
     else this.stateLine(node, "Waiting for connection");
   }
@@ -637,6 +667,9 @@ export class ChatView {
     this.quickReplies = null;
     this.hideTyping();
     this.alert.textContent = "";
+    this.messageLimit.clear();
+    this.photoLimit.clear();
+    holdButton(this.sendButton, false);
     this.textarea.value = "";
     this.renderCounter();
     this.notice.textContent = reason === "expired" ? EXPIRED_NOTICE : "";
@@ -674,6 +707,10 @@ export class ChatView {
   async submitForm(event) {
     event.preventDefault();
     if (this.starting) return;
+    if (this.startLimit.counting) {
+      this.startLimit.remind(); // the button waits; what was typed stays
+      return;
+    }
     /** @type {Record<string, string>} */
     const values = {};
     for (const field of FIELDS) values[field] = this.inputs[field].value.trim();
@@ -696,6 +733,7 @@ export class ChatView {
     this.startButton.textContent = "Start chat";
 
     if (ack.ok) {
+      this.startLimit.clear();
       this.inputs.question.value = "";
       this.notice.hidden = true;
       this.leaveForm.setNotice("");
@@ -705,12 +743,35 @@ export class ChatView {
       this.markReadIfSeen();
       return;
     }
+    const wait = waitOf(ack.error);
+    if (wait !== null) {
+      this.startLimit.start(wait, () => holdButton(this.startButton, false));
+      holdButton(this.startButton, this.startLimit.counting);
+      return;
+    }
+    this.startLimit.clear();
     showRefusal(this, ack.error, FIELDS);
+  }
+
+  /** The outbox waits for the service (`limit` events): say so, and hold the Send button. */
+  onLimit(limit) {
+    // The notice takes room from the log: keep the newest message (now "Waiting to send") in view.
+    const stick = this.nearBottom();
+    if (limit) this.messageLimit.start(limit.seconds);
+    holdButton(this.sendButton, Boolean(limit));
+    for (const [clientId, node] of this.pendingNodes) this.renderPendingState(node, this.findEntry(clientId));
+    if (stick) this.scrollToEnd();
   }
 
   sendFromComposer() {
     const text = this.textarea.value.trim();
     if (!text) return;
+    if (this.client.limited) {
+      // Send waits with the outbox: the draft stays in the box until it can go.
+      this.messageLimit.remind();
+      return;
+    }
+    this.messageLimit.clear();
     const n = charCount(text);
     if (n > LIMITS.message) {
       this.alert.textContent = `Your message is too long: ${formatNumber(n)} characters, the limit is ${formatNumber(LIMITS.message)}.`;
@@ -748,6 +809,18 @@ export class ChatView {
     this.alert.textContent = "Sending your photo…";
     const ack = await this.client.uploadPhoto(file);
     button.disabled = false;
+    const wait = ack.ok ? null : waitOf(ack.error);
+    if (wait !== null) {
+      this.alert.textContent = "";
+      // A short wait: the photo chosen is kept and sent by itself. A long one (the hour's
+      // photos): said plainly, with whom to call.
+      const stick = this.nearBottom();
+      this.photoLimit.start(wait, () => this.sendPhoto(file, button));
+      button.disabled = this.photoLimit.counting;
+      if (stick) this.scrollToEnd();
+      return;
+    }
+    this.photoLimit.clear();
     this.alert.textContent = ack.ok ? "Photo sent." : `The photo was not sent: ${ack.error.message}`;
   }
 

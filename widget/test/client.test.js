@@ -192,3 +192,57 @@ test("acks become errors the form can show: codes, messages and the field to bla
   socket.drop();
   assert.equal((await client._ask("end", {})).error.code, "disconnected");
 });
+
+test("a message refused as rate_limited keeps its place, and it and the next go by themselves after the wait", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1_000_000 });
+  const { answers, stored } = server([message(1, "Hi")]);
+  const store = answers.message;
+  let refusals = 1;
+  answers.message = (payload) =>
+    refusals-- > 0
+      ? { ok: false, error: { code: "rate_limited", message: "Too many message events: wait a moment and try again.", retry_after: 2.5 } }
+      : store(payload);
+  const { socket, client, store: kept } = resumedClient(answers);
+  /** @type {any[]} */
+  const limits = [];
+  client.on("limit", (limit) => limits.push(limit));
+  client.connect();
+  await settle();
+
+  const first = client.send("Is the pool open?");
+  await settle();
+  const second = client.send("And on Sunday?");
+  await settle();
+  assert.deepEqual(limits, [{ seconds: 2.5, until: 1_002_500 }]);
+  assert.equal(client.limited, true);
+  assert.equal(first.state, "pending", "not failed: it is sent again");
+  assert.deepEqual(client.outbox.map((e) => e.text), ["Is the pool open?", "And on Sunday?"]);
+  assert.deepEqual(kept.getJSON("pending", []).map((e) => e.text), ["Is the pool open?", "And on Sunday?"]);
+  assert.equal(socket.payloads("message").length, 1, "nothing more is sent while it waits");
+
+  t.mock.timers.tick(2400);
+  await settle();
+  assert.equal(socket.payloads("message").length, 1);
+  t.mock.timers.tick(100);
+  await settle();
+  assert.equal(client.limited, false);
+  assert.deepEqual(limits.at(-1), null);
+  const sent = socket.payloads("message");
+  assert.deepEqual(sent.map((p) => p.client_id), [first.client_id, first.client_id, second.client_id]);
+  assert.deepEqual(stored.slice(1).map((m) => m.text), ["Is the pool open?", "And on Sunday?"]);
+  assert.equal(client.outbox.length, 0);
+});
+
+test("other refusals to slow down read as a sentence for residents", async () => {
+  const { socket, client } = resumedClient({
+    end: () => ({ ok: false, error: { code: "rate_limited", message: "Too many resident events", retry_after: 4.2 } }),
+  });
+  client.connect();
+  await settle();
+  const ack = await client._ask("end", {});
+  assert.deepEqual(ack, {
+    ok: false,
+    error: { code: "rate_limited", message: "You're doing that quickly. Please try again in 5 seconds.", retry_after: 4.2 },
+  });
+  assert.equal(socket.connected, true);
+});

@@ -156,3 +156,39 @@ test("fieldErrorOf: only a field of the form, its name not repeated in the sente
   assert.equal(fieldErrorOf({ message: "website: must be empty", field: "website" }, ["name", "email"]), null);
   assert.equal(fieldErrorOf({ message: "email: enter an email address" }, ["name", "email"]), null, "the message is never parsed");
 });
+
+test("a reply refused as rate_limited waits, says so, and goes by itself with the same client_id", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout"] });
+  const { answers, stored } = server();
+  const store = answers.message;
+  let refusals = 1;
+  answers.message = (payload) =>
+    refusals-- > 0
+      ? { ok: false, error: { code: "rate_limited", message: "Too many agent events: wait a moment and try again.", retry_after: 2.5 } }
+      : store(payload);
+  const { socket, client } = await readyClient(answers);
+  const entry = client.send(5, "One moment, please.");
+  await settle();
+  assert.equal(entry.state, "pending");
+  assert.equal(entry.waiting, true, "the pane shows it waiting, not failed");
+  client.send(5, "Checking now.");
+  await settle();
+  assert.equal(socket.payloads("message").length, 1, "nothing jumps the queue while it waits");
+
+  t.mock.timers.tick(2500);
+  await settle();
+  const sent = socket.payloads("message");
+  assert.deepEqual(
+    sent.map((p) => p.text),
+    ["One moment, please.", "One moment, please.", "Checking now."],
+  );
+  assert.equal(sent[0].client_id, sent[1].client_id);
+  assert.deepEqual(stored.slice(1).map((m) => m.text), ["One moment, please.", "Checking now."]);
+  assert.equal(client.outbox.length, 0);
+
+  // Any other action refused the same way reads as a sentence, not the service's event names.
+  answers.status = () => ({ ok: false, error: { code: "rate_limited", message: "Too many agent events", retry_after: 0.4 } });
+  const ack = await client.ask("status", { status: "away" });
+  assert.equal(ack.ok, false);
+  assert.equal(!ack.ok && ack.error.message, "Too many actions in a short time. Try again in 1 second.");
+});

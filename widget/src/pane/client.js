@@ -6,7 +6,7 @@
 // the DOM; the views listen to its events.
 
 import { io } from "socket.io-client";
-import { ask, onBackOnline } from "../shared/socket.js";
+import { ask, onBackOnline, waitOf } from "../shared/socket.js";
 import { newClientId } from "../shared/ids.js";
 import { Emitter } from "../shared/emitter.js";
 import { parseTime } from "../shared/time.js";
@@ -103,6 +103,8 @@ export class AgentClient extends Emitter {
     this.loading = new Map(); // conversation id -> the open request in flight
     this.outbox = []; // replies not yet acknowledged, oldest first
     this.flushing = false;
+    /** @type {ReturnType<typeof setTimeout> | undefined} sends the outbox again after a rate_limited */
+    this.flushTimer = undefined;
     /** @type {{id: number | null, on: boolean, sentAt: number, timer: ReturnType<typeof setTimeout> | undefined}} */
     this.typing = { id: null, on: false, sentAt: 0, timer: undefined };
     this.inbox = new Map(); // left message id -> newest Left message seen
@@ -257,9 +259,18 @@ export class AgentClient extends Emitter {
     if (epoch === this.epoch) this._flush();
   }
 
-  /** Emit with an ack; always resolve to an ack-shaped object, transport errors included. */
-  ask(event, payload) {
-    return ask(this.socket, event, payload, "The pane is offline. It reconnects by itself; please try again then.");
+  /**
+   * Emit with an ack; always resolve to an ack-shaped object, transport errors included.
+   * @returns {Promise<import("../shared/socket.js").Ack>}
+   */
+  async ask(event, payload) {
+    const ack = await ask(this.socket, event, payload, "The pane is offline. It reconnects by itself; please try again then.");
+    const wait = ack.ok ? null : waitOf(ack.error);
+    if (ack.ok || wait === null) return ack;
+    // The service's "Too many agent events" is its own wording: say what to do instead.
+    const seconds = Math.ceil(wait);
+    const message = `Too many actions in a short time. Try again in ${seconds} second${seconds === 1 ? "" : "s"}.`;
+    return { ok: false, error: { ...ack.error, message } };
   }
 
   // --- state ---------------------------------------------------------------------------
@@ -660,7 +671,7 @@ export class AgentClient extends Emitter {
 
   /** Send a reply; it shows at once and is retried with the same client_id after a drop. */
   send(id, text) {
-    const entry = { conversation_id: id, client_id: newClientId(), text, state: "pending", error: null };
+    const entry = { conversation_id: id, client_id: newClientId(), text, state: "pending", error: null, waiting: false };
     this.outbox.push(entry);
     this.stopTyping();
     this.emit("pending", entry);
@@ -674,7 +685,7 @@ export class AgentClient extends Emitter {
     try {
       while (this.ready) {
         const entry = this.outbox.find((e) => e.state === "pending");
-        if (!entry) break;
+        if (!entry || entry.waiting) break;
         entry.state = "sending";
         this.emit("pending", entry);
         const ack = await this.ask("message", {
@@ -694,6 +705,19 @@ export class AgentClient extends Emitter {
           continue;
         }
         if (!this.outbox.includes(entry)) continue; // delivered through open meanwhile
+        const wait = waitOf(ack.error);
+        if (wait !== null) {
+          // Too many at once: the reply waits (it says so), then goes by itself.
+          entry.state = "pending";
+          entry.waiting = true;
+          this.emit("pending", entry);
+          clearTimeout(this.flushTimer);
+          this.flushTimer = setTimeout(() => {
+            entry.waiting = false;
+            this._flush();
+          }, wait * 1000);
+          break;
+        }
         if (TRANSIENT.has(ack.error.code)) {
           entry.state = "pending"; // sent again after the next hello
           this.emit("pending", entry);

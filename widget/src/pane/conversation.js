@@ -500,7 +500,7 @@ export class ConversationView {
     const state =
       entry.state === "failed"
         ? el("p", { class: "state failed", text: `Not sent: ${entry.error}` })
-        : el("p", { class: "state", text: "Sending…" });
+        : el("p", { class: "state", text: entry.waiting ? "Waiting a moment to send (too many at once)…" : "Sending…" });
     const text = el("div", { class: "text" });
     appendLinkified(text, entry.text);
     const node = el(

@@ -10,6 +10,7 @@ export const ACK_TIMEOUT_MS = 10000;
  * @property {string} code machine-readable, e.g. "invalid_payload", "timeout"
  * @property {string} message for people
  * @property {string} [field] the form field to blame, when the server names one
+ * @property {number} [retry_after] rate_limited: the seconds to wait before trying again
  */
 
 /** @typedef {{ok: false, error: AckError}} Failure */
@@ -66,8 +67,25 @@ export function toAck(ack) {
   const error = answer.error && typeof answer.error === "object" ? answer.error : {};
   const failed = failure(String(error.code || "internal_error"), String(error.message || "Something went wrong."));
   if (typeof error.field === "string") failed.error.field = error.field; // which field of a form
+  // rate_limited: how long to wait (seconds).
+  if (typeof error.retry_after === "number" && Number.isFinite(error.retry_after) && error.retry_after >= 0) {
+    failed.error.retry_after = error.retry_after;
+  }
   return failed;
 }
+
+/**
+ * The seconds a refusal asks to wait: its `retry_after` when it is `rate_limited` (a few seconds
+ * if it does not say), or null when it is another refusal.
+ * @param {AckError} error
+ * @returns {number | null}
+ */
+export function waitOf(error) {
+  if (error.code !== "rate_limited") return null;
+  return typeof error.retry_after === "number" ? Math.max(1, error.retry_after) : DEFAULT_WAIT_S;
+}
+
+const DEFAULT_WAIT_S = 10; // rate_limited without retry_after (an older server)
 
 /**
  * Emit with an ack; always resolve to an Ack, transport errors included.
