@@ -69,6 +69,9 @@ class Decision:
     # When the resident asks for a person: what the rest of the message is about, when that is
     # clear, so the conversation goes to the right workgroup.
     topic_guess: str | None = None
+    # When they ask about a request: the topics the rest points to, best first, even unsure
+    # ("the recycling I reported"), to tell apart the requests their chat filed.
+    topics: tuple[str, ...] = ()
 
     @property
     def is_topic(self) -> bool:
@@ -325,18 +328,36 @@ def decide(text: str, index: Index) -> Decision:
         rest = index.intents[intent].remove_from(about)
         topical = _score_topics(_query_terms(rest, index), index)
         guess = topical.intent if topical.band == "confident" else None
-        return {"topic_guess": guess, "suggestions": topical.suggestions if guess else ()}
+        return {
+            "topic_guess": guess,
+            "suggestions": topical.suggestions if guess else (),
+            "topics": tuple(s.topic for s in topical.suggestions) if topical.is_topic else (),
+        }
 
     # An emergency wins over everything, whatever else the message says.
     if says("emergency"):
         # No topic guess here: the words of an emergency ("burning", "down") mislead topics.
         return Decision("emergency", "confident", 1.0, crisis=says("crisis"))
     if says("human"):
-        return Decision("human", "confident", 1.0, **besides("human"))
+        person = besides("human")
+        return Decision(
+            "human",
+            "confident",
+            1.0,
+            topic_guess=person["topic_guess"],
+            suggestions=person["suggestions"],
+        )
     number = STATUS_NUMBER.search(text)
     if says("status") or (number and _mentions_request(plain)):
+        # What it is about ("the graffiti I reported") tells a chat's own requests apart.
+        about_it = besides("status")
         return Decision(
-            "status", "confident", 1.0, request_number=number.group(0) if number else None
+            "status",
+            "confident",
+            1.0,
+            request_number=number.group(0) if number else None,
+            topic_guess=about_it["topic_guess"],
+            topics=about_it["topics"],
         )
 
     # Nor do greetings and thanks say what a message is about ("good morning, the stoplight…").

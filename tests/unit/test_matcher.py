@@ -351,3 +351,22 @@ def test_asking_for_a_person_in_other_words(index: Index, text: str) -> None:
 )
 def test_a_person_in_the_story_is_not_a_request_for_one(index: Index, text: str) -> None:
     assert decide(text, index).intent != "human"
+
+
+@pytest.mark.parametrize(
+    ("text", "about"),
+    [
+        ("did anyone clean up the graffiti I reported yet?", "graffiti"),
+        ("has the graffiti been cleaned up yet?", "graffiti"),
+        ("when will the graffiti I just reported be removed", "graffiti"),
+        ("has the recycling I reported been picked up yet?", "missed-trash"),
+        ("any update?", None),
+    ],
+)
+def test_a_status_question_says_what_it_is_about(
+    index: Index, text: str, about: str | None
+) -> None:
+    # The topics tell apart the requests the chat filed (assistant_turns, filing.start_status).
+    decision = decide(text, index)
+    assert decision.intent == "status", decision
+    assert (about in decision.topics) if about else decision.topics == (), decision
