@@ -27,6 +27,7 @@ from chatsvc.bot.text import normalize
 from chatsvc.catalogue.fields import FieldInvalid, clean_value, describe_value
 from chatsvc.catalogue.knowledge import FieldSpec, KnowledgeBase, Topic
 from chatsvc.contact import clean_email
+from chatsvc.hours import end_sentence
 
 FILE_A_REQUEST = "File a request"
 CONFIRM, EDIT, CANCEL, SKIP, BACK = "Confirm", "Edit", "Cancel", "Skip", "Back to summary"
@@ -204,8 +205,8 @@ def filed(number: str, topic: Topic, expected: str, email: str | None) -> str:
     mail = f" I've emailed a confirmation to {_md(email)}." if email else ""
     return (
         f"Your **{topic.name}** request is filed. Its number is **{number}**.\n\n"
-        f"We expect it to be done by **{expected}**.{mail} To check on it later, ask me for "
-        f'the "status of {number}".'
+        f"{end_sentence(f'We expect it to be done by **{expected}**')}{mail} To check on it "
+        f'later, ask me for the "status of {number}".'
     )
 
 
@@ -233,7 +234,7 @@ def status_answer(
         if found.get("next_steps"):
             lines.append(f"Next steps: {_md(found['next_steps'])}")
     elif found["status"] in ("open", "in_progress"):
-        lines.append(f"We expect it to be done by {found['expected']}.")
+        lines.append(end_sentence(f"We expect it to be done by {found['expected']}"))
     if found.get("note"):
         lines.append(f"Latest update: {_md(found['note'])}")
     if others:

@@ -106,8 +106,8 @@ async def test_a_resident_files_graffiti_with_a_photo_and_gets_a_number(
     done = await say(resident, "Confirm")
     request = (await rows(city, ServiceRequest))[0]
     assert request.number == "26-000001" and f"**{request.number}**" in done["text"]
-    # One business day: Monday's graffiti is expected by Tuesday at 5 p.m.
-    assert "Tuesday, November 24 at 5 p.m." in done["text"]
+    # One business day: Monday's graffiti is expected by Tuesday at 5 p.m. (once one period).
+    assert "by **Tuesday, November 24 at 5 p.m.** I've emailed" in done["text"], done["text"]
     assert (request.service_code, request.source, request.contact_email) == (
         "graffiti",
         "assistant",
@@ -344,7 +344,7 @@ async def test_a_chat_asks_about_what_it_filed_in_its_own_words(
 
     answer = await say(resident, "did anyone clean up the graffiti I reported yet?")
     assert "Request **26-000001** (Graffiti Removal) is **Open**" in answer["text"], answer
-    assert "Tuesday, November 24 at 5 p.m." in answer["text"]
+    assert "done by Tuesday, November 24 at 5 p.m.\n" in answer["text"], answer["text"]
     assert "email" not in answer["text"] and "another request" not in answer["text"]
 
     policy = city.app[REQUEST_POLICY]()
