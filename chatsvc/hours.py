@@ -630,6 +630,17 @@ def _describe_days(days: list[int]) -> str:
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
+def end_sentence(text: str) -> str:
+    """End a sentence with a full stop, unless its last word brings one ("by 5 p.m.").
+
+    Times are written "5 p.m.": a sentence ending with one already ends with its period, and
+    one more made "5 p.m..". Emphasis around the last words ("**5 p.m.**") is looked through.
+    """
+    if text.rstrip().rstrip("*_").endswith((".", "!", "?")):
+        return text
+    return f"{text}."
+
+
 def _describe_minute(minute: int) -> str:
     hour, minute = divmod(minute % (24 * 60), 60)
     if minute == 0 and hour == 0:

@@ -31,7 +31,7 @@ from chatsvc.errors import (
     NotFound,
     RateLimited,
 )
-from chatsvc.hours import BusinessCalendar
+from chatsvc.hours import BusinessCalendar, end_sentence
 from chatsvc.outbox.mail import queue_mail, quote_resident_text
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"  # no 0/O, 1/I/L, U: read out on the phone
@@ -259,8 +259,10 @@ async def _left(
             conversation_id=message.conversation_id,
             ended_by="resident",
             now=now,
-            notice=f"You left us a message (reference {message.reference}). We will reply "
-            f"to {message.email} by {due_text}.",
+            notice=end_sentence(
+                f"You left us a message (reference {message.reference}). We will reply "
+                f"to {message.email} by {due_text}"
+            ),
             disposition="left_message",
         )
     item = await inbox_item(session, message_id=message.id, now=now)
@@ -297,7 +299,7 @@ def _acknowledgement(reference: str, text: str, due_text: str, center: Center) -
     return (
         "Hello,\n\n"
         f"Thank you for contacting the City's {center.name}. We received your message "
-        f"and will reply to this email address by {due_text}.\n\n"
+        f"{end_sentence(f'and will reply to this email address by {due_text}')}\n\n"
         f"Your reference number is {reference}. Please mention it if you call us at "
         f"{center.phone}.\n\n"
         f"What you wrote:\n\n{quoted}\n\n"

@@ -25,7 +25,11 @@ from chatsvc.actions.conversations import (
     get_conversation,
 )
 from chatsvc.actions.service_requests.filing import NewRequest, create_service_request
-from chatsvc.actions.service_requests.queries import lookup_status
+from chatsvc.actions.service_requests.queries import (
+    filed_in_conversation,
+    lookup_status,
+    status_in_conversation,
+)
 from chatsvc.actions.service_requests.views import Contact, RequestPolicy, RequestView
 from chatsvc.bot import filing
 from chatsvc.bot.assistant import TALK_TO_A_PERSON, compose_reply
@@ -77,7 +81,12 @@ async def assistant_turn(
     dialogue: filing.Turn | None = None
     if policy is not None and decision.intent not in ("emergency", "human"):
         email = conversation.resident.email
-        dialogue = filing.continue_dialogue(state, text, kb, resident_email=email)
+        filed_here: list[filing.FiledHere] = []
+        if decision.intent == "status" or (state or {}).get("kind") == "status":
+            filed_here = await _filed_here(session, conversation.id, kb)
+        dialogue = filing.continue_dialogue(
+            state, text, kb, resident_email=email, filed_here=filed_here
+        )
         if (
             dialogue is None
             and (topic := filing.wants_to_file(text, kb, conversation.topic)) is not None
@@ -85,7 +94,12 @@ async def assistant_turn(
             dialogue = filing.start_filing(topic, kb, state)
         if dialogue is None and decision.intent == "status":
             dialogue = filing.start_status(
-                decision.request_number, state, resident_email=email, phone=kb.center.phone
+                decision.request_number,
+                state,
+                resident_email=email,
+                phone=kb.center.phone,
+                filed_here=filed_here,
+                about=decision.topics,
             )
     if dialogue is not None and policy is not None:
         return await _dialogue_turn(session, conversation, dialogue, policy, now)
@@ -203,16 +217,25 @@ async def _dialogue_turn(
             conversation.topic = topic.code
     if turn.lookup is not None:
         try:
-            found = await lookup_status(
-                session,
-                number=turn.lookup.number,
-                email=turn.lookup.email,
-                kb=policy.kb,
-                now=now,
-                misses_per_number_per_day=policy.status_misses_per_number_per_day,
-                sender_key=sender_key,
-                misses_per_address_per_day=policy.status_misses_per_address_per_day,
-            )
+            if turn.lookup.email is None:
+                # A request this chat filed: it was told the number then, no email needed.
+                found = await status_in_conversation(
+                    session,
+                    number=turn.lookup.number,
+                    conversation_id=conversation.id,
+                    kb=policy.kb,
+                )
+            else:
+                found = await lookup_status(
+                    session,
+                    number=turn.lookup.number,
+                    email=turn.lookup.email,
+                    kb=policy.kb,
+                    now=now,
+                    misses_per_number_per_day=policy.status_misses_per_number_per_day,
+                    sender_key=sender_key,
+                    misses_per_address_per_day=policy.status_misses_per_address_per_day,
+                )
         except RateLimited as exc:
             text = filing.lookups_refused(phone, in_about(exc.retry_after or 0))
             replies = (PERSON,)
@@ -226,6 +249,7 @@ async def _dialogue_turn(
                     "expected": policy.calendar.describe_local(found.expected_at),
                 },
                 phone=phone,
+                others=turn.lookup.maybe_other,
             )
     messages = await say(
         session,
@@ -256,6 +280,16 @@ def _filing_refused(
     form is left (its details stay in the chat for a person to file)."""
     text = filing.filing_refused(phone, in_about(refusal.retry_after or 0))
     return text, filing.end_dialogue(conversation.assistant_flow), (PERSON,), False
+
+
+async def _filed_here(
+    session: AsyncSession, conversation_id: int, kb: KnowledgeBase
+) -> list[filing.FiledHere]:
+    """The requests filed in this chat, newest first, named by their topics."""
+    return [
+        filing.FiledHere(number, code, topic.name if (topic := kb.topics.get(code)) else code)
+        for number, code in await filed_in_conversation(session, conversation_id=conversation_id)
+    ]
 
 
 async def say(

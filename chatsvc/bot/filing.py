@@ -11,11 +11,15 @@ States:
      "values": {field: value}, "photos": [ids], "editing": bool}
     {"kind": "status", "number": str | None}              waiting for the number or the email
 Every state may carry "lookups": how many status lookups this chat made (to stop guessing).
+
+A chat asks about the requests it filed itself (the caller lists them as `FiledHere`) without
+giving their number or email: it was told the number when they were filed.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +27,7 @@ from chatsvc.bot.text import normalize
 from chatsvc.catalogue.fields import FieldInvalid, clean_value, describe_value
 from chatsvc.catalogue.knowledge import FieldSpec, KnowledgeBase, Topic
 from chatsvc.contact import clean_email
+from chatsvc.hours import end_sentence
 
 FILE_A_REQUEST = "File a request"
 CONFIRM, EDIT, CANCEL, SKIP, BACK = "Confirm", "Edit", "Cancel", "Skip", "Back to summary"
@@ -56,10 +61,24 @@ class Filing:
 
 @dataclass(frozen=True)
 class Lookup:
-    """A status lookup to make: the number and email the resident gave."""
+    """A status lookup to make: the number and email the resident gave.
+
+    No email (None) for a request this chat filed: it was told the number then, and needs no
+    proof that the request is its own.
+    """
 
     number: str
-    email: str
+    email: str | None
+    maybe_other: bool = False  # their words named another topic: say how to ask about that
+
+
+@dataclass(frozen=True)
+class FiledHere:
+    """A request filed in this chat (by the assistant or an agent), newest first in lists."""
+
+    number: str
+    topic: str  # its topic's code
+    name: str  # its topic's name, to tell several apart
 
 
 @dataclass(frozen=True)
@@ -122,7 +141,12 @@ def start_filing(topic: Topic, kb: KnowledgeBase, previous: dict[str, Any] | Non
 
 
 def continue_dialogue(
-    state: dict[str, Any] | None, text: str, kb: KnowledgeBase, *, resident_email: str
+    state: dict[str, Any] | None,
+    text: str,
+    kb: KnowledgeBase,
+    *,
+    resident_email: str,
+    filed_here: Sequence[FiledHere] = (),
 ) -> Turn | None:
     """Answer the resident inside a dialogue; None when there is none or they left it."""
     if not state or state.get("kind") not in ("offer", "file", "status"):
@@ -136,7 +160,7 @@ def continue_dialogue(
             return start_filing(topic, kb, state)
         return None  # anything else is a new question: the assistant answers it as usual
     if kind == "status":
-        return _continue_status(state, text, words, resident_email)
+        return _continue_status(state, text, words, resident_email, filed_here)
     return _continue_filing(state, text, words, kb)
 
 
@@ -181,8 +205,8 @@ def filed(number: str, topic: Topic, expected: str, email: str | None) -> str:
     mail = f" I've emailed a confirmation to {_md(email)}." if email else ""
     return (
         f"Your **{topic.name}** request is filed. Its number is **{number}**.\n\n"
-        f"We expect it to be done by **{expected}**.{mail} To check on it later, ask me for "
-        f'the "status of {number}".'
+        f"{end_sentence(f'We expect it to be done by **{expected}**')}{mail} To check on it "
+        f'later, ask me for the "status of {number}".'
     )
 
 
@@ -209,8 +233,13 @@ def status_answer(
     found: dict[str, Any] | None,
     *,
     phone: str,
+    others: bool = False,
 ) -> str:
-    """Word a lookup's outcome; the same neutral words for a wrong email and an unknown number."""
+    """Word a lookup's outcome; the same neutral words for a wrong email and an unknown number.
+
+    With `others`, the resident may have meant a request this chat did not file: say how to ask
+    about that one.
+    """
     if found is None:
         return (
             "I couldn't find a request with that number and email address. Please check both: "
@@ -223,17 +252,33 @@ def status_answer(
         if found.get("next_steps"):
             lines.append(f"Next steps: {_md(found['next_steps'])}")
     elif found["status"] in ("open", "in_progress"):
-        lines.append(f"We expect it to be done by {found['expected']}.")
+        lines.append(end_sentence(f"We expect it to be done by {found['expected']}"))
     if found.get("note"):
         lines.append(f"Latest update: {_md(found['note'])}")
+    if others:
+        lines.append("If you meant another request, tell me its number.")
     return "\n\n".join(lines)
 
 
 def start_status(
-    number: str | None, previous: dict[str, Any] | None, *, resident_email: str, phone: str
+    number: str | None,
+    previous: dict[str, Any] | None,
+    *,
+    resident_email: str,
+    phone: str,
+    filed_here: Sequence[FiledHere] = (),
+    about: Sequence[str] = (),
 ) -> Turn:
-    """Begin a status lookup: ask for what is missing of the number and the email."""
+    """Begin a status lookup: ask for what is missing of the number and the email.
+
+    A chat that filed requests asks about its own without either: the one it names by number
+    or by topic (`about`: the topics the matcher found in the question, best first), the only
+    one, or, of several, the one the resident picks from a list naming them.
+    """
     state = _keep_lookups({"kind": "status", "number": _canonical(number)}, previous)
+    own = _own_request(state, filed_here, about)
+    if own is not None:
+        return own
     if state.get("lookups", 0) >= MAX_LOOKUPS:
         return Turn(
             "I can't look up more requests in this chat. Please ask to talk to a person, or call "
@@ -391,13 +436,47 @@ def _skip(state: dict[str, Any], name: str) -> dict[str, Any]:
 # -- status
 
 
+def _own_request(
+    state: dict[str, Any], filed_here: Sequence[FiledHere], about: Sequence[str]
+) -> Turn | None:
+    """Look up a request this chat filed, or ask which of them; None if it filed none."""
+    number = state.get("number")
+    if number is not None:
+        if any(r.number == number for r in filed_here):
+            return Turn("", _clear(state), lookup=Lookup(number, None))
+        return None  # another request: the usual lookup, with its email
+    if not filed_here:
+        return None
+    # The topics only narrow the list: a wrong guess must not hide the chat's requests.
+    named = next(
+        (same for topic in about if (same := [r for r in filed_here if r.topic == topic])),
+        None,
+    )
+    other = named is None and bool(about)
+    named = named or list(filed_here)
+    if len(named) == 1:
+        return Turn("", _clear(state), lookup=Lookup(named[0].number, None, maybe_other=other))
+    return Turn(
+        "This chat filed more than one request. Which one do you mean? (For another request, "
+        "tell me its number.)",
+        state,
+        (*((f"{r.name} ({r.number})", f"status of {r.number}") for r in named), (CANCEL, CANCEL)),
+    )
+
+
 def _continue_status(
-    state: dict[str, Any], text: str, words: str, resident_email: str
+    state: dict[str, Any],
+    text: str,
+    words: str,
+    resident_email: str,
+    filed_here: Sequence[FiledHere] = (),
 ) -> Turn | None:
     if words in CANCEL_WORDS or normalize(CANCEL) == words:
         return Turn("OK. Is there anything else I can help with?", _clear(state))
     if state.get("number") is None:
         number = _canonical(text)
+        if number is not None and any(r.number == number for r in filed_here):
+            return Turn("", _clear(state), lookup=Lookup(number, None))
         if number is None:
             return Turn(
                 "That doesn't look like a request number. It looks like **26-000123**; or say "

@@ -34,6 +34,7 @@ MARGIN = 0.10
 CANDIDATE_TOPICS = 25  # topics whose phrasings are compared with the message
 TOPIC_NAME_COUNT = 3  # a word of the topic's own name counts as if said in three phrasings
 MAX_QUERY_WORDS = 60  # a long message is judged by its start: residents lead with the point
+COURTESY_REST = 2  # known words a greeting or a thank-you may come with and still be one
 STATUS_NUMBER = re.compile(r"\b\d{2}-\d{5,6}\b|\b\d{7,8}\b")  # 24-001234
 
 
@@ -68,6 +69,9 @@ class Decision:
     # When the resident asks for a person: what the rest of the message is about, when that is
     # clear, so the conversation goes to the right workgroup.
     topic_guess: str | None = None
+    # When they ask about a request: the topics the rest points to, best first, even unsure
+    # ("the recycling I reported"), to tell apart the requests their chat filed.
+    topics: tuple[str, ...] = ()
 
     @property
     def is_topic(self) -> bool:
@@ -88,12 +92,31 @@ class Decision:
 
 
 class _Phrases:
-    """Phrases matched as whole words: sets of word tuples, looked up n-gram by n-gram."""
+    """Phrases matched as whole words: sets of word tuples, looked up n-gram by n-gram.
 
-    def __init__(self, phrases: tuple[str, ...], exclude: tuple[str, ...]):
-        self.phrases = {tuple(normalize(p).split()) for p in phrases} - {()}
+    Fillers ("a", "an", "actual", "real") may be there or not in a phrase that has two other
+    words or more: "talk to a person" is also "talk to an actual person" and "talk to person".
+    A phrase that is one word besides its fillers ("real person") is matched as written, since
+    its one word alone ("person") says much less.
+    """
+
+    def __init__(
+        self, phrases: tuple[str, ...], exclude: tuple[str, ...], fillers: tuple[str, ...] = ()
+    ):
+        self.fillers = frozenset(w for f in fillers for w in normalize(f).split())
+        written = {tuple(normalize(p).split()) for p in phrases} - {()}
+        self.phrases: set[tuple[str, ...]] = set()
+        # Phrases without their fillers, matched on the words without theirs.
+        self.loose: set[tuple[str, ...]] = set()
+        for phrase in written:
+            core = tuple(w for w in phrase if w not in self.fillers)
+            if len(core) >= 2 and self.fillers:
+                self.loose.add(core)
+            else:
+                self.phrases.add(phrase)
         self.exclude = {tuple(normalize(p).split()) for p in exclude} - {()}
         self._starts = _longest_by_first_word(self.phrases)
+        self._loose_starts = _longest_by_first_word(self.loose)
         self._excluded_starts = _longest_by_first_word(self.exclude)
 
     def _spans(
@@ -114,18 +137,28 @@ class _Phrases:
 
     def found_in(self, words: list[str]) -> bool:
         """Tell whether a phrase occurs in `words`, outside every excluded phrase."""
-        if not self.phrases:
+        if not self.phrases and not self.loose:
             return False
         excluded = self._spans(words, self.exclude, self._excluded_starts)
         if excluded:
             blocked = {i for span in excluded for i in span}
             words = [w if i not in blocked else "\0" for i, w in enumerate(words)]
-        return bool(self._spans(words, self.phrases, self._starts))
+        return bool(self._found(words))
 
     def remove_from(self, words: list[str]) -> list[str]:
         """`words` without the phrases found in them."""
-        taken = {i for span in self._spans(words, self.phrases, self._starts) for i in span}
+        taken = self._found(words)
         return [w for i, w in enumerate(words) if i not in taken]
+
+    def _found(self, words: list[str]) -> set[int]:
+        """The positions of the phrases found in `words` (with the fillers inside them)."""
+        taken = {i for span in self._spans(words, self.phrases, self._starts) for i in span}
+        if self.loose:
+            kept = [i for i, w in enumerate(words) if w not in self.fillers]
+            core = [words[i] for i in kept]
+            for span in self._spans(core, self.loose, self._loose_starts):
+                taken.update(range(kept[span.start], kept[span.stop - 1] + 1))
+        return taken
 
 
 def _longest_by_first_word(phrases: set[tuple[str, ...]]) -> dict[str, int]:
@@ -148,7 +181,7 @@ class Index:
     phrasing_texts: tuple[str, ...]
     phrasing_topics: tuple[str, ...]
     phrasing_articles: tuple[int, ...]
-    article_terms: tuple[frozenset[str], ...]
+    article_terms: tuple[dict[str, float], ...]  # as topic_terms, for each article
     unknown_weight: float = 1.0
     places: re.Pattern[str] | None = None
     # term -> {topic: strength}: only topics sharing a term with the message are scored
@@ -160,7 +193,7 @@ class Index:
 def build_index(kb: KnowledgeBase) -> Index:
     """Prepare the knowledge base for `decide`."""
     synonyms = Synonyms(kb.synonyms)
-    intents = {name: _Phrases(p.phrases, p.exclude) for name, p in kb.intents.items()}
+    intents = {name: _Phrases(p.phrases, p.exclude, p.fillers) for name, p in kb.intents.items()}
     emergency = kb.intents.get("emergency")
     if emergency is not None and emergency.crisis:
         intents["crisis"] = _Phrases(emergency.crisis, emergency.exclude)
@@ -172,7 +205,7 @@ def build_index(kb: KnowledgeBase) -> Index:
     for topic in kb.topics.values():
         words.update(normalize(topic.name).split())
     for p in kb.intents.values():
-        for text in p.phrases:
+        for text in (*p.phrases, *p.fillers):
             words.update(normalize(text).split())
     alarm = kb.intents.get("emergency")
     alarm_words = {w for p in alarm.phrases for w in normalize(p).split()} if alarm else set()
@@ -182,17 +215,17 @@ def build_index(kb: KnowledgeBase) -> Index:
         return terms(synonyms.apply(normalize(text).split()))
 
     topic_counts: dict[str, Counter[str]] = defaultdict(Counter)
-    article_terms: list[frozenset[str]] = []
+    article_terms: list[dict[str, float]] = []
     phrasing_texts: list[str] = []
     phrasing_topics: list[str] = []
     phrasing_articles: list[int] = []
     for number, article in enumerate(kb.articles):
-        bag: set[str] = set()
+        bag: Counter[str] = Counter()
         for text in (article.title, *article.phrasings, *article.keywords):
             found = set(prepare(text))
             bag.update(found)
             topic_counts[article.topic].update(found)
-        article_terms.append(frozenset(bag))
+        article_terms.append({t: n / (n + 0.5) for t, n in bag.items()})
         for text in (article.title, *article.phrasings):
             phrasing_texts.append(" ".join(prepare(text)))
             phrasing_topics.append(article.topic)
@@ -246,15 +279,20 @@ def _group(keys: list[str]) -> dict[str, tuple[int, ...]]:
 
 
 def _places_pattern(kb: KnowledgeBase) -> re.Pattern[str] | None:
-    """Street addresses and place names: "1234 N Lake Ave", "Orange Grove", "Del Mar"."""
+    """Street addresses, place names and where-words: "1234 N Lake Ave", "Del Mar", "my block"."""
     names = sorted({normalize(n) for n in kb.places if normalize(n)}, key=len, reverse=True)
+    nearby = sorted({normalize(n) for n in kb.nearby if normalize(n)}, key=len, reverse=True)
     suffixes = sorted({normalize(s) for s in kb.street_suffixes if normalize(s)})
+    suffix = "(?:" + "|".join(map(re.escape, suffixes)) + ")" if suffixes else None
     parts = []
-    if suffixes:
-        street = r"(?:\d+ )?(?:[nsew] )?[a-z]+ (?:" + "|".join(map(re.escape, suffixes)) + r")"
-        parts.append(street)
+    if suffix:
+        parts.append(r"(?:\d+ )?(?:[nsew] )?[a-z]+ " + suffix)
     if names:
-        parts.append(r"(?:\d+ )?(?:[nsew] )?(?:" + "|".join(map(re.escape, names)) + r")")
+        # A known name may be written with its suffix: "1200 N Fair Oaks Ave" goes whole.
+        named = r"(?:\d+ )?(?:[nsew] )?(?:" + "|".join(map(re.escape, names)) + r")"
+        parts.append(named + (f"(?: {suffix})?" if suffix else ""))
+    if nearby:
+        parts.append("(?:" + "|".join(map(re.escape, nearby)) + ")")
     return re.compile(r"\b(?:" + "|".join(parts) + r")\b") if parts else None
 
 
@@ -288,39 +326,71 @@ def decide(text: str, index: Index) -> Decision:
     def besides(intent: str) -> dict[str, Any]:
         """What the message says apart from `intent`'s phrases: a topic guess, suggestions."""
         rest = index.intents[intent].remove_from(about)
-        topical = _score_topics(terms(index.synonyms.apply(rest)), index)
+        topical = _score_topics(_query_terms(rest, index), index)
         guess = topical.intent if topical.band == "confident" else None
-        return {"topic_guess": guess, "suggestions": topical.suggestions if guess else ()}
+        return {
+            "topic_guess": guess,
+            "suggestions": topical.suggestions if guess else (),
+            "topics": tuple(s.topic for s in topical.suggestions) if topical.is_topic else (),
+        }
 
     # An emergency wins over everything, whatever else the message says.
     if says("emergency"):
         # No topic guess here: the words of an emergency ("burning", "down") mislead topics.
         return Decision("emergency", "confident", 1.0, crisis=says("crisis"))
     if says("human"):
-        return Decision("human", "confident", 1.0, **besides("human"))
+        person = besides("human")
+        return Decision(
+            "human",
+            "confident",
+            1.0,
+            topic_guess=person["topic_guess"],
+            suggestions=person["suggestions"],
+        )
     number = STATUS_NUMBER.search(text)
     if says("status") or (number and _mentions_request(plain)):
+        # What it is about ("the graffiti I reported") tells a chat's own requests apart.
+        about_it = besides("status")
         return Decision(
-            "status", "confident", 1.0, request_number=number.group(0) if number else None
+            "status",
+            "confident",
+            1.0,
+            request_number=number.group(0) if number else None,
+            topic_guess=about_it["topic_guess"],
+            topics=about_it["topics"],
         )
 
-    topical = _score_topics(terms(index.synonyms.apply(about)), index)
+    # Nor do greetings and thanks say what a message is about ("good morning, the stoplight…").
+    courtesies = [c for c in ("greeting", "thanks") if says(c)]
+    subject = about
+    for courtesy in courtesies:
+        subject = index.intents[courtesy].remove_from(subject)
+    topical = _score_topics(_query_terms(subject, index), index)
     if looks_spanish(raw_words) and topical.band != "confident":
         return Decision("none", "none", topical.score, language="es")
 
-    # Greetings and thanks count only when nothing else is asked: "hi, my trash was missed" is
-    # about trash. What is left once the courtesy is taken out must not be a confident topic.
-    for courtesy in ("greeting", "thanks"):
-        if says(courtesy):
-            rest = index.intents[courtesy].remove_from(corrected)
-            if _score_topics(terms(index.synonyms.apply(rest)), index).band != "confident":
-                return Decision(courtesy, "confident", 1.0)
+    # Greetings and thanks count only when the message is mostly that: "hi, my trash was missed"
+    # is about trash, and "Thanks Maria, the pothole on Lake Ave is still there" about the
+    # pothole. Once the courtesies and the places are taken out, what is left must be a word or
+    # two at most and not clearly a topic. Words no topic knows are left out of that: next to a
+    # courtesy they are mostly names ("Maria"), which would otherwise hide the subject as any
+    # unknown word does.
+    if courtesies:
+        left = [t for t in _query_terms(subject, index) if t in index.idf]
+        if len(left) <= COURTESY_REST and _score_topics(left, index).band != "confident":
+            return Decision(courtesies[0], "confident", 1.0)
     if says("none") and topical.band != "confident":
         return Decision("none", "none", topical.score)
     known = sum(1 for w in corrected if w in index.vocabulary.words or w.isdigit())
     if known / len(corrected) < 0.5 and topical.band != "confident":
         return Decision("none", "none", topical.score)  # mostly words nobody here uses: gibberish
     return topical
+
+
+def _query_terms(words: list[str], index: Index) -> list[str]:
+    """The terms topics are scored on; a number no topic uses (a house number) says nothing."""
+    found = terms(index.synonyms.apply(words))
+    return [t for t in found if t in index.idf or not t.isdigit()]
 
 
 def _mentions_request(text: str) -> bool:
@@ -397,7 +467,12 @@ def _suggest(
 def _best_article(
     code: str, query_terms: list[str], resemblance: dict[str, tuple[float, int]], index: Index
 ) -> Article:
-    """Among a topic's articles, the one sharing the most rare terms with the query."""
+    """Among a topic's articles, the one sharing the most rare terms with the query.
+
+    A term counts by how strongly the article has it, as for topics: "what day is my trash
+    collected" shares "day" with the holiday article ("Labor Day"), but the collection-day
+    article says it in nearly every phrasing.
+    """
     candidates = [(number, index.kb.articles[number]) for number in index.topic_articles[code]]
     if len(candidates) == 1:
         return candidates[0][1]
@@ -406,7 +481,7 @@ def _best_article(
     def weight(item: tuple[int, Article]) -> tuple[float, bool]:
         number, _ = item
         bag = index.article_terms[number]
-        shared = sum(index.idf.get(t, 0.0) for t in set(query_terms) if t in bag)
+        shared = sum(index.idf.get(t, 0.0) * bag.get(t, 0.0) for t in set(query_terms))
         return shared, number == closest
 
     return max(candidates, key=weight)[1]

@@ -24,6 +24,8 @@ STOPWORDS = frozenset(
     still yet today now ok okay yes go going went""".split()  # noqa: SIM905
 )
 
+MAX_FILLERS = 2  # stopwords that may come between the words of a phrase ("tree just fell")
+
 _CONTRACTIONS = (
     # Negation decides meaning ("wasn't emptied"), written with or without the apostrophe.
     (
@@ -102,6 +104,11 @@ class Synonyms:
 
     A canonical term of several words becomes one token ("street light" -> "street_light"), so
     that it counts as the specific thing it names and not as "street" plus "light".
+
+    A phrase of several words none of which is a stopword ("tree fell") is also found with a
+    stopword or two between its words ("tree just fell", "tree has fell"): people put fillers in
+    their sentences. Phrases with a stopword of their own ("water off") are matched as written,
+    since without it they would say something else.
     """
 
     def __init__(self, table: Mapping[str, Iterable[str]]):
@@ -117,6 +124,12 @@ class Synonyms:
                 if key:
                     self._map.setdefault(key, target)
         self._longest = max((len(k) for k in self._map), default=0)
+        self._loose = {
+            key: target
+            for key, target in self._map.items()
+            if len(key) > 1 and not any(w in STOPWORDS for w in key)
+        }
+        self._loose_longest = max((len(k) for k in self._loose), default=0)
 
     @property
     def words(self) -> set[str]:
@@ -133,9 +146,35 @@ class Synonyms:
                     i += size
                     break
             else:
-                out.append(words[i])
-                i += 1
+                loose = self._loose_match(words, i)
+                if loose is not None:
+                    replacement, i = loose
+                    out.extend(replacement)
+                else:
+                    out.append(words[i])
+                    i += 1
         return out
+
+    def _loose_match(self, words: list[str], start: int) -> tuple[tuple[str, ...], int] | None:
+        """The longest stopword-free phrase at `start`, stopwords between its words skipped."""
+        if not self._loose or words[start] in STOPWORDS:
+            return None
+        kept = [start]  # positions of the words that are not stopwords, from `start` on
+        position = start + 1
+        while len(kept) < self._loose_longest and position < len(words):
+            gap = 0
+            while position < len(words) and words[position] in STOPWORDS:
+                position += 1
+                gap += 1
+            if gap > MAX_FILLERS or position >= len(words):
+                break
+            kept.append(position)
+            position += 1
+        for size in range(len(kept), 1, -1):
+            replacement = self._loose.get(tuple(words[p] for p in kept[:size]))
+            if replacement is not None:
+                return replacement, kept[size - 1] + 1
+        return None
 
 
 # Common Spanish words that are not also English ones: enough of them means the message is in

@@ -113,9 +113,10 @@ class Article:
 
 @dataclass(frozen=True)
 class IntentPhrases:
-    phrases: tuple[str, ...] = ()
+    phrases: tuple[str, ...] = ()  # with those made from `combine` in intents.toml
     exclude: tuple[str, ...] = ()
     crisis: tuple[str, ...] = ()  # emergency only: suicide and self-harm, answered with 988 too
+    fillers: tuple[str, ...] = ()  # words a phrase of two words or more may have or not
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ class KnowledgeBase:
     source: str = ""
     places: tuple[str, ...] = ()
     street_suffixes: tuple[str, ...] = ()
+    nearby: tuple[str, ...] = ()  # "my block": says where without naming the place
     fields: dict[str, FieldSpec] = field(default_factory=dict)
 
     def articles_of(self, topic: str) -> list[Article]:
@@ -182,7 +184,7 @@ def load_knowledge_base(root: Path) -> KnowledgeBase:
     articles = _load_articles(root / "articles", topics, problems)
     synonyms = _load_synonyms(root / "synonyms.toml", problems)
     intents = _load_intents(root / "intents.toml", problems)
-    places, suffixes = _load_places(root / "places.toml", problems)
+    places, suffixes, nearby = _load_places(root / "places.toml", problems)
     fields = _load_fields(root / "fields.toml", problems)
     center = _load_center(root / "center.toml", problems)
     for topic in topics.values():
@@ -212,6 +214,7 @@ def load_knowledge_base(root: Path) -> KnowledgeBase:
         source=str(root),
         places=places,
         street_suffixes=suffixes,
+        nearby=nearby,
         fields=fields,
     )
 
@@ -499,18 +502,31 @@ def _load_center(path: Path, problems: _Problems) -> Center | None:
     return center
 
 
-def _load_places(path: Path, problems: _Problems) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _load_places(
+    path: Path, problems: _Problems
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     if not path.exists():
-        return (), ()  # optional
+        return (), (), ()  # optional
     data = _read_toml(path, problems)
     if data is None:
-        return (), ()
+        return (), (), ()
     names = _strings(data.get("names", []))
     suffixes = _strings(data.get("street_suffixes", []))
-    if names is None or suffixes is None:
-        problems.add(path, None, "names and street_suffixes must be lists of strings")
-        return (), ()
-    return names, suffixes
+    nearby = _strings(data.get("nearby", []))
+    if names is None or suffixes is None or nearby is None:
+        problems.add(path, None, "names, street_suffixes and nearby must be lists of strings")
+        return (), (), ()
+    return names, suffixes, nearby
+
+
+def _combined(value: Any) -> tuple[str, ...] | None:
+    """Every phrase made of one item of each list in turn: [["talk to"], ["a person"]]."""
+    if not isinstance(value, list) or not all(_strings(part) for part in value):
+        return None
+    phrases = [""]
+    for part in value:
+        phrases = [f"{start} {item}".strip() for start in phrases for item in part]
+    return tuple(phrases) if value else ()
 
 
 def _load_intents(path: Path, problems: _Problems) -> dict[str, IntentPhrases]:
@@ -532,14 +548,23 @@ def _load_intents(path: Path, problems: _Problems) -> dict[str, IntentPhrases]:
         phrases = _strings(table.get("phrases", []))
         exclude = _strings(table.get("exclude", []))
         crisis = _strings(table.get("crisis", []))
-        if phrases is None or exclude is None or crisis is None:
+        fillers = _strings(table.get("fillers", []))
+        combine = _combined(table.get("combine", []))
+        if (
+            phrases is None
+            or exclude is None
+            or crisis is None
+            or fillers is None
+            or combine is None
+        ):
             problems.add(
                 path,
                 _line_of(path, f"[{name}]"),
-                f"[{name}]: phrases, exclude and crisis must be lists of strings",
+                f"[{name}]: phrases, exclude, crisis and fillers must be lists of strings, and "
+                "combine a list of such lists",
             )
             continue
-        intents[name] = IntentPhrases(phrases, exclude, crisis)
+        intents[name] = IntentPhrases((*phrases, *combine), exclude, crisis, fillers)
     if "emergency" not in intents:
         problems.add(path, None, "the [emergency] phrases are required")
     return intents

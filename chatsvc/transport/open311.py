@@ -34,6 +34,7 @@ from chatsvc.actions.service_requests.queries import RequestFilter, get_request,
 from chatsvc.actions.service_requests.views import Contact, RequestView
 from chatsvc.catalogue.knowledge import KnowledgeBase, Topic
 from chatsvc.errors import ChatError, ErrorCode, Forbidden, InvalidPayload, NotFound
+from chatsvc.hours import end_sentence
 from chatsvc.transport.errors import client_error, render_error
 from chatsvc.transport.http import Handler
 from chatsvc.transport.state import CLOCK, DATABASE, REQUEST_POLICY, SETTINGS
@@ -199,7 +200,8 @@ async def post_request(request: web.Request) -> web.Response:
         raise InvalidPayload(_describe(exc, policy.kb)) from None
     log.info("open311: %s filed %s (%s)", client.name, view.number, view.service_code)
     # Committed, and so published: staff see it in the pane now, and the mail goes out.
-    notice = f"We expect it to be done by {policy.calendar.describe_local(view.expected_at)}."
+    expected = policy.calendar.describe_local(view.expected_at)
+    notice = end_sentence(f"We expect it to be done by {expected}")
     body = [{"service_request_id": view.number, "service_notice": notice, "account_id": None}]
     return _render(fmt, "service_requests", body)
 

@@ -78,6 +78,9 @@ async def test_a_request_is_numbered_dated_mailed_and_sent_to_its_department(db:
     mails = await rows(db, OutboxMail)
     assert [m.kind for m in mails] == ["request_created", "request_created"]
     assert "26-000001" in mails[0].subject and "100 N Garfield Ave" in mails[0].body
+    # One period where the sentence ends with the time (issue 16 found "5 p.m..").
+    assert "We expect it to be done by Tuesday, November 24 at 5 p.m.\n" in mails[0].body
+    assert "p.m.." not in mails[0].body
     hooks = await rows(db, OutboxWebhook)
     assert [h.event for h in hooks] == ["request.created", "request.created"]
 

@@ -954,10 +954,12 @@ async def test_a_closed_center_takes_a_message(
     await expect(heading).to_be_focused()
     done = confirmation(page)
     await expect(done).to_contain_text(re.compile(r"Your reference number is M-[0-9A-Z]{6}\."))
-    await expect(done).to_contain_text(f"We will reply to ana@example.com by {REPLY_DUE}.")
+    # The time's period ends the sentence: no "5 p.m.." (issue 16).
+    await expect(done).to_contain_text(f"We will reply to ana@example.com by {REPLY_DUE}")
+    await expect(done).not_to_contain_text("p.m..")
     reference = await reference_shown(page)
     await expect(page.locator("chatsvc-widget [aria-live='polite']").last).to_have_text(
-        f"Message sent. Reference {reference}. Reply by {REPLY_DUE}."
+        f"Message sent. Reference {reference}. Reply by {REPLY_DUE}"
     )
 
     # Stored once, acknowledged by mail.
@@ -1034,8 +1036,9 @@ async def test_after_hours_a_person_is_offered_as_a_message(
     heading = page.get_by_role("heading", name="Thank you, Ana Ruiz. We received your message.")
     await expect(heading).to_be_focused()
     await expect(confirmation(page)).to_contain_text(
-        f"We will reply to ana@example.com by {REPLY_DUE}."
+        f"We will reply to ana@example.com by {REPLY_DUE}"
     )
+    await expect(confirmation(page)).not_to_contain_text("p.m..")
     reference = await reference_shown(page)
 
     # The chat was ended with a note of the reference; the confirmation stays on screen.

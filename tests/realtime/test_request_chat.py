@@ -15,7 +15,13 @@ from sqlalchemy import select
 from chatsvc.actions.service_requests.filing import NewRequest, create_service_request
 from chatsvc.actions.service_requests.status import change_status
 from chatsvc.actions.service_requests.views import Contact
-from chatsvc.db.models import Conversation, OutboxMail, RequestPhoto, ServiceRequest
+from chatsvc.db.models import (
+    Conversation,
+    OutboxMail,
+    RequestPhoto,
+    ServiceRequest,
+    StatusLookupMiss,
+)
 from chatsvc.settings import Settings
 from chatsvc.transport.state import DATABASE, REQUEST_POLICY
 from tests.conftest import AgentClient, LiveServer, ResidentClient
@@ -100,8 +106,8 @@ async def test_a_resident_files_graffiti_with_a_photo_and_gets_a_number(
     done = await say(resident, "Confirm")
     request = (await rows(city, ServiceRequest))[0]
     assert request.number == "26-000001" and f"**{request.number}**" in done["text"]
-    # One business day: Monday's graffiti is expected by Tuesday at 5 p.m.
-    assert "Tuesday, November 24 at 5 p.m." in done["text"]
+    # One business day: Monday's graffiti is expected by Tuesday at 5 p.m. (once one period).
+    assert "by **Tuesday, November 24 at 5 p.m.** I've emailed" in done["text"], done["text"]
     assert (request.service_code, request.source, request.contact_email) == (
         "graffiti",
         "assistant",
@@ -316,3 +322,83 @@ async def test_guessing_a_requests_email_from_new_chats_stops_at_the_daily_limit
     await say(guesser, f"status of {view.number}")
     answer = await say(guesser, "bo@example.com")
     assert "couldn't find" in answer["text"] and "Pothole" not in answer["text"]
+
+
+async def file_missed_recycling(resident: ResidentClient) -> dict[str, Any]:
+    await say(resident, "File a request: Missed Trash / Recycling / Green Waste Collection")
+    await say(resident, "55 S Lake Ave")
+    await say(resident, "the blue recycling bin")
+    return await say(resident, "yes")
+
+
+async def test_a_chat_asks_about_what_it_filed_in_its_own_words(
+    city: LiveServer, resident_client: Factory
+) -> None:
+    """Issue 16, item 8: right after filing, "did anyone clean up the graffiti I reported yet?"
+    asked for the number and then the email, although this chat had just been told the number."""
+    resident = await resident_client(city.url)
+    await file_graffiti_up_to_photo(resident)
+    await say(resident, "skip")
+    filed = await say(resident, "Confirm")
+    assert "**26-000001**" in filed["text"]
+
+    answer = await say(resident, "did anyone clean up the graffiti I reported yet?")
+    assert "Request **26-000001** (Graffiti Removal) is **Open**" in answer["text"], answer
+    assert "done by Tuesday, November 24 at 5 p.m.\n" in answer["text"], answer["text"]
+    assert "email" not in answer["text"] and "another request" not in answer["text"]
+
+    policy = city.app[REQUEST_POLICY]()
+    await city.app[DATABASE].run(
+        change_status,
+        number="26-000001",
+        status="in_progress",
+        note="Crew booked for Wednesday morning",
+        staff_id=None,
+        actor="Maria",
+        policy=policy,
+        now=MONDAY_TEN,
+    )
+    update = await say(resident, "any update?")
+    assert "**In progress**" in update["text"] and "Crew booked" in update["text"]
+    # Asking about its own request is not guessing: nothing counted against the chat or number.
+    assert await rows(city, StatusLookupMiss) == []
+    conversation = (await rows(city, Conversation))[0]
+    assert conversation.assistant_flow is None
+
+    # Another chat asking about the same number still has to give the email.
+    stranger = await resident_client(city.url)
+    ack = await stranger.start(question="status of 26-000001", email="eve@example.com")
+    asked = ack["messages"][1]
+    assert "what email address did you use" in asked["text"]
+    assert "Graffiti" not in asked["text"]
+
+
+async def test_a_chat_that_filed_several_requests_is_asked_which(
+    city: LiveServer, resident_client: Factory
+) -> None:
+    resident = await resident_client(city.url)
+    await file_graffiti_up_to_photo(resident)
+    await say(resident, "skip")
+    await say(resident, "Confirm")
+    second = await file_missed_recycling(resident)
+    assert "**26-000002**" in second["text"]
+
+    which = await say(resident, "what is the status of my request?")
+    assert "Which one" in which["text"] and "email" not in which["text"]
+    assert labels(which) == [
+        "Missed Trash / Recycling / Green Waste Collection (26-000002)",
+        "Graffiti Removal (26-000001)",
+        "Cancel",
+    ]
+    picked = await say(resident, which["quick_replies"][1]["text"])
+    assert "Request **26-000001** (Graffiti Removal) is **Open**" in picked["text"], picked
+
+    # Naming the subject picks it out, whatever the order they were filed in.
+    named = await say(resident, "has the recycling I reported been picked up yet?")
+    assert "Request **26-000002**" in named["text"], named
+    graffiti = await say(resident, "when will the graffiti I just reported be removed")
+    assert "Request **26-000001**" in graffiti["text"], graffiti
+
+    # A number the chat did not file is looked up as before: number, then email.
+    other = await say(resident, "status of 26-000777")
+    assert "what email address did you use" in other["text"]

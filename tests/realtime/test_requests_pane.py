@@ -175,7 +175,8 @@ async def test_filing_tells_the_resident_lists_it_and_reaches_every_agent(
     # The resident is told in the chat, by the agent who holds it: the number and the date.
     told = await resident.next_where("message", lambda m: "26-000001" in m["text"])
     assert (told["author_kind"], told["author_name"]) == ("agent", "Maria")
-    assert "Tuesday, November 24 at 5 p.m." in told["text"], told["text"]
+    # One period where the sentence ends with the time (issue 16 found "5 p.m..").
+    assert "done by Tuesday, November 24 at 5 p.m. The details" in told["text"], told["text"]
     assert ack["message"]["seq"] == told["seq"]
     # Every agent hears of it (Sam holds no chat and has nothing open).
     live = await sam.next_where("request", lambda r: r["number"] == "26-000001")

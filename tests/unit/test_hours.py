@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from chatsvc.bot import filing
+from chatsvc.catalogue.knowledge import load_knowledge_base
 from chatsvc.hours import (
     DEFAULT_NOT_OBSERVED,
     BusinessCalendar,
@@ -18,10 +20,11 @@ from chatsvc.hours import (
     EarlyClose,
     HoursError,
     OpenSpan,
+    end_sentence,
     load_closures,
     parse_business_hours,
 )
-from chatsvc.settings import Settings
+from chatsvc.settings import DEFAULT_KNOWLEDGE_BASE, Settings
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 EXAMPLE_CLOSURES = Path(__file__).resolve().parents[2] / "closures.example.toml"
@@ -597,3 +600,45 @@ def test_from_settings_refuses_a_missing_closures_file(tmp_path: Path) -> None:
     with pytest.raises(ClosuresError) as caught:
         BusinessCalendar.from_settings(Settings(closures_file=tmp_path / "closures.toml"))
     assert caught.value.problems == [f"{tmp_path / 'closures.toml'}:1: file missing"]
+
+
+# ----------------------------------------------------------------------------- sentences with times
+
+
+@pytest.mark.parametrize(
+    ("words", "sentence"),
+    [
+        (
+            "We will reply by Monday, November 30 at 5 p.m",
+            "We will reply by Monday, November 30 at 5 p.m.",
+        ),
+        ("We will reply by Monday at 5 p.m.", "We will reply by Monday at 5 p.m."),
+        ("Done by **Tuesday at 8:30 a.m.**", "Done by **Tuesday at 8:30 a.m.**"),
+        ("Done by **Tuesday at noon**", "Done by **Tuesday at noon**."),
+        ("We open again Monday at midnight", "We open again Monday at midnight."),
+        ("Is it done?", "Is it done?"),
+    ],
+)
+def test_a_sentence_that_ends_with_a_time_has_one_period(words: str, sentence: str) -> None:
+    assert end_sentence(words) == sentence
+
+
+@pytest.mark.parametrize(
+    ("due", "written"),
+    [
+        (pacific(2026, 11, 24, 17), "Tuesday, November 24 at 5 p.m."),
+        (pacific(2026, 11, 24, 8, 30), "Tuesday, November 24 at 8:30 a.m."),
+        (pacific(2026, 11, 24, 12), "Tuesday, November 24 at noon."),
+    ],
+)
+def test_the_assistant_ends_its_dates_with_one_period(due: datetime, written: str) -> None:
+    """Issue 16: "5 p.m.." in the "request filed" message and the status answer."""
+    expected = calendar().describe_local(due)
+    topic = load_knowledge_base(DEFAULT_KNOWLEDGE_BASE).topics["graffiti"]
+    filed = filing.filed("26-000001", topic, expected, "ana@example.com")
+    assert f"We expect it to be done by **{expected}**" in filed
+    assert ".." not in filed.replace("**", ""), filed
+    found = {"service_name": "Graffiti Removal", "status": "open", "status_label": "Open"}
+    answer = filing.status_answer("26-000001", {**found, "expected": expected}, phone="311")
+    assert answer.endswith(f"We expect it to be done by {written}"), answer
+    assert ".." not in answer

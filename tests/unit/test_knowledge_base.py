@@ -109,6 +109,28 @@ def test_a_synonym_may_not_mean_two_things(kb_copy: Path) -> None:
     assert "synonyms.toml:3:" in problem and "'tagging'" in problem
 
 
+def test_combined_phrases_and_fillers_are_checked_and_used(kb_copy: Path) -> None:
+    path = kb_copy / "intents.toml"
+    text = path.read_text()
+    path.write_text(text.replace("[greeting]\n", '[greeting]\ncombine = ["good", "day"]\n'))
+    (problem,) = problems_of(kb_copy)
+    assert "intents.toml:" in problem and "combine a list of such lists" in problem
+    path.write_text(
+        text.replace("[greeting]\n", '[greeting]\ncombine = [["hi", "hello"], ["folks"]]\n')
+    )
+    intents = load_knowledge_base(kb_copy).intents
+    assert {"hi folks", "hello folks"} <= set(intents["greeting"].phrases)
+    assert "talk to person" in intents["human"].phrases  # the shipped [human] combines too
+    assert "actual" in intents["human"].fillers
+
+
+def test_nearby_words_must_be_a_list_of_strings(kb_copy: Path) -> None:
+    path = kb_copy / "places.toml"
+    path.write_text(path.read_text().replace("nearby = [", "nearby = [1, ", 1))
+    (problem,) = problems_of(kb_copy)
+    assert "places.toml" in problem and "nearby" in problem
+
+
 def run_cli(*args: str, kb: Path) -> subprocess.CompletedProcess[str]:
     return run_chatsvc(*args, env={"CHATSVC_KNOWLEDGE_BASE": str(kb)})
 

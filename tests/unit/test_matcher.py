@@ -9,6 +9,7 @@ import pytest
 
 from chatsvc.bot.assistant import compose_reply
 from chatsvc.bot.matcher import Index, build_index, decide
+from chatsvc.bot.search import suggest_articles
 from chatsvc.catalogue.knowledge import load_knowledge_base
 from chatsvc.settings import DEFAULT_KNOWLEDGE_BASE
 from tests.conftest import run_chatsvc
@@ -211,3 +212,161 @@ def test_self_harm_adds_the_crisis_line(index: Index) -> None:
     assert "988" in reply.text and "911" in reply.text
     fire = compose_reply(decide("my kitchen is on fire", index), index.kb, misses=0, text="")
     assert "988" not in fire.text and "911" in fire.text
+
+
+# -- the subject wins over what surrounds it: issue 16's misses, and other phrasings of them
+
+
+@pytest.mark.parametrize(
+    ("text", "article"),
+    [
+        ("what day is my trash collected", "trash-collection-day"),
+        ("what day is my garbage collected", "trash-collection-day"),
+        ("which day does my garbage get collected", "trash-collection-day"),
+        ("is trash collected on christmas", "trash-holiday-schedule"),
+        ("will my trash be picked up on labor day", "trash-holiday-schedule"),
+    ],
+)
+def test_the_article_is_the_one_that_says_the_words_most(
+    index: Index, text: str, article: str
+) -> None:
+    decision = decide(text, index)
+    assert (decision.band, decision.article_id) == ("confident", article), decision
+
+
+def test_a_misspelt_question_is_offered_the_article_it_asks_for(index: Index) -> None:
+    for text in ("wen is my trash pikup day", "wat day is trash pikup"):
+        decision = decide(text, index)
+        assert decision.suggestions, decision
+        assert decision.suggestions[0].article_id == "trash-collection-day", decision
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my neighbor's tree fell on the sidewalk",
+        "my neighbor's tree just fell on the sidewalk",
+        "my neighbors oak tree just fell into the street",
+        "the big tree has just fell across the road",
+    ],
+)
+def test_a_word_in_between_does_not_break_a_phrase(index: Index, text: str) -> None:
+    decision = decide(text, index)
+    assert decision.intent == "street-tree", decision
+    assert decision.suggestions[0].article_id == "street-tree-fallen"
+    assert suggest_articles(text, index)[0].id == "street-tree-fallen"
+
+
+@pytest.mark.parametrize(
+    ("text", "expect"),
+    [
+        (
+            "The street light on my block has been out for a week, 1200 N Fair Oaks Ave",
+            "street-light",
+        ),
+        ("streetlight out on our block 900 N Fair Oaks Ave", "street-light"),
+        (
+            "the street light in front of 2140 E Orange Grove Blvd has been out for a week",
+            "street-light",
+        ),
+        ("the streetlight by 4521 Maplewood is out", "street-light"),
+        ("huge pothole in front of 1340 E Washington Blvd", "pothole"),
+    ],
+)
+def test_an_address_does_not_outweigh_the_subject(index: Index, text: str, expect: str) -> None:
+    decision = decide(text, index)
+    assert (decision.intent, decision.band) == (expect, "confident"), decision
+
+
+def test_an_address_does_not_make_a_topic_of_its_own(index: Index) -> None:
+    # "Ave" left over from "Los Robles Ave" once counted as a word of Construction.
+    decision = decide("sidewalk is cracked at 77 S Los Robles Ave", index)
+    assert decision.intent == "sidewalk-repair", decision
+
+
+@pytest.mark.parametrize(
+    ("text", "expect"),
+    [
+        ("Thanks Maria, the pothole on Lake Ave is still there", "pothole"),
+        ("Thanks Sam! One more thing, the graffiti on my garage is back", "graffiti"),
+        ("hi Maria, thanks, the sidewalk is still broken in front of my house", "sidewalk-repair"),
+        ("hi, thanks — the streetlight at 300 E Colorado Blvd is flickering", "street-light"),
+        ("thanks! the street light at 1200 N Fair Oaks Ave is out again", "street-light"),
+        ("good morning, the stoplight at Lake and Colorado is out", "traffic-signal"),
+    ],
+)
+def test_a_greeting_or_thanks_in_front_does_not_hide_the_subject(
+    index: Index, text: str, expect: str
+) -> None:
+    decision = decide(text, index)
+    assert decision.intent == expect, decision
+    # And the agent pane has the subject's articles to offer.
+    assert suggest_articles(text, index)[0].topic == expect
+
+
+@pytest.mark.parametrize(
+    ("text", "expect"),
+    [
+        ("thanks maria", "thanks"),
+        ("Thank you! Have a great weekend", "thanks"),
+        ("thanks so much for your help Maria, have a good one", "thanks"),
+        ("thank you, that answers my question", "thanks"),
+        ("thanks! I will check the website later", "thanks"),
+        ("hi there, quick question", "greeting"),
+        ("hello, is anyone there?", "greeting"),
+    ],
+)
+def test_a_message_that_is_mostly_courtesy_is_courtesy(
+    index: Index, text: str, expect: str
+) -> None:
+    assert decide(text, index).intent == expect
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "let me talk to an actual person",
+        "let me speak with somebody",
+        "I would like to chat with a person",
+        "put me through to somebody please",
+        "I want an actual person",
+        "can I speak with a real live human?",
+        "could you connect me with a staff member",
+        "transfer me to a representative please",
+    ],
+)
+def test_asking_for_a_person_in_other_words(index: Index, text: str) -> None:
+    assert decide(text, index).intent == "human"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a person parked in my driveway",
+        "someone dumped a couch in the alley",
+        "the person who dumped trash was a real jerk",
+        "I need a new recycling bin",
+        "I need a roll-off dumpster for my business",
+    ],
+)
+def test_a_person_in_the_story_is_not_a_request_for_one(index: Index, text: str) -> None:
+    assert decide(text, index).intent != "human"
+
+
+@pytest.mark.parametrize(
+    ("text", "about"),
+    [
+        ("did anyone clean up the graffiti I reported yet?", "graffiti"),
+        ("has the graffiti been cleaned up yet?", "graffiti"),
+        ("when will the graffiti I just reported be removed", "graffiti"),
+        ("has the recycling I reported been picked up yet?", "missed-trash"),
+        ("any update?", None),
+    ],
+)
+def test_a_status_question_says_what_it_is_about(
+    index: Index, text: str, about: str | None
+) -> None:
+    # The topics tell apart the requests the chat filed (assistant_turns, filing.start_status).
+    decision = decide(text, index)
+    assert decision.intent == "status", decision
+    assert (about in decision.topics) if about else decision.topics == (), decision

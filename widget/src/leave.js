@@ -6,6 +6,7 @@
 import { contactFields, el } from "./shared/dom.js";
 import { newClientId } from "./shared/ids.js";
 import { fieldErrorOf } from "./shared/field-error.js";
+import { endSentence } from "./shared/time.js";
 import { validateLeaveMessage } from "./validation.js";
 import { LimitNotice, holdButton } from "./limit.js";
 import { waitOf } from "./shared/socket.js";
@@ -79,8 +80,7 @@ export class LeaveMessageForm {
     this.hoursLine.textContent = weekly ? `Our hours: ${weekly}` : "";
     this.hoursLine.hidden = !weekly;
     const opening = hours && hours.open === false && typeof hours.next_opening_text === "string" ? hours.next_opening_text : "";
-    // "… at 9 a.m." already ends a sentence.
-    this.openingLine.textContent = opening ? `We open again ${opening}${opening.endsWith(".") ? "" : "."}` : "";
+    this.openingLine.textContent = opening ? endSentence(`We open again ${opening}`) : "";
     this.openingLine.hidden = !opening;
     this.secondaryButton.textContent = SECONDARY[from] || SECONDARY.start;
     this.formError.textContent = "";
@@ -208,7 +208,7 @@ export class Confirmation {
   show({ name, email, reference, replyDue }) {
     this.heading.textContent = `Thank you, ${name}. We received your message.`;
     this.reference.textContent = reference;
-    this.due.textContent = `We will reply to ${email} by ${replyDue}.`;
-    return `Message sent. Reference ${reference}. Reply by ${replyDue}.`;
+    this.due.textContent = endSentence(`We will reply to ${email} by ${replyDue}`);
+    return endSentence(`Message sent. Reference ${reference}. Reply by ${replyDue}`);
   }
 }

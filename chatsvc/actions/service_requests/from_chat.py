@@ -32,6 +32,7 @@ from chatsvc.actions.service_requests.filing import create_service_request as fi
 from chatsvc.actions.service_requests.views import Contact, RequestPolicy, RequestView
 from chatsvc.db.models import Conversation, Message, RequestPhoto
 from chatsvc.errors import NotFound
+from chatsvc.hours import end_sentence
 
 RESIDENT_TEXTS = 50  # the newest messages a request's suggestions are drawn from
 
@@ -128,10 +129,11 @@ async def file_request_from_chat(
     holder = conversation.assigned_staff_id if conversation.stage == Stage.AGENT else None
     if view.duplicate or conversation.status != ConversationStatus.OPEN:
         return FiledFromChat(view, None, holder)
+    expected = policy.calendar.describe_local(view.expected_at)
     text = (
-        f"Your {view.service_name} request is filed. Its number is {view.number}. We expect it "
-        f"to be done by {policy.calendar.describe_local(view.expected_at)}. The details are on "
-        f"their way to {resident.email}."
+        f"Your {view.service_name} request is filed. Its number is {view.number}. "
+        f"{end_sentence(f'We expect it to be done by {expected}')} The details are on their "
+        f"way to {resident.email}."
     )
     if holder == by.id:
         draft = Draft(

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chatsvc.actions.service_requests.views import RequestPolicy, RequestView
 from chatsvc.catalogue.fields import describe_value
 from chatsvc.catalogue.knowledge import KnowledgeBase
+from chatsvc.hours import end_sentence
 from chatsvc.outbox.mail import quote_resident_text
 from chatsvc.outbox.webhooks import queue_webhook
 
@@ -39,7 +40,9 @@ def created_mail(view: RequestView, policy: RequestPolicy) -> str:
             GREETING,
             "",
             f"Thank you for your request. Its number is {view.number}.",
-            f"We expect it to be done by {policy.calendar.describe_local(view.expected_at)}.",
+            end_sentence(
+                f"We expect it to be done by {policy.calendar.describe_local(view.expected_at)}"
+            ),
             "",
             *_details(view, policy.kb),
             "",

@@ -1,4 +1,5 @@
-"""Finding requests: one by its number, a filtered list, and a resident's status lookup.
+"""Finding requests: one by its number, a filtered list, a resident's status lookup, and the
+requests a conversation filed.
 
 Reads only, but for the status lookup: it records a miss, and takes its address's cap lock
 (address_caps) first. Nothing here locks a row.
@@ -169,7 +170,44 @@ async def lookup_status(
         session.add(StatusLookupMiss(number=canonical, at=now, sender_key=sender_key))
         await session.flush()
         return None
-    view = await request_view(session, request, kb)
+    return _answer(await request_view(session, request, kb))
+
+
+async def filed_in_conversation(
+    session: AsyncSession, *, conversation_id: int
+) -> list[tuple[str, str]]:
+    """The requests filed in a conversation, newest first: (number, service code) each."""
+    rows = await session.execute(
+        select(ServiceRequest.number, ServiceRequest.service_code)
+        .where(ServiceRequest.conversation_id == conversation_id)
+        .order_by(ServiceRequest.requested_at.desc(), ServiceRequest.id.desc())
+    )
+    return [(number, code) for number, code in rows]
+
+
+async def status_in_conversation(
+    session: AsyncSession, *, number: str, conversation_id: int, kb: KnowledgeBase
+) -> StatusAnswer | None:
+    """Tell where a request filed in this conversation stands; None if it was not filed here.
+
+    No email is asked for: the chat that filed the request was told its number then, so it
+    learns nothing new by asking again.
+    """
+    canonical = parse_number(number)
+    request = (
+        await session.scalar(
+            select(ServiceRequest).where(
+                ServiceRequest.number == canonical,
+                ServiceRequest.conversation_id == conversation_id,
+            )
+        )
+        if canonical
+        else None
+    )
+    return None if request is None else _answer(await request_view(session, request, kb))
+
+
+def _answer(view: RequestView) -> StatusAnswer:
     return StatusAnswer(
         number=view.number,
         service_name=view.service_name,

@@ -45,3 +45,13 @@ export function dateTimeLabel(ms, nowMs = Date.now()) {
   if (date.getFullYear() !== new Date(nowMs).getFullYear()) options.year = "numeric";
   return date.toLocaleString(undefined, options);
 }
+
+/**
+ * End a sentence with a full stop, unless its last word brings one: the server writes times
+ * "5 p.m.", and "by Monday at 5 p.m.." is one period too many.
+ * @param {string} text
+ * @returns {string}
+ */
+export function endSentence(text) {
+  return /[.!?]$/.test(text.trimEnd()) ? text : `${text}.`;
+}
