@@ -290,16 +290,23 @@ async def test_an_internal_note_never_reaches_the_resident(
     assert (await other_tab.call("resume", {"token": token}))["ok"]
 
     secret = "Staff only: resident was rude to the crew last week."
+    # Notes are written under their own tab, beside the reply (as in a help desk).
+    note_tab = conversation(pane).get_by_role("tab", name="Internal note")
+    await note_tab.click()
+    await expect(note_tab).to_have_attribute("aria-selected", "true")
+    await expect(composer(pane)).to_be_hidden()
     note_box = pane.get_by_label("Internal note — not sent to the resident")
+    await expect(note_box).to_be_focused()
     await note_box.fill(secret)
     await pane.get_by_role("button", name="Add note").click()
     await expect(note_box).to_have_value("")
     note = transcript(pane).locator(".note").filter(has_text=secret)
     await expect(note).to_contain_text("Internal note — staff only")
     await expect(note.locator(".author")).to_have_text("Maria Lopez")
-    await expect(composer(pane)).to_have_value("")  # nothing leaked into the reply either
-
     # Then a real reply: once it has arrived everywhere, the note would have too.
+    await conversation(pane).get_by_role("tab", name="Reply").click()
+    await expect(composer(pane)).to_be_focused()
+    await expect(composer(pane)).to_have_value("")  # nothing leaked into the reply either
     await composer(pane).fill("Thank you for waiting.")
     await composer(pane).press("Enter")
     reply = await other_tab.next_where("message", lambda m: m["text"] == "Thank you for waiting.")
