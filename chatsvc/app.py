@@ -10,8 +10,10 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from chatsvc.actions.canned import CannedText, load_starter_canned
 from chatsvc.actions.service_requests.views import RequestPolicy
 from chatsvc.bot.runtime import Assistant
+from chatsvc.catalogue.canned import placeholder_values
 from chatsvc.catalogue.knowledge import KnowledgeBaseError
 from chatsvc.clock import Clock, utc_now
 from chatsvc.db.database import Database
@@ -114,6 +116,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     app.cleanup_ctx.append(_publishing_ctx)
     app.cleanup_ctx.append(_assistant_ctx)
     app.cleanup_ctx.append(_database_ctx)
+    app.cleanup_ctx.append(_starter_canned_ctx)
     app.cleanup_ctx.append(_dispatcher_ctx)
     app.cleanup_ctx.append(_mailer_ctx)
     app.cleanup_ctx.append(_webhooks_ctx)
@@ -197,6 +200,24 @@ async def _assistant_ctx(app: web.Application) -> AsyncIterator[None]:
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
+
+
+async def _starter_canned_ctx(app: web.Application) -> AsyncIterator[None]:
+    # A new installation starts with the knowledge base's canned responses (canned.toml), its
+    # placeholders filled in from center.toml and the business hours. Once the database and
+    # the knowledge base are open; once per database, whichever process is first.
+    kb = app[ASSISTANT].index.kb
+    values = placeholder_values(kb.center, app[CALENDAR].describe_hours())
+    starters = [CannedText(c.shortcut, c.title, c.filled(values)) for c in kb.canned]
+    loaded = await app[DATABASE].run(load_starter_canned, starters=starters, now=app[CLOCK]())
+    if loaded:
+        log.info(
+            "loaded %d starter canned responses from %s: %s",
+            len(loaded),
+            kb.source,
+            ", ".join(f"/{c.shortcut}" for c in loaded),
+        )
+    yield
 
 
 async def _database_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -9,6 +9,8 @@ Layout (all hand-edited):
     knowledge_base/synonyms.toml    [synonyms] canonical = [variants]
     knowledge_base/intents.toml     [emergency] phrases = [...], exclude = [...]; same for others
     knowledge_base/center.toml      the city and its center: names, phone, email, signature
+    knowledge_base/canned.toml      [[canned]] shortcut, title, text: the starter canned responses
+                                    (optional; loaded into a new installation's database once)
 
 `load_knowledge_base` reads and validates everything at once and raises one
 `KnowledgeBaseError` listing every problem as `file:line: message`.
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chatsvc.catalogue.canned import StarterCanned, parse_canned
 from chatsvc.catalogue.center import Center, parse_center
 
 TOPIC_KINDS = ("request", "info")
@@ -133,6 +136,7 @@ class KnowledgeBase:
     street_suffixes: tuple[str, ...] = ()
     nearby: tuple[str, ...] = ()  # "my block": says where without naming the place
     fields: dict[str, FieldSpec] = field(default_factory=dict)
+    canned: tuple[StarterCanned, ...] = ()
 
     def articles_of(self, topic: str) -> list[Article]:
         return [a for a in self.articles if a.topic == topic]
@@ -187,6 +191,7 @@ def load_knowledge_base(root: Path) -> KnowledgeBase:
     places, suffixes, nearby = _load_places(root / "places.toml", problems)
     fields = _load_fields(root / "fields.toml", problems)
     center = _load_center(root / "center.toml", problems)
+    canned = _load_canned(root / "canned.toml", problems)
     for topic in topics.values():
         for name in topic.field_names:
             if fields and name not in fields:
@@ -216,6 +221,7 @@ def load_knowledge_base(root: Path) -> KnowledgeBase:
         street_suffixes=suffixes,
         nearby=nearby,
         fields=fields,
+        canned=canned,
     )
 
 
@@ -500,6 +506,18 @@ def _load_center(path: Path, problems: _Problems) -> Center | None:
     for line, message in found:
         problems.add(path, line, message)
     return center
+
+
+def _load_canned(path: Path, problems: _Problems) -> tuple[StarterCanned, ...]:
+    if not path.exists():
+        return ()  # optional: an installation then starts with no canned responses
+    data = _read_toml(path, problems)
+    if data is None:
+        return ()
+    canned, found = parse_canned(data, lambda needle: _line_of(path, needle))
+    for line, message in found:
+        problems.add(path, line, message)
+    return canned
 
 
 def _load_places(

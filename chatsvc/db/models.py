@@ -225,8 +225,19 @@ class CannedResponse(Base):
     shortcut: Mapped[str] = mapped_column(String(32), unique=True)
     title: Mapped[str] = mapped_column(String(100))
     body: Mapped[str] = mapped_column(Text)
-    updated_by: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    # None: as loaded from the knowledge base's starter set, not changed by anyone since.
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     updated_at: Mapped[datetime]
+
+
+class KnowledgeBaseLoad(Base):
+    """Something loaded once from the knowledge base into this database (the starter canned
+    responses): never again, so what staff changed since stays as they left it."""
+
+    __tablename__ = "knowledge_base_loads"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    loaded_at: Mapped[datetime]
 
 
 class AfterHoursMessage(Base):

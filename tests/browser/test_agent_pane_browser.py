@@ -15,7 +15,7 @@ import pytest
 from playwright.async_api import BrowserContext, Page, WebSocketRoute, expect
 
 from chatsvc.actions import accounts
-from chatsvc.actions.canned import save_canned
+from chatsvc.actions.canned import canned_responses, save_canned
 from chatsvc.clock import utc_now
 from chatsvc.db.models import AfterHoursMessage, ConversationNote, Message, OutboxMail
 from chatsvc.settings import Settings
@@ -290,16 +290,23 @@ async def test_an_internal_note_never_reaches_the_resident(
     assert (await other_tab.call("resume", {"token": token}))["ok"]
 
     secret = "Staff only: resident was rude to the crew last week."
+    # Notes are written under their own tab, beside the reply (as in a help desk).
+    note_tab = conversation(pane).get_by_role("tab", name="Internal note")
+    await note_tab.click()
+    await expect(note_tab).to_have_attribute("aria-selected", "true")
+    await expect(composer(pane)).to_be_hidden()
     note_box = pane.get_by_label("Internal note — not sent to the resident")
+    await expect(note_box).to_be_focused()
     await note_box.fill(secret)
     await pane.get_by_role("button", name="Add note").click()
     await expect(note_box).to_have_value("")
     note = transcript(pane).locator(".note").filter(has_text=secret)
     await expect(note).to_contain_text("Internal note — staff only")
     await expect(note.locator(".author")).to_have_text("Maria Lopez")
-    await expect(composer(pane)).to_have_value("")  # nothing leaked into the reply either
-
     # Then a real reply: once it has arrived everywhere, the note would have too.
+    await conversation(pane).get_by_role("tab", name="Reply").click()
+    await expect(composer(pane)).to_be_focused()
+    await expect(composer(pane)).to_have_value("")  # nothing leaked into the reply either
     await composer(pane).fill("Thank you for waiting.")
     await composer(pane).press("Enter")
     reply = await other_tab.next_where("message", lambda m: m["text"] == "Thank you for waiting.")
@@ -391,10 +398,13 @@ HOURS = "The Citizen Service Center is open Monday to Friday, 8 a.m. to 5 p.m."
 
 
 async def add_canned(live_server: LiveServer, by: accounts.StaffView) -> None:
-    await live_server.app[DATABASE].run(
+    """Word the starter set's /hours response as the tests expect it."""
+    database = live_server.app[DATABASE]
+    starter = next(c for c in await database.run(canned_responses) if c.shortcut == "hours")
+    await database.run(
         save_canned,
         by=by,
-        canned_id=None,
+        canned_id=starter.id,
         shortcut="hours",
         title="Opening hours",
         text=HOURS,
@@ -461,12 +471,17 @@ async def test_accessible_and_usable_with_the_keyboard_alone(
     await expect(reply).to_have_value("")
     await expect(widget_message(resident, HOURS)).to_have_class(re.compile(r"\bmsg-agent\b"))
 
-    # The "Canned responses" menu works by keyboard too: Tab to it, arrow down, Enter.
+    # The "Canned responses" menu works by keyboard too: Tab to it, arrows down, Enter.
     menu_button = conversation(pane).get_by_role("button", name="Canned responses")
     await pane.keyboard.press("Tab")
     await expect(menu_button).to_be_focused()
     await pane.keyboard.press("ArrowDown")
     await expect(menu_button).to_have_attribute("aria-expanded", "true")
+    items = pane.get_by_role("list", name="Canned responses").get_by_role("button")
+    await expect(items.first).to_be_focused()
+    hours = (await items.all_text_contents()).index("Opening hours /hours")
+    for _ in range(hours):
+        await pane.keyboard.press("ArrowDown")
     await expect(pane.get_by_role("button", name="Opening hours /hours")).to_be_focused()
     await pane.keyboard.press("Enter")
     await expect(reply).to_be_focused()
@@ -531,13 +546,22 @@ async def test_a_supervisor_sees_the_team_and_takes_over_a_chat(
     await expect(maria_row).to_contain_text("0 of 3")
     await expect(team.get_by_role("row", name=re.compile(r"^Sam Ortiz"))).to_contain_text("Offline")
 
-    # Canned responses: add one, then change it.
-    await pane.get_by_label("Shortcut").fill("hours")
-    await pane.get_by_label("Title").fill("Hours")
-    await pane.get_by_label("Text", exact=True).fill("Open 8 to 5.")
-    await pane.get_by_role("button", name="Save").click()
+    # Canned responses: the center's starter set is there; add one, and change one.
     canned = pane.get_by_role("table", name="Canned responses")
-    await expect(canned.get_by_role("row", name=re.compile(r"^\/hours"))).to_contain_text("Hours")
+    for shortcut in ("hours", "phone", "bulky", "bye"):
+        await expect(
+            canned.get_by_role("row", name=re.compile(rf"^\/{shortcut}\b"))
+        ).to_be_visible()
+    await expect(canned.get_by_role("row", name=re.compile(r"^\/phone\b"))).to_contain_text(
+        "(626) 744-7311"
+    )
+    await pane.get_by_label("Shortcut").fill("permit")
+    await pane.get_by_label("Title").fill("Permits")
+    await pane.get_by_label("Text", exact=True).fill("The Permit Center can help with that.")
+    await pane.get_by_role("button", name="Save").click()
+    await expect(canned.get_by_role("row", name=re.compile(r"^\/permit"))).to_contain_text(
+        "Permits"
+    )
     await canned.get_by_role("button", name="Edit /hours").click()
     await expect(pane.get_by_label("Shortcut")).to_be_focused()
     await pane.get_by_label("Title").fill("Opening hours")
@@ -638,9 +662,8 @@ async def test_a_supervisor_sees_the_team_and_takes_over_a_chat(
     confirm = pane.get_by_role("dialog", name="Delete /hours?")
     await confirm.get_by_role("button", name="Delete").click()
     await expect(confirm).to_have_count(0)
-    await expect(
-        pane.get_by_text("No canned responses yet: add the first one below.")
-    ).to_be_visible()
+    await expect(canned.get_by_role("row", name=re.compile(r"^\/hours"))).to_have_count(0)
+    await expect(canned.get_by_role("row", name=re.compile(r"^\/permit"))).to_be_visible()
     await expect(pane.get_by_role("heading", name="Canned responses")).to_be_focused()
 
 

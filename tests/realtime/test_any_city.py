@@ -52,10 +52,13 @@ async def test_a_city_runs_the_service_with_its_own_identity(
     resident_client: Callable[..., Awaitable[ResidentClient]],
     agent_client: Callable[..., Awaitable[AgentClient]],
     smtp_server: Callable[..., Inbox],
+    another_database: Callable[[str], Awaitable[str]],
 ) -> None:
     inbox = smtp_server()
     city = await start_server(
         make_settings(
+            # Its own installation: the clients' default server, Pasadena's, set up the other.
+            database_url=await another_database("riverbend"),
             knowledge_base=RIVERBEND,
             smtp_host="127.0.0.1",
             smtp_port=inbox.port,
@@ -109,6 +112,13 @@ async def test_a_city_runs_the_service_with_its_own_identity(
         # The pane names the assistant (its chips, hints, and messages without a name) from this.
         assert hello["center"]["assistant_name"] == "Riverbend Helper"
         assert hello["center"]["chat_name"] == "Riverbend City Hall"
+        # Its starter canned responses give its number and the service's hours.
+        hours = BusinessCalendar.from_settings(city.settings).describe_hours()
+        assert {c["shortcut"]: c["text"] for c in hello["canned"]} == {
+            "hours": f"The Riverbend Help Desk is open {hours}.",
+            "bye": "Thank you for contacting the City of Riverbend Riverbend Help Desk. If you "
+            "need us again, call (541) 555-0142 or write to help@riverbend.example.",
+        }
         await maria.next_where("assigned", lambda p: p["conversation"]["id"] == cid)
         joined = await resident.next_where("message", lambda m: m["author_kind"] == "system")
         assert joined["author_name"] is None  # the widget signs it with the center's chat_name

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from chatsvc.catalogue.canned import placeholder_values
 from chatsvc.catalogue.knowledge import KnowledgeBaseError, load_knowledge_base
 from chatsvc.settings import DEFAULT_KNOWLEDGE_BASE
 from tests.conftest import run_chatsvc
@@ -190,3 +191,58 @@ def test_which_topics_open311_publishes_is_checked(kb_copy: Path) -> None:
     topics.write_text(topics.read_text().replace("public = false", 'public = "no"', 1))
     problems = problems_of(kb_copy)  # its articles' topic is then unknown too
     assert any("topic 'water-waste': public must be true or false" in p for p in problems), problems
+
+
+def test_the_starter_canned_responses_fill_in_the_centers_facts() -> None:
+    kb = load_knowledge_base(DEFAULT_KNOWLEDGE_BASE)
+    starters = {c.shortcut: c for c in kb.canned}
+    assert {"hours", "phone", "bulky", "bye"} <= set(starters)
+    hours = "Monday to Friday, 8 a.m. to 5 p.m. Pacific time, closed on city holidays"
+    values = placeholder_values(kb.center, hours)
+    assert (
+        starters["hours"].filled(values).startswith(f"The Citizen Service Center is open {hours}.")
+    )
+    assert "(626) 744-7311" in starters["phone"].filled(values)
+    assert "(626) 744-7311" in starters["bye"].filled(values)
+    for canned in kb.canned:
+        assert "{" not in canned.filled(values), canned.shortcut
+        assert ".." not in canned.filled(values), canned.shortcut
+
+
+def test_canned_problems_are_named_with_their_lines(kb_copy: Path) -> None:
+    (kb_copy / "canned.toml").write_text(
+        "[[canned]]\n"
+        'shortcut = "Hours!"\n'
+        'title = "Hours"\n'
+        'text = "Open {hours}."\n'
+        "\n"
+        "[[canned]]\n"
+        'shortcut = "fax"\n'
+        'title = "Fax"\n'
+        'text = "Fax us at {fax}."\n'
+        "\n"
+        "[[canned]]\n"
+        'shortcut = "bye"\n'
+        'title = "Bye"\n'
+        'text = "Bye."\n'
+        'tone = "warm"\n'
+        "\n"
+        "[[canned]]\n"
+        'shortcut = "bye"\n'
+        'title = "Bye again"\n'
+        'text = "Bye again."\n'
+    )
+    assert problems_of(kb_copy) == [
+        "knowledge_base/canned.toml:2: canned /Hours!: shortcut must be 1 to 32 of a-z, 0-9, - "
+        'and _, e.g. "hours"',
+        "knowledge_base/canned.toml:7: canned /fax: unknown placeholder {fax} ({city}, {center}, "
+        "{phone}, {email}, {website}, {app_name}, {hours})",
+        "knowledge_base/canned.toml:12: canned /bye: unknown key 'tone' (known: shortcut, title, "
+        "text)",
+        "knowledge_base/canned.toml:12: canned /bye: the shortcut is used twice",
+    ]
+
+
+def test_the_canned_file_is_optional(kb_copy: Path) -> None:
+    (kb_copy / "canned.toml").unlink()
+    assert load_knowledge_base(kb_copy).canned == ()

@@ -2,6 +2,7 @@
 // The reply composer: Enter sends, Shift+Enter adds a line; "/" and a shortcut (e.g. "/hours")
 // offers the matching canned responses in a listbox (arrows choose, Enter or Tab inserts,
 // Escape dismisses); a "Canned responses" menu does the same with a pointer or the keyboard.
+// Both close on Escape, when focus leaves them, on a click elsewhere and when the reply is sent.
 // It sends typing events (throttled by the client) and keeps a draft per conversation.
 
 import { el } from "../shared/dom.js";
@@ -20,7 +21,8 @@ export class Composer {
     this.active = -1;
     this.dismissed = null; // the slash text the agent dismissed with Escape
 
-    this.label = el("label", { for: "reply", text: "Reply" });
+    // The "Reply" tab above says what this box is; the label names the resident for screen readers.
+    this.label = el("label", { for: "reply", class: "sr-only", text: "Reply" });
     this.textarea = el("textarea", {
       id: "reply",
       rows: 3,
@@ -39,17 +41,18 @@ export class Composer {
     );
     this.menu = el("ul", { id: "canned-menu", class: "menu", hidden: true, "aria-label": "Canned responses" });
     this.send = el("button", { type: "submit" }, "Send");
+    this.menuWrap = el("div", { class: "menu-wrap" }, this.menuButton, this.menu);
     this.root = el(
       "form",
       { class: "composer", novalidate: true },
       this.label,
-      el("p", { id: "reply-hint", class: "hint", text: "Enter sends, Shift+Enter adds a line. Type / and a shortcut, e.g. /hours, for a canned response." }),
       el("div", { class: "composer-box" }, this.textarea, this.listbox),
       this.error,
       el(
         "div",
         { class: "composer-actions" },
-        el("div", { class: "menu-wrap" }, this.menuButton, this.menu),
+        this.menuWrap,
+        el("p", { id: "reply-hint", class: "hint", text: "Enter sends, Shift+Enter adds a line. Type / and a shortcut, e.g. /hours, for a canned response." }),
         this.send,
       ),
     );
@@ -61,25 +64,31 @@ export class Composer {
     this.textarea.addEventListener("keydown", (event) => this.onKeyDown(event));
     this.textarea.addEventListener("input", () => this.onInput());
     this.textarea.addEventListener("click", () => this.updateMatches());
-    this.textarea.addEventListener("blur", () => {
-      // Leave the options up while one is being clicked.
-      setTimeout(() => {
-        if (document.activeElement !== this.textarea) this.closeListbox();
-      }, 150);
-    });
+    // Leaving the box closes the options (a click on one keeps the focus: see mousedown).
+    this.textarea.addEventListener("blur", () => this.closeListbox());
+    this.textarea.addEventListener("focus", () => this.closeMenu(false));
     this.listbox.addEventListener("mousedown", (event) => event.preventDefault());
     this.menuButton.addEventListener("click", () => (this.menu.hidden ? this.openMenu(false) : this.closeMenu(true)));
     this.menuButton.addEventListener("keydown", (event) => {
       if (event.key === "ArrowDown" || event.key === "ArrowUp") {
         event.preventDefault();
         this.openMenu(true, event.key === "ArrowUp");
+      } else if (event.key === "Escape" && !this.menu.hidden) {
+        event.preventDefault();
+        this.closeMenu(true);
       }
     });
     this.menu.addEventListener("keydown", (event) => this.onMenuKey(event));
-    this.menu.addEventListener("focusout", (event) => {
-      if (!this.menu.contains(event.relatedTarget) && event.relatedTarget !== this.menuButton) this.closeMenu(false);
+    // The menu closes when focus goes anywhere but the menu and its button...
+    this.menuWrap.addEventListener("focusout", (event) => {
+      if (!this.menuWrap.contains(/** @type {Node | null} */ (event.relatedTarget))) this.closeMenu(false);
     });
-    client.on("canned", () => this.renderMenu());
+    // ...and on a click elsewhere (a click on the page's background moves no focus).
+    document.addEventListener("pointerdown", (event) => {
+      if (!this.menu.hidden && !this.menuWrap.contains(/** @type {Node | null} */ (event.target))) this.closeMenu(false);
+    });
+    // Redrawn live only while open; opening draws it anew.
+    client.on("canned", () => !this.menu.hidden && this.renderMenu());
   }
 
   /** Show the composer for a conversation (keeps the previous one's draft). */
@@ -92,6 +101,7 @@ export class Composer {
       this.textarea.value = this.drafts.get(id) || "";
       this.hideError();
       this.closeListbox();
+      this.closeMenu(false);
     }
     this.conversationId = id;
     this.label.textContent = `Reply to ${residentName || "the resident"}`;
@@ -137,6 +147,8 @@ export class Composer {
     this.textarea.value = "";
     this.drafts.delete(this.conversationId);
     this.closeListbox();
+    this.closeMenu(false);
+    this.dismissed = null;
     this.textarea.focus();
   }
 
@@ -221,7 +233,15 @@ export class Composer {
     const active = this.matches[this.active];
     if (active) {
       this.textarea.setAttribute("aria-activedescendant", `canned-option-${active.id}`);
-      this.listbox.querySelector('[aria-selected="true"]')?.scrollIntoView({ block: "nearest" });
+      // Within the list only: scrollIntoView would move the page's fixed layout too.
+      const option = /** @type {HTMLElement | null} */ (this.listbox.querySelector('[aria-selected="true"]'));
+      if (option) {
+        const box = this.listbox;
+        if (option.offsetTop < box.scrollTop) box.scrollTop = option.offsetTop;
+        else if (option.offsetTop + option.offsetHeight > box.scrollTop + box.clientHeight) {
+          box.scrollTop = option.offsetTop + option.offsetHeight - box.clientHeight;
+        }
+      }
     }
   }
 

@@ -7,7 +7,6 @@ import { el, appendLinkified } from "../shared/dom.js";
 import { formatTime, parseTime } from "../shared/time.js";
 import { renderMarkdown } from "../shared/markdown.js";
 import { Composer } from "./composer.js";
-import { field } from "./dialog.js";
 import { HANDOFF_REASONS, excerpt, plainFromMarkdown, topicName, unassignedNotice } from "./format.js";
 
 const TYPING_HIDE_MS = 6000;
@@ -38,7 +37,7 @@ export class ConversationView {
     this.build();
 
     client.on("messages", (id, fresh, live) => id === this.id && this.onMessages(fresh, live));
-    client.on("notes", (id, fresh) => id === this.id && this.addItems(fresh.map((n) => this.noteItem(n))));
+    client.on("notes", (id, fresh) => id === this.id && this.addItems(fresh.map((n) => this.noteItem(n)), this.followsNewest()));
     client.on("pending", (entry) => entry.conversation_id === this.id && this.onPending(entry));
     client.on("chat", (chat) => chat.id === this.id && this.renderHead());
     client.on("chats", () => this.id !== null && this.renderHead());
@@ -63,6 +62,20 @@ export class ConversationView {
     this.noticeNode = el("p", { class: "notice", hidden: true });
     this.actionError = el("p", { class: "error", hidden: true, "aria-live": "polite" });
     this.filedList = el("ul", { class: "filed-requests", hidden: true, "aria-label": "Requests created from this chat" });
+    // Narrow screens: one column at a time. Wide ones show everything and hide these (CSS).
+    this.backButton = el(
+      "button",
+      { type: "button", class: "secondary small back-to-list", onclick: () => this.pane.showChatList() },
+      el("span", { "aria-hidden": "true", text: "‹ " }),
+      "My chats",
+      el("span", { class: "sr-only", text: " and the queue" }),
+    );
+    this.detailsButton = el(
+      "button",
+      { type: "button", class: "secondary small details-toggle", "aria-expanded": "false", "aria-controls": "conversation-details" },
+      "Details",
+    );
+    this.detailsButton.addEventListener("click", () => this.toggleDetails());
     this.olderNote = el("p", { class: "hint", hidden: true, text: "Only the newest 500 messages are shown." });
     this.list = el("ol", { class: "transcript-list" });
     this.transcript = el(
@@ -71,23 +84,75 @@ export class ConversationView {
       this.olderNote,
       this.list,
     );
+    // Whether the transcript follows the newest message: true until the agent scrolls up.
+    this.pinned = true;
+    this.transcript.addEventListener("scroll", () => this.followsNewest() && (this.newBelow.hidden = true));
+    // Shown again (another view, a narrow screen's list) or resized (the window, the reply
+    // box): a pinned transcript stays on its newest message.
+    // Content that grows by itself (an image loading) is followed the same way.
+    const follow = new ResizeObserver(() => this.pinned && this.scrollToBottom());
+    follow.observe(this.transcript);
+    follow.observe(this.list);
+    this.newBelow = el("button", { type: "button", class: "new-below small", hidden: true }, "New messages below");
+    this.newBelow.addEventListener("click", () => {
+      this.pinned = true;
+      this.scrollToBottom();
+      this.newBelow.hidden = true;
+    });
     this.typing = el("p", { class: "typing", hidden: true });
 
-    this.noteInput = el("textarea", { rows: 2, id: "note-text" });
+    this.noteInput = el("textarea", { rows: 3, id: "note-text" });
     this.noteError = el("p", { class: "error", id: "note-error", hidden: true, "aria-live": "polite" });
     this.noteForm = el(
       "form",
       { class: "note-form", novalidate: true },
-      field("Internal note — not sent to the resident", this.noteInput, "Only staff see notes, in this transcript."),
+      // Under its tab the tab names it; alone (a chat I only watch) it is shown.
+      el("label", { for: "note-text", class: "note-label", text: "Internal note — not sent to the resident" }),
+      this.noteInput,
       this.noteError,
-      el("div", { class: "composer-actions" }, el("button", { type: "submit", class: "note-button" }, "Add note")),
+      el(
+        "div",
+        { class: "composer-actions" },
+        el("p", { class: "hint", id: "note-text-hint", text: "Only staff see notes, in this transcript." }),
+        el("button", { type: "submit", class: "note-button" }, "Add note"),
+      ),
     );
+    this.noteInput.setAttribute("aria-describedby", "note-text-hint");
     this.noteForm.addEventListener("submit", (event) => {
       event.preventDefault();
       this.addNote();
     });
 
     this.readOnlyNote = el("p", { class: "hint composer-off", hidden: true });
+
+    // What the agent writes: a reply to the resident or a note for staff, one tab each (as in
+    // a help desk's "public reply" and "internal note").
+    this.replyTab = el(
+      "button",
+      { type: "button", role: "tab", id: "compose-tab-reply", "aria-controls": "compose-reply", "aria-selected": "true" },
+      "Reply",
+    );
+    this.noteTab = el(
+      "button",
+      { type: "button", role: "tab", id: "compose-tab-note", "aria-controls": "compose-note", "aria-selected": "false", tabindex: "-1" },
+      "Internal note",
+    );
+    this.composeTabs = el("div", { class: "compose-tabs", role: "tablist", "aria-label": "Write" }, this.replyTab, this.noteTab);
+    this.replyTab.addEventListener("click", () => this.selectCompose("reply"));
+    this.noteTab.addEventListener("click", () => this.selectCompose("note"));
+    this.composeTabs.addEventListener("keydown", (event) => this.onTabKey(event));
+    this.replyPanel = el(
+      "div",
+      { class: "compose-panel", role: "tabpanel", id: "compose-reply", "aria-labelledby": "compose-tab-reply" },
+      this.composer.root,
+    );
+    this.notePanel = el(
+      "div",
+      { class: "compose-panel compose-note", role: "tabpanel", id: "compose-note", "aria-labelledby": "compose-tab-note", hidden: true },
+      this.noteForm,
+    );
+    this.compose = el("div", { class: "compose tabbed" }, this.composeTabs, this.replyPanel, this.notePanel);
+    this.composing = "reply";
 
     this.residentInfo = el("dl", { class: "resident-info" });
     this.earlierList = el("ul", { class: "earlier-list" });
@@ -127,22 +192,86 @@ export class ConversationView {
       el("section", { "aria-labelledby": "kb-h" }, el("h3", { id: "kb-h", text: "Knowledge base" }), searchForm, this.searchStatus, this.searchResults),
     );
 
+    this.side = el("aside", { class: "conversation-side", id: "conversation-details", "aria-label": "About this chat" }, this.context);
     this.body = el(
       "div",
       { class: "conversation-body", hidden: true },
       el(
         "div",
         { class: "conversation-main" },
-        el("div", { class: "conversation-head" }, this.title, this.meta, this.actions, this.noticeNode, this.actionError, this.filedList),
-        this.transcript,
+        el(
+          "div",
+          { class: "conversation-head" },
+          this.backButton,
+          this.title,
+          this.actions,
+          this.detailsButton,
+          this.meta,
+          this.noticeNode,
+          this.actionError,
+          this.filedList,
+        ),
+        el("div", { class: "transcript-wrap" }, this.transcript, this.newBelow),
         this.typing,
         this.readOnlyNote,
-        this.composer.root,
-        this.noteForm,
+        this.compose,
       ),
-      el("aside", { class: "conversation-side", "aria-label": "About this chat" }, this.context),
+      this.side,
     );
     this.root = el("section", { class: "conversation", "aria-label": "Conversation" }, this.empty, this.body);
+  }
+
+  /** Narrow screens: the chat's details (resident, articles) in place of the transcript. */
+  toggleDetails(open = this.detailsButton.getAttribute("aria-expanded") !== "true") {
+    this.detailsButton.setAttribute("aria-expanded", String(open));
+    this.root.classList.toggle("details-open", open);
+  }
+
+  // --- the reply and note tabs -----------------------------------------------------------
+
+  /** Show the reply ("reply") or the internal note ("note"); focus its box if asked. */
+  selectCompose(which, focus = true) {
+    this.composing = which;
+    const reply = which === "reply";
+    this.replyTab.setAttribute("aria-selected", String(reply));
+    this.noteTab.setAttribute("aria-selected", String(!reply));
+    this.replyTab.tabIndex = reply ? 0 : -1;
+    this.noteTab.tabIndex = reply ? -1 : 0;
+    this.replyPanel.hidden = !reply;
+    this.notePanel.hidden = reply;
+    if (!focus) return;
+    if (!reply) this.noteInput.focus();
+    else if (!this.composer.root.hidden) this.composer.focus();
+  }
+
+  /** Tabs when I can reply; the note alone when I can only add notes; nothing when neither. */
+  setComposeModes(canReply, canNote) {
+    const tabbed = canReply && canNote;
+    this.compose.hidden = !canReply && !canNote;
+    this.compose.classList.toggle("tabbed", tabbed);
+    this.composeTabs.hidden = !tabbed;
+    for (const panel of [this.replyPanel, this.notePanel]) {
+      if (tabbed) panel.setAttribute("role", "tabpanel");
+      else panel.removeAttribute("role");
+    }
+    if (tabbed) this.selectCompose(this.composing, false);
+    else {
+      this.replyPanel.hidden = !canReply;
+      this.notePanel.hidden = !canNote;
+    }
+  }
+
+  onTabKey(event) {
+    const tabs = [this.replyTab, this.noteTab].filter((tab) => !tab.hidden);
+    const i = tabs.indexOf(/** @type {any} */ (document.activeElement));
+    let next = -1;
+    if (event.key === "ArrowRight" || event.key === "ArrowLeft") next = (i + (event.key === "ArrowRight" ? 1 : -1) + tabs.length) % tabs.length;
+    else if (event.key === "Home") next = 0;
+    else if (event.key === "End") next = tabs.length - 1;
+    if (next < 0 || i < 0) return;
+    event.preventDefault();
+    this.selectCompose(tabs[next] === this.noteTab ? "note" : "reply", false);
+    tabs[next].focus();
   }
 
   // --- showing a conversation ------------------------------------------------------------
@@ -174,6 +303,10 @@ export class ConversationView {
       this.actionError.hidden = true;
       this.noteError.hidden = true;
       this.noteInput.value = "";
+      this.pinned = true;
+      this.newBelow.hidden = true;
+      this.composing = "reply";
+      this.toggleDetails(false);
     }
     this.empty.hidden = true;
     this.body.hidden = false;
@@ -203,7 +336,7 @@ export class ConversationView {
   }
 
   focusComposer() {
-    if (!this.composer.root.hidden) this.composer.focus();
+    if (!this.composer.root.hidden) this.selectCompose("reply");
     else this.title.focus();
   }
 
@@ -263,7 +396,7 @@ export class ConversationView {
     else if (this.composer.conversationId === this.id) this.client.stopTyping();
     this.readOnlyNote.hidden = canReply || mode === "loading";
     this.readOnlyNote.textContent = this.replyHint(mode, chat);
-    this.noteForm.hidden = mode === "earlier" || mode === "loading";
+    this.setComposeModes(canReply, mode !== "earlier" && mode !== "loading");
     // The article lists hold the agent's place (an open article, a focused button): redraw
     // them only when whether they can insert changes.
     if (this.canInsert !== canReply) {
@@ -403,13 +536,13 @@ export class ConversationView {
     this.olderNote.hidden = !t.hasMore;
     const items = [...t.messages.values()].map((m) => this.messageItem(m)).concat([...t.notes.values()].map((n) => this.noteItem(n)));
     for (const entry of this.client.outbox) if (entry.conversation_id === this.id) items.push(this.pendingItem(entry));
-    this.addItems(items, true);
+    this.addItems(items, this.followsNewest());
     this.renderSeen();
   }
 
   onMessages(fresh, live) {
-    const atBottom = this.isAtBottom();
-    this.addItems(fresh.map((m) => this.messageItem(m)), atBottom);
+    this.addItems(fresh.map((m) => this.messageItem(m)), this.followsNewest());
+    if (!this.pinned && live) this.newBelow.hidden = false;
     this.renderSeen();
     const fromResident = fresh.filter((m) => m.author_kind === "resident");
     if (fromResident.length) {
@@ -424,14 +557,26 @@ export class ConversationView {
     this.markReadIfSeen();
   }
 
+  /**
+   * Whether the transcript is to follow the newest message: it is at the bottom now, or it was
+   * when last on screen (a hidden transcript has no size, so its position says nothing).
+   */
+  followsNewest() {
+    if (this.transcript.clientHeight) this.pinned = this.isAtBottom();
+    return this.pinned;
+  }
+
   isAtBottom() {
     const t = this.transcript;
     return t.scrollHeight - t.scrollTop - t.clientHeight < NEAR_BOTTOM_PX;
   }
 
+  scrollToBottom() {
+    this.transcript.scrollTop = this.transcript.scrollHeight;
+  }
+
   /** Insert items (each {key, sort: [time, kind, n], node}) in order; replace same keys. */
-  addItems(items, scroll = true) {
-    const atBottom = scroll || this.isAtBottom();
+  addItems(items, scroll) {
     for (const item of items) {
       const old = this.nodes.get(item.key);
       if (old) old.remove();
@@ -445,7 +590,7 @@ export class ConversationView {
       }
       this.list.insertBefore(item.node, before);
     }
-    if (atBottom) this.transcript.scrollTop = this.transcript.scrollHeight;
+    if (scroll) this.scrollToBottom();
   }
 
   messageItem(m) {
@@ -520,6 +665,9 @@ export class ConversationView {
       this.nodes.delete(key);
       return;
     }
+    // My own reply: the transcript goes to it (and follows again).
+    this.pinned = true;
+    this.newBelow.hidden = true;
     this.addItems([this.pendingItem(entry)], true);
     if (entry.state === "failed") this.notifier.announce(`Reply not sent: ${entry.error}`);
   }
@@ -553,10 +701,16 @@ export class ConversationView {
     this.typing.textContent = "";
   }
 
+  /** Whether a chat is on screen: not in another view, nor behind a narrow screen's list. */
+  isShown() {
+    return this.id !== null && !this.body.hidden && this.transcript.getClientRects().length > 0;
+  }
+
   /** Send a read receipt when the agent can see this chat of theirs. */
   markReadIfSeen() {
     // Not while the agent is in another view (the inbox, the team): they have not seen it.
-    if (this.id === null || this.body.hidden || this.root.closest("[hidden]") || document.hidden || !document.hasFocus()) return;
+    if (!this.isShown() || document.hidden || !document.hasFocus()) return;
+    this.pane.chatSeen(this.id);
     if (this.mode() === "mine") this.client.markRead(this.id);
   }
 
@@ -583,6 +737,8 @@ export class ConversationView {
     if (!ack.ok) return show(ack.error.message);
     show(null);
     this.noteInput.value = "";
+    this.pinned = true;
+    this.scrollToBottom();
     this.notifier.announce("Note added.");
   }
 
@@ -654,7 +810,7 @@ export class ConversationView {
           canInsert
             ? el(
                 "button",
-                { type: "button", class: "secondary small", onclick: () => this.composer.insert(plainFromMarkdown(a.text)) },
+                { type: "button", class: "secondary small", onclick: () => this.insertIntoReply(plainFromMarkdown(a.text)) },
                 "Insert",
                 el("span", { class: "sr-only", text: ` “${title}” into the reply` }),
               )
@@ -662,6 +818,11 @@ export class ConversationView {
         );
       }),
     );
+  }
+
+  insertIntoReply(text) {
+    this.selectCompose("reply", false);
+    this.composer.insert(text);
   }
 
   async search() {

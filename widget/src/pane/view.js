@@ -29,6 +29,9 @@ export class PaneView {
     /** @type {{id: number, readOnly: boolean, returnTo: number | null} | null} */
     this.current = null;
     this.selfActions = new Set(); // conversations I just acted on: no alerts about them
+    this.unopened = new Set(); // chats given to me (routed, transferred…) not yet on my screen
+    /** @type {Set<() => void>} agent lists in open dialogs, redrawn when anyone's status changes */
+    this.agentPickers = new Set();
     this.view = "chats";
     this.conversation = new ConversationView(client, this.notifier, this);
     this.supervisor = new SupervisorView(client, this.notifier, this);
@@ -46,6 +49,7 @@ export class PaneView {
     client.on("ready", () => this.onReady());
     client.on("me", () => this.renderMe());
     client.on("chats", () => this.renderMine());
+    client.on("agents", () => this.agentPickers.forEach((redraw) => redraw()));
     client.on("queue", () => this.renderQueue());
     client.on("assigned", (p) => this.onAssigned(p));
     client.on("unassigned", (p) => this.onUnassigned(p));
@@ -60,6 +64,7 @@ export class PaneView {
     document.addEventListener("visibilitychange", () => !document.hidden && this.conversation.markReadIfSeen());
     setInterval(() => this.tick(), TICK_MS);
     this.renderBanner();
+    closeOnEscapeAndOutside(document.getElementById("account"));
   }
 
   // --- building --------------------------------------------------------------------------
@@ -93,11 +98,15 @@ export class PaneView {
   buildMain() {
     this.banner = el("p", { class: "banner", role: "status" });
     this.errorBanner = el("p", { class: "banner error", "aria-live": "polite", hidden: true });
-    this.chatsTab = el("button", { type: "button", "aria-pressed": "true", onclick: () => this.showView("chats") }, "Chats");
+    // How many of my chats have something I have not seen: a new chat or new messages.
+    this.chatsCount = el("span", { class: "badge unread tab-badge", hidden: true });
+    this.chatsTab = el("button", { type: "button", "aria-pressed": "true", onclick: () => this.showView("chats") }, "Chats ", this.chatsCount);
     this.inboxTab = el(
       "button",
       { type: "button", "aria-pressed": "false", onclick: () => this.showView("inbox") },
-      "After-hours messages ",
+      "After-hours",
+      el("span", { class: "wide-only", text: " messages" }),
+      " ",
       this.inbox.tabCount,
     );
     this.requestsTab = el("button", { type: "button", "aria-pressed": "false", onclick: () => this.showView("requests") }, "Requests");
@@ -122,11 +131,13 @@ export class PaneView {
       el("section", { "aria-labelledby": "mine-h" }, this.mineHeading, this.mineEmpty, this.mineList),
       el("section", { "aria-labelledby": "queue-h" }, this.queueHeading, this.queueEmpty, this.queueList),
     );
-    this.chatsView = el("div", { class: "chats-view" }, sidebar, this.conversation.root);
+    // data-show: which column a narrow screen shows (a wide one shows both).
+    this.chatsView = el("div", { class: "chats-view", "data-show": "list" }, sidebar, this.conversation.root);
     this.inboxView = el("div", { class: "inbox-view", hidden: true }, this.inbox.root);
     this.requestsView = el("div", { class: "requests-view", hidden: true }, this.requests.root);
     this.supervisorView = el("div", { class: "supervisor-view", hidden: true }, this.supervisor.root);
-    return [this.banner, this.errorBanner, this.nav, this.chatsView, this.inboxView, this.requestsView, this.supervisorView];
+    const bar = el("div", { class: "pane-bar" }, this.nav, this.banner);
+    return [bar, this.errorBanner, this.chatsView, this.inboxView, this.requestsView, this.supervisorView];
   }
 
   // --- connection and the agent's own state ----------------------------------------------
@@ -226,18 +237,19 @@ export class PaneView {
       (chat) => {
         const name = el("span", { class: "name" });
         const unread = el("span", { class: "badge unread" });
+        const fresh = el("span", { class: "badge new", text: "New" });
         const emergency = el("span", { class: "badge emergency", text: "Emergency" });
         const topic = el("span", { class: "sub" });
         const typing = el("span", { class: "sub typing-hint", hidden: true, text: "typing…" });
         const button = el(
           "button",
           { type: "button", class: "chat-item", onclick: () => this.openConversation(chat.id, { focus: "composer" }) },
-          el("span", { class: "line" }, name, emergency, unread),
+          el("span", { class: "line" }, name, emergency, fresh, unread),
           topic,
           typing,
         );
         const li = el("li", {}, button);
-        li._parts = { button, name, unread, emergency, topic, typing };
+        li._parts = { button, name, unread, fresh, emergency, topic, typing };
         return li;
       },
       (li, chat) => {
@@ -246,6 +258,7 @@ export class PaneView {
         const n = this.client.unread(chat.id);
         p.unread.replaceChildren(String(n), el("span", { class: "sr-only", text: " unread" }));
         p.unread.hidden = n === 0;
+        p.fresh.hidden = !this.unopened.has(chat.id) || n > 0;
         p.emergency.hidden = !chat.emergency;
         p.topic.textContent = topicName(this.client.topics, chat.topic) || excerpt(chat.first_question, 40);
         if (this.current?.id === chat.id) p.button.setAttribute("aria-current", "true");
@@ -253,7 +266,21 @@ export class PaneView {
       },
     );
     if (lost) this.mineHeading.focus();
+    this.renderChatsCount(chats);
     this.renderMe();
+  }
+
+  /** The Chats tab counts my chats with something unseen, so a new one shows from any view. */
+  renderChatsCount(chats = this.client.myChats()) {
+    for (const id of this.unopened) if (!this.client.isMineOpen(id)) this.unopened.delete(id);
+    const n = chats.filter((c) => this.unopened.has(c.id) || this.client.unread(c.id) > 0).length;
+    this.chatsCount.replaceChildren(String(n), el("span", { class: "sr-only", text: " new" }));
+    this.chatsCount.hidden = n === 0;
+  }
+
+  /** Chat `id` is on the agent's screen: it is no longer new. */
+  chatSeen(id) {
+    if (this.unopened.delete(id)) this.renderMine();
   }
 
   renderQueue() {
@@ -352,6 +379,8 @@ export class PaneView {
   onAssigned({ conversation, reason }) {
     const name = conversation.resident?.name || "a resident";
     if (reason !== "accepted" && !this.selfActions.has(conversation.id)) {
+      this.unopened.add(conversation.id);
+      this.renderMine();
       this.notifier.newChat(name);
       const how = reason === "transferred" ? "transferred to you" : reason === "reassigned" ? "given to you by a supervisor" : "assigned to you";
       this.notifier.announce(`New chat ${how}: ${name}.`);
@@ -416,6 +445,8 @@ export class PaneView {
     const previous = this.current;
     if (previous && previous.id !== id) this.client.closeView(previous.id);
     this.current = { id, readOnly, returnTo };
+    // A narrow screen shows it in place of the list (a wide one beside it).
+    this.chatsView.dataset.show = "conversation";
     if (switchView) this.showView("chats");
     const loaded = this.conversation.show(id, this.current);
     this.renderMine();
@@ -427,6 +458,12 @@ export class PaneView {
       this.conversation.focusComposer();
     }
     return ack;
+  }
+
+  /** Narrow screens: back from a chat to My chats and the queue. */
+  showChatList() {
+    this.chatsView.dataset.show = "list";
+    this.mineHeading.focus();
   }
 
   async accept(id) {
@@ -458,6 +495,28 @@ export class PaneView {
     await this.openConversation(id, { focus: "composer" });
   }
 
+  /**
+   * Fill an agent <select> with `agents` (labelled by `label`), keeping the chosen one chosen;
+   * return whether it still is there. Options are updated in place, so a screen reader on the
+   * list does not lose its place.
+   */
+  agentOptions(select, agents, label = (a) => this.agentLabel(a)) {
+    const chosen = select.value;
+    const options = new Map([...select.options].map((o) => [o.value, o]));
+    const wanted = agents.map((a) => {
+      const option = options.get(String(a.id)) || el("option", { value: a.id });
+      if (option.textContent !== label(a)) option.textContent = label(a);
+      return option;
+    });
+    for (const option of [...select.options]) if (!wanted.includes(option)) option.remove();
+    wanted.forEach((option, i) => {
+      if (select.options[i] !== option) select.insertBefore(option, select.options[i] || null);
+    });
+    const kept = chosen !== "" && agents.some((a) => String(a.id) === chosen);
+    if (kept) select.value = chosen;
+    return kept;
+  }
+
   agentLabel(agent) {
     const status = STATUS_LABELS[agent.status] || agent.status;
     return `${agent.display_name} — ${status}, ${agent.active_chats} of ${agent.max_chats} chats`;
@@ -465,22 +524,17 @@ export class PaneView {
 
   async transferDialog(id, opener) {
     const chat = this.client.chat(id);
-    const others = this.client.agents.filter((a) => a.id !== this.client.me?.id);
+    const others = () => this.client.agents.filter((a) => a.id !== this.client.me?.id);
     const toAgent = el("input", { type: "radio", name: "target", value: "agent", id: "transfer-to-agent" });
     const toGroup = el("input", { type: "radio", name: "target", value: "workgroup", id: "transfer-to-workgroup" });
-    const agentSelect = el(
-      "select",
-      { id: "transfer-agent" },
-      ...others.map((a) => el("option", { value: a.id, text: this.agentLabel(a) })),
-    );
+    const agentSelect = el("select", { id: "transfer-agent" });
     const groupSelect = el(
       "select",
       { id: "transfer-workgroup" },
       ...this.client.workgroups.map((w) => el("option", { value: w, text: w })),
     );
     if (chat?.workgroup && this.client.workgroups.includes(chat.workgroup)) groupSelect.value = chat.workgroup;
-    const firstFree = others.find((a) => a.status === "available" && a.active_chats < a.max_chats);
-    if (firstFree) agentSelect.value = String(firstFree.id);
+    const firstFree = (agents) => agents.find((a) => a.status === "available" && a.active_chats < a.max_chats);
     const note = el("textarea", { id: "transfer-note", rows: 3, required: true });
     const sync = () => {
       agentSelect.disabled = !toAgent.checked;
@@ -488,10 +542,20 @@ export class PaneView {
     };
     toAgent.addEventListener("change", sync);
     toGroup.addEventListener("change", sync);
-    if (!others.length) toAgent.disabled = true;
+    // The list follows the team while the dialog is open (someone goes Available, takes a chat).
+    const redraw = () => {
+      const agents = others();
+      const keep = this.agentOptions(agentSelect, agents);
+      if (!keep && firstFree(agents)) agentSelect.value = String(firstFree(agents).id);
+      toAgent.disabled = !agents.length;
+      if (!agents.length && toAgent.checked && !toGroup.disabled) toGroup.checked = true;
+      sync();
+    };
+    redraw();
     if (!this.client.workgroups.length) toGroup.disabled = true;
-    (others.length ? toAgent : toGroup).checked = true;
+    (!toAgent.disabled ? toAgent : toGroup).checked = true;
     sync();
+    this.agentPickers.add(redraw);
     const name = chat?.resident?.name || "the resident";
     let target = "";
     const ok = await formDialog({
@@ -529,6 +593,7 @@ export class PaneView {
         return ack.ok ? null : ack.error.message;
       },
     });
+    this.agentPickers.delete(redraw);
     if (ok) {
       this.conversation.noteUnassigned("transferred");
       this.notifier.announce(`The chat with ${name} was transferred to ${target}.`);
@@ -590,13 +655,17 @@ export class PaneView {
     const chat = this.client.chat(id);
     const name = chat?.resident?.name || "the resident";
     const me = this.client.me;
-    const select = el(
-      "select",
-      { id: "reassign-agent" },
-      ...this.client.agents
-        .filter((a) => a.id !== chat?.assigned?.id)
-        .map((a) => el("option", { value: a.id, text: a.id === me?.id ? `Me (take over) — ${this.agentLabel(a)}` : this.agentLabel(a) })),
-    );
+    const select = el("select", { id: "reassign-agent" });
+    const redraw = () => {
+      const holder = this.client.chat(id)?.assigned?.id;
+      this.agentOptions(
+        select,
+        this.client.agents.filter((a) => a.id !== holder),
+        (a) => (a.id === me?.id ? `Me (take over) — ${this.agentLabel(a)}` : this.agentLabel(a)),
+      );
+    };
+    redraw();
+    this.agentPickers.add(redraw);
     let target = "";
     const ok = await formDialog({
       title: `Reassign the chat with ${name}`,
@@ -614,6 +683,22 @@ export class PaneView {
         return ack.ok ? null : ack.error.message;
       },
     });
+    this.agentPickers.delete(redraw);
     if (ok) this.notifier.announce(`The chat with ${name} was given to ${target}.`);
   }
+}
+
+/** A <details> menu that closes on Escape (focus back on its summary) and on a click outside. */
+function closeOnEscapeAndOutside(details) {
+  if (!(details instanceof HTMLDetailsElement)) return;
+  const summary = details.querySelector("summary");
+  details.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && details.open) {
+      details.open = false;
+      summary?.focus();
+    }
+  });
+  document.addEventListener("pointerdown", (event) => {
+    if (details.open && !details.contains(/** @type {Node | null} */ (event.target))) details.open = false;
+  });
 }
