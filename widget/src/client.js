@@ -69,7 +69,10 @@ export class ChatClient extends Emitter {
     /** @type {OutboxEntry[]} */
     this.outbox = this.token && Array.isArray(saved) ? saved.filter((e) => e && e.client_id && typeof e.text === "string") : [];
     for (const entry of this.outbox) entry.state = "pending";
-    if (!this.token) store.remove("pending");
+    if (!this.token) {
+      store.remove("pending");
+      store.remove("draft");
+    }
     /** @type {Map<number, any>} seq -> Message */
     this.messages = new Map();
     this.lastSeq = 0;
@@ -81,6 +84,8 @@ export class ChatClient extends Emitter {
     this.offer = null;
     this.offerSeq = 0;
     this.forgotten = false; // the resident ended the chat: it is no longer kept on this browser
+    /** @type {Set<number>} the seqs of the notices of an end the resident asked for here */
+    this.endedHere = new Set();
     /** @type {{chat_name?: string} | null} who runs the chat (the `center` of start and resume acks) */
     this.center = null;
     this.readSeq = 0;
@@ -125,6 +130,16 @@ export class ChatClient extends Emitter {
     return this.limitedUntil > Date.now();
   }
 
+  /** What the resident typed in the composer and has not sent: it follows them to other pages. */
+  get draft() {
+    return (this.token && this.store.get("draft")) || "";
+  }
+
+  saveDraft(text) {
+    if (this.token && text.trim()) this.store.set("draft", text);
+    else this.store.remove("draft");
+  }
+
   /** Messages from the city (assistant, agent, system) the resident has not read yet. */
   unreadCount() {
     let n = 0;
@@ -142,6 +157,7 @@ export class ChatClient extends Emitter {
     this.readSeq = 0; // highest seq the resident has seen
     this.serverReadSeq = 0; // highest seq the server knows the resident has read
     this.staffReadSeq = 0;
+    this.endedHere = new Set();
   }
 
   _setConnection(state) {
@@ -223,6 +239,32 @@ export class ChatClient extends Emitter {
     });
   }
 
+  /** Connected, and the browser does not know it is offline (a socket notices a little later). */
+  _online() {
+    return Boolean(this.socket?.connected) && (typeof navigator === "undefined" || navigator.onLine !== false);
+  }
+
+  /**
+   * Wait, however long it takes, until `_online()`; resolve false if the service refuses us
+   * (the socket then stops trying).
+   * @returns {Promise<boolean>}
+   */
+  _untilOnline() {
+    return new Promise((resolve) => {
+      const check = () => {
+        // A fresh connection is proof enough of a network, whatever navigator.onLine says.
+        const state = this.connection;
+        if (state === "unavailable" || state === "connected" || this._online()) {
+          this.off("connection", check);
+          if (typeof window !== "undefined") window.removeEventListener("online", check);
+          resolve(state !== "unavailable");
+        }
+      };
+      this.on("connection", check);
+      if (typeof window !== "undefined") window.addEventListener("online", check);
+    });
+  }
+
   /** Wait until this connection has started or resumed the conversation, up to `ms`. */
   async _whenJoined(ms) {
     const until = Date.now() + ms;
@@ -243,13 +285,24 @@ export class ChatClient extends Emitter {
 
   // --- conversation ------------------------------------------------------------------------
 
-  /** Send the pre-chat form; on success keep the token and the first messages. */
+  /**
+   * Send the pre-chat form; on success keep the token and the first messages. Offline, the start
+   * waits for the connection (a `start` event says "waiting", then "sending") and goes out once
+   * it is back, as messages do. It waits before sending, never after: a `start` whose answer was
+   * lost may have opened a chat, so that one is not sent again (the resident decides).
+   */
   async start({ name, email, question }) {
     this.connect();
-    if (!(await this._whenConnected(ACK_TIMEOUT_MS))) {
-      return failure("disconnected", "Cannot reach the chat service. Check your connection and try again.");
+    const payload = { name, email, question, client_id: newClientId() };
+    while (!this._online()) {
+      this.emit("start", "waiting");
+      if (!(await this._untilOnline())) {
+        return failure("unavailable", "Chat is unavailable right now. Please try again later.");
+      }
+      if (this.socket.connected) break;
     }
-    const ack = await this._ask("start", { name, email, question, client_id: newClientId() });
+    this.emit("start", "sending");
+    const ack = await this._ask("start", payload);
     if (!ack.ok) return ack;
     if (typeof ack.token !== "string" || !ack.token) {
       return failure("internal_error", "The chat service sent an unexpected answer.");
@@ -362,6 +415,7 @@ export class ChatClient extends Emitter {
     this.store.remove("token");
     this.store.remove("pending");
     this.store.remove("offer");
+    this.store.remove("draft");
     this._clearConversation();
     clearTimeout(this.retryTimer);
     this._endLimit();
@@ -412,6 +466,8 @@ export class ChatClient extends Emitter {
   async end() {
     const ack = await this._ask("end", {});
     if (ack.ok) {
+      // Its notice ("Chat ended by the resident.", as staff read it) speaks to them as "you".
+      if (Array.isArray(ack.messages)) for (const m of ack.messages) if (isMessage(m)) this.endedHere.add(m.seq);
       this._merge(ack.messages);
       this._applyConversation(ack.conversation);
       this._forget();
@@ -430,6 +486,7 @@ export class ChatClient extends Emitter {
     this.store.remove("token");
     this.store.remove("pending");
     this.store.remove("offer");
+    this.store.remove("draft");
   }
 
   /** Our place in line while waiting for a person (null: not known, or not waiting). */

@@ -8,14 +8,16 @@
 /**
  * A small key/value store under `chatsvc:<origin>:`.
  * @param {string} origin
+ * @param {"local" | "session"} [area] "session": this tab only (reloads and the site's other
+ *   pages), for what should not come back in a new tab next week, like an open panel
  */
-export function createStore(origin) {
+export function createStore(origin, area = "local") {
   const prefix = `chatsvc:${origin}:`;
   const memory = new Map();
 
   function storage() {
     try {
-      return window.localStorage;
+      return area === "session" ? window.sessionStorage : window.localStorage;
     } catch {
       return null;
     }

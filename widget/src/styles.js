@@ -37,6 +37,33 @@ button { cursor: pointer; }
   background: var(--accent); color: var(--on-accent); font-weight: 600;
   box-shadow: 0 4px 14px rgba(0, 0, 0, 0.3);
 }
+/* The newest unread message beside the closed launcher: dark text on white (16:1). */
+.preview-area {
+  position: fixed; right: 16px; bottom: 76px; z-index: 2147483000;
+  width: 300px; max-width: calc(100vw - 32px);
+}
+.preview {
+  display: flex; align-items: flex-start;
+  background: #fff; border: 1px solid #8a8a8a; border-radius: 12px;
+  box-shadow: 0 4px 14px rgba(0, 0, 0, 0.25);
+}
+.preview-open {
+  flex: 1; min-width: 0; display: flex; flex-direction: column; gap: 2px;
+  padding: 10px 4px 12px 14px; border: 0; border-radius: 12px 0 0 12px; background: transparent;
+  color: var(--text); text-align: left; font-size: 15px; line-height: 1.35;
+}
+.preview-open:hover .preview-text { text-decoration: underline; }
+.preview-author { font-weight: 700; font-size: 14px; }
+.preview-text {
+  display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 3; overflow: hidden;
+  overflow-wrap: anywhere;
+}
+.preview-dismiss {
+  display: inline-flex; align-items: center; justify-content: center; flex: none;
+  width: 40px; height: 40px; margin: 2px; padding: 0; border: 0; border-radius: 8px;
+  background: transparent; color: var(--muted);
+}
+.preview-dismiss:hover { background: #eef0f3; color: var(--text); }
 .badge {
   min-width: 24px; padding: 0 6px; border-radius: 12px; background: #b00020; color: #fff;
   font-size: 14px; line-height: 24px; text-align: center;
@@ -108,8 +135,17 @@ button { cursor: pointer; }
 .trap { position: absolute; left: -10000px; top: auto; width: 1px; height: 1px; overflow: hidden; }
 
 .chat { flex: 1; display: flex; flex-direction: column; min-height: 0; }
+.log-wrap { flex: 1; min-height: 0; position: relative; display: flex; flex-direction: column; }
 .log {
-  flex: 1; overflow-y: auto; padding: 12px; display: flex; flex-direction: column; gap: 10px;
+  flex: 1; min-height: 0; overflow-y: auto; padding: 12px; display: flex; flex-direction: column; gap: 10px;
+}
+/* Scrolled up when a message came: a pill over the log's bottom takes the resident down. */
+.new-messages {
+  position: absolute; bottom: 10px; left: 50%; transform: translateX(-50%);
+  display: inline-flex; align-items: center; gap: 6px;
+  min-height: 36px; padding: 6px 14px; border: 2px solid var(--on-accent); border-radius: 18px;
+  background: var(--accent); color: var(--on-accent); font-size: 14px; font-weight: 600;
+  box-shadow: 0 2px 8px rgba(0, 0, 0, 0.3); white-space: nowrap;
 }
 .log:focus-visible { outline-offset: -3px; }
 .msg { max-width: 85%; padding: 8px 12px; border-radius: 12px; align-self: flex-start; }
@@ -166,6 +202,11 @@ button { cursor: pointer; }
 .typing { margin: 0; padding: 2px 16px 6px; color: var(--muted); font-size: 14px; font-style: italic; }
 .ended { padding: 12px 16px; border-top: 1px solid #d0d0d0; text-align: center; }
 .ended p { margin: 0 0 8px; font-weight: 600; }
+.ended .hint { font-weight: 400; }
+/* "End this chat?" in the composer's place. */
+.confirm-end { padding: 12px 16px; border-top: 1px solid #d0d0d0; background: #fff; }
+.confirm-end p { margin: 0 0 8px; font-size: 15px; }
+.confirm-end .actions { margin: 0; }
 .alert { margin: 0; padding: 0 16px 6px; color: var(--error); font-size: 14px; }
 .alert:empty { display: none; }
 .composer { display: flex; flex-wrap: wrap; gap: 8px; align-items: flex-end; padding: 10px 12px 12px; border-top: 1px solid #d0d0d0; }
@@ -187,7 +228,7 @@ button { cursor: pointer; }
 @media (forced-colors: active) {
   .msg, .launcher, .primary { border: 1px solid CanvasText; }
   .quick-reply, .secondary { border-color: ButtonText; }
-  .offer, .limit { border: 1px solid CanvasText; }
+  .offer, .limit, .preview, .new-messages { border: 1px solid CanvasText; }
 }
 `;
 }

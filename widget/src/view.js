@@ -14,6 +14,9 @@ import { LeaveMessageForm, Confirmation, showRefusal } from "./leave.js";
 import { LIMITS, charCount, validateStart, formatNumber } from "./validation.js";
 import { LimitNotice, holdButton } from "./limit.js";
 import { waitOf } from "./shared/socket.js";
+import { LogPin } from "./pin.js";
+import { MessagePreview } from "./preview.js";
+import { EndConfirmation } from "./end.js";
 
 const TYPING_HIDE_MS = 6000; // the other side's indicator, when no update arrives
 const COUNTER_FROM = 3500; // show the character counter near the limit
@@ -22,6 +25,7 @@ const KINDS = ["resident", "assistant", "agent", "system"];
 const EXPIRED_NOTICE = "Your previous chat has ended. Start a new one below.";
 const EXPIRED_NOTICE_LEAVE = "Your previous chat has ended.";
 const OFFER_TEXT = "No one can chat with you right now. You can leave us a message instead.";
+const ENDED_BY_YOU = "You ended the chat.";
 
 const PHOTO_TYPES = ["image/jpeg", "image/png", "image/webp"];
 const PHOTO_MAX_BYTES = 10 * 1024 * 1024;
@@ -92,10 +96,21 @@ export class ChatView {
   photoLimit;
   /** @type {HTMLButtonElement} */
   sendButton;
+  /** @type {LogPin} */
+  pin;
+  /** @type {EndConfirmation} */
+  endConfirmation;
 
-  constructor(shadow, client, { title }) {
+  /**
+   * @param {any} shadow
+   * @param {any} client the ChatClient
+   * @param {{title: string, ui: import("./storage.js").Store}} options `ui`: this tab's session
+   *   (the panel's open state and a dismissed preview follow the resident to other pages)
+   */
+  constructor(shadow, client, { title, ui }) {
     this.shadow = shadow;
     this.client = client;
+    this.ui = ui;
     this.isOpen = false;
     this.starting = false;
     this.wasDown = false; // say "Connected" only after a drop
@@ -115,7 +130,12 @@ export class ChatView {
     /** @type {false | {name: string, email: string}} the message was stored: show the confirmation */
     this.confirmed = false;
 
-    this.root = el("div", { class: "root" }, this.buildLauncher(title), this.buildPanel(title));
+    this.preview = new MessagePreview({
+      store: ui,
+      onOpen: () => this.open(),
+      onDismiss: () => this.launcher.focus(),
+    });
+    this.root = el("div", { class: "root" }, this.preview.node, this.buildLauncher(title), this.buildPanel(title));
     shadow.append(this.root);
 
     client.on("connection", () => this.renderStatus());
@@ -133,9 +153,12 @@ export class ChatView {
     client.on("reset", (info) => this.onReset(info));
     client.on("offer", () => this.render());
     client.on("limit", (limit) => this.onLimit(limit));
+    client.on("start", (state) => this.renderStarting(state));
     document.addEventListener("visibilitychange", () => this.markReadIfSeen());
 
     for (const entry of client.outbox) this.onPending(entry);
+    this.textarea.value = client.draft;
+    this.renderCounter();
     this.render();
     this.renderStatus();
   }
@@ -163,7 +186,7 @@ export class ChatView {
   }
 
   buildPanel(title) {
-    this.endButton = el("button", { type: "button", class: "end", hidden: true, onclick: () => this.endChat() }, "End chat");
+    this.endButton = el("button", { type: "button", class: "end", hidden: true, onclick: () => this.askEnd() }, "End chat");
     const header = el(
       "div",
       { class: "header" },
@@ -225,6 +248,8 @@ export class ChatView {
     // Too many chats started from here in a short time: a calm notice, the form kept as typed.
     this.startLimit = new LimitNotice("start", () => this.client.center);
     this.startButton = el("button", { type: "submit", class: "primary" }, "Start chat");
+    // Offline: the start waits for the connection and goes by itself (calm, not an error).
+    this.startWaiting = el("p", { class: "notice", role: "status" });
     this.form = el(
       "form",
       { class: "prechat", novalidate: true, onsubmit: (event) => this.submitForm(event) },
@@ -234,6 +259,7 @@ export class ChatView {
       ...fields,
       this.startLimit.node,
       this.formError,
+      this.startWaiting,
       this.startButton,
       el("p", { class: "hint", text: "Please do not share passwords or payment card numbers in the chat." }),
     );
@@ -242,6 +268,7 @@ export class ChatView {
 
   buildChat() {
     this.log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": "Messages", tabindex: "0" });
+    this.pin = new LogPin(this.log, () => (this.composer.hidden ? this.log : this.textarea).focus());
     this.typing = el("p", { class: "typing", hidden: true });
     // While waiting for a person: the place in line and the estimated wait, announced politely.
     this.waitLine = el("p", { class: "wait", "aria-live": "polite", hidden: true });
@@ -250,7 +277,15 @@ export class ChatView {
     this.messageLimit = new LimitNotice("message", () => this.client.center);
     this.photoLimit = new LimitNotice("photo", () => this.client.center);
     this.newChatButton = el("button", { type: "button", class: "primary", onclick: () => this.startNewChat() }, "Start a new chat");
-    this.endedBar = el("div", { class: "ended", hidden: true }, el("p", { text: "Chat ended" }), this.newChatButton);
+    // Ended here by the resident, it is forgotten on this browser (shared computers): say so.
+    this.endedHint = el("p", { class: "hint", text: "This browser no longer keeps this chat.", hidden: true });
+    this.endedBar = el(
+      "div",
+      { class: "ended", hidden: true },
+      el("p", { text: "Chat ended" }),
+      this.endedHint,
+      this.newChatButton,
+    );
 
     this.textarea = el("textarea", {
       id: "csc-message",
@@ -271,6 +306,7 @@ export class ChatView {
       this.alert.textContent = "";
       if (this.textarea.value.trim()) this.client.noteTyping();
       else this.client.stopTyping();
+      this.client.saveDraft(this.textarea.value);
     });
     this.composer = el(
       "form",
@@ -292,16 +328,18 @@ export class ChatView {
     this.offerText = el("p");
     this.offerButton = el("button", { type: "button", class: "secondary", onclick: () => this.openLeaveFromChat() }, "Leave a message");
     this.offerBar = el("div", { class: "offer" }, this.offerText, this.offerButton);
+    this.endConfirmation = new EndConfirmation({ onConfirm: () => this.endChat(), onCancel: () => this.cancelEnd() });
     this.chat = el(
       "div",
       { class: "chat" },
-      this.log,
+      this.pin.wrap(),
       this.waitLine,
       this.typing,
       this.messageLimit.node,
       this.photoLimit.node,
       this.alert,
       this.endedBar,
+      this.endConfirmation.node,
       this.composer,
     );
     return this.chat;
@@ -309,14 +347,17 @@ export class ChatView {
 
   // --- open, close, focus -----------------------------------------------------------------
 
-  open() {
+  /** @param {{focus?: boolean}} [options] focus: false when the panel comes back on a new page */
+  open({ focus = true } = {}) {
     if (this.isOpen) return;
     this.isOpen = true;
+    this.ui.set("open", "1");
     this.panel.hidden = false;
     this.launcher.setAttribute("aria-expanded", "true");
+    if (this.preview.hide()) focus = true; // opened from the preview: focus goes into the panel
     this.client.connect();
     this.scrollToEnd();
-    this.focusInitial();
+    if (focus) this.focusInitial();
     this.markReadIfSeen();
     this.askHours();
   }
@@ -324,10 +365,16 @@ export class ChatView {
   close() {
     if (!this.isOpen) return;
     this.isOpen = false;
+    this.ui.remove("open");
     this.panel.hidden = true;
     this.launcher.setAttribute("aria-expanded", "false");
     this.launcher.focus();
     this.renderBadge(this.client.unreadCount());
+  }
+
+  /** On a new page of the site (or a reload): the panel as the resident left it. */
+  restore() {
+    if (this.ui.get("open")) this.open({ focus: false });
   }
 
   /** Which screen the panel's body shows. */
@@ -352,6 +399,8 @@ export class ChatView {
       this.confirmation.heading.focus();
     } else if (this.client.ended) {
       this.newChatButton.focus();
+    } else if (this.endConfirmation.open) {
+      this.endConfirmation.cancelButton.focus();
     } else {
       this.textarea.focus();
     }
@@ -389,8 +438,10 @@ export class ChatView {
     if (changed) this.body.replaceChildren(node);
     const ended = this.client.ended;
     this.endButton.hidden = screen !== "chat" || ended;
-    this.composer.hidden = ended;
+    if (screen !== "chat" || ended) this.endConfirmation.hide();
+    this.composer.hidden = ended || this.endConfirmation.open;
     this.endedBar.hidden = !ended;
+    this.endedHint.hidden = !this.client.forgotten;
     if (ended) this.hideTyping();
     this.renderWait();
     this.renderOffer();
@@ -459,13 +510,39 @@ export class ChatView {
     this.badge.hidden = !show;
     this.badgeCount.textContent = String(count);
     this.badgeText.textContent = count === 1 ? ", 1 new message" : `, ${count} new messages`;
+    this.renderPreview();
+  }
+
+  /** The panel is closed: the newest unread message from the city shows beside the launcher. */
+  renderPreview() {
+    const conversation = this.client.conversation;
+    /** @type {any} */
+    let newest = null;
+    if (!this.isOpen && conversation && Number.isInteger(conversation.id)) {
+      for (const m of this.client.messages.values()) {
+        if (m.author_kind !== "resident" && m.seq > this.client.readSeq && (!newest || m.seq > newest.seq)) newest = m;
+      }
+    }
+    if (!newest) {
+      if (this.preview.hide()) this.launcher.focus();
+      return;
+    }
+    const text = newest.format === "markdown" ? renderMarkdown(newest.text, document).textContent || "" : newest.text;
+    this.preview.show({
+      conversation: conversation.id,
+      seq: newest.seq,
+      author: authorOf(newest, this.client.center?.chat_name),
+      text: this.client.endedHere.has(newest.seq) ? ENDED_BY_YOU : text,
+    });
   }
 
   messageNode(m) {
     const kind = KINDS.includes(m.author_kind) ? m.author_kind : "system";
     const time = formatTime(m.created_at);
     let text;
-    if (m.format === "markdown") {
+    if (this.client.endedHere.has(m.seq)) {
+      text = el("p", { class: "text", text: ENDED_BY_YOU });
+    } else if (m.format === "markdown") {
       text = el("div", { class: "text markdown" });
       text.append(renderMarkdown(m.text, document));
     } else {
@@ -498,12 +575,13 @@ export class ChatView {
     if (line.textContent !== text) line.textContent = text;
   }
 
+  /** The resident is at the newest message (as of their last scroll): keep them there. */
   nearBottom() {
-    return this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 48;
+    return this.pin.pinned;
   }
 
   scrollToEnd() {
-    this.log.scrollTop = this.log.scrollHeight;
+    this.pin.toEnd();
   }
 
   /**
@@ -549,6 +627,7 @@ export class ChatView {
     this.place(node, m.seq);
     if (m.author_kind === "agent") this.hideTyping();
     if (stick || m.author_kind === "resident") this.scrollToEnd();
+    else this.pin.arrived();
     this.renderSeen();
     this.renderQuickReplies();
     this.markReadIfSeen();
@@ -670,6 +749,8 @@ export class ChatView {
     this.messageLimit.clear();
     this.photoLimit.clear();
     holdButton(this.sendButton, false);
+    this.endConfirmation.hide();
+    this.pin.toEnd();
     this.textarea.value = "";
     this.renderCounter();
     this.notice.textContent = reason === "expired" ? EXPIRED_NOTICE : "";
@@ -731,6 +812,7 @@ export class ChatView {
     this.starting = false;
     this.startButton.removeAttribute("aria-disabled");
     this.startButton.textContent = "Start chat";
+    this.startWaiting.textContent = "";
 
     if (ack.ok) {
       this.startLimit.clear();
@@ -751,6 +833,16 @@ export class ChatView {
     }
     this.startLimit.clear();
     showRefusal(this, ack.error, FIELDS);
+  }
+
+  /** The start waits for the connection ("waiting") or has gone out ("sending"). */
+  renderStarting(state) {
+    if (!this.starting) return;
+    const waiting = state === "waiting";
+    this.startButton.textContent = waiting ? "Waiting for connection…" : "Starting chat…";
+    this.startWaiting.textContent = waiting
+      ? "You seem to be offline. Your chat will start by itself as soon as the connection is back."
+      : "";
   }
 
   /** The outbox waits for the service (`limit` events): say so, and hold the Send button. */
@@ -780,6 +872,7 @@ export class ChatView {
     this.alert.textContent = "";
     this.client.send(text);
     this.textarea.value = "";
+    this.client.saveDraft("");
     this.renderCounter();
   }
 
@@ -832,10 +925,29 @@ export class ChatView {
     this.client.send(reply.text.trim());
   }
 
+  /** "End chat" in the header: ask first, in the panel. */
+  askEnd() {
+    if (this.client.ended) return;
+    this.alert.textContent = "";
+    this.endConfirmation.show();
+    this.render(); // the question takes the composer's place
+  }
+
+  cancelEnd() {
+    this.endConfirmation.hide();
+    this.render();
+    if (this.isOpen) this.textarea.focus();
+  }
+
   async endChat() {
     this.alert.textContent = "";
     const ack = await this.client.end();
-    if (!ack.ok) this.alert.textContent = `The chat could not be ended: ${ack.error.message}`;
+    if (ack.ok) {
+      this.render(); // it is forgotten on this browser now: the ended bar says so
+    } else {
+      this.cancelEnd();
+      this.alert.textContent = `The chat could not be ended: ${ack.error.message}`;
+    }
   }
 
   startNewChat() {

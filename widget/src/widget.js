@@ -50,8 +50,9 @@ function mount() {
   const shadow = host.attachShadow({ mode: "open" });
   addStyles(shadow, stylesheet(config.theme));
   const client = new ChatClient(config.server, createStore(config.server));
-  new ChatView(shadow, client, config);
+  const view = new ChatView(shadow, client, { title: config.title, ui: createStore(config.server, "session") });
   document.body.append(host);
+  view.restore(); // the panel as the resident left it on the previous page
   // A returning resident: catch up now, so the launcher can show unread replies.
   if (client.hasConversation) client.connect();
 }

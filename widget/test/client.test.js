@@ -246,3 +246,47 @@ test("other refusals to slow down read as a sentence for residents", async () =>
   });
   assert.equal(socket.connected, true);
 });
+
+test("a chat started offline waits for the connection and goes once, when it is back", async () => {
+  const socket = new FakeSocket({
+    start: ({ question, client_id }) => ({
+      ok: true,
+      token: "tok",
+      conversation: CONVERSATION,
+      messages: [message(1, question, { author_kind: "resident", client_id })],
+    }),
+  });
+  const store = memoryStore();
+  const client = new ChatClient("https://chat.example.org", store, socket.open);
+  client.connect();
+  socket.drop();
+  /** @type {string[]} */
+  const states = [];
+  client.on("start", (state) => states.push(state));
+
+  const started = client.start({ name: "Ana", email: "ana@example.com", question: "Is the pool open?" });
+  await settle();
+  assert.deepEqual(socket.payloads("start"), [], "nothing is emitted while offline");
+  assert.deepEqual(states, ["waiting"]);
+
+  socket.connect();
+  const ack = await started;
+  assert.equal(ack.ok, true);
+  assert.equal(socket.payloads("start").length, 1);
+  assert.deepEqual(states, ["waiting", "sending"]);
+  assert.equal(store.get("token"), "tok");
+});
+
+test("the composer's draft is kept with the chat and forgotten with it", async () => {
+  const { client, store } = resumedClient(server([message(1, "Hello! How can I help?")]).answers);
+  client.saveDraft("Half a questi");
+  assert.equal(client.draft, "Half a questi");
+  client.saveDraft("  ");
+  assert.equal(store.get("draft"), null, "an empty box keeps nothing");
+  client.saveDraft("Half a questi");
+  client.connect();
+  await settle();
+  await client.end();
+  assert.equal(store.get("draft"), null, "ending the chat forgets it on this browser");
+  assert.equal(client.draft, "");
+});

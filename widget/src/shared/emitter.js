@@ -11,6 +11,12 @@ export class Emitter {
     return this;
   }
 
+  off(event, handler) {
+    const handlers = this.listeners.get(event);
+    if (handlers) this.listeners.set(event, handlers.filter((h) => h !== handler));
+    return this;
+  }
+
   emit(event, ...args) {
     for (const handler of this.listeners.get(event) || []) handler(...args);
   }
