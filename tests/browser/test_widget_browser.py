@@ -1062,6 +1062,50 @@ async def test_after_hours_a_person_is_offered_as_a_message(
     await expect(leave).to_have_count(0)
 
 
+async def send_message_in_view(page: Page) -> None:
+    """The message form's Send button is on screen without scrolling, none of it cut off."""
+    button = page.get_by_role("button", name="Send message")
+    await expect(button).to_be_in_viewport(ratio=1)
+    scrolled = await leave_form(page).evaluate("form => form.scrollTop")
+    assert scrolled == 0
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (390, 844)])
+async def test_after_hours_one_offer_and_the_form_fits_with_send_in_view(
+    closed_server: LiveServer, context: BrowserContext, size: tuple[int, int]
+) -> None:
+    """Send was below the fold of the desktop panel; the assistant said "**leave us a
+    message**" in bold, not a button, above a box that offered it again."""
+    page = await context.new_page()
+    await page.set_viewport_size({"width": size[0], "height": size[1]})
+    await page.goto(closed_server.url + "/")
+    await launcher(page).click()
+    await expect(leave_form(page)).to_be_visible()
+    await send_message_in_view(page)
+    if size == (1366, 768):
+        # The whole form fits the panel: nothing to scroll to.
+        fits = await leave_form(page).evaluate("form => form.scrollHeight <= form.clientHeight")
+        assert fits
+
+    await page.get_by_role("button", name=ASSISTANT_INSTEAD).click()
+    await fill_form(page, "Ana Ruiz", "ana@example.com", "When is bulky item pickup?")
+    await page.get_by_role("button", name="Start chat").click()
+    await expect(log(page).locator(".msg[data-seq='2']")).to_be_visible()
+    await send(page, PERSON)
+    answer = log(page).locator(".msg[data-seq='4']")
+    await expect(answer).to_contain_text("nobody can join this chat")
+    # One offer: the box under the answer, with its button; the answer does not repeat it.
+    await expect(answer.locator("strong")).to_have_count(0)
+    await expect(answer).not_to_contain_text("leave us a message")
+    offer = page.get_by_role("button", name="Leave a message")
+    await expect(offer).to_have_count(1)
+    await expect(offer).to_be_in_viewport(ratio=1)
+    await offer.click()
+    await expect(page.get_by_label("Message", exact=True)).to_be_focused()
+    await send_message_in_view(page)
+    assert await axe_violations(page) == []
+
+
 async def test_the_message_form_is_accessible_and_hides_its_honeypot(
     closed_server: LiveServer, page_on: Callable[[LiveServer], Awaitable[Page]]
 ) -> None:

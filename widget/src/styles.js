@@ -46,7 +46,7 @@ button { cursor: pointer; }
   position: fixed; right: 16px; bottom: 84px; z-index: 2147483001;
   display: flex; flex-direction: column;
   width: 380px; max-width: calc(100vw - 32px);
-  height: 600px; max-height: calc(100vh - 110px);
+  height: 680px; max-height: calc(100vh - 110px);
   background: #fff; border: 1px solid #8a8a8a; border-radius: 12px; overflow: hidden;
   box-shadow: 0 8px 30px rgba(0, 0, 0, 0.3);
   animation: csc-open 0.16s ease-out;
@@ -99,8 +99,21 @@ button { cursor: pointer; }
 .secondary:hover { background: #eef0f3; }
 .actions { display: flex; flex-wrap: wrap; gap: 8px; margin-bottom: 12px; }
 
-/* The leave-a-message form and its confirmation. */
+/* The leave-a-message form and its confirmation. Its buttons stay at the panel's foot when
+   the form is taller than the panel (scroll-padding keeps a focused field clear of them). */
 .lead { font-weight: 600; }
+.leave { padding-bottom: 0; scroll-padding-bottom: 76px; }
+.leave p.hours { color: var(--muted); font-size: 14px; margin-bottom: 4px; }
+.leave .hint { margin-bottom: 8px; }
+.leave .field { margin-bottom: 8px; }
+.leave .field label { margin-bottom: 2px; }
+.leave .field textarea { min-height: 72px; }
+.leave .actions {
+  position: sticky; bottom: 0; flex-wrap: nowrap; gap: 6px; margin: 0 -16px; padding: 8px 16px;
+  background: #fff; border-top: 1px solid #d0d0d0;
+}
+.leave .actions .primary { padding: 8px 14px; white-space: nowrap; }
+.leave .actions .secondary { font-size: 14px; padding: 6px 10px; }
 .checking p { color: var(--muted); }
 .confirmation h3 { outline-offset: 4px; }
 .confirmation strong { font-weight: 700; letter-spacing: 0.04em; }

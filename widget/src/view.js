@@ -290,7 +290,7 @@ export class ChatView {
     );
     // Offered inside the log, after the answer to "a person, please", when nobody can come soon.
     this.offerText = el("p");
-    this.offerButton = el("button", { type: "button", class: "secondary", onclick: () => this.openLeaveFromChat() }, "Leave a message");
+    this.offerButton = el("button", { type: "button", class: "primary", onclick: () => this.openLeaveFromChat() }, "Leave a message");
     this.offerBar = el("div", { class: "offer" }, this.offerText, this.offerButton);
     this.chat = el(
       "div",
