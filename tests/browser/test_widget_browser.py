@@ -318,6 +318,9 @@ async def test_keyboard_only(page: Page) -> None:
     await expect(composer).to_be_focused()
     await page.keyboard.press("Shift+Tab")
     await expect(page.get_by_role("button", name="Leave a message")).to_be_focused()
+    # The center's number in the assistant's answer is a link to call it, in the tab order.
+    await page.keyboard.press("Shift+Tab")
+    await expect(log(page).get_by_role("link", name="(626) 744-7311")).to_be_focused()
     await page.keyboard.press("Shift+Tab")
     await expect(log(page)).to_be_focused()
     await page.keyboard.press("Shift+Tab")
@@ -694,6 +697,39 @@ async def test_assistant_markdown_is_rendered_safely(page: Page, live_server: Li
     )
     assert images == 0
     assert dialogs == []
+
+
+async def test_phone_numbers_the_city_writes_are_tap_to_call(
+    page: Page, live_server: LiveServer
+) -> None:
+    """Numbers in the assistant's answers, an agent's and a notice are tel: links; a number the
+    resident typed stays text."""
+    await start_chat(page)
+    await send(page, "My neighbour says call 626-555-0100")
+    conversation_id = await _only_conversation_id(live_server)
+    answer = await publish_assistant(
+        live_server, conversation_id, "Call **(626) 744-7311** or 1-800-799-7233 at night."
+    )
+    agent = await publish_assistant(
+        live_server, conversation_id, "Water and Power: 626-744-4005.", author_kind="agent"
+    )
+    notice = await live_server.app[DATABASE].run(
+        actions.send_message,
+        actions.Draft(
+            conversation_id, "system", None, "We are closed. Call (626) 744-7311.", None, utc_now()
+        ),
+    )
+    calls = {
+        answer: [("(626) 744-7311", "tel:+16267447311"), ("1-800-799-7233", "tel:+18007997233")],
+        agent: [("626-744-4005", "tel:+16267444005")],
+        notice.message.seq: [("(626) 744-7311", "tel:+16267447311")],
+    }
+    for seq, expected in calls.items():
+        links = log(page).locator(f".msg[data-seq='{seq}'] a")
+        await expect(links).to_have_text([text_ for text_, _ in expected])
+        hrefs = await links.evaluate_all("links => links.map((a) => [a.href, a.target])")
+        assert hrefs == [[href, ""] for _, href in expected], hrefs
+    await expect(message(page, "My neighbour says call 626-555-0100").locator("a")).to_have_count(0)
 
 
 async def test_quick_replies_are_sent_like_typed_messages(

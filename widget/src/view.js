@@ -470,7 +470,8 @@ export class ChatView {
       text.append(renderMarkdown(m.text, document));
     } else {
       text = el("p", { class: "text" });
-      appendLinkified(text, m.text);
+      // The City's words (an agent's, a notice) make phone numbers links; a resident's never do.
+      appendLinkified(text, m.text, { phones: kind !== "resident" });
     }
     return el(
       "div",

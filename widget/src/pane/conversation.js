@@ -457,7 +457,7 @@ export class ConversationView {
     const role = { resident: "Resident", assistant: "Assistant", agent: "Agent", system: "" }[kind];
     const text = el("div", { class: "text" });
     if (m.format === "markdown") text.append(renderMarkdown(m.text, document));
-    else appendLinkified(text, m.text);
+    else appendLinkified(text, m.text, { phones: kind !== "resident" }); // never a resident's
     const node = el(
       "li",
       { class: `msg msg-${kind}`, "data-seq": m.seq },
