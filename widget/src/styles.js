@@ -137,6 +137,11 @@ button { cursor: pointer; }
 .markdown ul, .markdown ol { margin: 0; padding-left: 1.4em; }
 .markdown li + li { margin-top: 2px; }
 .markdown strong { font-weight: 700; }
+/* A photo the resident sent: a thumbnail in their bubble, never wider than it. */
+.text.photo img { display: block; max-width: 100%; max-height: 200px; border-radius: 8px; background: #fff; }
+.msg-resident .text.photo { font-size: 14px; font-style: italic; }
+.quick-reply.photo { display: inline-flex; align-items: center; gap: 6px; }
+.quick-reply.photo svg { flex: none; width: 20px; height: 20px; }
 .msg-resident { align-self: flex-end; background: var(--accent); color: var(--on-accent); border-bottom-right-radius: 4px; }
 .msg-resident .meta, .msg-resident .text a, .msg-resident .state { color: var(--on-accent); }
 .msg-assistant { background: #eef0f3; border-bottom-left-radius: 4px; }
@@ -181,6 +186,8 @@ button { cursor: pointer; }
 .ended p { margin: 0 0 8px; font-weight: 600; }
 .alert { margin: 0; padding: 0 16px 6px; color: var(--error); font-size: 14px; }
 .alert:empty { display: none; }
+.progress { margin: 0; padding: 0 16px 6px; color: var(--muted); font-size: 14px; }
+.progress:empty { display: none; }
 .composer { display: flex; flex-wrap: wrap; gap: 8px; align-items: flex-end; padding: 10px 12px 12px; border-top: 1px solid #d0d0d0; }
 .composer textarea { flex: 1; min-width: 0; height: 64px; max-height: 160px; resize: none; }
 .composer textarea::placeholder, .field ::placeholder { color: #595959; opacity: 1; }
