@@ -70,6 +70,7 @@ class MessageView:
     format: str = "text"
     quick_replies: tuple[tuple[str, str], ...] = ()
     offers_photo: bool = False  # the assistant asks for a photo: the widget shows an upload
+    photo_id: int | None = None  # a resident's photo, shown in the chat
 
     @classmethod
     def of(cls, message: Message) -> MessageView:
@@ -85,9 +86,11 @@ class MessageView:
             format=message.format or "text",
             quick_replies=_replies(message.quick_replies),
             offers_photo=_offers_photo(message.quick_replies),
+            photo_id=message.photo_id,
         )
 
     def as_dict(self) -> dict[str, Any]:
+        photo = {"photo_id": self.photo_id} if self.photo_id is not None else {}
         return {
             "id": self.id,
             "conversation_id": self.conversation_id,
@@ -100,6 +103,7 @@ class MessageView:
             "format": self.format,
             "quick_replies": [{"label": label, "text": text} for label, text in self.quick_replies]
             + ([PHOTO_REPLY] if self.offers_photo else []),
+            **photo,
         }
 
 
@@ -180,6 +184,7 @@ class Draft:
     quick_replies: tuple[tuple[str, str], ...] = ()
     decision: dict[str, Any] | None = None
     offers_photo: bool = False
+    photo_id: int | None = None  # a photo the resident sent (the message's text stands for it)
     # The connection that sent it, told by its ack (group commit serves many at once, so the
     # draft carries it; elsewhere the transaction's `notices.origin` does).
     origin: str | None = None
@@ -400,6 +405,7 @@ async def append_messages(session: AsyncSession, drafts: Sequence[Draft]) -> lis
                 + ([PHOTO_REPLY] if draft.offers_photo else [])
                 or None,
                 "decision": draft.decision,
+                "photo_id": draft.photo_id,
             }
         )
     if not new_rows:
@@ -441,6 +447,7 @@ async def _insert(
             format=row["format"],
             quick_replies=_replies(row["quick_replies"]),
             offers_photo=_offers_photo(row["quick_replies"]),
+            photo_id=row["photo_id"],
         )
         for row in rows
     ]

@@ -149,10 +149,14 @@ async def assigned_agent(session: AsyncSession, *, conversation_id: int) -> int 
 
 
 async def latest_resident_text(session: AsyncSession, *, conversation_id: int) -> str | None:
-    """The resident's newest message in a conversation (what suggestions are for)."""
+    """The resident's newest words in a conversation (what suggestions are for)."""
     found: str | None = await session.scalar(
         select(Message.body)
-        .where(Message.conversation_id == conversation_id, Message.author_kind == "resident")
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.author_kind == "resident",
+            Message.photo_id.is_(None),  # a photo's "Sent a photo." asks nothing
+        )
         .order_by(Message.seq.desc())
         .limit(1)
     )

@@ -48,11 +48,11 @@ def compose_reply(
             "that can wait.",
         )
     else:
+        # The widget offers the message form right under this answer, with its button: one
+        # offer, which this text does not repeat.
         text_ = (
-            "Our team is away right now, so nobody can join this chat. Please **leave us a "
-            "message** and we will reply by email by the end of the next business day. I can "
-            "still answer questions here, and you can call us at "
-            f"{kb.center.phone} when we are open."
+            "Our team is away right now, so nobody can join this chat. I can still answer "
+            f"questions here, and you can call us at {kb.center.phone} when we are open."
         )
     return Reply(text_, topic=reply.topic, misses=0, decision=reply.decision, wanted=reply.handoff)
 

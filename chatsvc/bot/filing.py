@@ -560,8 +560,14 @@ def _join(*parts: str) -> str:
 def _md(text: str) -> str:
     """Show a resident's words as they wrote them, not as Markdown, and never as a link.
 
-    The widget and the pane link bare https:// URLs in the assistant's messages (its own, from
-    the knowledge base); an escaped colon ("https\\://") keeps a resident's URL plain text, so
-    nothing they typed becomes a link in the City Assistant's voice.
+    The widget and the pane link bare https:// URLs and phone numbers in the assistant's
+    messages (its own, from the knowledge base); an escaped colon ("https\\://") keeps a
+    resident's URL plain text, and an escaped "-" or "." between digits ("744\\-7311") their
+    phone number (widget/src/shared/phone.js), so nothing they typed becomes a link in the City
+    Assistant's voice.
     """
-    return re.sub(r"([\\`*_\[\]#<>|~:])", r"\\\1", text)
+    return _DIGITS_JOINED.sub(r"\\\1", re.sub(r"([\\`*_\[\]#<>|~:])", r"\\\1", text))
+
+
+# What joins the groups of a phone number: every number the clients link has one.
+_DIGITS_JOINED = re.compile(r"(?<=\d)([-.])(?=\d)")

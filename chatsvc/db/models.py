@@ -141,6 +141,9 @@ class Message(Base):
     quick_replies: Mapped[list[dict[str, str]] | None] = mapped_column(JSON(none_as_null=True))
     # What the assistant made of the message it answers: intent, band, score, article.
     decision: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    # The photo a resident's message shows (a RequestPhoto; no foreign key: a photo no request
+    # took is deleted after a while, and the message then says it is gone).
+    photo_id: Mapped[int | None]
 
 
 class Staff(Base):

@@ -256,7 +256,12 @@ class AgentNamespace(Namespace):
         )
         await self.enter_room(sid, view_room(payload.conversation_id))
         latest = next(
-            (m.text for m in reversed(detail.messages) if m.author_kind == "resident"), None
+            (
+                m.text
+                for m in reversed(detail.messages)
+                if m.author_kind == "resident" and m.photo_id is None
+            ),
+            None,
         )
         return {**detail.as_dict(), "suggestions": self._suggestions(latest)}
 

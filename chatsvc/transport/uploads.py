@@ -1,8 +1,9 @@
 """Photo uploads from the widget: the one resident action that is HTTP, not Socket.IO.
 
 A photo (up to 10 MB) is too big for a Socket.IO message. The widget POSTs the file's bytes
-as the body with the conversation token in a header; the assistant's next line comes back in
-the response and to the conversation's other connections as a message event.
+as the body with the conversation token in a header; the photo's message and the assistant's
+next line come back in the response and to the conversation's other connections as message
+events. The widget fetches the photo back, with the token in the same header, to show it.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from chatsvc.transport.state import ASSISTANT, CLOCK, DATABASE, SETTINGS
 log = logging.getLogger("chatsvc.uploads")
 
 TOKEN_HEADER = "X-Chat-Token"
+PHOTO_PATH = r"/resident/photos/{photo_id:\d{1,15}}"
 CHUNK = 64 * 1024
 TOO_LARGE = "The photo is too large: up to 10 MB, please."
 
@@ -116,6 +118,8 @@ def add_upload_routes(app: web.Application) -> None:
     app.on_cleanup.append(_stop_decoders)
     app.router.add_route("OPTIONS", "/resident/photos", preflight)
     app.router.add_post("/resident/photos", upload_photo)
+    app.router.add_route("OPTIONS", PHOTO_PATH, preflight)
+    app.router.add_get(PHOTO_PATH, chat_photo)
     # Its body is streamed with its own deadline (CHATSVC_UPLOAD_SECONDS), after the checks
     # that need none of it.
     app[OWN_BODY_DEADLINE].add(upload_photo)
@@ -142,7 +146,7 @@ async def preflight(request: web.Request) -> web.Response:
         return web.Response(status=403)
     headers.update(
         {
-            "Access-Control-Allow-Methods": "POST",
+            "Access-Control-Allow-Methods": "GET" if "photo_id" in request.match_info else "POST",
             "Access-Control-Allow-Headers": f"{TOKEN_HEADER}, Content-Type",
             "Access-Control-Max-Age": "600",
         }
@@ -205,6 +209,44 @@ async def upload_photo(request: web.Request) -> web.Response:
     log.info("conversation %d: photo added (%d bytes)", conversation_id, len(image.data))
     return web.json_response(
         {"ok": True, "messages": [m.as_dict() for m in turn.messages]}, headers=cors
+    )
+
+
+async def chat_photo(request: web.Request) -> web.Response:
+    """A photo sent in the chat whose token the request carries, for the resident's browser.
+
+    Served as `request_photo` serves staff: as the image type it was checked to be, never
+    rendered as anything else (nosniff; a CSP that runs nothing), and kept by no cache.
+    """
+    cors = _cors(request)
+    app = request.app
+    token = request.headers.get(TOKEN_HEADER, "")
+    try:
+        if not 20 <= len(token) <= 100:
+            raise InvalidPayload(f"the {TOKEN_HEADER} header must hold the chat's token")
+        photo = await app[DATABASE].run(
+            photos.chat_photo,
+            token=token,
+            photo_id=int(request.match_info["photo_id"]),
+            now=app[CLOCK](),
+            ttl=app[SETTINGS].token_ttl,
+        )
+    except Exception as exc:
+        if client_error(exc) is None:
+            raise
+        status, body = render_error(exc, log=log, where=f"{request.method} {request.path}")
+        return web.json_response(body, status=status, headers=cors)
+    return web.Response(
+        body=photo.data,
+        headers={
+            **cors,
+            "Content-Type": photo.content_type,
+            "Content-Disposition": "inline",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'",
+            "Cross-Origin-Resource-Policy": "same-origin",
+            "Cache-Control": "private, no-store",
+        },
     )
 
 

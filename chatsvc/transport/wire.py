@@ -83,6 +83,7 @@ class Message(Wire):
     created_at: Timestamp
     format: Literal["text", "markdown"]
     quick_replies: list[QuickReply]
+    photo_id: int | None = None  # only on a resident's photo
 
 
 class Typing(Wire):

@@ -6,6 +6,7 @@ import io
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -19,6 +20,7 @@ from chatsvc.db.models import RequestPhoto, ServiceRequest
 from chatsvc.settings import Settings
 from chatsvc.transport.state import CLOCK, DATABASE, REQUEST_POLICY
 from tests.browser.helpers import axe_violations
+from tests.browser.test_agent_pane_browser import NewContext, add_staff, open_pane, transcript
 from tests.browser.test_widget_browser import log, send, start_chat
 from tests.conftest import Inbox, LiveServer
 
@@ -56,7 +58,7 @@ async def live_server(
     return await start_server(settings)
 
 
-def last_assistant(page: Page) -> object:
+def last_assistant(page: Page) -> Any:
     return log(page).locator(".msg-assistant").last
 
 
@@ -145,3 +147,70 @@ async def test_status_lookup_right_and_wrong_in_the_widget(
     await expect(answer).to_contain_text("Referred")
     await expect(answer).to_contain_text("Southern California Edison")
     await expect(answer).to_contain_text("they will repair it within 10 days")
+
+
+async def photo_shown(image: Any) -> None:
+    """Wait until the <img> has loaded and drawn the photo (a broken image has no width)."""
+    await expect(image).to_be_visible()
+    await expect(image).to_have_js_property("complete", True)
+    assert await image.evaluate("img => img.naturalWidth") > 0
+
+
+async def test_the_residents_photo_shows_in_the_chat_for_them_and_for_the_agent(
+    page: Page, live_server: LiveServer, new_context: NewContext, tmp_path: Path
+) -> None:
+    """The photo used to leave only "Photo sent." in error red under the log, and the button
+    relied on a camera emoji (an empty box without the font). Phone numbers the City writes are
+    tel: links on both sides; one the resident typed never is."""
+    await add_staff(live_server, "maria", "Maria Lopez", workgroups=("Street Maintenance",))
+    await start_chat(page, "There is graffiti all over the wall by my house")
+    await page.get_by_role("button", name="File a request").click()
+    await expect(log(page).locator(".msg-assistant[data-seq='4']")).to_contain_text("address")
+    await send(page, "100 N Garfield Ave")
+    await expect(last_assistant(page)).to_contain_text("describe")
+    await send(page, "Black tags on the east wall. The owner is at 626-555-0100.")
+    photo_button = page.get_by_role("button", name="Add a photo", exact=True)
+    await expect(photo_button).to_be_visible()
+    # A drawn icon (hidden from screen readers) and words: no emoji glyph to go missing.
+    await expect(photo_button.locator("svg[aria-hidden='true'] path")).to_have_count(1)
+    assert "\U0001f4f7" not in await photo_button.inner_text()
+
+    picture = tmp_path / "wall.png"
+    picture.write_bytes(PIXEL)
+    async with page.expect_file_chooser() as chooser:
+        await photo_button.click()
+    await (await chooser.value).set_files(str(picture))
+    await expect(last_assistant(page)).to_contain_text("Shall I file it?")
+    mine = log(page).locator(".msg-resident").filter(has=page.locator("img"))
+    await expect(mine).to_have_count(1)
+    await photo_shown(mine.get_by_role("img", name="Your photo"))
+    # Sent is not an error: nothing in the alert line, nothing in red.
+    await expect(page.locator("chatsvc-widget .alert")).to_have_text("")
+    await expect(page.get_by_text("Photo sent.")).to_have_count(0)
+    assert await axe_violations(page) == []
+
+    # The resident's number, in their message and in the assistant's summary, is no link.
+    summary = last_assistant(page)
+    await expect(summary).to_contain_text("The owner is at 626-555-0100.")
+    await expect(log(page).locator("a[href='tel:+16265550100']")).to_have_count(0)
+
+    # Still there after a reload (fetched again with the chat's token).
+    await page.reload()
+    await page.get_by_role("button", name=re.compile(r"^Chat with us")).click()
+    await photo_shown(log(page).get_by_role("img", name="Your photo"))
+
+    # The agent who takes the chat sees the photo too, and the City's number as a link.
+    pane = await open_pane(new_context, live_server, "maria")
+    await send(page, "Talk to a person")
+    await expect(log(page).locator(".msg-assistant").last).to_contain_text("(626) 744-7311")
+    call = log(page).locator(".msg-assistant").last.get_by_role("link", name="(626) 744-7311")
+    await expect(call).to_have_attribute("href", "tel:+16267447311")
+    photo = transcript(pane).get_by_role("img", name="Photo sent by the resident")
+    await photo_shown(photo)
+    city = transcript(pane).locator(".msg-assistant").get_by_role("link", name="(626) 744-7311")
+    await expect(city.last).to_have_attribute("href", "tel:+16267447311")
+    owner = transcript(pane).locator(".msg-resident").filter(has_text="626-555-0100")
+    await expect(owner).to_have_count(1)
+    await expect(owner.get_by_role("link")).to_have_count(0)
+    await expect(transcript(pane).locator("a[href='tel:+16265550100']")).to_have_count(0)
+    assert await axe_violations(pane) == []

@@ -321,6 +321,9 @@ async def test_keyboard_only(page: Page) -> None:
     await expect(composer).to_be_focused()
     await page.keyboard.press("Shift+Tab")
     await expect(page.get_by_role("button", name="Leave a message")).to_be_focused()
+    # The center's number in the assistant's answer is a link to call it, in the tab order.
+    await page.keyboard.press("Shift+Tab")
+    await expect(log(page).get_by_role("link", name="(626) 744-7311")).to_be_focused()
     await page.keyboard.press("Shift+Tab")
     await expect(log(page)).to_be_focused()
     await page.keyboard.press("Shift+Tab")
@@ -705,6 +708,39 @@ async def test_assistant_markdown_is_rendered_safely(page: Page, live_server: Li
     assert dialogs == []
 
 
+async def test_phone_numbers_the_city_writes_are_tap_to_call(
+    page: Page, live_server: LiveServer
+) -> None:
+    """Numbers in the assistant's answers, an agent's and a notice are tel: links; a number the
+    resident typed stays text."""
+    await start_chat(page)
+    await send(page, "My neighbour says call 626-555-0100")
+    conversation_id = await _only_conversation_id(live_server)
+    answer = await publish_assistant(
+        live_server, conversation_id, "Call **(626) 744-7311** or 1-800-799-7233 at night."
+    )
+    agent = await publish_assistant(
+        live_server, conversation_id, "Water and Power: 626-744-4005.", author_kind="agent"
+    )
+    notice = await live_server.app[DATABASE].run(
+        actions.send_message,
+        actions.Draft(
+            conversation_id, "system", None, "We are closed. Call (626) 744-7311.", None, utc_now()
+        ),
+    )
+    calls = {
+        answer: [("(626) 744-7311", "tel:+16267447311"), ("1-800-799-7233", "tel:+18007997233")],
+        agent: [("626-744-4005", "tel:+16267444005")],
+        notice.message.seq: [("(626) 744-7311", "tel:+16267447311")],
+    }
+    for seq, expected in calls.items():
+        links = log(page).locator(f".msg[data-seq='{seq}'] a")
+        await expect(links).to_have_text([text_ for text_, _ in expected])
+        hrefs = await links.evaluate_all("links => links.map((a) => [a.href, a.target])")
+        assert hrefs == [[href, ""] for _, href in expected], hrefs
+    await expect(message(page, "My neighbour says call 626-555-0100").locator("a")).to_have_count(0)
+
+
 async def test_quick_replies_are_sent_like_typed_messages(
     page: Page, live_server: LiveServer
 ) -> None:
@@ -1073,6 +1109,50 @@ async def test_after_hours_a_person_is_offered_as_a_message(
     # Open as it was left; focus stays with the page until the resident moves it.
     await expect(page.get_by_role("button", name="Start a new chat")).to_be_visible()
     await expect(leave).to_have_count(0)
+
+
+async def send_message_in_view(page: Page) -> None:
+    """The message form's Send button is on screen without scrolling, none of it cut off."""
+    button = page.get_by_role("button", name="Send message")
+    await expect(button).to_be_in_viewport(ratio=1)
+    scrolled = await leave_form(page).evaluate("form => form.scrollTop")
+    assert scrolled == 0
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (390, 844)])
+async def test_after_hours_one_offer_and_the_form_fits_with_send_in_view(
+    closed_server: LiveServer, context: BrowserContext, size: tuple[int, int]
+) -> None:
+    """Send was below the fold of the desktop panel; the assistant said "**leave us a
+    message**" in bold, not a button, above a box that offered it again."""
+    page = await context.new_page()
+    await page.set_viewport_size({"width": size[0], "height": size[1]})
+    await page.goto(closed_server.url + "/")
+    await launcher(page).click()
+    await expect(leave_form(page)).to_be_visible()
+    await send_message_in_view(page)
+    if size == (1366, 768):
+        # The whole form fits the panel: nothing to scroll to.
+        fits = await leave_form(page).evaluate("form => form.scrollHeight <= form.clientHeight")
+        assert fits
+
+    await page.get_by_role("button", name=ASSISTANT_INSTEAD).click()
+    await fill_form(page, "Ana Ruiz", "ana@example.com", "When is bulky item pickup?")
+    await page.get_by_role("button", name="Start chat").click()
+    await expect(log(page).locator(".msg[data-seq='2']")).to_be_visible()
+    await send(page, PERSON)
+    answer = log(page).locator(".msg[data-seq='4']")
+    await expect(answer).to_contain_text("nobody can join this chat")
+    # One offer: the box under the answer, with its button; the answer does not repeat it.
+    await expect(answer.locator("strong")).to_have_count(0)
+    await expect(answer).not_to_contain_text("leave us a message")
+    offer = page.get_by_role("button", name="Leave a message")
+    await expect(offer).to_have_count(1)
+    await expect(offer).to_be_in_viewport(ratio=1)
+    await offer.click()
+    await expect(page.get_by_label("Message", exact=True)).to_be_focused()
+    await send_message_in_view(page)
+    assert await axe_violations(page) == []
 
 
 async def test_the_message_form_is_accessible_and_hides_its_honeypot(

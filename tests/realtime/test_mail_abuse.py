@@ -149,3 +149,22 @@ async def test_a_url_the_resident_typed_is_never_a_link_in_the_assistants_summar
     summary = (await say(resident, "skip"))["text"]
     assert re.search(r"https?://", summary) is None, summary
     assert "https\\://evil.example/pay" in summary  # shown as typed, never as a link
+
+
+async def test_a_phone_number_the_resident_typed_is_never_a_link_in_the_assistants_summary(
+    make_settings: Callable[..., Settings],
+    start_server: Callable[..., Awaitable[LiveServer]],
+    resident_client: Factory,
+) -> None:
+    """The widget and the pane make phone numbers in the assistant's messages tel: links
+    (widget/src/shared/phone.js): a number in the resident's words is escaped so it never is."""
+    city = await start_server(make_settings(**CITY), clock=lambda: MONDAY_TEN)
+    resident = await resident_client(city.url)
+    ack = await resident.start(question="There is graffiti on the wall of my building")
+    await say(resident, ack["messages"][1]["quick_replies"][0]["text"])
+    await say(resident, "100 N Garfield Ave")
+    await say(resident, "Billing says call (626) 555-0100 or 1-800-555-0199 to pay")
+    summary = (await say(resident, "skip"))["text"]
+    # Every "-" between digits escaped: no number the clients would link is left whole.
+    assert re.search(r"\d[-.]\d", summary) is None, summary
+    assert "(626) 555\\-0100 or 1\\-800\\-555\\-0199" in summary

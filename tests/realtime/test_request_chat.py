@@ -98,7 +98,8 @@ async def test_a_resident_files_graffiti_with_a_photo_and_gets_a_number(
 
     status, body = await upload(city, resident.token, JPEG)
     assert status == 200 and body["ok"], body
-    summary = body["messages"][0]
+    photo, summary = body["messages"]
+    assert (photo["author_kind"], photo["text"]) == ("resident", "Sent a photo.")
     assert summary == await resident.next_where("message", lambda m: m["seq"] == summary["seq"])
     assert "100 N Garfield Ave" in summary["text"] and "1 photo" in summary["text"]
     assert labels(summary) == ["Confirm", "Edit", "Cancel"]

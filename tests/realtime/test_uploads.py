@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
 import pytest
 from PIL import Image
 
@@ -285,3 +286,75 @@ async def test_photos_no_request_took_are_deleted_after_a_while(
     now[0] = MONDAY_TEN + timedelta(hours=25)
     await sweep()
     assert await rows(server, RequestPhoto) == []
+
+
+async def fetch_photo(
+    server: LiveServer, photo_id: int, token: str | None, origin: str | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    headers = {"X-Chat-Token": token} if token is not None else {}
+    if origin:
+        headers["Origin"] = origin
+    url = f"{server.url}/resident/photos/{photo_id}"
+    async with aiohttp.ClientSession() as http, http.get(url, headers=headers) as response:
+        return response.status, dict(response.headers), await response.read()
+
+
+async def test_a_resident_sees_their_own_photo_and_no_one_else_does(
+    make_settings: Callable[..., Settings],
+    start_server: Callable[..., Awaitable[LiveServer]],
+    resident_client: Factory,
+) -> None:
+    """The photo comes back as a message of the resident's, and its bytes only with the token
+    of the chat it was sent in: never public, never to another chat."""
+    allowed = "https://www.cityofpasadena.net"
+    server = await start_server(
+        make_settings(**CITY, allowed_origins=(allowed,)), clock=lambda: MONDAY_TEN
+    )
+    resident = await resident_client(server.url)
+    await file_graffiti_up_to_photo(resident)
+    assert resident.token
+    status, body = await upload(server, resident.token, png())
+    assert status == 200, body
+    photo, summary = body["messages"]
+    assert (photo["author_kind"], photo["author_name"], photo["text"]) == (
+        "resident",
+        "Ana Ruiz",
+        "Sent a photo.",
+    )
+    assert "photo_id" not in summary
+    (stored,) = await rows(server, RequestPhoto)
+    assert photo["photo_id"] == stored.id
+    assert photo == await resident.next_where("message", lambda m: m["seq"] == photo["seq"])
+
+    status, headers, data = await fetch_photo(server, stored.id, resident.token, allowed)
+    assert (status, data) == (200, stored.data)
+    assert headers["Content-Type"] == "image/png"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Content-Security-Policy"] == "default-src 'none'"
+    assert headers["Cache-Control"] == "private, no-store"
+    assert headers["Access-Control-Allow-Origin"] == allowed
+    # The widget on a city page asks first: it sends the token header.
+    async with (
+        aiohttp.ClientSession() as http,
+        http.options(
+            f"{server.url}/resident/photos/{stored.id}",
+            headers={"Origin": allowed, "Access-Control-Request-Method": "GET"},
+        ) as response,
+    ):
+        assert response.status == 204
+        assert response.headers["Access-Control-Allow-Methods"] == "GET"
+        assert "X-Chat-Token" in response.headers["Access-Control-Allow-Headers"]
+
+    other = await resident_client(server.url)
+    await other.start(question="What are your hours?")
+    assert other.token
+    for token, expected_status, code in [
+        (None, 400, "invalid_payload"),  # no token: nothing
+        ("x" * 40, 404, "invalid_token"),  # a made-up token
+        (other.token, 404, "not_found"),  # another chat's token: not its photo
+    ]:
+        status, headers, data = await fetch_photo(server, stored.id, token)
+        assert (status, json.loads(data)["error"]["code"]) == (expected_status, code)
+        assert stored.data not in data
+    status, _, data = await fetch_photo(server, stored.id + 1, resident.token)
+    assert (status, json.loads(data)["error"]["code"]) == (404, "not_found")

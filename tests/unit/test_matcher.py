@@ -107,7 +107,9 @@ def test_when_the_center_is_closed_nobody_is_promised(index: Index) -> None:
         decide("talk to a person", index), index.kb, misses=0, text="", staffed=False
     )
     assert (person.handoff, person.wanted) == (None, "asked")
-    assert "leave us a message" in person.text and "join this chat shortly" not in person.text
+    assert "nobody can join" in person.text and "join this chat shortly" not in person.text
+    # The widget's button under the answer is the one offer to leave a message.
+    assert "message" not in person.text
     fire = decide("my kitchen is on fire", index)
     closed = compose_reply(fire, index.kb, misses=0, text="", staffed=False)
     assert "call 911" in closed.text and "will also join" not in closed.text

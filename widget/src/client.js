@@ -463,6 +463,29 @@ export class ChatClient extends Emitter {
     return inResidentWords(ack);
   }
 
+  /**
+   * A photo sent in this chat, for the resident's own browser to show: fetched with the token
+   * (a photo has no public address), as an image Blob; null when it cannot be had (gone, no
+   * connection, another chat's).
+   * @param {number} photoId
+   * @returns {Promise<Blob | null>}
+   */
+  async photo(photoId) {
+    if (!this.token || !Number.isInteger(photoId)) return null;
+    try {
+      const response = await fetch(`${this.server}/resident/photos/${photoId}`, {
+        headers: { "X-Chat-Token": this.token },
+        credentials: "omit",
+        cache: "no-store",
+      });
+      if (!response.ok) return null;
+      const blob = await response.blob();
+      return /^image\/(?:jpeg|png|webp)$/.test(blob.type) ? blob : null;
+    } catch {
+      return null;
+    }
+  }
+
   async end() {
     const ack = await this._ask("end", {});
     if (ack.ok) {

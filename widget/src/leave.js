@@ -29,7 +29,7 @@ export class LeaveMessageForm {
     // client_id, so the server stores the message once even if an ack was lost.
     this.attempt = null;
 
-    const contact = contactFields("csc-lm", "message", { label: "Message", rows: 5 });
+    const contact = contactFields("csc-lm", "message", { label: "Message", rows: 3 });
     this.inputs = contact.inputs;
     this.setFieldError = contact.setError;
     const fields = contact.nodes;
@@ -47,28 +47,29 @@ export class LeaveMessageForm {
 
     this.notice = el("p", { class: "notice", hidden: true });
     this.reason = el("p", { class: "lead" });
-    this.hoursLine = el("p", { class: "hours" });
-    this.openingLine = el("p", { class: "hours", hidden: true });
+    // When the center opens again and its hours: one short line, not three paragraphs.
+    this.openingLine = el("span", { hidden: true });
+    this.hoursLine = el("span");
     this.formError = el("p", { class: "error", role: "alert" });
     // Too many messages from here (a few seconds), or today (hours): said calmly, form kept.
     this.limit = new LimitNotice("leave", center);
     this.submitButton = el("button", { type: "submit", class: "primary" }, "Send message");
     this.secondaryButton = el("button", { type: "button", class: "secondary", onclick: () => onSecondary() }, SECONDARY.start);
+    // The form fits a laptop's panel; where it cannot (a long notice, large text), its
+    // buttons stay in view at its foot and the fields scroll above them.
     this.node = el(
       "form",
       { class: "prechat leave", novalidate: true, "aria-labelledby": "csc-lm-title", onsubmit: (event) => this.submit(event) },
       el("h3", { id: "csc-lm-title", text: "Leave Us A Message!" }),
       this.notice,
       this.reason,
-      this.hoursLine,
-      this.openingLine,
-      el("p", { text: "We will answer by email. All fields are required." }),
+      el("p", { class: "hours" }, this.openingLine, " ", this.hoursLine),
+      el("p", { class: "hint", text: "All fields are required. If someone is in danger, call 911." }),
       ...fields,
       trap,
       this.limit.node,
       this.formError,
       el("div", { class: "actions" }, this.submitButton, this.secondaryButton),
-      el("p", { class: "hint", text: "If someone is in danger, call 911." }),
     );
   }
 
@@ -77,10 +78,10 @@ export class LeaveMessageForm {
     const offer = (hours && hours.leave_message) || {};
     this.reason.textContent = typeof offer.text === "string" && offer.text ? offer.text : DEFAULT_TEXT;
     const weekly = hours && typeof hours.hours === "string" ? hours.hours : "";
-    this.hoursLine.textContent = weekly ? `Our hours: ${weekly}` : "";
     this.hoursLine.hidden = !weekly;
     const opening = hours && hours.open === false && typeof hours.next_opening_text === "string" ? hours.next_opening_text : "";
     this.openingLine.textContent = opening ? endSentence(`We open again ${opening}`) : "";
+    this.hoursLine.textContent = weekly ? endSentence(`Our hours: ${weekly}`) : "";
     this.openingLine.hidden = !opening;
     this.secondaryButton.textContent = SECONDARY[from] || SECONDARY.start;
     this.formError.textContent = "";

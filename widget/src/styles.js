@@ -73,7 +73,7 @@ button { cursor: pointer; }
   position: fixed; right: 16px; bottom: 84px; z-index: 2147483001;
   display: flex; flex-direction: column;
   width: 380px; max-width: calc(100vw - 32px);
-  height: 600px; max-height: calc(100vh - 110px);
+  height: 680px; max-height: calc(100vh - 110px);
   background: #fff; border: 1px solid #8a8a8a; border-radius: 12px; overflow: hidden;
   box-shadow: 0 8px 30px rgba(0, 0, 0, 0.3);
   animation: csc-open 0.16s ease-out;
@@ -126,8 +126,21 @@ button { cursor: pointer; }
 .secondary:hover { background: #eef0f3; }
 .actions { display: flex; flex-wrap: wrap; gap: 8px; margin-bottom: 12px; }
 
-/* The leave-a-message form and its confirmation. */
+/* The leave-a-message form and its confirmation. Its buttons stay at the panel's foot when
+   the form is taller than the panel (scroll-padding keeps a focused field clear of them). */
 .lead { font-weight: 600; }
+.leave { padding-bottom: 0; scroll-padding-bottom: 76px; }
+.leave p.hours { color: var(--muted); font-size: 14px; margin-bottom: 4px; }
+.leave .hint { margin-bottom: 8px; }
+.leave .field { margin-bottom: 8px; }
+.leave .field label { margin-bottom: 2px; }
+.leave .field textarea { min-height: 72px; }
+.leave .actions {
+  position: sticky; bottom: 0; flex-wrap: nowrap; gap: 6px; margin: 0 -16px; padding: 8px 16px;
+  background: #fff; border-top: 1px solid #d0d0d0;
+}
+.leave .actions .primary { padding: 8px 14px; white-space: nowrap; }
+.leave .actions .secondary { font-size: 14px; padding: 6px 10px; }
 .checking p { color: var(--muted); }
 .confirmation h3 { outline-offset: 4px; }
 .confirmation strong { font-weight: 700; letter-spacing: 0.04em; }
@@ -160,6 +173,11 @@ button { cursor: pointer; }
 .markdown ul, .markdown ol { margin: 0; padding-left: 1.4em; }
 .markdown li + li { margin-top: 2px; }
 .markdown strong { font-weight: 700; }
+/* A photo the resident sent: a thumbnail in their bubble, never wider than it. */
+.text.photo img { display: block; max-width: 100%; max-height: 200px; border-radius: 8px; background: #fff; }
+.msg-resident .text.photo { font-size: 14px; font-style: italic; }
+.quick-reply.photo { display: inline-flex; align-items: center; gap: 6px; }
+.quick-reply.photo svg { flex: none; width: 20px; height: 20px; }
 .msg-resident { align-self: flex-end; background: var(--accent); color: var(--on-accent); border-bottom-right-radius: 4px; }
 .msg-resident .meta, .msg-resident .text a, .msg-resident .state { color: var(--on-accent); }
 .msg-assistant { background: #eef0f3; border-bottom-left-radius: 4px; }
@@ -209,6 +227,8 @@ button { cursor: pointer; }
 .confirm-end .actions { margin: 0; }
 .alert { margin: 0; padding: 0 16px 6px; color: var(--error); font-size: 14px; }
 .alert:empty { display: none; }
+.progress { margin: 0; padding: 0 16px 6px; color: var(--muted); font-size: 14px; }
+.progress:empty { display: none; }
 .composer { display: flex; flex-wrap: wrap; gap: 8px; align-items: flex-end; padding: 10px 12px 12px; border-top: 1px solid #d0d0d0; }
 .composer textarea { flex: 1; min-width: 0; height: 64px; max-height: 160px; resize: none; }
 .composer textarea::placeholder, .field ::placeholder { color: #595959; opacity: 1; }

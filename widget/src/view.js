@@ -7,7 +7,7 @@
 // "Name" are never there twice): "checking" (asking whether a person can chat), "prechat",
 // "leave" (the message form), "confirmed" (the message was stored) or "chat".
 
-import { el, icon, ICON_CHAT, ICON_CLOSE, appendLinkified, contactFields } from "./shared/dom.js";
+import { el, icon, ICON_CAMERA, ICON_CHAT, ICON_CLOSE, appendLinkified, contactFields } from "./shared/dom.js";
 import { formatTime } from "./shared/time.js";
 import { renderMarkdown } from "./shared/markdown.js";
 import { LeaveMessageForm, Confirmation, showRefusal } from "./leave.js";
@@ -116,6 +116,8 @@ export class ChatView {
     this.wasDown = false; // say "Connected" only after a drop
     this.problem = null;
     this.seqNodes = new Map(); // seq -> element
+    /** @type {Map<number, Promise<string | null>>} photo id -> its blob: URL, fetched once */
+    this.photoUrls = new Map();
     this.pendingNodes = new Map(); // client_id -> element, until the server stores it
     this.seenNode = null;
     /** @type {ReturnType<typeof setTimeout> | undefined} */
@@ -273,6 +275,8 @@ export class ChatView {
     // While waiting for a person: the place in line and the estimated wait, announced politely.
     this.waitLine = el("p", { class: "wait", "aria-live": "polite", hidden: true });
     this.alert = el("p", { class: "alert", role: "alert" });
+    // "Sending your photo…": news, not an error (the photo then shows in the log).
+    this.photoStatus = el("p", { class: "progress", role: "status" });
     // The service asked to slow down: messages wait (and go by themselves), as does a photo.
     this.messageLimit = new LimitNotice("message", () => this.client.center);
     this.photoLimit = new LimitNotice("photo", () => this.client.center);
@@ -326,7 +330,7 @@ export class ChatView {
     );
     // Offered inside the log, after the answer to "a person, please", when nobody can come soon.
     this.offerText = el("p");
-    this.offerButton = el("button", { type: "button", class: "secondary", onclick: () => this.openLeaveFromChat() }, "Leave a message");
+    this.offerButton = el("button", { type: "button", class: "primary", onclick: () => this.openLeaveFromChat() }, "Leave a message");
     this.offerBar = el("div", { class: "offer" }, this.offerText, this.offerButton);
     this.endConfirmation = new EndConfirmation({ onConfirm: () => this.endChat(), onCancel: () => this.cancelEnd() });
     this.chat = el(
@@ -337,6 +341,7 @@ export class ChatView {
       this.typing,
       this.messageLimit.node,
       this.photoLimit.node,
+      this.photoStatus,
       this.alert,
       this.endedBar,
       this.endConfirmation.node,
@@ -542,12 +547,15 @@ export class ChatView {
     let text;
     if (this.client.endedHere.has(m.seq)) {
       text = el("p", { class: "text", text: ENDED_BY_YOU });
+    } else if (kind === "resident" && Number.isInteger(m.photo_id)) {
+      text = this.photoNode(m.photo_id);
     } else if (m.format === "markdown") {
       text = el("div", { class: "text markdown" });
       text.append(renderMarkdown(m.text, document));
     } else {
       text = el("p", { class: "text" });
-      appendLinkified(text, m.text);
+      // The City's words (an agent's, a notice) make phone numbers links; a resident's never do.
+      appendLinkified(text, m.text, { phones: kind !== "resident" });
     }
     return el(
       "div",
@@ -560,6 +568,28 @@ export class ChatView {
       ),
       text,
     );
+  }
+
+  /** A photo the resident sent: fetched with the chat's token and shown from a blob: URL. */
+  photoNode(photoId) {
+    const box = el("div", { class: "text photo" }, el("span", { text: "Loading your photo…" }));
+    /** @type {Promise<string | null>} */
+    const url =
+      this.photoUrls.get(photoId) ||
+      this.client.photo(photoId).then((/** @type {Blob | null} */ blob) => (blob ? URL.createObjectURL(blob) : null));
+    this.photoUrls.set(photoId, url);
+    url.then((src) => {
+      const stick = this.nearBottom();
+      if (!src) {
+        this.photoUrls.delete(photoId); // offline, perhaps: the next showing asks again
+        box.replaceChildren(el("span", { text: "This photo is no longer available." }));
+        return;
+      }
+      const img = el("img", { src, alt: "Your photo" });
+      img.addEventListener("load", () => stick && this.scrollToEnd(), { once: true });
+      box.replaceChildren(img);
+    });
+    return box;
   }
 
   stateLine(node, text) {
@@ -744,8 +774,11 @@ export class ChatView {
     this.pendingNodes.clear();
     this.seenNode = null;
     this.quickReplies = null;
+    for (const url of this.photoUrls.values()) url.then((src) => src && URL.revokeObjectURL(src));
+    this.photoUrls.clear();
     this.hideTyping();
     this.alert.textContent = "";
+    this.photoStatus.textContent = "";
     this.messageLimit.clear();
     this.photoLimit.clear();
     holdButton(this.sendButton, false);
@@ -879,7 +912,12 @@ export class ChatView {
   /** A button that opens the file picker and uploads the chosen photo to the chat. */
   photoButton(reply) {
     const input = el("input", { type: "file", accept: PHOTO_TYPES.join(","), hidden: true, tabindex: "-1", "aria-hidden": "true" });
-    const button = el("button", { type: "button", class: "quick-reply photo", onclick: () => input.click() }, `📷 ${reply.label.trim()}`);
+    const button = el(
+      "button",
+      { type: "button", class: "quick-reply photo", onclick: () => input.click() },
+      icon(ICON_CAMERA),
+      el("span", { text: reply.label.trim() }),
+    );
     input.addEventListener("change", () => {
       const file = input.files && input.files[0];
       input.value = "";
@@ -899,12 +937,13 @@ export class ChatView {
       return;
     }
     button.disabled = true;
-    this.alert.textContent = "Sending your photo…";
+    this.alert.textContent = "";
+    this.photoStatus.textContent = "Sending your photo…";
     const ack = await this.client.uploadPhoto(file);
     button.disabled = false;
+    this.photoStatus.textContent = ""; // sent: the photo is in the log, as a message of yours
     const wait = ack.ok ? null : waitOf(ack.error);
     if (wait !== null) {
-      this.alert.textContent = "";
       // A short wait: the photo chosen is kept and sent by itself. A long one (the hour's
       // photos): said plainly, with whom to call.
       const stick = this.nearBottom();
@@ -914,7 +953,7 @@ export class ChatView {
       return;
     }
     this.photoLimit.clear();
-    this.alert.textContent = ack.ok ? "Photo sent." : `The photo was not sent: ${ack.error.message}`;
+    if (!ack.ok) this.alert.textContent = `The photo was not sent: ${ack.error.message}`;
   }
 
   /** Send a quick reply's text exactly as if the resident had typed it. */
@@ -1010,7 +1049,7 @@ export class ChatView {
       this.leaveFilledFor = conversation.id;
       const resident = conversation.resident || {};
       const written = [...this.client.messages.values()]
-        .filter((m) => m.author_kind === "resident")
+        .filter((m) => m.author_kind === "resident" && !Number.isInteger(m.photo_id))
         .sort((a, b) => a.seq - b.seq)
         .map((m) => m.text)
         .concat(this.client.outbox.map((e) => e.text));

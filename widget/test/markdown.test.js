@@ -59,3 +59,45 @@ test("a URL the resident typed, escaped by the server, is shown as text and neve
   assert.deepEqual(out.links(), []);
   assert.equal(out.textContent, "Description: pay now at https://evil.example/pay");
 });
+
+test("every phone number the assistant writes is a tel: link, in the usual ways of writing one", () => {
+  const out = renderMarkdown(
+    [
+      "Call us at (626) 744-7311.",
+      "- Water and Power: 626-744-4005",
+      "- Hotline: 1-800-799-7233, or **(626) 744-4241**",
+      "- Parks: +1 626.744.4138",
+    ].join("\n"),
+    doc,
+  );
+  assert.deepEqual(
+    out.links().map((a) => [a.textContent, a.href, a.target]),
+    [
+      ["(626) 744-7311", "tel:+16267447311", ""],
+      ["626-744-4005", "tel:+16267444005", ""],
+      ["1-800-799-7233", "tel:+18007997233", ""],
+      ["(626) 744-4241", "tel:+16267444241", ""],
+      ["+1 626.744.4138", "tel:+16267444138", ""],
+    ],
+  );
+  assert.equal(out.textContent, "Call us at (626) 744-7311.Water and Power: 626-744-4005Hotline: 1-800-799-7233, or (626) 744-4241Parks: +1 626.744.4138");
+});
+
+test("what only looks like a phone number stays text: request numbers, dates, longer digit runs, emails", () => {
+  const out = renderMarkdown(
+    "Request 26-000123 of 2026-12-07, account 12345-678-9012, ref 626-744-73115, " +
+      "mail 626-744-7311@example.org, build 1.626.744.7311.2, [call](https://example.org/626-744-7311)",
+    doc,
+  );
+  assert.deepEqual(
+    out.links().map((a) => a.href),
+    ["https://example.org/626-744-7311"],
+  );
+});
+
+test("a phone number the resident typed, escaped by the server, is shown as typed and never a link", () => {
+  // What chatsvc.bot.filing._md makes of "call me at (626) 555-0100 or 1-800-555-0199".
+  const out = renderMarkdown("- Description: call me at (626) 555\\-0100 or 1\\-800\\-555\\-0199", doc);
+  assert.deepEqual(out.links(), []);
+  assert.equal(out.textContent, "Description: call me at (626) 555-0100 or 1-800-555-0199");
+});

@@ -64,7 +64,11 @@ async def request_source(session: AsyncSession, *, conversation_id: int) -> Requ
     texts = list(
         await session.scalars(
             select(Message.body)
-            .where(Message.conversation_id == conversation_id, Message.author_kind == "resident")
+            .where(
+                Message.conversation_id == conversation_id,
+                Message.author_kind == "resident",
+                Message.photo_id.is_(None),  # "Sent a photo." describes nothing
+            )
             .order_by(Message.seq.desc())
             .limit(RESIDENT_TEXTS)
         )

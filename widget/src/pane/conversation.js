@@ -601,8 +601,19 @@ export class ConversationView {
         : m.author_name || { resident: "Resident", assistant: this.client.assistantName, agent: "Agent" }[kind];
     const role = { resident: "Resident", assistant: "Assistant", agent: "Agent", system: "" }[kind];
     const text = el("div", { class: "text" });
-    if (m.format === "markdown") text.append(renderMarkdown(m.text, document));
-    else appendLinkified(text, m.text);
+    if (kind === "resident" && Number.isInteger(m.photo_id)) {
+      // The resident's photo, as staff see request photos (signed in; same origin).
+      const src = `/agent/requests/photos/${m.photo_id}`;
+      text.classList.add("photo");
+      text.append(
+        el(
+          "a",
+          { href: src, target: "_blank", rel: "noopener", title: "Open the photo full size" },
+          el("img", { src, alt: "Photo sent by the resident", loading: "lazy" }),
+        ),
+      );
+    } else if (m.format === "markdown") text.append(renderMarkdown(m.text, document));
+    else appendLinkified(text, m.text, { phones: kind !== "resident" }); // never a resident's
     const node = el(
       "li",
       { class: `msg msg-${kind}`, "data-seq": m.seq },

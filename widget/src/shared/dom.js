@@ -2,6 +2,8 @@
 // Tiny DOM helpers. Text always goes in through Text nodes (append/textContent), never as HTML,
 // so nothing a resident, an agent or the server writes can become markup.
 
+import { splitPhones } from "./phone.js";
+
 /**
  * Create an element: el("p", {class: "x", text: "hi", onclick: fn}, child, "text").
  * @param {string} tag
@@ -81,6 +83,9 @@ export function icon(pathData) {
 
 export const ICON_CHAT =
   "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H8.4L4 21.5V18a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2zm2 5v2h12V8H6zm0 4v2h8v-2H6z";
+// A camera (Material "photo_camera"): the photo button's, drawn, not an emoji a font may lack.
+export const ICON_CAMERA =
+  "M9 2 7.17 4H4a2 2 0 0 0-2 2v12a2 2 0 0 0 2 2h16a2 2 0 0 0 2-2V6a2 2 0 0 0-2-2h-3.17L15 2H9zm3 15a5 5 0 1 1 0-10 5 5 0 0 1 0 10zm0-2a3 3 0 1 0 0-6 3 3 0 0 0 0 6z";
 export const ICON_CLOSE =
   "M6.4 5 12 10.6 17.6 5 19 6.4 13.4 12l5.6 5.6-1.4 1.4-5.6-5.6L6.4 19 5 17.6l5.6-5.6L5 6.4z";
 
@@ -88,16 +93,32 @@ export const ICON_CLOSE =
 // "javascript:" text can never reach an href.
 const URL_PATTERN = /\bhttps?:\/\/[^\s<>"']+/gi;
 
-/** Append `text` to `parent` as Text nodes, turning http(s) URLs into links. */
-export function appendLinkified(parent, text) {
+/**
+ * Append `text` to `parent` as Text nodes, turning http(s) URLs into links and, with `phones`
+ * (text the City writes: agents' and system messages, never a resident's), phone numbers into
+ * tel: links.
+ * @param {HTMLElement} parent
+ * @param {string} text
+ * @param {{phones?: boolean}} [options]
+ */
+export function appendLinkified(parent, text, { phones = false } = {}) {
+  const appendText = (/** @type {string} */ part) => {
+    if (!phones) {
+      parent.append(part);
+      return;
+    }
+    for (const piece of splitPhones(part)) {
+      parent.append(piece.tel ? el("a", { href: piece.tel, text: piece.text }) : piece.text);
+    }
+  };
   let last = 0;
   for (const match of text.matchAll(URL_PATTERN)) {
     // A sentence often ends right after a URL: keep its punctuation out of the link.
     const url = match[0].replace(/[.,;:!?)\]]+$/, "");
-    const start = match.index;
-    if (start > last) parent.append(text.slice(last, start));
+    const start = /** @type {number} */ (match.index);
+    if (start > last) appendText(text.slice(last, start));
     parent.append(el("a", { href: url, target: "_blank", rel: "noopener noreferrer", text: url }));
     last = start + url.length;
   }
-  if (last < text.length) parent.append(text.slice(last));
+  if (last < text.length) appendText(text.slice(last));
 }

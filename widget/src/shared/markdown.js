@@ -1,8 +1,11 @@
 // @ts-check
 // A small, safe subset of Markdown for the assistant's messages: paragraphs, bullet and numbered
-// lists, **bold**, [links](https://…) and bare https:// URLs. Everything is built with
-// createElement and Text nodes, never parsed as HTML, so "<img onerror=…>" in a message is shown
-// as the characters it is. Anything outside the subset is shown as written.
+// lists, **bold**, [links](https://…), bare https:// URLs and phone numbers (tel: links).
+// Everything is built with createElement and Text nodes, never parsed as HTML, so
+// "<img onerror=…>" in a message is shown as the characters it is. Anything outside the subset
+// is shown as written.
+
+import { PHONE, telHref } from "./phone.js";
 
 // Schemes a link may have. Checked on the raw URL text *and* on how the browser parses it, so
 // "javascript:", "data:", relative URLs and obfuscations like "java\tscript:" stay plain text.
@@ -17,8 +20,10 @@ const NUMBERED_ITEM = /^\s*(\d{1,9})\.\s+(.*)$/;
 //   2: **bold** text (not starting or ending with a space)
 //   3, 4: [link text](url); the url may hold one level of balanced parentheses (Wikipedia)
 //   5: a bare http(s) URL
-const INLINE =
-  /\\([!-/:-@[-`{-~])|\*\*(?=\S)([\s\S]*?\S)\*\*|\[([^[\]\n]+)\]\(\s*([^\s()]*(?:\([^\s()]*\)[^\s()]*)*)\s*\)|(https?:\/\/[^\s<>"'[\]]+)/gi;
+//   6: a phone number (PHONE, below)
+const MARKDOWN =
+  /\\([!-/:-@[-`{-~])|\*\*(?=\S)([\s\S]*?\S)\*\*|\[([^[\]\n]+)\]\(\s*([^\s()]*(?:\([^\s()]*\)[^\s()]*)*)\s*\)|(https?:\/\/[^\s<>"'[\]]+)/;
+const INLINE = new RegExp(`${MARKDOWN.source}|(${PHONE.source})`, "gi");
 
 // A sentence often ends right after a bare URL: keep its punctuation out of the link.
 const TRAILING_PUNCTUATION = /[.,;:!?)]+$/;
@@ -108,7 +113,7 @@ function appendInline(doc, parent, text, links) {
   let last = 0;
   let match;
   while ((match = pattern.exec(text))) {
-    const [whole, escaped, bold, linkText, linkUrl, bareUrl] = match;
+    const [whole, escaped, bold, linkText, linkUrl, bareUrl, phone] = match;
     let start = match.index;
     let end = start + whole.length;
     /** @type {any} */
@@ -125,6 +130,12 @@ function appendInline(doc, parent, text, links) {
         appendInline(doc, node, linkText, false);
       }
       // Otherwise the whole construct stays as the text it was written as.
+    } else if (phone !== undefined) {
+      const href = links ? telHref(text, start, phone) : null;
+      if (href) {
+        node = link(doc, href);
+        node.textContent = phone;
+      }
     } else if (links) {
       const url = bareUrl.replace(TRAILING_PUNCTUATION, "");
       const href = safeHref(url);
@@ -146,7 +157,10 @@ function appendInline(doc, parent, text, links) {
 function link(doc, href) {
   const a = doc.createElement("a");
   a.href = href;
-  a.target = "_blank";
-  a.rel = "noopener noreferrer";
+  // A call opens the phone's dialer, not a blank tab.
+  if (!/^tel:/i.test(href)) {
+    a.target = "_blank";
+    a.rel = "noopener noreferrer";
+  }
   return a;
 }
