@@ -495,7 +495,7 @@ class AgentNamespace(Namespace):
             "conversation_id": source.conversation_id,
             "topic": chat_topic.code if chat_topic else None,
             "service_code": topic.code if topic else None,
-            "values": prefill(kb, topic, source.resident_texts),
+            "values": prefill(kb, topic, source.suggestion_texts),
             "contact": {"name": source.resident_name, "email": source.resident_email},
             "photo_ids": list(source.photo_ids),
             **listing.request_catalogue(kb, STATUS_LABELS),
