@@ -33,7 +33,7 @@ SOCKET_RATES = {
     "typing": Rate(30, 120),
     "read": Rate(30, 120),
     "leave_message": Rate(5, 5),
-    "resident": Rate(20, 60),  # the resident's other events (end, hours)
+    "resident": Rate(20, 60),  # the resident's other events (end, hours, visibility)
     "agent": Rate(200, 1200),  # every /agent event: staff are signed in, panes are chatty
 }
 

@@ -226,6 +226,8 @@ class AgentNamespace(Namespace):
             "topics": listing.topics_by_code(kb),
             "dispositions": handling.DISPOSITIONS,
             "center": kb.center.public(),
+            # The center's zone: staff read dates as residents are told them (hours.py).
+            "timezone": self.settings.timezone,
         }
 
     @socket_event(StatusPayload)
