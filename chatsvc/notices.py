@@ -101,6 +101,15 @@ class Typing:
 
 
 @dataclass(frozen=True)
+class ResidentPresenceChanged:
+    """The resident of a conversation came, hid their tab (away) or left: staff see it."""
+
+    conversation_id: int
+    presence: Payload
+    assigned_staff_id: int | None = None
+
+
+@dataclass(frozen=True)
 class HoursOffered:
     """No person can come soon: the resident is offered to leave a message (`hours`)."""
 
@@ -174,6 +183,7 @@ Notice = (
     | Unassigned
     | NoteAdded
     | Typing
+    | ResidentPresenceChanged
     | HoursOffered
     | ReadUpTo
     | AgentStateChanged

@@ -33,7 +33,7 @@ SOCKET_RATES = {
     "typing": Rate(30, 120),
     "read": Rate(30, 120),
     "leave_message": Rate(5, 5),
-    "resident": Rate(20, 60),  # the resident's other events (end, hours)
+    "resident": Rate(20, 60),  # the resident's other events (end, hours, visibility)
     "agent": Rate(200, 1200),  # every /agent event: staff are signed in, panes are chatty
 }
 
@@ -88,6 +88,8 @@ class Settings:
     # Empty: the center's name (knowledge_base/center.toml) at no-reply@localhost, read when a
     # mail is sent, since settings are read before the knowledge base (which also reloads).
     mail_from: str = ""
+    # Empty: the center's name at its `email` (center.toml), read the same way: our mail asks
+    # residents to reply, so a reply must reach the center whatever the From says.
     mail_reply_to: str = ""
     mail_folder: Path = Path("var/mail")
     # Mails of every kind one address may be sent in 24 hours (more are not queued).

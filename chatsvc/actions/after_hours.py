@@ -458,19 +458,38 @@ async def reply_to_message(
     message.reply_body = text
     message.replied_at = now
     message.replied_by = by.id
-    quoted = "\n".join(quote_resident_text(message.body))
-    signature = "\n".join(center.signature)
     await queue_mail(
         session,
         kind="after_hours_reply",
         to=message.email,
         subject=f"Your message to the City ({message.reference})",
-        body=f"Hello,\n\n{text}\n\n{by.first_name}\n{signature}\n\nWhat you wrote:\n\n{quoted}\n",
+        body=reply_mail(text, by.first_name, center, message.body),
         reply_to=None,
         now=now,
     )
     await session.flush()
     return _changed(session, await inbox_item(session, message_id=message_id, now=now))
+
+
+# How a reply may open: our "Hello," is added only when the staff member's text has none.
+GREETING = re.compile(
+    r"^\s*(hi|hello|hey|dear|greetings|good (morning|afternoon|evening|day))\b", re.IGNORECASE
+)
+
+
+def reply_mail(text: str, first_name: str, center: Center, left: str) -> str:
+    """The mail answering a left message: the staff member's text, greeted and signed once.
+
+    "Hello," goes first unless the text opens with a greeting of its own ("Hi Dana,"); the
+    staff member's first name goes under it unless their text already ends with it ("Thanks,
+    Maria"); the center's signature always; then what the resident wrote, quoted."""
+    body = text.strip()
+    lines = ["Hello,", "", body] if not GREETING.match(body) else [body]
+    last_line = body.splitlines()[-1].strip(" ,.!-") if body else ""
+    signed = bool(first_name) and last_line.lower().endswith(first_name.lower())
+    lines += ["", *([] if signed else [first_name]), *center.signature]
+    lines += ["", "What you wrote:", "", *quote_resident_text(left)]
+    return "\n".join(lines) + "\n"
 
 
 async def set_message_status(

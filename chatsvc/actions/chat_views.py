@@ -8,13 +8,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatsvc.actions.conversation_state import Priority, Stage
-from chatsvc.db.models import Conversation, Message, iso_utc
+from chatsvc.db.models import Conversation, Message, ResidentConnection, iso_utc
+
+# Whether the resident of a chat is there: a tab of theirs is shown ("online"), only hidden
+# tabs are connected ("away"), or none is ("left").
+ResidentPresence = Literal["online", "away", "left"]
 
 
 @dataclass(frozen=True)
@@ -42,9 +46,15 @@ class ChatSummary:
     updated_at: datetime
     ended_at: datetime | None
     disposition: str | None
+    resident_presence: ResidentPresence = "left"
 
     @classmethod
-    def of(cls, conversation: Conversation, first_question: str) -> ChatSummary:
+    def of(
+        cls,
+        conversation: Conversation,
+        first_question: str,
+        resident_presence: ResidentPresence = "left",
+    ) -> ChatSummary:
         return cls(
             id=conversation.id,
             status=conversation.status,
@@ -67,6 +77,7 @@ class ChatSummary:
             updated_at=conversation.updated_at,
             ended_at=conversation.ended_at,
             disposition=conversation.disposition,
+            resident_presence=resident_presence,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -96,7 +107,40 @@ class ChatSummary:
             "updated_at": when(self.updated_at),
             "ended_at": when(self.ended_at),
             "disposition": self.disposition,
+            "resident_presence": self.resident_presence,
         }
+
+
+async def chat_summaries(
+    session: AsyncSession, conversations: Sequence[Conversation]
+) -> list[ChatSummary]:
+    """The conversations as staff see them in lists, with first questions and presence."""
+    ids = [c.id for c in conversations]
+    firsts = await first_questions(session, ids)
+    presences = await resident_presences(session, ids)
+    return [
+        ChatSummary.of(c, firsts.get(c.id, ""), presences.get(c.id, "left")) for c in conversations
+    ]
+
+
+async def resident_presences(
+    session: AsyncSession, ids: Sequence[int]
+) -> dict[int, ResidentPresence]:
+    """Whether each conversation's resident is online, away or left (absent: left)."""
+    if not ids:
+        return {}
+    found: dict[int, ResidentPresence] = {}
+    rows = await session.execute(
+        select(ResidentConnection.conversation_id, ResidentConnection.visible).where(
+            ResidentConnection.conversation_id.in_(ids)
+        )
+    )
+    for cid, visible in rows:
+        if visible:
+            found[cid] = "online"
+        else:
+            found.setdefault(cid, "away")
+    return found
 
 
 async def first_questions(session: AsyncSession, ids: Sequence[int]) -> dict[int, str]:

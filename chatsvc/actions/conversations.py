@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chatsvc import notices
 from chatsvc.actions import address_caps
 from chatsvc.actions.accounts import StaffView
-from chatsvc.actions.chat_views import ChatSummary, first_questions
+from chatsvc.actions.chat_views import chat_summaries
 from chatsvc.actions.conversation_state import ConversationStatus, Priority, Stage, move_status
 from chatsvc.db.models import Conversation, Message, Resident
 from chatsvc.db.models import iso_utc as iso_utc
@@ -527,8 +527,7 @@ async def end_conversation(
     await session.flush()
     await session.refresh(conversation)
     view = ConversationView.of(conversation)
-    firsts = await first_questions(session, [conversation_id])
-    chat = ChatSummary.of(conversation, firsts.get(conversation_id, ""))
+    (chat,) = await chat_summaries(session, [conversation])
     notices.record(
         session,
         notices.ConversationChanged(conversation_id, view.as_dict(), chat.as_dict(), assigned),

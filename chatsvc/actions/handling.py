@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatsvc import notices
 from chatsvc.actions.accounts import StaffView
-from chatsvc.actions.chat_views import ChatSummary, first_questions
+from chatsvc.actions.chat_views import chat_summaries
 from chatsvc.actions.conversation_state import ConversationStatus, Priority, Stage
 from chatsvc.actions.conversations import (
     SYSTEM_AUTHOR,
@@ -209,8 +209,7 @@ async def transfer(
     view = ConversationView.of(conversation)
     if assignment is None:
         # Back in the queue, for the workgroup: the resident is told, the agent lets it go.
-        firsts = await first_questions(session, [conversation.id])
-        chat = ChatSummary.of(conversation, firsts.get(conversation.id, ""))
+        (chat,) = await chat_summaries(session, [conversation])
         notices.record(
             session,
             notices.ConversationChanged(conversation.id, view.as_dict(), chat.as_dict()),

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatsvc.actions.accounts import StaffView
 from chatsvc.actions.canned import CannedView, canned_responses
-from chatsvc.actions.chat_views import ChatSummary, first_questions
+from chatsvc.actions.chat_views import ChatSummary, chat_summaries
 from chatsvc.actions.conversations import MessageView, get_conversation
 from chatsvc.actions.handling import NoteView, notes_of
 from chatsvc.actions.presence import HELD, AgentState, agents_overview
@@ -93,14 +93,13 @@ async def _chats_of(session: AsyncSession, staff_id: int) -> list[ChatSummary]:
             .order_by(Conversation.assigned_at, Conversation.id)
         )
     )
-    firsts = await first_questions(session, [c.id for c in conversations])
-    return [ChatSummary.of(c, firsts.get(c.id, "")) for c in conversations]
+    return await chat_summaries(session, conversations)
 
 
 async def chat_summary(session: AsyncSession, conversation_id: int) -> ChatSummary:
     conversation = await get_conversation(session, conversation_id)
-    firsts = await first_questions(session, [conversation_id])
-    return ChatSummary.of(conversation, firsts.get(conversation_id, ""))
+    (chat,) = await chat_summaries(session, [conversation])
+    return chat
 
 
 async def conversation_detail(
@@ -130,12 +129,12 @@ async def conversation_detail(
             .limit(EARLIER_CONVERSATIONS)
         )
     )
-    firsts = await first_questions(session, [conversation_id, *(c.id for c in earlier_rows)])
+    chat, *earlier = await chat_summaries(session, [conversation, *earlier_rows])
     return Detail(
-        chat=ChatSummary.of(conversation, firsts.get(conversation_id, "")),
+        chat=chat,
         messages=messages,
         notes=notes,
-        earlier=[ChatSummary.of(c, firsts.get(c.id, "")) for c in earlier_rows],
+        earlier=earlier,
         has_more=len(rows) > limit,
     )
 

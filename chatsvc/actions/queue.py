@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatsvc import notices
 from chatsvc.actions.accounts import StaffView
-from chatsvc.actions.chat_views import ChatSummary, first_questions
+from chatsvc.actions.chat_views import ChatSummary, chat_summaries
 from chatsvc.actions.conversation_state import ConversationStatus, Stage
 from chatsvc.actions.conversations import (
     SYSTEM_AUTHOR,
@@ -174,13 +174,14 @@ async def assign_all(
         )
     await session.flush()
     messages = await append_drafts(session, *drafts)
-    firsts = await first_questions(session, [c.id for c, _ in chosen])
-    assignments = []
-    for (conversation, agent), message in zip(chosen, messages, strict=True):
+    for conversation, _ in chosen:
         await session.refresh(conversation)
+    chats = await chat_summaries(session, [c for c, _ in chosen])
+    assignments = []
+    for (conversation, agent), message, summary in zip(chosen, messages, chats, strict=True):
         assignments.append(
             Assignment(
-                chat=ChatSummary.of(conversation, firsts.get(conversation.id, "")),
+                chat=summary,
                 conversation=ConversationView.of(conversation),
                 staff_id=agent.id,
                 messages=[message],
@@ -212,15 +213,15 @@ async def queue_view(
             select(Conversation).where(WAITING).order_by(*QUEUE_ORDER).limit(limit)
         )
     )
-    firsts = await first_questions(session, [c.id for c in conversations])
+    chats = await chat_summaries(session, conversations)
     per_chat = await _seconds_per_freed_slot(session, now)
     return [
         QueueEntry(
-            ChatSummary.of(c, firsts.get(c.id, "")),
+            chat,
             position,
             None if per_chat is None else math.ceil(position * per_chat),
         )
-        for position, c in enumerate(conversations, start=1)
+        for position, chat in enumerate(chats, start=1)
     ], total or 0
 
 

@@ -11,6 +11,9 @@ functions of the knowledge base and the resident's messages, so a unit test call
 - a list field (a container...): the option whose words the resident used ("the blue bin" is
   recycling), when one is clearly best;
 - every other field is left empty.
+
+A description is suggested for every topic, even one whose form has no such field: staff may
+add the resident's words to any request.
 """
 
 from __future__ import annotations
@@ -54,8 +57,14 @@ LIST_WORD_MIN = 85  # how close a word must be to an option's word (typos: "recy
 def prefill(
     kb: KnowledgeBase, topic: Topic | None, resident_texts: Sequence[str]
 ) -> dict[str, str]:
-    """Suggest a value for each field of `topic` (address and description when None)."""
+    """Suggest a value for each field of `topic` (address and description when None).
+
+    A description is always suggested: a topic without one (a missed collection) still files
+    the resident's words with the request ("missed two weeks in a row" tells the crew it is a
+    repeat), as every request may carry one (Open311's `description`)."""
     names = topic.field_names if topic is not None else ("address", "description")
+    if "description" not in names:
+        names = (*names, "description")
     specs = [kb.fields[n] for n in names if n in kb.fields]
     texts = [t for t in resident_texts if isinstance(t, str) and t.strip()]
     values: dict[str, str] = {}

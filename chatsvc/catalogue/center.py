@@ -67,6 +67,11 @@ class Center:
         """A From header naming the center, for when CHATSVC_MAIL_FROM is not set."""
         return formataddr((self.name, address))
 
+    def mail_reply_to(self) -> str:
+        """A Reply-To header naming the center at its own email, for when
+        CHATSVC_MAIL_REPLY_TO is not set."""
+        return formataddr((self.name, self.email))
+
     def public(self) -> dict[str, str]:
         """What a resident's front end may show: names and how to reach the center."""
         return {

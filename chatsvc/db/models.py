@@ -206,6 +206,27 @@ class AgentConnection(Base):
     seen_at: Mapped[datetime]  # refreshed by its process: a stale one belongs to a dead process
 
 
+class ResidentConnection(Base):
+    """A resident's live Socket.IO connection to their conversation (one per tab), on one process.
+
+    Whether the resident is there (online, away, left) is read from these rows, so that every
+    process agrees; a process refreshes its own (`seen_at`) and stale ones are a dead process's.
+    """
+
+    __tablename__ = "resident_connections"
+    __table_args__ = (
+        UniqueConstraint("server_id", "sid", name="uq_resident_connections_server_sid"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    server_id: Mapped[str] = mapped_column(String(32))
+    sid: Mapped[str] = mapped_column(String(64))
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    visible: Mapped[bool] = mapped_column(default=True)  # the tab is shown (not hidden)
+    connected_at: Mapped[datetime]
+    seen_at: Mapped[datetime]
+
+
 class ConversationNote(Base):
     """Staff-only text on a conversation: internal notes and transfer notes."""
 

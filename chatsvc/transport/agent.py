@@ -226,6 +226,8 @@ class AgentNamespace(Namespace):
             "topics": listing.topics_by_code(kb),
             "dispositions": handling.DISPOSITIONS,
             "center": kb.center.public(),
+            # The center's zone: staff read dates as residents are told them (hours.py).
+            "timezone": self.settings.timezone,
         }
 
     @socket_event(StatusPayload)
@@ -500,7 +502,7 @@ class AgentNamespace(Namespace):
             "conversation_id": source.conversation_id,
             "topic": chat_topic.code if chat_topic else None,
             "service_code": topic.code if topic else None,
-            "values": prefill(kb, topic, source.resident_texts),
+            "values": prefill(kb, topic, source.suggestion_texts),
             "contact": {"name": source.resident_name, "email": source.resident_email},
             "photo_ids": list(source.photo_ids),
             **listing.request_catalogue(kb, STATUS_LABELS),

@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from chatsvc.actions import handling, presence, queue
+from chatsvc.actions import handling, presence, queue, resident_presence
 from chatsvc.clock import Clock
 from chatsvc.db.database import DATABASE_DOWN, Database
 from chatsvc.settings import Settings
@@ -69,6 +69,10 @@ class Dispatcher:
                 server_id=self.server_id,
                 now=self.clock(),
                 grace=self.settings.agent_grace,
+            )
+            await self.database.run(
+                resident_presence.forget_resident_connections_of_other_servers,
+                server_id=self.server_id,
             )
         self._sweeper = asyncio.create_task(self._sweep_forever())
         self.routing.request()
@@ -169,6 +173,12 @@ class Dispatcher:
         )
         if gone:
             log.info("staff %s lost their connections with a server that stopped", gone)
+        await self.database.run(
+            resident_presence.resident_heartbeat,
+            server_id=self.server_id,
+            now=now,
+            stale_after=stale_after,
+        )
         # Each transaction publishes what it did (notices): residents told, slots refilled.
         await self.database.run(presence.expire_graces, now=now)
         for ended in await self.database.run(

@@ -90,12 +90,14 @@ class StartPayload(Payload):
     email: Email
     question: ChatText
     client_id: ClientId | None = None
+    visible: bool = True  # the tab is shown (staff see the resident online, else away)
 
 
 class ResumePayload(Payload):
     token: Token
     # Bounded like Id: the database's integers end at 2**63 - 1.
     last_seq: int = Field(default=0, ge=0, le=2**53)
+    visible: bool = True
 
 
 class MessagePayload(Payload):
@@ -105,6 +107,10 @@ class MessagePayload(Payload):
 
 class TypingPayload(Payload):
     typing: bool
+
+
+class VisibilityPayload(Payload):
+    visible: bool  # the resident's tab is shown, or hidden (another tab or window in front)
 
 
 class ReadPayload(Payload):

@@ -17,6 +17,7 @@ What each notice becomes:
 | NoteAdded | never | `note` (viewers, author, holder, receiver) | |
 | Typing | `typing` (when `to_resident`) | `typing` (viewers, holder) | |
 | ReadUpTo | `read` | `read` (viewers, holder) | |
+| ResidentPresenceChanged | | `resident_presence` (viewers, holder) | |
 | HoursOffered | `hours` | | |
 | AgentStateChanged | | `me` (that staff member's tabs) | |
 | InboxItemChanged | | `inbox_item` (all staff) | |
@@ -82,6 +83,8 @@ class Publisher:
                     await events.to_conversation(cid, holder, "typing", typing, skip)
                 else:
                     await events.to_staff_of(cid, holder, "typing", typing, skip)
+            case n.ResidentPresenceChanged(cid, presence, holder):
+                await events.to_staff_of(cid, holder, "resident_presence", presence)
             case n.ReadUpTo(cid, reader, seq, holder):
                 data = {"conversation_id": cid, "reader": reader, "seq": seq}
                 await events.to_conversation(cid, holder, "read", data, skip)

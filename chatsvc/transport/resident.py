@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chatsvc import notices
-from chatsvc.actions import after_hours, assistant_turns, availability, queue
+from chatsvc.actions import after_hours, assistant_turns, availability, queue, resident_presence
 from chatsvc.actions import conversations as actions
 from chatsvc.actions.conversation_state import ConversationStatus, Stage
 from chatsvc.actions.service_requests.views import RequestPolicy
@@ -30,6 +30,7 @@ from chatsvc.transport.payloads import (
     ResumePayload,
     StartPayload,
     TypingPayload,
+    VisibilityPayload,
 )
 from chatsvc.transport.socket_server import ADDRESS
 from chatsvc.transport.sockets import Namespace, socket_event
@@ -77,6 +78,13 @@ class ResidentNamespace(Namespace):
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         self._senders.pop(sid, None)
         log.debug("resident disconnected sid=%s reason=%s", sid, reason)
+        try:
+            await self.database.run(
+                resident_presence.resident_gone, server_id=self.dispatcher.server_id, sid=sid
+            )
+        except Exception:
+            # The sweep finds the connection stale later and does the same.
+            log.warning("resident connection %s: could not record the disconnect", sid)
 
     @socket_event(StartPayload, limit="start")
     async def on_start(self, sid: str, payload: StartPayload) -> dict[str, Any]:
@@ -91,7 +99,7 @@ class ResidentNamespace(Namespace):
             per_address_per_day=self.settings.conversations_per_address_per_day,
             phone=self.assistant.index.kb.center.phone,
         )
-        await self._join(sid, started.conversation)
+        await self._join(sid, started.conversation, visible=payload.visible)
         log.info("conversation %d started", started.conversation.id)
         # The question is safe; the answer comes in the same ack when the assistant can give it.
         conversation, replies = started.conversation, []
@@ -123,7 +131,7 @@ class ResidentNamespace(Namespace):
             now=self.clock(),
             ttl=self.settings.token_ttl,
         )
-        await self._join(sid, resumed.conversation)
+        await self._join(sid, resumed.conversation, visible=payload.visible)
         log.info(
             "conversation %d resumed after seq %d (%d messages)",
             resumed.conversation.id,
@@ -192,6 +200,17 @@ class ResidentNamespace(Namespace):
         }
         with notices.told_in_ack(sid):
             await self.database.tell(notices.Typing(conversation_id, data))
+        return {}
+
+    @socket_event(VisibilityPayload)
+    async def on_visibility(self, sid: str, payload: VisibilityPayload) -> dict[str, Any]:
+        await self._conversation_of(sid)
+        await self.database.run(
+            resident_presence.resident_visibility,
+            server_id=self.dispatcher.server_id,
+            sid=sid,
+            visible=payload.visible,
+        )
         return {}
 
     @socket_event(ReadPayload, limit="read")
@@ -342,7 +361,9 @@ class ResidentNamespace(Namespace):
         if self._turns:
             await asyncio.wait(set(self._turns), timeout=5)
 
-    async def _join(self, sid: str, conversation: actions.ConversationView) -> None:
+    async def _join(
+        self, sid: str, conversation: actions.ConversationView, *, visible: bool
+    ) -> None:
         session = await self.get_session(sid)
         previous = session.get("conversation_id")
         if previous is not None and previous != conversation.id:
@@ -350,6 +371,14 @@ class ResidentNamespace(Namespace):
         await self.enter_room(sid, conversation_room(conversation.id))
         await self.save_session(
             sid, {"conversation_id": conversation.id, "name": conversation.resident_name}
+        )
+        await self.database.run(
+            resident_presence.resident_joined,
+            conversation_id=conversation.id,
+            server_id=self.dispatcher.server_id,
+            sid=sid,
+            visible=visible,
+            now=self.clock(),
         )
 
     async def _conversation_of(self, sid: str) -> tuple[int, str]:

@@ -29,6 +29,7 @@ Timestamp = Annotated[
 AuthorKind = Literal["resident", "assistant", "agent", "system"]
 Stage = Literal["assistant", "waiting", "agent"]
 ConversationStatus = Literal["open", "ended"]
+ResidentPresence = Literal["online", "away", "left"]
 
 
 class Wire(BaseModel):
@@ -254,6 +255,12 @@ class Chat(Wire):
     updated_at: Timestamp
     ended_at: Timestamp | None
     disposition: str | None
+    resident_presence: ResidentPresence
+
+
+class ResidentPresenceEvent(Wire):
+    conversation_id: int
+    presence: ResidentPresence
 
 
 class QueueEntry(Chat):
@@ -434,6 +441,7 @@ class HelloAck(Ack):
     topics: dict[str, TopicSummary]
     dispositions: dict[str, str]
     center: Center
+    timezone: str
 
 
 class MeAck(Ack):
@@ -532,6 +540,7 @@ EVENTS: dict[tuple[Namespace, str], type[Wire]] = {
     (AGENT, "unassigned"): Unassigned,
     (AGENT, "message"): Message,
     (AGENT, "typing"): Typing,
+    (AGENT, "resident_presence"): ResidentPresenceEvent,
     (AGENT, "read"): Read,
     (AGENT, "note"): Note,
     (AGENT, "conversation"): Chat,
@@ -546,6 +555,7 @@ ACKS: dict[tuple[Namespace, str], type[Ack]] = {
     (RESIDENT, "resume"): ResumeAck,
     (RESIDENT, "message"): MessageAck,
     (RESIDENT, "typing"): Ack,
+    (RESIDENT, "visibility"): Ack,
     (RESIDENT, "read"): ReadAck,
     (RESIDENT, "end"): EndAck,
     (RESIDENT, "hours"): HoursAck,

@@ -61,6 +61,13 @@ class Mailer(OutboxSender[DueMail]):
         """The From header: CHATSVC_MAIL_FROM, or else the center's name at no-reply@localhost."""
         return self.settings.mail_from or self.center().mail_from()
 
+    def reply_address(self) -> str:
+        """The default Reply-To: CHATSVC_MAIL_REPLY_TO, or else the center's own address.
+
+        Our mail asks residents to reply to it; a reply must reach people even when the From
+        is a no-reply address."""
+        return self.settings.mail_reply_to or self.center().mail_reply_to()
+
     def describe(self) -> str:
         """Say whether mail goes through SMTP (and where) or into the mail folder."""
         settings = self.settings
@@ -112,25 +119,28 @@ class Mailer(OutboxSender[DueMail]):
 
     async def _send_by_smtp(self, smtp: aiosmtplib.SMTP, mail: DueMail) -> None:
         sender = self.sender()
-        message = build_message(mail, self.settings, sender)
+        message = build_message(mail, self.settings, sender, self.reply_address())
         await smtp.send_message(message, sender=parseaddr(sender)[1], recipients=[mail.to_address])
 
     async def _write_to_folder(self, mail: DueMail) -> str:
         # No SMTP host configured: the mail folder is the outbox's far side.
         name = f"{mail.created_at.astimezone(UTC):%Y%m%dT%H%M%SZ}-{mail.id}.eml"
-        data = build_message(mail, self.settings, self.sender()).as_bytes()
+        data = build_message(mail, self.settings, self.sender(), self.reply_address()).as_bytes()
         path = await asyncio.to_thread(_write_atomically, self.settings.mail_folder, name, data)
         return f"written to {path}: {mail.subject}"
 
 
-def build_message(mail: DueMail, settings: Settings, sender: str) -> EmailMessage:
-    """Build the plain-text email for an outbox mail, from `sender` (the same bytes on every
-    resend, unless the sender was changed meanwhile)."""
+def build_message(
+    mail: DueMail, settings: Settings, sender: str, reply_address: str = ""
+) -> EmailMessage:
+    """Build the plain-text email for an outbox mail, from `sender`, answered at the mail's own
+    Reply-To or else `reply_address` (the same bytes on every resend, unless the sender or the
+    reply address was changed meanwhile)."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = mail.to_address
     message["Subject"] = mail.subject
-    reply_to = mail.reply_to or settings.mail_reply_to
+    reply_to = mail.reply_to or reply_address or settings.mail_reply_to
     if reply_to:
         message["Reply-To"] = reply_to
     message["Message-ID"] = mail.message_id

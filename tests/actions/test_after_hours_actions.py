@@ -295,6 +295,37 @@ async def test_the_owner_replies_by_mail_and_the_reply_is_kept(db: Database) -> 
     assert await db.run(after_hours.inbox, now=SUNDAY_NOON) == []
 
 
+async def test_the_reply_mail_greets_and_signs_once(db: Database) -> None:
+    maria = await staff(db, "maria")
+    left = await leave(db)
+    await db.run(after_hours.claim_message, by=maria, message_id=left.id, now=SUNDAY_NOON)
+    text = "Hi Dana,\n\nYour pickup is rescheduled for Tuesday.\n\nThanks,\nMaria"
+    await answer(db, maria, left, text, MONDAY_FIVE_PM)
+    _, reply = await rows(db, OutboxMail)
+    # The CSR's own greeting and name, not ours on top ("Hello," then "Hi Dana,").
+    assert reply.body.startswith("Hi Dana,\n\nYour pickup is rescheduled for Tuesday.")
+    assert "Hello," not in reply.body
+    assert reply.body.count("Maria") == 1
+    assert "Thanks,\nMaria\n\nCitizen Service Center\nCity of Pasadena\n" in reply.body
+
+
+def test_our_greeting_and_name_are_added_only_when_the_text_has_none() -> None:
+    plain = after_hours.reply_mail("Your pickup is on Tuesday.", "Maria", CENTER, "Missed pickup")
+    assert plain == (
+        "Hello,\n\nYour pickup is on Tuesday.\n\nMaria\nCitizen Service Center\n"
+        "City of Pasadena\n\nWhat you wrote:\n\n> Missed pickup\n"
+    )
+    for greeted in ("Hello Dana,", "hi,", "Dear Ms. Whitfield,", "Good morning Dana,", "Hey!"):
+        body = after_hours.reply_mail(f"{greeted}\nDone.", "Maria", CENTER, "x")
+        assert body.startswith(f"{greeted}\nDone.\n\nMaria\n"), body
+    # A word that only starts like a greeting is not one.
+    assert after_hours.reply_mail("Highland Ave is done.", "Maria", CENTER, "x").startswith(
+        "Hello,\n\nHighland Ave"
+    )
+    signed = after_hours.reply_mail("Done.\n\n— Maria", "Maria", CENTER, "x")
+    assert signed.startswith("Hello,\n\nDone.\n\n— Maria\n\nCitizen Service Center\n")
+
+
 async def test_a_supervisor_may_reply_without_claiming(db: Database) -> None:
     sue = await staff(db, "sue", role="supervisor")
     left = await leave(db)

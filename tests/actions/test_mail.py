@@ -234,6 +234,26 @@ async def test_without_smtp_mail_is_written_to_the_folder(
     assert "Hello Jane" not in " ".join(lines)  # never the body
 
 
+async def test_by_default_replies_reach_the_center_not_a_no_reply_address(
+    make_settings: Callable[..., Settings],
+    open_database: Callable[[Settings], Awaitable[Database]],
+    tmp_path: Path,
+) -> None:
+    # Our mail says "reply to this email": with no CHATSVC_MAIL_REPLY_TO a reply goes to the
+    # center's own address (center.toml), never to no-reply@localhost.
+    folder = tmp_path / "mail"
+    settings = make_settings(mail_folder=folder)
+    database = await open_database(settings)
+    clock = Clock()
+    mailer = Mailer(database, settings, clock, center=lambda: CENTER)
+    await queue(database, clock, subject="Your service request SR-1042")
+    assert await mailer.send_due() == 1
+    [path] = list(folder.iterdir())
+    written = parse(path.read_bytes())
+    assert written["From"] == "Citizen Service Center <no-reply@localhost>"
+    assert written["Reply-To"] == "Citizen Service Center <csc@cityofpasadena.net>"
+
+
 @pytest.mark.parametrize(
     "overrides",
     [

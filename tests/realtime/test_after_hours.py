@@ -369,3 +369,46 @@ async def test_the_inbox_claim_is_one_owner_and_the_reply_goes_by_mail(
     assert (await maria.call("inbox_reply", {"id": mid, "text": ""}))["error"][
         "code"
     ] == "invalid_payload"
+
+
+async def test_a_request_from_a_left_message_starts_from_that_message(
+    closed_server: LiveServer,
+    resident_client: Residents,
+    agent_client: Callable[..., Awaitable[AgentClient]],
+) -> None:
+    resident = await resident_client(closed_server.url)
+    started = await resident.start(question="hi")
+    cid = started["conversation"]["id"]
+    # Small talk with the assistant first, none of it about the problem.
+    for line in ("what are your hours", "is city hall open on saturday", "ok thanks"):
+        assert (await resident.call("message", {"client_id": uuid.uuid4().hex, "text": line}))["ok"]
+    left_text = (
+        "Our trash at 1200 N Fair Oaks Ave was missed two weeks in a row. Please send the truck."
+    )
+    assert (await resident.call("leave_message", form(message=left_text)))["ok"]
+
+    maria = await agent_client("maria", server=closed_server, available=False)
+    ack = await maria.ok(
+        "request_prefill", {"conversation_id": cid, "service_code": "missed-trash"}
+    )
+    # From the left message itself: its address, and its words although the missed-collection
+    # topic has no description field of its own.
+    assert ack["values"]["address"] == "1200 N Fair Oaks Ave"
+    assert ack["values"]["description"] == left_text
+    assert "hours" not in ack["values"]["description"]
+
+    filed = await maria.ok(
+        "request_create",
+        {
+            "conversation_id": cid,
+            "service_code": "missed-trash",
+            "values": {
+                "address": ack["values"]["address"],
+                "container": "trash",
+                "description": ack["values"]["description"],
+            },
+            "client_id": uuid.uuid4().hex,
+        },
+    )
+    assert filed["request"]["description"] == left_text
+    assert filed["request"]["address"] == "1200 N Fair Oaks Ave"

@@ -71,7 +71,7 @@ def test_a_message_sent_twice_is_described_once() -> None:
     assert describe_problem(KB, twice) == "Tags on the east wall"
 
 
-def test_a_topic_gets_only_its_own_fields() -> None:
+def test_a_topic_gets_its_own_fields_and_always_a_description() -> None:
     graffiti = prefill(
         KB, KB.topics["graffiti"], ["there's graffiti on the wall at 100 N Garfield Ave"]
     )
@@ -80,7 +80,12 @@ def test_a_topic_gets_only_its_own_fields() -> None:
         "description": "there's graffiti on the wall at 100 N Garfield Ave",
     }
     bulky = prefill(KB, KB.topics["bulky-item-pickup"], ["a couch to pick up at 5 Lake Ave"])
-    assert bulky == {"address": "5 Lake Ave", "items": ""}  # other fields: left to the agent
+    # Other fields are left to the agent; the resident's words go with any request.
+    assert bulky == {
+        "address": "5 Lake Ave",
+        "items": "",
+        "description": "a couch to pick up at 5 Lake Ave",
+    }
     park = prefill(KB, KB.topics["park-maintenance"], ["the swings in Victory Park are broken"])
     assert park == {"park": "", "description": "the swings in Victory Park are broken"}
 

@@ -201,6 +201,13 @@ export class ChatClient extends Emitter {
     socket.on("hours", (h) => {
       if (this.conversation && !this.ended) this._applyOffer(h);
     });
+    // The agent sees whether the resident is there: online, away (this tab hidden) or left.
+    if (typeof document !== "undefined") {
+      document.addEventListener("visibilitychange", () => {
+        if (!tabShown()) this.stopTyping(); // nobody types in a hidden tab
+        if (this.joined && !this.ended) this._ask("visibility", { visible: tabShown() });
+      });
+    }
     this._setConnection("connecting");
     socket.connect();
   }
@@ -302,7 +309,7 @@ export class ChatClient extends Emitter {
       if (this.socket.connected) break;
     }
     this.emit("start", "sending");
-    const ack = await this._ask("start", payload);
+    const ack = await this._ask("start", { ...payload, visible: tabShown() });
     if (!ack.ok) return ack;
     if (typeof ack.token !== "string" || !ack.token) {
       return failure("internal_error", "The chat service sent an unexpected answer.");
@@ -356,7 +363,7 @@ export class ChatClient extends Emitter {
     const token = this.token;
     for (;;) {
       const before = this.lastSeq;
-      const ack = await this._ask("resume", { token, last_seq: this.lastSeq });
+      const ack = await this._ask("resume", { token, last_seq: this.lastSeq, visible: tabShown() });
       if (epoch !== this.epoch || token !== this.token) return; // reconnected or reset meanwhile
       if (!ack.ok) {
         const { code } = ack.error;
@@ -716,4 +723,9 @@ export class ChatClient extends Emitter {
     this.serverReadSeq = this.readSeq;
     this._ask("read", { seq: this.readSeq });
   }
+}
+
+/** Whether the page is on screen (always, outside a browser). */
+function tabShown() {
+  return typeof document === "undefined" || !document.hidden;
 }

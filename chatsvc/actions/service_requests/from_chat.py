@@ -30,7 +30,7 @@ from chatsvc.actions.conversations import (
 from chatsvc.actions.service_requests.filing import NewRequest
 from chatsvc.actions.service_requests.filing import create_service_request as file_service_request
 from chatsvc.actions.service_requests.views import Contact, RequestPolicy, RequestView
-from chatsvc.db.models import Conversation, Message, RequestPhoto
+from chatsvc.db.models import AfterHoursMessage, Conversation, Message, RequestPhoto
 from chatsvc.errors import NotFound
 from chatsvc.hours import end_sentence
 
@@ -47,6 +47,14 @@ class RequestSource:
     resident_email: str
     resident_texts: tuple[str, ...]  # oldest first
     photo_ids: tuple[int, ...]  # photos uploaded in the chat and not filed with a request yet
+    # The message the resident left after hours from this chat, if any (the newest): it says
+    # what they want done, and the chat before it is small talk with the assistant.
+    left_message: str | None = None
+
+    @property
+    def suggestion_texts(self) -> tuple[str, ...]:
+        """What the form's suggestions are drawn from: the left message, else the chat."""
+        return (self.left_message,) if self.left_message else self.resident_texts
 
 
 @dataclass(frozen=True)
@@ -78,6 +86,12 @@ async def request_source(session: AsyncSession, *, conversation_id: int) -> Requ
         .where(RequestPhoto.conversation_id == conversation_id, RequestPhoto.request_id.is_(None))
         .order_by(RequestPhoto.id)
     )
+    left = await session.scalar(
+        select(AfterHoursMessage.body)
+        .where(AfterHoursMessage.conversation_id == conversation_id)
+        .order_by(AfterHoursMessage.received_at.desc(), AfterHoursMessage.id.desc())
+        .limit(1)
+    )
     return RequestSource(
         conversation_id=conversation.id,
         topic=conversation.topic,
@@ -85,6 +99,7 @@ async def request_source(session: AsyncSession, *, conversation_id: int) -> Requ
         resident_email=conversation.resident.email,
         resident_texts=tuple(reversed(texts)),
         photo_ids=tuple(photos),
+        left_message=left,
     )
 
 

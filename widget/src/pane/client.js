@@ -9,7 +9,8 @@ import { io } from "socket.io-client";
 import { ask, onBackOnline, waitOf } from "../shared/socket.js";
 import { newClientId } from "../shared/ids.js";
 import { Emitter } from "../shared/emitter.js";
-import { parseTime } from "../shared/time.js";
+import { parseTime, setTimeZone } from "../shared/time.js";
+import { RESIDENT_PRESENCE } from "./format.js";
 
 /** @typedef {import("../shared/socket.js").OpenSocket} OpenSocket */
 
@@ -193,6 +194,15 @@ export class AgentClient extends Emitter {
       if (isObject(payload) && Number.isInteger(payload.conversation_id)) this.emit("typing", payload);
     });
     socket.on("read", (payload) => this._onRead(payload));
+    socket.on("resident_presence", (payload) => {
+      const chat = this.known.get(payload?.conversation_id);
+      if (!chat || !Object.hasOwn(RESIDENT_PRESENCE, payload.presence)) return;
+      this._applyChat({ ...chat, resident_presence: payload.presence });
+      // A resident who is no longer there is not typing (their closed tab cannot say so).
+      if (payload.presence !== "online") {
+        this.emit("typing", { conversation_id: chat.id, author_kind: "resident", author_name: chat.resident?.name, typing: false });
+      }
+    });
     socket.on("note", (note) => {
       if (isObject(note) && Number.isInteger(note.conversation_id)) this._mergeNotes(note.conversation_id, [note]);
     });
@@ -240,6 +250,7 @@ export class AgentClient extends Emitter {
     if (isObject(ack.topics)) this.topics = ack.topics;
     if (isObject(ack.dispositions) && Object.keys(ack.dispositions).length) this.dispositions = ack.dispositions;
     if (isObject(ack.center)) this.center = ack.center;
+    setTimeZone(ack.timezone);
     if (Array.isArray(ack.agents)) this.agents = ack.agents.filter(isObject);
     const chats = Array.isArray(ack.chats) ? ack.chats.filter(isChat) : [];
     this.mine = new Set();

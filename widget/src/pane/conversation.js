@@ -7,7 +7,7 @@ import { el, appendLinkified } from "../shared/dom.js";
 import { formatTime, parseTime } from "../shared/time.js";
 import { renderMarkdown } from "../shared/markdown.js";
 import { Composer } from "./composer.js";
-import { HANDOFF_REASONS, excerpt, plainFromMarkdown, topicName, unassignedNotice } from "./format.js";
+import { HANDOFF_REASONS, excerpt, plainFromMarkdown, residentPresence, topicGuess, topicName, unassignedNotice } from "./format.js";
 
 const TYPING_HIDE_MS = 6000;
 const NEAR_BOTTOM_PX = 48;
@@ -363,8 +363,9 @@ export class ConversationView {
     if (chat) {
       if (chat.emergency) meta.push(el("span", { class: "badge emergency", text: "Emergency" }));
       meta.push(el("span", { class: "chip", text: this.stageLabel(chat) }));
-      const topic = topicName(this.client.topics, chat.topic);
-      meta.push(el("span", { text: `Topic guess: ${topic || "none"}` }));
+      const presence = chat.status === "open" && residentPresence(chat);
+      if (presence) meta.push(el("span", { class: `presence presence-${presence.code}`, text: presence.sentence }));
+      meta.push(el("span", { text: topicGuess(this.client.topics, chat.topic) }));
       if (chat.workgroup) meta.push(el("span", { text: `Workgroup: ${chat.workgroup}` }));
       if (chat.handoff_reason && HANDOFF_REASONS[chat.handoff_reason]) meta.push(el("span", { text: HANDOFF_REASONS[chat.handoff_reason] }));
       meta.push(el("span", { class: "muted", text: `Chat #${chat.id}` }));

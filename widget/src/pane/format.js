@@ -29,6 +29,12 @@ export function topicName(topics, code) {
   return (topic && typeof topic.name === "string" && topic.name) || code;
 }
 
+/** The assistant's topic guess in words: "Topic guess: Graffiti", or "No topic guessed yet". */
+export function topicGuess(topics, code) {
+  const name = topicName(topics, code);
+  return name ? `Topic guess: ${name}` : "No topic guessed yet";
+}
+
 export const HANDOFF_REASONS = {
   asked: "Asked for a person",
   emergency: "Reported an emergency",
@@ -60,6 +66,20 @@ export function unassignedNotice(reason) {
 /** What is announced when a chat with `name` is no longer mine. */
 export function unassignedAnnouncement(name, reason) {
   return `The chat with ${name} ${known(reason)?.gone || "is no longer yours"}.`;
+}
+
+// Whether the resident is there (a Chat's `resident_presence`): a word for the chat list, and a
+// sentence for the conversation's header.
+export const RESIDENT_PRESENCE = {
+  online: { word: "Online", sentence: "The resident is online." },
+  away: { word: "Away", sentence: "The resident is away: the chat is not on their screen." },
+  left: { word: "Left", sentence: "The resident has left: no chat window of theirs is open." },
+};
+
+/** The resident's presence in a chat, or null when the server did not say. */
+export function residentPresence(chat) {
+  const code = chat?.resident_presence;
+  return typeof code === "string" && Object.hasOwn(RESIDENT_PRESENCE, code) ? { code, ...RESIDENT_PRESENCE[code] } : null;
 }
 
 export const STATUS_LABELS = { available: "Available", away: "Away", offline: "Offline" };

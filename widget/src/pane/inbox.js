@@ -370,7 +370,11 @@ export class InboxView {
     }
 
     this.replyForm.hidden = !(status === "in_progress" && (mine || supervisor));
-    this.replyHint.textContent = `Goes to ${item.email}, with their message quoted under it, signed with your first name. Ctrl+Enter sends.`;
+    const center = this.client.center?.name || "the center";
+    this.replyHint.textContent =
+      `Goes to ${item.email}. We add "Hello," above your text unless it starts with a greeting, ` +
+      `and sign it with your first name (unless you already did) and ${center}; ` +
+      "their message is quoted under it. Ctrl+Enter sends.";
     this.claimButton.hidden = status !== "new";
     this.putBackButton.hidden = !(mayChange && (status === "in_progress" || status === "closed" || status === "spam"));
     this.closeButton.hidden = !(mayChange && open);

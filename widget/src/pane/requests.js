@@ -105,6 +105,29 @@ function fieldControl(spec, id) {
 }
 
 /**
+ * A topic's fields, with a description (optional) when the topic has none of its own: every
+ * request may carry the resident's words ("missed two weeks in a row"), and the department sees
+ * them with it.
+ * @param {any} topic
+ * @param {any[]} topics
+ */
+export function requestFields(topic, topics) {
+  const fields = Array.isArray(topic?.fields) ? topic.fields : [];
+  if (fields.some((f) => f.name === "description")) return fields;
+  const known = topics.flatMap((t) => t.fields || []).find((f) => f.name === "description");
+  const description = {
+    name: "description",
+    label: "Description",
+    datatype: "text",
+    max_length: 4000,
+    ...known,
+    required: false,
+    description: "In the resident's words, for the department. This topic does not ask for it; add it when it helps.",
+  };
+  return [...fields, description];
+}
+
+/**
  * File a service request from a chat, in a dialog. Resolves with {request, message, duplicate}
  * (message: what the resident was told in the chat, null for an ended chat), or null when
  * cancelled or when the form could not be loaded (the error is then shown by `report`).
@@ -171,7 +194,7 @@ export async function createRequestDialog({ client, conversationId, opener, fall
       return;
     }
     const nodes = [];
-    for (const spec of topic.fields) {
+    for (const spec of requestFields(topic, topics)) {
       if (spec.datatype === "photo") continue;
       const control = fieldControl(spec, `request-field-${spec.name}`);
       control.value = values.get(spec.name) || "";
@@ -208,7 +231,7 @@ export async function createRequestDialog({ client, conversationId, opener, fall
 
   const ok = await formDialog({
     title: "Create a service request",
-    description: `For ${who}. Check the suggested details: they come from the chat. The resident is told the request number in the chat and by email.`,
+    description: `For ${who}. Check the suggested details: they come from the chat (from the message the resident left, when they left one). The resident is told the request number in the chat and by email.`,
     fields: [topicField.node, fieldsBox, photos].filter(Boolean),
     submitLabel: "Create request",
     opener,
@@ -221,7 +244,7 @@ export async function createRequestDialog({ client, conversationId, opener, fall
       }
       const payload = {};
       let missing = null;
-      for (const spec of topic.fields) {
+      for (const spec of requestFields(topic, topics)) {
         const shown = rendered.get(spec.name);
         if (!shown) continue;
         const value = shown.control.value.trim();

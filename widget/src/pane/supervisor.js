@@ -6,7 +6,7 @@
 import { el } from "../shared/dom.js";
 import { formatTime, parseTime } from "../shared/time.js";
 import { field, formDialog } from "./dialog.js";
-import { STATUS_LABELS, assignedLabel, excerpt, topicName, waitingLabel } from "./format.js";
+import { STATUS_LABELS, assignedLabel, excerpt, topicGuess, topicName, waitingLabel } from "./format.js";
 import { reconcile } from "./lists.js";
 
 const SHORTCUT = /^[a-z0-9][a-z0-9_-]{0,31}$/;
@@ -260,7 +260,7 @@ export class SupervisorView {
     const name = chat.resident?.name || "Resident";
     p.name.textContent = name;
     p.emergency.hidden = !chat.emergency;
-    p.topic.textContent = `Topic: ${topicName(this.client.topics, chat.topic) || "none"}`;
+    p.topic.textContent = topicGuess(this.client.topics, chat.topic);
     const since = parseTime(chat.assigned_at);
     p.since.dataset.since = String(since);
     p.since.textContent = assignedLabel(since, Date.now());

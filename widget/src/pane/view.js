@@ -7,7 +7,7 @@ import { el } from "../shared/dom.js";
 import { ConversationView } from "./conversation.js";
 import { field, formDialog, invalid } from "./dialog.js";
 import { InboxView } from "./inbox.js";
-import { STATUS_LABELS, assignedLabel, excerpt, plural, topicName, unassignedAnnouncement, waitingLabel } from "./format.js";
+import { STATUS_LABELS, assignedLabel, excerpt, plural, residentPresence, topicGuess, topicName, unassignedAnnouncement, waitingLabel } from "./format.js";
 import { parseTime } from "../shared/time.js";
 import { reconcile } from "./lists.js";
 import { Notifier } from "./notify.js";
@@ -15,6 +15,7 @@ import { RequestsView, createRequestDialog } from "./requests.js";
 import { SupervisorView } from "./supervisor.js";
 
 const TICK_MS = 15000; // how often "waiting 2 min" is brought up to date
+const TYPING_HINT_MS = 6000; // "typing…" in the chat list goes after this long without news
 const SELF_ACTION_MS = 10000;
 const STATUSES = ["available", "away", "offline"];
 
@@ -241,20 +242,28 @@ export class PaneView {
         const emergency = el("span", { class: "badge emergency", text: "Emergency" });
         const topic = el("span", { class: "sub" });
         const typing = el("span", { class: "sub typing-hint", hidden: true, text: "typing…" });
+        const presence = el("span", { class: "presence", hidden: true });
         const button = el(
           "button",
           { type: "button", class: "chat-item", onclick: () => this.openConversation(chat.id, { focus: "composer" }) },
-          el("span", { class: "line" }, name, emergency, fresh, unread),
+          el("span", { class: "line" }, name, presence, emergency, fresh, unread),
           topic,
           typing,
         );
         const li = el("li", {}, button);
-        li._parts = { button, name, unread, fresh, emergency, topic, typing };
+        li._parts = { button, name, unread, fresh, emergency, topic, typing, presence, typingTimer: undefined };
         return li;
       },
       (li, chat) => {
         const p = li._parts;
         p.name.textContent = chat.resident?.name || "Resident";
+        const presence = residentPresence(chat);
+        p.presence.hidden = !presence;
+        if (presence) {
+          p.presence.className = `presence presence-${presence.code}`;
+          p.presence.replaceChildren(el("span", { class: "sr-only", text: "Resident: " }), presence.word);
+          if (presence.code !== "online") this.setTyping(chat.id, false);
+        }
         const n = this.client.unread(chat.id);
         p.unread.replaceChildren(String(n), el("span", { class: "sr-only", text: " unread" }));
         p.unread.hidden = n === 0;
@@ -330,7 +339,7 @@ export class PaneView {
         p.who2.textContent = ` chat from ${name}`;
         p.emergency.hidden = !entry.emergency;
         li.classList.toggle("emergency", Boolean(entry.emergency));
-        p.topic.textContent = `Topic guess: ${topicName(this.client.topics, entry.topic) || "none"}`;
+        p.topic.textContent = topicGuess(this.client.topics, entry.topic);
         p.question.textContent = excerpt(entry.first_question, 140);
         p.workgroup.textContent = entry.workgroup ? `For ${entry.workgroup}` : "";
         p.workgroup.hidden = !entry.workgroup;
@@ -415,7 +424,12 @@ export class PaneView {
 
   setTyping(id, typing) {
     const li = [...this.mineList.children].find((node) => node.dataset.key === String(id));
-    if (li) li._parts.typing.hidden = !typing;
+    if (!li) return;
+    const p = li._parts;
+    clearTimeout(p.typingTimer);
+    p.typing.hidden = !typing;
+    // A "typing: false" that never comes (a lost connection) does not leave it there for good.
+    if (typing) p.typingTimer = setTimeout(() => (p.typing.hidden = true), TYPING_HINT_MS);
   }
 
   // --- opening and acting on conversations -------------------------------------------------

@@ -13,8 +13,84 @@ export function parseTime(iso) {
   return new Date(iso.replace(/(\.\d{3})\d+/, "$1")).getTime();
 }
 
+// The zone dates are written in: the center's, once the pane knows it (`setTimeZone`), so that
+// staff read a date as the resident was told it; else the browser's.
+/** @type {string | undefined} */
+let zone;
+
 /**
- * Format a server time for people: "9:41 AM" today, "Nov 22, 9:41 AM" before; null if unknown.
+ * Write dates in this IANA zone from now on (the pane: the center's, from `hello`).
+ * @param {unknown} timeZone
+ */
+export function setTimeZone(timeZone) {
+  if (typeof timeZone !== "string" || !timeZone) return;
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone });
+    zone = timeZone;
+  } catch {
+    // An unknown zone: keep the browser's.
+  }
+}
+
+/**
+ * The local parts of an instant in the zone dates are written in.
+ * @param {number} ms
+ */
+function localParts(ms) {
+  const parts = new Intl.DateTimeFormat("en-US", {
+    timeZone: zone,
+    weekday: "long",
+    month: "long",
+    day: "numeric",
+    year: "numeric",
+    hour: "numeric",
+    minute: "2-digit",
+    hourCycle: "h23",
+  }).formatToParts(new Date(ms));
+  /** @param {string} type */
+  const part = (type) => parts.find((p) => p.type === type)?.value || "";
+  return {
+    weekday: part("weekday"),
+    month: part("month"),
+    day: Number(part("day")),
+    year: Number(part("year")),
+    hour: Number(part("hour")) % 24,
+    minute: Number(part("minute")),
+  };
+}
+
+/**
+ * A time of day as residents read it (chatsvc/hours.py `_describe_minute`): "midnight", "noon",
+ * "8 a.m.", "5:30 p.m.".
+ * @param {number} hour
+ * @param {number} minute
+ */
+export function clockWords(hour, minute) {
+  if (minute === 0 && hour === 0) return "midnight";
+  if (minute === 0 && hour === 12) return "noon";
+  const suffix = hour < 12 ? "a.m." : "p.m.";
+  return `${hour % 12 || 12}${minute ? `:${String(minute).padStart(2, "0")}` : ""} ${suffix}`;
+}
+
+/**
+ * A date and time written as the service writes it to residents (chatsvc/hours.py
+ * `describe_local`): "Monday, December 7 at midnight"; with the year when it is an earlier
+ * year's ("Monday, December 28, 2025 at 8 a.m.").
+ * @param {number} ms
+ * @param {number} [nowMs]
+ * @returns {string}
+ */
+export function dateTimeLabel(ms, nowMs = Date.now()) {
+  if (!Number.isFinite(ms)) return "";
+  const at = localParts(ms);
+  // Residents are told dates to come, never with a year; staff also read past years' dates.
+  const year = at.year < localParts(nowMs).year ? `, ${at.year}` : "";
+  return `${at.weekday}, ${at.month} ${at.day}${year} at ${clockWords(at.hour, at.minute)}`;
+}
+
+/**
+ * Format a server time for people: "9:41 a.m." today, "Monday, November 22 at 9:41 a.m." before;
+ * null if unknown.
  * @param {unknown} iso
  * @param {Date} [now]
  * @returns {{label: string, datetime: string} | null}
@@ -22,28 +98,11 @@ export function parseTime(iso) {
 export function formatTime(iso, now = new Date()) {
   const ms = parseTime(iso);
   if (!Number.isFinite(ms)) return null;
-  const date = new Date(ms);
-  const sameDay = date.toDateString() === now.toDateString();
-  /** @type {Intl.DateTimeFormatOptions} */
-  const options = sameDay
-    ? { hour: "numeric", minute: "2-digit" }
-    : { month: "short", day: "numeric", hour: "numeric", minute: "2-digit" };
-  return { label: date.toLocaleString(undefined, options), datetime: date.toISOString() };
-}
-
-/**
- * A readable local date and time: "Mon, Nov 30, 5:00 PM" (the year too when not this year).
- * @param {number} ms
- * @param {number} [nowMs]
- * @returns {string}
- */
-export function dateTimeLabel(ms, nowMs = Date.now()) {
-  if (!Number.isFinite(ms)) return "";
-  const date = new Date(ms);
-  /** @type {Intl.DateTimeFormatOptions} */
-  const options = { weekday: "short", month: "short", day: "numeric", hour: "numeric", minute: "2-digit" };
-  if (date.getFullYear() !== new Date(nowMs).getFullYear()) options.year = "numeric";
-  return date.toLocaleString(undefined, options);
+  const at = localParts(ms);
+  const today = localParts(now.getTime());
+  const sameDay = at.year === today.year && at.month === today.month && at.day === today.day;
+  const label = sameDay ? clockWords(at.hour, at.minute) : dateTimeLabel(ms, now.getTime());
+  return { label, datetime: new Date(ms).toISOString() };
 }
 
 /**
