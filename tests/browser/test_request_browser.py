@@ -20,7 +20,13 @@ from chatsvc.db.models import RequestPhoto, ServiceRequest
 from chatsvc.settings import Settings
 from chatsvc.transport.state import CLOCK, DATABASE, REQUEST_POLICY
 from tests.browser.helpers import axe_violations
-from tests.browser.test_agent_pane_browser import NewContext, add_staff, open_pane, transcript
+from tests.browser.test_agent_pane_browser import (
+    NewContext,
+    add_staff,
+    my_chats,
+    open_pane,
+    transcript,
+)
 from tests.browser.test_widget_browser import log, send, start_chat
 from tests.conftest import Inbox, LiveServer
 
@@ -205,6 +211,8 @@ async def test_the_residents_photo_shows_in_the_chat_for_them_and_for_the_agent(
     await expect(log(page).locator(".msg-assistant").last).to_contain_text("(626) 744-7311")
     call = log(page).locator(".msg-assistant").last.get_by_role("link", name="(626) 744-7311")
     await expect(call).to_have_attribute("href", "tel:+16267447311")
+    # Routed to Maria, the chat opens in her pane (a loaded machine may take a while).
+    await expect(my_chats(pane)).to_contain_text("Ana Ruiz", timeout=15_000)
     photo = transcript(pane).get_by_role("img", name="Photo sent by the resident")
     await photo_shown(photo)
     city = transcript(pane).locator(".msg-assistant").get_by_role("link", name="(626) 744-7311")
