@@ -25,10 +25,11 @@ from chatsvc.actions.service_requests import photos as request_photos
 from chatsvc.actions.service_requests.photos import MAX_PHOTO_BYTES, InvalidPhoto, PhotoTooLarge
 from chatsvc.errors import InvalidPayload, RateLimited
 from chatsvc.images import CleanImage, NotAnImage, TooManyPixels, clean_image
-from chatsvc.settings import Settings
+from chatsvc.settings import Rate, Settings
 from chatsvc.transport.addresses import request_address
 from chatsvc.transport.errors import client_error, render_error
 from chatsvc.transport.http import OWN_BODY_DEADLINE
+from chatsvc.transport.limits import Bucket
 from chatsvc.transport.socket_server import origin_allowed
 from chatsvc.transport.state import ASSISTANT, CLOCK, DATABASE, SETTINGS
 
@@ -48,6 +49,9 @@ class UploadsBusy(RateLimited):
         self.retry_after: int = retry_after
 
 
+DRAINS = Rate(4, 20)  # refused uploads whose bodies are read to the end: a burst, then a minute
+
+
 class UploadGate:
     """How many photo bodies are being received, overall and per address, and how many photos
     each address sent in the last hour (in this process).
@@ -63,6 +67,17 @@ class UploadGate:
         self.clock = clock
         self.receiving: dict[str, int] = {}
         self.received: dict[str, deque[float]] = {}
+        self._drains = Bucket(DRAINS.burst, clock())
+
+    def may_drain(self) -> bool:
+        """Tell whether a refused upload's body may be read to its end (and dropped).
+
+        Reading what a browser is still sending lets it see the refusal (closed at once, a
+        connection with unread data is reset, and the answer may be lost); but it costs the
+        event loop the whole body, up to 10 MB. A few refusals a minute are drained; beyond,
+        a flood's connections are answered and closed without reading their bodies.
+        """
+        return not self._drains.take(DRAINS, self.clock())
 
     @property
     def in_progress(self) -> int:
@@ -204,6 +219,12 @@ async def upload_photo(request: web.Request) -> web.Response:
         if request.content_length != 0 and not request.content.is_eof():
             # The body was not read: do not wait for it on this connection.
             response.force_close()
+            if not app[UPLOAD_GATE].may_drain():
+                # Nor read the rest of it (aiohttp would, for up to its lingering time):
+                # answered, then closed.
+                await response.prepare(request)
+                await response.write_eof()
+                request.protocol.force_close()
         return response
     conversation_id = turn.conversation.id  # its messages were published on commit
     log.info("conversation %d: photo added (%d bytes)", conversation_id, len(image.data))

@@ -19,7 +19,7 @@ from PIL import Image
 from chatsvc.db.models import RequestPhoto
 from chatsvc.settings import Settings
 from chatsvc.transport.dispatch import DISPATCHER
-from chatsvc.transport.uploads import UPLOAD_GATE, UploadGate
+from chatsvc.transport.uploads import DRAINS, UPLOAD_GATE, UploadGate
 from tests.conftest import LiveServer, ResidentClient
 from tests.realtime.test_request_chat import (
     CITY,
@@ -115,6 +115,27 @@ async def test_a_fake_token_is_refused_before_the_body_arrives(city: LiveServer)
         writer.close()
     assert (status, body["error"]["code"]) == (404, "invalid_token")
     assert headers.get("connection", "").lower() == "close"
+
+
+async def test_a_flood_of_refused_uploads_is_closed_without_reading_their_bodies(
+    city: LiveServer,
+) -> None:
+    """A few refused uploads are drained (read to their end, so a browser still sending sees
+    the answer); beyond that budget, each is answered and closed at once: reading 10 MB bodies
+    of a flood would hold the event loop (aiohttp lingers up to 10 s reading them)."""
+    closed_at_once = 0
+    for n in range(DRAINS.burst + 3):
+        reader, writer = await open_upload(city, "x" * 40, TEN_MB - 1000, bytes(64 * 1024))
+        try:
+            status, _, _ = await answer(reader)
+            assert status == 404
+            if n >= DRAINS.burst:
+                # The server closes its end: the rest of the body is never read.
+                assert await asyncio.wait_for(reader.read(), 5) == b""
+                closed_at_once += 1
+        finally:
+            writer.close()
+    assert closed_at_once == 3
 
 
 async def test_a_body_declared_over_the_limit_is_refused_unread(
