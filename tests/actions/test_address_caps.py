@@ -84,6 +84,23 @@ async def test_parallel_wrong_lookups_from_one_address_stop_at_the_cap(db: Datab
     assert await count(db, StatusLookupMiss) == CAP
 
 
+async def test_parallel_wrong_lookups_of_one_number_stop_at_its_cap(db: Database) -> None:
+    """From as many chats (no address cap), guesses at one number's email count exactly."""
+
+    async def guess(session: AsyncSession) -> object:
+        return await lookup_status(
+            session,
+            number="26-000001",
+            email="guess@example.com",
+            kb=KB,
+            now=NOW,
+            misses_per_number_per_day=CAP,
+        )
+
+    await overlapping(db, guess, 8)
+    assert await count(db, StatusLookupMiss) == CAP
+
+
 async def test_parallel_filings_from_one_address_stop_at_the_cap(db: Database) -> None:
     chats = [(await db.run(start, f"{n}" * 64)).conversation.id for n in range(8)]
 

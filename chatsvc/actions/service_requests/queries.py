@@ -144,7 +144,9 @@ async def lookup_status(
     from the chats of one address (`sender_key`, the chat's), every lookup from it is refused
     (RateLimited), whatever the number.
 
-    Locking order: the caller's conversation row, then the address's cap (address_caps).
+    Locking order: the caller's conversation row, then the address's cap (address_caps), then
+    the number's lock (PostgreSQL: an advisory lock held until commit, so parallel wrong
+    lookups of one number cannot pass its cap).
     """
     canonical = parse_number(number)
     if canonical is None:
@@ -152,6 +154,13 @@ async def lookup_status(
     if sender_key is not None:
         await address_caps.check_status_misses(
             session, sender_key=sender_key, per_day=misses_per_address_per_day, now=now
+        )
+    if session.get_bind().dialect.name == "postgresql":
+        # Parallel guesses at one number count one after another (SQLite's take turns).
+        await session.execute(
+            select(
+                func.pg_advisory_xact_lock(func.hashtext("status_number"), func.hashtext(canonical))
+            )
         )
     misses = await session.scalar(
         select(func.count()).where(
