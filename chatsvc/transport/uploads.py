@@ -50,6 +50,10 @@ class UploadsBusy(RateLimited):
 
 
 DRAINS = Rate(4, 20)  # refused uploads whose bodies are read to the end: a burst, then a minute
+# A resident's photos shown in their chat, per address: a reload shows every photo of the chat
+# again (at most 20), several people may share an address; a flood of fetches is refused.
+PHOTO_VIEWS = Rate(60, 120)
+MAX_VIEW_ADDRESSES = 10_000  # buckets remembered; the least recently used are forgotten
 
 
 class UploadGate:
@@ -68,6 +72,18 @@ class UploadGate:
         self.receiving: dict[str, int] = {}
         self.received: dict[str, deque[float]] = {}
         self._drains = Bucket(DRAINS.burst, clock())
+        self._views: dict[str, Bucket] = {}  # address -> its bucket, least recently used first
+
+    def check_view(self, address: str) -> None:
+        """Count one photo shown to `address`, or raise UploadsBusy (PHOTO_VIEWS)."""
+        now = self.clock()
+        bucket = self._views.pop(address, None) or Bucket(PHOTO_VIEWS.burst, now)
+        self._views[address] = bucket
+        if len(self._views) > MAX_VIEW_ADDRESSES:
+            del self._views[next(iter(self._views))]
+        wait = bucket.take(PHOTO_VIEWS, now)
+        if wait:
+            raise UploadsBusy("Too many photos asked for: try again shortly.", math.ceil(wait))
 
     def may_drain(self) -> bool:
         """Tell whether a refused upload's body may be read to its end (and dropped).
@@ -243,6 +259,7 @@ async def chat_photo(request: web.Request) -> web.Response:
     app = request.app
     token = request.headers.get(TOKEN_HEADER, "")
     try:
+        app[UPLOAD_GATE].check_view(request_address(request, app[SETTINGS]))
         if not 20 <= len(token) <= 100:
             raise InvalidPayload(f"the {TOKEN_HEADER} header must hold the chat's token")
         photo = await app[DATABASE].run(
@@ -256,7 +273,10 @@ async def chat_photo(request: web.Request) -> web.Response:
         if client_error(exc) is None:
             raise
         status, body = render_error(exc, log=log, where=f"{request.method} {request.path}")
-        return web.json_response(body, status=status, headers=cors)
+        headers = dict(cors)
+        if isinstance(exc, UploadsBusy):
+            headers["Retry-After"] = str(exc.retry_after)
+        return web.json_response(body, status=status, headers=headers)
     return web.Response(
         body=photo.data,
         headers={

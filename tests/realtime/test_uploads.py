@@ -19,7 +19,7 @@ from PIL import Image
 from chatsvc.db.models import RequestPhoto
 from chatsvc.settings import Settings
 from chatsvc.transport.dispatch import DISPATCHER
-from chatsvc.transport.uploads import DRAINS, UPLOAD_GATE, UploadGate
+from chatsvc.transport.uploads import DRAINS, PHOTO_VIEWS, UPLOAD_GATE, UploadGate
 from tests.conftest import LiveServer, ResidentClient
 from tests.realtime.test_request_chat import (
     CITY,
@@ -379,3 +379,34 @@ async def test_a_resident_sees_their_own_photo_and_no_one_else_does(
         assert stored.data not in data
     status, _, data = await fetch_photo(server, stored.id + 1, resident.token)
     assert (status, json.loads(data)["error"]["code"]) == (404, "not_found")
+
+
+async def test_a_flood_of_photo_fetches_from_one_address_is_refused(
+    city: LiveServer, resident_client: Factory
+) -> None:
+    """Showing photos has a limit per address (PHOTO_VIEWS): a flood gets rate_limited with
+    Retry-After, wrong tokens included (the refusal comes before any database work); another
+    address is still served."""
+    resident = await resident_client(city.url)
+    await file_graffiti_up_to_photo(resident)
+    assert resident.token
+    status, body = await upload(city, resident.token, png())
+    assert status == 200, body
+    (stored,) = await rows(city, RequestPhoto)
+    statuses = [
+        (await fetch_photo(city, stored.id, resident.token))[0] for _ in range(PHOTO_VIEWS.burst)
+    ]
+    assert statuses == [200] * PHOTO_VIEWS.burst
+    status, headers, data = await fetch_photo(city, stored.id, "x" * 40)
+    assert status == 429 and int(headers["Retry-After"]) >= 1
+    assert json.loads(data)["error"]["code"] == "rate_limited"
+    port = int(city.url.rsplit(":", 1)[1])
+    connector = aiohttp.TCPConnector(local_addr=("127.0.0.9", 0))
+    async with (
+        aiohttp.ClientSession(connector=connector) as http,
+        http.get(
+            f"http://127.0.0.1:{port}/resident/photos/{stored.id}",
+            headers={"X-Chat-Token": resident.token},
+        ) as response,
+    ):
+        assert response.status == 200
