@@ -59,6 +59,7 @@ from typing import Any
 
 import socketio
 from processes import (
+    NO_LIMITS_ENV,
     LagMonitor,
     ServerProcess,
     cpu_seconds,
@@ -514,18 +515,7 @@ async def scenario(args: argparse.Namespace, database_url: str, outcome: Outcome
         # A staffed center whatever the hour the benchmark runs: residents are handed over.
         CHATSVC_BUSINESS_HOURS="sun-sat 00:00-24:00",
         CHATSVC_HOLIDAYS="",
-        # Every simulated client comes from 127.0.0.1 and sends as fast as it can: the
-        # socket limits (CHATSVC_RATE_*) and the daily chats per address would measure
-        # themselves, not the service.
-        CHATSVC_CONNECTIONS_PER_ADDRESS="1000000",
-        CHATSVC_CONVERSATIONS_PER_ADDRESS_PER_DAY="1000000",
-        CHATSVC_RATE_ADDRESS_FACTOR="1000000",
-        CHATSVC_RATE_MESSAGE="1000000,60000000",
-        CHATSVC_RATE_START="1000000,60000000",
-        CHATSVC_RATE_RESUME="1000000,60000000",
-        CHATSVC_RATE_TYPING="1000000,60000000",
-        CHATSVC_RATE_READ="1000000,60000000",
-        CHATSVC_RATE_AGENT="1000000,60000000",
+        **NO_LIMITS_ENV,  # every client is 127.0.0.1 (processes.py)
     )
     server = ServerProcess("chatsvc", [sys.executable, "-m", "chatsvc", "serve"], env)
     try:

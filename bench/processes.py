@@ -16,6 +16,19 @@ REPO = BENCH.parent
 LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
 TICKS = os.sysconf("SC_CLK_TCK")
 
+# Every simulated client of a load benchmark comes from 127.0.0.1 and sends as fast as it can:
+# the socket limits (CHATSVC_RATE_*) and the daily chats per address would measure themselves,
+# not the service. bench/abuse.py alone keeps the shipped limits (it measures them).
+NO_LIMITS_ENV = {
+    "CHATSVC_CONNECTIONS_PER_ADDRESS": "1000000",
+    "CHATSVC_CONVERSATIONS_PER_ADDRESS_PER_DAY": "1000000",
+    "CHATSVC_RATE_ADDRESS_FACTOR": "1000000",
+    **{
+        f"CHATSVC_RATE_{kind}": "1000000,60000000"
+        for kind in ("MESSAGE", "START", "RESUME", "TYPING", "READ", "AGENT")
+    },
+}
+
 
 class ServerProcess:
     """A server in a child process, on a free port of 127.0.0.1; its stderr drained to a list."""
