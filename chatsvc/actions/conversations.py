@@ -41,6 +41,8 @@ ENDED_BY = {
     "idle": "This chat was closed after {minutes} minutes without a message. "
     "Start a new chat any time.",
 }
+# What a system message tells, for front ends that word it for their reader (`MessageView.notice`).
+ENDED_BY_RESIDENT = "ended_by_resident"
 
 
 # A quick reply that is not a text to send: the widget offers a photo upload in its place.
@@ -53,6 +55,15 @@ def _replies(stored: list[dict[str, str]] | None) -> tuple[tuple[str, str], ...]
 
 def _offers_photo(stored: list[dict[str, str]] | None) -> bool:
     return any(q.get("action") == "photo" for q in stored or ())
+
+
+def _notice_of(author_kind: str, decision: dict[str, Any] | None) -> str | None:
+    # A system message's `decision` holds the event it tells (an assistant's, what it made of
+    # the question: not for clients).
+    if author_kind != "system" or not isinstance(decision, dict):
+        return None
+    notice = decision.get("notice")
+    return notice if isinstance(notice, str) else None
 
 
 @dataclass(frozen=True)
@@ -71,6 +82,7 @@ class MessageView:
     quick_replies: tuple[tuple[str, str], ...] = ()
     offers_photo: bool = False  # the assistant asks for a photo: the widget shows an upload
     photo_id: int | None = None  # a resident's photo, shown in the chat
+    notice: str | None = None  # a system message's event (ENDED_BY_RESIDENT), for its wording
 
     @classmethod
     def of(cls, message: Message) -> MessageView:
@@ -87,10 +99,12 @@ class MessageView:
             quick_replies=_replies(message.quick_replies),
             offers_photo=_offers_photo(message.quick_replies),
             photo_id=message.photo_id,
+            notice=_notice_of(message.author_kind, message.decision),
         )
 
     def as_dict(self) -> dict[str, Any]:
         photo = {"photo_id": self.photo_id} if self.photo_id is not None else {}
+        notice = {"notice": self.notice} if self.notice is not None else {}
         return {
             "id": self.id,
             "conversation_id": self.conversation_id,
@@ -104,6 +118,7 @@ class MessageView:
             "quick_replies": [{"label": label, "text": text} for label, text in self.quick_replies]
             + ([PHOTO_REPLY] if self.offers_photo else []),
             **photo,
+            **notice,
         }
 
 
@@ -448,6 +463,7 @@ async def _insert(
             quick_replies=_replies(row["quick_replies"]),
             offers_photo=_offers_photo(row["quick_replies"]),
             photo_id=row["photo_id"],
+            notice=_notice_of(row["author_kind"], row["decision"]),
         )
         for row in rows
     ]
@@ -517,8 +533,12 @@ async def end_conversation(
     if assigned is not None:
         notices.record(session, notices.Unassigned(conversation_id, assigned, reason))
     text = notice or ENDED_BY[ended_by].format(agent=conversation.agent_name or "the agent")
+    # Staff read "Chat ended by the resident."; the marker lets every tab of the resident's
+    # say "You ended the chat." instead.
+    marker = {"notice": ENDED_BY_RESIDENT} if ended_by == "resident" and notice is None else None
     messages = await append_drafts(
-        session, Draft(conversation.id, "system", SYSTEM_AUTHOR, text, None, now)
+        session,
+        Draft(conversation.id, "system", SYSTEM_AUTHOR, text, None, now, decision=marker),
     )
     conversation.status = move_status(conversation.status, ConversationStatus.ENDED)
     conversation.ended_at = now

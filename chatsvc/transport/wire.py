@@ -85,6 +85,8 @@ class Message(Wire):
     format: Literal["text", "markdown"]
     quick_replies: list[QuickReply]
     photo_id: int | None = None  # only on a resident's photo
+    # Only on a system message whose event front ends word for their reader.
+    notice: Literal["ended_by_resident"] | None = None
 
 
 class Typing(Wire):

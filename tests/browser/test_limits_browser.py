@@ -279,7 +279,9 @@ async def test_a_daily_limit_is_said_plainly_with_the_phone_number(
     await expect(notice).to_have_text(
         re.compile(
             r"^You have reached today's limit for messages\. You can send another tomorrow after"
-            rf" \d+:\d\d\s[AP]M\. If it can't wait, please call us at {re.escape(PHONE)}\.$"
+            # One full stop: "p.m." ends the sentence itself (never "p.m..").
+            r" (\d+(:\d\d)? [ap]\.m\.|noon\.|midnight\.)"
+            rf" If it can't wait, please call us at {re.escape(PHONE)}\.$"
         )
     )
     call = notice.get_by_role("link", name=PHONE)

@@ -239,6 +239,12 @@ async def test_ending_a_chat_asks_first_and_speaks_to_the_resident(
     await start_chat(page)
     await maria.next("assigned")
     question = page.get_by_role("alertdialog", name="End this chat?")
+    # The same chat open in a second tab of the site.
+    other = await page.context.new_page()
+    await other.goto(page.url)
+    if await launcher(other).get_attribute("aria-expanded") != "true":
+        await launcher(other).click()
+    await expect(log(other)).to_contain_text("Maria joined the chat.")
 
     # Changed their mind: Escape takes the question back, the panel stays open.
     await page.get_by_role("button", name="End chat").click()
@@ -258,6 +264,11 @@ async def test_ending_a_chat_asks_first_and_speaks_to_the_resident(
     ended = log(page).locator(".msg-system").last
     await expect(ended.locator(".text")).to_have_text("You ended the chat.")
     await expect(page.get_by_text("Chat ended by the resident.")).to_have_count(0)
+    # The other tab speaks to the same resident: not "ended by the resident" about themselves.
+    await expect(log(other).locator(".msg-system").last.locator(".text")).to_have_text(
+        "You ended the chat."
+    )
+    await expect(other.get_by_text("Chat ended by the resident.")).to_have_count(0)
     await expect(page.get_by_text("This browser no longer keeps this chat.")).to_be_visible()
     await expect(page.get_by_role("button", name="Start a new chat")).to_be_focused()
     assert await stored(page, live_server) is None

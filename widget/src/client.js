@@ -84,8 +84,6 @@ export class ChatClient extends Emitter {
     this.offer = null;
     this.offerSeq = 0;
     this.forgotten = false; // the resident ended the chat: it is no longer kept on this browser
-    /** @type {Set<number>} the seqs of the notices of an end the resident asked for here */
-    this.endedHere = new Set();
     /** @type {{chat_name?: string} | null} who runs the chat (the `center` of start and resume acks) */
     this.center = null;
     this.readSeq = 0;
@@ -157,7 +155,6 @@ export class ChatClient extends Emitter {
     this.readSeq = 0; // highest seq the resident has seen
     this.serverReadSeq = 0; // highest seq the server knows the resident has read
     this.staffReadSeq = 0;
-    this.endedHere = new Set();
   }
 
   _setConnection(state) {
@@ -496,8 +493,6 @@ export class ChatClient extends Emitter {
   async end() {
     const ack = await this._ask("end", {});
     if (ack.ok) {
-      // Its notice ("Chat ended by the resident.", as staff read it) speaks to them as "you".
-      if (Array.isArray(ack.messages)) for (const m of ack.messages) if (isMessage(m)) this.endedHere.add(m.seq);
       this._merge(ack.messages);
       this._applyConversation(ack.conversation);
       this._forget();

@@ -10,6 +10,7 @@
 // polite live region says the whole sentence once when the wait starts, and once when it ends.
 
 import { el } from "./shared/dom.js";
+import { clockWords, endSentence } from "./shared/time.js";
 
 /** Waits up to this long are counted down in seconds; longer ones are said in words. */
 export const COUNTDOWN_UP_TO_S = 120;
@@ -63,13 +64,14 @@ function plural(n, unit) {
 }
 
 /**
- * When a long wait ends, for people: "after 3:15 PM", "tomorrow after 9:40 AM", or the date.
+ * When a long wait ends, for people: "after 3:15 p.m.", "tomorrow after 9:40 a.m.", or the date.
  * @param {number} endsMs
  * @param {number} nowMs
  */
 export function endOfWait(endsMs, nowMs) {
   const end = new Date(endsMs);
-  const time = end.toLocaleTimeString(undefined, { hour: "numeric", minute: "2-digit" });
+  // The house style ("3:15 p.m.", "midnight"), in the resident's own clock.
+  const time = clockWords(end.getHours(), end.getMinutes());
   const today = new Date(nowMs);
   const tomorrow = new Date(nowMs);
   tomorrow.setDate(today.getDate() + 1);
@@ -104,7 +106,9 @@ export function waitWords(kind, totalS, endsMs, nowMs) {
     const about = minutes >= 60 ? "about an hour" : `about ${plural(minutes, "minute")}`;
     sentence = `${words.several} ${words.another} in ${about}.`;
   } else {
-    sentence = `You have reached today's limit for ${words.noun}. ${words.another} ${endOfWait(endsMs, nowMs)}.`;
+    sentence = endSentence(
+      `You have reached today's limit for ${words.noun}. ${words.another} ${endOfWait(endsMs, nowMs)}`,
+    );
   }
   return { text: sentence, spoken: sentence, long: true };
 }

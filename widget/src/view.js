@@ -537,7 +537,7 @@ export class ChatView {
       conversation: conversation.id,
       seq: newest.seq,
       author: authorOf(newest, this.client.center?.chat_name),
-      text: this.client.endedHere.has(newest.seq) ? ENDED_BY_YOU : text,
+      text: newest.notice === "ended_by_resident" ? ENDED_BY_YOU : text,
     });
   }
 
@@ -545,7 +545,8 @@ export class ChatView {
     const kind = KINDS.includes(m.author_kind) ? m.author_kind : "system";
     const time = formatTime(m.created_at);
     let text;
-    if (this.client.endedHere.has(m.seq)) {
+    // The resident ended it (here or in another tab): staff read "Chat ended by the resident.".
+    if (m.notice === "ended_by_resident") {
       text = el("p", { class: "text", text: ENDED_BY_YOU });
     } else if (kind === "resident" && Number.isInteger(m.photo_id)) {
       text = this.photoNode(m.photo_id);

@@ -27,14 +27,14 @@ test("a wait of minutes is said in minutes, one of hours as a time of day, and b
   assert.equal(minutes.long, true);
   assert.equal(waitWords("photo", 3600, NOON + 3_600_000, NOON).text.endsWith("in about an hour."), true);
   const day = waitWords("leave", 86_400, NOON + 86_400_000, NOON);
-  assert.match(day.text, /^You have reached today's limit for messages\. You can send another tomorrow after 12:00\sPM\.$/);
+  assert.match(day.text, /^You have reached today's limit for messages\. You can send another tomorrow after noon\.$/);
   assert.equal(day.long, true);
 });
 
 test("the end of a long wait: today, tomorrow, or its day", () => {
-  assert.match(endOfWait(NOON + 3 * 3_600_000 + 15 * 60_000, NOON), /^after 3:15\sPM$/);
-  assert.match(endOfWait(NOON + 20 * 3_600_000, NOON), /^tomorrow after 8:00\sAM$/);
-  assert.match(endOfWait(NOON + 3 * 86_400_000, NOON), /^on Thursday, November 26 after 12:00\sPM$/);
+  assert.equal(endOfWait(NOON + 3 * 3_600_000 + 15 * 60_000, NOON), "after 3:15 p.m.");
+  assert.equal(endOfWait(NOON + 20 * 3_600_000, NOON), "tomorrow after 8 a.m.");
+  assert.equal(endOfWait(NOON + 3 * 86_400_000, NOON), "on Thursday, November 26 after noon");
 });
 
 test("the phone is offered from the center, when known", () => {
