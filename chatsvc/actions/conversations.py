@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
-from sqlalchemy import Table, and_, bindparam, insert, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatsvc import notices
@@ -32,6 +32,9 @@ Reader = Literal["resident", "staff"]
 # with the center's `chat_name` (knowledge_base/center.toml), which the resident acks carry.
 SYSTEM_AUTHOR: str | None = None
 RESUME_PAGE = 500
+# A start sent again with the same client id within this long (its answer was lost on the way)
+# finds the chat it opened rather than opening another.
+START_RETRY_WINDOW = timedelta(minutes=10)
 # A resume answers at most this much message text (UTF-8) besides the count: 500 messages of
 # 4,000 characters would be 2 MB or more. At least one message, however long.
 RESUME_PAGE_BYTES = 256 * 1024
@@ -176,6 +179,7 @@ class Started:
     conversation: ConversationView
     token: str
     messages: list[MessageView]
+    retried: bool = False  # a start sent again: the chat it opened before, with a new token
 
 
 @dataclass(frozen=True)
@@ -236,9 +240,23 @@ async def start_conversation(
 
     `sender_key` (the hash of the client's address) is kept with it; with `per_address_per_day`
     an address that started as many in 24 hours is refused (RateLimited, nothing stored, the
-    center's `phone` in the message). Locking order: the address's cap (address_caps), then the
-    new conversation's row.
+    center's `phone` in the message).
+
+    A start sent again with the same `client_id` from the same address (its answer was lost)
+    finds the open chat the first one opened, within START_RETRY_WINDOW: `Started.retried`, its
+    messages so far and a new token (the first one never reached anyone, and only the browser
+    that made the client id, a random UUID, knows it).
+
+    Locking order: the client id's lock (PostgreSQL: parallel retries take turns), the
+    conversation it opened, then the address's cap (address_caps), then the new conversation's
+    row.
     """
+    if client_id is not None and sender_key is not None:
+        retried = await _start_sent_before(
+            session, client_id=client_id, sender_key=sender_key, now=now
+        )
+        if retried is not None:
+            return retried
     if sender_key is not None and per_address_per_day is not None:
         await address_caps.check_conversations(
             session, sender_key=sender_key, per_day=per_address_per_day, now=now, phone=phone
@@ -265,6 +283,39 @@ async def start_conversation(
     )
     await session.refresh(conversation)
     return Started(ConversationView.of(conversation), token, messages)
+
+
+async def _start_sent_before(
+    session: AsyncSession, *, client_id: str, sender_key: str, now: datetime
+) -> Started | None:
+    # Found through the address's recent chats (ix_conversations_sender_key_created_at), then
+    # their first message's client id (uq_messages_conversation_client).
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            select(func.pg_advisory_xact_lock(func.hashtext("start"), func.hashtext(client_id)))
+        )
+    conversation_id = await session.scalar(
+        select(Conversation.id)
+        .join(Message, Message.conversation_id == Conversation.id)
+        .where(
+            Message.seq == 1,
+            Message.author_kind == "resident",
+            Message.client_id == client_id,
+            Conversation.created_at >= now - START_RETRY_WINDOW,
+            Conversation.status == ConversationStatus.OPEN,
+            Conversation.sender_key == sender_key,
+        )
+        .order_by(Conversation.id)
+        .limit(1)
+    )
+    if conversation_id is None:
+        return None
+    conversation = await get_conversation(session, conversation_id, lock=True)
+    token = new_token()
+    conversation.token_hash = hash_token(token)
+    await session.flush()
+    messages = await messages_after(session, conversation_id, 0, RESUME_PAGE)
+    return Started(ConversationView.of(conversation), token, messages, retried=True)
 
 
 async def resume_conversation(

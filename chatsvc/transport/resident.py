@@ -100,6 +100,16 @@ class ResidentNamespace(Namespace):
             phone=self.assistant.index.kb.center.phone,
         )
         await self._join(sid, started.conversation, visible=payload.visible)
+        if started.retried:
+            # The first answer was lost: the chat it opened, as it stands, the assistant's
+            # answer included (not asked again).
+            log.info("conversation %d: start sent again, token renewed", started.conversation.id)
+            return {
+                "token": started.token,
+                "conversation": started.conversation.as_dict(),
+                "messages": [m.as_dict() for m in started.messages],
+                "center": self.assistant.index.kb.center.public(),
+            }
         log.info("conversation %d started", started.conversation.id)
         # The question is safe; the answer comes in the same ack when the assistant can give it.
         conversation, replies = started.conversation, []

@@ -336,6 +336,31 @@ async def test_closing_the_database_gives_a_stuck_batch_up(tmp_path: Path) -> No
     assert all(isinstance(r, Unavailable) for r in results), results
 
 
+async def test_a_start_sent_again_is_the_same_chat_only_soon_and_from_the_same_address(
+    db: Database,
+) -> None:
+    first = await start(db, client_id="start-1", sender_key="home")
+    soon = await start(
+        db, client_id="start-1", sender_key="home", now=NOW + actions.START_RETRY_WINDOW
+    )
+    assert soon.retried and soon.conversation.id == first.conversation.id
+    assert soon.token != first.token
+    # From another address the client id opens nothing of anyone's: a new chat.
+    elsewhere = await start(db, client_id="start-1", sender_key="office")
+    assert not elsewhere.retried and elsewhere.conversation.id != first.conversation.id
+    # Later than the window: a new chat too.
+    late = await start(
+        db,
+        client_id="start-1",
+        sender_key="home",
+        now=NOW + actions.START_RETRY_WINDOW + timedelta(seconds=1),
+    )
+    assert not late.retried and late.conversation.id not in (
+        first.conversation.id,
+        elsewhere.conversation.id,
+    )
+
+
 async def test_a_cancelled_caller_leaves_its_transaction_to_finish(db: Database) -> None:
     """A caller that goes (a client leaving, a request cut at shutdown) must not cut its
     transaction short: cancelled mid-statement, an asyncpg connection can go back to the pool

@@ -227,6 +227,35 @@ async def test_a_chat_started_offline_starts_when_the_connection_is_back(
     assert await count_conversations(live_server) == 1
 
 
+async def test_a_waiting_start_survives_a_reload_and_goes_once(
+    context: BrowserContext, page: Page, page_errors: PageErrors, live_server: LiveServer
+) -> None:
+    page_errors.allow(OFFLINE_ERRORS)
+    await open_widget(page)
+    await context.set_offline(True)
+    await fill_form(page, "Ana Ruiz", "ana@example.com", "Is the library open on Sunday?")
+    await page.get_by_role("button", name="Start chat").click()
+    await expect(page.get_by_role("button", name="Waiting for connection…")).to_be_visible()
+
+    # The resident reloads (or opens another page of the site) while the chat service is still
+    # out of reach: the page loads, the service does not answer.
+    async def unreachable(route: Any) -> None:
+        await route.abort()
+
+    page_errors.allow(re.compile("net::ERR_FAILED"))
+    await page.route("**/socket.io/**", unreachable)
+    await context.set_offline(False)
+    await page.reload()
+    await expect(page.get_by_role("button", name="Waiting for connection…")).to_be_visible()
+    await expect(page.get_by_label("Question")).to_have_value("Is the library open on Sunday?")
+    assert await count_conversations(live_server) == 0
+
+    await page.unroute("**/socket.io/**")
+    question = message(page, "Is the library open on Sunday?")
+    await expect(question).to_have_attribute("data-seq", "1", timeout=RECONNECT_MS)
+    assert await count_conversations(live_server) == 1
+
+
 # --- 5. ending a chat ----------------------------------------------------------------------------
 
 

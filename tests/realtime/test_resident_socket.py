@@ -53,6 +53,51 @@ async def test_start_gives_token_question_and_reply(resident_client: Factory) ->
     assert question["created_at"].endswith("Z")
 
 
+async def test_a_start_sent_again_finds_the_chat_it_opened(
+    live_server: LiveServer, resident_client: Factory
+) -> None:
+    # The first answer was lost (the connection dropped): the widget sends the same start again.
+    client_id = cid()
+    lost = await resident_client()
+    first = await lost.start(question="When is bulky item pickup?", client_id=client_id)
+    await lost.disconnect()
+    again = await resident_client()
+    second = await again.start(question="When is bulky item pickup?", client_id=client_id)
+
+    assert second["conversation"]["id"] == first["conversation"]["id"]
+    # The same chat as it stands: the question and the assistant's answer, not asked again.
+    assert [(m["seq"], m["author_kind"]) for m in second["messages"]] == [
+        (1, "resident"),
+        (2, "assistant"),
+    ]
+    assert await count_messages(live_server, first["conversation"]["id"]) == 2
+    # A new token; the first one (which nobody kept) no longer opens the chat.
+    assert second["token"] != first["token"]
+    refused = await again.call("resume", {"token": first["token"]})
+    assert refused["error"]["code"] == "invalid_token"
+    resumed = await again.call("resume", {"token": second["token"]})
+    assert resumed["ok"] and resumed["conversation"]["id"] == first["conversation"]["id"]
+    # The reconnected client is in the chat: a message it sends lands there.
+    sent = await again.call("message", {"client_id": cid(), "text": "and a mattress"})
+    assert sent["message"]["conversation_id"] == first["conversation"]["id"]
+
+    # Another client id is another chat.
+    other = await again.start(question="When is bulky item pickup?", client_id=cid())
+    assert other["conversation"]["id"] != first["conversation"]["id"]
+
+
+async def test_a_start_sent_again_after_its_chat_ended_opens_a_new_one(
+    resident_client: Factory,
+) -> None:
+    client_id = cid()
+    resident = await resident_client()
+    first = await resident.start(client_id=client_id)
+    assert (await resident.call("end", {}))["ok"]
+    again = await resident.start(client_id=client_id)
+    assert again["conversation"]["id"] != first["conversation"]["id"]
+    assert again["conversation"]["status"] == "open"
+
+
 async def test_send_is_acked_with_the_next_seq(resident_client: Factory) -> None:
     resident = await resident_client()
     await resident.start()

@@ -20,6 +20,8 @@ const TYPING_IDLE_MS = 3000; // then typing:false after this long without a keys
 const RETRY_MIN_MS = 2000;
 const RETRY_MAX_MS = 30000;
 const JOIN_WAIT_MS = 5000; // a message left from a chat waits this long for the chat's resume
+// A start with no answer in time is sent again (the same client id finds its chat) this often.
+const START_TIMEOUTS = 2;
 
 // Errors worth retrying with the same client_id: the message may or may not have reached the
 // server, and the server dedupes. Anything else is final for that message.
@@ -292,22 +294,32 @@ export class ChatClient extends Emitter {
   /**
    * Send the pre-chat form; on success keep the token and the first messages. Offline, the start
    * waits for the connection (a `start` event says "waiting", then "sending") and goes out once
-   * it is back, as messages do. It waits before sending, never after: a `start` whose answer was
-   * lost may have opened a chat, so that one is not sent again (the resident decides).
+   * it is back, as messages do. A start whose answer was lost (the connection dropped, or no
+   * answer in time) may have opened a chat: it is sent again under the same `client_id`, and the
+   * server answers with that chat rather than a second one. A caller that keeps the start (across
+   * a reload) passes its `client_id` back.
+   * @param {{name: string, email: string, question: string, client_id?: string}} values
    */
-  async start({ name, email, question }) {
+  async start({ name, email, question, client_id = newClientId() }) {
     this.connect();
-    const payload = { name, email, question, client_id: newClientId() };
-    while (!this._online()) {
-      this.emit("start", "waiting");
-      if (!(await this._untilOnline())) {
-        return failure("unavailable", "Chat is unavailable right now. Please try again later.");
+    const payload = { name, email, question, client_id };
+    let timeouts = 0;
+    /** @type {import("./shared/socket.js").Ack} */
+    let ack;
+    for (;;) {
+      while (!this._online()) {
+        this.emit("start", "waiting");
+        if (!(await this._untilOnline())) {
+          return failure("unavailable", "Chat is unavailable right now. Please try again later.");
+        }
+        if (this.socket.connected) break;
       }
-      if (this.socket.connected) break;
+      this.emit("start", "sending");
+      ack = await this._ask("start", { ...payload, visible: tabShown() });
+      if (ack.ok) break;
+      const lost = ack.error.code === "disconnected" || (ack.error.code === "timeout" && ++timeouts <= START_TIMEOUTS);
+      if (!lost) return ack;
     }
-    this.emit("start", "sending");
-    const ack = await this._ask("start", { ...payload, visible: tabShown() });
-    if (!ack.ok) return ack;
     if (typeof ack.token !== "string" || !ack.token) {
       return failure("internal_error", "The chat service sent an unexpected answer.");
     }

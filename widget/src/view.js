@@ -14,6 +14,7 @@ import { LeaveMessageForm, Confirmation, showRefusal } from "./leave.js";
 import { LIMITS, charCount, validateStart, formatNumber } from "./validation.js";
 import { LimitNotice, holdButton } from "./limit.js";
 import { waitOf } from "./shared/socket.js";
+import { newClientId } from "./shared/ids.js";
 import { LogPin } from "./pin.js";
 import { MessagePreview } from "./preview.js";
 import { EndConfirmation } from "./end.js";
@@ -26,6 +27,18 @@ const EXPIRED_NOTICE = "Your previous chat has ended. Start a new one below.";
 const EXPIRED_NOTICE_LEAVE = "Your previous chat has ended.";
 const OFFER_TEXT = "No one can chat with you right now. You can leave us a message instead.";
 const ENDED_BY_YOU = "You ended the chat.";
+
+/**
+ * A start kept for the tab (`startWith`), if it is one.
+ * @param {any} kept
+ * @returns {{name: string, email: string, question: string, client_id: string} | null}
+ */
+function startOf(kept) {
+  if (!kept || typeof kept !== "object") return null;
+  const { name, email, question, client_id } = kept;
+  const strings = [name, email, question, client_id].every((v) => typeof v === "string");
+  return strings && client_id ? { name, email, question, client_id } : null;
+}
 
 const PHOTO_TYPES = ["image/jpeg", "image/png", "image/webp"];
 const PHOTO_MAX_BYTES = 10 * 1024 * 1024;
@@ -377,9 +390,24 @@ export class ChatView {
     this.renderBadge(this.client.unreadCount());
   }
 
-  /** On a new page of the site (or a reload): the panel as the resident left it. */
+  /**
+   * On a new page of the site (or a reload): the panel as the resident left it, and a start
+   * that had no answer yet (offline, or its answer lost) goes on where it was.
+   */
   restore() {
     if (this.ui.get("open")) this.open({ focus: false });
+    const starting = this.ui.getJSON("starting", null);
+    if (!starting || this.client.hasConversation) {
+      this.ui.remove("starting");
+      return;
+    }
+    const values = startOf(starting);
+    if (!values) {
+      this.ui.remove("starting");
+      return;
+    }
+    for (const field of FIELDS) this.inputs[field].value = values[field];
+    void this.startWith(values);
   }
 
   /** Which screen the panel's body shows. */
@@ -387,7 +415,8 @@ export class ChatView {
     if (this.confirmed) return "confirmed";
     if (this.leaveFrom) return "leave";
     if (this.client.hasConversation) return "chat";
-    return this.hoursAsked === "done" ? "prechat" : "checking";
+    // A start kept from the previous page goes on in its form, whether or not hours are known.
+    return this.hoursAsked === "done" || this.starting ? "prechat" : "checking";
   }
 
   focusInitial() {
@@ -838,11 +867,24 @@ export class ChatView {
       return;
     }
 
+    await this.startWith({ name: values.name, email: values.email, question: values.question, client_id: newClientId() });
+  }
+
+  /**
+   * Start the chat. Until it is answered the start is kept for this tab, so a reload or the
+   * site's next page sends it again under the same client id (the server answers with the chat
+   * it opened, if it did).
+   * @param {{name: string, email: string, question: string, client_id: string}} values
+   */
+  async startWith(values) {
     // aria-disabled rather than disabled: a disabled button would drop keyboard focus.
     this.starting = true;
     this.startButton.setAttribute("aria-disabled", "true");
     this.startButton.textContent = "Starting chat…";
+    this.ui.setJSON("starting", values);
+    this.render(); // a start kept from the previous page: its form, not "checking…"
     const ack = await this.client.start(values);
+    this.ui.remove("starting");
     this.starting = false;
     this.startButton.removeAttribute("aria-disabled");
     this.startButton.textContent = "Start chat";
@@ -1028,6 +1070,7 @@ export class ChatView {
   /** With no conversation: ask whether a person can chat, and offer the message form if not. */
   async askHours() {
     if (!this.isOpen || this.hoursAsked !== "no" || this.client.hasConversation || this.confirmed) return;
+    if (this.starting) return; // a start kept from the previous page: it is the resident's answer
     const request = ++this.hoursRequest;
     this.hoursAsked = "asking";
     this.render();
@@ -1035,7 +1078,8 @@ export class ChatView {
     if (request !== this.hoursRequest) return; // reset or started over meanwhile
     this.hoursAsked = "done";
     // No answer (offline, an older server): the pre-chat form, which reports its own errors.
-    if (ack.ok && ack.leave_message && ack.leave_message.offered === true && !this.client.hasConversation) {
+    const chatting = this.client.hasConversation || this.starting;
+    if (ack.ok && ack.leave_message && ack.leave_message.offered === true && !chatting) {
       this.leaveForm.show(ack, "start");
       this.leaveFrom = "start";
     }

@@ -277,6 +277,56 @@ test("a chat started offline waits for the connection and goes once, when it is 
   assert.equal(store.get("token"), "tok");
 });
 
+test("a start whose answer was lost is sent again with the same client_id, and gets its chat", async () => {
+  /** @type {Map<string, number>} */
+  const chats = new Map(); // the "server": one chat per client_id
+  const socket = new FakeSocket({
+    start: ({ question, client_id }) => {
+      if (!chats.has(client_id)) chats.set(client_id, chats.size + 7);
+      return {
+        ok: true,
+        token: `tok-${chats.size}`,
+        conversation: { ...CONVERSATION, id: chats.get(client_id) },
+        messages: [message(1, question, { author_kind: "resident", client_id })],
+      };
+    },
+  });
+  const store = memoryStore();
+  const client = new ChatClient("https://chat.example.org", store, socket.open);
+  client.connect();
+  socket.lost.push("start");
+
+  const ack = await client.start({ name: "Ana", email: "ana@example.com", question: "Is the pool open?" });
+  assert.equal(ack.ok, true);
+  const sent = socket.payloads("start");
+  assert.equal(sent.length, 2, "sent again once");
+  assert.equal(sent[1].client_id, sent[0].client_id);
+  assert.equal(chats.size, 1, "one chat");
+  assert.equal(client.conversation.id, 7);
+  assert.equal(store.get("token"), "tok-1");
+});
+
+test("a start kept across a reload goes under the client_id it was given", async () => {
+  const socket = new FakeSocket({
+    start: ({ client_id }) => ({ ok: true, token: "tok", conversation: CONVERSATION, messages: [message(1, "Hi", { author_kind: "resident", client_id })] }),
+  });
+  const client = new ChatClient("https://chat.example.org", memoryStore(), socket.open);
+  client.connect();
+  await client.start({ name: "Ana", email: "ana@example.com", question: "Hi", client_id: "kept-1" });
+  assert.equal(socket.payloads("start")[0].client_id, "kept-1");
+});
+
+test("a start refused by the server is not sent again", async () => {
+  const socket = new FakeSocket({
+    start: () => ({ ok: false, error: { code: "invalid_payload", message: "Enter your name.", field: "name" } }),
+  });
+  const client = new ChatClient("https://chat.example.org", memoryStore(), socket.open);
+  client.connect();
+  const ack = await client.start({ name: "", email: "ana@example.com", question: "Hi" });
+  assert.equal(ack.ok, false);
+  assert.equal(socket.payloads("start").length, 1);
+});
+
 test("the composer's draft is kept with the chat and forgotten with it", async () => {
   const { client, store } = resumedClient(server([message(1, "Hello! How can I help?")]).answers);
   client.saveDraft("Half a questi");

@@ -16,6 +16,8 @@ export class FakeSocket {
     this.sent = [];
     /** @type {string[]} events whose ack never comes (the client's timeout fires) */
     this.silent = [];
+    /** @type {string[]} the next emit of each event listed is handled, but its ack is lost (once per entry) */
+    this.lost = [];
   }
 
   /** The `io(url, options)` a client is given: hands out this socket. */
@@ -75,6 +77,12 @@ export class FakeSocket {
         }
         const answer = this.answers[event];
         const ack = answer ? answer(payload) : { ok: true };
+        const lost = this.lost.indexOf(event);
+        if (lost >= 0) {
+          this.lost.splice(lost, 1);
+          setImmediate(() => callback(new Error("operation has timed out")));
+          return;
+        }
         setImmediate(() => callback(null, ack));
       },
     };
