@@ -40,6 +40,7 @@ ENDED_BY = {
     "agent": "Chat ended by {agent}.",
     "idle": "This chat was closed after {minutes} minutes without a message. "
     "Start a new chat any time.",
+    "abandoned": "You left the chat while you were waiting for a person.",
 }
 
 
@@ -498,7 +499,7 @@ async def end_conversation(
     session: AsyncSession,
     *,
     conversation_id: int,
-    ended_by: Literal["resident", "agent", "idle"],
+    ended_by: Literal["resident", "agent", "idle", "abandoned"],
     now: datetime,
     notice: str | None = None,
     disposition: str | None = None,
