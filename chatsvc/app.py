@@ -69,10 +69,19 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     sio = create_socket_server(settings)
     mailer = Mailer(database, settings, clock, center=lambda: assistant.index.kb.center)
     webhook_sender = WebhookSender(database, settings, clock)
-    dispatcher = Dispatcher(database, Events(sio), mailer, settings, clock, webhooks=webhook_sender)
+    calendar = BusinessCalendar.from_settings(settings)
+    dispatcher = Dispatcher(
+        database,
+        Events(sio),
+        mailer,
+        settings,
+        clock,
+        webhooks=webhook_sender,
+        calendar=calendar,
+        center=lambda: assistant.index.kb.center,
+    )
     # What a transaction records reaches clients once it commits, through one mapping.
     database.publish = Publisher(dispatcher).publish
-    calendar = BusinessCalendar.from_settings(settings)
 
     def request_policy() -> RequestPolicy:
         # The topics and fields of the knowledge base as it is now (it reloads when edited).

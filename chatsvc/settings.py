@@ -59,6 +59,8 @@ class Settings:
     knowledge_base_poll_seconds: float = 2.0
     agent_grace: timedelta = timedelta(seconds=60)
     idle_close: timedelta = timedelta(minutes=30)
+    # A waiting resident gone (no connection) this long leaves the queue as a left message.
+    queue_abandon: timedelta = timedelta(minutes=5)
     sweep_seconds: float = 5.0
     # Business hours (chatsvc/hours.py parses them): weekly hours, time zone, closures file.
     business_hours: str = "mon-fri 08:00-17:00"
@@ -185,6 +187,9 @@ class Settings:
             knowledge_base_poll_seconds=_int(env, "CHATSVC_KB_POLL_SECONDS", 2, minimum=1),
             agent_grace=timedelta(seconds=_int(env, "CHATSVC_AGENT_GRACE_SECONDS", 60, minimum=0)),
             idle_close=timedelta(minutes=_int(env, "CHATSVC_IDLE_CLOSE_MINUTES", 30, minimum=1)),
+            queue_abandon=timedelta(
+                minutes=_int(env, "CHATSVC_QUEUE_ABANDON_MINUTES", 5, minimum=1)
+            ),
             sweep_seconds=_int(env, "CHATSVC_SWEEP_SECONDS", 5, minimum=1),
             business_hours=env.get("CHATSVC_BUSINESS_HOURS", "mon-fri 08:00-17:00"),
             timezone=env.get("CHATSVC_TIMEZONE", "America/Los_Angeles"),

@@ -186,7 +186,7 @@ async def leave_message(
         score, reasons = 1.0, ["hidden field filled in", *reasons]
     status = "spam" if score >= SPAM_THRESHOLD else "new"
     message = AfterHoursMessage(
-        reference=await _new_reference(session),
+        reference=await new_reference(session),
         client_id=client_id,
         name=name,
         email=email,
@@ -280,7 +280,7 @@ async def _left(
     )
 
 
-async def _new_reference(session: AsyncSession) -> str:
+async def new_reference(session: AsyncSession) -> str:
     for _ in range(10):
         reference = "M-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
         taken = await session.scalar(

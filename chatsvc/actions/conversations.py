@@ -43,6 +43,7 @@ ENDED_BY = {
     "agent": "Chat ended by {agent}.",
     "idle": "This chat was closed after {minutes} minutes without a message. "
     "Start a new chat any time.",
+    "abandoned": "You left the chat while you were waiting for a person.",
 }
 # What a system message tells, for front ends that word it for their reader (`MessageView.notice`).
 ENDED_BY_RESIDENT = "ended_by_resident"
@@ -565,7 +566,7 @@ async def end_conversation(
     session: AsyncSession,
     *,
     conversation_id: int,
-    ended_by: Literal["resident", "agent", "idle"],
+    ended_by: Literal["resident", "agent", "idle", "abandoned"],
     now: datetime,
     notice: str | None = None,
     disposition: str | None = None,

@@ -8,6 +8,10 @@ rows a process stopped refreshing belong to a dead process and are dropped.
 Staff hear of a change (`ResidentPresenceChanged`), and when a connection goes, that the
 resident stopped typing: a tab closed mid-word never sends `typing: false` itself.
 
+When the last connection goes the conversation keeps the time (`resident_left_at`, cleared when
+one comes back): `gone_since` finds the conversations whose resident has been away since before
+a time, for whatever should happen to a chat its resident left (the queue's abandon sweep).
+
 Locking order: the conversation row first (as everywhere in chatsvc.actions), then its
 connection rows; two tabs leaving at once are taken one after the other, so the last one's
 transaction sees the chat empty and says so.
@@ -17,7 +21,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, delete, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatsvc import notices
@@ -41,7 +45,7 @@ async def resident_joined(
             await resident_visibility(session, server_id=server_id, sid=sid, visible=visible)
             or "left"
         )
-    await resident_gone(session, server_id=server_id, sid=sid)
+    await resident_gone(session, server_id=server_id, sid=sid, now=now)
     conversation, before = await _lock(session, conversation_id)
     session.add(
         ResidentConnection(
@@ -54,7 +58,7 @@ async def resident_joined(
         )
     )
     await session.flush()
-    return await _tell(session, conversation, before)
+    return await _tell(session, conversation, before, now)
 
 
 async def resident_visibility(
@@ -74,7 +78,7 @@ async def resident_visibility(
 
 
 async def resident_gone(
-    session: AsyncSession, *, server_id: str, sid: str
+    session: AsyncSession, *, server_id: str, sid: str, now: datetime
 ) -> ResidentPresence | None:
     """Forget a resident's connection; None if it was in no conversation."""
     conversation_id = await _conversation_of(session, server_id, sid)
@@ -87,7 +91,7 @@ async def resident_gone(
         )
     )
     _stopped_typing(session, conversation)
-    return await _tell(session, conversation, before)
+    return await _tell(session, conversation, before, now)
 
 
 async def resident_heartbeat(
@@ -102,17 +106,48 @@ async def resident_heartbeat(
         .values(seen_at=now)
     )
     stale = ResidentConnection.seen_at < now - stale_after
-    return await _drop(session, stale)
+    return await _drop(session, stale, now)
 
 
 async def forget_resident_connections_of_other_servers(
-    session: AsyncSession, *, server_id: str
+    session: AsyncSession, *, server_id: str, now: datetime
 ) -> list[int]:
     """On the embedded default one process is the whole service: older connections are dead."""
-    return await _drop(session, ResidentConnection.server_id != server_id)
+    return await _drop(session, ResidentConnection.server_id != server_id, now)
 
 
-async def _drop(session: AsyncSession, which: ColumnElement[bool]) -> list[int]:
+def resident_gone_since(before: datetime) -> ColumnElement[bool]:
+    """Conversations whose resident has had no connection since before `before`."""
+    return and_(
+        Conversation.resident_left_at.is_not(None),
+        Conversation.resident_left_at < before,
+        ~exists().where(ResidentConnection.conversation_id == Conversation.id),
+    )
+
+
+async def gone_since(
+    session: AsyncSession,
+    *,
+    before: datetime,
+    where: ColumnElement[bool] | None = None,
+    limit: int = 100,
+) -> list[int]:
+    """The conversations (also matching `where`) whose resident left before `before`, oldest
+    departure first. Nothing is locked: an action on them locks each and checks again."""
+    condition = resident_gone_since(before)
+    if where is not None:
+        condition = and_(where, condition)
+    return list(
+        await session.scalars(
+            select(Conversation.id)
+            .where(condition)
+            .order_by(Conversation.resident_left_at, Conversation.id)
+            .limit(limit)
+        )
+    )
+
+
+async def _drop(session: AsyncSession, which: ColumnElement[bool], now: datetime) -> list[int]:
     conversation_ids = sorted(
         set(await session.scalars(select(ResidentConnection.conversation_id).where(which)))
     )
@@ -125,7 +160,7 @@ async def _drop(session: AsyncSession, which: ColumnElement[bool]) -> list[int]:
             )
         )
         _stopped_typing(session, conversation)
-        await _tell(session, conversation, before)
+        await _tell(session, conversation, before, now)
     return conversation_ids
 
 
@@ -156,10 +191,20 @@ async def _presence(session: AsyncSession, conversation_id: int) -> ResidentPres
 
 
 async def _tell(
-    session: AsyncSession, conversation: Conversation, before: ResidentPresence
+    session: AsyncSession,
+    conversation: Conversation,
+    before: ResidentPresence,
+    now: datetime | None = None,
 ) -> ResidentPresence:
+    """Tell staff of a change of presence; keep when the resident left (`now`, if given)."""
     await session.flush()
     now_there = await _presence(session, conversation.id)
+    if now is not None:
+        if now_there != "left":
+            conversation.resident_left_at = None
+        elif conversation.resident_left_at is None:
+            conversation.resident_left_at = now
+        await session.flush()
     if now_there != before:
         notices.record(
             session,

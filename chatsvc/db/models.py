@@ -110,7 +110,10 @@ class Conversation(Base):
     agent_name: Mapped[str | None] = mapped_column(String(100))  # as the resident sees them
     first_agent_reply_at: Mapped[datetime | None]
     disposition: Mapped[str | None] = mapped_column(String(32))
-    ended_by: Mapped[str | None] = mapped_column(String(16))  # resident, agent, idle
+    ended_by: Mapped[str | None] = mapped_column(String(16))  # resident, agent, idle, abandoned
+    # When the resident's last connection went (None while one is there): a waiting resident
+    # gone long enough leaves the queue (actions/abandoned.py).
+    resident_left_at: Mapped[datetime | None]
     # The assistant's dialogue in progress, if any: filing a request or looking one up.
     assistant_flow: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     # A hash of the address the chat was started from (never the address itself), as left

@@ -17,9 +17,12 @@ from datetime import timedelta
 
 from aiohttp import web
 
+from chatsvc.actions import abandoned as abandoned_chats
 from chatsvc.actions import handling, presence, queue, resident_presence
+from chatsvc.catalogue.center import Center
 from chatsvc.clock import Clock
 from chatsvc.db.database import DATABASE_DOWN, Database
+from chatsvc.hours import BusinessCalendar
 from chatsvc.settings import Settings
 from chatsvc.transport.events import Coalesced, Events
 from chatsvc.workers.mailer import Mailer
@@ -40,8 +43,12 @@ class Dispatcher:
         clock: Clock,
         *,
         webhooks: WebhookSender | None = None,
+        calendar: BusinessCalendar,
+        center: Callable[[], Center],
     ):
         self.database = database
+        self.calendar = calendar  # when a left message is due (the abandon sweep)
+        self.center = center  # the knowledge base's, as it is now (it reloads when edited)
         self.events = events
         self.mailer = mailer
         self.webhooks = webhooks
@@ -73,6 +80,7 @@ class Dispatcher:
             await self.database.run(
                 resident_presence.forget_resident_connections_of_other_servers,
                 server_id=self.server_id,
+                now=self.clock(),
             )
         self._sweeper = asyncio.create_task(self._sweep_forever())
         self.routing.request()
@@ -158,7 +166,8 @@ class Dispatcher:
                 log.exception("sweep failed")
 
     async def sweep(self) -> None:
-        """Keep connections alive, end lapsed grace periods, close idle chats, route."""
+        """Keep connections alive, end lapsed grace periods, close idle chats, turn waiting
+        chats whose resident left into messages, route."""
         now = self.clock()
         stale_after = max(
             self.settings.agent_grace / 2,
@@ -185,6 +194,19 @@ class Dispatcher:
             handling.close_idle, now=now, idle_after=self.settings.idle_close
         ):
             log.info("conversation %d closed after being idle", ended.conversation.id)
+        for abandoned in await self.database.run(
+            abandoned_chats.abandon_waiting,
+            now=now,
+            after=self.settings.queue_abandon,
+            calendar=self.calendar,
+            center=self.center(),
+            mail_per_address_per_day=self.settings.mail_per_address_per_day,
+        ):
+            log.info(
+                "conversation %d left the queue as message %d: its resident had gone",
+                abandoned.conversation_id,
+                abandoned.message_id,
+            )
         self.routing.request()
         for job in self._every_sweep:
             await job()

@@ -80,7 +80,10 @@ class ResidentNamespace(Namespace):
         log.debug("resident disconnected sid=%s reason=%s", sid, reason)
         try:
             await self.database.run(
-                resident_presence.resident_gone, server_id=self.dispatcher.server_id, sid=sid
+                resident_presence.resident_gone,
+                server_id=self.dispatcher.server_id,
+                sid=sid,
+                now=self.clock(),
             )
         except Exception:
             # The sweep finds the connection stale later and does the same.
