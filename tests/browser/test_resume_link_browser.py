@@ -6,7 +6,8 @@ import os
 import re
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import pytest
 from playwright.async_api import BrowserContext, Page, expect
@@ -36,16 +37,28 @@ async def screenshots(page: Page, name: str) -> None:
     await page.set_viewport_size(SIZES[0])
 
 
-async def test_the_mail_link_reopens_the_chat_once_with_a_new_token(
+@dataclass
+class Mailed:
+    """A chat whose resident closed the tab, Maria's two replies mailed to them, and the link."""
+
+    server: LiveServer
+    now: list[datetime]
+    context: BrowserContext
+    maria: AgentClient
+    cid: int
+    old_token: str
+    link: str
+
+
+async def replies_mailed(
     make_settings: Callable[..., Settings],
     start_server: Callable[..., Awaitable[LiveServer]],
     new_context: Callable[..., Awaitable[BrowserContext]],
     agent_client: Callable[..., Awaitable[AgentClient]],
-    resident_client: Callable[..., Awaitable[ResidentClient]],
     smtp_server: Callable[..., Inbox],
-) -> None:
+) -> Mailed:
     inbox = smtp_server()
-    port = free_port()
+    port = free_port()  # the link names the service's own demo page: its port, known first
     now = [utc_now()]
     server = await start_server(
         make_settings(
@@ -84,7 +97,22 @@ async def test_the_mail_link_reopens_the_chat_once_with_a_new_token(
     assert "Put the couch at the curb by 7 a.m." in body
     match = re.search(rf"^({re.escape(server.url)}/#chatsvc-resume=[A-Za-z0-9_-]+)\r?$", body, re.M)
     assert match, body
-    link = match.group(1)
+    return Mailed(server, now, context, maria, cid, old_token, match.group(1))
+
+
+async def test_the_mail_link_reopens_the_chat_once_with_a_new_token(
+    make_settings: Callable[..., Settings],
+    start_server: Callable[..., Awaitable[LiveServer]],
+    new_context: Callable[..., Awaitable[BrowserContext]],
+    agent_client: Callable[..., Awaitable[AgentClient]],
+    resident_client: Callable[..., Awaitable[ResidentClient]],
+    smtp_server: Callable[..., Inbox],
+) -> None:
+    mailed = await replies_mailed(
+        make_settings, start_server, new_context, agent_client, smtp_server
+    )
+    server, context, maria, link = mailed.server, mailed.context, mailed.maria, mailed.link
+    old_token = mailed.old_token
 
     # Opened in the same browser: the panel opens on the chat, the code leaves the address bar.
     page = await context.new_page()
@@ -145,3 +173,27 @@ async def test_a_made_up_link_is_said_to_be_not_valid(
     assert page.url == live_server.url + "/"
     await expect(launcher(page)).to_have_attribute("aria-expanded", "true")
     assert await axe_violations(page) == []
+
+
+async def test_an_expired_link_is_said_to_be_expired_and_the_chat_stays_as_it_was(
+    make_settings: Callable[..., Settings],
+    start_server: Callable[..., Awaitable[LiveServer]],
+    new_context: Callable[..., Awaitable[BrowserContext]],
+    agent_client: Callable[..., Awaitable[AgentClient]],
+    smtp_server: Callable[..., Inbox],
+) -> None:
+    mailed = await replies_mailed(
+        make_settings, start_server, new_context, agent_client, smtp_server
+    )
+    mailed.now[0] += timedelta(days=7, minutes=1)
+    page = await mailed.context.new_page()
+    await page.goto(mailed.link)
+    # This browser still has the chat: it comes back, under the plain sentence.
+    await expect(page.get_by_role("alert")).to_have_text(
+        "This chat link has expired. Your chat on this browser is shown above."
+    )
+    await expect(message(page, "Put the couch at the curb by 7 a.m.")).to_be_visible()
+    assert await stored(page, mailed.server) == mailed.old_token
+    assert page.url == mailed.server.url + "/"
+    assert await axe_violations(page) == []
+    await screenshots(page, "resume-link-expired")

@@ -123,7 +123,8 @@ async def test_replies_left_unread_make_one_mail_whose_link_reopens_the_chat_onc
     assert "Maria wrote on " in body or "Maria Lopez wrote on " in body
     assert "  Your pickup is booked for Tuesday." in body
     assert "  Put the couch at the curb by 7 a.m.\n  Thanks for waiting!" in body
-    assert "SECRET-NOTE" not in body and "hands" not in body
+    # Agents' messages only: no staff note, no assistant answer, no system line.
+    assert "SECRET-NOTE" not in body and "bringing in" not in body and "joined" not in body
     assert "Citizen Service Center\nCity of Pasadena" in body
     code = link_code(mail)
     assert code != chat.token and hash_token(code) != hash_token(chat.token)
@@ -305,3 +306,29 @@ async def test_two_processes_sweeping_at_once_send_one_mail(
     # Give the other process's sender a moment too: still the one mail.
     await eventually(lambda: chat.unread_mails(), lambda mails: all(m.sent_at for m in mails))
     assert len(chat.inbox.envelopes) == 1
+
+
+async def test_a_chat_ended_meanwhile_is_mailed_and_reopens_to_be_read(
+    make_settings: Callable[..., Settings],
+    start_server: Callable[..., Awaitable[LiveServer]],
+    resident_client: Residents,
+    agent_client: Agents,
+    smtp_server: Callable[..., Inbox],
+) -> None:
+    chat = await open_chat(make_settings, start_server, resident_client, agent_client, smtp_server)
+    await chat.resident_leaves()
+    await chat.reply("Your request number is 26-000123. Have a good day!")
+    await chat.agent.ok("close", {"conversation_id": chat.cid, "disposition": "resolved"})
+    await chat.sweep()
+    chat.later(minutes=6)
+    await chat.sweep()
+    (mail,) = await chat.inbox.wait_for(1)
+    body = mail.get_content()
+    assert "26-000123" in body and "Chat ended" not in body
+    browser = await resident_client(chat.server.url)
+    opened = await browser.call("resume_link", {"code": link_code(mail)})
+    assert opened["ok"], opened
+    assert opened["conversation"]["status"] == "ended"
+    assert any("26-000123" in m["text"] for m in opened["messages"])
+    late = await browser.call("message", {"client_id": uuid.uuid4().hex, "text": "One more thing"})
+    assert late["error"]["code"] == "conversation_ended"

@@ -408,7 +408,7 @@ export class ChatView {
     const refused = LINK_REFUSED[ack.error.code];
     let text = refused || LINK_TRY_AGAIN;
     if (this.client.hasConversation) {
-      if (refused) text += " Your chat on this browser is below.";
+      if (refused) text += " Your chat on this browser is shown above.";
       this.alert.textContent = text;
     } else {
       if (refused) text += " You can start a new chat below.";
