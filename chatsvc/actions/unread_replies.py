@@ -204,7 +204,13 @@ async def mail_if_unread(
         kind=MAIL_KIND,
         to=email,
         subject=f"{policy.center.chat_name}: a reply in your chat",
-        body=unread_mail(quoted, resume_url(policy.page_url, code), expires_at, policy),
+        body=unread_mail(
+            quoted,
+            resume_url(policy.page_url, code),
+            expires_at,
+            policy,
+            ended=conversation.ended_at is not None,
+        ),
         reply_to=None,
         now=now,
         per_address_per_day=policy.mail_per_address_per_day,
@@ -224,14 +230,20 @@ async def mail_if_unread(
 
 
 def unread_mail(
-    messages: list[Message], link: str, expires_at: datetime, policy: UnreadMailPolicy
+    messages: list[Message],
+    link: str,
+    expires_at: datetime,
+    policy: UnreadMailPolicy,
+    *,
+    ended: bool = False,
 ) -> str:
     """The mail: the City's words, the agent's messages as its staff wrote them, the link."""
     center, calendar = policy.center, policy.calendar
     lines = [
         "Hello,",
         "",
-        f"You have a reply in your chat with the {center.name}, written after you left the chat.",
+        f"You have a reply in your chat with the City's {center.name}, written after you left "
+        "the chat.",
         "",
     ]
     for message in messages:
@@ -239,9 +251,10 @@ def unread_mail(
         lines += [f"{author} wrote on {calendar.describe_local(message.created_at)}:", ""]
         lines += [f"  {line}".rstrip() for line in message.body.splitlines()] or [""]
         lines.append("")
+    # An ended chat takes no more messages (a new one can be started from the same page).
+    what = "read the whole conversation" if ended else "read the whole conversation and answer"
     lines += [
-        "To read the whole conversation and answer, open this link. It works once, until "
-        f"{calendar.describe_local(expires_at)}:",
+        f"To {what}, open this link. It works once, until {calendar.describe_local(expires_at)}:",
         "",
         link,
         "",

@@ -126,6 +126,7 @@ async def test_replies_left_unread_make_one_mail_whose_link_reopens_the_chat_onc
     # Agents' messages only: no staff note, no assistant answer, no system line.
     assert "SECRET-NOTE" not in body and "bringing in" not in body and "joined" not in body
     assert "Citizen Service Center\nCity of Pasadena" in body
+    assert "To read the whole conversation and answer, open this link." in body
     code = link_code(mail)
     assert code != chat.token and hash_token(code) != hash_token(chat.token)
     # Only a hash of the code is kept.
@@ -325,6 +326,7 @@ async def test_a_chat_ended_meanwhile_is_mailed_and_reopens_to_be_read(
     (mail,) = await chat.inbox.wait_for(1)
     body = mail.get_content()
     assert "26-000123" in body and "Chat ended" not in body
+    assert "To read the whole conversation, open this link." in body
     browser = await resident_client(chat.server.url)
     opened = await browser.call("resume_link", {"code": link_code(mail)})
     assert opened["ok"], opened
