@@ -102,6 +102,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     agent = AgentNamespace(database, assistant, dispatcher, settings, clock, request_policy)
     sio.register_namespace(agent)
     dispatcher.every_sweep(agent.end_lapsed_sessions)
+    dispatcher.every_sweep(resident.mail_unread_replies)
     dispatcher.every_sweep(functools.partial(delete_unfiled_photos, app))
     dispatcher.every_sweep(functools.partial(forget_sign_in_attempts, app))
     sio.attach(app)

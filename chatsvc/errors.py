@@ -20,6 +20,7 @@ class ErrorCode(StrEnum):
     NOT_IN_CONVERSATION = "not_in_conversation"
     INVALID_TOKEN = "invalid_token"
     TOKEN_EXPIRED = "token_expired"
+    LINK_USED = "link_used"
     CONVERSATION_ENDED = "conversation_ended"
     RATE_LIMITED = "rate_limited"
     NOT_FOUND = "not_found"
@@ -64,6 +65,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.NOT_IN_CONVERSATION: 409,
     ErrorCode.INVALID_TOKEN: 404,
     ErrorCode.TOKEN_EXPIRED: 410,
+    ErrorCode.LINK_USED: 410,
     ErrorCode.CONVERSATION_ENDED: 409,
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.NOT_FOUND: 404,
@@ -152,6 +154,10 @@ class InvalidToken(ChatError):
 
 class TokenExpired(ChatError):
     code = ErrorCode.TOKEN_EXPIRED
+
+
+class LinkUsed(ChatError):
+    code = ErrorCode.LINK_USED
 
 
 class ConversationEnded(ChatError):

@@ -33,6 +33,7 @@ SOCKET_RATES = {
     "typing": Rate(30, 120),
     "read": Rate(30, 120),
     "leave_message": Rate(5, 5),
+    "resume_link": Rate(5, 10),  # a mail's link back to a chat, exchanged for the chat's token
     "resident": Rate(20, 60),  # the resident's other events (end, hours, visibility)
     "agent": Rate(200, 1200),  # every /agent event: staff are signed in, panes are chatty
 }
@@ -99,6 +100,14 @@ class Settings:
     # Where residents reach this service (https://chat.example.gov): the mails' unsubscribe
     # links start with it. Empty: http://host:port, for development only.
     public_url: str = ""
+    # The city page that hosts the widget: a mail's link back to a chat opens it (with the
+    # link's code in the fragment). Empty: the service's own demo page (base_url + "/").
+    site_url: str = ""
+    # An agent's message the resident has not read this long after it was written, while
+    # the resident is gone (no connection), is mailed to them with a link back to the chat.
+    unread_mail_after: timedelta = timedelta(minutes=5)
+    # How long that link works (once).
+    resume_link_ttl: timedelta = timedelta(days=7)
     # A connection whose request headers have not all arrived, or that is idle between requests,
     # is closed after this many seconds (aiohttp's keepalive_timeout).
     http_idle_timeout_seconds: int = 30
@@ -125,6 +134,7 @@ class Settings:
     rate_typing: Rate = SOCKET_RATES["typing"]
     rate_read: Rate = SOCKET_RATES["read"]
     rate_leave_message: Rate = SOCKET_RATES["leave_message"]
+    rate_resume_link: Rate = SOCKET_RATES["resume_link"]
     rate_resident: Rate = SOCKET_RATES["resident"]
     rate_agent: Rate = SOCKET_RATES["agent"]
     rate_address_factor: int = 5
@@ -155,6 +165,11 @@ class Settings:
     def base_url(self) -> str:
         """Where residents reach this service, for links in mail."""
         return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def resume_page_url(self) -> str:
+        """The page a mail's link back to a chat opens (the widget reads the fragment)."""
+        return self.site_url or f"{self.base_url}/"
 
     @property
     def migrate_on_start(self) -> bool:
@@ -225,6 +240,11 @@ class Settings:
             mail_folder=Path(env.get("CHATSVC_MAIL_FOLDER") or "var/mail"),
             mail_per_address_per_day=_int(env, "CHATSVC_MAIL_PER_ADDRESS_PER_DAY", 5, minimum=1),
             public_url=env.get("CHATSVC_PUBLIC_URL", "").strip().rstrip("/"),
+            site_url=_site_url(env),
+            unread_mail_after=timedelta(
+                minutes=_int(env, "CHATSVC_UNREAD_MAIL_MINUTES", 5, minimum=1)
+            ),
+            resume_link_ttl=timedelta(days=_int(env, "CHATSVC_RESUME_LINK_DAYS", 7, minimum=1)),
             http_idle_timeout_seconds=_int(env, "CHATSVC_HTTP_IDLE_TIMEOUT_SECONDS", 30, minimum=1),
             http_body_seconds=_int(env, "CHATSVC_HTTP_BODY_SECONDS", 30, minimum=1),
             open311_filings_per_minute=_int(
@@ -253,6 +273,7 @@ class Settings:
             rate_typing=_rate(env, "typing"),
             rate_read=_rate(env, "read"),
             rate_leave_message=_rate(env, "leave_message"),
+            rate_resume_link=_rate(env, "resume_link"),
             rate_resident=_rate(env, "resident"),
             rate_agent=_rate(env, "agent"),
             uploads_at_once=_int(env, "CHATSVC_UPLOADS_AT_ONCE", 8, minimum=1),
@@ -301,6 +322,18 @@ def _rate(env: Mapping[str, str], kind: str) -> Rate:
     if rate.burst < 1 or rate.per_minute <= 0:
         raise SettingsError(f"{name}: the burst must be at least 1 and the rate above 0")
     return rate
+
+
+def _site_url(env: Mapping[str, str]) -> str:
+    raw = (env.get("CHATSVC_SITE_URL") or "").strip()
+    if not raw:
+        return ""
+    if not raw.startswith(("https://", "http://")) or "#" in raw or any(c.isspace() for c in raw):
+        raise SettingsError(
+            "CHATSVC_SITE_URL must be the http(s) address of the page with the widget, "
+            f"without a #fragment, like https://www.example.gov/, not {raw!r}"
+        )
+    return raw
 
 
 def _redis_url(env: Mapping[str, str]) -> str | None:

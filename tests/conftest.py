@@ -149,10 +149,12 @@ async def start_server(
     """
     servers: list[TestServer] = []
 
-    async def start(settings: Settings | None = None, clock: Clock = utc_now) -> LiveServer:
+    async def start(
+        settings: Settings | None = None, clock: Clock = utc_now, port: int | None = None
+    ) -> LiveServer:
         settings = settings or make_settings()
         app = create_app(settings, clock=clock)
-        server = TestServer(app, host="127.0.0.1")
+        server = TestServer(app, host="127.0.0.1", port=port)
         await server.start_server()
         servers.append(server)
         return LiveServer(f"http://127.0.0.1:{server.port}", settings, app, server)

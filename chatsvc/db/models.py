@@ -230,6 +230,37 @@ class ResidentConnection(Base):
     seen_at: Mapped[datetime]
 
 
+class UnreadReplyWatch(Base):
+    """Whether a chat's resident missed an agent's messages and was mailed about them.
+
+    One row per conversation that ever had an agent message unread (actions/unread_replies.py).
+    """
+
+    __tablename__ = "unread_reply_watches"
+
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), primary_key=True)
+    # The first sweep of the resident's current absence that found agent messages unread.
+    away_noticed_at: Mapped[datetime | None]
+    # Agent messages up to this seq were in a mail (or found no address to go to).
+    mailed_through_seq: Mapped[int] = mapped_column(Integer, default=0)
+    mailed_at: Mapped[datetime | None]
+    # The resident came back (a connection, or the mail's link) since the last mail.
+    returned: Mapped[bool] = mapped_column(default=False)
+
+
+class ResumeLink(Base):
+    """A one-time link in a mail that reopens a chat: only a hash of its code is kept."""
+
+    __tablename__ = "resume_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
 class ConversationNote(Base):
     """Staff-only text on a conversation: internal notes and transfer notes."""
 

@@ -54,6 +54,10 @@ ChatText = Annotated[str, _limited(MAX_MESSAGE_CHARS)]
 Name = Annotated[str, _limited(MAX_NAME_CHARS, one_line=True)]
 Email = Annotated[str, AfterValidator(clean_email)]
 Token = Annotated[str, StringConstraints(min_length=20, max_length=100)]
+# A mail's link back to a chat: the code is URL-safe base64 (chatsvc.tokens.new_token).
+LinkCode = Annotated[
+    str, StringConstraints(min_length=20, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")
+]
 
 
 def _unicode(value: Any) -> Any:
@@ -97,6 +101,11 @@ class ResumePayload(Payload):
     token: Token
     # Bounded like Id: the database's integers end at 2**63 - 1.
     last_seq: int = Field(default=0, ge=0, le=2**53)
+    visible: bool = True
+
+
+class ResumeLinkPayload(Payload):
+    code: LinkCode
     visible: bool = True
 
 

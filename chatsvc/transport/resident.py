@@ -8,7 +8,14 @@ from collections.abc import Callable
 from typing import Any
 
 from chatsvc import notices
-from chatsvc.actions import after_hours, assistant_turns, availability, queue, resident_presence
+from chatsvc.actions import (
+    after_hours,
+    assistant_turns,
+    availability,
+    queue,
+    resident_presence,
+    unread_replies,
+)
 from chatsvc.actions import conversations as actions
 from chatsvc.actions.conversation_state import ConversationStatus, Stage
 from chatsvc.actions.service_requests.views import RequestPolicy
@@ -27,6 +34,7 @@ from chatsvc.transport.payloads import (
     LeaveMessagePayload,
     MessagePayload,
     ReadPayload,
+    ResumeLinkPayload,
     ResumePayload,
     StartPayload,
     TypingPayload,
@@ -164,6 +172,56 @@ class ResidentNamespace(Namespace):
             "queue": place,
             "center": self.assistant.index.kb.center.public(),
         }
+
+    @socket_event(ResumeLinkPayload, limit="resume_link")
+    async def on_resume_link(self, sid: str, payload: ResumeLinkPayload) -> dict[str, Any]:
+        opened = await self.database.run(
+            unread_replies.use_resume_link,
+            code=payload.code,
+            now=self.clock(),
+            token_ttl=self.settings.token_ttl,
+        )
+        resumed = opened.resumed
+        await self._join(sid, resumed.conversation, visible=payload.visible)
+        place = None
+        if (
+            resumed.conversation.stage == Stage.WAITING
+            and resumed.conversation.status == ConversationStatus.OPEN
+        ):
+            place = await self._place_in_queue(resumed.conversation.id)
+        return {
+            "token": opened.token,
+            "conversation": resumed.conversation.as_dict(),
+            "messages": [m.as_dict() for m in resumed.messages],
+            "has_more": resumed.has_more,
+            "queue": place,
+            "center": self.assistant.index.kb.center.public(),
+        }
+
+    async def mail_unread_replies(self) -> None:
+        """Mail residents who left the agent's messages unread (each sweep)."""
+        now = self.clock()
+        policy = unread_replies.UnreadMailPolicy(
+            unread_after=self.settings.unread_mail_after,
+            link_ttl=self.settings.resume_link_ttl,
+            page_url=self.settings.resume_page_url,
+            center=self.assistant.index.kb.center,
+            calendar=self.calendar,
+            mail_per_address_per_day=self.settings.mail_per_address_per_day,
+        )
+        for conversation_id in await self.database.run(unread_replies.unread_candidates, now=now):
+            mailed = await self.database.run(
+                unread_replies.mail_if_unread,
+                conversation_id=conversation_id,
+                now=now,
+                policy=policy,
+            )
+            if mailed is not None:
+                log.info(
+                    "conversation %d: %d unread agent messages mailed",
+                    conversation_id,
+                    len(mailed.seqs),
+                )
 
     async def _place_in_queue(self, conversation_id: int) -> dict[str, int | None] | None:
         entries, _ = await self.database.run(queue.queue_view, now=self.clock())

@@ -195,6 +195,10 @@ class ResumeAck(Ack):
     center: Center
 
 
+class ResumeLinkAck(ResumeAck):
+    token: str  # the chat's new token: the one this browser (or anyone) had before is dead
+
+
 class EndAck(Ack):
     conversation: Conversation
     messages: list[Message]
@@ -555,6 +559,7 @@ EVENTS: dict[tuple[Namespace, str], type[Wire]] = {
 ACKS: dict[tuple[Namespace, str], type[Ack]] = {
     (RESIDENT, "start"): StartAck,
     (RESIDENT, "resume"): ResumeAck,
+    (RESIDENT, "resume_link"): ResumeLinkAck,
     (RESIDENT, "message"): MessageAck,
     (RESIDENT, "typing"): Ack,
     (RESIDENT, "visibility"): Ack,

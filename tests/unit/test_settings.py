@@ -56,6 +56,11 @@ def test_values_are_read_and_normalised() -> None:
         ("CHATSVC_RATE_START", "0,5", "at least 1"),
         ("CHATSVC_CONNECTIONS_PER_ADDRESS", "0", "at least 1"),
         ("CHATSVC_HTTP_BODY_SECONDS", "0", "at least 1"),
+        ("CHATSVC_UNREAD_MAIL_MINUTES", "0", "at least 1"),
+        ("CHATSVC_RESUME_LINK_DAYS", "0", "at least 1"),
+        ("CHATSVC_RATE_RESUME_LINK", "5", "burst,per_minute"),
+        ("CHATSVC_SITE_URL", "www.example.gov", "http"),
+        ("CHATSVC_SITE_URL", "https://www.example.gov/#top", "fragment"),
     ],
 )
 def test_bad_values_are_named(name: str, value: str, words: str) -> None:
@@ -93,3 +98,22 @@ def test_daily_caps_per_address_are_read() -> None:
     assert settings.status_misses_per_address_per_day == 4
     with pytest.raises(SettingsError, match="CHATSVC_FILINGS_PER_ADDRESS_PER_DAY"):
         Settings.from_env({"CHATSVC_FILINGS_PER_ADDRESS_PER_DAY": "0"})
+
+
+def test_the_unread_replies_mail_settings_are_read() -> None:
+    defaults = Settings.from_env({"CHATSVC_PORT": "9000"})
+    assert defaults.unread_mail_after == timedelta(minutes=5)
+    assert defaults.resume_link_ttl == timedelta(days=7)
+    assert defaults.resume_page_url == "http://127.0.0.1:9000/"  # the demo page
+    settings = Settings.from_env(
+        {
+            "CHATSVC_SITE_URL": " https://www.example.gov/services ",
+            "CHATSVC_UNREAD_MAIL_MINUTES": "10",
+            "CHATSVC_RESUME_LINK_DAYS": "2",
+            "CHATSVC_RATE_RESUME_LINK": "3,6",
+        }
+    )
+    assert settings.resume_page_url == "https://www.example.gov/services"
+    assert settings.unread_mail_after == timedelta(minutes=10)
+    assert settings.resume_link_ttl == timedelta(days=2)
+    assert settings.socket_rates()["resume_link"] == Rate(3, 6.0)

@@ -66,6 +66,7 @@ export class ChatClient extends Emitter {
     this.connection = "idle"; // idle | connecting | connected | reconnecting | unavailable
     this.epoch = 0; // bumped on every connect and reset: stale async work checks it and stops
     this.joined = false; // this connection has started or resumed the conversation
+    this.linking = false; // a link from our email is being exchanged: no resume meanwhile
     this.token = store.get("token");
     const saved = store.getJSON("pending", []);
     /** @type {OutboxEntry[]} */
@@ -217,7 +218,7 @@ export class ChatClient extends Emitter {
     this.retryDelay = RETRY_MIN_MS;
     this._setConnection("connected");
     // Socket.IO replays nothing that happened while we were away: resume does, on every connect.
-    if (this.token) this._resumeThenFlush(epoch);
+    if (this.token && !this.linking) this._resumeThenFlush(epoch);
   }
 
   _onDisconnect(reason) {
@@ -366,6 +367,57 @@ export class ChatClient extends Emitter {
       if (this.joined) this._resumeThenFlush(this.epoch);
     }
     return ack;
+  }
+
+  /**
+   * Open the chat a link from our email names (`#chatsvc-resume=<code>`): the code is exchanged,
+   * once, for the chat and a fresh token, which replaces whatever this browser kept. On a
+   * refusal (used, expired, not ours) nothing changes, and the chat this browser had, if any,
+   * comes back as usual.
+   * @param {string} code
+   */
+  async openLink(code) {
+    this.linking = true;
+    try {
+      this.connect();
+      if (!(await this._whenConnected(ACK_TIMEOUT_MS))) {
+        return failure("disconnected", "Cannot reach the chat service. Check your connection and try again.");
+      }
+      const ack = await this._ask("resume_link", { code, visible: tabShown() });
+      if (!ack.ok) return ack;
+      if (typeof ack.token !== "string" || !ack.token || !ack.conversation) {
+        return failure("internal_error", "The chat service sent an unexpected answer.");
+      }
+      // Messages waiting to be sent belong to the chat this browser had: kept if it is this one.
+      const same = Boolean(this.conversation && this.conversation.id === ack.conversation.id);
+      const kept = same ? this.outbox : [];
+      const dropped = same ? [] : this.outbox.map((e) => e.text);
+      this.epoch++;
+      this.token = ack.token;
+      this.store.set("token", ack.token);
+      this.outbox = kept;
+      this._saveOutbox();
+      if (!same) {
+        this.store.remove("offer");
+        this.store.remove("draft");
+      }
+      this.forgotten = false;
+      clearTimeout(this.retryTimer);
+      this._endLimit();
+      this._clearConversation();
+      this.emit("reset", { reason: "link", dropped, resident: null });
+      for (const entry of kept) this.emit("pending", entry);
+      this.joined = true;
+      this._applyQueue(ack.queue);
+      this._applyCenter(ack.center);
+      this._applyConversation(ack.conversation);
+      this._merge(ack.messages);
+      return ack;
+    } finally {
+      this.linking = false;
+      // Opened: catch up past the first page and send what waits. Refused: resume as usual.
+      if (this.socket?.connected && this.token) this._resumeThenFlush(this.epoch);
+    }
   }
 
   async _resumeThenFlush(epoch) {

@@ -27,6 +27,14 @@ const EXPIRED_NOTICE = "Your previous chat has ended. Start a new one below.";
 const EXPIRED_NOTICE_LEAVE = "Your previous chat has ended.";
 const OFFER_TEXT = "No one can chat with you right now. You can leave us a message instead.";
 const ENDED_BY_YOU = "You ended the chat.";
+// A link from our email that did not open its chat, by the service's error code.
+const LINK_REFUSED = {
+  link_used: "This chat link has already been used: each link opens the chat once.",
+  token_expired: "This chat link has expired.",
+  invalid_token: "This chat link is not valid.",
+  invalid_payload: "This chat link is not valid.",
+};
+const LINK_TRY_AGAIN = "We could not open your chat just now. Please open the link in our email again in a moment.";
 
 /**
  * A start kept for the tab (`startWith`), if it is one.
@@ -408,6 +416,38 @@ export class ChatView {
     }
     for (const field of FIELDS) this.inputs[field].value = values[field];
     void this.startWith(values);
+  }
+
+  /**
+   * The page was opened from the link in our email: open the panel on that chat, or say
+   * plainly why not (used, expired, not valid) with the pre-chat form (or this browser's chat).
+   * @param {string} code
+   */
+  async openFromLink(code) {
+    const opening = this.client.openLink(code); // first: no resume of a stored chat meanwhile
+    this.open();
+    const ack = await opening;
+    if (ack.ok) {
+      this.render();
+      this.focusInitial();
+      this.markReadIfSeen();
+      return;
+    }
+    const refused = LINK_REFUSED[ack.error.code];
+    let text = refused || LINK_TRY_AGAIN;
+    if (this.client.hasConversation) {
+      if (refused) text += " Your chat on this browser is shown above.";
+      this.alert.textContent = text;
+    } else {
+      if (refused) text += " You can start a new chat below.";
+      this.notice.textContent = text;
+      this.notice.hidden = false;
+      this.leaveForm.setNotice(text);
+      this.announce(text);
+    }
+    this.render();
+    this.askHours();
+    this.focusInitial();
   }
 
   /** Which screen the panel's body shows. */
@@ -1069,7 +1109,7 @@ export class ChatView {
 
   /** With no conversation: ask whether a person can chat, and offer the message form if not. */
   async askHours() {
-    if (!this.isOpen || this.hoursAsked !== "no" || this.client.hasConversation || this.confirmed) return;
+    if (!this.isOpen || this.hoursAsked !== "no" || this.client.hasConversation || this.client.linking || this.confirmed) return;
     if (this.starting) return; // a start kept from the previous page: it is the resident's answer
     const request = ++this.hoursRequest;
     this.hoursAsked = "asking";

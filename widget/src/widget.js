@@ -43,6 +43,22 @@ function addStyles(shadow, css) {
   }
 }
 
+// The link in our email when an agent answered after the resident left: the city page with
+// `#chatsvc-resume=<code>`. A fragment never reaches a server or its logs.
+const RESUME_LINK = /^#chatsvc-resume=([A-Za-z0-9_-]{1,200})$/;
+
+/** The code of a link from our email, taken out of the address bar (it works once). */
+function takeResumeCode() {
+  const match = RESUME_LINK.exec(location.hash);
+  if (!match) return null;
+  try {
+    history.replaceState(history.state, "", location.pathname + location.search);
+  } catch {
+    location.hash = "";
+  }
+  return match[1];
+}
+
 function mount() {
   if (document.querySelector("chatsvc-widget")) return; // the tag was included twice
   const config = readConfig();
@@ -52,6 +68,16 @@ function mount() {
   const client = new ChatClient(config.server, createStore(config.server));
   const view = new ChatView(shadow, client, { title: config.title, ui: createStore(config.server, "session") });
   document.body.append(host);
+  // The link pasted into a tab that is already on the site changes only the fragment.
+  window.addEventListener("hashchange", () => {
+    const pasted = takeResumeCode();
+    if (pasted) view.openFromLink(pasted);
+  });
+  const code = takeResumeCode();
+  if (code) {
+    view.openFromLink(code);
+    return;
+  }
   view.restore(); // the panel as the resident left it on the previous page
   // A returning resident: catch up now, so the launcher can show unread replies.
   if (client.hasConversation) client.connect();

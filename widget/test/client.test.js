@@ -340,3 +340,41 @@ test("the composer's draft is kept with the chat and forgotten with it", async (
   assert.equal(store.get("draft"), null, "ending the chat forgets it on this browser");
   assert.equal(client.draft, "");
 });
+
+test("a link from our email opens its chat with a fresh token, and no resume goes with the old one", async () => {
+  const { answers } = server([message(1, "Hello!"), message(2, "Your pickup is Tuesday.", { author_kind: "agent" })]);
+  answers.resume_link = ({ code }) =>
+    code === "good-code-0123456789"
+      ? { ok: true, token: "fresh", conversation: CONVERSATION, queue: null, has_more: false, messages: /** @type {any} */ (answers.resume({ last_seq: 0 })).messages }
+      : { ok: false, error: { code: "link_used", message: "This chat link has already been used." } };
+  const { socket, client, store } = resumedClient(answers, memoryStore({ token: "old" }));
+  const resets = [];
+  client.on("reset", (info) => resets.push(info.reason));
+
+  const ack = await client.openLink("good-code-0123456789");
+  await settle();
+  assert.equal(ack.ok, true);
+  assert.equal(client.token, "fresh");
+  assert.equal(store.get("token"), "fresh", "the new token replaces the old one in storage");
+  assert.deepEqual(resets, ["link"]);
+  assert.deepEqual([...client.messages.keys()], [1, 2]);
+  assert.equal(client.unreadCount(), 2);
+  assert.ok(
+    socket.payloads("resume").every((p) => p.token === "fresh"),
+    "the old token is never sent once the link is being exchanged",
+  );
+  assert.equal(client.joined, true);
+});
+
+test("a refused link changes nothing: the chat this browser had comes back as usual", async () => {
+  const { answers } = server([message(1, "Hello!")]);
+  answers.resume_link = () => ({ ok: false, error: { code: "link_used", message: "This chat link has already been used." } });
+  const { socket, client, store } = resumedClient(answers, memoryStore({ token: "mine" }));
+  const ack = await client.openLink("used-code-0123456789");
+  await settle();
+  assert.equal(ack.ok, false);
+  assert.equal(ack.ok === false && ack.error.code, "link_used");
+  assert.equal(store.get("token"), "mine");
+  assert.deepEqual(socket.payloads("resume").map((p) => p.token), ["mine"]);
+  assert.equal(client.joined, true);
+});
