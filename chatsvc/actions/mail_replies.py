@@ -158,7 +158,10 @@ async def _into_conversation(
     """The reply as the resident's message; an ended chat reopens, waiting for a person (or,
     when nobody works, the reply is left for the next business day, in the inbox)."""
     conversation = await session.scalar(
-        select(Conversation).where(Conversation.id == conversation_id).with_for_update()
+        select(Conversation)
+        .where(Conversation.id == conversation_id)
+        .with_for_update(of=Conversation)  # not the resident, outer-joined
+        .execution_options(populate_existing=True)
     )
     if conversation is None:
         return None

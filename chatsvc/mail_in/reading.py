@@ -69,6 +69,8 @@ def new_text(text: str) -> str:
     except Exception:  # the library's regexes on odd input: keep the whole text instead
         kept = text
     kept = _SIGNATURE.split(kept, maxsplit=1)[0]
+    # Quoted lines with no "wrote:" above them (answers written between them are kept).
+    kept = "\n".join(line for line in kept.splitlines() if not line.lstrip().startswith(">"))
     kept = _BLANK_LINES.sub("\n\n", kept.replace("\r\n", "\n")).strip()
     return kept[:MAX_TEXT_CHARS]
 
