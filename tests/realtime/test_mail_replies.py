@@ -4,8 +4,11 @@ live, in the real pane's events."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import os
 import re
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from email.message import EmailMessage
@@ -19,13 +22,22 @@ from sqlalchemy import select
 
 from chatsvc.actions.conversations import get_conversation
 from chatsvc.app import MAIL_IN
+from chatsvc.db.database import Database
 from chatsvc.db.models import AfterHoursMessage, InboundMail, Message
 from chatsvc.outbox.mail import queue_mail
 from chatsvc.outbox.replies import MailThread
 from chatsvc.settings import Settings
 from chatsvc.transport.state import CLOCK, DATABASE
 from chatsvc.workers.mailer import MAILER
-from tests.conftest import AgentClient, Inbox, LiveServer, ResidentClient, stored_rows
+from tests.conftest import (
+    AgentClient,
+    Inbox,
+    LiveServer,
+    ResidentClient,
+    free_port,
+    run_chatsvc,
+    stored_rows,
+)
 from tests.realtime.test_after_hours import CITY, SUNDAY_NOON, form
 from tests.realtime.test_requests_pane import chat_with_agent, file_graffiti
 from tests.waiting import eventually
@@ -349,3 +361,58 @@ async def test_a_reply_to_the_request_mail_lands_in_its_history_with_its_photo(
         what="the replies kept",
     )
     assert list(stored) == ["request", "request", "request"]
+
+
+# --- the command ------------------------------------------------------------------------------
+
+
+async def test_the_mail_in_command_receives_mail_and_stops_cleanly(tmp_path: Any) -> None:
+    database_url = f"sqlite+aiosqlite:///{tmp_path}/mail-in.db"
+    env = {"DATABASE_URL": database_url, "CHATSVC_MAIL_FOLDER": str(tmp_path / "mail")}
+    refused = run_chatsvc("mail-in", env=env)
+    assert refused.returncode == 2 and "CHATSVC_MAIL_REPLY_DOMAIN" in refused.stderr
+
+    port = free_port()
+    env = {**os.environ, **env, "CHATSVC_MAIL_REPLY_DOMAIN": DOMAIN}
+    env["CHATSVC_MAIL_IN_PORT"] = str(port)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "chatsvc", "mail-in", env=env, stderr=asyncio.subprocess.PIPE
+    )
+    output: list[str] = []
+    try:
+        assert process.stderr is not None
+
+        async def listening() -> None:
+            assert process.stderr is not None
+            while line := (await process.stderr.readline()).decode():
+                output.append(line)
+                if f"chatsvc mail-in listening on 127.0.0.1:{port}" in line:
+                    return
+            raise AssertionError("mail-in exited:\n" + "".join(output))
+
+        await asyncio.wait_for(listening(), 30)
+        note = EmailMessage()
+        note["From"] = "Ana Ruiz <ana@example.com>"
+        note["Subject"] = "About my request"
+        note["Message-ID"] = make_msgid()
+        note.set_content("Is anyone there?")
+        with pytest.raises(aiosmtplib.SMTPRecipientsRefused):
+            await aiosmtplib.send(
+                note, hostname="127.0.0.1", port=port, recipients=[f"csc@{DOMAIN}"], timeout=10
+            )
+        made_up = f"reply+r5-{'q' * 26}@{DOMAIN}"
+        await aiosmtplib.send(note, hostname="127.0.0.1", port=port, recipients=[made_up])
+    finally:
+        process.terminate()
+        code = await asyncio.wait_for(process.wait(), 15)
+    assert code == 0, "".join(output)
+    database = Database(Settings(database_url=database_url))
+    await database.open()
+    try:
+
+        async def bodies(session: Any) -> list[str]:
+            return list((await session.scalars(select(AfterHoursMessage.body))).all())
+
+        assert await database.run(bodies) == ["Subject: About my request\n\nIs anyone there?"]
+    finally:
+        await database.close()
