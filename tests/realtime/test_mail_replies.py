@@ -10,7 +10,7 @@ import os
 import re
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
@@ -254,6 +254,33 @@ async def test_a_forged_reference_never_reaches_the_chat(
     assert not [d for e, d in maria.received if e == "message" and "prize" in d["text"]]
     assert not [d for e, d in resident.received if e == "message" and "prize" in d["text"]]
 
+    # The right address, but what it says scores as spam: filed under spam, not in the chat.
+    spam = answer(mail, "Buy viagra online https://pills.example/a https://pills.example/b")
+    await send_reply(server, spam)
+    item = await sam.next_where("inbox_item", lambda i: i["status"] == "spam")
+    assert item["email"] == "ana@example.com" and "suspected spam" in item["spam_reasons"][0]
+    assert [m.id for m in await stored_rows(server, Message)] == before
+
+
+async def test_a_reply_to_an_ended_chat_when_the_center_is_closed_is_left_for_staff(
+    city_with_mail: Callable[..., Awaitable[tuple[LiveServer, Inbox]]],
+    resident_client: Residents,
+    agent_client: Agents,
+) -> None:
+    now = [datetime(2026, 12, 1, 18, 0, tzinfo=UTC)]  # Tuesday 10:00 in Pasadena: open
+    server, inbox = await city_with_mail(clock=lambda: now[0], **CITY)
+    maria = await agent_client("maria", server=server, display_name="Maria Lopez")
+    _, cid = await chat_with_agent(server, resident_client, maria)
+    await maria.ok("close", {"conversation_id": cid, "disposition": "resolved"})
+    mail = await mail_to_conversation(server, cid, inbox, 1)
+    now[0] = SUNDAY_NOON + timedelta(days=7)  # Sunday: closed
+    await send_reply(server, answer(mail, "One more question about the wall."))
+    item = await maria.next_where("inbox_item", lambda i: i["conversation_id"] == cid)
+    assert item["text"].endswith("One more question about the wall.")
+    assert item["status"] == "new" and item["spam_reasons"] == ["by email: after hours"]
+    conversation = await server.app[DATABASE].run(get_conversation, cid)
+    assert conversation.status == "ended"  # not reopened while nobody works
+
 
 async def test_unknown_recipients_too_big_and_too_many_are_refused(
     city_with_mail: Callable[..., Awaitable[tuple[LiveServer, Inbox]]],
@@ -345,6 +372,11 @@ async def test_a_reply_to_the_request_mail_lands_in_its_history_with_its_photo(
     await send_reply(server, html, to=mail["Reply-To"].addresses[0].addr_spec)
     seen = await maria.next_where("request", lambda r: len(r["history"]) == 3)
     assert seen["history"][-1]["note"] == "It is gone now, thanks!"
+
+    # An "out of office" answer is taken and dropped (the next mail is history entry 4).
+    away = answer(mail, "I am away until Monday.")
+    away["Auto-Submitted"] = "auto-replied"
+    await send_reply(server, away)
 
     # A reply with no words at all still reaches the history, saying so.
     empty = EmailMessage()
