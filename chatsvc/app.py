@@ -18,6 +18,7 @@ from chatsvc.catalogue.knowledge import KnowledgeBaseError
 from chatsvc.clock import Clock, utc_now
 from chatsvc.db.database import Database
 from chatsvc.hours import BusinessCalendar
+from chatsvc.mail_in.server import MailIn
 from chatsvc.settings import Settings
 from chatsvc.transport.agent import AgentNamespace
 from chatsvc.transport.dispatch import DISPATCHER, Dispatcher
@@ -117,6 +118,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     app[MAILER] = mailer
     app[WEBHOOK_SENDER] = webhook_sender
     app[REQUEST_POLICY] = request_policy
+    if settings.mail_in_port is not None:
+        app[MAIL_IN] = MailIn(database, settings, clock, calendar, request_policy)
     add_routes(app)
     add_staff_routes(app)
     add_open311_routes(app)
@@ -131,7 +134,23 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     app.cleanup_ctx.append(_mailer_ctx)
     app.cleanup_ctx.append(_webhooks_ctx)
     app.cleanup_ctx.append(functools.partial(_answers_ctx, resident))
+    app.cleanup_ctx.append(_mail_in_ctx)
     return app
+
+
+MAIL_IN = web.AppKey("mail_in", MailIn)
+
+
+async def _mail_in_ctx(app: web.Application) -> AsyncIterator[None]:
+    # Replies by email (CHATSVC_MAIL_IN_PORT set): once the database is open; stops first.
+    mail_in = app.get(MAIL_IN)
+    if mail_in is not None:
+        await mail_in.start()
+    try:
+        yield
+    finally:
+        if mail_in is not None:
+            await mail_in.close()
 
 
 async def _disconnect_clients(app: web.Application) -> None:

@@ -1,4 +1,4 @@
-"""The `chatsvc` command: serve, db upgrade, kb check/reload, agents, open311, ask, eval."""
+"""The `chatsvc` command: serve, mail-in, db upgrade, kb, agents, open311, ask, eval."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import secrets
 import signal
 import sys
 from collections.abc import Coroutine
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,7 +19,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from chatsvc.actions import accounts, open311_clients
-from chatsvc.app import create_app
+from chatsvc.app import MAIL_IN, create_app
 from chatsvc.bot.evaluation import EvalFileError, evaluate, read_examples
 from chatsvc.bot.matcher import Decision, build_index, decide
 from chatsvc.catalogue.knowledge import KnowledgeBaseError, load_knowledge_base, touch_for_reload
@@ -39,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="chatsvc", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the service (HTTP + Socket.IO)")
+    commands.add_parser(
+        "mail-in", help="receive residents' replies by email (SMTP, relayed by the mail server)"
+    )
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply every pending migration")
@@ -95,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_level)
     if args.command == "serve":
         return run(serve(settings))
+    if args.command == "mail-in":
+        return run(mail_in(settings))
     run(upgrade_database(settings))
     print("database schema is up to date")
     return 0
@@ -316,6 +322,42 @@ async def upgrade_database(settings: Settings) -> None:
         await upgrade(engine)
     finally:
         await engine.dispose()
+
+
+MAIL_IN_PORT = 2525
+
+
+async def mail_in(settings: Settings) -> int:
+    """Run the inbound mail server (and no HTTP) until SIGINT or SIGTERM.
+
+    The app's parts run as in `serve` (the database, the events to other processes through
+    Redis, the mail sender), so what a reply changes reaches the staff's panes."""
+    if not settings.mail_reply_domain:
+        log.error("cannot start: set CHATSVC_MAIL_REPLY_DOMAIN, the domain of the reply addresses")
+        return 2
+    if settings.mail_in_port is None:
+        settings = replace(settings, mail_in_port=MAIL_IN_PORT)
+    if settings.redis_url is None:
+        log.warning(
+            "mail-in: no REDIS_URL: replies are stored, but open panes see them only when "
+            "they reload; set REDIS_URL, or CHATSVC_MAIL_IN_PORT for `serve` to receive mail"
+        )
+    app = create_app(settings)
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=STOP_SECONDS)
+    try:
+        await runner.setup()
+    except Exception as exc:
+        log.error("cannot start: %s", exc)
+        return 1
+    log.info("chatsvc mail-in listening on %s:%d", settings.mail_in_host, app[MAIL_IN].port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("chatsvc mail-in stopping")
+    await runner.cleanup()
+    return 0
 
 
 async def serve(settings: Settings) -> int:

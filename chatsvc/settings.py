@@ -95,6 +95,18 @@ class Settings:
     # residents to reply, so a reply must reach the center whatever the From says.
     mail_reply_to: str = ""
     mail_folder: Path = Path("var/mail")
+    # Replies by email: mail of a thread (a chat, a left message, a request) is answered at
+    # reply+<signed reference>@mail_reply_domain, which the city's mail server relays to
+    # `chatsvc mail-in`. Empty: mail keeps the center's Reply-To and replies go to people.
+    mail_reply_domain: str = ""
+    # Signs the reply addresses. Empty: one is generated once and kept in the database.
+    mail_reply_secret: str = field(default="", repr=False)
+    # The inbound SMTP server (chatsvc mail-in, or `serve` too when the port is set).
+    mail_in_host: str = "127.0.0.1"
+    mail_in_port: int | None = None
+    mail_in_max_bytes: int = 15_000_000  # one mail's DATA, attachments and all
+    mail_in_per_sender_per_hour: int = 10
+    mail_in_per_hour: int = 300  # overall, per process
     # Mails of every kind one address may be sent in 24 hours (more are not queued).
     mail_per_address_per_day: int = 5
     # Where residents reach this service (https://chat.example.gov): the mails' unsubscribe
@@ -239,6 +251,17 @@ class Settings:
             mail_reply_to=env.get("CHATSVC_MAIL_REPLY_TO", ""),
             mail_folder=Path(env.get("CHATSVC_MAIL_FOLDER") or "var/mail"),
             mail_per_address_per_day=_int(env, "CHATSVC_MAIL_PER_ADDRESS_PER_DAY", 5, minimum=1),
+            mail_reply_domain=env.get("CHATSVC_MAIL_REPLY_DOMAIN", "").strip().lower(),
+            mail_reply_secret=env.get("CHATSVC_MAIL_REPLY_SECRET", ""),
+            mail_in_host=env.get("CHATSVC_MAIL_IN_HOST", "").strip() or "127.0.0.1",
+            mail_in_port=_int(env, "CHATSVC_MAIL_IN_PORT", 0, minimum=0)
+            if env.get("CHATSVC_MAIL_IN_PORT")
+            else None,
+            mail_in_max_bytes=_int(env, "CHATSVC_MAIL_IN_MAX_BYTES", 15_000_000, minimum=65_536),
+            mail_in_per_sender_per_hour=_int(
+                env, "CHATSVC_MAIL_IN_PER_SENDER_PER_HOUR", 10, minimum=1
+            ),
+            mail_in_per_hour=_int(env, "CHATSVC_MAIL_IN_PER_HOUR", 300, minimum=1),
             public_url=env.get("CHATSVC_PUBLIC_URL", "").strip().rstrip("/"),
             site_url=_site_url(env),
             unread_mail_after=timedelta(

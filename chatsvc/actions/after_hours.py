@@ -22,7 +22,7 @@ from chatsvc import notices
 from chatsvc.actions.accounts import StaffView
 from chatsvc.actions.conversations import Ended, end_conversation, iso_utc
 from chatsvc.catalogue.center import Center
-from chatsvc.db.models import AfterHoursMessage, Staff
+from chatsvc.db.models import AfterHoursMessage, InboundMail, Staff
 from chatsvc.errors import (
     AlreadyTaken,
     ChatError,
@@ -33,6 +33,7 @@ from chatsvc.errors import (
 )
 from chatsvc.hours import BusinessCalendar, end_sentence
 from chatsvc.outbox.mail import queue_mail, quote_resident_text
+from chatsvc.outbox.replies import MailThread
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"  # no 0/O, 1/I/L, U: read out on the phone
 SPAM_THRESHOLD = 0.7
@@ -215,6 +216,7 @@ async def leave_message(
             reply_to=None,
             now=now,
             per_address_per_day=limits.mail_per_address_per_day,
+            thread=MailThread("after_hours", message.id),
         )
     return left
 
@@ -315,6 +317,17 @@ OPEN_STATUSES = ("new", "in_progress")
 
 
 @dataclass(frozen=True)
+class FollowUp:
+    """The resident's reply by email to a left message or to our answer (mail_replies)."""
+
+    text: str
+    received_at: datetime
+
+    def as_dict(self) -> dict[str, object]:
+        return {"text": self.text, "received_at": iso_utc(self.received_at)}
+
+
+@dataclass(frozen=True)
 class InboxItem:
     """A left message as staff see it."""
 
@@ -334,6 +347,7 @@ class InboxItem:
     replied_at: datetime | None
     conversation_id: int | None
     overdue: bool
+    follow_ups: tuple[FollowUp, ...] = ()
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -352,6 +366,7 @@ class InboxItem:
             "replied_at": iso_utc(self.replied_at) if self.replied_at else None,
             "conversation_id": self.conversation_id,
             "overdue": self.overdue,
+            "follow_ups": [f.as_dict() for f in self.follow_ups],
         }
 
 
@@ -366,7 +381,28 @@ async def inbox(
         .order_by(AfterHoursMessage.reply_due, AfterHoursMessage.id)
         .limit(500)
     )
-    return [_item(message, owner, now) for message, owner in rows]
+    listed = rows.all()
+    follow_ups = await _follow_ups(session, [message.id for message, _ in listed])
+    return [_item(message, owner, now, follow_ups.get(message.id, ())) for message, owner in listed]
+
+
+MAX_FOLLOW_UPS = 20  # shown per message: the newest
+
+
+async def _follow_ups(
+    session: AsyncSession, message_ids: list[int]
+) -> dict[int, tuple[FollowUp, ...]]:
+    if not message_ids:
+        return {}
+    rows = await session.execute(
+        select(InboundMail.thread_id, InboundMail.body, InboundMail.received_at)
+        .where(InboundMail.thread_kind == "after_hours", InboundMail.thread_id.in_(message_ids))
+        .order_by(InboundMail.received_at, InboundMail.id)
+    )
+    found: dict[int, list[FollowUp]] = {}
+    for message_id, body, received_at in rows:
+        found.setdefault(message_id, []).append(FollowUp(body, received_at))
+    return {key: tuple(value[-MAX_FOLLOW_UPS:]) for key, value in found.items()}
 
 
 async def inbox_item(session: AsyncSession, *, message_id: int, now: datetime) -> InboxItem:
@@ -379,10 +415,16 @@ async def inbox_item(session: AsyncSession, *, message_id: int, now: datetime) -
     ).first()
     if row is None:
         raise NotFound("There is no such message.")
-    return _item(row[0], row[1], now)
+    follow_ups = await _follow_ups(session, [message_id])
+    return _item(row[0], row[1], now, follow_ups.get(message_id, ()))
 
 
-def _item(message: AfterHoursMessage, owner: str | None, now: datetime) -> InboxItem:
+def _item(
+    message: AfterHoursMessage,
+    owner: str | None,
+    now: datetime,
+    follow_ups: tuple[FollowUp, ...] = (),
+) -> InboxItem:
     return InboxItem(
         id=message.id,
         reference=message.reference,
@@ -400,6 +442,7 @@ def _item(message: AfterHoursMessage, owner: str | None, now: datetime) -> Inbox
         replied_at=message.replied_at,
         conversation_id=message.conversation_id,
         overdue=message.status in OPEN_STATUSES and message.reply_due < now,
+        follow_ups=follow_ups,
     )
 
 
@@ -466,6 +509,7 @@ async def reply_to_message(
         body=reply_mail(text, by.first_name, center, message.body),
         reply_to=None,
         now=now,
+        thread=MailThread("after_hours", message.id),
     )
     await session.flush()
     return _changed(session, await inbox_item(session, message_id=message_id, now=now))

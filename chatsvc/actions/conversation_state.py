@@ -40,7 +40,9 @@ class Priority(IntEnum):
 
 STATUS_TRANSITIONS: Mapping[ConversationStatus, frozenset[ConversationStatus]] = {
     ConversationStatus.OPEN: frozenset({ConversationStatus.ENDED}),
-    ConversationStatus.ENDED: frozenset(),  # a new chat is a new conversation
+    # A new chat is a new conversation; only the resident's reply by email to a mail of the
+    # chat reopens it (actions.mail_replies), as waiting for a person.
+    ConversationStatus.ENDED: frozenset({ConversationStatus.OPEN}),
 }
 STAGE_TRANSITIONS: Mapping[Stage, frozenset[Stage]] = {
     Stage.ASSISTANT: frozenset({Stage.WAITING}),  # handed over

@@ -331,6 +331,7 @@ class OutboxMail(Base):
     __tablename__ = "outbox_mail"
     __table_args__ = (
         Index("ix_outbox_mail_due", "sent_at", "next_attempt_at"),
+        Index("ix_outbox_mail_thread", "thread_kind", "thread_id"),
         # The per-recipient daily cap counts the last day's mail.
         Index("ix_outbox_mail_created_at", "created_at"),
     )
@@ -349,6 +350,26 @@ class OutboxMail(Base):
     sent_at: Mapped[datetime | None]
     # The one-click "stop these emails" link's secret (List-Unsubscribe, RFC 8058).
     unsubscribe_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The thread a reply to this mail goes to (outbox.mail.MailThread): conversation,
+    # after_hours or request, and its id.
+    thread_kind: Mapped[str | None] = mapped_column(String(16))
+    thread_id: Mapped[int | None]
+
+
+class InboundMail(Base):
+    """A resident's reply by email, as it was routed: once per Message-ID (a relay's retry)."""
+
+    __tablename__ = "inbound_mail"
+    __table_args__ = (Index("ix_inbound_mail_thread", "thread_kind", "thread_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(200), unique=True)
+    from_address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)  # quotes and signature stripped
+    thread_kind: Mapped[str] = mapped_column(String(16))  # where it landed
+    thread_id: Mapped[int]
+    received_at: Mapped[datetime]
 
 
 class MailSuppression(Base):

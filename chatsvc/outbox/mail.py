@@ -27,6 +27,7 @@ from chatsvc import notices
 from chatsvc.db.models import MailSuppression, OutboxMail
 from chatsvc.outbox.base import LEASE, Outbox
 from chatsvc.outbox.base import backoff as backoff
+from chatsvc.outbox.replies import MailThread
 
 log = logging.getLogger("chatsvc.mail")
 
@@ -57,9 +58,12 @@ class DueMail:
     created_at: datetime
     attempts: int  # attempts made before this one
     unsubscribe_token: str | None = None
+    thread: MailThread | None = None
+    # The Message-IDs of the thread's earlier mails, oldest first (In-Reply-To, References).
+    references: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, mail: OutboxMail) -> DueMail:
+    def of(cls, mail: OutboxMail, references: tuple[str, ...] = ()) -> DueMail:
         return cls(
             id=mail.id,
             message_id=mail.message_id,
@@ -71,7 +75,18 @@ class DueMail:
             created_at=mail.created_at,
             attempts=mail.attempts,
             unsubscribe_token=mail.unsubscribe_token,
+            thread=_thread_of(mail),
+            references=references,
         )
+
+
+def _thread_of(mail: OutboxMail) -> MailThread | None:
+    if mail.thread_kind is None or mail.thread_id is None:
+        return None
+    try:
+        return MailThread(mail.thread_kind, mail.thread_id)  # type: ignore[arg-type]
+    except ValueError:
+        return None
 
 
 def new_message_id() -> str:
@@ -89,12 +104,16 @@ async def queue_mail(
     reply_to: str | None,
     now: datetime,
     per_address_per_day: int | None = None,
+    thread: MailThread | None = None,
 ) -> int | None:
     """Add a mail to the outbox in the caller's transaction, due now; return its id.
 
     Nothing is queued (None) for an address that asked for no more mail, nor for one that was
     already sent `per_address_per_day` mails in 24 hours: a stranger who types someone else's
     address cannot make the City mail them without end. The caller's action carries on.
+
+    A mail of a `thread` is answered at the thread's own reply address (outbox.replies), so a
+    reply goes back to the chat, left message or request it is about.
 
     Locking order: with a cap, the recipient's lock (PostgreSQL: an advisory lock held until
     commit, so parallel transactions count one after another and none gets past the cap;
@@ -141,6 +160,8 @@ async def queue_mail(
         next_attempt_at=now,
         attempts=0,
         unsubscribe_token=secrets.token_urlsafe(32),
+        thread_kind=thread.kind if thread else None,
+        thread_id=thread.id if thread else None,
     )
     session.add(mail)
     await session.flush()
@@ -153,7 +174,35 @@ async def due_mail(
 ) -> list[DueMail]:
     """Claim up to `limit` unsent mails that are due, oldest first, for `lease`."""
     mails = await MAIL_OUTBOX.claim(session, now=now, limit=limit, lease=lease)
-    return [DueMail.of(mail) for mail in mails]
+    return [DueMail.of(mail, await _earlier_in_thread(session, mail)) for mail in mails]
+
+
+MAX_REFERENCES = 10
+
+
+async def _earlier_in_thread(session: AsyncSession, mail: OutboxMail) -> tuple[str, ...]:
+    """The Message-IDs of the mails of `mail`'s thread queued before it (the last few)."""
+    if mail.thread_kind is None:
+        return ()
+    rows = await session.scalars(
+        select(OutboxMail.message_id)
+        .where(
+            OutboxMail.thread_kind == mail.thread_kind,
+            OutboxMail.thread_id == mail.thread_id,
+            OutboxMail.id < mail.id,
+        )
+        .order_by(OutboxMail.id.desc())
+        .limit(MAX_REFERENCES)
+    )
+    return tuple(reversed(rows.all()))
+
+
+async def thread_of_message_id(session: AsyncSession, message_id: str) -> MailThread | None:
+    """The thread of the mail of ours with this Message-ID, if there is one."""
+    mail = await session.scalar(
+        select(OutboxMail).where(OutboxMail.message_id == message_id.strip())
+    )
+    return _thread_of(mail) if mail is not None else None
 
 
 async def is_unsubscribe_token(session: AsyncSession, token: str) -> bool:

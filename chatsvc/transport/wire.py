@@ -307,6 +307,11 @@ class Article(Wire):
     score: float
 
 
+class FollowUp(Wire):
+    text: str
+    received_at: Timestamp
+
+
 class LeftMessage(Wire):
     object_name = "Left message"
 
@@ -325,6 +330,7 @@ class LeftMessage(Wire):
     replied_at: Timestamp | None
     conversation_id: int | None
     overdue: bool
+    follow_ups: list[FollowUp]
 
 
 class RequestContact(Wire):

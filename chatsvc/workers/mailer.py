@@ -14,15 +14,17 @@ import os
 from collections.abc import Callable, Sequence
 from datetime import UTC
 from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
 
 import aiosmtplib
 from aiohttp import web
 
+from chatsvc.actions.accounts import server_secret
 from chatsvc.catalogue.center import Center
 from chatsvc.clock import Clock
 from chatsvc.db.database import Database
+from chatsvc.outbox import replies
 from chatsvc.outbox.mail import MAIL_OUTBOX, DueMail, due_mail
 from chatsvc.settings import Settings
 from chatsvc.workers.sender import BATCH_SIZE, POLL_SECONDS, OutboxSender
@@ -56,6 +58,7 @@ class Mailer(OutboxSender[DueMail]):
         )
         self.settings = settings
         self.center = center  # the knowledge base's, as it is now: it reloads when edited
+        self._reply_key: bytes | None = None
 
     def sender(self) -> str:
         """The From header: CHATSVC_MAIL_FROM, or else the center's name at no-reply@localhost."""
@@ -67,6 +70,12 @@ class Mailer(OutboxSender[DueMail]):
         Our mail asks residents to reply to it; a reply must reach people even when the From
         is a no-reply address."""
         return self.settings.mail_reply_to or self.center().mail_reply_to()
+
+    async def reply_key(self) -> bytes:
+        """The key that signs reply addresses (see `reply_key`)."""
+        if self._reply_key is None:
+            self._reply_key = await reply_key(self.database, self.settings)
+        return self._reply_key
 
     def describe(self) -> str:
         """Say whether mail goes through SMTP (and where) or into the mail folder."""
@@ -119,31 +128,59 @@ class Mailer(OutboxSender[DueMail]):
 
     async def _send_by_smtp(self, smtp: aiosmtplib.SMTP, mail: DueMail) -> None:
         sender = self.sender()
-        message = build_message(mail, self.settings, sender, self.reply_address())
+        message = build_message(
+            mail, self.settings, sender, self.reply_address(), await self.reply_key()
+        )
         await smtp.send_message(message, sender=parseaddr(sender)[1], recipients=[mail.to_address])
 
     async def _write_to_folder(self, mail: DueMail) -> str:
         # No SMTP host configured: the mail folder is the outbox's far side.
         name = f"{mail.created_at.astimezone(UTC):%Y%m%dT%H%M%SZ}-{mail.id}.eml"
-        data = build_message(mail, self.settings, self.sender(), self.reply_address()).as_bytes()
+        message = build_message(
+            mail, self.settings, self.sender(), self.reply_address(), await self.reply_key()
+        )
+        data = message.as_bytes()
         path = await asyncio.to_thread(_write_atomically, self.settings.mail_folder, name, data)
         return f"written to {path}: {mail.subject}"
 
 
+async def reply_key(database: Database, settings: Settings) -> bytes:
+    """The key that signs reply addresses: CHATSVC_MAIL_REPLY_SECRET, or else one generated
+    once and kept in the database, so that the mail-in server verifies what any sender signed."""
+    if settings.mail_reply_secret:
+        return settings.mail_reply_secret.encode()
+    return (await database.run(server_secret, name=REPLY_SECRET_NAME)).encode()
+
+
+REPLY_SECRET_NAME = "mail_reply"
+
+
 def build_message(
-    mail: DueMail, settings: Settings, sender: str, reply_address: str = ""
+    mail: DueMail,
+    settings: Settings,
+    sender: str,
+    reply_address: str = "",
+    reply_key: bytes = b"",
 ) -> EmailMessage:
     """Build the plain-text email for an outbox mail, from `sender`, answered at the mail's own
-    Reply-To or else `reply_address` (the same bytes on every resend, unless the sender or the
-    reply address was changed meanwhile)."""
+    Reply-To, or its thread's reply address (with CHATSVC_MAIL_REPLY_DOMAIN), or else
+    `reply_address` (the same bytes on every resend, unless the sender or the reply address
+    was changed meanwhile)."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = mail.to_address
     message["Subject"] = mail.subject
     reply_to = mail.reply_to or reply_address or settings.mail_reply_to
+    if mail.thread is not None and settings.mail_reply_domain and reply_key:
+        reply_to = _thread_reply_to(
+            sender, replies.reply_address(reply_key, mail.thread, settings.mail_reply_domain)
+        )
     if reply_to:
         message["Reply-To"] = reply_to
     message["Message-ID"] = mail.message_id
+    if mail.references:
+        message["In-Reply-To"] = mail.references[-1]
+        message["References"] = " ".join(mail.references)
     message["Date"] = format_datetime(mail.created_at.astimezone(UTC))
     body = mail.body
     if mail.unsubscribe_token:
@@ -157,6 +194,12 @@ def build_message(
         )
     message.set_content(body, charset="utf-8")
     return message
+
+
+def _thread_reply_to(sender: str, address: str) -> str:
+    # The center's name (from the From) on the thread's address: the reply says who it is to.
+    name = parseaddr(sender)[0]
+    return formataddr((name, address)) if name else address
 
 
 def unsubscribe_url(settings: Settings, token: str) -> str:

@@ -53,9 +53,10 @@ def test_stage_moves_follow_the_table(current: Stage, new: Stage) -> None:
         assert raised.value.code == "illegal_transition" and raised.value.status == 409
 
 
-def test_an_open_conversation_ends_and_an_ended_one_stays_ended() -> None:
+def test_an_open_conversation_ends_and_only_an_ended_one_reopens() -> None:
     assert move_status("open", ConversationStatus.ENDED) is ConversationStatus.ENDED
-    for current, new in [("ended", "open"), ("ended", "ended"), ("open", "open")]:
+    assert move_status("ended", ConversationStatus.OPEN) is ConversationStatus.OPEN  # by email
+    for current, new in [("ended", "ended"), ("open", "open")]:
         with pytest.raises(IllegalTransition):
             move_status(current, ConversationStatus(new))
 

@@ -61,6 +61,9 @@ def test_values_are_read_and_normalised() -> None:
         ("CHATSVC_RATE_RESUME_LINK", "5", "burst,per_minute"),
         ("CHATSVC_SITE_URL", "www.example.gov", "http"),
         ("CHATSVC_SITE_URL", "https://www.example.gov/#top", "fragment"),
+        ("CHATSVC_MAIL_IN_PORT", "smtp", "whole number"),
+        ("CHATSVC_MAIL_IN_MAX_BYTES", "1000", "at least 65536"),
+        ("CHATSVC_MAIL_IN_PER_SENDER_PER_HOUR", "0", "at least 1"),
     ],
 )
 def test_bad_values_are_named(name: str, value: str, words: str) -> None:
@@ -117,3 +120,23 @@ def test_the_unread_replies_mail_settings_are_read() -> None:
     assert settings.unread_mail_after == timedelta(minutes=10)
     assert settings.resume_link_ttl == timedelta(days=2)
     assert settings.socket_rates()["resume_link"] == Rate(3, 6.0)
+
+
+def test_replies_by_email_are_off_until_a_domain_is_set() -> None:
+    off = Settings.from_env({})
+    assert (off.mail_reply_domain, off.mail_reply_secret, off.mail_in_port) == ("", "", None)
+    on = Settings.from_env(
+        {
+            "CHATSVC_MAIL_REPLY_DOMAIN": " Replies.City.Example ",
+            "CHATSVC_MAIL_REPLY_SECRET": "s3cret",
+            "CHATSVC_MAIL_IN_HOST": "0.0.0.0",
+            "CHATSVC_MAIL_IN_PORT": "2525",
+            "CHATSVC_MAIL_IN_MAX_BYTES": "5000000",
+            "CHATSVC_MAIL_IN_PER_SENDER_PER_HOUR": "4",
+            "CHATSVC_MAIL_IN_PER_HOUR": "100",
+        }
+    )
+    assert on.mail_reply_domain == "replies.city.example"
+    assert (on.mail_in_host, on.mail_in_port, on.mail_in_max_bytes) == ("0.0.0.0", 2525, 5_000_000)
+    assert (on.mail_in_per_sender_per_hour, on.mail_in_per_hour) == (4, 100)
+    assert "s3cret" not in repr(on)  # secrets stay out of logs

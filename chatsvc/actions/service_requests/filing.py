@@ -39,6 +39,7 @@ from chatsvc.actions.service_requests.views import (
 )
 from chatsvc.db.models import ServiceRequest, ServiceRequestUpdate
 from chatsvc.outbox.mail import queue_mail
+from chatsvc.outbox.replies import MailThread
 
 SOURCES = ("assistant", "agent", "open311")
 
@@ -154,6 +155,7 @@ async def create_service_request(
             reply_to=None,  # the mailer adds CHATSVC_MAIL_REPLY_TO
             now=now,
             per_address_per_day=policy.mail_per_address_per_day,
+            thread=MailThread("request", request.id),
         )
     await notify_department(session, view, "request.created", policy, now)
     notices.record(session, notices.RequestChanged(view.as_dict()))  # staff see it live

@@ -21,6 +21,7 @@ from chatsvc.actions.service_requests.views import RequestPolicy, RequestView, r
 from chatsvc.db.models import ServiceRequest, ServiceRequestUpdate
 from chatsvc.errors import NotFound
 from chatsvc.outbox.mail import queue_mail
+from chatsvc.outbox.replies import MailThread
 
 STATUSES = ("open", "in_progress", "closed", "referred")
 
@@ -97,6 +98,7 @@ async def change_status(
             reply_to=None,  # the mailer adds CHATSVC_MAIL_REPLY_TO
             now=now,
             per_address_per_day=policy.mail_per_address_per_day,
+            thread=MailThread("request", request.id),
         )
     await notify_department(session, view, "request.updated", policy, now)
     notices.record(session, notices.RequestChanged(view.as_dict()))  # staff see it live

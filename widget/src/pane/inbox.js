@@ -121,6 +121,14 @@ export class InboxView {
       this.replyMeta,
       this.replyText,
     );
+    // The resident's replies by email to our mails about this message, oldest first.
+    this.followUpList = el("ol", { class: "inbox-follow-ups" });
+    this.followUpSection = el(
+      "section",
+      { "aria-labelledby": "inbox-follow-ups-h", hidden: true },
+      el("h3", { id: "inbox-follow-ups-h", text: "Their replies by email" }),
+      this.followUpList,
+    );
     this.actionError = el("p", { class: "error", hidden: true, "aria-live": "polite" });
 
     this.replyInput = el("textarea", {
@@ -175,6 +183,7 @@ export class InboxView {
       el("h3", { text: "Their message" }),
       this.text,
       this.replySection,
+      this.followUpSection,
       this.actionError,
       this.replyForm,
       this.actions,
@@ -368,6 +377,19 @@ export class InboxView {
       this.replyMeta.replaceChildren(`By email to ${item.email}`, ...sent, ".");
       this.replyText.textContent = item.reply;
     }
+
+    const followUps = Array.isArray(item.follow_ups) ? item.follow_ups : [];
+    this.followUpSection.hidden = followUps.length === 0;
+    this.followUpList.replaceChildren(
+      ...followUps.map((f) =>
+        el(
+          "li",
+          {},
+          el("p", { class: "sub" }, "Received ", timeNode(f.received_at, now)),
+          el("div", { class: "inbox-text", text: f.text }),
+        ),
+      ),
+    );
 
     this.replyForm.hidden = !(status === "in_progress" && (mine || supervisor));
     const center = this.client.center?.name || "the center";

@@ -1,0 +1,1 @@
+"""Replies by email: reading a reply (`reading`) and the inbound SMTP server (`server`)."""
