@@ -41,7 +41,7 @@ from chatsvc.actions.queue import WAITING
 from chatsvc.catalogue.center import Center
 from chatsvc.db.models import AfterHoursMessage, Conversation, Message, ResidentConnection
 from chatsvc.hours import BusinessCalendar, end_sentence
-from chatsvc.outbox.mail import queue_mail, quote_resident_text
+from chatsvc.outbox.mail import MailThread, queue_mail, quote_resident_text
 
 # What the inbox item quotes of the chat (the item links to the whole of it).
 MAX_QUOTED_CHARS = 20_000
@@ -151,6 +151,8 @@ async def _abandon(
                 reply_to=None,
                 now=now,
                 per_address_per_day=mail_per_address_per_day,
+                # A reply joins the left message the chat became, as its follow-up.
+                thread=MailThread("after_hours", message.id),
             )
             is not None
         )

@@ -42,7 +42,7 @@ from chatsvc.db.models import (
 )
 from chatsvc.errors import InvalidToken, LinkUsed, TokenExpired
 from chatsvc.hours import BusinessCalendar
-from chatsvc.outbox.mail import queue_mail
+from chatsvc.outbox.mail import MailThread, queue_mail
 from chatsvc.tokens import hash_token, new_token
 
 log = logging.getLogger("chatsvc.unread_replies")
@@ -213,6 +213,8 @@ async def mail_if_unread(
         ),
         reply_to=None,
         now=now,
+        # A reply by email joins the chat, as the resident's message.
+        thread=MailThread("conversation", conversation.id),
         per_address_per_day=policy.mail_per_address_per_day,
     )
     if mail_id is None:

@@ -334,3 +334,41 @@ async def test_a_chat_ended_meanwhile_is_mailed_and_reopens_to_be_read(
     assert any("26-000123" in m["text"] for m in opened["messages"])
     late = await browser.call("message", {"client_id": uuid.uuid4().hex, "text": "One more thing"})
     assert late["error"]["code"] == "conversation_ended"
+
+
+async def test_answering_the_unread_replies_mail_reaches_the_agent_in_the_chat(
+    make_settings: Callable[..., Settings],
+    start_server: Callable[..., Awaitable[LiveServer]],
+    resident_client: Residents,
+    agent_client: Agents,
+    smtp_server: Callable[..., Inbox],
+) -> None:
+    # The whole loop: the agent answers after the resident left, the mail goes out through a
+    # real SMTP server with the chat's reply address, and the resident's answer to it comes back
+    # through the real inbound server into the chat, where the agent sees it live.
+    from tests.realtime.test_mail_replies import DOMAIN, answer, send_reply
+
+    chat = await open_chat(
+        make_settings,
+        start_server,
+        resident_client,
+        agent_client,
+        smtp_server,
+        mail_reply_domain=DOMAIN,
+        mail_reply_secret="a test secret, not a real one",
+        mail_in_port=0,
+    )
+    await chat.resident_leaves()
+    await chat.reply("Which wall is the graffiti on?")
+    await chat.sweep()
+    chat.later(minutes=6)
+    await chat.sweep()
+    (mail,) = await chat.inbox.wait_for(1)
+    assert mail["Reply-To"].addresses[0].addr_spec.startswith(f"reply+c{chat.cid}-")
+
+    await send_reply(chat.server, answer(mail, "The east wall, by the parking lot."))
+    seen = await chat.agent.next_where("message", lambda m: m["author_kind"] == "resident")
+    assert (seen["conversation_id"], seen["text"]) == (
+        chat.cid,
+        "The east wall, by the parking lot.",
+    )
