@@ -27,6 +27,7 @@ from chatsvc.errors import (
     AlreadyTaken,
     ChatError,
     ConversationEnded,
+    InvalidPayload,
     NotAssigned,
     NotFound,
     RateLimited,
@@ -496,6 +497,13 @@ async def reply_to_message(
         raise ConversationEnded(f"This message is already {message.status.replace('_', ' ')}.")
     if message.owner_staff_id != by.id and not by.is_supervisor:
         raise NotAssigned("Claim this message before you answer it.")
+    if not message.email:
+        # A chat that left the queue without an address: staff reach them another way.
+        raise InvalidPayload(
+            "This message has no email address to answer. Close it once you have reached "
+            "them another way.",
+            field="text",
+        )
     message.status = "replied"
     message.owner_staff_id = message.owner_staff_id or by.id
     message.reply_body = text

@@ -11,15 +11,18 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatsvc.actions import abandoned, handling, presence, resident_presence
+from chatsvc.actions import abandoned, after_hours, handling, presence, resident_presence
 from chatsvc.catalogue.knowledge import default_path, load_knowledge_base
 from chatsvc.db.database import Database
 from chatsvc.db.models import AfterHoursMessage, Conversation, Message, OutboxMail
+from chatsvc.errors import InvalidPayload
 from chatsvc.hours import BusinessCalendar
 from chatsvc.settings import Settings
+from tests.actions.test_after_hours_actions import staff
 from tests.actions.test_routing_actions import (
     GRACE,
     NOW,
@@ -153,6 +156,20 @@ async def test_a_resident_without_an_email_address_still_leaves_a_message(db: Da
         )
     )
     assert list(texts)[-1].endswith(f"Please call us at {CENTER.phone}, or start a new chat.")
+    # Staff who claim it cannot "reply by email" to nobody: a clear refusal, nothing changes.
+    maria = await staff(db, "maria")
+    await db.run(after_hours.claim_message, by=maria, message_id=done.message_id, now=NOW)
+    with pytest.raises(InvalidPayload, match="no email address"):
+        await db.run(
+            after_hours.reply_to_message,
+            by=maria,
+            message_id=done.message_id,
+            text="Hello",
+            center=CENTER,
+            now=NOW,
+        )
+    statuses = await db.run(lambda s: s.scalars(select(AfterHoursMessage.status)))
+    assert list(statuses) == ["in_progress"]
 
 
 async def test_sweeps_running_at_once_abandon_close_and_expire_each_chat_once(

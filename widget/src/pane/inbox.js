@@ -299,7 +299,7 @@ export class InboxView {
     p.name.textContent = m.name;
     p.overdue.hidden = !late;
     p.button.classList.toggle("overdue", late);
-    p.reference.textContent = `${m.reference} · ${m.email}`;
+    p.reference.textContent = m.email ? `${m.reference} · ${m.email}` : m.reference;
     p.times.replaceChildren("Received ", timeNode(m.received_at, now), " · Reply by ", timeNode(m.reply_due, now));
     p.state.textContent = `${INBOX_STATUS_LABELS[m.status] || m.status} · ${this.ownerLabel(m)}`;
     if (this.openId === m.id) p.button.setAttribute("aria-current", "true");
@@ -357,7 +357,7 @@ export class InboxView {
     const f = this.facts;
     f.reference.dd.textContent = item.reference;
     f.name.dd.textContent = item.name;
-    f.email.dd.textContent = item.email;
+    f.email.dd.textContent = item.email || "None given";
     f.received.dd.replaceChildren(timeNode(item.received_at, now));
     f.due.dd.replaceChildren(timeNode(item.reply_due, now));
     if (late) f.due.dd.append(" ", el("span", { class: "badge overdue", text: "Overdue" }));
@@ -391,7 +391,8 @@ export class InboxView {
       ),
     );
 
-    this.replyForm.hidden = !(status === "in_progress" && (mine || supervisor));
+    // No address (a chat that left the queue without one): nothing to reply to by email.
+    this.replyForm.hidden = !(status === "in_progress" && (mine || supervisor) && item.email);
     const center = this.client.center?.name || "the center";
     this.replyHint.textContent =
       `Goes to ${item.email}. We add "Hello," above your text unless it starts with a greeting, ` +
@@ -417,6 +418,7 @@ export class InboxView {
     const owner = item.owner?.name || "Someone";
     switch (item.status) {
       case "new":
+        if (!item.email) return "Nobody is handling it yet. They left no email: look in the chat for another way to reach them, then close it.";
         return "Nobody is answering it yet. Claim it to answer it.";
       case "in_progress":
         if (mine) return "You are answering this message.";
