@@ -137,7 +137,7 @@ async def transcript_text(
     lines = [
         "Hello,",
         "",
-        f"Here is your chat with the City's {center.name}, as you asked. Times are "
+        f"Here is your chat with the City's {center.name}, as you asked. Times are in "
         f'{calendar.zone_words()}. What you wrote is quoted with ">".',
     ]
     if requests:
