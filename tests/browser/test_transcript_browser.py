@@ -96,7 +96,9 @@ async def test_ending_a_chat_with_an_agent_offers_the_transcript_and_a_rating(
     await expect(item).to_be_focused()
     await resident.keyboard.press("Enter")
     status = resident.locator("chatsvc-widget .transcript-status")
-    await expect(status).to_have_text("Sent to a***@example.com. It may take a few minutes to arrive.")
+    await expect(status).to_have_text(
+        "Sent to a***@example.com. It may take a few minutes to arrive."
+    )
     await resident.get_by_role("button", name="Email me this conversation").click()
     await expect(status).to_have_text(re.compile(r"^Already sent to a\*\*\*@example\.com\."))
     mails = await inbox.wait_for(2)

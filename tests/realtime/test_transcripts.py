@@ -113,9 +113,7 @@ async def test_a_rating_is_kept_once_with_the_agent_and_shown_to_supervisors(
         answer = await sue.call("transcript", bad_id)
         assert answer["error"]["code"] in {"invalid_payload", "conversation_ended"}
 
-    stored = await live_server.app[DATABASE].run(
-        lambda s: s.scalars(select(ConversationRating))
-    )
+    stored = await live_server.app[DATABASE].run(lambda s: s.scalars(select(ConversationRating)))
     (rating,) = list(stored)
     assert rating.staff_id == maria.staff_id and rating.score == 2
 

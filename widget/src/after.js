@@ -101,6 +101,8 @@ export class RatingForm {
     this.send = send;
     this.onDone = onDone;
     this.finished = false; // rated or skipped: not asked again in this page view
+    /** @type {HTMLElement} */
+    this.commentField = el("div");
     this.heading = el("legend", { id: "csc-rating-title", text: "How did we do?" });
     this.radios = SCORE_WORDS.map((words, i) =>
       el("input", { type: "radio", name: "csc-score", value: String(i + 1), id: `csc-score-${i + 1}` }),
@@ -136,13 +138,14 @@ export class RatingForm {
         el("p", { class: "hint", id: "csc-rating-hint", text: "1 is very poor, 5 is very good." }),
         scores,
       ),
-      el(
+      // The comment appears once a score is chosen: the question stays short until then.
+      (this.commentField = el(
         "div",
-        { class: "field" },
+        { class: "field", hidden: true },
         el("label", { for: "csc-rating-comment", text: "Anything to add? (optional)" }),
         el("p", { class: "hint", id: "csc-rating-comment-hint", text: `Up to ${MAX_COMMENT.toLocaleString("en-US")} characters.` }),
         this.comment,
-      ),
+      )),
       this.error,
       el(
         "div",
@@ -151,6 +154,7 @@ export class RatingForm {
         el("button", { type: "button", class: "secondary", onclick: () => this.skip() }, "Skip"),
       ),
     );
+    for (const radio of this.radios) radio.addEventListener("change", () => (this.commentField.hidden = false));
     this.thanks = el("p", { class: "thanks", role: "status" });
     this.node = el("div", { class: "rating-wrap", hidden: true }, this.form, this.thanks);
   }

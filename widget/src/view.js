@@ -485,7 +485,8 @@ export class ChatView {
     // The transcript offer: in the ended bar once the chat ended, else in its strip if asked.
     const offerHome = ended ? this.endedBar : this.transcriptStrip;
     if (this.transcriptOffer.node.parentNode !== offerHome) {
-      offerHome.insertBefore(this.transcriptOffer.node, ended ? this.newChatButton : offerHome.firstChild);
+      this.transcriptOffer.status.textContent = ""; // what it said belongs to where it was
+      offerHome.insertBefore(this.transcriptOffer.node, ended ? this.rating.node : offerHome.firstChild);
     }
     this.transcriptStrip.hidden = ended || !this.transcriptAsked || screen !== "chat";
     if (ended) this.hideTyping();

@@ -148,7 +148,7 @@ export class SupervisorView {
         el(
           "thead",
           {},
-          el("tr", {}, el("th", { text: "Agent" }), el("th", { class: "number", text: "Ratings" }), el("th", { class: "number", text: "Average (1 to 5)" }), el("th", { text: "1 · 2 · 3 · 4 · 5" })),
+          el("tr", {}, el("th", { text: "Agent" }), el("th", { class: "number", text: "Ratings" }), el("th", { class: "number", text: "Average (1 to 5)" }), el("th", { class: "by-score", text: "By score, 1 to 5" })),
         ),
         this.ratingsBody,
       ),
@@ -186,7 +186,7 @@ export class SupervisorView {
           el("th", { scope: "row", text: a.staff_name || "No agent (lost before the end)" }),
           el("td", { class: "number", text: String(a.ratings) }),
           el("td", { class: "number", text: Number(a.average).toFixed(1) }),
-          el("td", { text: ["1", "2", "3", "4", "5"].map((k) => a.by_score?.[k] ?? 0).join(" · ") }),
+          el("td", { class: "by-score", text: ["1", "2", "3", "4", "5"].map((k) => a.by_score?.[k] ?? 0).join(" · ") }),
         ),
       ),
     );
