@@ -177,7 +177,18 @@ export class ConversationView {
     this.context = el(
       "div",
       { class: "conversation-context" },
-      el("section", { "aria-labelledby": "resident-h" }, el("h3", { id: "resident-h", text: "Resident" }), this.residentInfo),
+      el(
+        "section",
+        { "aria-labelledby": "resident-h" },
+        el("h3", { id: "resident-h", text: "Resident" }),
+        this.residentInfo,
+        // Beside the address it goes to; the dialog names it again before anything is sent.
+        (this.transcriptButton = el(
+          "button",
+          { type: "button", class: "secondary", hidden: true, onclick: (e) => this.id !== null && this.pane.transcriptDialog(this.id, e.currentTarget) },
+          "Email transcript…",
+        )),
+      ),
       el(
         "section",
         { "aria-labelledby": "earlier-h" },
@@ -461,11 +472,6 @@ export class ConversationView {
     if (chat && mode !== "earlier" && mode !== "loading") {
       buttons.push(
         el("button", { type: "button", class: "secondary", onclick: (e) => this.pane.createRequest(chat.id, e.currentTarget) }, "Create request…"),
-      );
-    }
-    if (chat && mode !== "earlier" && mode !== "loading") {
-      buttons.push(
-        el("button", { type: "button", class: "secondary", onclick: (e) => this.pane.transcriptDialog(chat.id, e.currentTarget) }, "Email transcript…"),
       );
     }
     if (supervisor && open && (chat.stage === "agent" || chat.stage === "waiting")) {
@@ -782,6 +788,7 @@ export class ConversationView {
       el("dd", { text: chat?.first_question || "—" }),
       ...(t.rating ? ratingTerms(t.rating) : []),
     );
+    this.transcriptButton.hidden = !chat || this.mode() === "loading";
     const earlier = t.earlier.map((c) => {
       const when = formatTime(c.created_at);
       const state = c.status === "open" ? "open" : (c.disposition && this.client.dispositions[c.disposition]) || "ended";
