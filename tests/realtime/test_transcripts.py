@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 
 from chatsvc.actions import ratings
-from chatsvc.db.models import ConversationRating, OutboxMail
+from chatsvc.db.models import Conversation, ConversationRating, OutboxMail
 from chatsvc.settings import Settings
 from chatsvc.transport.state import DATABASE
-from tests.conftest import AgentClient, Inbox, LiveServer, ResidentClient
+from tests.conftest import AgentClient, Inbox, LiveServer, ResidentClient, stored_rows
 from tests.realtime.test_routing import wait_assigned
 
 Residents = Callable[..., Awaitable[ResidentClient]]
@@ -132,3 +134,45 @@ async def test_a_chat_only_the_assistant_answered_cannot_be_rated(
     await resident.call("end", {})
     refused = await resident.call("rate", {"score": 4})
     assert refused["error"]["code"] == "not_found"
+
+
+async def test_two_requests_at_once_send_one_mail(
+    resident_client: Residents, live_server: LiveServer
+) -> None:
+    resident = await resident_client()
+    await resident.start()
+    other_tab = await resident_client()
+    assert resident.token is not None
+    assert (await other_tab.call("resume", {"token": resident.token}))["ok"]
+    answers = await asyncio.gather(
+        resident.call("transcript", {}), other_tab.call("transcript", {})
+    )
+    assert sorted(a["outcome"] for a in answers) == ["already_sent", "sent"]
+    count = await live_server.app[DATABASE].run(
+        lambda s: s.scalar(select(func.count()).select_from(OutboxMail))
+    )
+    assert count == 1
+
+
+async def test_a_chat_without_an_address_asks_for_one_and_keeps_it(
+    resident_client: Residents, live_server: LiveServer
+) -> None:
+    resident = await resident_client()
+    started = await resident.start()
+    cid = started["conversation"]["id"]
+
+    async def forget_address(session: Any) -> None:
+        conversation = await session.get(Conversation, cid)
+        conversation.resident.email = ""
+
+    await live_server.app[DATABASE].run(forget_address)
+    asked = await resident.call("transcript", {})
+    assert asked["error"]["code"] == "invalid_payload" and asked["error"]["field"] == "email"
+    refused = await resident.call("transcript", {"email": "not an address"})
+    assert refused["error"]["code"] == "invalid_payload"
+    sent = await resident.call("transcript", {"email": "  new@example.com "})
+    assert sent["outcome"] == "sent" and sent["masked"] == "n***@example.com"
+    (mail,) = await stored_rows(live_server, OutboxMail)
+    assert mail.to_address == "new@example.com" and mail.kind == "transcript"
+    (conversation,) = await stored_rows(live_server, Conversation)
+    assert conversation.resident.email == "new@example.com"
