@@ -101,6 +101,9 @@ async def test_ending_a_chat_with_an_agent_offers_the_transcript_and_a_rating(
     )
     await resident.get_by_role("button", name="Email me this conversation").click()
     await expect(status).to_have_text(re.compile(r"^Already sent to a\*\*\*@example\.com\."))
+    violations = await axe_violations(resident)
+    assert not violations, f"transcript from the menu: {violations}"
+    await shots(resident, "widget-menu-transcript")
     mails = await inbox.wait_for(2)
     assert "> Thanks, one more thing <b>bold</b>" in body(mails[1])
 
@@ -184,3 +187,36 @@ async def test_a_chat_ended_by_the_agent_asks_too_and_can_be_skipped(
     await expect(group).to_be_hidden()
     await expect(resident.get_by_role("button", name="Start a new chat")).to_be_focused()
     assert await stored_rows(live_server, ConversationRating) == []
+
+
+async def test_a_chat_without_an_address_asks_for_one_inline(
+    new_context: NewContext, live_server: LiveServer, inbox: Inbox
+) -> None:
+    resident = await resident_starts_chat(new_context, live_server, "When is bulky pickup?")
+    (chat,) = await stored_rows(live_server, Conversation)
+
+    async def forget_address(session: object) -> None:
+        conversation = await session.get(Conversation, chat.id)  # type: ignore[attr-defined]
+        conversation.resident.email = ""
+
+    await live_server.app[DATABASE].run(forget_address)
+    await resident.get_by_role("button", name="More options").click()
+    await resident.get_by_role("menuitem", name="Email me this conversation").click()
+    field = resident.get_by_label("Your email address")
+    await expect(field).to_be_focused()
+    send = resident.get_by_role("button", name="Email me this conversation")
+    await field.fill("not an address")
+    await send.click()
+    await expect(field).to_have_attribute("aria-invalid", "true")
+    await expect(
+        resident.get_by_text("Enter an email address like name@example.com.")
+    ).to_be_visible()
+    assert not await axe_violations(resident)
+    await shots(resident, "widget-transcript-email")
+    await field.fill("dana@example.com")
+    await send.click()
+    await expect(resident.locator("chatsvc-widget .transcript-status")).to_have_text(
+        re.compile(r"^Sent to d\*\*\*@example\.com\.")
+    )
+    (mail,) = await inbox.wait_for(1)
+    assert mail["To"] == "dana@example.com"

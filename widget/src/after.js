@@ -57,7 +57,8 @@ export class TranscriptOffer {
   async request() {
     if (this.busy) return; // one request at a time; the service also refuses a second mail
     let email = null;
-    if (!this.hasEmail()) {
+    // Asked for an address: the chat has none, or the service said so (the field is shown).
+    if (!this.hasEmail() || !this.emailField.hidden) {
       if (this.emailField.hidden) {
         this.emailField.hidden = false;
         this.input.focus();
@@ -78,6 +79,8 @@ export class TranscriptOffer {
     try {
       const ack = await this.send(email);
       if (!ack.ok && ack.error?.field === "email") {
+        // The chat has no address (or the one typed was refused): ask for one here.
+        this.emailField.hidden = false;
         this.status.textContent = "";
         this.inputError.textContent = ack.error.message;
         this.input.setAttribute("aria-invalid", "true");
