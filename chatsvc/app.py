@@ -100,7 +100,9 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
         database, assistant, dispatcher, calendar, settings, clock, request_policy
     )
     sio.register_namespace(resident)
-    agent = AgentNamespace(database, assistant, dispatcher, settings, clock, request_policy)
+    agent = AgentNamespace(
+        database, assistant, dispatcher, settings, clock, request_policy, calendar
+    )
     sio.register_namespace(agent)
     dispatcher.every_sweep(agent.end_lapsed_sessions)
     dispatcher.every_sweep(resident.mail_unread_replies)

@@ -544,6 +544,15 @@ class BusinessCalendar:
             f"at {_describe_minute(minute)}"
         )
 
+    def describe_time(self, at: datetime) -> str:
+        """Describe the local time of an instant, e.g. '5:04 p.m.' or 'noon'."""
+        local = _utc(at).astimezone(self.zone)
+        return _describe_minute(local.hour * 60 + local.minute)
+
+    def zone_words(self) -> str:
+        """Name the center's time zone for residents, e.g. 'Pacific time'."""
+        return _zone_name(self.zone)
+
     # -- internals: open periods as (start, end) UTC datetimes
 
     def _local_date(self, moment: datetime) -> date:

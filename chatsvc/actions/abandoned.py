@@ -41,7 +41,8 @@ from chatsvc.actions.queue import WAITING
 from chatsvc.catalogue.center import Center
 from chatsvc.db.models import AfterHoursMessage, Conversation, Message, ResidentConnection
 from chatsvc.hours import BusinessCalendar, end_sentence
-from chatsvc.outbox.mail import MailThread, queue_mail, quote_resident_text
+from chatsvc.outbox.mail import queue_mail, quote_resident_text
+from chatsvc.outbox.replies import MailThread
 
 # What the inbox item quotes of the chat (the item links to the whole of it).
 MAX_QUOTED_CHARS = 20_000

@@ -42,7 +42,8 @@ from chatsvc.db.models import (
 )
 from chatsvc.errors import InvalidToken, LinkUsed, TokenExpired
 from chatsvc.hours import BusinessCalendar
-from chatsvc.outbox.mail import MailThread, queue_mail
+from chatsvc.outbox.mail import queue_mail
+from chatsvc.outbox.replies import MailThread
 from chatsvc.tokens import hash_token, new_token
 
 log = logging.getLogger("chatsvc.unread_replies")

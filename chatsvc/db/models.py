@@ -119,6 +119,9 @@ class Conversation(Base):
     # A hash of the address the chat was started from (never the address itself), as left
     # messages keep: the daily caps per address count by it (actions/address_caps.py).
     sender_key: Mapped[str | None] = mapped_column(String(64))
+    # The last transcript mailed (actions/transcripts.py): a second click soon after sends none.
+    transcript_sent_at: Mapped[datetime | None]
+    transcript_sent_to: Mapped[str | None] = mapped_column(String(254))
 
     resident: Mapped[Resident] = relationship(lazy="joined")
 
@@ -272,6 +275,20 @@ class ConversationNote(Base):
     kind: Mapped[str] = mapped_column(String(16))  # note or transfer
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
+
+
+class ConversationRating(Base):
+    """A resident's rating of a chat a person answered: once per conversation."""
+
+    __tablename__ = "conversation_ratings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), unique=True)
+    # The agent who last held the chat (actions/ratings.py says why that one).
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    score: Mapped[int]  # 1 (very poor) to 5 (very good)
+    comment: Mapped[str | None] = mapped_column(Text)  # the resident's words
+    created_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class CannedResponse(Base):

@@ -10,14 +10,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 import socketio
 
 from chatsvc import notices
-from chatsvc.actions import accounts, after_hours, handling, pane, presence
+from chatsvc.actions import accounts, after_hours, handling, pane, presence, ratings, transcripts
 from chatsvc.actions import conversations as actions
 from chatsvc.actions.accounts import StaffView
 from chatsvc.actions.canned import delete_canned, save_canned
@@ -34,6 +34,7 @@ from chatsvc.catalogue import listing
 from chatsvc.clock import Clock
 from chatsvc.db.database import Database
 from chatsvc.errors import Forbidden
+from chatsvc.hours import BusinessCalendar
 from chatsvc.settings import Settings
 from chatsvc.transport.dispatch import Dispatcher
 from chatsvc.transport.events import ALL_STAFF, session_room, staff_room, view_room
@@ -54,6 +55,7 @@ from chatsvc.transport.payloads import (
     InboxStatusPayload,
     MaxChatsPayload,
     NotePayload,
+    RatingsPayload,
     ReassignPayload,
     RequestCreatePayload,
     RequestListPayload,
@@ -110,8 +112,10 @@ class AgentNamespace(Namespace):
         settings: Settings,
         clock: Clock,
         request_policy: Callable[[], RequestPolicy],
+        calendar: BusinessCalendar | None = None,
     ):
         super().__init__(NAMESPACE)
+        self.calendar = calendar or BusinessCalendar.from_settings(settings)
         self.database = database
         self.assistant = assistant
         self.dispatcher = dispatcher
@@ -252,9 +256,15 @@ class AgentNamespace(Namespace):
 
     @socket_event(ConversationPayload)
     async def on_open(self, sid: str, payload: ConversationPayload) -> dict[str, Any]:
-        await self._staff(sid)
+        staff = await self._staff(sid)
         detail = await self.database.run(
             pane.conversation_detail, conversation_id=payload.conversation_id
+        )
+        # The resident's rating is for supervisors (the agent rated does not see it here).
+        rating = (
+            await self.database.run(ratings.rating_of, payload.conversation_id)
+            if staff.is_supervisor
+            else None
         )
         await self.enter_room(sid, view_room(payload.conversation_id))
         latest = next(
@@ -265,7 +275,11 @@ class AgentNamespace(Namespace):
             ),
             None,
         )
-        return {**detail.as_dict(), "suggestions": self._suggestions(latest)}
+        return {
+            **detail.as_dict(),
+            "suggestions": self._suggestions(latest),
+            "rating": rating.as_dict() if rating else None,
+        }
 
     @socket_event(ConversationPayload)
     async def on_close_view(self, sid: str, payload: ConversationPayload) -> dict[str, Any]:
@@ -396,6 +410,41 @@ class AgentNamespace(Namespace):
         )
         chat = await self.database.run(pane.chat_summary, payload.conversation_id)
         return {"conversation": chat.as_dict()}
+
+    @socket_event(ConversationPayload)
+    async def on_transcript(self, sid: str, payload: ConversationPayload) -> dict[str, Any]:
+        staff = await self._staff(sid)
+        sent = await self.database.run(
+            transcripts.email_transcript,
+            conversation_id=payload.conversation_id,
+            email=None,
+            center=self.assistant.index.kb.center,
+            calendar=self.calendar,
+            now=self.clock(),
+            per_address_per_day=self.settings.mail_per_address_per_day,
+        )
+        log.info(
+            "conversation %d: transcript %s by staff %d",
+            payload.conversation_id,
+            sent.outcome,
+            staff.id,
+        )
+        return sent.as_dict(staff=True)
+
+    @socket_event(RatingsPayload)
+    async def on_ratings(self, sid: str, payload: RatingsPayload) -> dict[str, Any]:
+        staff = await self._staff(sid)
+        if not staff.is_supervisor:
+            raise Forbidden("Only supervisors see the residents' ratings.")
+        until = self.clock()
+        since = until - timedelta(days=payload.days)
+        summary = await self.database.run(ratings.satisfaction_summary, since=since, until=until)
+        recent = await self.database.run(ratings.recent_ratings, limit=20)
+        return {
+            "days": payload.days,
+            "agents": [s.as_dict() for s in summary],
+            "recent": [r.as_dict() for r in recent],
+        }
 
     # --- the after-hours inbox ----------------------------------------------------------------
 

@@ -134,6 +134,30 @@ class HoursPayload(Payload):
     pass
 
 
+class TranscriptPayload(Payload):
+    # Only for a chat that has no address yet (the widget then asks for one).
+    email: Email | None = None
+
+
+MAX_RATING_COMMENT_CHARS = 1000
+
+
+def _comment(value: str) -> str:
+    """An optional comment: cleaned like any text, empty allowed, bounded."""
+    try:
+        value = _clean_text(value)
+    except ValueError:
+        return ""
+    if len(value) > MAX_RATING_COMMENT_CHARS:
+        raise ValueError(f"must be at most {MAX_RATING_COMMENT_CHARS:,} characters")
+    return value
+
+
+class RatePayload(Payload):
+    score: int = Field(ge=1, le=5)
+    comment: Annotated[str, AfterValidator(_comment)] = ""
+
+
 class LeaveMessagePayload(Payload):
     name: Name
     email: Email
@@ -240,6 +264,10 @@ class AgentChatsPayload(Payload):
 
 class ReassignPayload(ConversationPayload):
     to_staff_id: Id
+
+
+class RatingsPayload(Payload):
+    days: int = Field(default=30, ge=1, le=366)
 
 
 P = TypeVar("P", bound=Payload)

@@ -13,7 +13,9 @@ from chatsvc.actions import (
     assistant_turns,
     availability,
     queue,
+    ratings,
     resident_presence,
+    transcripts,
     unread_replies,
 )
 from chatsvc.actions import conversations as actions
@@ -33,10 +35,12 @@ from chatsvc.transport.payloads import (
     HoursPayload,
     LeaveMessagePayload,
     MessagePayload,
+    RatePayload,
     ReadPayload,
     ResumeLinkPayload,
     ResumePayload,
     StartPayload,
+    TranscriptPayload,
     TypingPayload,
     VisibilityPayload,
 )
@@ -312,6 +316,35 @@ class ResidentNamespace(Namespace):
             "conversation": ended.conversation.as_dict(),
             "messages": [m.as_dict() for m in ended.messages],
         }
+
+    @socket_event(TranscriptPayload)
+    async def on_transcript(self, sid: str, payload: TranscriptPayload) -> dict[str, Any]:
+        # Open or ended: the ended screen offers it, and the connection keeps its chat.
+        conversation_id, _ = await self._conversation_of(sid)
+        sent = await self.database.run(
+            transcripts.email_transcript,
+            conversation_id=conversation_id,
+            email=payload.email,
+            center=self.assistant.index.kb.center,
+            calendar=self.calendar,
+            now=self.clock(),
+            per_address_per_day=self.settings.mail_per_address_per_day,
+        )
+        log.info("conversation %d: transcript %s", conversation_id, sent.outcome)
+        return sent.as_dict()
+
+    @socket_event(RatePayload)
+    async def on_rate(self, sid: str, payload: RatePayload) -> dict[str, Any]:
+        conversation_id, _ = await self._conversation_of(sid)
+        rating = await self.database.run(
+            ratings.rate_conversation,
+            conversation_id=conversation_id,
+            score=payload.score,
+            comment=payload.comment,
+            now=self.clock(),
+        )
+        log.info("conversation %d rated %d", conversation_id, rating.score)
+        return {"rating": {"score": rating.score, "label": ratings.SCORES[rating.score]}}
 
     @socket_event(HoursPayload)
     async def on_hours(self, sid: str, payload: HoursPayload) -> dict[str, Any]:

@@ -215,6 +215,23 @@ class LeaveMessageAck(Ack):
     duplicate: bool
 
 
+TranscriptOutcome = Literal["sent", "already_sent", "not_sent"]
+
+
+class TranscriptAck(Ack):
+    outcome: TranscriptOutcome
+    masked: str  # the address it went to, as a page may show it: d***@example.com
+
+
+class GivenRating(Wire):
+    score: int
+    label: str
+
+
+class RateAck(Ack):
+    rating: GivenRating
+
+
 # --- /agent -------------------------------------------------------------------------------------
 
 
@@ -464,6 +481,20 @@ class AgentAck(Ack):
     agent: Agent
 
 
+class RatingStaff(Wire):
+    id: int
+    name: str | None
+
+
+class Rating(Wire):
+    conversation_id: int
+    score: int
+    label: str
+    comment: str | None
+    staff: RatingStaff | None
+    created_at: Timestamp
+
+
 class OpenAck(Ack):
     conversation: Chat
     messages: list[Message]
@@ -471,6 +502,25 @@ class OpenAck(Ack):
     earlier: list[Chat]
     has_more: bool
     suggestions: list[Article]
+    rating: Rating | None  # supervisors only: the resident's rating of the chat
+
+
+class StaffTranscriptAck(TranscriptAck):
+    to: str
+
+
+class AgentSatisfaction(Wire):
+    staff_id: int | None
+    staff_name: str | None
+    ratings: int
+    average: float
+    by_score: dict[str, int]
+
+
+class RatingsAck(Ack):
+    days: int
+    agents: list[AgentSatisfaction]
+    recent: list[Rating]
 
 
 class ChatAck(Ack):
@@ -573,6 +623,8 @@ ACKS: dict[tuple[Namespace, str], type[Ack]] = {
     (RESIDENT, "end"): EndAck,
     (RESIDENT, "hours"): HoursAck,
     (RESIDENT, "leave_message"): LeaveMessageAck,
+    (RESIDENT, "transcript"): TranscriptAck,
+    (RESIDENT, "rate"): RateAck,
     (AGENT, "hello"): HelloAck,
     (AGENT, "status"): MeAck,
     (AGENT, "max_chats"): AgentAck,
@@ -587,6 +639,8 @@ ACKS: dict[tuple[Namespace, str], type[Ack]] = {
     (AGENT, "note"): NoteAck,
     (AGENT, "transfer"): ChatAck,
     (AGENT, "close"): ChatAck,
+    (AGENT, "transcript"): StaffTranscriptAck,
+    (AGENT, "ratings"): RatingsAck,
     (AGENT, "inbox"): InboxAck,
     (AGENT, "inbox_claim"): LeftMessageAck,
     (AGENT, "inbox_reply"): LeftMessageAck,

@@ -495,6 +495,9 @@ async def test_an_agent_joins_replies_types_reads_and_closes(
 
     await maria.ok("close", {"conversation_id": cid, "disposition": "resolved"})
     await expect(log(page).locator(".msg-system").last).to_contain_text("Chat ended by Maria")
+    # A chat with a person: "How did we do?" has focus first; skipped, "Start a new chat".
+    await expect(page.get_by_role("radio", name="1 of 5, very poor")).to_be_focused()
+    await page.get_by_role("button", name="Skip").click()
     await expect(page.get_by_role("button", name="Start a new chat")).to_be_focused()
 
 

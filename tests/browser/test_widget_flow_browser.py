@@ -299,6 +299,9 @@ async def test_ending_a_chat_asks_first_and_speaks_to_the_resident(
     )
     await expect(other.get_by_text("Chat ended by the resident.")).to_have_count(0)
     await expect(page.get_by_text("This browser no longer keeps this chat.")).to_be_visible()
+    # A person took part: "How did we do?" comes first (skippable), then "Start a new chat".
+    await expect(page.get_by_role("radio", name="1 of 5, very poor")).to_be_focused()
+    await page.get_by_role("button", name="Skip").click()
     await expect(page.get_by_role("button", name="Start a new chat")).to_be_focused()
     assert await stored(page, live_server) is None
     # The agent reads it from their side.

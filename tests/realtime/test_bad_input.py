@@ -96,6 +96,8 @@ BEFORE_START: list[tuple[str, Any, str, str]] = [
     ("read", {"seq": 1}, "not_in_conversation", "Start"),
     ("end", {}, "not_in_conversation", "Start"),
     ("end", None, "not_in_conversation", "Start"),
+    ("transcript", {}, "not_in_conversation", "Start"),
+    ("rate", {"score": 5}, "not_in_conversation", "Start"),
     ("ban_everyone", {}, "unknown_event", "unknown event"),
 ]
 
@@ -120,6 +122,20 @@ IN_CONVERSATION: list[tuple[str, Any, str, str]] = [
     ("read", {"seq": -1}, "invalid_payload", "seq"),
     ("read", {"seq": "2"}, "invalid_payload", "seq"),
     ("end", "now", "invalid_payload", "object"),
+    ("transcript", "please", "invalid_payload", "object"),
+    ("transcript", {"email": "not-an-email"}, "invalid_payload", "email"),
+    ("transcript", {"email": 5}, "invalid_payload", "email"),
+    ("transcript", {"email": "<script>@x.com"}, "invalid_payload", "email"),
+    ("transcript", {"email": "a" * 250 + "@x.com"}, "invalid_payload", "254"),
+    ("rate", {}, "invalid_payload", "score"),
+    ("rate", {"score": 0}, "invalid_payload", "score"),
+    ("rate", {"score": 6}, "invalid_payload", "score"),
+    ("rate", {"score": "5"}, "invalid_payload", "score"),
+    ("rate", {"score": 4.5}, "invalid_payload", "score"),
+    ("rate", {"score": 5, "comment": "x" * 1001}, "invalid_payload", "1,000"),
+    ("rate", {"score": 5, "comment": ["<b>"]}, "invalid_payload", "comment"),
+    # The chat is still open, with nobody from the center in it: nothing to rate yet.
+    ("rate", {"score": 5}, "conversation_ended", "once it has ended"),
     ("start", start_with(email="not-an-email"), "invalid_payload", "email"),
     ("resume", {"token": "q" * 43}, "invalid_token", "not valid"),
 ]

@@ -565,6 +565,38 @@ export class ChatClient extends Emitter {
   }
 
   /**
+   * Email the transcript to the chat's address (or to `email`, for a chat that has none yet).
+   * The ended screen asks too: this connection keeps its chat after the end, and a reconnect
+   * resumes it with the token kept in memory for this page view.
+   * @param {string | null} [email]
+   */
+  async emailTranscript(email = null) {
+    if (this.token && !this.joined) await this._whenJoined(JOIN_WAIT_MS);
+    const ack = await this._ask("transcript", email ? { email } : {});
+    if (ack.ok && email && this.conversation && !this.conversation.resident?.email) {
+      this.conversation = { ...this.conversation, resident: { ...this.conversation.resident, email } };
+    }
+    return ack;
+  }
+
+  /** A person answered this chat: the ended screen asks "How did we do?". */
+  get personTookPart() {
+    if (this.conversation?.agent) return true;
+    for (const m of this.messages.values()) if (m.author_kind === "agent") return true;
+    return false;
+  }
+
+  /**
+   * Rate the ended chat (1 to 5) with an optional comment; once per chat.
+   * @param {number} score
+   * @param {string} comment
+   */
+  async rate(score, comment) {
+    if (this.token && !this.joined) await this._whenJoined(JOIN_WAIT_MS);
+    return this._ask("rate", { score, comment });
+  }
+
+  /**
    * The resident ended the chat: forget it on this browser, which may be a shared one. The
    * ended chat stays on screen for this page view (the token is kept in memory only), but a
    * reload or the next person finds a new chat, and its form is not filled with this one's

@@ -221,6 +221,55 @@ button { cursor: pointer; }
 .ended { padding: 12px 16px; border-top: 1px solid #d0d0d0; text-align: center; }
 .ended p { margin: 0 0 8px; font-weight: 600; }
 .ended .hint { font-weight: 400; }
+/* The ended screen can hold a rating and the transcript offer: it scrolls, the log keeps room. */
+.ended { max-height: 65%; overflow-y: auto; }
+.ended > .primary { margin-top: 4px; }
+.transcript { margin: 0 0 10px; }
+.transcript .field { text-align: left; }
+.transcript-status { margin: 6px 0 0 !important; font-weight: 400 !important; font-size: 14px; }
+.transcript-status:empty { display: none; }
+.transcript-strip {
+  display: flex; flex-direction: row-reverse; flex-wrap: wrap; align-items: flex-start; gap: 8px;
+  padding: 8px 12px; border-top: 1px solid #d0d0d0; background: #f6f7f9;
+}
+.transcript-strip .transcript { flex: 1; margin: 0; }
+.link {
+  min-height: 44px; padding: 4px 8px; border: 0; background: transparent; color: #0b4f8a;
+  text-decoration: underline; font-size: 14px;
+}
+/* "How did we do?": five numbered choices, each a 44 px target with its words for screen readers. */
+.rating { text-align: left; margin: 0 0 12px; }
+.rating fieldset { border: 0; margin: 0; padding: 0; min-width: 0; }
+.rating legend { font-weight: 600; padding: 0; margin-bottom: 2px; }
+.rating p.hint { margin: 0 0 6px; font-weight: 400; }
+.rating .field { margin: 10px 0 8px; }
+.rating .field label { font-weight: 600; }
+.rating .field textarea { min-height: 56px; resize: vertical; }
+.rating .actions { margin: 0; }
+.scores { display: flex; gap: 6px; flex-wrap: wrap; }
+.score {
+  display: inline-flex; align-items: center; gap: 4px; min-width: 52px; min-height: 44px;
+  padding: 4px 10px; border: 2px solid var(--focus); border-radius: 6px; background: #fff;
+  font-weight: 600; cursor: pointer;
+}
+.score:has(input:checked) { background: var(--accent); color: var(--on-accent); border-color: var(--accent); }
+.score input { margin: 0; accent-color: var(--accent); }
+.thanks { font-weight: 400 !important; }
+.thanks:empty { display: none; }
+/* The header's "More options" menu. */
+.menu-wrap { position: relative; }
+.header .more { font-size: 20px; line-height: 1; width: 40px; padding: 0; }
+.menu {
+  position: absolute; right: 0; top: calc(100% + 4px); z-index: 2; min-width: 240px;
+  padding: 4px; border: 1px solid #8a8a8a; border-radius: 8px; background: #fff;
+  box-shadow: 0 4px 16px rgba(0, 0, 0, 0.25);
+}
+.menu [role="menuitem"] {
+  display: block; width: 100%; min-height: 44px; padding: 8px 12px; border: 0; border-radius: 6px;
+  background: transparent; color: var(--text); text-align: left; font-weight: 400;
+}
+.menu [role="menuitem"]:hover, .menu [role="menuitem"]:focus { background: #eef0f3; }
+.header .menu :focus-visible { outline-color: var(--focus); }
 /* "End this chat?" in the composer's place. */
 .confirm-end { padding: 12px 16px; border-top: 1px solid #d0d0d0; background: #fff; }
 .confirm-end p { margin: 0 0 8px; font-size: 15px; }

@@ -20,7 +20,8 @@ function checkName(name) {
   return null;
 }
 
-function checkEmail(email) {
+/** An email address, as the pre-chat form checks it; the sentence to show, or null. */
+export function checkEmail(email) {
   if (!email) return "Enter your email address.";
   if (charCount(email) > LIMITS.email) return `Your email address must be ${LIMITS.email} characters or fewer.`;
   if (!EMAIL.test(email)) return "Enter an email address like name@example.com.";

@@ -18,6 +18,8 @@ import { newClientId } from "./shared/ids.js";
 import { LogPin } from "./pin.js";
 import { MessagePreview } from "./preview.js";
 import { EndConfirmation } from "./end.js";
+import { RatingForm, TranscriptOffer } from "./after.js";
+import { ChatMenu } from "./menu.js";
 
 const TYPING_HIDE_MS = 6000; // the other side's indicator, when no update arrives
 const COUNTER_FROM = 3500; // show the character counter near the limit
@@ -121,6 +123,12 @@ export class ChatView {
   pin;
   /** @type {EndConfirmation} */
   endConfirmation;
+  /** @type {ChatMenu} */
+  menu;
+  /** @type {TranscriptOffer} */
+  transcriptOffer;
+  /** @type {RatingForm} */
+  rating;
 
   /**
    * @param {any} shadow
@@ -214,6 +222,7 @@ export class ChatView {
       "div",
       { class: "header" },
       el("h2", { id: "csc-title", text: title }),
+      (this.menu = new ChatMenu([{ label: "Email me this conversation", onSelect: () => this.offerTranscript() }])).node,
       this.endButton,
       el(
         "button",
@@ -304,11 +313,32 @@ export class ChatView {
     this.newChatButton = el("button", { type: "button", class: "primary", onclick: () => this.startNewChat() }, "Start a new chat");
     // Ended here by the resident, it is forgotten on this browser (shared computers): say so.
     this.endedHint = el("p", { class: "hint", text: "This browser no longer keeps this chat.", hidden: true });
+    // "Email me this conversation": from the menu during the chat (in its own strip above the
+    // composer), and on the ended screen (moved into the ended bar, see render()).
+    this.transcriptOffer = new TranscriptOffer({
+      send: (email) => this.client.emailTranscript(email),
+      hasEmail: () => Boolean(this.client.conversation?.resident?.email),
+    });
+    this.transcriptAsked = false;
+    this.transcriptStrip = el(
+      "div",
+      { class: "transcript-strip", hidden: true },
+      el("button", { type: "button", class: "link", onclick: () => this.hideTranscript() }, "Hide"),
+    );
+    // "How did we do?" once a chat a person answered has ended (by either side, or idle).
+    this.rating = new RatingForm({
+      send: (score, comment) => this.client.rate(score, comment),
+      onDone: () => {
+        this.render();
+        if (this.isOpen) this.newChatButton.focus();
+      },
+    });
     this.endedBar = el(
       "div",
       { class: "ended", hidden: true },
       el("p", { text: "Chat ended" }),
       this.endedHint,
+      this.rating.node,
       this.newChatButton,
     );
 
@@ -364,6 +394,7 @@ export class ChatView {
       this.photoLimit.node,
       this.photoStatus,
       this.alert,
+      this.transcriptStrip,
       this.endedBar,
       this.endConfirmation.node,
       this.composer,
@@ -472,7 +503,8 @@ export class ChatView {
     } else if (screen === "confirmed") {
       this.confirmation.heading.focus();
     } else if (this.client.ended) {
-      this.newChatButton.focus();
+      if (!this.rating.node.hidden && !this.rating.form.hidden) this.rating.focus();
+      else this.newChatButton.focus();
     } else if (this.endConfirmation.open) {
       this.endConfirmation.cancelButton.focus();
     } else {
@@ -516,6 +548,16 @@ export class ChatView {
     this.composer.hidden = ended || this.endConfirmation.open;
     this.endedBar.hidden = !ended;
     this.endedHint.hidden = !this.client.forgotten;
+    this.menu.node.hidden = screen !== "chat" || ended || !this.client.hasConversation;
+    if (this.menu.node.hidden) this.menu.hide(false);
+    this.rating.render(ended && this.client.personTookPart);
+    // The transcript offer: in the ended bar once the chat ended, else in its strip if asked.
+    const offerHome = ended ? this.endedBar : this.transcriptStrip;
+    if (this.transcriptOffer.node.parentNode !== offerHome) {
+      this.transcriptOffer.status.textContent = ""; // what it said belongs to where it was
+      offerHome.insertBefore(this.transcriptOffer.node, ended ? this.rating.node : offerHome.firstChild);
+    }
+    this.transcriptStrip.hidden = ended || !this.transcriptAsked || screen !== "chat";
     if (ended) this.hideTyping();
     this.renderWait();
     this.renderOffer();
@@ -1048,6 +1090,22 @@ export class ChatView {
   }
 
   /** "End chat" in the header: ask first, in the panel. */
+  /** "Email me this conversation" from the menu: send it now and show what became of it. */
+  offerTranscript() {
+    this.transcriptAsked = true;
+    this.render();
+    this.transcriptOffer.request();
+    // The button keeps focus (or the email field, when the chat has no address).
+    if (!this.transcriptOffer.emailField.hidden) this.transcriptOffer.input.focus();
+    else this.transcriptOffer.button.focus();
+  }
+
+  hideTranscript() {
+    this.transcriptAsked = false;
+    this.render();
+    if (this.isOpen) this.textarea.focus();
+  }
+
   askEnd() {
     if (this.client.ended) return;
     this.alert.textContent = "";

@@ -71,6 +71,8 @@ export class Transcript {
     this.loaded = false;
     this.lastSeq = 0;
     this.residentRead = 0; // highest seq the resident has read
+    /** @type {any} the resident's rating of the chat (supervisors only), or null */
+    this.rating = null;
   }
 }
 
@@ -436,6 +438,7 @@ export class AgentClient extends Emitter {
       t.earlier = Array.isArray(ack.earlier) ? ack.earlier.filter(isChat) : [];
       if (Array.isArray(ack.suggestions)) t.suggestions = ack.suggestions.filter(isObject);
       t.hasMore = Boolean(ack.has_more);
+      t.rating = isObject(ack.rating) ? ack.rating : null;
       const wasLoaded = t.loaded;
       t.loaded = true;
       this._mergeNotes(id, ack.notes);
@@ -479,6 +482,16 @@ export class AgentClient extends Emitter {
   }
 
   /** The open chats an agent holds (a supervisor may ask about anyone, an agent about themselves). */
+  /** Email a chat's transcript to its resident (nothing is sent twice in a few minutes). */
+  emailTranscript(id) {
+    return this.ask("transcript", { conversation_id: id });
+  }
+
+  /** The residents' ratings of the last `days` days, by agent, and the newest (supervisors). */
+  ratings(days = 30) {
+    return this.ask("ratings", { days });
+  }
+
   async agentChats(staffId) {
     const ack = await this.ask("agent_chats", { staff_id: staffId });
     if (!ack.ok) return ack;

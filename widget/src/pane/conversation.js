@@ -61,6 +61,8 @@ export class ConversationView {
     this.actions = el("div", { class: "conversation-actions" });
     this.noticeNode = el("p", { class: "notice", hidden: true });
     this.actionError = el("p", { class: "error", hidden: true, "aria-live": "polite" });
+    // What an action did, when it is worth keeping on screen ("Transcript sent to …").
+    this.actionNote = el("p", { class: "notice action-note", hidden: true });
     this.filedList = el("ul", { class: "filed-requests", hidden: true, "aria-label": "Requests created from this chat" });
     // Narrow screens: one column at a time. Wide ones show everything and hide these (CSS).
     this.backButton = el(
@@ -175,7 +177,18 @@ export class ConversationView {
     this.context = el(
       "div",
       { class: "conversation-context" },
-      el("section", { "aria-labelledby": "resident-h" }, el("h3", { id: "resident-h", text: "Resident" }), this.residentInfo),
+      el(
+        "section",
+        { "aria-labelledby": "resident-h" },
+        el("h3", { id: "resident-h", text: "Resident" }),
+        this.residentInfo,
+        // Beside the address it goes to; the dialog names it again before anything is sent.
+        (this.transcriptButton = el(
+          "button",
+          { type: "button", class: "secondary", hidden: true, onclick: (e) => this.id !== null && this.pane.transcriptDialog(this.id, e.currentTarget) },
+          "Email transcript…",
+        )),
+      ),
       el(
         "section",
         { "aria-labelledby": "earlier-h" },
@@ -209,6 +222,7 @@ export class ConversationView {
           this.meta,
           this.noticeNode,
           this.actionError,
+          this.actionNote,
           this.filedList,
         ),
         el("div", { class: "transcript-wrap" }, this.transcript, this.newBelow),
@@ -301,6 +315,7 @@ export class ConversationView {
       this.canInsert = null;
       this.hideTyping();
       this.actionError.hidden = true;
+      this.actionNote.hidden = true;
       this.noteError.hidden = true;
       this.noteInput.value = "";
       this.pinned = true;
@@ -517,6 +532,11 @@ export class ConversationView {
         );
       }),
     );
+  }
+
+  showActionNote(message) {
+    this.actionNote.textContent = message || "";
+    this.actionNote.hidden = !message;
   }
 
   showActionError(message) {
@@ -766,7 +786,9 @@ export class ConversationView {
       el("dd", { text: chat?.resident?.email || "—" }),
       el("dt", { text: "First question" }),
       el("dd", { text: chat?.first_question || "—" }),
+      ...(t.rating ? ratingTerms(t.rating) : []),
     );
+    this.transcriptButton.hidden = !chat || this.mode() === "loading";
     const earlier = t.earlier.map((c) => {
       const when = formatTime(c.created_at);
       const state = c.status === "open" ? "open" : (c.disposition && this.client.dispositions[c.disposition]) || "ended";
@@ -867,4 +889,22 @@ function compareSort(a, b) {
     if (a[i] > b[i]) return 1;
   }
   return 0;
+}
+
+/**
+ * The resident's rating of a chat, for supervisors: the score in words, whose chat it rates,
+ * and the resident's comment as their own text (quoted, never markup).
+ * @param {any} rating
+ */
+function ratingTerms(rating) {
+  const agent = rating.staff?.name ? ` for ${rating.staff.name}` : "";
+  return [
+    el("dt", { text: "Resident's rating" }),
+    el(
+      "dd",
+      { class: "rating" },
+      el("span", { class: `stars stars-${rating.score}`, text: `${rating.score} of 5 (${rating.label})${agent}` }),
+      rating.comment ? el("blockquote", { class: "resident-comment", text: rating.comment }) : "",
+    ),
+  ];
 }

@@ -33,6 +33,7 @@ export class SupervisorView {
     client.on("ready", () => {
       this.openChatHint.textContent = this.openChatHintText();
       this.refreshExpanded();
+      this.loadRatings();
     });
     client.on("chat", (chat) => this.onChat(chat));
     client.on("canned", () => this.renderCanned());
@@ -124,8 +125,88 @@ export class SupervisorView {
           ),
         ),
       ),
+      this.buildRatings(),
       el("section", { "aria-labelledby": "sv-open-h" }, el("h2", { id: "sv-open-h", text: "Open a chat by number" }), openForm),
       el("section", { "aria-labelledby": "sv-canned-h" }, this.cannedHeading, this.buildCannedTable(), this.buildCannedForm()),
+    );
+  }
+
+  // --- residents' ratings -----------------------------------------------------------------
+
+  buildRatings() {
+    this.ratingsBody = el("tbody");
+    this.ratingsEmpty = el("p", { class: "hint", text: "No ratings in the last 30 days." });
+    this.ratingsError = el("p", { class: "error", hidden: true, "aria-live": "polite" });
+    this.recentRatings = el("ul", { class: "recent-ratings" });
+    this.ratingsTable = el(
+      "div",
+      { class: "table-wrap", hidden: true },
+      el(
+        "table",
+        { class: "ratings-table" },
+        el("caption", { class: "sr-only", text: "Residents' ratings by agent, last 30 days" }),
+        el(
+          "thead",
+          {},
+          el("tr", {}, el("th", { text: "Agent" }), el("th", { class: "number", text: "Ratings" }), el("th", { class: "number", text: "Average (1 to 5)" }), el("th", { class: "by-score", text: "By score, 1 to 5" })),
+        ),
+        this.ratingsBody,
+      ),
+    );
+    return el(
+      "section",
+      { "aria-labelledby": "sv-ratings-h" },
+      el("h2", { id: "sv-ratings-h", tabindex: "-1", text: "Residents' ratings" }),
+      el("p", { class: "hint", text: "Last 30 days. A rating counts for the agent who held the chat when it ended." }),
+      el("button", { type: "button", class: "secondary", onclick: () => this.loadRatings() }, "Refresh ratings"),
+      this.ratingsError,
+      this.ratingsEmpty,
+      this.ratingsTable,
+      el("h3", { text: "Newest ratings" }),
+      this.recentRatings,
+    );
+  }
+
+  async loadRatings() {
+    if (!this.client.isSupervisor) return;
+    const ack = await this.client.ratings(30);
+    this.ratingsError.hidden = ack.ok;
+    if (!ack.ok) {
+      this.ratingsError.textContent = `The ratings could not be loaded: ${ack.error.message}`;
+      return;
+    }
+    const agents = Array.isArray(ack.agents) ? ack.agents : [];
+    this.ratingsEmpty.hidden = agents.length > 0;
+    this.ratingsTable.hidden = !agents.length;
+    this.ratingsBody.replaceChildren(
+      ...agents.map((a) =>
+        el(
+          "tr",
+          {},
+          el("th", { scope: "row", text: a.staff_name || "No agent (lost before the end)" }),
+          el("td", { class: "number", text: String(a.ratings) }),
+          el("td", { class: "number", text: Number(a.average).toFixed(1) }),
+          el("td", { class: "by-score", text: ["1", "2", "3", "4", "5"].map((k) => a.by_score?.[k] ?? 0).join(" · ") }),
+        ),
+      ),
+    );
+    const recent = Array.isArray(ack.recent) ? ack.recent : [];
+    this.recentRatings.replaceChildren(
+      ...(recent.length
+        ? recent.map((r) => {
+            const when = formatTime(r.created_at);
+            return el(
+              "li",
+              {},
+              el("strong", { text: `${r.score} of 5 (${r.label})` }),
+              ` ${r.staff?.name ? `for ${r.staff.name}` : "no agent"}, `,
+              when ? el("time", { datetime: when.datetime, text: when.label }) : "",
+              ", ",
+              el("button", { type: "button", class: "link", onclick: () => this.pane.openConversation(r.conversation_id, { focus: "title" }) }, `Chat #${r.conversation_id}`),
+              r.comment ? el("blockquote", { class: "resident-comment", text: r.comment }) : "",
+            );
+          })
+        : [el("li", { class: "hint", text: "None yet." })]),
     );
   }
 

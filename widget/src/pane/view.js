@@ -665,6 +665,39 @@ export class PaneView {
     if (ok) this.notifier.announce(`The chat with ${name} is closed: ${label}.`);
   }
 
+  /** Email the chat's transcript to the resident, after saying which address it goes to. */
+  async transcriptDialog(id, opener) {
+    const chat = this.client.chat(id);
+    const name = chat?.resident?.name || "the resident";
+    const email = chat?.resident?.email || "";
+    let outcome = "";
+    const ok = await formDialog({
+      title: `Email the transcript to ${name}`,
+      description: `It goes to ${email || "the address the resident gave"}: every message of the chat with its time, and the requests filed in it. Staff notes are never included.`,
+      fields: [],
+      submitLabel: "Send transcript",
+      opener,
+      fallback: () => this.conversation.title,
+      onSubmit: async () => {
+        const ack = await this.client.emailTranscript(id);
+        if (!ack.ok) return ack.error.message;
+        const to = ack.to || email;
+        outcome =
+          ack.outcome === "sent"
+            ? `Transcript sent to ${to}.`
+            : ack.outcome === "already_sent"
+              ? `The transcript was already sent to ${to} a few minutes ago; it was not sent again.`
+              : `Not sent: ${to} has had the most mail allowed today, or asked for no more.`;
+        return null;
+      },
+    });
+    if (ok) {
+      this.conversation.showActionError("");
+      this.notifier.announce(outcome);
+      this.conversation.showActionNote(outcome);
+    }
+  }
+
   async reassignDialog(id, opener, fallback = null) {
     const chat = this.client.chat(id);
     const name = chat?.resident?.name || "the resident";
