@@ -29,6 +29,8 @@ from chatsvc.catalogue.knowledge import Article, KnowledgeBase
 CONFIDENT = 0.52  # at or above, and MARGIN ahead of the next topic: answer
 UNSURE = 0.38  # at or above: "did you mean…" with the top three
 MARGIN = 0.10
+PASSING = 1 / 1.5  # a term's strength in a topic when one phrasing says it (n / (n + 1/2))
+PASSING_ONLY = 0.85  # a topic's score when the message shares only such terms with it
 # A word no topic uses counts against coverage like a rare word: it probably says what the
 # message is about, and that is something we know nothing of.
 CANDIDATE_TOPICS = 25  # topics whose phrasings are compared with the message
@@ -377,7 +379,7 @@ def decide(text: str, index: Index) -> Decision:
     # unknown word does.
     if courtesies:
         left = [t for t in _query_terms(subject, index) if t in index.idf]
-        if len(left) <= COURTESY_REST and _score_topics(left, index).band != "confident":
+        if len(left) <= COURTESY_REST and _score_topics(left, index).band == "none":
             return Decision(courtesies[0], "confident", 1.0)
     if says("none") and topical.band != "confident":
         return Decision("none", "none", topical.score)
@@ -428,9 +430,20 @@ def _score_topics(query_terms: list[str], index: Index) -> Decision:
         if score / 100 > resemblance.get(code, (0.0, -1))[0]:
             resemblance[code] = (score / 100, index.phrasing_articles[position])
 
+    # A topic the message names only by words said once in passing in its articles ("talk",
+    # "fell" in a wildlife article) is a weaker guess than one it names by words the topic owns
+    # (in its name, or said in several of its phrasings).
+    owned = {
+        code: any(index.postings.get(t, {}).get(code, 0.0) > PASSING for t in query_terms)
+        for code, _ in candidates
+    }
     scored = sorted(
         (
-            (0.65 * cover + 0.35 * resemblance.get(code, (0.0, -1))[0], code)
+            (
+                (0.65 * cover + 0.35 * resemblance.get(code, (0.0, -1))[0])
+                * (1.0 if owned[code] else PASSING_ONLY),
+                code,
+            )
             for code, cover in candidates
         ),
         reverse=True,

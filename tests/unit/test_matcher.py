@@ -287,6 +287,48 @@ def test_an_address_does_not_make_a_topic_of_its_own(index: Index) -> None:
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "Thanks Maria, one more question about my water bill",
+        "thanks, my bill",
+        "hello, about my recycling",
+    ],
+)
+def test_a_courtesy_with_a_subject_that_is_not_clear_yet_is_not_only_a_courtesy(
+    index: Index, text: str
+) -> None:
+    # The subject is there but fits several articles: offer them, do not just say "you're welcome".
+    decision = decide(text, index)
+    assert decision.intent not in ("thanks", "greeting"), decision
+    assert decision.band in ("confident", "unsure"), decision
+
+
+@pytest.mark.parametrize("text", ["thanks so much", "thank you for your help", "hi there"])
+def test_a_courtesy_alone_is_a_courtesy(index: Index, text: str) -> None:
+    assert decide(text, index).intent in ("thanks", "greeting")
+
+
+@pytest.mark.parametrize(
+    ("text", "expect"),
+    [
+        # "fell" and "tree" are said once in passing in a wildlife article; a fallen tree is
+        # what the street tree topic is about.
+        ("the tree outside just fell down", "street-tree"),
+        ("my neighbor's tree fell on the sidewalk", "street-tree"),
+    ],
+)
+def test_words_said_in_passing_do_not_outweigh_a_topic_that_owns_them(
+    index: Index, text: str, expect: str
+) -> None:
+    assert decide(text, index).suggestions[0].topic == expect
+
+
+def test_one_word_said_once_in_passing_is_not_a_confident_answer(index: Index) -> None:
+    decision = decide("talk", index)
+    assert decision.band != "confident", decision
+
+
+@pytest.mark.parametrize(
     ("text", "expect"),
     [
         ("Thanks Maria, the pothole on Lake Ave is still there", "pothole"),
