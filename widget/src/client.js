@@ -634,6 +634,10 @@ export class ChatClient extends Emitter {
 
   _applyConversation(conversation) {
     if (!conversation || typeof conversation !== "object") return;
+    // An older view of the same chat (an ack that left the server before an event that came
+    // first, like a start's "waiting" after "Maria joined"): the newer one stands.
+    const current = this.conversation;
+    if (current && current.id === conversation.id && conversation.last_seq < current.last_seq) return;
     this.conversation = conversation;
     if (conversation.stage !== "waiting") this.queue = null;
     const read = conversation.read || {};

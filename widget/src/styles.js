@@ -102,6 +102,8 @@ button { cursor: pointer; }
 .prechat h3 { margin: 0 0 8px; font-size: 20px; }
 .prechat p { margin: 0 0 12px; }
 .notice { padding: 8px 12px; border-left: 4px solid var(--focus); background: #eef0f3; }
+/* An empty live region stays in place (a status said into it is announced) but shows nothing. */
+.notice:empty { padding: 0; border: 0; background: none; margin: 0; }
 .hint { color: var(--muted); font-size: 14px; }
 .field { margin-bottom: 14px; }
 .field label { display: block; font-weight: 600; margin-bottom: 4px; }

@@ -378,3 +378,24 @@ test("a refused link changes nothing: the chat this browser had comes back as us
   assert.deepEqual(socket.payloads("resume").map((p) => p.token), ["mine"]);
   assert.equal(client.joined, true);
 });
+
+test("an ack's older view of the chat does not undo a newer event's", async () => {
+  /** @type {FakeSocket} */
+  let socket;
+  socket = new FakeSocket({
+    start: ({ question, client_id }) => {
+      // The agent joined (an event) before the start's ack, which still says "waiting", arrives.
+      socket.fire("conversation", { ...CONVERSATION, stage: "agent", last_seq: 3 });
+      return {
+        ok: true,
+        token: "tok",
+        conversation: { ...CONVERSATION, stage: "waiting", last_seq: 2 },
+        messages: [message(1, question, { author_kind: "resident", client_id })],
+      };
+    },
+  });
+  const client = new ChatClient("https://chat.example.org", memoryStore(), socket.open);
+  client.connect();
+  await client.start({ name: "Ana", email: "ana@example.com", question: "A person please" });
+  assert.equal(client.conversation.stage, "agent");
+});
