@@ -1,0 +1,22 @@
+"""Reports for supervisors: the center's measures of the chat channel, computed in SQL."""
+
+from chatsvc.reports.chats import (
+    AgentReport,
+    ChatReport,
+    HourlyReport,
+    by_agent,
+    by_hour_and_weekday,
+    chat_report,
+)
+from chatsvc.reports.period import MAX_DAYS, Period
+
+__all__ = [
+    "MAX_DAYS",
+    "AgentReport",
+    "ChatReport",
+    "HourlyReport",
+    "Period",
+    "by_agent",
+    "by_hour_and_weekday",
+    "chat_report",
+]
