@@ -2,10 +2,12 @@
 
 from chatsvc.reports.chats import (
     AgentReport,
+    ChatFigures,
     ChatReport,
     HourlyReport,
     by_agent,
     by_hour_and_weekday,
+    chat_figures,
     chat_report,
 )
 from chatsvc.reports.period import MAX_DAYS, Period
@@ -13,10 +15,12 @@ from chatsvc.reports.period import MAX_DAYS, Period
 __all__ = [
     "MAX_DAYS",
     "AgentReport",
+    "ChatFigures",
     "ChatReport",
     "HourlyReport",
     "Period",
     "by_agent",
     "by_hour_and_weekday",
+    "chat_figures",
     "chat_report",
 ]

@@ -381,3 +381,30 @@ async def by_agent(session: AsyncSession, *, period: Period) -> AgentReport:
         )
     rows.sort(key=lambda r: (r.name is None, (r.name or "").lower(), r.staff_id or 0))
     return AgentReport(period, tuple(rows))
+
+
+@dataclass(frozen=True)
+class ChatFigures:
+    """Every chat table of one period, read in one transaction."""
+
+    chats: ChatReport
+    hourly: HourlyReport
+    agents: AgentReport
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "chats": self.chats.as_dict(),
+            "by_hour": self.hourly.as_dict(),
+            "by_agent": self.agents.as_dict(),
+        }
+
+
+async def chat_figures(
+    session: AsyncSession, *, period: Period, service_level_seconds: int
+) -> ChatFigures:
+    """The chat measures, by weekday and hour and by agent, for one period."""
+    return ChatFigures(
+        await chat_report(session, period=period, service_level_seconds=service_level_seconds),
+        await by_hour_and_weekday(session, period=period),
+        await by_agent(session, period=period),
+    )
