@@ -13,6 +13,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatsvc.db.models import Staff
+from chatsvc.settings import Settings
 from chatsvc.transport.state import DATABASE
 from tests.actions.test_reports import a_day
 from tests.conftest import LiveServer, add_staff_member
@@ -65,6 +66,18 @@ async def test_supervisors_and_admins_read_the_figures_and_the_previous_period(
         assert body["current"]["chats"]["period"]["from"] == "2026-11-24"
         assert body["current"]["chats"]["offered"] == 0
         assert body["previous"]["chats"]["offered"] == 7
+
+
+async def test_the_service_level_threshold_is_a_setting(
+    start_server: Callable[..., Awaitable[LiveServer]], make_settings: Callable[..., Settings]
+) -> None:
+    live = await start_server(make_settings(service_level_seconds=90))
+    await a_day(live.app[DATABASE])
+    headers = await cookie_of(live, "supervisor")
+    url = f"{live.url}/agent/reports/chats?{MONDAY}"
+    async with aiohttp.ClientSession() as http, http.get(url, headers=headers) as r:
+        chats = (await r.json())["current"]["chats"]
+    assert chats["service_level"] == {"threshold_seconds": 90, "answered_within": 3, "share": 1.0}
 
 
 async def test_agents_and_strangers_are_refused(server: LiveServer) -> None:
