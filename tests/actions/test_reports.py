@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chatsvc.actions import handling, queue
 from chatsvc.db.database import Database
 from chatsvc.db.models import (
     Conversation,
@@ -32,6 +33,7 @@ from chatsvc.db.models import (
 )
 from chatsvc.errors import ChatError
 from chatsvc.reports import Period, by_agent, by_hour_and_weekday, chat_report
+from tests.actions.test_routing_actions import _set, _staff_view, on_duty, waiting
 from tests.conftest import add_staff_member
 
 ZONE = ZoneInfo("America/Los_Angeles")
@@ -278,3 +280,39 @@ def test_periods_are_whole_local_days() -> None:
 def test_a_period_out_of_bounds_is_refused(start: date, end: date, message: str) -> None:
     with pytest.raises(ChatError, match=message):
         Period(start, end, ZONE)
+
+
+async def test_the_measures_read_what_the_real_actions_write(db: Database) -> None:
+    """Routed, transferred back to a workgroup's queue, taken again and closed by the actions:
+    the first join counts for the answer delay, however the assignment changed after it."""
+    handed_over = local(9, 0)
+    ann = await on_duty(db, "ann", workgroups=("Water",), idle_since=handed_over)
+    cid = await waiting(db, 1, queued_at=handed_over)
+    await db.run(_set, Conversation, cid, handoff_at=handed_over)
+    (routed,) = await db.run(queue.drain_queue, now=handed_over + timedelta(seconds=25))
+    assert routed.staff_id == ann
+    ann_view = await db.run(_staff_view, ann)
+    await db.run(
+        handling.transfer,
+        by=ann_view,
+        conversation_id=cid,
+        to_staff_id=None,
+        to_workgroup="Water",
+        note="Water question",
+        now=local(9, 2),
+    )
+    await db.run(handling.accept, staff_id=ann, conversation_id=cid, now=local(9, 3))
+    await db.run(
+        handling.close_chat,
+        by=ann_view,
+        conversation_id=cid,
+        disposition="resolved",
+        now=local(9, 10, 25),
+    )
+    report = await db.run(chat_report, period=MONDAY, service_level_seconds=30)
+    assert (report.offered, report.answered_by_agent, report.abandoned_waiting) == (1, 1, 0)
+    assert report.answer_delay_average == 25.0
+    assert (report.answered_within_service_level, report.service_level) == (1, 1.0)
+    assert report.handle_time_average == 600.0
+    assert (report.transfers, report.chats_transferred) == (1, 1)
+    assert report.dispositions == {"resolved": 1}
