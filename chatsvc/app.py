@@ -27,6 +27,7 @@ from chatsvc.transport.http import add_routes, body_deadline_middleware, error_m
 from chatsvc.transport.mail_links import add_mail_link_routes
 from chatsvc.transport.open311 import add_open311_routes
 from chatsvc.transport.publish import Publisher
+from chatsvc.transport.reports import add_report_routes
 from chatsvc.transport.resident import ResidentNamespace
 from chatsvc.transport.socket_server import RedisManager, create_socket_server
 from chatsvc.transport.staff import add_staff_routes, forget_sign_in_attempts
@@ -124,6 +125,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
         app[MAIL_IN] = MailIn(database, settings, clock, calendar, request_policy)
     add_routes(app)
     add_staff_routes(app)
+    add_report_routes(app)
     add_open311_routes(app)
     add_mail_link_routes(app)
     add_upload_routes(app)

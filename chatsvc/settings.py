@@ -70,6 +70,8 @@ class Settings:
     holidays: str = "US-CA"  # public holidays observed: country-subdivision, or "" for none
     # Leave-a-message: offered during hours too when the estimated wait is longer than this.
     message_when_wait_over: timedelta = timedelta(minutes=10)
+    # Reports: the service level is the share of chats answered within this many seconds.
+    service_level_seconds: int = 30
     messages_per_ip_per_hour: int = 5
     messages_per_email_per_day: int = 5
     # Staff sign-in: password checks run in this many threads; more sign-ins than
@@ -228,6 +230,7 @@ class Settings:
                 minutes=_int(env, "CHATSVC_MESSAGE_WHEN_WAIT_OVER_MINUTES", 10, minimum=0)
             ),
             messages_per_ip_per_hour=_int(env, "CHATSVC_MESSAGES_PER_IP_PER_HOUR", 5, minimum=1),
+            service_level_seconds=_int(env, "CHATSVC_SERVICE_LEVEL_SECONDS", 30, minimum=1),
             messages_per_email_per_day=_int(
                 env, "CHATSVC_MESSAGES_PER_EMAIL_PER_DAY", 5, minimum=1
             ),

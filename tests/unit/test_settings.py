@@ -18,6 +18,7 @@ def test_defaults_are_the_embedded_service() -> None:
     assert settings.token_ttl == timedelta(days=7)
     assert settings.webhooks_file is None  # no department gets webhooks unless configured
     assert settings.redis_url is None  # one process: events stay in memory
+    assert settings.service_level_seconds == 30
 
 
 def test_values_are_read_and_normalised() -> None:
@@ -31,10 +32,12 @@ def test_values_are_read_and_normalised() -> None:
             "CHATSVC_WEBHOOKS_FILE": "/etc/chatsvc/webhooks.toml",
             "REDIS_URL": "redis://127.0.0.1:6379/0",
             "CHATSVC_HTTP_BODY_SECONDS": "5",
+            "CHATSVC_SERVICE_LEVEL_SECONDS": "20",
         }
     )
     assert settings.port == 9000
     assert settings.http_body_seconds == 5
+    assert settings.service_level_seconds == 20
     assert settings.allowed_origins == ("https://www.cityofpasadena.net", "https://x.org")
     assert settings.token_ttl == timedelta(hours=2)
     assert settings.log_level == "DEBUG"
@@ -56,6 +59,7 @@ def test_values_are_read_and_normalised() -> None:
         ("CHATSVC_RATE_START", "0,5", "at least 1"),
         ("CHATSVC_CONNECTIONS_PER_ADDRESS", "0", "at least 1"),
         ("CHATSVC_HTTP_BODY_SECONDS", "0", "at least 1"),
+        ("CHATSVC_SERVICE_LEVEL_SECONDS", "0", "at least 1"),
         ("CHATSVC_UNREAD_MAIL_MINUTES", "0", "at least 1"),
         ("CHATSVC_RESUME_LINK_DAYS", "0", "at least 1"),
         ("CHATSVC_RATE_RESUME_LINK", "5", "burst,per_minute"),

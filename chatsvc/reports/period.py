@@ -1,0 +1,71 @@
+"""The period a report covers: whole days in the center's time zone, and the one before it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from chatsvc.errors import ChatError
+
+# A report covers at most this many days: a year and a bit (a year against the year before).
+MAX_DAYS = 400
+
+
+@dataclass(frozen=True)
+class Period:
+    """The days `start` to `end`, both included, in `zone`."""
+
+    start: date
+    end: date
+    zone: ZoneInfo
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ChatError("The period ends before it starts.", code="invalid_payload")
+        if self.days > MAX_DAYS:
+            raise ChatError(f"A report covers at most {MAX_DAYS} days.", code="invalid_payload")
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    @property
+    def starts_at(self) -> datetime:
+        """The first instant of the period (local midnight of `start`), in UTC."""
+        return _midnight(self.start, self.zone)
+
+    @property
+    def ends_at(self) -> datetime:
+        """The first instant after the period (local midnight after `end`), in UTC."""
+        return _midnight(self.end + timedelta(days=1), self.zone)
+
+    def previous(self) -> Period:
+        """The period of as many days just before this one, to compare with."""
+        return Period(
+            self.start - timedelta(days=self.days), self.start - timedelta(days=1), self.zone
+        )
+
+    @classmethod
+    def day(cls, at: datetime, zone: ZoneInfo) -> Period:
+        """The day `at` falls on in the center's zone (today, given now)."""
+        local = at.astimezone(zone).date()
+        return cls(local, local, zone)
+
+    @classmethod
+    def week(cls, at: datetime, zone: ZoneInfo) -> Period:
+        """The week (Monday to Sunday) `at` falls in."""
+        local = at.astimezone(zone).date()
+        monday = local - timedelta(days=local.weekday())
+        return cls(monday, monday + timedelta(days=6), zone)
+
+    @classmethod
+    def month(cls, year: int, month: int, zone: ZoneInfo) -> Period:
+        """A calendar month."""
+        first = date(year, month, 1)
+        following = date(year + month // 12, month % 12 + 1, 1)
+        return cls(first, following - timedelta(days=1), zone)
+
+
+def _midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)

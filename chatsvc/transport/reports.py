@@ -1,0 +1,147 @@
+"""Reports for supervisors and admins over HTTP: the chat measures as JSON and as CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date
+from typing import Any
+
+from aiohttp import web
+
+from chatsvc.errors import ChatError, Forbidden
+from chatsvc.reports import ChatFigures, Period, chat_figures
+from chatsvc.transport.staff import current_staff
+from chatsvc.transport.state import CALENDAR, CLOCK, DATABASE, SETTINGS
+
+QUERY_KEYS = frozenset({"from", "to"})
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+# A spreadsheet runs a cell that starts with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def add_report_routes(app: web.Application) -> None:
+    app.router.add_get("/agent/reports/chats", chats_json)
+    app.router.add_get("/agent/reports/chats.csv", chats_csv)
+
+
+async def chats_json(request: web.Request) -> web.Response:
+    """The chat measures of a period and of the period before it."""
+    _, current, previous = await _figures(request)
+    return web.json_response(
+        {"current": current.as_dict(), "previous": previous.as_dict()},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def chats_csv(request: web.Request) -> web.Response:
+    """The same figures as one CSV table, a row per figure, for a spreadsheet."""
+    period, current, previous = await _figures(request)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["period", "from", "to", "table", "row", "measure", "value"])
+    for name, figures in (("current", current), ("previous", previous)):
+        start, end = figures.chats.period.start.isoformat(), figures.chats.period.end.isoformat()
+        for table, row, measure, value in csv_rows(figures):
+            writer.writerow([safe_cell(v) for v in (name, start, end, table, row, measure, value)])
+    filename = f"chats-{period.start.isoformat()}-to-{period.end.isoformat()}.csv"
+    return web.Response(
+        text=out.getvalue(),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def csv_rows(figures: ChatFigures) -> list[tuple[str, str, str, Any]]:
+    """Flatten the tables: (table, row, measure, value)."""
+    rows: list[tuple[str, str, str, Any]] = []
+    chats = figures.chats.as_dict()
+    del chats["period"]
+    dispositions = chats.pop("dispositions")
+    for measure, value in _flatten(chats):
+        rows.append(("chats", "", measure, value))
+    for disposition, count in dispositions.items():
+        rows.append(("dispositions", disposition, "chats", count))
+    for cell in figures.hourly.cells:
+        rows.append(
+            ("by_hour", f"{WEEKDAYS[cell.weekday]} {cell.hour:02d}:00", "offered", cell.offered)
+        )
+    for agent in figures.agents.agents:
+        label = agent.name or "(agent lost before the end)"
+        for measure, value in _flatten(agent.as_dict()):
+            if measure not in ("staff_id", "name"):
+                rows.append(("by_agent", label, measure, value))
+    return rows
+
+
+def _flatten(values: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    flat: list[tuple[str, Any]] = []
+    for key, value in values.items():
+        if isinstance(value, dict):
+            flat += _flatten(value, f"{prefix}{key}.")
+        else:
+            flat.append((f"{prefix}{key}", value))
+    return flat
+
+
+def safe_cell(value: Any) -> str:
+    """A cell's text, with a formula's first character defused (CSV injection)."""
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_STARTS) and not _is_number(text):
+        return "'" + text
+    return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+async def _figures(request: web.Request) -> tuple[Period, ChatFigures, ChatFigures]:
+    signed_in = await current_staff(request)
+    if signed_in is None:
+        raise ChatError("Sign in to see reports.", code="not_signed_in", status=401)
+    if not signed_in.staff.is_supervisor:
+        raise Forbidden("Only supervisors and admins can see reports.")
+    period = _period(request)
+    database, sl = request.app[DATABASE], request.app[SETTINGS].service_level_seconds
+    current = await database.run(chat_figures, period=period, service_level_seconds=sl)
+    previous = await database.run(chat_figures, period=period.previous(), service_level_seconds=sl)
+    return period, current, previous
+
+
+def _period(request: web.Request) -> Period:
+    """The period asked for (`from` and `to`, both included); today when neither is given."""
+    query = request.query
+    unknown = sorted(set(query) - QUERY_KEYS)
+    if unknown:
+        raise ChatError(
+            f"Unknown parameter {unknown[0]!r}: give from and to (YYYY-MM-DD).",
+            code="invalid_payload",
+        )
+    zone = request.app[CALENDAR].zone
+    if not query:
+        return Period.day(request.app[CLOCK](), zone)
+    return Period(_date(query, "from"), _date(query, "to"), zone)
+
+
+def _date(query: Any, key: str) -> date:
+    values = query.getall(key, [])
+    if len(values) != 1:
+        raise ChatError(f"Give {key} once, as YYYY-MM-DD.", code="invalid_payload")
+    text = values[0]
+    try:
+        if not DATE.fullmatch(text):
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ChatError(f"{key} is not a date: give YYYY-MM-DD.", code="invalid_payload") from None

@@ -1,0 +1,155 @@
+"""The reports over HTTP on the real server: who may read them, the CSV, and bad input."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+import aiohttp
+import pytest
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chatsvc.db.models import Staff
+from chatsvc.settings import Settings
+from chatsvc.transport.state import DATABASE
+from tests.actions.test_reports import a_day
+from tests.conftest import LiveServer, add_staff_member
+
+MONDAY = "from=2026-11-23&to=2026-11-23"
+# Tuesday 24 November, 10 a.m. in Pasadena: "today" when no dates are given.
+TUESDAY = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def server(start_server: Callable[..., Awaitable[LiveServer]]) -> LiveServer:
+    live = await start_server(clock=lambda: TUESDAY)
+    await a_day(live.app[DATABASE])
+    return live
+
+
+async def cookie_of(server: LiveServer, role: str) -> dict[str, str]:
+    _, cookie = await add_staff_member(server.app[DATABASE], f"a-{role}", role=role)
+    return {"Cookie": f"chatsvc_staff={cookie}"}
+
+
+async def test_supervisors_and_admins_read_the_figures_and_the_previous_period(
+    server: LiveServer,
+) -> None:
+    async with aiohttp.ClientSession() as http:
+        for role in ("supervisor", "admin"):
+            headers = await cookie_of(server, role)
+            url = f"{server.url}/agent/reports/chats?{MONDAY}"
+            async with http.get(url, headers=headers) as r:
+                assert r.status == 200
+                assert r.headers["Cache-Control"] == "no-store"
+                body = await r.json()
+            assert set(body) == {"current", "previous"}
+            assert set(body["current"]) == {"chats", "by_hour", "by_agent"}
+            current, previous = body["current"]["chats"], body["previous"]["chats"]
+            assert current["period"]["from"] == "2026-11-23"
+            assert (current["offered"], current["answered_by_agent"]) == (7, 3)
+            assert current["service_level"] == {
+                "threshold_seconds": 30,
+                "answered_within": 2,
+                "share": 0.6667,
+            }
+            assert previous["period"]["from"] == previous["period"]["to"] == "2026-11-22"
+            assert previous["offered"] == 1
+            names = [a["name"] for a in body["current"]["by_agent"]["agents"]]
+            assert names == ["Ann Able", "Bob Baker"]
+        # No dates: today (Tuesday in Pasadena), against Monday.
+        async with http.get(f"{server.url}/agent/reports/chats", headers=headers) as r:
+            body = await r.json()
+        assert body["current"]["chats"]["period"]["from"] == "2026-11-24"
+        assert body["current"]["chats"]["offered"] == 0
+        assert body["previous"]["chats"]["offered"] == 7
+
+
+async def test_the_service_level_threshold_is_a_setting(
+    start_server: Callable[..., Awaitable[LiveServer]], make_settings: Callable[..., Settings]
+) -> None:
+    live = await start_server(make_settings(service_level_seconds=90))
+    await a_day(live.app[DATABASE])
+    headers = await cookie_of(live, "supervisor")
+    url = f"{live.url}/agent/reports/chats?{MONDAY}"
+    async with aiohttp.ClientSession() as http, http.get(url, headers=headers) as r:
+        chats = (await r.json())["current"]["chats"]
+    assert chats["service_level"] == {"threshold_seconds": 90, "answered_within": 3, "share": 1.0}
+
+
+async def test_agents_and_strangers_are_refused(server: LiveServer) -> None:
+    agent = await cookie_of(server, "agent")
+    async with aiohttp.ClientSession() as http:
+        for path in ("chats", "chats.csv"):
+            url = f"{server.url}/agent/reports/{path}?{MONDAY}"
+            async with http.get(url, headers=agent) as r:
+                assert r.status == 403
+                assert (await r.json())["error"]["code"] == "forbidden"
+            async with http.get(url) as r:
+                assert r.status == 401
+                assert (await r.json())["error"]["code"] == "not_signed_in"
+            async with http.get(url, headers={"Cookie": "chatsvc_staff=forged"}) as r:
+                assert r.status == 401
+
+
+async def test_the_csv_is_a_safe_download(server: LiveServer) -> None:
+    # An agent whose name a spreadsheet would run as a formula.
+    async def rename(session: AsyncSession) -> None:
+        await session.execute(
+            update(Staff)
+            .where(Staff.username == "ann")
+            .values(display_name='=HYPERLINK("http://evil.example","x")')
+        )
+
+    await server.app[DATABASE].run(rename)
+    headers = await cookie_of(server, "supervisor")
+    async with aiohttp.ClientSession() as http:
+        url = f"{server.url}/agent/reports/chats.csv?{MONDAY}"
+        async with http.get(url, headers=headers) as r:
+            assert r.status == 200
+            assert r.headers["Content-Type"] == "text/csv; charset=utf-8"
+            assert r.headers["Content-Disposition"] == (
+                'attachment; filename="chats-2026-11-23-to-2026-11-23.csv"'
+            )
+            text = await r.text()
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["period", "from", "to", "table", "row", "measure", "value"]
+    table = {(r[0], r[3], r[4], r[5]): r[6] for r in rows[1:]}
+    assert table["current", "chats", "", "offered"] == "7"
+    assert table["current", "chats", "", "answer_delay.distribution.1m_to_2m"] == "1"
+    assert table["current", "chats", "", "service_level.share"] == "0.6667"
+    assert table["current", "dispositions", "resolved", "chats"] == "2"
+    assert table["current", "by_hour", "Mon 09:00", "offered"] == "2"
+    assert table["previous", "chats", "", "offered"] == "1"
+    evil = '\'=HYPERLINK("http://evil.example","x")'
+    assert table["current", "by_agent", evil, "chats"] == "1"
+    assert not any(cell.startswith("=") for row in rows for cell in row)
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("from=2026-11-23", "Give to once, as YYYY-MM-DD."),
+        ("from=2026-11-23&to=2026-11-23&to=2026-11-24", "Give to once, as YYYY-MM-DD."),
+        ("from=2026-11-31&to=2026-12-01", "from is not a date: give YYYY-MM-DD."),
+        ("from=23/11/2026&to=2026-12-01", "from is not a date: give YYYY-MM-DD."),
+        ("from=2026-11-23&to=<script>", "to is not a date: give YYYY-MM-DD."),
+        ("from=2026-11-23&to=2026-11-22", "The period ends before it starts."),
+        ("from=2024-01-01&to=2026-11-22", "A report covers at most 400 days."),
+        ("from=2026-11-23&to=2026-11-23&agent=1", "Unknown parameter 'agent'"),
+    ],
+)
+async def test_bad_periods_are_refused_clearly(
+    server: LiveServer, query: str, message: str
+) -> None:
+    headers = await cookie_of(server, "supervisor")
+    async with aiohttp.ClientSession() as http:
+        for path in ("chats", "chats.csv"):
+            async with http.get(f"{server.url}/agent/reports/{path}?{query}", headers=headers) as r:
+                assert r.status == 400
+                error = (await r.json())["error"]
+            assert error["code"] == "invalid_payload"
+            assert error["message"].startswith(message)
