@@ -1,5 +1,6 @@
 """Reports for supervisors: the center's measures of the chat channel, computed in SQL."""
 
+from chatsvc.reports.after_hours import AfterHoursReport, after_hours_report
 from chatsvc.reports.chats import (
     AgentReport,
     ChatFigures,
@@ -11,16 +12,21 @@ from chatsvc.reports.chats import (
     chat_report,
 )
 from chatsvc.reports.period import MAX_DAYS, Period
+from chatsvc.reports.requests import RequestsReport, requests_report
 
 __all__ = [
     "MAX_DAYS",
+    "AfterHoursReport",
     "AgentReport",
     "ChatFigures",
     "ChatReport",
     "HourlyReport",
     "Period",
+    "RequestsReport",
+    "after_hours_report",
     "by_agent",
     "by_hour_and_weekday",
     "chat_figures",
     "chat_report",
+    "requests_report",
 ]

@@ -1,19 +1,31 @@
-"""Reports for supervisors and admins over HTTP: the chat measures as JSON and as CSV."""
+"""Reports for supervisors and admins over HTTP: the chat, request and after-hours measures as
+JSON and as CSV."""
 
 from __future__ import annotations
 
 import csv
 import io
 import re
+from collections.abc import Callable, Iterable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
 from chatsvc.errors import ChatError, Forbidden
-from chatsvc.reports import ChatFigures, Period, chat_figures
+from chatsvc.reports import (
+    AfterHoursReport,
+    ChatFigures,
+    Period,
+    RequestsReport,
+    after_hours_report,
+    chat_figures,
+    requests_report,
+)
 from chatsvc.transport.staff import current_staff
 from chatsvc.transport.state import CALENDAR, CLOCK, DATABASE, SETTINGS
+
+Report = TypeVar("Report")
 
 QUERY_KEYS = frozenset({"from", "to"})
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -25,6 +37,10 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def add_report_routes(app: web.Application) -> None:
     app.router.add_get("/agent/reports/chats", chats_json)
     app.router.add_get("/agent/reports/chats.csv", chats_csv)
+    app.router.add_get("/agent/reports/requests", requests_json)
+    app.router.add_get("/agent/reports/requests.csv", requests_csv)
+    app.router.add_get("/agent/reports/after-hours", after_hours_json)
+    app.router.add_get("/agent/reports/after-hours.csv", after_hours_csv)
 
 
 async def chats_json(request: web.Request) -> web.Response:
@@ -39,14 +55,64 @@ async def chats_json(request: web.Request) -> web.Response:
 async def chats_csv(request: web.Request) -> web.Response:
     """The same figures as one CSV table, a row per figure, for a spreadsheet."""
     period, current, previous = await _figures(request)
+    return _csv_response(
+        "chats",
+        period,
+        ((current.chats.period, current), (previous.chats.period, previous)),
+        csv_rows,
+    )
+
+
+async def requests_json(request: web.Request) -> web.Response:
+    """The service requests of a period and of the period before it."""
+    _, current, previous = await _requests(request)
+    return web.json_response(
+        {"current": current.as_dict(), "previous": previous.as_dict()},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def requests_csv(request: web.Request) -> web.Response:
+    period, current, previous = await _requests(request)
+    return _csv_response(
+        "requests", period, ((current.period, current), (previous.period, previous)), request_rows
+    )
+
+
+async def after_hours_json(request: web.Request) -> web.Response:
+    """The after-hours messages of a period and of the period before it."""
+    _, current, previous = await _after_hours(request)
+    return web.json_response(
+        {"current": current.as_dict(), "previous": previous.as_dict()},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def after_hours_csv(request: web.Request) -> web.Response:
+    period, current, previous = await _after_hours(request)
+    return _csv_response(
+        "after-hours",
+        period,
+        ((current.period, current), (previous.period, previous)),
+        after_hours_rows,
+    )
+
+
+def _csv_response(
+    name: str,
+    period: Period,
+    reports: Iterable[tuple[Period, Report]],
+    rows_of: Callable[[Report], list[tuple[str, str, str, Any]]],
+) -> web.Response:
+    """The current and previous figures as one table, a row per figure."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["period", "from", "to", "table", "row", "measure", "value"])
-    for name, figures in (("current", current), ("previous", previous)):
-        start, end = figures.chats.period.start.isoformat(), figures.chats.period.end.isoformat()
-        for table, row, measure, value in csv_rows(figures):
-            writer.writerow([safe_cell(v) for v in (name, start, end, table, row, measure, value)])
-    filename = f"chats-{period.start.isoformat()}-to-{period.end.isoformat()}.csv"
+    for label, (of, report) in zip(("current", "previous"), reports, strict=True):
+        start, end = of.start.isoformat(), of.end.isoformat()
+        for table, row, measure, value in rows_of(report):
+            writer.writerow([safe_cell(v) for v in (label, start, end, table, row, measure, value)])
+    filename = f"{name}-{period.start.isoformat()}-to-{period.end.isoformat()}.csv"
     return web.Response(
         text=out.getvalue(),
         content_type="text/csv",
@@ -106,16 +172,64 @@ def _is_number(text: str) -> bool:
     return True
 
 
-async def _figures(request: web.Request) -> tuple[Period, ChatFigures, ChatFigures]:
+def request_rows(report: RequestsReport) -> list[tuple[str, str, str, Any]]:
+    """Flatten the request tables: (table, row, measure, value)."""
+    figures = report.as_dict()
+    rows: list[tuple[str, str, str, Any]] = []
+    for measure, value in _flatten(figures):
+        if not measure.startswith("period.") and not isinstance(value, list):
+            rows.append(("requests", "", measure, value))
+    for table, key in (
+        ("by_department", "department"),
+        ("by_topic", "service_code"),
+        ("by_channel", "source"),
+    ):
+        for group in figures[table]:
+            for measure, value in group.items():
+                if measure != key:
+                    rows.append((table, group[key], measure, value))
+    return rows
+
+
+def after_hours_rows(report: AfterHoursReport) -> list[tuple[str, str, str, Any]]:
+    figures = report.as_dict()
+    del figures["period"]
+    return [("after_hours", "", measure, value) for measure, value in _flatten(figures)]
+
+
+async def _supervisor_period(request: web.Request) -> Period:
+    """The period asked for, once the caller is known to be a supervisor or an admin."""
     signed_in = await current_staff(request)
     if signed_in is None:
         raise ChatError("Sign in to see reports.", code="not_signed_in", status=401)
     if not signed_in.staff.is_supervisor:
         raise Forbidden("Only supervisors and admins can see reports.")
-    period = _period(request)
+    return _period(request)
+
+
+async def _figures(request: web.Request) -> tuple[Period, ChatFigures, ChatFigures]:
+    period = await _supervisor_period(request)
     database, sl = request.app[DATABASE], request.app[SETTINGS].service_level_seconds
     current = await database.run(chat_figures, period=period, service_level_seconds=sl)
     previous = await database.run(chat_figures, period=period.previous(), service_level_seconds=sl)
+    return period, current, previous
+
+
+async def _requests(request: web.Request) -> tuple[Period, RequestsReport, RequestsReport]:
+    period = await _supervisor_period(request)
+    database, now = request.app[DATABASE], request.app[CLOCK]()
+    current = await database.run(requests_report, period=period, now=now)
+    previous = await database.run(requests_report, period=period.previous(), now=now)
+    return period, current, previous
+
+
+async def _after_hours(
+    request: web.Request,
+) -> tuple[Period, AfterHoursReport, AfterHoursReport]:
+    period = await _supervisor_period(request)
+    database, now = request.app[DATABASE], request.app[CLOCK]()
+    current = await database.run(after_hours_report, period=period, now=now)
+    previous = await database.run(after_hours_report, period=period.previous(), now=now)
     return period, current, previous
 
 

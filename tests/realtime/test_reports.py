@@ -16,8 +16,10 @@ from chatsvc.db.models import Staff
 from chatsvc.settings import Settings
 from chatsvc.transport.state import DATABASE
 from tests.actions.test_reports import a_day
+from tests.actions.test_reports_requests import a_day_of_requests_and_messages
 from tests.conftest import LiveServer, add_staff_member
 
+ROUTES = ("requests", "requests.csv", "after-hours", "after-hours.csv")
 MONDAY = "from=2026-11-23&to=2026-11-23"
 # Tuesday 24 November, 10 a.m. in Pasadena: "today" when no dates are given.
 TUESDAY = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)
@@ -83,7 +85,7 @@ async def test_the_service_level_threshold_is_a_setting(
 async def test_agents_and_strangers_are_refused(server: LiveServer) -> None:
     agent = await cookie_of(server, "agent")
     async with aiohttp.ClientSession() as http:
-        for path in ("chats", "chats.csv"):
+        for path in ("chats", "chats.csv", *ROUTES):
             url = f"{server.url}/agent/reports/{path}?{MONDAY}"
             async with http.get(url, headers=agent) as r:
                 assert r.status == 403
@@ -147,9 +149,82 @@ async def test_bad_periods_are_refused_clearly(
 ) -> None:
     headers = await cookie_of(server, "supervisor")
     async with aiohttp.ClientSession() as http:
-        for path in ("chats", "chats.csv"):
+        for path in ("chats", "chats.csv", *ROUTES):
             async with http.get(f"{server.url}/agent/reports/{path}?{query}", headers=headers) as r:
                 assert r.status == 400
                 error = (await r.json())["error"]
             assert error["code"] == "invalid_payload"
             assert error["message"].startswith(message)
+
+
+async def test_requests_and_after_hours_as_json_and_csv(server: LiveServer) -> None:
+    # Read on Tuesday 10:00 in Pasadena, as the hand-computed set is.
+    await a_day_of_requests_and_messages(server.app[DATABASE])
+    headers = await cookie_of(server, "supervisor")
+    async with aiohttp.ClientSession() as http:
+        url = f"{server.url}/agent/reports/requests?{MONDAY}"
+        async with http.get(url, headers=headers) as r:
+            assert r.status == 200
+            assert r.headers["Cache-Control"] == "no-store"
+            body = await r.json()
+        assert set(body) == {"current", "previous"}
+        current = body["current"]
+        assert set(current) == {
+            "period",
+            "opened",
+            "open_now",
+            "overdue_now",
+            "resolved",
+            "service_level",
+            "resolve_time_average_seconds",
+            "by_department",
+            "by_topic",
+            "by_channel",
+        }
+        assert (current["opened"], current["open_now"], current["overdue_now"]) == (5, 2, 1)
+        assert current["resolved"] == {"count": 3, "closed": 2, "referred": 1}
+        assert current["service_level"] == {"resolved_within": 1, "share": 0.3333}
+        assert current["by_topic"][0] == {
+            "service_code": "graffiti",
+            "opened": 2,
+            "open_now": 1,
+            "overdue_now": 1,
+        }
+        assert body["previous"]["period"]["from"] == "2026-11-22"
+        assert body["previous"]["opened"] == 1
+
+        async with http.get(
+            f"{server.url}/agent/reports/after-hours?{MONDAY}", headers=headers
+        ) as r:
+            assert r.status == 200
+            body = await r.json()
+        assert body["current"]["left"] == 5
+        assert body["current"]["overdue_now"] == 1
+        assert body["current"]["spam"] == 1
+        assert body["previous"]["left"] == 1
+
+        for name, table in (("requests", "requests"), ("after-hours", "after_hours")):
+            async with http.get(
+                f"{server.url}/agent/reports/{name}.csv?{MONDAY}", headers=headers
+            ) as r:
+                assert r.status == 200
+                assert r.headers["Content-Type"] == "text/csv; charset=utf-8"
+                assert r.headers["Content-Disposition"] == (
+                    f'attachment; filename="{name}-2026-11-23-to-2026-11-23.csv"'
+                )
+                rows = list(csv.reader(io.StringIO(await r.text())))
+            assert rows[0] == ["period", "from", "to", "table", "row", "measure", "value"]
+            cells = {(r[0], r[3], r[4], r[5]): r[6] for r in rows[1:]}
+            if table == "requests":
+                assert cells["current", "requests", "", "resolved.count"] == "3"
+                assert cells["current", "requests", "", "service_level.share"] == "0.3333"
+                assert cells["current", "by_department", "Public Works", "opened"] == "3"
+                assert cells["current", "by_topic", "parking", "opened"] == "2"
+                assert cells["current", "by_channel", "open311", "opened"] == "1"
+                assert cells["previous", "by_department", "Parks", "overdue_now"] == "1"
+            else:
+                assert cells["current", "after_hours", "", "answered_late"] == "1"
+                assert cells["current", "after_hours", "", "reply_time_average_seconds"] == (
+                    "44100.0"
+                )
+                assert cells["previous", "after_hours", "", "answered_on_time"] == "1"
