@@ -13,7 +13,8 @@ service level and time to resolve count the requests *resolved* in the period, w
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -38,10 +39,13 @@ class GroupRow:
     opened: int
     open_now: int
     overdue_now: int
+    name: str | None = None  # a topic's name in the catalogue (None: not in it any more)
 
-    def as_dict(self, name: str) -> dict[str, Any]:
+    def as_dict(self, key: str) -> dict[str, Any]:
+        named = {"name": self.name} if key == "service_code" else {}
         return {
-            name: self.key,
+            key: self.key,
+            **named,
             "opened": self.opened,
             "open_now": self.open_now,
             "overdue_now": self.overdue_now,
@@ -85,9 +89,14 @@ class RequestsReport:
 
 
 async def requests_report(
-    session: AsyncSession, *, period: Period, now: datetime
+    session: AsyncSession,
+    *,
+    period: Period,
+    now: datetime,
+    topic_names: Mapping[str, str] | None = None,
 ) -> RequestsReport:
-    """Opened, resolved, open and overdue now, the service level and the groups."""
+    """Opened, resolved, open and overdue now, the service level and the groups; the topics
+    are named from `topic_names` (code to name)."""
     r = ServiceRequest
     opened_in = and_(r.requested_at >= period.starts_at, r.requested_at < period.ends_at)
     still_open = r.status.in_(OPEN_STATUSES)
@@ -139,6 +148,9 @@ async def requests_report(
         service_level=round(within / n_resolved, 4) if n_resolved else None,
         resolve_time_average=_float(resolved[4]),
         by_department=await groups(r.department),
-        by_topic=await groups(r.service_code, TOP_TOPICS),
+        by_topic=tuple(
+            replace(row, name=(topic_names or {}).get(row.key))
+            for row in await groups(r.service_code, TOP_TOPICS)
+        ),
         by_channel=await groups(r.source),
     )

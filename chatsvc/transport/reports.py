@@ -23,7 +23,7 @@ from chatsvc.reports import (
     requests_report,
 )
 from chatsvc.transport.staff import current_staff
-from chatsvc.transport.state import CALENDAR, CLOCK, DATABASE, SETTINGS
+from chatsvc.transport.state import CALENDAR, CLOCK, DATABASE, REQUEST_POLICY, SETTINGS
 
 Report = TypeVar("Report")
 
@@ -218,8 +218,11 @@ async def _figures(request: web.Request) -> tuple[Period, ChatFigures, ChatFigur
 async def _requests(request: web.Request) -> tuple[Period, RequestsReport, RequestsReport]:
     period = await _supervisor_period(request)
     database, now = request.app[DATABASE], request.app[CLOCK]()
-    current = await database.run(requests_report, period=period, now=now)
-    previous = await database.run(requests_report, period=period.previous(), now=now)
+    names = {code: t.name for code, t in request.app[REQUEST_POLICY]().kb.topics.items()}
+    current = await database.run(requests_report, period=period, now=now, topic_names=names)
+    previous = await database.run(
+        requests_report, period=period.previous(), now=now, topic_names=names
+    )
     return period, current, previous
 
 

@@ -112,7 +112,8 @@ PERIOD = {"from": "2026-11-23", "to": "2026-11-23", "days": 1, "time_zone": "Ame
 
 async def test_the_request_measures_of_a_hand_computed_day(db: Database) -> None:
     await a_day_of_requests_and_messages(db)
-    report = await db.run(requests_report, period=MONDAY, now=NOW)
+    names = {"graffiti": "Graffiti", "bulky": "Bulky item pickup"}  # parking is not in it
+    report = await db.run(requests_report, period=MONDAY, now=NOW, topic_names=names)
     assert report.as_dict() == {
         "period": PERIOD,
         "opened": 5,  # 1, 2, 3, 4, 7
@@ -126,9 +127,27 @@ async def test_the_request_measures_of_a_hand_computed_day(db: Database) -> None
             {"department": "Transportation", "opened": 2, "open_now": 0, "overdue_now": 0},
         ],
         "by_topic": [
-            {"service_code": "graffiti", "opened": 2, "open_now": 1, "overdue_now": 1},
-            {"service_code": "parking", "opened": 2, "open_now": 0, "overdue_now": 0},
-            {"service_code": "bulky", "opened": 1, "open_now": 1, "overdue_now": 0},
+            {
+                "service_code": "graffiti",
+                "name": "Graffiti",
+                "opened": 2,
+                "open_now": 1,
+                "overdue_now": 1,
+            },
+            {
+                "service_code": "parking",
+                "name": None,
+                "opened": 2,
+                "open_now": 0,
+                "overdue_now": 0,
+            },
+            {
+                "service_code": "bulky",
+                "name": "Bulky item pickup",
+                "opened": 1,
+                "open_now": 1,
+                "overdue_now": 0,
+            },
         ],
         "by_channel": [
             {"source": "agent", "opened": 2, "open_now": 1, "overdue_now": 1},

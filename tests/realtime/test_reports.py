@@ -19,6 +19,7 @@ from tests.actions.test_reports import a_day
 from tests.actions.test_reports_requests import a_day_of_requests_and_messages
 from tests.conftest import LiveServer, add_staff_member
 
+GRAFFITI = "Graffiti Removal"  # its name in knowledge_base/topics.toml
 ROUTES = ("requests", "requests.csv", "after-hours", "after-hours.csv")
 MONDAY = "from=2026-11-23&to=2026-11-23"
 # Tuesday 24 November, 10 a.m. in Pasadena: "today" when no dates are given.
@@ -186,6 +187,7 @@ async def test_requests_and_after_hours_as_json_and_csv(server: LiveServer) -> N
         assert current["service_level"] == {"resolved_within": 1, "share": 0.3333}
         assert current["by_topic"][0] == {
             "service_code": "graffiti",
+            "name": GRAFFITI,
             "opened": 2,
             "open_now": 1,
             "overdue_now": 1,
@@ -220,6 +222,8 @@ async def test_requests_and_after_hours_as_json_and_csv(server: LiveServer) -> N
                 assert cells["current", "requests", "", "service_level.share"] == "0.3333"
                 assert cells["current", "by_department", "Public Works", "opened"] == "3"
                 assert cells["current", "by_topic", "parking", "opened"] == "2"
+                assert cells["current", "by_topic", "graffiti", "name"] == GRAFFITI
+                assert cells["current", "by_topic", "parking", "name"] == ""
                 assert cells["current", "by_channel", "open311", "opened"] == "1"
                 assert cells["previous", "by_department", "Parks", "overdue_now"] == "1"
             else:
