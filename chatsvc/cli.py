@@ -350,14 +350,7 @@ async def mail_in(settings: Settings) -> int:
         log.error("cannot start: %s", exc)
         return 1
     log.info("chatsvc mail-in listening on %s:%d", settings.mail_in_host, app[MAIL_IN].port)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    log.info("chatsvc mail-in stopping")
-    await runner.cleanup()
-    return 0
+    return await _until_signal(runner, "chatsvc mail-in")
 
 
 async def serve(settings: Settings) -> int:
@@ -388,11 +381,16 @@ async def serve(settings: Settings) -> int:
     log.info("chatsvc listening on http://%s:%d", host, port)
     if settings.host in {"127.0.0.1", "0.0.0.0", "localhost"}:
         log.info("demo city page with the chat widget: http://localhost:%d/", port)
+    return await _until_signal(runner, "chatsvc")
+
+
+async def _until_signal(runner: web.AppRunner, name: str) -> int:
+    """Run until SIGINT or SIGTERM, then stop the app in order."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    log.info("chatsvc stopping")
+    log.info("%s stopping", name)
     await runner.cleanup()
     return 0

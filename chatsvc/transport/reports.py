@@ -6,9 +6,10 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from aiohttp import web
 
@@ -34,94 +35,74 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+Row = tuple[str, str, str, Any]  # (table, row, measure, value)
+
+
+@dataclass(frozen=True)
+class ReportKind(Generic[Report]):
+    """A report: how one period's figures are computed, and flattened for a spreadsheet."""
+
+    name: str  # its path under /agent/reports/ and its CSV file's name
+    compute: Callable[[web.Request, Period], Awaitable[Report]]
+    rows: Callable[[Report], list[Row]]
+    as_dict: Callable[[Report], dict[str, Any]]
+
+
 def add_report_routes(app: web.Application) -> None:
-    app.router.add_get("/agent/reports/chats", chats_json)
-    app.router.add_get("/agent/reports/chats.csv", chats_csv)
-    app.router.add_get("/agent/reports/requests", requests_json)
-    app.router.add_get("/agent/reports/requests.csv", requests_csv)
-    app.router.add_get("/agent/reports/after-hours", after_hours_json)
-    app.router.add_get("/agent/reports/after-hours.csv", after_hours_csv)
+    for kind in REPORTS:
+        app.router.add_get(f"/agent/reports/{kind.name}", _json_view(kind))
+        app.router.add_get(f"/agent/reports/{kind.name}.csv", _csv_view(kind))
 
 
-async def chats_json(request: web.Request) -> web.Response:
-    """The chat measures of a period and of the period before it."""
-    _, current, previous = await _figures(request)
-    return web.json_response(
-        {"current": current.as_dict(), "previous": previous.as_dict()},
-        headers={"Cache-Control": "no-store"},
-    )
+def _json_view(kind: ReportKind[Any]) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def view(request: web.Request) -> web.Response:
+        """A report's figures for a period and for the period before it."""
+        _, current, previous = await _both_periods(request, kind)
+        return web.json_response(
+            {"current": kind.as_dict(current), "previous": kind.as_dict(previous)},
+            headers={"Cache-Control": "no-store"},
+        )
+
+    return view
 
 
-async def chats_csv(request: web.Request) -> web.Response:
-    """The same figures as one CSV table, a row per figure, for a spreadsheet."""
-    period, current, previous = await _figures(request)
-    return _csv_response(
-        "chats",
-        period,
-        ((current.chats.period, current), (previous.chats.period, previous)),
-        csv_rows,
-    )
+def _csv_view(kind: ReportKind[Any]) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def view(request: web.Request) -> web.Response:
+        """The same figures as one CSV table, a row per figure, for a spreadsheet."""
+        period, current, previous = await _both_periods(request, kind)
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(["period", "from", "to", "table", "row", "measure", "value"])
+        for label, of, report in (
+            ("current", period, current),
+            ("previous", period.previous(), previous),
+        ):
+            start, end = of.start.isoformat(), of.end.isoformat()
+            for table, row, measure, value in kind.rows(report):
+                writer.writerow(
+                    [safe_cell(v) for v in (label, start, end, table, row, measure, value)]
+                )
+        filename = f"{kind.name}-{period.start.isoformat()}-to-{period.end.isoformat()}.csv"
+        return web.Response(
+            text=out.getvalue(),
+            content_type="text/csv",
+            charset="utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="{filename}"',
+                "Cache-Control": "no-store",
+            },
+        )
+
+    return view
 
 
-async def requests_json(request: web.Request) -> web.Response:
-    """The service requests of a period and of the period before it."""
-    _, current, previous = await _requests(request)
-    return web.json_response(
-        {"current": current.as_dict(), "previous": previous.as_dict()},
-        headers={"Cache-Control": "no-store"},
-    )
-
-
-async def requests_csv(request: web.Request) -> web.Response:
-    period, current, previous = await _requests(request)
-    return _csv_response(
-        "requests", period, ((current.period, current), (previous.period, previous)), request_rows
-    )
-
-
-async def after_hours_json(request: web.Request) -> web.Response:
-    """The after-hours messages of a period and of the period before it."""
-    _, current, previous = await _after_hours(request)
-    return web.json_response(
-        {"current": current.as_dict(), "previous": previous.as_dict()},
-        headers={"Cache-Control": "no-store"},
-    )
-
-
-async def after_hours_csv(request: web.Request) -> web.Response:
-    period, current, previous = await _after_hours(request)
-    return _csv_response(
-        "after-hours",
-        period,
-        ((current.period, current), (previous.period, previous)),
-        after_hours_rows,
-    )
-
-
-def _csv_response(
-    name: str,
-    period: Period,
-    reports: Iterable[tuple[Period, Report]],
-    rows_of: Callable[[Report], list[tuple[str, str, str, Any]]],
-) -> web.Response:
-    """The current and previous figures as one table, a row per figure."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["period", "from", "to", "table", "row", "measure", "value"])
-    for label, (of, report) in zip(("current", "previous"), reports, strict=True):
-        start, end = of.start.isoformat(), of.end.isoformat()
-        for table, row, measure, value in rows_of(report):
-            writer.writerow([safe_cell(v) for v in (label, start, end, table, row, measure, value)])
-    filename = f"{name}-{period.start.isoformat()}-to-{period.end.isoformat()}.csv"
-    return web.Response(
-        text=out.getvalue(),
-        content_type="text/csv",
-        charset="utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "Cache-Control": "no-store",
-        },
-    )
+async def _both_periods(
+    request: web.Request, kind: ReportKind[Report]
+) -> tuple[Period, Report, Report]:
+    period = await _supervisor_period(request)
+    current = await kind.compute(request, period)
+    previous = await kind.compute(request, period.previous())
+    return period, current, previous
 
 
 def csv_rows(figures: ChatFigures) -> list[tuple[str, str, str, Any]]:
@@ -207,33 +188,29 @@ async def _supervisor_period(request: web.Request) -> Period:
     return _period(request)
 
 
-async def _figures(request: web.Request) -> tuple[Period, ChatFigures, ChatFigures]:
-    period = await _supervisor_period(request)
-    database, sl = request.app[DATABASE], request.app[SETTINGS].service_level_seconds
-    current = await database.run(chat_figures, period=period, service_level_seconds=sl)
-    previous = await database.run(chat_figures, period=period.previous(), service_level_seconds=sl)
-    return period, current, previous
+async def _chats(request: web.Request, period: Period) -> ChatFigures:
+    sl = request.app[SETTINGS].service_level_seconds
+    return await request.app[DATABASE].run(chat_figures, period=period, service_level_seconds=sl)
 
 
-async def _requests(request: web.Request) -> tuple[Period, RequestsReport, RequestsReport]:
-    period = await _supervisor_period(request)
-    database, now = request.app[DATABASE], request.app[CLOCK]()
+async def _requests(request: web.Request, period: Period) -> RequestsReport:
     names = {code: t.name for code, t in request.app[REQUEST_POLICY]().kb.topics.items()}
-    current = await database.run(requests_report, period=period, now=now, topic_names=names)
-    previous = await database.run(
-        requests_report, period=period.previous(), now=now, topic_names=names
+    return await request.app[DATABASE].run(
+        requests_report, period=period, now=request.app[CLOCK](), topic_names=names
     )
-    return period, current, previous
 
 
-async def _after_hours(
-    request: web.Request,
-) -> tuple[Period, AfterHoursReport, AfterHoursReport]:
-    period = await _supervisor_period(request)
-    database, now = request.app[DATABASE], request.app[CLOCK]()
-    current = await database.run(after_hours_report, period=period, now=now)
-    previous = await database.run(after_hours_report, period=period.previous(), now=now)
-    return period, current, previous
+async def _after_hours(request: web.Request, period: Period) -> AfterHoursReport:
+    return await request.app[DATABASE].run(
+        after_hours_report, period=period, now=request.app[CLOCK]()
+    )
+
+
+REPORTS: tuple[ReportKind[Any], ...] = (
+    ReportKind("chats", _chats, csv_rows, ChatFigures.as_dict),
+    ReportKind("requests", _requests, request_rows, RequestsReport.as_dict),
+    ReportKind("after-hours", _after_hours, after_hours_rows, AfterHoursReport.as_dict),
+)
 
 
 def _period(request: web.Request) -> Period:

@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
+import pytest
+
 from chatsvc.clock import utc_now
 from chatsvc.db.models import OutboxMail, ResidentConnection, ResumeLink
 from chatsvc.settings import Settings
@@ -62,7 +64,7 @@ class Chat:
         return [m for m in await stored_rows(self.server, OutboxMail) if m.kind == "unread_replies"]
 
 
-async def open_chat(
+async def _open_chat(
     make_settings: Callable[..., Settings],
     start_server: Callable[..., Awaitable[LiveServer]],
     resident_client: Residents,
@@ -92,6 +94,27 @@ async def open_chat(
     return chat
 
 
+OpenChat = Callable[..., Awaitable[Chat]]
+
+
+@pytest.fixture
+def open_chat(
+    make_settings: Callable[..., Settings],
+    start_server: Callable[..., Awaitable[LiveServer]],
+    resident_client: Residents,
+    agent_client: Agents,
+    smtp_server: Callable[..., Inbox],
+) -> OpenChat:
+    """Factory: a live chat with an agent, on a server with these settings changed."""
+
+    async def open_(**settings: Any) -> Chat:
+        return await _open_chat(
+            make_settings, start_server, resident_client, agent_client, smtp_server, **settings
+        )
+
+    return open_
+
+
 def link_code(mail: EmailMessage) -> str:
     body = mail.get_content().replace("\r\n", "\n")
     match = LINK.search(body)
@@ -100,13 +123,10 @@ def link_code(mail: EmailMessage) -> str:
 
 
 async def test_replies_left_unread_make_one_mail_whose_link_reopens_the_chat_once(
-    make_settings: Callable[..., Settings],
-    start_server: Callable[..., Awaitable[LiveServer]],
+    open_chat: OpenChat,
     resident_client: Residents,
-    agent_client: Agents,
-    smtp_server: Callable[..., Inbox],
 ) -> None:
-    chat = await open_chat(make_settings, start_server, resident_client, agent_client, smtp_server)
+    chat = await open_chat()
     await chat.agent.ok("note", {"conversation_id": chat.cid, "text": "Staff only: SECRET-NOTE"})
     await chat.resident_leaves()
     first = await chat.reply("Your pickup is booked for Tuesday.")
@@ -171,18 +191,10 @@ async def test_replies_left_unread_make_one_mail_whose_link_reopens_the_chat_onc
 
 
 async def test_a_link_expires_and_an_expired_one_changes_nothing(
-    make_settings: Callable[..., Settings],
-    start_server: Callable[..., Awaitable[LiveServer]],
+    open_chat: OpenChat,
     resident_client: Residents,
-    agent_client: Agents,
-    smtp_server: Callable[..., Inbox],
 ) -> None:
     chat = await open_chat(
-        make_settings,
-        start_server,
-        resident_client,
-        agent_client,
-        smtp_server,
         resume_link_ttl=timedelta(days=2),
     )
     await chat.resident_leaves()
@@ -204,13 +216,10 @@ async def test_a_link_expires_and_an_expired_one_changes_nothing(
 
 
 async def test_no_mail_when_the_resident_comes_back_or_reads_and_never_for_the_assistant(
-    make_settings: Callable[..., Settings],
-    start_server: Callable[..., Awaitable[LiveServer]],
+    open_chat: OpenChat,
     resident_client: Residents,
-    agent_client: Agents,
-    smtp_server: Callable[..., Inbox],
 ) -> None:
-    chat = await open_chat(make_settings, start_server, resident_client, agent_client, smtp_server)
+    chat = await open_chat()
     # Another chat with the assistant only, left: its answers are never mailed.
     assistant_only = await resident_client(chat.server.url)
     await assistant_only.start(question="When is bulky item pickup?", email="bo@example.com")
@@ -238,13 +247,10 @@ async def test_no_mail_when_the_resident_comes_back_or_reads_and_never_for_the_a
 
 
 async def test_later_replies_make_another_mail_only_after_the_resident_came_back(
-    make_settings: Callable[..., Settings],
-    start_server: Callable[..., Awaitable[LiveServer]],
+    open_chat: OpenChat,
     resident_client: Residents,
-    agent_client: Agents,
-    smtp_server: Callable[..., Inbox],
 ) -> None:
-    chat = await open_chat(make_settings, start_server, resident_client, agent_client, smtp_server)
+    chat = await open_chat()
     await chat.resident_leaves()
     await chat.reply("First answer.")
     await chat.sweep()
@@ -276,19 +282,11 @@ async def test_later_replies_make_another_mail_only_after_the_resident_came_back
 
 async def test_two_processes_sweeping_at_once_send_one_mail(
     postgres_url: str,
-    make_settings: Callable[..., Settings],
+    open_chat: OpenChat,
     start_server: Callable[..., Awaitable[LiveServer]],
-    resident_client: Residents,
-    agent_client: Agents,
-    smtp_server: Callable[..., Inbox],
 ) -> None:
     """Two servers on one PostgreSQL database (the embedded SQLite default is one process)."""
     chat = await open_chat(
-        make_settings,
-        start_server,
-        resident_client,
-        agent_client,
-        smtp_server,
         database_url=postgres_url,
         auto_migrate=True,
     )
@@ -310,13 +308,10 @@ async def test_two_processes_sweeping_at_once_send_one_mail(
 
 
 async def test_a_chat_ended_meanwhile_is_mailed_and_reopens_to_be_read(
-    make_settings: Callable[..., Settings],
-    start_server: Callable[..., Awaitable[LiveServer]],
+    open_chat: OpenChat,
     resident_client: Residents,
-    agent_client: Agents,
-    smtp_server: Callable[..., Inbox],
 ) -> None:
-    chat = await open_chat(make_settings, start_server, resident_client, agent_client, smtp_server)
+    chat = await open_chat()
     await chat.resident_leaves()
     await chat.reply("Your request number is 26-000123. Have a good day!")
     await chat.agent.ok("close", {"conversation_id": chat.cid, "disposition": "resolved"})
@@ -337,11 +332,7 @@ async def test_a_chat_ended_meanwhile_is_mailed_and_reopens_to_be_read(
 
 
 async def test_answering_the_unread_replies_mail_reaches_the_agent_in_the_chat(
-    make_settings: Callable[..., Settings],
-    start_server: Callable[..., Awaitable[LiveServer]],
-    resident_client: Residents,
-    agent_client: Agents,
-    smtp_server: Callable[..., Inbox],
+    open_chat: OpenChat,
 ) -> None:
     # The whole loop: the agent answers after the resident left, the mail goes out through a
     # real SMTP server with the chat's reply address, and the resident's answer to it comes back
@@ -349,11 +340,6 @@ async def test_answering_the_unread_replies_mail_reaches_the_agent_in_the_chat(
     from tests.realtime.test_mail_replies import DOMAIN, answer, send_reply
 
     chat = await open_chat(
-        make_settings,
-        start_server,
-        resident_client,
-        agent_client,
-        smtp_server,
         mail_reply_domain=DOMAIN,
         mail_reply_secret="a test secret, not a real one",
         mail_in_port=0,
