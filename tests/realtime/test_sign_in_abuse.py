@@ -16,9 +16,11 @@ import pytest
 from chatsvc.actions import accounts
 from chatsvc.clock import utc_now
 from chatsvc.settings import Settings
+from chatsvc.transport.sign_in_guard import SIGN_IN_GUARD
 from chatsvc.transport.state import DATABASE
 from tests.conftest import TIMEOUT, LiveServer, ResidentClient
 from tests.realtime.test_staff import NOW, PASSWORD
+from tests.waiting import eventually
 
 FORM = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -125,8 +127,11 @@ async def test_sign_ins_beyond_the_cap_are_refused_before_any_hashing(
             return await sign_in(http, server, "maria", f"wrong {n}")
 
     pending = [asyncio.create_task(attempt(n)) for n in range(3)]
-    # Wait until the one worker has started (it is held there).
+    # Wait until the one worker has started (it is held there) and the other two wait behind
+    # it: under load their posts can arrive after the ninth, which would then queue instead.
     await asyncio.wait_for(asyncio.to_thread(started.wait, TIMEOUT), TIMEOUT)
+    guard = server.app[SIGN_IN_GUARD]
+    await eventually(lambda: guard.pending, lambda n: n == 3, what="three sign-ins pending")
     # The pool and its queue are full: the next one is refused at once, not queued.
     status, page, headers = await asyncio.wait_for(attempt(9), TIMEOUT)
     assert status == 429, page
