@@ -118,7 +118,13 @@ async def assistant_turn(
         now,
         author=kb.center.assistant_name,
         quick_replies=reply.quick_replies,
-        decision=reply.decision,
+        # With what the matcher made of the message: the hand-over it made (or would have
+        # made, had the center been open), for the assistant's report.
+        decision={
+            **reply.decision,
+            **({"handoff": reply.handoff} if reply.handoff else {}),
+            **({"wanted": reply.wanted} if reply.wanted else {}),
+        },
     )
     conversation.assistant_misses = reply.misses
     if reply.topic:

@@ -1,6 +1,7 @@
 """Reports for supervisors: the center's measures of the chat channel, computed in SQL."""
 
 from chatsvc.reports.after_hours import AfterHoursReport, after_hours_report
+from chatsvc.reports.assistant import AssistantReport, assistant_report, grouped
 from chatsvc.reports.chats import (
     AgentReport,
     ChatFigures,
@@ -18,15 +19,18 @@ __all__ = [
     "MAX_DAYS",
     "AfterHoursReport",
     "AgentReport",
+    "AssistantReport",
     "ChatFigures",
     "ChatReport",
     "HourlyReport",
     "Period",
     "RequestsReport",
     "after_hours_report",
+    "assistant_report",
     "by_agent",
     "by_hour_and_weekday",
     "chat_figures",
     "chat_report",
+    "grouped",
     "requests_report",
 ]

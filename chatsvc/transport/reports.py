@@ -7,20 +7,24 @@ import csv
 import io
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Generic, TypeVar
 
 from aiohttp import web
 
+from chatsvc.actions.conversations import iso_utc
 from chatsvc.errors import ChatError, Forbidden
 from chatsvc.reports import (
     AfterHoursReport,
+    AssistantReport,
     ChatFigures,
     Period,
     RequestsReport,
     after_hours_report,
+    assistant_report,
     chat_figures,
+    grouped,
     requests_report,
 )
 from chatsvc.transport.staff import current_staff
@@ -43,7 +47,9 @@ class ReportKind(Generic[Report]):
     """A report: how one period's figures are computed, and flattened for a spreadsheet."""
 
     name: str  # its path under /agent/reports/ and its CSV file's name
-    compute: Callable[[web.Request, Period], Awaitable[Report]]
+    # The figures of a period; `detail` false for the period compared with, whose lists (the
+    # assistant's questions) nobody reads.
+    compute: Callable[[web.Request, Period, bool], Awaitable[Report]]
     rows: Callable[[Report], list[Row]]
     as_dict: Callable[[Report], dict[str, Any]]
 
@@ -100,8 +106,8 @@ async def _both_periods(
     request: web.Request, kind: ReportKind[Report]
 ) -> tuple[Period, Report, Report]:
     period = await _supervisor_period(request)
-    current = await kind.compute(request, period)
-    previous = await kind.compute(request, period.previous())
+    current = await kind.compute(request, period, True)
+    previous = await kind.compute(request, period.previous(), False)
     return period, current, previous
 
 
@@ -178,6 +184,34 @@ def after_hours_rows(report: AfterHoursReport) -> list[tuple[str, str, str, Any]
     return [("after_hours", "", measure, value) for measure, value in _flatten(figures)]
 
 
+def assistant_rows(report: AssistantReport) -> list[Row]:
+    """Flatten the assistant's tables; each question it could not answer is a row of its own."""
+    figures = report.as_dict()
+    rows: list[Row] = [
+        ("assistant", "", "answers", figures["answers"]),
+        ("assistant", "", "conversations", figures["conversations"]),
+    ]
+    for table in ("intents", "bands", "languages", "handovers", "unanswered"):
+        rows += [(table, name, "answers", n) for name, n in figures[table].items()]
+    rows += [
+        ("by_topic", f"{t['code']} {t['name']}", measure, t[measure])
+        for t in figures["topics"]
+        for measure in ("asked", "confident", "unsure")
+    ]
+    rows += [("by_article", a["title"], "answers", a["answers"]) for a in figures["articles"]]
+    for number, group in enumerate(report.groups, 1):
+        for q in group.questions:
+            rows.append(
+                (
+                    "unanswered_questions",
+                    f"group {number} ({group.count}), chat {q.conversation_id}, {iso_utc(q.at)}",
+                    q.kind,
+                    q.text,
+                )
+            )
+    return rows
+
+
 async def _supervisor_period(request: web.Request) -> Period:
     """The period asked for, once the caller is known to be a supervisor or an admin."""
     signed_in = await current_staff(request)
@@ -188,28 +222,40 @@ async def _supervisor_period(request: web.Request) -> Period:
     return _period(request)
 
 
-async def _chats(request: web.Request, period: Period) -> ChatFigures:
+async def _chats(request: web.Request, period: Period, detail: bool) -> ChatFigures:
     sl = request.app[SETTINGS].service_level_seconds
     return await request.app[DATABASE].run(chat_figures, period=period, service_level_seconds=sl)
 
 
-async def _requests(request: web.Request, period: Period) -> RequestsReport:
+async def _requests(request: web.Request, period: Period, detail: bool) -> RequestsReport:
     names = {code: t.name for code, t in request.app[REQUEST_POLICY]().kb.topics.items()}
     return await request.app[DATABASE].run(
         requests_report, period=period, now=request.app[CLOCK](), topic_names=names
     )
 
 
-async def _after_hours(request: web.Request, period: Period) -> AfterHoursReport:
+async def _after_hours(request: web.Request, period: Period, detail: bool) -> AfterHoursReport:
     return await request.app[DATABASE].run(
         after_hours_report, period=period, now=request.app[CLOCK]()
     )
+
+
+async def _assistant(request: web.Request, period: Period, detail: bool) -> AssistantReport:
+    kb = request.app[REQUEST_POLICY]().kb
+    report = await request.app[DATABASE].run(
+        assistant_report,
+        period=period,
+        topic_names={code: t.name for code, t in kb.topics.items()},
+        article_titles={a.id: a.title for a in kb.articles},
+    )
+    return await grouped(report) if detail else replace(report, questions=())
 
 
 REPORTS: tuple[ReportKind[Any], ...] = (
     ReportKind("chats", _chats, csv_rows, ChatFigures.as_dict),
     ReportKind("requests", _requests, request_rows, RequestsReport.as_dict),
     ReportKind("after-hours", _after_hours, after_hours_rows, AfterHoursReport.as_dict),
+    ReportKind("assistant", _assistant, assistant_rows, AssistantReport.as_dict),
 )
 
 

@@ -91,6 +91,7 @@ async def chat(
                 created_at=at,
             )
         )
+    conversation.last_seq = len(texts)  # as the actions keep it: a sweep's notice comes next
     return conversation.id
 
 

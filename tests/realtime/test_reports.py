@@ -17,10 +17,18 @@ from chatsvc.settings import Settings
 from chatsvc.transport.state import DATABASE
 from tests.actions.test_reports import a_day
 from tests.actions.test_reports_requests import a_day_of_requests_and_messages
-from tests.conftest import LiveServer, add_staff_member
+from tests.conftest import LiveServer, ResidentClient, add_staff_member
+from tests.realtime.test_assistant_chat import say
 
 GRAFFITI = "Graffiti Removal"  # its name in knowledge_base/topics.toml
-ROUTES = ("requests", "requests.csv", "after-hours", "after-hours.csv")
+ROUTES = (
+    "requests",
+    "requests.csv",
+    "after-hours",
+    "after-hours.csv",
+    "assistant",
+    "assistant.csv",
+)
 MONDAY = "from=2026-11-23&to=2026-11-23"
 # Tuesday 24 November, 10 a.m. in Pasadena: "today" when no dates are given.
 TUESDAY = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)
@@ -232,3 +240,41 @@ async def test_requests_and_after_hours_as_json_and_csv(server: LiveServer) -> N
                     "44100.0"
                 )
                 assert cells["previous", "after_hours", "", "answered_on_time"] == "1"
+
+
+async def test_the_questions_the_assistant_could_not_answer_link_to_their_chat(
+    server: LiveServer, resident_client: Callable[..., Awaitable[ResidentClient]]
+) -> None:
+    """Real chats on the real server: two misses in a row hand over, and the supervisor's
+    report lists both questions as one group, linked to the chat, in JSON and in the CSV."""
+    resident = await resident_client(server.url)
+    ack = await resident.start(question="=1+2 my flibbertigibbet is wonky")
+    chat_id = ack["conversation"]["id"]
+    assert ack["messages"][-1]["author_kind"] == "assistant"
+    await say(resident, "the flibbertigibbet is still wonky")
+    headers = await cookie_of(server, "supervisor")
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{server.url}/agent/reports/assistant", headers=headers) as r:
+            assert r.status == 200
+            body = await r.json()
+        async with http.get(f"{server.url}/agent/reports/assistant.csv", headers=headers) as r:
+            assert r.status == 200
+            rows = list(csv.reader(io.StringIO(await r.text())))
+    today = body["current"]
+    assert today["handovers"] == {"no_match": 1}
+    assert today["unanswered"] == {"no_match": 1, "unsure": 0, "handed_over": 1, "total": 2}
+    (group,) = today["groups"]
+    assert group["count"] == 2
+    assert [(q["kind"], q["conversation_id"]) for q in group["questions"]] == [
+        ("handed_over", chat_id),
+        ("no_match", chat_id),
+    ]
+    assert group["questions"][1]["text"] == "=1+2 my flibbertigibbet is wonky"
+    # The period compared with carries its counts, not its questions.
+    assert body["previous"]["groups"] == [] and body["previous"]["answers"] == 0
+    questions = [r for r in rows if r[3] == "unanswered_questions"]
+    assert [r[6] for r in questions] == [
+        "the flibbertigibbet is still wonky",
+        "'=1+2 my flibbertigibbet is wonky",
+    ]
+    assert all(f"chat {chat_id}" in r[4] for r in questions)
