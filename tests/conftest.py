@@ -176,7 +176,8 @@ async def stored_rows(server: LiveServer, model: Any) -> list[Any]:
     """Every row of `model` in the server's database, oldest first (through the models)."""
 
     async def read(session: Any) -> list[Any]:
-        return list(await session.scalars(select(model).order_by(model.id)))
+        key = model.id if hasattr(model, "id") else model.__mapper__.primary_key[0]
+        return list(await session.scalars(select(model).order_by(key)))
 
     rows: list[Any] = await server.app[DATABASE].run(read)
     return rows

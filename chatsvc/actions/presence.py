@@ -22,8 +22,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, delete, exists, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatsvc import notices
@@ -37,7 +40,7 @@ from chatsvc.actions.conversations import (
     append_drafts,
     iso_utc,
 )
-from chatsvc.db.models import AgentConnection, Conversation, Staff
+from chatsvc.db.models import AgentConnection, Conversation, Staff, StaffingMinute
 from chatsvc.errors import ChatError, Forbidden, NotFound
 
 # An agent routing may give a chat to now: available, enabled, connected, and not in a grace
@@ -387,3 +390,18 @@ async def enabled_staff(session: AsyncSession, staff_id: int, *, lock: bool = Fa
     if staff is None or staff.disabled:
         raise NotFound("There is no such staff member.")
     return staff
+
+
+async def record_staffing(session: AsyncSession, *, now: datetime, zone: ZoneInfo) -> bool:
+    """Write how many agents are on duty in `now`'s minute, unless a process already did; say
+    whether this call wrote it. The reports read these samples as agents available per hour."""
+    minute = now.replace(second=0, microsecond=0)
+    local = minute.astimezone(zone)
+    on_duty = await session.scalar(select(func.count()).select_from(Staff).where(ON_DUTY))
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    written = await session.execute(
+        insert(StaffingMinute)
+        .values(minute=minute, on_duty=int(on_duty or 0), weekday=local.weekday(), hour=local.hour)
+        .on_conflict_do_nothing()
+    )
+    return bool(getattr(written, "rowcount", 0))

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Text,
     TypeDecorator,
@@ -527,6 +528,20 @@ class ServerSecret(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(128))
+
+
+class StaffingMinute(Base):
+    """How many agents were on duty (routing could give them a chat) in one minute (UTC, to the
+    minute), with its weekday and hour in the center's zone then: the reports set the staffing
+    of each hour against the chats it brought. Whichever process samples a minute first writes
+    its row; the others find it there."""
+
+    __tablename__ = "staffing_minutes"
+
+    minute: Mapped[datetime] = mapped_column(primary_key=True)
+    on_duty: Mapped[int] = mapped_column(Integer)
+    weekday: Mapped[int] = mapped_column(SmallInteger)  # 0 Monday … 6 Sunday
+    hour: Mapped[int] = mapped_column(SmallInteger)
 
 
 class SignInThrottle(Base):

@@ -29,7 +29,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import CTE
 
 from chatsvc.actions.conversation_state import ConversationStatus
-from chatsvc.db.models import Conversation, ConversationNote, ConversationRating, Message, Staff
+from chatsvc.db.models import (
+    Conversation,
+    ConversationNote,
+    ConversationRating,
+    Message,
+    Staff,
+    StaffingMinute,
+)
 from chatsvc.reports.period import Period
 
 JOINED_SUFFIX = " joined the chat."  # queue.assign_all writes "<first name> joined the chat."
@@ -114,22 +121,33 @@ class HourCell:
     weekday: int  # 0 Monday … 6 Sunday, in the center's zone
     hour: int  # 0 … 23, in the center's zone
     offered: int
+    # Agents on duty in that hour, averaged over the minutes sampled in it (None: none sampled,
+    # the service was not running), and how many minutes were sampled.
+    agents_available: float | None = None
+    minutes_sampled: int = 0
 
 
 @dataclass(frozen=True)
 class HourlyReport:
-    """Chats offered per weekday and hour. Agent availability is not recorded over time
-    (presence keeps only each agent's current status), so it is not reported."""
+    """Chats offered per weekday and hour, against the agents on duty then (sampled each minute
+    while the service runs: `staffing_minutes`)."""
 
     period: Period
-    cells: tuple[HourCell, ...]  # only the hours with chats, Monday 0:00 first
-    agents_available_recorded: bool = False
+    cells: tuple[HourCell, ...]  # the hours with chats or samples, Monday 0:00 first
+    agents_available_recorded: bool = False  # any minute of the period was sampled
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "period": period_dict(self.period),
             "cells": [
-                {"weekday": c.weekday, "hour": c.hour, "offered": c.offered} for c in self.cells
+                {
+                    "weekday": c.weekday,
+                    "hour": c.hour,
+                    "offered": c.offered,
+                    "agents_available": c.agents_available,
+                    "minutes_sampled": c.minutes_sampled,
+                }
+                for c in self.cells
             ],
             "agents_available_recorded": self.agents_available_recorded,
         }
@@ -323,7 +341,8 @@ async def by_hour_and_weekday(session: AsyncSession, *, period: Period) -> Hourl
     """Chats offered per weekday and hour of the day, in the center's time zone.
 
     The database groups by UTC minute (so any zone's offset, whole hour or not, maps exactly);
-    the minutes are then placed in the zone's weekday and hour.
+    the minutes are then placed in the zone's weekday and hour. The agents on duty come from
+    the minutes sampled (`presence.record_staffing`), placed in the zone's hour when sampled.
     """
     minute = _utc_minute(session, Conversation.created_at).label("minute")
     rows = await session.execute(
@@ -340,8 +359,22 @@ async def by_hour_and_weekday(session: AsyncSession, *, period: Period) -> Hourl
         local = local.astimezone(period.zone)
         key = (local.weekday(), local.hour)
         counts[key] = counts.get(key, 0) + int(n)
-    cells = tuple(HourCell(w, h, counts[w, h]) for w, h in sorted(counts))
-    return HourlyReport(period, cells)
+    sampled = await session.execute(
+        select(
+            StaffingMinute.weekday,
+            StaffingMinute.hour,
+            func.avg(StaffingMinute.on_duty),
+            func.count(),
+        )
+        .where(StaffingMinute.minute >= period.starts_at, StaffingMinute.minute < period.ends_at)
+        .group_by(StaffingMinute.weekday, StaffingMinute.hour)
+    )
+    staffing = {(int(w), int(h)): (round(float(avg), 2), int(n)) for w, h, avg, n in sampled}
+    cells = tuple(
+        HourCell(w, h, counts.get((w, h), 0), *staffing.get((w, h), (None, 0)))
+        for w, h in sorted({*counts, *staffing})
+    )
+    return HourlyReport(period, cells, agents_available_recorded=bool(staffing))
 
 
 async def by_agent(session: AsyncSession, *, period: Period) -> AgentReport:

@@ -13,7 +13,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from aiohttp import web
 
@@ -63,6 +63,7 @@ class Dispatcher:
         self._sweeper: asyncio.Task[None] | None = None
         self._every_sweep: list[Callable[[], Awaitable[None]]] = []
         self._stopping = asyncio.Event()
+        self._sampled_minute: datetime | None = None  # the last minute this process sampled
         self._told: dict[int, dict[str, int | None]] = {}  # the place each waiting resident heard
 
     # --- life cycle ------------------------------------------------------------------------
@@ -207,9 +208,19 @@ class Dispatcher:
                 abandoned.conversation_id,
                 abandoned.message_id,
             )
+        await self._sample_staffing(now)
         self.routing.request()
         for job in self._every_sweep:
             await job()
+
+    async def _sample_staffing(self, now: datetime) -> None:
+        """Once a minute, the agents on duty (for the reports); the first process to sample a
+        minute writes it, the others' insert finds it there."""
+        minute = now.replace(second=0, microsecond=0)
+        if minute == self._sampled_minute:
+            return
+        await self.database.run(presence.record_staffing, now=now, zone=self.calendar.zone)
+        self._sampled_minute = minute
 
     def every_sweep(self, job: Callable[[], Awaitable[None]]) -> None:
         """Run `job` at the end of each sweep (its errors are the sweep's)."""

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatsvc.actions import handling, queue
+from chatsvc.actions import handling, presence, queue
 from chatsvc.db.database import Database
 from chatsvc.db.models import (
     Conversation,
@@ -223,13 +223,49 @@ async def test_the_previous_day_is_counted_apart(db: Database) -> None:
 async def test_chats_by_weekday_and_hour_in_the_centers_zone(db: Database) -> None:
     await a_day(db)
     report = await db.run(by_hour_and_weekday, period=MONDAY)
-    assert report.as_dict()["cells"] == [
-        {"weekday": 0, "hour": 9, "offered": 2},
-        {"weekday": 0, "hour": 10, "offered": 2},
-        {"weekday": 0, "hour": 11, "offered": 2},
-        {"weekday": 0, "hour": 23, "offered": 1},
+    assert [(c["weekday"], c["hour"], c["offered"]) for c in report.as_dict()["cells"]] == [
+        (0, 9, 2),
+        (0, 10, 2),
+        (0, 11, 2),
+        (0, 23, 1),
     ]
+    assert {c.agents_available for c in report.cells} == {None}
     assert report.agents_available_recorded is False
+
+
+async def test_agents_on_duty_are_sampled_each_minute_and_set_against_each_hour(
+    db: Database,
+) -> None:
+    """Ann is on duty from 9:00, Bob joins at 9:01 and goes away at 13:00; one sample a minute,
+    whoever asks first (a second process's sample of the same minute writes nothing)."""
+    await a_day(db)
+    ann = await on_duty(db, "ann-duty", idle_since=local(9, 0))
+
+    async def sample(at: datetime) -> bool:
+        written: bool = await db.run(presence.record_staffing, now=at, zone=ZONE)
+        return written
+
+    assert await sample(local(9, 0, 10)) is True
+    assert await sample(local(9, 0, 50)) is False  # the same minute
+    bob = await on_duty(db, "bob-duty", idle_since=local(9, 1))
+    assert await sample(local(9, 1, 5)) is True
+    assert await sample(local(10, 30)) is True
+    await db.run(presence.set_status, staff_id=bob, status="away", now=local(13, 0))
+    assert await sample(local(13, 0, 1)) is True
+    assert await sample(local(23, 0, 0, day=22)) is True  # Sunday: the day before
+    report = await db.run(by_hour_and_weekday, period=MONDAY)
+    cells = {(c.weekday, c.hour): c for c in report.cells}
+    assert report.agents_available_recorded is True
+    assert (cells[0, 9].offered, cells[0, 9].agents_available, cells[0, 9].minutes_sampled) == (
+        2,
+        1.5,
+        2,
+    )
+    assert (cells[0, 10].agents_available, cells[0, 10].minutes_sampled) == (2.0, 1)
+    assert (cells[0, 13].offered, cells[0, 13].agents_available) == (0, 1.0)
+    assert (cells[0, 11].agents_available, cells[0, 11].minutes_sampled) == (None, 0)
+    assert (6, 23) not in cells
+    assert ann != bob
 
 
 async def test_by_agent_counts_the_chats_each_held_at_the_end(db: Database) -> None:

@@ -5,20 +5,22 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import aiohttp
 import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatsvc.db.models import Staff
+from chatsvc.db.models import Staff, StaffingMinute
 from chatsvc.settings import Settings
 from chatsvc.transport.state import DATABASE
 from tests.actions.test_reports import a_day
 from tests.actions.test_reports_requests import a_day_of_requests_and_messages
-from tests.conftest import LiveServer, ResidentClient, add_staff_member
+from tests.conftest import LiveServer, ResidentClient, add_staff_member, stored_rows
 from tests.realtime.test_assistant_chat import say
+from tests.waiting import eventually
 
 GRAFFITI = "Graffiti Removal"  # its name in knowledge_base/topics.toml
 ROUTES = (
@@ -278,3 +280,27 @@ async def test_the_questions_the_assistant_could_not_answer_link_to_their_chat(
         "'=1+2 my flibbertigibbet is wonky",
     ]
     assert all(f"chat {chat_id}" in r[4] for r in questions)
+
+
+async def test_the_service_samples_the_agents_on_duty_once_a_minute(
+    start_server: Callable[..., Awaitable[LiveServer]],
+    make_settings: Callable[..., Settings],
+    agent_client: Callable[..., Awaitable[Any]],
+) -> None:
+    now = [TUESDAY]
+    live = await start_server(make_settings(sweep_seconds=0.1), clock=lambda: now[0])
+    await eventually(
+        lambda: stored_rows(live, StaffingMinute),
+        lambda rows: [(r.minute, r.on_duty) for r in rows] == [(TUESDAY, 0)],
+        what="the first minute sampled, nobody on duty",
+    )
+    await agent_client("ann", server=live)
+    now[0] = TUESDAY + timedelta(minutes=1, seconds=30)
+    rows = await eventually(
+        lambda: stored_rows(live, StaffingMinute),
+        lambda rows: len(rows) == 2,
+        what="the next minute sampled",
+    )
+    sampled = sorted((r.minute, r.on_duty, r.weekday, r.hour) for r in rows)
+    # Tuesday 10:00 and 10:01 in Pasadena.
+    assert sampled == [(TUESDAY, 0, 1, 10), (TUESDAY + timedelta(minutes=1), 1, 1, 10)]
