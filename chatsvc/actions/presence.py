@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -40,7 +40,7 @@ from chatsvc.actions.conversations import (
     append_drafts,
     iso_utc,
 )
-from chatsvc.db.models import AgentConnection, Conversation, Staff, StaffingMinute
+from chatsvc.db.models import AgentConnection, Conversation, Staff, StaffingHour
 from chatsvc.errors import ChatError, Forbidden, NotFound
 
 # An agent routing may give a chat to now: available, enabled, connected, and not in a grace
@@ -393,15 +393,31 @@ async def enabled_staff(session: AsyncSession, staff_id: int, *, lock: bool = Fa
 
 
 async def record_staffing(session: AsyncSession, *, now: datetime, zone: ZoneInfo) -> bool:
-    """Write how many agents are on duty in `now`'s minute, unless a process already did; say
-    whether this call wrote it. The reports read these samples as agents available per hour."""
+    """Count the agents on duty in `now`'s minute into its hour, unless a process already
+    counted that minute; say whether this call counted it. The reports read the hours as agents
+    available per weekday and hour."""
     minute = now.replace(second=0, microsecond=0)
     local = minute.astimezone(zone)
-    on_duty = await session.scalar(select(func.count()).select_from(Staff).where(ON_DUTY))
+    hour_start = local.replace(minute=0).astimezone(UTC)
+    on_duty = int(await session.scalar(select(func.count()).select_from(Staff).where(ON_DUTY)) or 0)
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    written = await session.execute(
-        insert(StaffingMinute)
-        .values(minute=minute, on_duty=int(on_duty or 0), weekday=local.weekday(), hour=local.hour)
-        .on_conflict_do_nothing()
+    new = insert(StaffingHour).values(
+        hour_start=hour_start,
+        weekday=local.weekday(),
+        hour=local.hour,
+        minutes=1,
+        on_duty_sum=on_duty,
+        last_minute=minute,
     )
-    return bool(getattr(written, "rowcount", 0))
+    counted = await session.execute(
+        new.on_conflict_do_update(
+            index_elements=[StaffingHour.hour_start],
+            set_={
+                "minutes": StaffingHour.minutes + 1,
+                "on_duty_sum": StaffingHour.on_duty_sum + on_duty,
+                "last_minute": minute,
+            },
+            where=StaffingHour.last_minute < minute,
+        )
+    )
+    return bool(getattr(counted, "rowcount", 0))

@@ -530,18 +530,21 @@ class ServerSecret(Base):
     value: Mapped[str] = mapped_column(String(128))
 
 
-class StaffingMinute(Base):
-    """How many agents were on duty (routing could give them a chat) in one minute (UTC, to the
-    minute), with its weekday and hour in the center's zone then: the reports set the staffing
-    of each hour against the chats it brought. Whichever process samples a minute first writes
-    its row; the others find it there."""
+class StaffingHour(Base):
+    """The agents on duty (those routing could give a chat) in one hour of the center's zone,
+    sampled once a minute: `minutes` samples summing to `on_duty_sum`. The hour is keyed by its
+    start in UTC (a local hour, even in a zone half an hour off UTC), with its weekday and hour in
+    the center's zone. `last_minute` is the minute last counted: whichever process samples a
+    minute first counts it, the others find it counted."""
 
-    __tablename__ = "staffing_minutes"
+    __tablename__ = "staffing_hours"
 
-    minute: Mapped[datetime] = mapped_column(primary_key=True)
-    on_duty: Mapped[int] = mapped_column(Integer)
+    hour_start: Mapped[datetime] = mapped_column(primary_key=True)
     weekday: Mapped[int] = mapped_column(SmallInteger)  # 0 Monday … 6 Sunday
     hour: Mapped[int] = mapped_column(SmallInteger)
+    minutes: Mapped[int] = mapped_column(Integer)
+    on_duty_sum: Mapped[int] = mapped_column(Integer)
+    last_minute: Mapped[datetime]
 
 
 class SignInThrottle(Base):

@@ -35,7 +35,7 @@ from chatsvc.db.models import (
     ConversationRating,
     Message,
     Staff,
-    StaffingMinute,
+    StaffingHour,
 )
 from chatsvc.reports.period import Period
 
@@ -130,7 +130,7 @@ class HourCell:
 @dataclass(frozen=True)
 class HourlyReport:
     """Chats offered per weekday and hour, against the agents on duty then (sampled each minute
-    while the service runs: `staffing_minutes`)."""
+    while the service runs, summed per hour: `staffing_hours`)."""
 
     period: Period
     cells: tuple[HourCell, ...]  # the hours with chats or samples, Monday 0:00 first
@@ -361,15 +361,19 @@ async def by_hour_and_weekday(session: AsyncSession, *, period: Period) -> Hourl
         counts[key] = counts.get(key, 0) + int(n)
     sampled = await session.execute(
         select(
-            StaffingMinute.weekday,
-            StaffingMinute.hour,
-            func.avg(StaffingMinute.on_duty),
-            func.count(),
+            StaffingHour.weekday,
+            StaffingHour.hour,
+            func.sum(StaffingHour.on_duty_sum),
+            func.sum(StaffingHour.minutes),
         )
-        .where(StaffingMinute.minute >= period.starts_at, StaffingMinute.minute < period.ends_at)
-        .group_by(StaffingMinute.weekday, StaffingMinute.hour)
+        .where(
+            StaffingHour.hour_start >= period.starts_at, StaffingHour.hour_start < period.ends_at
+        )
+        .group_by(StaffingHour.weekday, StaffingHour.hour)
     )
-    staffing = {(int(w), int(h)): (round(float(avg), 2), int(n)) for w, h, avg, n in sampled}
+    staffing = {
+        (int(w), int(h)): (round(int(total) / int(n), 2), int(n)) for w, h, total, n in sampled if n
+    }
     cells = tuple(
         HourCell(w, h, counts.get((w, h), 0), *staffing.get((w, h), (None, 0)))
         for w, h in sorted({*counts, *staffing})

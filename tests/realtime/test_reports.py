@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatsvc.db.models import Staff, StaffingMinute
+from chatsvc.db.models import Staff, StaffingHour
 from chatsvc.settings import Settings
 from chatsvc.transport.state import DATABASE
 from tests.actions.test_reports import a_day
@@ -290,17 +290,17 @@ async def test_the_service_samples_the_agents_on_duty_once_a_minute(
     now = [TUESDAY]
     live = await start_server(make_settings(sweep_seconds=0.1), clock=lambda: now[0])
     await eventually(
-        lambda: stored_rows(live, StaffingMinute),
-        lambda rows: [(r.minute, r.on_duty) for r in rows] == [(TUESDAY, 0)],
+        lambda: stored_rows(live, StaffingHour),
+        lambda rows: [(r.minutes, r.on_duty_sum) for r in rows] == [(1, 0)],
         what="the first minute sampled, nobody on duty",
     )
     await agent_client("ann", server=live)
     now[0] = TUESDAY + timedelta(minutes=1, seconds=30)
-    rows = await eventually(
-        lambda: stored_rows(live, StaffingMinute),
-        lambda rows: len(rows) == 2,
-        what="the next minute sampled",
+    (row,) = await eventually(
+        lambda: stored_rows(live, StaffingHour),
+        lambda rows: [(r.minutes, r.on_duty_sum) for r in rows] == [(2, 1)],
+        what="the next minute sampled, Ann on duty",
     )
-    sampled = sorted((r.minute, r.on_duty, r.weekday, r.hour) for r in rows)
-    # Tuesday 10:00 and 10:01 in Pasadena.
-    assert sampled == [(TUESDAY, 0, 1, 10), (TUESDAY + timedelta(minutes=1), 1, 1, 10)]
+    # Tuesday 10:00 in Pasadena.
+    assert (row.hour_start, row.weekday, row.hour) == (TUESDAY, 1, 10)
+    assert row.last_minute == TUESDAY + timedelta(minutes=1)
