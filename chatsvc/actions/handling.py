@@ -254,10 +254,14 @@ async def close_chat(
 async def close_idle(
     session: AsyncSession, *, now: datetime, idle_after: timedelta, limit: int = 100
 ) -> list[Ended]:
-    """Close conversations nobody wrote in for `idle_after` (waiting ones keep their place)."""
-    ids = list(
-        await session.scalars(
-            select(Conversation.id)
+    """Close conversations nobody wrote in for `idle_after` (waiting ones keep their place).
+
+    A chat an agent held is closed as `no_response` (the resident stopped answering); one the
+    assistant alone answered gets no disposition: the resident had what they came for or went,
+    and the reports count it as contained, not among the agents' outcomes."""
+    rows = list(
+        await session.execute(
+            select(Conversation.id, Conversation.stage)
             .where(
                 Conversation.status == ConversationStatus.OPEN,
                 Conversation.stage.in_((Stage.ASSISTANT, Stage.AGENT)),
@@ -273,14 +277,14 @@ async def close_idle(
         "message. Start a new chat any time."
     )
     ended = []
-    for conversation_id in ids:
+    for conversation_id, stage in rows:
         outcome = await end_conversation(
             session,
             conversation_id=conversation_id,
             ended_by="idle",
             now=now,
             notice=notice,
-            disposition="no_response",
+            disposition="no_response" if stage == Stage.AGENT else None,
             reason="idle",
         )
         if outcome.messages:

@@ -254,13 +254,18 @@ async def test_idle_conversations_close_and_waiting_ones_keep_their_place(db: Da
     recent = await held_by(db, agent, 2, at=NOW - timedelta(minutes=5))
     queued = await waiting(db, 3, queued_at=long_ago)
     await db.run(_set, Conversation, queued, updated_at=long_ago)
+    # A chat only the assistant answered: closed too, with no agent's outcome.
+    assistant_only = await waiting(db, 4, queued_at=long_ago)
+    await db.run(_set, Conversation, assistant_only, stage="assistant", updated_at=long_ago)
 
     ended = await db.run(handling.close_idle, now=NOW, idle_after=timedelta(minutes=30))
 
-    assert [e.conversation.id for e in ended] == [idle]
+    assert [e.conversation.id for e in ended] == [idle, assistant_only]
     assert ended[0].assigned_staff_id == agent
     closed = await db.run(_conversation, idle)
     assert (closed.status, closed.ended_by, closed.disposition) == ("ended", "idle", "no_response")
+    contained = await db.run(_conversation, assistant_only)
+    assert (contained.status, contained.ended_by, contained.disposition) == ("ended", "idle", None)
     assert "closed after 30 minutes without a message" in ended[0].messages[0].text
     assert (await db.run(_conversation, recent)).status == "open"
     assert (await db.run(_conversation, queued)).stage == "waiting"
