@@ -37,6 +37,7 @@ from chatsvc.db.models import (
     Staff,
     StaffingHour,
 )
+from chatsvc.reports.daily import DailySeries, per_local_day
 from chatsvc.reports.period import Period
 
 JOINED_SUFFIX = " joined the chat."  # queue.assign_all writes "<first name> joined the chat."
@@ -214,6 +215,7 @@ def _facts(period: Period) -> CTE:
     return (
         select(
             Conversation.id,
+            Conversation.created_at,
             Conversation.status,
             Conversation.handoff_at,
             Conversation.ended_at,
@@ -427,12 +429,14 @@ class ChatFigures:
     chats: ChatReport
     hourly: HourlyReport
     agents: AgentReport
+    daily: DailySeries
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "chats": self.chats.as_dict(),
             "by_hour": self.hourly.as_dict(),
             "by_agent": self.agents.as_dict(),
+            "by_day": self.daily.as_dict(),
         }
 
 
@@ -444,4 +448,27 @@ async def chat_figures(
         await chat_report(session, period=period, service_level_seconds=service_level_seconds),
         await by_hour_and_weekday(session, period=period),
         await by_agent(session, period=period),
+        await chats_by_day(session, period=period),
+    )
+
+
+async def chats_by_day(session: AsyncSession, *, period: Period) -> DailySeries:
+    """Per day the chats were started on: offered, answered by a person, contained by the
+    assistant and abandoned while waiting (the same definitions as `chat_report`)."""
+    facts = _facts(period)
+    c = facts.c
+    ended = c.status == ConversationStatus.ENDED
+    return await per_local_day(
+        session,
+        moment=c.created_at,
+        period=period,
+        figures=(
+            ("offered", func.count()),
+            ("answered_by_agent", _count(c.joined_at.is_not(None))),
+            ("contained", _count(and_(ended, c.handoff_at.is_(None), c.joined_at.is_(None)))),
+            (
+                "abandoned_waiting",
+                _count(and_(ended, c.handoff_at.is_not(None), c.joined_at.is_(None))),
+            ),
+        ),
     )

@@ -24,6 +24,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from chatsvc.db.models import ServiceRequest
 from chatsvc.reports.chats import _count, _float, _seconds, period_dict
+from chatsvc.reports.daily import DailySeries, Day, per_local_day
 from chatsvc.reports.period import Period
 
 OPEN_STATUSES = ("open", "in_progress")
@@ -69,6 +70,7 @@ class RequestsReport:
     by_department: tuple[GroupRow, ...]
     by_topic: tuple[GroupRow, ...]  # the TOP_TOPICS most opened
     by_channel: tuple[GroupRow, ...]
+    daily: DailySeries  # opened and resolved per day
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -85,6 +87,7 @@ class RequestsReport:
             "by_department": [r.as_dict("department") for r in self.by_department],
             "by_topic": [r.as_dict("service_code") for r in self.by_topic],
             "by_channel": [r.as_dict("source") for r in self.by_channel],
+            "by_day": self.daily.as_dict(),
         }
 
 
@@ -153,4 +156,27 @@ async def requests_report(
             for row in await groups(r.service_code, TOP_TOPICS)
         ),
         by_channel=await groups(r.source),
+        daily=await requests_by_day(session, period=period),
+    )
+
+
+async def requests_by_day(session: AsyncSession, *, period: Period) -> DailySeries:
+    """Per day: requests opened (filed that day) and resolved (closed or referred that day)."""
+    r = ServiceRequest
+    opened = await per_local_day(
+        session, moment=r.requested_at, period=period, figures=(("opened", func.count()),)
+    )
+    resolved = await per_local_day(
+        session,
+        moment=r.closed_at,
+        period=period,
+        figures=(("resolved", func.count()),),
+        where=r.status.in_(RESOLVED_STATUSES),
+    )
+    return DailySeries(
+        ("opened", "resolved"),
+        tuple(
+            Day(a.day, (*a.values, *b.values))
+            for a, b in zip(opened.days, resolved.days, strict=True)
+        ),
     )

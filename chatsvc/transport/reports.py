@@ -27,6 +27,7 @@ from chatsvc.reports import (
     grouped,
     requests_report,
 )
+from chatsvc.reports.daily import DailySeries
 from chatsvc.transport.staff import current_staff
 from chatsvc.transport.state import CALENDAR, CLOCK, DATABASE, REQUEST_POLICY, SETTINGS
 
@@ -125,12 +126,21 @@ def csv_rows(figures: ChatFigures) -> list[tuple[str, str, str, Any]]:
         rows.append(
             ("by_hour", f"{WEEKDAYS[cell.weekday]} {cell.hour:02d}:00", "offered", cell.offered)
         )
+    rows += _day_rows(figures.daily)
     for agent in figures.agents.agents:
         label = agent.name or "(agent lost before the end)"
         for measure, value in _flatten(agent.as_dict()):
             if measure not in ("staff_id", "name"):
                 rows.append(("by_agent", label, measure, value))
     return rows
+
+
+def _day_rows(series: DailySeries) -> list[Row]:
+    return [
+        ("by_day", day.day.isoformat(), name, value)
+        for day in series.days
+        for name, value in zip(series.names, day.values, strict=True)
+    ]
 
 
 def _flatten(values: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
@@ -166,6 +176,7 @@ def request_rows(report: RequestsReport) -> list[tuple[str, str, str, Any]]:
     for measure, value in _flatten(figures):
         if not measure.startswith("period.") and not isinstance(value, list):
             rows.append(("requests", "", measure, value))
+    rows += _day_rows(report.daily)
     for table, key in (
         ("by_department", "department"),
         ("by_topic", "service_code"),

@@ -32,7 +32,8 @@ from chatsvc.db.models import (
     Resident,
 )
 from chatsvc.errors import ChatError
-from chatsvc.reports import Period, by_agent, by_hour_and_weekday, chat_report
+from chatsvc.reports import Period, by_agent, by_hour_and_weekday, chat_figures, chat_report
+from chatsvc.reports.chats import chats_by_day
 from tests.actions.test_routing_actions import _set, _staff_view, on_duty, waiting
 from tests.conftest import add_staff_member
 
@@ -353,3 +354,55 @@ async def test_the_measures_read_what_the_real_actions_write(db: Database) -> No
     assert report.handle_time_average == 600.0
     assert (report.transfers, report.chats_transferred) == (1, 1)
     assert report.dispositions == {"resolved": 1}
+
+
+async def test_chats_per_day_in_the_centers_zone(db: Database) -> None:
+    await a_day(db)
+    weekend = Period(date(2026, 11, 21), date(2026, 11, 23), ZONE)
+    figures = await db.run(chat_figures, period=weekend, service_level_seconds=30)
+    assert figures.as_dict()["by_day"]["days"] == [
+        {
+            "date": "2026-11-21",
+            "offered": 0,
+            "answered_by_agent": 0,
+            "contained": 0,
+            "abandoned_waiting": 0,
+        },
+        {
+            "date": "2026-11-22",
+            "offered": 1,
+            "answered_by_agent": 0,
+            "contained": 1,
+            "abandoned_waiting": 0,
+        },
+        # Chat 7 at 23:59 is Tuesday in UTC, Monday here.
+        {
+            "date": "2026-11-23",
+            "offered": 7,
+            "answered_by_agent": 3,
+            "contained": 2,
+            "abandoned_waiting": 1,
+        },
+    ]
+
+
+async def test_the_days_of_a_period_with_a_clock_change_are_whole_local_days(
+    db: Database,
+) -> None:
+    """Daylight saving time ends on Sunday 1 November 2026 at 2:00 in Pasadena (UTC-7, then
+    UTC-8): the day has 25 hours, and each chat still falls on its local day."""
+
+    def at(day: int, hour: int, minute: int) -> datetime:
+        month = 10 if day == 31 else 11
+        return datetime(2026, month, day, hour, minute, tzinfo=ZONE).astimezone(UTC)
+
+    async def store(session: AsyncSession) -> None:
+        for n, started in enumerate(
+            (at(31, 23, 59), at(1, 0, 30), at(1, 23, 30), at(2, 0, 10)), start=1
+        ):
+            await chat(session, n, started, ended=started + timedelta(minutes=1))
+
+    await db.run(store)
+    days = Period(date(2026, 10, 31), date(2026, 11, 2), ZONE)
+    series = await db.run(chats_by_day, period=days)
+    assert [(d.day.day, d.values[0]) for d in series.days] == [(31, 1), (1, 2), (2, 1)]

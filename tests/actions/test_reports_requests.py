@@ -154,6 +154,7 @@ async def test_the_request_measures_of_a_hand_computed_day(db: Database) -> None
             {"source": "assistant", "opened": 2, "open_now": 1, "overdue_now": 0},
             {"source": "open311", "opened": 1, "open_now": 0, "overdue_now": 0},
         ],
+        "by_day": {"days": [{"date": "2026-11-23", "opened": 5, "resolved": 3}]},
     }
     previous = await db.run(requests_report, period=MONDAY.previous(), now=NOW)
     assert (previous.opened, previous.open_now, previous.overdue_now) == (1, 1, 1)
@@ -216,3 +217,17 @@ async def test_the_after_hours_measures_of_a_hand_computed_day(db: Database) -> 
     # Had it been read on Monday at noon, C and D would be waiting, neither overdue.
     noon = await db.run(after_hours_report, period=MONDAY, now=at(23, 12))
     assert (noon.overdue_now, noon.not_answered_yet) == (0, 2)
+
+
+async def test_requests_opened_and_resolved_per_day(db: Database) -> None:
+    await a_day_of_requests_and_messages(db)
+    week = Period(date(2026, 11, 20), date(2026, 11, 24), ZONE)
+    report = await db.run(requests_report, period=week, now=NOW)
+    assert report.as_dict()["by_day"]["days"] == [
+        {"date": "2026-11-20", "opened": 1, "resolved": 0},
+        {"date": "2026-11-21", "opened": 0, "resolved": 0},
+        {"date": "2026-11-22", "opened": 1, "resolved": 0},
+        {"date": "2026-11-23", "opened": 5, "resolved": 3},
+        {"date": "2026-11-24", "opened": 0, "resolved": 1},
+    ]
+    assert report.daily.total("opened") == report.opened == 7

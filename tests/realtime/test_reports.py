@@ -60,7 +60,7 @@ async def test_supervisors_and_admins_read_the_figures_and_the_previous_period(
                 assert r.headers["Cache-Control"] == "no-store"
                 body = await r.json()
             assert set(body) == {"current", "previous"}
-            assert set(body["current"]) == {"chats", "by_hour", "by_agent"}
+            assert set(body["current"]) == {"chats", "by_hour", "by_agent", "by_day"}
             current, previous = body["current"]["chats"], body["previous"]["chats"]
             assert current["period"]["from"] == "2026-11-23"
             assert (current["offered"], current["answered_by_agent"]) == (7, 3)
@@ -136,6 +136,7 @@ async def test_the_csv_is_a_safe_download(server: LiveServer) -> None:
     assert table["current", "chats", "", "service_level.share"] == "0.6667"
     assert table["current", "dispositions", "resolved", "chats"] == "2"
     assert table["current", "by_hour", "Mon 09:00", "offered"] == "2"
+    assert table["current", "by_day", "2026-11-23", "abandoned_waiting"] == "1"
     assert table["previous", "chats", "", "offered"] == "1"
     evil = '\'=HYPERLINK("http://evil.example","x")'
     assert table["current", "by_agent", evil, "chats"] == "1"
@@ -191,6 +192,7 @@ async def test_requests_and_after_hours_as_json_and_csv(server: LiveServer) -> N
             "by_department",
             "by_topic",
             "by_channel",
+            "by_day",
         }
         assert (current["opened"], current["open_now"], current["overdue_now"]) == (5, 2, 1)
         assert current["resolved"] == {"count": 3, "closed": 2, "referred": 1}
@@ -289,18 +291,16 @@ async def test_the_service_samples_the_agents_on_duty_once_a_minute(
 ) -> None:
     now = [TUESDAY]
     live = await start_server(make_settings(sweep_seconds=0.1), clock=lambda: now[0])
-    await eventually(
-        lambda: stored_rows(live, StaffingHour),
-        lambda rows: [(r.minutes, r.on_duty_sum) for r in rows] == [(1, 0)],
-        what="the first minute sampled, nobody on duty",
-    )
+
+    async def tuesday() -> list[tuple[int, int]]:
+        # (The agent fixture's own server, on the real clock, samples other hours.)
+        rows = await stored_rows(live, StaffingHour)
+        return [(r.minutes, r.on_duty_sum) for r in rows if r.hour_start == TUESDAY]
+
+    await eventually(tuesday, lambda rows: rows == [(1, 0)], what="a minute, nobody on duty")
     await agent_client("ann", server=live)
     now[0] = TUESDAY + timedelta(minutes=1, seconds=30)
-    (row,) = await eventually(
-        lambda: stored_rows(live, StaffingHour),
-        lambda rows: [(r.minutes, r.on_duty_sum) for r in rows] == [(2, 1)],
-        what="the next minute sampled, Ann on duty",
-    )
+    await eventually(tuesday, lambda rows: rows == [(2, 1)], what="the next, Ann on duty")
+    (row,) = [r for r in await stored_rows(live, StaffingHour) if r.hour_start == TUESDAY]
     # Tuesday 10:00 in Pasadena.
-    assert (row.hour_start, row.weekday, row.hour) == (TUESDAY, 1, 10)
-    assert row.last_minute == TUESDAY + timedelta(minutes=1)
+    assert (row.weekday, row.hour, row.last_minute) == (1, 10, TUESDAY + timedelta(minutes=1))
