@@ -48,6 +48,7 @@ MONTH_NAMES = (
 DEFAULT_NOT_OBSERVED = frozenset({"Susan B. Anthony Day"})
 # How far ahead to look for an opening before giving up (a closures file closing for years).
 SEARCH_DAYS = 3 * 366
+MINUTES_PER_DAY = 24 * 60
 _FRIENDLY_ZONES = {
     "America/Los_Angeles": "Pacific time",
     "America/Denver": "Mountain time",
@@ -523,13 +524,20 @@ class BusinessCalendar:
                 groups.append((spans, [weekday]))
         parts = [
             f"{_describe_days(days)}, "
-            + " and ".join(
-                f"{_describe_minute(s.start)} to {_describe_minute(s.end)}" for s in spans
+            + (
+                ALL_DAY
+                if spans == (OpenSpan(0, MINUTES_PER_DAY),)
+                else " and ".join(
+                    f"{_describe_minute(s.start)} to {_describe_minute(s.end)}" for s in spans
+                )
             )
             for spans, days in groups
         ]
         holidays_note = ", closed on city holidays" if self.holiday_country else ""
-        return f"{'; '.join(parts)} {_zone_name(self.zone)}{holidays_note}"
+        # Hours around the clock are the same in every zone: no zone to name.
+        around_the_clock = all(spans == (OpenSpan(0, MINUTES_PER_DAY),) for spans, _ in groups)
+        zone = "" if around_the_clock else f" {_zone_name(self.zone)}"
+        return f"{'; '.join(parts)}{zone}{holidays_note}"
 
     def describe_next_opening(self, at: datetime) -> str:
         """Describe the next opening in local time, e.g. 'Monday, November 30 at 8 a.m.'."""
@@ -622,6 +630,8 @@ def _utc(at: datetime) -> datetime:
 
 
 def _describe_days(days: list[int]) -> str:
+    if days == list(range(7)):
+        return "every day"
     runs: list[list[int]] = []
     for day in days:
         if runs and runs[-1][-1] == day - 1:
@@ -648,6 +658,9 @@ def end_sentence(text: str) -> str:
     if text.rstrip().rstrip("*_").endswith((".", "!", "?")):
         return text
     return f"{text}."
+
+
+ALL_DAY = "24 hours a day"
 
 
 def _describe_minute(minute: int) -> str:

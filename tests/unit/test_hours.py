@@ -531,7 +531,15 @@ def test_describe_hours_for_residents() -> None:
     paris = BusinessCalendar(
         parse_business_hours("sat-sun 00:00-24:00"), ZoneInfo("Europe/Paris"), holiday_country=None
     )
-    assert paris.describe_hours() == "Saturday and Sunday, midnight to midnight Paris time"
+    assert paris.describe_hours() == "Saturday and Sunday, 24 hours a day"
+    # Open around the clock: no "midnight to midnight", and no zone to name.
+    assert calendar("sun-sat 00:00-24:00").describe_hours() == (
+        "every day, 24 hours a day, closed on city holidays"
+    )
+    assert calendar("mon-fri 00:00-24:00, sat 09:00-12:00").describe_hours() == (
+        "Monday to Friday, 24 hours a day; Saturday, 9 a.m. to noon Pacific time, "
+        "closed on city holidays"
+    )
 
 
 def test_describe_local_says_day_date_and_time_in_the_center_zone() -> None:
