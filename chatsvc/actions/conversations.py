@@ -181,6 +181,9 @@ class Started:
     token: str
     messages: list[MessageView]
     retried: bool = False  # a start sent again: the chat it opened before, with a new token
+    # Retried: the assistant's last answer handed over, or would have had the center been open
+    # (the first answer then offered leaving a message; the retry offers it again).
+    wanted_person: bool = False
 
 
 @dataclass(frozen=True)
@@ -316,7 +319,16 @@ async def _start_sent_before(
     conversation.token_hash = hash_token(token)
     await session.flush()
     messages = await messages_after(session, conversation_id, 0, RESUME_PAGE)
-    return Started(ConversationView.of(conversation), token, messages, retried=True)
+    decision = await session.scalar(
+        select(Message.decision)
+        .where(Message.conversation_id == conversation_id, Message.author_kind == "assistant")
+        .order_by(Message.seq.desc())
+        .limit(1)
+    )
+    wanted = isinstance(decision, dict) and bool(decision.get("handoff") or decision.get("wanted"))
+    return Started(
+        ConversationView.of(conversation), token, messages, retried=True, wanted_person=wanted
+    )
 
 
 async def resume_conversation(

@@ -119,11 +119,17 @@ class ResidentNamespace(Namespace):
             # The first answer was lost: the chat it opened, as it stands, the assistant's
             # answer included (not asked again).
             log.info("conversation %d: start sent again, token renewed", started.conversation.id)
+            retried: dict[str, Any] = {}
+            if started.wanted_person:
+                offer = await self._hours()
+                if offer["leave_message"]["offered"]:
+                    retried["hours"] = offer  # as the lost answer offered it
             return {
                 "token": started.token,
                 "conversation": started.conversation.as_dict(),
                 "messages": [m.as_dict() for m in started.messages],
                 "center": self.assistant.index.kb.center.public(),
+                **retried,
             }
         log.info("conversation %d started", started.conversation.id)
         # The question is safe; the answer comes in the same ack when the assistant can give it.

@@ -95,8 +95,13 @@ async def test_asking_for_a_person_after_hours_offers_the_form_and_ends_the_chat
     closed_server: LiveServer, resident_client: Residents
 ) -> None:
     resident = await resident_client(closed_server.url)
-    started = await resident.start(question=PERSON)
+    client_id = uuid.uuid4().hex
+    started = await resident.start(question=PERSON, client_id=client_id)
     assert started["hours"]["leave_message"]["reason"] == "closed"
+    # Had that answer been lost, the start sent again offers the same.
+    again = await resident.start(question=PERSON, client_id=client_id)
+    assert again["conversation"]["id"] == started["conversation"]["id"]
+    assert again["hours"] == started["hours"]
     # Nobody is promised: the chat stays with the assistant, out of the queue for tomorrow.
     assert started["conversation"]["stage"] == "assistant"
     assert started["messages"][-1]["text"].startswith("Our team is away right now")
