@@ -182,6 +182,10 @@ async def _into_conversation(
         conversation.handoff_at = now
         conversation.queued_at = now
         conversation.priority = Priority.NORMAL
+        # Its resident is on email now, not gone from the queue: the abandon sweep, which
+        # reads how long ago they left the chat, must not turn it into a left message at once.
+        # Should they open the chat and leave again, their leaving counts from then.
+        conversation.resident_left_at = None
         await session.flush()
     name = conversation.resident.name
     drafts = [Draft(conversation.id, "resident", name, _text(reply), None, now)]

@@ -9,18 +9,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatsvc.actions import abandoned, after_hours, handling, presence, resident_presence
+from chatsvc.actions import (
+    abandoned,
+    after_hours,
+    handling,
+    mail_replies,
+    presence,
+    resident_presence,
+)
 from chatsvc.catalogue.knowledge import default_path, load_knowledge_base
 from chatsvc.db.database import Database
 from chatsvc.db.models import AfterHoursMessage, Conversation, Message, OutboxMail
 from chatsvc.errors import InvalidPayload
 from chatsvc.hours import BusinessCalendar
+from chatsvc.outbox.replies import MailThread, Reference
 from chatsvc.settings import Settings
 from tests.actions.test_after_hours_actions import staff
 from tests.actions.test_routing_actions import (
@@ -201,3 +209,56 @@ async def test_sweeps_running_at_once_abandon_close_and_expire_each_chat_once(
     assert (await db.run(counts, idle))["system"] == [1, 1, 1]
     # Each returned chat heard once that its agent was lost.
     assert (await db.run(counts, held))["system"] == [1, 1]
+
+
+async def test_a_chat_a_mail_reply_reopened_waits_for_a_person_however_long_ago_its_resident_left(
+    db: Database,
+) -> None:
+    """The resident left the chat hours ago and answers our mail: the chat reopens, waiting for
+    a person. Its resident is on email, not gone from the queue: the sweep leaves it there."""
+    cid = await gone_from_the_queue(db, 1, left_at=NOW - timedelta(hours=2))
+    await db.run(
+        _set,
+        Conversation,
+        cid,
+        status="ended",
+        stage="assistant",
+        ended_at=NOW - timedelta(hours=1),
+    )
+    reply = mail_replies.Reply(
+        message_id="<reply-1@example.com>",
+        from_name="Resident 1",
+        from_address="r1@example.com",
+        subject="Re: your chat",
+        text="One more thing: it is blue paint.",
+        references=(),
+    )
+    landed = await db.run(
+        mail_replies.receive_reply,
+        reply=reply,
+        reference=Reference(MailThread("conversation", cid), verified=True),
+        calendar=CALENDAR,
+        policy=cast(Any, None),  # a reply to a chat files nothing
+        now=NOW,
+    )
+    assert (landed.where, landed.id) == ("conversation", cid)
+    assert await db.run(abandon, at=NOW + AFTER + timedelta(seconds=1)) == []
+    reopened = await db.run(lambda s: s.get(Conversation, cid))
+    assert (reopened.status, reopened.stage) == ("open", "waiting")
+    # Should the resident open the chat and leave it again, the usual rule holds.
+    await db.run(
+        resident_presence.resident_joined,
+        conversation_id=cid,
+        server_id=SERVER,
+        sid="resident-1-again",
+        visible=True,
+        now=NOW + timedelta(minutes=1),
+    )
+    await db.run(
+        resident_presence.resident_gone,
+        server_id=SERVER,
+        sid="resident-1-again",
+        now=NOW + timedelta(minutes=2),
+    )
+    (gone,) = await db.run(abandon, at=NOW + timedelta(minutes=2) + AFTER + timedelta(seconds=1))
+    assert gone.conversation_id == cid
