@@ -111,7 +111,10 @@ async def test_a_supervisor_reads_the_reports_and_an_agent_does_not_see_them(
     for label, value in chats.items():
         await expect(figure(pane, "Chats", label).locator(".figure-value")).to_contain_text(value)
     await expect(figure(pane, "Chats", "Average answer delay")).to_contain_text("40 seconds")
-    await expect(section(pane, "Chats")).to_contain_text("Answered within 30 s")
+    await expect(figure(pane, "Chats", "Service level")).to_contain_text(
+        "Answered within 30 s · target 80%"
+    )
+    await expect(section(pane, "Chats")).to_contain_text("Below the target of 80%")
     # A chart's numbers are a table behind "Show table".
     await expect(
         section(pane, "Chats").get_by_role("img", name=re.compile(r"^Answer delay: Under 30 s: 2"))
