@@ -129,3 +129,54 @@ test("periods are labelled for people", () => {
   assert.equal(periodLabel({ from: "2026-12-28", to: "2027-01-03" }).replace(/\s/g, " "), "Dec 28, 2026 – Jan 3, 2027");
   assert.equal(periodLabel({ from: "nope", to: "2026-11-23" }), "");
 });
+
+test("a refused or lost report is said calmly, with what to do", async () => {
+  const { fetchReport } = await import("../src/pane/reports/view.js");
+  const answer = (/** @type {number} */ status, /** @type {any} */ body) => async () => new Response(JSON.stringify(body), { status });
+  const cases = [
+    [answer(401, { ok: false }), { ok: false, message: "Your session has ended: sign in again to see the reports.", signIn: true }],
+    [answer(403, { ok: false }), { ok: false, message: "Only supervisors and admins can see reports." }],
+    [
+      answer(400, { ok: false, error: { code: "invalid_payload", message: "A report covers at most 400 days." } }),
+      { ok: false, message: "The report was not loaded: A report covers at most 400 days." },
+    ],
+    [async () => new Response("<html>", { status: 502 }), { ok: false, message: "The report could not be loaded (error 502). Try again in a moment." }],
+    [answer(200, { current: {} }), { ok: false, message: "The report could not be read. Try again in a moment." }],
+    [answer(200, { current: { a: 1 }, previous: { a: 0 } }), { ok: true, body: { current: { a: 1 }, previous: { a: 0 } } }],
+  ];
+  const real = globalThis.fetch;
+  try {
+    for (const [fake, expected] of cases) {
+      globalThis.fetch = /** @type {any} */ (fake);
+      assert.deepEqual(await fetchReport("/agent/reports/chats?from=2026-11-23&to=2026-11-23"), expected);
+    }
+    globalThis.fetch = async () => {
+      throw new TypeError("Failed to fetch");
+    };
+    const lost = await fetchReport("/agent/reports/chats");
+    assert.equal(lost.ok, false);
+    assert.match(!lost.ok ? lost.message : "", /connection to the chat service was lost/);
+  } finally {
+    globalThis.fetch = real;
+  }
+});
+
+test("the heat map places each hour's chats and shades them against the busiest", async () => {
+  const { hourGrid, hourLabel, level } = await import("../src/pane/reports/hours.js");
+  const grid = hourGrid({
+    cells: [
+      { weekday: 0, hour: 9, offered: 2 },
+      { weekday: 6, hour: 23, offered: 1 },
+      { weekday: 7, hour: 1, offered: 5 }, // no such weekday: left out
+      { weekday: 1, hour: 24, offered: 5 }, // no such hour
+    ],
+  });
+  assert.equal(grid.length, 7);
+  assert.equal(grid[0][9], 2);
+  assert.equal(grid[6][23], 1);
+  assert.equal(grid.flat().reduce((a, b) => a + b, 0), 3);
+  assert.deepEqual(hourGrid(null)[3], Array(24).fill(0));
+  assert.deepEqual([level(0, 10), level(1, 10), level(5, 10), level(10, 10)], [0, 1, 3, 5]);
+  assert.equal(level(3, 0), 0);
+  assert.deepEqual([hourLabel(0), hourLabel(9), hourLabel(12), hourLabel(23)], ["12 a.m.", "9 a.m.", "12 p.m.", "11 p.m."]);
+});

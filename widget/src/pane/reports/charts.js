@@ -6,6 +6,8 @@ import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, T
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Tooltip, Legend);
 
+const MAX_LABEL = 22; // characters of a bar's name shown on its axis
+
 export const COLORS = {
   current: "#00558c",
   previous: "#8fb3cf",
@@ -57,7 +59,16 @@ export function compareBars({ labels, current, previous, names, horizontal = fal
           grid: { color: COLORS.grid },
           ticks: { precision: 0, callback: (/** @type {any} */ v) => format(Number(v)) },
         },
-        [horizontal ? "y" : "x"]: { grid: { display: false } },
+        [horizontal ? "y" : "x"]: {
+          grid: { display: false },
+          // A long name ("Parks Recreation and Community Services") is cut: the table has it whole.
+          ticks: {
+            callback(/** @type {any} */ value) {
+              const label = String(/** @type {any} */ (this).getLabelForValue(value));
+              return label.length > MAX_LABEL ? `${label.slice(0, MAX_LABEL - 1)}…` : label;
+            },
+          },
+        },
       },
     },
   };
