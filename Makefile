@@ -9,7 +9,7 @@ WIDGET := chatsvc/static/widget.js
 SHARED_SRC := $(wildcard widget/src/shared/*.js)
 WIDGET_SRC := $(wildcard widget/src/*.js) $(SHARED_SRC)
 PANE := chatsvc/static/pane.js
-PANE_SRC := $(wildcard widget/src/pane/*.js) $(SHARED_SRC)
+PANE_SRC := $(wildcard widget/src/pane/*.js widget/src/pane/reports/*.js) $(SHARED_SRC)
 
 .PHONY: run test test-fast lint typecheck js-check pytest widget pane bench bench-handoff bench-scale bench-abuse clean
 

@@ -72,6 +72,8 @@ class Settings:
     message_when_wait_over: timedelta = timedelta(minutes=10)
     # Reports: the service level is the share of chats answered within this many seconds.
     service_level_seconds: int = 30
+    # Reports: the service level the center aims for, in percent (shown against the measure).
+    service_level_target_percent: int = 80
     messages_per_ip_per_hour: int = 5
     messages_per_email_per_day: int = 5
     # Staff sign-in: password checks run in this many threads; more sign-ins than
@@ -231,6 +233,7 @@ class Settings:
             ),
             messages_per_ip_per_hour=_int(env, "CHATSVC_MESSAGES_PER_IP_PER_HOUR", 5, minimum=1),
             service_level_seconds=_int(env, "CHATSVC_SERVICE_LEVEL_SECONDS", 30, minimum=1),
+            service_level_target_percent=_percent(env, "CHATSVC_SERVICE_LEVEL_TARGET_PERCENT", 80),
             messages_per_email_per_day=_int(
                 env, "CHATSVC_MESSAGES_PER_EMAIL_PER_DAY", 5, minimum=1
             ),
@@ -317,6 +320,13 @@ class Settings:
                 hours=_int(env, "CHATSVC_UNFILED_PHOTO_HOURS", 24, minimum=1)
             ),
         )
+
+
+def _percent(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default, minimum=1)
+    if value > 100:
+        raise SettingsError(f"{name} is a percentage: at most 100, not {value}")
+    return value
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:

@@ -87,6 +87,7 @@ class ChatReport:
     dispositions: dict[str, int]
     rating_average: float | None
     ratings: int
+    service_level_target: float | None = None  # what the center aims for, 0 to 1 (a setting)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -109,6 +110,7 @@ class ChatReport:
                 "threshold_seconds": self.service_level_seconds,
                 "answered_within": self.answered_within_service_level,
                 "share": self.service_level,
+                "target": self.service_level_target,
             },
             "handle_time": {"average_seconds": self.handle_time_average, "chats": self.handled},
             "transfers": {"count": self.transfers, "chats": self.chats_transferred},
@@ -248,7 +250,11 @@ def _float(value: Any) -> float | None:
 
 
 async def chat_report(
-    session: AsyncSession, *, period: Period, service_level_seconds: int
+    session: AsyncSession,
+    *,
+    period: Period,
+    service_level_seconds: int,
+    service_level_target: float | None = None,
 ) -> ChatReport:
     """Offered, answered, contained, abandoned, delays, service level, handle time and more."""
     facts = _facts(period)
@@ -330,6 +336,7 @@ async def chat_report(
         dispositions={d: int(k) for d, k in dispositions},
         rating_average=None if rating[1] == 0 else round(float(rating[0]), 2),
         ratings=int(rating[1]),
+        service_level_target=service_level_target,
     )
 
 
@@ -441,11 +448,20 @@ class ChatFigures:
 
 
 async def chat_figures(
-    session: AsyncSession, *, period: Period, service_level_seconds: int
+    session: AsyncSession,
+    *,
+    period: Period,
+    service_level_seconds: int,
+    service_level_target: float | None = None,
 ) -> ChatFigures:
     """The chat measures, by weekday and hour and by agent, for one period."""
     return ChatFigures(
-        await chat_report(session, period=period, service_level_seconds=service_level_seconds),
+        await chat_report(
+            session,
+            period=period,
+            service_level_seconds=service_level_seconds,
+            service_level_target=service_level_target,
+        ),
         await by_hour_and_weekday(session, period=period),
         await by_agent(session, period=period),
         await chats_by_day(session, period=period),

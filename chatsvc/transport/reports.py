@@ -234,8 +234,13 @@ async def _supervisor_period(request: web.Request) -> Period:
 
 
 async def _chats(request: web.Request, period: Period, detail: bool) -> ChatFigures:
-    sl = request.app[SETTINGS].service_level_seconds
-    return await request.app[DATABASE].run(chat_figures, period=period, service_level_seconds=sl)
+    settings = request.app[SETTINGS]
+    return await request.app[DATABASE].run(
+        chat_figures,
+        period=period,
+        service_level_seconds=settings.service_level_seconds,
+        service_level_target=settings.service_level_target_percent / 100,
+    )
 
 
 async def _requests(request: web.Request, period: Period, detail: bool) -> RequestsReport:

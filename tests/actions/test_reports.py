@@ -199,7 +199,12 @@ async def test_the_chat_measures_of_a_hand_computed_day(db: Database) -> None:
                 "over_5m": 0,
             },
         },
-        "service_level": {"threshold_seconds": 30, "answered_within": 2, "share": 0.6667},
+        "service_level": {
+            "threshold_seconds": 30,
+            "answered_within": 2,
+            "share": 0.6667,
+            "target": None,
+        },
         "handle_time": {"average_seconds": 580.0, "chats": 3},
         "transfers": {"count": 1, "chats": 1},
         "dispositions": {"referred": 1, "resolved": 2},

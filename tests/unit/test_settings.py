@@ -19,6 +19,7 @@ def test_defaults_are_the_embedded_service() -> None:
     assert settings.webhooks_file is None  # no department gets webhooks unless configured
     assert settings.redis_url is None  # one process: events stay in memory
     assert settings.service_level_seconds == 30
+    assert settings.service_level_target_percent == 80
 
 
 def test_values_are_read_and_normalised() -> None:
@@ -33,11 +34,13 @@ def test_values_are_read_and_normalised() -> None:
             "REDIS_URL": "redis://127.0.0.1:6379/0",
             "CHATSVC_HTTP_BODY_SECONDS": "5",
             "CHATSVC_SERVICE_LEVEL_SECONDS": "20",
+            "CHATSVC_SERVICE_LEVEL_TARGET_PERCENT": "75",
         }
     )
     assert settings.port == 9000
     assert settings.http_body_seconds == 5
     assert settings.service_level_seconds == 20
+    assert settings.service_level_target_percent == 75
     assert settings.allowed_origins == ("https://www.cityofpasadena.net", "https://x.org")
     assert settings.token_ttl == timedelta(hours=2)
     assert settings.log_level == "DEBUG"
@@ -60,6 +63,8 @@ def test_values_are_read_and_normalised() -> None:
         ("CHATSVC_CONNECTIONS_PER_ADDRESS", "0", "at least 1"),
         ("CHATSVC_HTTP_BODY_SECONDS", "0", "at least 1"),
         ("CHATSVC_SERVICE_LEVEL_SECONDS", "0", "at least 1"),
+        ("CHATSVC_SERVICE_LEVEL_TARGET_PERCENT", "0", "at least 1"),
+        ("CHATSVC_SERVICE_LEVEL_TARGET_PERCENT", "101", "at most 100"),
         ("CHATSVC_UNREAD_MAIL_MINUTES", "0", "at least 1"),
         ("CHATSVC_RESUME_LINK_DAYS", "0", "at least 1"),
         ("CHATSVC_RATE_RESUME_LINK", "5", "burst,per_minute"),

@@ -1,7 +1,8 @@
 // @ts-check
 // The agent pane: header controls (status, load, sound), the connection banner, My chats, the
 // queue, the open conversation, the after-hours inbox, service requests and, for supervisors, the supervisor view. It turns the agent's
-// actions into AgentClient calls and shows what the client reports.
+// actions into AgentClient calls and shows what the client reports. Supervisors also get the
+// Reports tab (./reports/).
 
 import { el } from "../shared/dom.js";
 import { ConversationView } from "./conversation.js";
@@ -11,6 +12,7 @@ import { STATUS_LABELS, assignedLabel, excerpt, plural, residentPresence, topicG
 import { parseTime } from "../shared/time.js";
 import { reconcile } from "./lists.js";
 import { Notifier } from "./notify.js";
+import { ReportsView } from "./reports/view.js";
 import { RequestsView, createRequestDialog } from "./requests.js";
 import { SupervisorView } from "./supervisor.js";
 
@@ -38,6 +40,7 @@ export class PaneView {
     this.supervisor = new SupervisorView(client, this.notifier, this);
     this.inbox = new InboxView(client, this.notifier, this);
     this.requests = new RequestsView(client, this.notifier, this);
+    this.reports = new ReportsView(client);
 
     headerSlot.replaceChildren(this.buildMeBar());
     main.replaceChildren(...this.buildMain(), this.notifier.region);
@@ -116,7 +119,8 @@ export class PaneView {
       { type: "button", "aria-pressed": "false", hidden: true, onclick: () => this.showView("supervisor") },
       "Supervisor",
     );
-    this.nav = el("nav", { class: "views", "aria-label": "Views" }, this.chatsTab, this.inboxTab, this.requestsTab, this.supervisorTab);
+    this.reportsTab = el("button", { type: "button", "aria-pressed": "false", hidden: true, onclick: () => this.showView("reports") }, "Reports");
+    this.nav = el("nav", { class: "views", "aria-label": "Views" }, this.chatsTab, this.inboxTab, this.requestsTab, this.supervisorTab, this.reportsTab);
 
     this.mineCount = el("span", { class: "count" });
     this.mineList = el("ul", { class: "chat-list" });
@@ -137,8 +141,9 @@ export class PaneView {
     this.inboxView = el("div", { class: "inbox-view", hidden: true }, this.inbox.root);
     this.requestsView = el("div", { class: "requests-view", hidden: true }, this.requests.root);
     this.supervisorView = el("div", { class: "supervisor-view", hidden: true }, this.supervisor.root);
+    this.reportsView = el("div", { class: "reports-view", hidden: true }, this.reports.root);
     const bar = el("div", { class: "pane-bar" }, this.nav, this.banner);
-    return [bar, this.errorBanner, this.chatsView, this.inboxView, this.requestsView, this.supervisorView];
+    return [bar, this.errorBanner, this.chatsView, this.inboxView, this.requestsView, this.supervisorView, this.reportsView];
   }
 
   // --- connection and the agent's own state ----------------------------------------------
@@ -180,7 +185,8 @@ export class PaneView {
   onReady() {
     this.renderBanner();
     this.supervisorTab.hidden = !this.client.isSupervisor;
-    if (!this.client.isSupervisor && this.view === "supervisor") this.showView("chats");
+    this.reportsTab.hidden = !this.client.isSupervisor;
+    if (!this.client.isSupervisor && (this.view === "supervisor" || this.view === "reports")) this.showView("chats");
     // Catch up on the chat on screen: what was missed while away, and its live events again.
     if (this.current) this.conversation.show(this.current.id, this.current);
     this.tick();
@@ -195,6 +201,7 @@ export class PaneView {
     const active = Number.isInteger(me.active_chats) ? me.active_chats : this.client.mine.size;
     this.loadNode.textContent = `Chats: ${active} of ${me.max_chats}`;
     this.supervisorTab.hidden = !this.client.isSupervisor;
+    this.reportsTab.hidden = !this.client.isSupervisor;
   }
 
   async setStatus(status, button) {
@@ -440,13 +447,16 @@ export class PaneView {
     this.inboxView.hidden = name !== "inbox";
     this.requestsView.hidden = name !== "requests";
     this.supervisorView.hidden = name !== "supervisor";
+    this.reportsView.hidden = name !== "reports";
     this.chatsTab.setAttribute("aria-pressed", String(name === "chats"));
     this.inboxTab.setAttribute("aria-pressed", String(name === "inbox"));
     this.requestsTab.setAttribute("aria-pressed", String(name === "requests"));
     this.supervisorTab.setAttribute("aria-pressed", String(name === "supervisor"));
+    this.reportsTab.setAttribute("aria-pressed", String(name === "reports"));
     if (name === "chats") this.conversation.markReadIfSeen();
     else if (name === "inbox") this.inbox.shown();
     else if (name === "requests") return this.requests.shown();
+    else if (name === "reports") return this.reports.shown();
     else this.supervisor.shown();
   }
 

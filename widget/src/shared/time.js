@@ -32,6 +32,11 @@ export function setTimeZone(timeZone) {
   }
 }
 
+/** The zone dates are written in (undefined: the browser's). */
+export function currentTimeZone() {
+  return zone;
+}
+
 /**
  * The local parts of an instant in the zone dates are written in.
  * @param {number} ms
