@@ -41,10 +41,22 @@ class Period:
         return _midnight(self.end + timedelta(days=1), self.zone)
 
     def previous(self) -> Period:
-        """The period of as many days just before this one, to compare with."""
+        """The period to compare with: as many whole calendar months before when this one is
+        whole months (October against September, a quarter against the quarter before),
+        otherwise as many days just before it."""
+        months = self._whole_months()
+        if months:
+            year, month = divmod(self.start.year * 12 + self.start.month - 1 - months, 12)
+            return Period(date(year, month + 1, 1), self.start - timedelta(days=1), self.zone)
         return Period(
             self.start - timedelta(days=self.days), self.start - timedelta(days=1), self.zone
         )
+
+    def _whole_months(self) -> int:
+        """How many calendar months the period is, if it is whole months; 0 otherwise."""
+        if self.start.day != 1 or (self.end + timedelta(days=1)).day != 1:
+            return 0
+        return (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
 
     @classmethod
     def day(cls, at: datetime, zone: ZoneInfo) -> Period:

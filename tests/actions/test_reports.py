@@ -309,6 +309,21 @@ def test_periods_are_whole_local_days() -> None:
         date(2026, 12, 31),
         31,
     )
+    # A whole month is compared with the month before, however long each is; whole months with
+    # as many months before (a quarter with the quarter before); any other period with as many
+    # days before it.
+    assert (december.previous().start, december.previous().end) == (
+        date(2026, 11, 1),
+        date(2026, 11, 30),
+    )
+    march = Period.month(2026, 3, ZONE)
+    assert (march.previous().start, march.previous().end) == (date(2026, 2, 1), date(2026, 2, 28))
+    january = Period.month(2027, 1, ZONE).previous()
+    assert (january.start, january.end) == (date(2026, 12, 1), date(2026, 12, 31))
+    quarter = Period(date(2026, 1, 1), date(2026, 3, 31), ZONE).previous()
+    assert (quarter.start, quarter.end) == (date(2025, 10, 1), date(2025, 12, 31))
+    part = Period(date(2026, 3, 1), date(2026, 3, 30), ZONE).previous()
+    assert (part.start, part.end) == (date(2026, 1, 30), date(2026, 2, 28))
     # Monday 00:30 UTC is still Sunday in Pasadena.
     assert Period.day(datetime(2026, 11, 23, 0, 30, tzinfo=UTC), ZONE).start == date(2026, 11, 22)
 

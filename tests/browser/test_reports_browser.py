@@ -14,12 +14,15 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Page, expect
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from chatsvc.db.models import StaffingHour
 from chatsvc.settings import Settings
 from chatsvc.transport.state import DATABASE
-from tests.actions.test_reports import a_day
+from tests.actions.test_reports import a_day, local
+from tests.actions.test_reports_assistant import a_day as a_day_for_the_assistant
 from tests.actions.test_reports_requests import a_day_of_requests_and_messages
-from tests.browser.test_agent_pane_browser import NewContext, add_staff, open_pane
+from tests.browser.test_agent_pane_browser import SHOTS, NewContext, add_staff, open_pane
 from tests.browser.test_agent_pane_layout_browser import screenshot
 from tests.browser.test_requests_browser import assert_axe_clean
 from tests.conftest import LiveServer
@@ -39,6 +42,26 @@ async def live_server(
     await a_day(live.app[DATABASE])
     await a_day_of_requests_and_messages(live.app[DATABASE])
     return live
+
+
+async def staffing_of_monday(session: AsyncSession) -> None:
+    for hour, on_duty in ((9, 0), (10, 90)):
+        start = local(hour, 0)
+        session.add(
+            StaffingHour(
+                hour_start=start,
+                weekday=0,
+                hour=hour,
+                minutes=60,
+                on_duty_sum=on_duty,
+                last_minute=start + timedelta(minutes=59),
+            )
+        )
+
+
+async def shot_of(part: Any, name: str) -> None:
+    if SHOTS:
+        await part.screenshot(path=f"{SHOTS}/{name}.png")
 
 
 async def browser_on_tuesday(page: Page) -> None:
@@ -191,6 +214,46 @@ async def test_a_supervisor_reads_the_reports_and_an_agent_does_not_see_them(
     )
     await expect(offered.locator(".figure-value")).to_have_text("0")
     await assert_axe_clean(pane, "the reports of a month with no chats")
+
+    # The assistant's Monday (one more chat at 9 a.m.), and the agents on duty then: no one at
+    # 9 a.m., 1.5 at 10 a.m.
+    chats = await a_day_for_the_assistant(live_server.app[DATABASE])
+    await live_server.app[DATABASE].run(staffing_of_monday)
+    await pane.get_by_role("button", name="This week").click()
+    assistant = section(pane, "The assistant")
+    await expect(
+        figure(pane, "The assistant", "Could not answer").locator(".figure-value")
+    ).to_have_text("4")
+    await expect(figure(pane, "The assistant", "In Spanish").locator(".figure-value")).to_have_text(
+        "1"
+    )
+    await expect(
+        assistant.get_by_role("table", name=re.compile("topics asked most"))
+    ).to_contain_text("Bulky Item Pick Up")
+    group = assistant.locator(".question-groups > li").filter(has_text="thingamajig")
+    await expect(group.locator(".badge")).to_have_text("2")
+    await group.locator("summary").click()
+    await expect(group.get_by_text("Not understood twice: handed over")).to_be_visible()
+    gaps = section(pane, "By hour and weekday")
+    await expect(
+        gaps.get_by_role("listitem").filter(has_text="Monday, 9 a.m.: 3 chats")
+    ).to_be_visible()
+    staffed = pane.get_by_role("table", name=re.compile(r"^Agents on duty by weekday and hour"))
+    staffed_monday = staffed.get_by_role("row").filter(
+        has=pane.get_by_role("rowheader", name="Monday")
+    )
+    await expect(staffed_monday.get_by_role("cell").nth(10)).to_have_text("1.5")
+    await expect(
+        section(pane, "Chats").get_by_role("img", name=re.compile(r"^Chats, per day: Offered 11"))
+    ).to_be_visible()
+    await assert_axe_clean(pane, "the assistant's report and the staffing gaps")
+    for width, height in ((1366, 768), (390, 844)):
+        await pane.set_viewport_size({"width": width, "height": height})
+        for name in ("The assistant", "By hour and weekday", "Chats"):
+            await shot_of(section(pane, name), f"reports-{name.lower().replace(' ', '-')}-{width}")
+    # A question opens its chat.
+    await group.get_by_role("button", name=f"Open chat #{chats['b']}").first.click()
+    await expect(pane.get_by_role("heading", name=re.compile("Resident 2"))).to_be_visible()
 
     # An agent has no Reports tab.
     agent = await open_pane(new_context, live_server, "ana", status=None)

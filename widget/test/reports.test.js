@@ -12,7 +12,6 @@ import {
   formatRating,
   periodLabel,
   presetPeriod,
-  previousPeriod,
   rangeProblem,
   spokenDuration,
   wholeMonth,
@@ -92,14 +91,6 @@ test("the presets are a day, the week from Monday, this month and last month", (
   assert.deepEqual(presetPeriod("month", "2028-02-10"), { from: "2028-02-01", to: "2028-02-29" });
   assert.deepEqual(presetPeriod("last-month", "2026-01-15"), { from: "2025-12-01", to: "2025-12-31" });
   assert.deepEqual(presetPeriod("last-month", "2026-03-31"), { from: "2026-02-01", to: "2026-02-28" });
-});
-
-test("the previous period is as many days just before, as the server compares", () => {
-  assert.deepEqual(previousPeriod({ from: "2026-11-23", to: "2026-11-23" }), { from: "2026-11-22", to: "2026-11-22" });
-  assert.deepEqual(previousPeriod({ from: "2026-11-23", to: "2026-11-29" }), { from: "2026-11-16", to: "2026-11-22" });
-  assert.deepEqual(previousPeriod({ from: "2026-11-01", to: "2026-11-30" }), { from: "2026-10-02", to: "2026-10-31" });
-  // Across the clocks going back (1 November): days are counted, not hours.
-  assert.deepEqual(previousPeriod({ from: "2026-11-02", to: "2026-11-02" }), { from: "2026-11-01", to: "2026-11-01" });
 });
 
 test("a custom range is checked before it is asked for, the problem at the field to fix", () => {

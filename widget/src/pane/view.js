@@ -40,7 +40,7 @@ export class PaneView {
     this.supervisor = new SupervisorView(client, this.notifier, this);
     this.inbox = new InboxView(client, this.notifier, this);
     this.requests = new RequestsView(client, this.notifier, this);
-    this.reports = new ReportsView(client);
+    this.reports = new ReportsView(client, (id) => this.openConversation(id, { focus: "title" }));
 
     headerSlot.replaceChildren(this.buildMeBar());
     main.replaceChildren(...this.buildMain(), this.notifier.region);

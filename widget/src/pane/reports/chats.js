@@ -6,6 +6,7 @@ import { el } from "../../shared/dom.js";
 import { compareBars } from "./charts.js";
 import { formatCount, formatDuration, formatPercent, formatRating, spokenDuration } from "./format.js";
 import { card, chartFigure, dataTable, figureCard } from "./ui.js";
+import { volumeChart } from "./volumes.js";
 
 // chatsvc/reports/chats.py BUCKETS, in order.
 const BUCKETS = [
@@ -108,7 +109,18 @@ export const chatsSection = {
         note: now.satisfaction?.count ? `${formatCount(now.satisfaction.count)} ratings` : "No ratings yet",
       }),
     );
-    return [figures, el("div", { class: "chart-grid" }, outcomes(ctx), serviceLevel(ctx), answerDelays(ctx), dispositions(ctx))];
+    const volumes = volumeChart(ctx, {
+      title: "Chats",
+      days: ctx.current.by_day?.days,
+      series: [
+        ["offered", "Offered"],
+        ["answered_by_agent", "Answered by a person"],
+        ["contained", "Contained by the assistant"],
+        ["abandoned_waiting", "Abandoned while waiting"],
+      ],
+      empty: "No chats in this period.",
+    });
+    return [figures, volumes, el("div", { class: "chart-grid" }, outcomes(ctx), serviceLevel(ctx), answerDelays(ctx), dispositions(ctx))];
   },
 };
 

@@ -198,15 +198,6 @@ export function presetPeriod(name, today) {
 }
 
 /**
- * The period of as many days just before (what the server compares with).
- * @param {{from: string, to: string}} period
- */
-export function previousPeriod(period) {
-  const days = daysIn(period);
-  return { from: addDays(period.from, -days), to: addDays(period.from, -1) };
-}
-
-/**
  * What is wrong with a custom range, said at the field to fix; null when it is fine.
  * @param {string} from
  * @param {string} to

@@ -38,6 +38,38 @@ export function hourGrid(byHour) {
 }
 
 /**
+ * The agents on duty as a weekday × hour grid: their average over the minutes sampled, or null
+ * where no minute was (the service was not running).
+ * @param {any} byHour
+ * @returns {(number | null)[][]}
+ */
+export function staffGrid(byHour) {
+  /** @type {(number | null)[][]} */
+  const grid = WEEKDAYS.map(() => Array(24).fill(null));
+  for (const cell of Array.isArray(byHour?.cells) ? byHour.cells : []) {
+    const ok = Number.isInteger(cell.weekday) && Number.isInteger(cell.hour) && grid[cell.weekday] && cell.hour >= 0 && cell.hour < 24;
+    if (ok && typeof cell.agents_available === "number" && Number.isFinite(cell.agents_available)) grid[cell.weekday][cell.hour] = cell.agents_available;
+  }
+  return grid;
+}
+
+/**
+ * The staffing gaps: hours with chats but no agent on duty (sampled at none), most chats first.
+ * @param {number[][]} chats
+ * @param {(number | null)[][]} staff
+ * @returns {{weekday: number, hour: number, chats: number}[]}
+ */
+export function staffingGaps(chats, staff) {
+  const gaps = [];
+  for (let weekday = 0; weekday < 7; weekday++) {
+    for (let hour = 0; hour < 24; hour++) {
+      if (chats[weekday][hour] > 0 && staff[weekday][hour] === 0) gaps.push({ weekday, hour, chats: chats[weekday][hour] });
+    }
+  }
+  return gaps.sort((a, b) => b.chats - a.chats || a.weekday - b.weekday || a.hour - b.hour);
+}
+
+/**
  * A cell's shade, 0 (none) to LEVELS.
  * @param {number} n
  * @param {number} max
@@ -72,35 +104,28 @@ export const hoursSection = {
       table: { columns: ["Hour", names.current, names.previous], rows: hours.map((h, i) => [h, formatCount(nowByHour[i]), formatCount(beforeByHour[i])]) },
     });
     const recorded = ctx.current.by_hour?.agents_available_recorded === true;
-    const table = el(
-      "table",
-      { class: "heatmap" },
-      el("caption", { text: "Chats offered by weekday and hour" }),
-      el(
-        "thead",
-        {},
-        el(
-          "tr",
-          {},
-          el("th", { scope: "col" }, el("span", { class: "sr-only", text: "Weekday" })),
-          ...hours.map((h, i) =>
-            el("th", { scope: "col" }, el("span", { "aria-hidden": "true", text: i % 3 === 0 ? shortHour(i) : "" }), el("span", { class: "sr-only", text: h })),
-          ),
-        ),
+    const staff = staffGrid(ctx.current.by_hour);
+    const staffMax = Math.max(0, ...staff.flat().map((n) => n ?? 0));
+    const gaps = recorded ? staffingGaps(grid, staff) : [];
+    const table = heatTable({
+      caption: "Chats offered by weekday and hour",
+      hours,
+      rows: grid.map((row, day) =>
+        row.map((n, hour) => ({ text: n ? String(n) : "", spoken: n ? null : "0", shade: level(n, max), gap: recorded && n > 0 && staff[day][hour] === 0 })),
       ),
-      el(
-        "tbody",
-        {},
-        ...grid.map((row, day) =>
-          el(
-            "tr",
-            {},
-            el("th", { scope: "row" }, el("span", { "aria-hidden": "true", text: WEEKDAYS[day].slice(0, 3) }), el("span", { class: "sr-only", text: WEEKDAYS[day] })),
-            ...row.map((n) => el("td", { class: `heat heat-${level(n, max)}`, text: n ? String(n) : "" }, n ? null : el("span", { class: "sr-only", text: "0" }))),
-          ),
-        ),
+    });
+    const staffTable = heatTable({
+      caption: "Agents on duty by weekday and hour (average over the minutes sampled)",
+      hours,
+      rows: staff.map((row, day) =>
+        row.map((n, hour) => ({
+          text: n === null ? "" : n.toFixed(1).replace(/\.0$/, ""),
+          spoken: n === null ? "not recorded" : null,
+          shade: n === null ? 0 : level(n, staffMax),
+          gap: n === 0 && grid[day][hour] > 0,
+        })),
       ),
-    );
+    });
     const legend = el(
       "p",
       { class: "heat-legend hint", "aria-hidden": "true" },
@@ -121,11 +146,76 @@ export const hoursSection = {
           "p",
           { class: "hint" },
           recorded
-            ? "Agents available per hour are in the CSV."
-            : "Agents available per hour are not recorded yet: the service keeps each agent's current status, not its history, so the staffing gap cannot be drawn here.",
+            ? "Every minute the service runs, it counts the agents on duty (available and connected); each hour shows their average."
+            : "No agent's presence was recorded in this period: the service counts the agents on duty every minute it runs.",
         ),
+        recorded && max > 0
+          ? el("div", { class: "scroll-x", tabindex: "0", role: "region", "aria-label": "Agents on duty by weekday and hour (scrolls sideways)" }, staffTable)
+          : null,
+        recorded ? gapList(gaps) : null,
       ),
       volume,
     ];
   },
 };
+
+/**
+ * A weekday × hour table of shaded cells (their text is the number: any screen reader reads it).
+ * @param {{caption: string, hours: string[], rows: {text: string, spoken: string | null, shade: number, gap?: boolean}[][]}} table
+ */
+function heatTable({ caption, hours, rows }) {
+  return el(
+    "table",
+    { class: "heatmap" },
+    el("caption", { text: caption }),
+    el(
+      "thead",
+      {},
+      el(
+        "tr",
+        {},
+        el("th", { scope: "col" }, el("span", { class: "sr-only", text: "Weekday" })),
+        ...hours.map((h, i) => el("th", { scope: "col" }, el("span", { "aria-hidden": "true", text: i % 3 === 0 ? shortHour(i) : "" }), el("span", { class: "sr-only", text: h }))),
+      ),
+    ),
+    el(
+      "tbody",
+      {},
+      ...rows.map((row, day) =>
+        el(
+          "tr",
+          {},
+          el("th", { scope: "row" }, el("span", { "aria-hidden": "true", text: WEEKDAYS[day].slice(0, 3) }), el("span", { class: "sr-only", text: WEEKDAYS[day] })),
+          ...row.map((cell) =>
+            el(
+              "td",
+              { class: `heat heat-${cell.shade}${cell.gap ? " gap" : ""}`, text: cell.text },
+              cell.spoken ? el("span", { class: "sr-only", text: cell.spoken }) : null,
+              cell.gap ? el("span", { class: "sr-only", text: " (chats, no agent on duty)" }) : null,
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+/**
+ * The hours residents chatted while no agent was on duty.
+ * @param {{weekday: number, hour: number, chats: number}[]} gaps
+ */
+function gapList(gaps) {
+  if (!gaps.length) return el("p", { class: "hint", text: "Every hour with chats had an agent on duty for at least part of it." });
+  const shown = gaps.slice(0, 8);
+  return el(
+    "div",
+    { class: "staffing-gaps" },
+    el("h5", { text: "Hours with chats and no agent on duty" }),
+    el(
+      "ul",
+      {},
+      ...shown.map((g) => el("li", { text: `${WEEKDAYS[g.weekday]}, ${hourLabel(g.hour)}: ${formatCount(g.chats)} ${g.chats === 1 ? "chat" : "chats"}` })),
+    ),
+    gaps.length > shown.length ? el("p", { class: "hint", text: `and ${gaps.length - shown.length} more hours` }) : null,
+  );
+}

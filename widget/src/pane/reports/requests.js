@@ -6,6 +6,7 @@ import { el } from "../../shared/dom.js";
 import { compareBars } from "./charts.js";
 import { formatCount, formatDuration, formatPercent, spokenDuration } from "./format.js";
 import { card, chartFigure, dataTable, figureCard } from "./ui.js";
+import { volumeChart } from "./volumes.js";
 
 const CHANNELS = { assistant: "Chat assistant", agent: "Agent (from a chat)", open311: "Open311 apps" };
 
@@ -48,7 +49,16 @@ export const requestsSection = {
         better: "down",
       }),
     );
-    return [figures, el("div", { class: "chart-grid" }, departments(ctx), channels(ctx)), topics(ctx)];
+    const volumes = volumeChart(ctx, {
+      title: "Requests",
+      days: now.by_day?.days,
+      series: [
+        ["opened", "Opened"],
+        ["resolved", "Resolved"],
+      ],
+      empty: "No request was opened or resolved in this period.",
+    });
+    return [figures, volumes, el("div", { class: "chart-grid" }, departments(ctx), channels(ctx)), topics(ctx)];
   },
 };
 

@@ -1,9 +1,10 @@
 // @ts-check
 // The sections of the Reports tab, in the order shown. A section is one module: the report it
 // reads (`source`, a path under /agent/reports/), and how it draws it. Sections reading the same
-// report share one request. A new report (the assistant's, say) is a new module added here.
+// report share one request. A new report is a new module added here.
 
 import { afterHoursSection } from "./after-hours.js";
+import { assistantSection } from "./assistant.js";
 import { agentsSection } from "./agents.js";
 import { chatsSection } from "./chats.js";
 import { hoursSection } from "./hours.js";
@@ -19,4 +20,4 @@ import { requestsSection } from "./requests.js";
  */
 
 /** @type {ReportSection[]} */
-export const SECTIONS = [chatsSection, hoursSection, agentsSection, requestsSection, afterHoursSection];
+export const SECTIONS = [chatsSection, hoursSection, agentsSection, assistantSection, requestsSection, afterHoursSection];

@@ -10,7 +10,7 @@ import { NONE, describeChange } from "./format.js";
 /**
  * What a section's render() is given: the report's JSON for both periods, and where to keep the
  * charts it draws (destroyed before the next drawing).
- * @typedef {{current: any, previous: any, charts: {destroy: () => void}[], periodNames: {current: string, previous: string}, dispositions?: Record<string, string>}} RenderContext
+ * @typedef {{current: any, previous: any, charts: {destroy: () => void}[], periodNames: {current: string, previous: string}, dispositions?: Record<string, string>, openConversation?: (id: number) => void}} RenderContext
  */
 
 /**

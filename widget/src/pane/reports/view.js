@@ -20,9 +20,14 @@ export class ReportsView {
   /** @type {any[]} */ presetButtons = [];
   /** @type {{section: import("./sections.js").ReportSection, root: HTMLElement, body: HTMLElement, csv: HTMLElement | null}[]} */ sections = [];
 
-  /** @param {any} client the AgentClient (its dispositions name the codes) */
-  constructor(client) {
+  /**
+   * @param {any} client the AgentClient (its dispositions name the codes)
+   * @param {(id: number) => void} [openConversation] opens a chat in the pane (the assistant's
+   *   unanswered questions link to theirs)
+   */
+  constructor(client, openConversation) {
     this.client = client;
+    this.openConversation = openConversation;
     this.preset = "today";
     /** @type {Period | null} */
     this.period = null;
@@ -189,7 +194,14 @@ export class ReportsView {
       }
       try {
         body.replaceChildren(
-          ...section.render({ current: answer.body.current, previous: answer.body.previous, charts: this.charts, periodNames: names, dispositions: this.client.dispositions }),
+          ...section.render({
+            current: answer.body.current,
+            previous: answer.body.previous,
+            charts: this.charts,
+            periodNames: names,
+            dispositions: this.client.dispositions,
+            openConversation: this.openConversation,
+          }),
         );
       } catch (error) {
         console.warn(`The ${section.id} report could not be drawn`, error);
