@@ -182,17 +182,14 @@ def _seconds(session: AsyncSession, later: Any, earlier: Any) -> ColumnElement[A
 
 
 def _facts(period: Period) -> CTE:
-    """One row per chat started in the period, with the moment an agent first joined it."""
-    joined = (
-        select(func.min(Message.created_at))
-        .where(
-            Message.conversation_id == Conversation.id,
-            Message.author_kind == "system",
-            Message.body.like("%" + JOINED_SUFFIX),
-            or_(Conversation.handoff_at.is_(None), Message.created_at >= Conversation.handoff_at),
-        )
-        .scalar_subquery()
-    )
+    """One row per chat started in the period, with the moment an agent first joined it.
+
+    The join messages are found by an outer join grouped by chat, not by a correlated
+    subquery: both databases inline a CTE used once, and the subquery then ran again for every
+    reference to `joined_at` (a year of chats took seconds on PostgreSQL; bench/reports.py).
+    The chats of the period come first, each one's messages by its key: a day's report does not
+    read a year of messages.
+    """
     return (
         select(
             Conversation.id,
@@ -201,12 +198,28 @@ def _facts(period: Period) -> CTE:
             Conversation.ended_at,
             Conversation.disposition,
             Conversation.assigned_staff_id,
-            joined.label("joined_at"),
+            func.min(Message.created_at).label("joined_at"),
+        )
+        .outerjoin(
+            Message,
+            and_(
+                Message.conversation_id == Conversation.id,
+                Message.author_kind == "system",
+                Message.body.like("%" + JOINED_SUFFIX),
+                or_(
+                    Conversation.handoff_at.is_(None),
+                    Message.created_at >= Conversation.handoff_at,
+                ),
+            ),
         )
         .where(
             Conversation.created_at >= period.starts_at,
             Conversation.created_at < period.ends_at,
         )
+        # Grouped by chat; by the start first, so that SQLite reads the period's chats in the
+        # order of ix_conversations_created_at (by the key alone it scans every chat ever, in
+        # the key's order). The other columns depend on the key, as PostgreSQL requires.
+        .group_by(Conversation.created_at, Conversation.id)
         .cte("facts")
     )
 
