@@ -181,6 +181,14 @@ def _seconds(session: AsyncSession, later: Any, earlier: Any) -> ColumnElement[A
     return func.round((func.julianday(later) - func.julianday(earlier)) * 86_400_000) / 1000.0
 
 
+def _started_in(period: Period) -> ColumnElement[bool]:
+    """The chat was started in the period (by ix_conversations_created_at)."""
+    return and_(
+        Conversation.created_at >= period.starts_at,
+        Conversation.created_at < period.ends_at,
+    )
+
+
 def _facts(period: Period) -> CTE:
     """One row per chat started in the period, with the moment an agent first joined it.
 
@@ -212,10 +220,7 @@ def _facts(period: Period) -> CTE:
                 ),
             ),
         )
-        .where(
-            Conversation.created_at >= period.starts_at,
-            Conversation.created_at < period.ends_at,
-        )
+        .where(_started_in(period))
         # Grouped by chat; by the start first, so that SQLite reads the period's chats in the
         # order of ix_conversations_created_at (by the key alone it scans every chat ever, in
         # the key's order). The other columns depend on the key, as PostgreSQL requires.
@@ -284,21 +289,26 @@ async def chat_report(
         await session.execute(
             select(func.count(), func.count(func.distinct(ConversationNote.conversation_id)))
             .select_from(ConversationNote)
-            .join(facts, facts.c.id == ConversationNote.conversation_id)
-            .where(ConversationNote.kind == "transfer")
+            .join(Conversation, Conversation.id == ConversationNote.conversation_id)
+            .where(ConversationNote.kind == "transfer", _started_in(period))
         )
     ).one()
     dispositions = await session.execute(
-        select(c.disposition, func.count())
-        .where(ended, c.disposition.is_not(None))
-        .group_by(c.disposition)
-        .order_by(c.disposition)
+        select(Conversation.disposition, func.count())
+        .where(
+            _started_in(period),
+            Conversation.status == ConversationStatus.ENDED,
+            Conversation.disposition.is_not(None),
+        )
+        .group_by(Conversation.disposition)
+        .order_by(Conversation.disposition)
     )
     rating = (
         await session.execute(
             select(func.avg(ConversationRating.score), func.count())
             .select_from(ConversationRating)
-            .join(facts, facts.c.id == ConversationRating.conversation_id)
+            .join(Conversation, Conversation.id == ConversationRating.conversation_id)
+            .where(_started_in(period))
         )
     ).one()
     return ChatReport(
@@ -320,7 +330,7 @@ async def chat_report(
         handled=int(handled_n),
         transfers=int(transfers[0]),
         chats_transferred=int(transfers[1]),
-        dispositions={d: int(k) for d, k in dispositions},
+        dispositions={str(d): int(k) for d, k in dispositions},
         rating_average=None if rating[1] == 0 else round(float(rating[0]), 2),
         ratings=int(rating[1]),
     )
@@ -340,12 +350,7 @@ async def by_hour_and_weekday(session: AsyncSession, *, period: Period) -> Hourl
     """
     minute = _utc_minute(session, Conversation.created_at).label("minute")
     rows = await session.execute(
-        select(minute, func.count())
-        .where(
-            Conversation.created_at >= period.starts_at,
-            Conversation.created_at < period.ends_at,
-        )
-        .group_by(minute)
+        select(minute, func.count()).where(_started_in(period)).group_by(minute)
     )
     counts: dict[tuple[int, int], int] = {}
     for text, n in rows:
@@ -370,7 +375,8 @@ async def by_agent(session: AsyncSession, *, period: Period) -> AgentReport:
     )
     ratings = await session.execute(
         select(ConversationRating.staff_id, func.avg(ConversationRating.score), func.count())
-        .join(facts, facts.c.id == ConversationRating.conversation_id)
+        .join(Conversation, Conversation.id == ConversationRating.conversation_id)
+        .where(_started_in(period))
         .group_by(ConversationRating.staff_id)
     )
     rated = {staff_id: (float(avg), int(n)) for staff_id, avg, n in ratings}
