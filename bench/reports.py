@@ -78,7 +78,9 @@ DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 
 # ----------------------------------------------------------------------------------------------
 # The reports timed: how the HTTP view computes one period of each (chatsvc/transport/reports.py).
-# A new report is one line here.
+# A new report is one line here, e.g. the assistant's once it lands:
+#     "assistant": lambda db, period, now, kb: db.run(assistant_report, period=period),
+# and if it needs an index, REFERENCE_REVISION decides whether the reference run goes without it.
 
 Report = Callable[[Database, Period, datetime, KnowledgeBase], Awaitable[object]]
 
