@@ -52,6 +52,7 @@ from alembic import command
 from sqlalchemy import Connection, insert, text
 from sqlalchemy.engine import make_url
 
+from chatsvc.actions.conversations import ENDED_BY, ENDED_BY_RESIDENT
 from chatsvc.catalogue.knowledge import KnowledgeBase, Topic, load_knowledge_base
 from chatsvc.db.database import Database
 from chatsvc.db.engine import alembic_config
@@ -313,7 +314,7 @@ def _chat(
             say("agent", _first_name(year, agent), line)
             tick(45)
             say("resident", f"Resident {n}", rng.choice(RESIDENT_LINES))
-        if rng.random() < 0.05:
+        if rng.random() < 0.05 and clock <= now:
             transfers = 1
             previous, agent = agent, rng.choice([a for a in agents if a != agent])
             year.add(
@@ -340,8 +341,11 @@ def _chat(
     ended = clock <= now
     disposition = _choose(rng, DISPOSITIONS) if ended and end_kind == "agent" else None
     if ended:
-        say("system", None, f"Chat ended ({end_kind}).",
-            {"notice": "ended_by_resident"} if end_kind == "resident" else None)  # fmt: skip
+        notice = ENDED_BY[end_kind].format(
+            agent=_first_name(year, agent) if agent else "", minutes=30
+        )
+        marker = {"notice": ENDED_BY_RESIDENT} if end_kind == "resident" else None
+        say("system", None, notice, marker)
     written = [m for m in messages if m[0] <= now]
     for seq, (at, kind, author, body, decision) in enumerate(written, start=1):
         year.add(
