@@ -11,7 +11,7 @@ WIDGET_SRC := $(wildcard widget/src/*.js) $(SHARED_SRC)
 PANE := chatsvc/static/pane.js
 PANE_SRC := $(wildcard widget/src/pane/*.js widget/src/pane/reports/*.js) $(SHARED_SRC)
 
-.PHONY: run test test-fast lint typecheck js-check pytest widget pane bench bench-handoff bench-scale bench-abuse clean
+.PHONY: run test test-fast lint typecheck js-check pytest widget pane bench bench-handoff bench-scale bench-abuse bench-reports clean
 
 run: $(PY_STAMP) $(WIDGET) $(PANE)
 	$(BIN)/chatsvc agents demo
@@ -66,6 +66,11 @@ bench-scale: $(PY_STAMP)
 # upload floods), all on 127.0.0.0/8; a few minutes (bench/abuse.py --help).
 bench-abuse: $(PY_STAMP)
 	$(BIN)/python bench/abuse.py $(ABUSE_ARGS)
+
+# Each report over a generated year, with and without its indexes, on SQLite and on a throwaway
+# PostgreSQL database next to 127.0.0.1:5432/test (bench/reports.py --help); under a minute.
+bench-reports: $(PY_STAMP)
+	$(BIN)/python bench/reports.py $(REPORTS_ARGS)
 
 $(PY_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -82,6 +82,7 @@ class Conversation(Base):
     __table_args__ = (
         Index("ix_conversations_queue", "stage", "priority", "queued_at"),
         Index("ix_conversations_sender_key_created_at", "sender_key", "created_at"),
+        Index("ix_conversations_created_at", "created_at"),  # reports: chats of a period
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -320,7 +321,10 @@ class AfterHoursMessage(Base):
     """A message left for the center when nobody could chat, answered by email."""
 
     __tablename__ = "after_hours_messages"
-    __table_args__ = (Index("ix_after_hours_messages_inbox", "status", "reply_due"),)
+    __table_args__ = (
+        Index("ix_after_hours_messages_inbox", "status", "reply_due"),
+        Index("ix_after_hours_messages_received_at", "received_at"),  # reports: a period's
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(16), unique=True)  # told to the resident
@@ -421,6 +425,7 @@ class ServiceRequest(Base):
     __table_args__ = (
         Index("ix_service_requests_status_requested", "status", "requested_at"),
         Index("ix_service_requests_requested", "requested_at"),
+        Index("ix_service_requests_closed_at", "closed_at"),  # reports: resolved in a period
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

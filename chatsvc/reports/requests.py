@@ -16,11 +16,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import ColumnElement, and_, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from chatsvc.db.models import ServiceRequest
 from chatsvc.reports.chats import _count, _float, _seconds, period_dict
@@ -35,6 +34,8 @@ TOP_TOPICS = 20
 @dataclass(frozen=True)
 class GroupRow:
     """Requests opened in the period with one department, topic or channel."""
+
+    FIGURES: ClassVar[tuple[str, ...]] = ("opened", "open_now", "overdue_now")
 
     key: str
     opened: int
@@ -104,59 +105,104 @@ async def requests_report(
     opened_in = and_(r.requested_at >= period.starts_at, r.requested_at < period.ends_at)
     still_open = r.status.in_(OPEN_STATUSES)
     overdue = and_(still_open, r.expected_at < now)
-    opened = (
-        await session.execute(
-            select(func.count(), _count(still_open), _count(overdue)).where(opened_in)
-        )
-    ).one()
+    opened = await _opened(session, opened_in, still_open, overdue)
+    # The status is tested in the figures, not in WHERE: there SQLite (without statistics)
+    # would read every resolved request by ix_service_requests_status_requested instead of the
+    # period's by ix_service_requests_closed_at.
+    is_resolved = r.status.in_(RESOLVED_STATUSES)
     resolved = (
         await session.execute(
             select(
-                func.count(),
+                _count(is_resolved),
                 _count(r.status == "closed"),
                 _count(r.status == "referred"),
-                _count(r.closed_at <= r.expected_at),
-                func.avg(_seconds(session, r.closed_at, r.requested_at)),
-            ).where(
-                r.status.in_(RESOLVED_STATUSES),
-                r.closed_at >= period.starts_at,
-                r.closed_at < period.ends_at,
-            )
+                _count(and_(is_resolved, r.closed_at <= r.expected_at)),
+                func.avg(_seconds(session, r.closed_at, r.requested_at)).filter(is_resolved),
+            ).where(r.closed_at >= period.starts_at, r.closed_at < period.ends_at)
         )
     ).one()
-
-    async def groups(
-        column: InstrumentedAttribute[str], limit: int | None = None
-    ) -> tuple[GroupRow, ...]:
-        n = func.count()
-        rows = await session.execute(
-            select(column, n, _count(still_open), _count(overdue))
-            .where(opened_in)
-            .group_by(column)
-            .order_by(n.desc(), column)
-            .limit(limit)
-        )
-        return tuple(GroupRow(k, int(a), int(b), int(c)) for k, a, b, c in rows)
 
     n_resolved, within = int(resolved[0]), int(resolved[3])
     return RequestsReport(
         period=period,
-        opened=int(opened[0]),
-        open_now=int(opened[1]),
-        overdue_now=int(opened[2]),
+        opened=opened.total.opened,
+        open_now=opened.total.open_now,
+        overdue_now=opened.total.overdue_now,
         resolved=n_resolved,
         closed=int(resolved[1]),
         referred=int(resolved[2]),
         resolved_within_service_level=within,
         service_level=round(within / n_resolved, 4) if n_resolved else None,
         resolve_time_average=_float(resolved[4]),
-        by_department=await groups(r.department),
+        by_department=opened.groups["department"],
         by_topic=tuple(
             replace(row, name=(topic_names or {}).get(row.key))
-            for row in await groups(r.service_code, TOP_TOPICS)
+            for row in opened.groups["service_code"][:TOP_TOPICS]
         ),
-        by_channel=await groups(r.source),
+        by_channel=opened.groups["source"],
         daily=await requests_by_day(session, period=period),
+    )
+
+
+@dataclass(frozen=True)
+class _Opened:
+    total: GroupRow
+    groups: dict[str, tuple[GroupRow, ...]]  # by column name, most opened first, then by key
+
+
+GROUPED_BY = ("department", "service_code", "source")
+
+
+async def _opened(
+    session: AsyncSession,
+    opened_in: ColumnElement[bool],
+    still_open: ColumnElement[bool],
+    overdue: ColumnElement[bool],
+) -> _Opened:
+    """The requests opened in the period, in all and by department, topic and channel.
+
+    One statement reads the period's requests once: they are counted per department, topic
+    and channel together (a few hundred cells at most), and each grouping adds the cells up,
+    ranked in SQL as ORDER BY would rank them (most opened first, then by the database's
+    collation). Four statements read a year of requests four times.
+    """
+    r = ServiceRequest
+    cells = (
+        select(
+            *(getattr(r, column) for column in GROUPED_BY),
+            func.count().label("opened"),
+            _count(still_open).label("open_now"),
+            _count(overdue).label("overdue_now"),
+        )
+        .where(opened_in)
+        .group_by(*(getattr(r, column) for column in GROUPED_BY))
+        .cte("cells")
+    )
+    sums = [func.coalesce(func.sum(cells.c[name]), 0) for name in GroupRow.FIGURES]
+    branches = [
+        select(literal("total"), literal(""), *sums, literal(0)),
+        *(
+            select(
+                literal(column),
+                cells.c[column],
+                *sums,
+                func.row_number().over(order_by=(sums[0].desc(), cells.c[column])),
+            ).group_by(cells.c[column])
+            for column in GROUPED_BY
+        ),
+    ]
+    rows = await session.execute(union_all(*branches))
+    found: dict[str, list[tuple[int, GroupRow]]] = {}
+    for kind, key, opened, open_now, overdue_now, rank in rows:
+        row = GroupRow(key, int(opened), int(open_now), int(overdue_now))
+        found.setdefault(kind, []).append((int(rank), row))
+    (total,) = (row for _, row in found.pop("total"))
+    return _Opened(
+        total,
+        {
+            column: tuple(row for _, row in sorted(found.get(column, []), key=lambda f: f[0]))
+            for column in GROUPED_BY
+        },
     )
 
 

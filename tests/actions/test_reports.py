@@ -81,6 +81,9 @@ async def chat(
     if handoff:
         texts.append((handoff, "system", "Connecting you with an agent."))
     texts += [(at, "system", f"{name} joined the chat.") for at, name in joins]
+    # Numbered as the actions number them: a sweep of the live server (the idle close, when a
+    # loaded machine makes a test outlast CHATSVC_SWEEP_SECONDS) appends after the last.
+    conversation.last_seq = len(texts)
     for seq, (at, kind, body) in enumerate(texts, start=1):
         session.add(
             Message(
