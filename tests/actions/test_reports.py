@@ -80,6 +80,8 @@ async def chat(
     if handoff:
         texts.append((handoff, "system", "Connecting you with an agent."))
     texts += [(at, "system", f"{name} joined the chat.") for at, name in joins]
+    # As the actions keep it: a sweep that idle-closes the chat writes the next number.
+    conversation.last_seq = len(texts)
     for seq, (at, kind, body) in enumerate(texts, start=1):
         session.add(
             Message(
