@@ -72,6 +72,8 @@ class Settings:
     message_when_wait_over: timedelta = timedelta(minutes=10)
     # Reports: the service level is the share of chats answered within this many seconds.
     service_level_seconds: int = 30
+    # The monthly report's PDF is printed on this paper: "letter" or "a4".
+    report_paper: str = "letter"
     messages_per_ip_per_hour: int = 5
     messages_per_email_per_day: int = 5
     # Staff sign-in: password checks run in this many threads; more sign-ins than
@@ -231,6 +233,7 @@ class Settings:
             ),
             messages_per_ip_per_hour=_int(env, "CHATSVC_MESSAGES_PER_IP_PER_HOUR", 5, minimum=1),
             service_level_seconds=_int(env, "CHATSVC_SERVICE_LEVEL_SECONDS", 30, minimum=1),
+            report_paper=_choice(env, "CHATSVC_REPORT_PAPER", "letter", ("letter", "a4")),
             messages_per_email_per_day=_int(
                 env, "CHATSVC_MESSAGES_PER_EMAIL_PER_DAY", 5, minimum=1
             ),

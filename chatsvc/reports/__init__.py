@@ -10,6 +10,7 @@ from chatsvc.reports.chats import (
     by_hour_and_weekday,
     chat_figures,
     chat_report,
+    offered_by_day,
 )
 from chatsvc.reports.period import MAX_DAYS, Period
 from chatsvc.reports.requests import RequestsReport, requests_report
@@ -28,5 +29,6 @@ __all__ = [
     "by_hour_and_weekday",
     "chat_figures",
     "chat_report",
+    "offered_by_day",
     "requests_report",
 ]

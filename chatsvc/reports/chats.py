@@ -13,7 +13,7 @@ of it is counted there, even when it was answered or closed after the period end
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -319,11 +319,13 @@ def _utc_minute(session: AsyncSession, moment: Any) -> ColumnElement[str]:
     return func.strftime("%Y-%m-%d %H:%M", moment)
 
 
-async def by_hour_and_weekday(session: AsyncSession, *, period: Period) -> HourlyReport:
-    """Chats offered per weekday and hour of the day, in the center's time zone.
+async def _offered_local_minutes(
+    session: AsyncSession, period: Period
+) -> list[tuple[datetime, int]]:
+    """Chats started in the period, counted per minute, each minute in the center's zone.
 
     The database groups by UTC minute (so any zone's offset, whole hour or not, maps exactly);
-    the minutes are then placed in the zone's weekday and hour.
+    the minutes are then placed in the zone.
     """
     minute = _utc_minute(session, Conversation.created_at).label("minute")
     rows = await session.execute(
@@ -334,14 +336,32 @@ async def by_hour_and_weekday(session: AsyncSession, *, period: Period) -> Hourl
         )
         .group_by(minute)
     )
+    return [
+        (
+            datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=UTC).astimezone(period.zone),
+            int(n),
+        )
+        for text, n in rows
+    ]
+
+
+async def by_hour_and_weekday(session: AsyncSession, *, period: Period) -> HourlyReport:
+    """Chats offered per weekday and hour of the day, in the center's time zone."""
     counts: dict[tuple[int, int], int] = {}
-    for text, n in rows:
-        local = datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
-        local = local.astimezone(period.zone)
+    for local, n in await _offered_local_minutes(session, period):
         key = (local.weekday(), local.hour)
-        counts[key] = counts.get(key, 0) + int(n)
+        counts[key] = counts.get(key, 0) + n
     cells = tuple(HourCell(w, h, counts[w, h]) for w, h in sorted(counts))
     return HourlyReport(period, cells)
+
+
+async def offered_by_day(session: AsyncSession, *, period: Period) -> tuple[tuple[date, int], ...]:
+    """Chats offered on each day of the period (every day, none left out), in the center's
+    time zone."""
+    counts = {period.start + timedelta(days=d): 0 for d in range(period.days)}
+    for local, n in await _offered_local_minutes(session, period):
+        counts[local.date()] += n
+    return tuple(counts.items())
 
 
 async def by_agent(session: AsyncSession, *, period: Period) -> AgentReport:

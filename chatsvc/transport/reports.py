@@ -178,38 +178,46 @@ def after_hours_rows(report: AfterHoursReport) -> list[tuple[str, str, str, Any]
     return [("after_hours", "", measure, value) for measure, value in _flatten(figures)]
 
 
-async def _supervisor_period(request: web.Request) -> Period:
-    """The period asked for, once the caller is known to be a supervisor or an admin."""
+async def require_supervisor(request: web.Request) -> None:
+    """Refuse a caller who is not signed in (401) or neither a supervisor nor an admin (403)."""
     signed_in = await current_staff(request)
     if signed_in is None:
         raise ChatError("Sign in to see reports.", code="not_signed_in", status=401)
     if not signed_in.staff.is_supervisor:
         raise Forbidden("Only supervisors and admins can see reports.")
+
+
+async def _supervisor_period(request: web.Request) -> Period:
+    """The period asked for, once the caller is known to be a supervisor or an admin."""
+    await require_supervisor(request)
     return _period(request)
 
 
-async def _chats(request: web.Request, period: Period) -> ChatFigures:
+async def compute_chats(request: web.Request, period: Period) -> ChatFigures:
+    """The chat figures of a period, against the service level threshold of the settings."""
     sl = request.app[SETTINGS].service_level_seconds
     return await request.app[DATABASE].run(chat_figures, period=period, service_level_seconds=sl)
 
 
-async def _requests(request: web.Request, period: Period) -> RequestsReport:
+async def compute_requests(request: web.Request, period: Period) -> RequestsReport:
+    """The request figures of a period as they stand now, topics named from the catalogue."""
     names = {code: t.name for code, t in request.app[REQUEST_POLICY]().kb.topics.items()}
     return await request.app[DATABASE].run(
         requests_report, period=period, now=request.app[CLOCK](), topic_names=names
     )
 
 
-async def _after_hours(request: web.Request, period: Period) -> AfterHoursReport:
+async def compute_after_hours(request: web.Request, period: Period) -> AfterHoursReport:
+    """The after-hours figures of a period as they stand now."""
     return await request.app[DATABASE].run(
         after_hours_report, period=period, now=request.app[CLOCK]()
     )
 
 
 REPORTS: tuple[ReportKind[Any], ...] = (
-    ReportKind("chats", _chats, csv_rows, ChatFigures.as_dict),
-    ReportKind("requests", _requests, request_rows, RequestsReport.as_dict),
-    ReportKind("after-hours", _after_hours, after_hours_rows, AfterHoursReport.as_dict),
+    ReportKind("chats", compute_chats, csv_rows, ChatFigures.as_dict),
+    ReportKind("requests", compute_requests, request_rows, RequestsReport.as_dict),
+    ReportKind("after-hours", compute_after_hours, after_hours_rows, AfterHoursReport.as_dict),
 )
 
 
