@@ -1,15 +1,16 @@
 """The monthly report as a one-page PDF, drawn with fpdf2 (no browser).
 
 Laid out like the HTML page: the header across the page, then two columns, the chat channel,
-the chart, the request channels and the after-hours messages on the left, the service requests
-on the right. Rows have a fixed height and long names are cut short with an ellipsis, so the
-page never overflows. Pure Python, and slow for an event loop (a tenth of a second, mostly
-reading the fonts): the transport calls it in a worker thread.
+the chart and the after-hours messages on the left, the service requests by channel and
+department on the right, and the top topics across the bottom in two halves. Rows have a
+fixed height and long names are cut short with an ellipsis, so the page never overflows. Pure
+Python, and slow for an event loop (a tenth of a second, mostly reading the fonts): the
+transport calls it in a worker thread.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,6 +34,7 @@ WEEKDAY_BAR = (60, 60, 60)
 WEEKEND_BAR = (165, 165, 165)
 COMPARED = (0.49, 0.17, 0.17, 0.17)  # a measure, this month, the month before, the change
 GROUPS = (0.60, 0.14, 0.11, 0.15)  # a department or topic, opened, open (now), overdue
+HALF = 10  # topics in the left half; the rest in the right
 
 
 def monthly_pdf(sheet: Sheet, *, paper: str = "letter") -> bytes:
@@ -43,11 +45,20 @@ def monthly_pdf(sheet: Sheet, *, paper: str = "letter") -> bytes:
     right = _Column(MARGIN + page.column_width + GUTTER, top, page.column_width)
     page.table(left, sheet.chats)
     page.chart(left, sheet.chart)
-    page.table(left, sheet.channels)
     page.table(left, sheet.after_hours)
     page.table(right, sheet.requests)
+    page.table(right, sheet.channels)
     page.table(right, sheet.departments, widths=GROUPS)
-    page.table(right, sheet.topics, widths=GROUPS)
+    # The topics across the page, in two halves side by side, as on the HTML page.
+    topics = sheet.topics
+    left.y = right.y = max(left.y, right.y)
+    page.heading(left, topics.caption)
+    right.y = left.y
+    if len(topics.rows) > HALF:
+        page.table(left, replace(topics, rows=topics.rows[:HALF]), GROUPS, heading=False)
+        page.table(right, replace(topics, rows=topics.rows[HALF:]), GROUPS, heading=False)
+    else:
+        page.table(left, topics, GROUPS, heading=False)
     return bytes(page.pdf.output())
 
 
@@ -148,8 +159,16 @@ class _Page:
         )
         column.y = self.pdf.get_y()
 
-    def table(self, column: _Column, table: Table, widths: tuple[float, ...] = COMPARED) -> None:
-        self.heading(column, table.caption)
+    def table(
+        self,
+        column: _Column,
+        table: Table,
+        widths: tuple[float, ...] = COMPARED,
+        *,
+        heading: bool = True,
+    ) -> None:
+        if heading:
+            self.heading(column, table.caption)
         cells = [w * column.width for w in widths]
         self.row(column, table.columns, cells, bold=True)
         self.rule(column.x, column.y, column.x + column.width, column.y, width=0.35, dark=True)

@@ -15,6 +15,7 @@ import asyncio
 import io
 import os
 import re
+import threading
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -28,14 +29,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chatsvc.catalogue.knowledge import Topic
 from chatsvc.db.database import Database
 from chatsvc.db.models import ServiceRequest
+from chatsvc.errors import RateLimited
 from chatsvc.reports import Period
 from chatsvc.reports.monthly import Bar, Chart, Sheet, Table
 from chatsvc.reports.monthly_pdf import monthly_pdf
 from chatsvc.settings import Settings
+from chatsvc.transport.monthly_report import PDF_MAX_PENDING, PdfPrinter
 from chatsvc.transport.state import DATABASE, REQUEST_POLICY
 from tests.actions.test_reports import a_day, chat
 from tests.actions.test_reports_requests import a_day_of_requests_and_messages
 from tests.conftest import LiveServer, add_staff_member
+from tests.waiting import eventually
 
 ZONE = ZoneInfo("America/Los_Angeles")
 # Tuesday 24 November, 10 a.m. in Pasadena.
@@ -385,6 +389,25 @@ def text_and_lowest_line(reader: PdfReader) -> tuple[list[str], float]:
 
     text = reader.pages[0].extract_text(visitor_text=visit)
     return [" ".join(line.split()) for line in text.splitlines()], min(heights)
+
+
+async def test_pdfs_beyond_the_printer_s_few_are_refused_at_once() -> None:
+    printer = PdfPrinter()
+    release = threading.Event()
+    try:
+        # One printing and three waiting behind it: the printer's four.
+        held = [asyncio.create_task(printer.run(release.wait)) for _ in range(PDF_MAX_PENDING)]
+        await eventually(lambda: printer.pending == PDF_MAX_PENDING, what="four taking places")
+        with pytest.raises(RateLimited) as refused:
+            await printer.run(lambda: True)
+        assert refused.value.status == 429 and refused.value.retry_after == 5
+        release.set()
+        assert await asyncio.gather(*held) == [True] * PDF_MAX_PENDING
+        assert printer.pending == 0
+        assert await printer.run(lambda: "printed") == "printed"
+    finally:
+        release.set()
+        printer.close()
 
 
 def a_sheet(organisation: str, topic: str) -> Sheet:
