@@ -33,11 +33,13 @@ def test_values_are_read_and_normalised() -> None:
             "REDIS_URL": "redis://127.0.0.1:6379/0",
             "CHATSVC_HTTP_BODY_SECONDS": "5",
             "CHATSVC_SERVICE_LEVEL_SECONDS": "20",
+            "CHATSVC_REPORT_PAPER": " A4 ",
         }
     )
     assert settings.port == 9000
     assert settings.http_body_seconds == 5
     assert settings.service_level_seconds == 20
+    assert settings.report_paper == "a4"
     assert settings.allowed_origins == ("https://www.cityofpasadena.net", "https://x.org")
     assert settings.token_ttl == timedelta(hours=2)
     assert settings.log_level == "DEBUG"
@@ -60,6 +62,7 @@ def test_values_are_read_and_normalised() -> None:
         ("CHATSVC_CONNECTIONS_PER_ADDRESS", "0", "at least 1"),
         ("CHATSVC_HTTP_BODY_SECONDS", "0", "at least 1"),
         ("CHATSVC_SERVICE_LEVEL_SECONDS", "0", "at least 1"),
+        ("CHATSVC_REPORT_PAPER", "legal", "letter, a4"),
         ("CHATSVC_UNREAD_MAIL_MINUTES", "0", "at least 1"),
         ("CHATSVC_RESUME_LINK_DAYS", "0", "at least 1"),
         ("CHATSVC_RATE_RESUME_LINK", "5", "burst,per_minute"),
