@@ -25,6 +25,7 @@ from chatsvc.transport.dispatch import DISPATCHER, Dispatcher
 from chatsvc.transport.events import Events
 from chatsvc.transport.http import add_routes, body_deadline_middleware, error_middleware
 from chatsvc.transport.mail_links import add_mail_link_routes
+from chatsvc.transport.monthly_report import add_monthly_report_routes
 from chatsvc.transport.open311 import add_open311_routes
 from chatsvc.transport.publish import Publisher
 from chatsvc.transport.reports import add_report_routes
@@ -126,6 +127,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     add_routes(app)
     add_staff_routes(app)
     add_report_routes(app)
+    add_monthly_report_routes(app)
     add_open311_routes(app)
     add_mail_link_routes(app)
     add_upload_routes(app)

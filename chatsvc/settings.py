@@ -74,6 +74,8 @@ class Settings:
     service_level_seconds: int = 30
     # Reports: the service level the center aims for, in percent (shown against the measure).
     service_level_target_percent: int = 80
+    # The monthly report's PDF is printed on this paper: "letter" or "a4".
+    report_paper: str = "letter"
     messages_per_ip_per_hour: int = 5
     messages_per_email_per_day: int = 5
     # Staff sign-in: password checks run in this many threads; more sign-ins than
@@ -234,6 +236,7 @@ class Settings:
             messages_per_ip_per_hour=_int(env, "CHATSVC_MESSAGES_PER_IP_PER_HOUR", 5, minimum=1),
             service_level_seconds=_int(env, "CHATSVC_SERVICE_LEVEL_SECONDS", 30, minimum=1),
             service_level_target_percent=_percent(env, "CHATSVC_SERVICE_LEVEL_TARGET_PERCENT", 80),
+            report_paper=_choice(env, "CHATSVC_REPORT_PAPER", "letter", ("letter", "a4")),
             messages_per_email_per_day=_int(
                 env, "CHATSVC_MESSAGES_PER_EMAIL_PER_DAY", 5, minimum=1
             ),

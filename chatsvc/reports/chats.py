@@ -372,8 +372,10 @@ def _utc_minute(session: AsyncSession, moment: Any) -> ColumnElement[str]:
     return func.strftime("%Y-%m-%d %H:%M", moment)
 
 
-async def by_hour_and_weekday(session: AsyncSession, *, period: Period) -> HourlyReport:
-    """Chats offered per weekday and hour of the day, in the center's time zone.
+async def _offered_local_minutes(
+    session: AsyncSession, period: Period
+) -> list[tuple[datetime, int]]:
+    """Chats started in the period, counted per minute, each minute in the center's zone.
 
     The database groups by UTC minute (so any zone's offset, whole hour or not, maps exactly);
     the minutes are then placed in the zone's weekday and hour. The agents on duty come from
@@ -383,13 +385,21 @@ async def by_hour_and_weekday(session: AsyncSession, *, period: Period) -> Hourl
     rows = await session.execute(
         select(minute, func.count()).where(_started_in(period)).group_by(minute)
     )
+    return [
+        (
+            datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=UTC).astimezone(period.zone),
+            int(n),
+        )
+        for text, n in rows
+    ]
+
+
+async def by_hour_and_weekday(session: AsyncSession, *, period: Period) -> HourlyReport:
+    """Chats offered per weekday and hour of the day, in the center's time zone."""
     counts: dict[tuple[int, int], int] = {}
-    for text, n in rows:
-        # fromisoformat: strptime took longer than the query itself for a year of minutes.
-        local = datetime.fromisoformat(text).replace(tzinfo=UTC)
-        local = local.astimezone(period.zone)
+    for local, n in await _offered_local_minutes(session, period):
         key = (local.weekday(), local.hour)
-        counts[key] = counts.get(key, 0) + int(n)
+        counts[key] = counts.get(key, 0) + n
     sampled = await session.execute(
         select(
             StaffingHour.weekday,

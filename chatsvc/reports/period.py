@@ -58,6 +58,12 @@ class Period:
             return 0
         return (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
 
+    def month_before(self) -> Period:
+        """The calendar month before the one this period starts in."""
+        first = self.start.replace(day=1)
+        before = first - timedelta(days=1)
+        return Period.month(before.year, before.month, self.zone)
+
     @classmethod
     def day(cls, at: datetime, zone: ZoneInfo) -> Period:
         """The day `at` falls on in the center's zone (today, given now)."""

@@ -43,6 +43,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/agent/pane.js.map", pane_source_map)
     app.router.add_get("/agent/staff.css", staff_stylesheet)
     app.router.add_get("/agent/pane.css", pane_stylesheet)
+    app.router.add_get("/agent/report.css", report_stylesheet)
     app.router.add_get("/healthz", health)
 
 
@@ -81,6 +82,11 @@ async def staff_stylesheet(request: web.Request) -> web.StreamResponse:
 async def pane_stylesheet(request: web.Request) -> web.StreamResponse:
     """Serve the agent pane's own styles."""
     return _static_file("pane.css", "text/css", cross_origin=False)
+
+
+async def report_stylesheet(request: web.Request) -> web.StreamResponse:
+    """Serve the monthly report's styles, for the screen and for print."""
+    return _static_file("report.css", "text/css", cross_origin=False)
 
 
 def _static_file(

@@ -223,17 +223,23 @@ def assistant_rows(report: AssistantReport) -> list[Row]:
     return rows
 
 
-async def _supervisor_period(request: web.Request) -> Period:
-    """The period asked for, once the caller is known to be a supervisor or an admin."""
+async def require_supervisor(request: web.Request) -> None:
+    """Refuse a caller who is not signed in (401) or neither a supervisor nor an admin (403)."""
     signed_in = await current_staff(request)
     if signed_in is None:
         raise ChatError("Sign in to see reports.", code="not_signed_in", status=401)
     if not signed_in.staff.is_supervisor:
         raise Forbidden("Only supervisors and admins can see reports.")
+
+
+async def _supervisor_period(request: web.Request) -> Period:
+    """The period asked for, once the caller is known to be a supervisor or an admin."""
+    await require_supervisor(request)
     return _period(request)
 
 
-async def _chats(request: web.Request, period: Period, detail: bool) -> ChatFigures:
+async def compute_chats(request: web.Request, period: Period, detail: bool = True) -> ChatFigures:
+    """The chat figures of a period, against the service level threshold and target."""
     settings = request.app[SETTINGS]
     return await request.app[DATABASE].run(
         chat_figures,
@@ -243,14 +249,20 @@ async def _chats(request: web.Request, period: Period, detail: bool) -> ChatFigu
     )
 
 
-async def _requests(request: web.Request, period: Period, detail: bool) -> RequestsReport:
+async def compute_requests(
+    request: web.Request, period: Period, detail: bool = True
+) -> RequestsReport:
+    """The request figures of a period as they stand now, topics named from the catalogue."""
     names = {code: t.name for code, t in request.app[REQUEST_POLICY]().kb.topics.items()}
     return await request.app[DATABASE].run(
         requests_report, period=period, now=request.app[CLOCK](), topic_names=names
     )
 
 
-async def _after_hours(request: web.Request, period: Period, detail: bool) -> AfterHoursReport:
+async def compute_after_hours(
+    request: web.Request, period: Period, detail: bool = True
+) -> AfterHoursReport:
+    """The after-hours figures of a period as they stand now."""
     return await request.app[DATABASE].run(
         after_hours_report, period=period, now=request.app[CLOCK]()
     )
@@ -268,9 +280,9 @@ async def _assistant(request: web.Request, period: Period, detail: bool) -> Assi
 
 
 REPORTS: tuple[ReportKind[Any], ...] = (
-    ReportKind("chats", _chats, csv_rows, ChatFigures.as_dict),
-    ReportKind("requests", _requests, request_rows, RequestsReport.as_dict),
-    ReportKind("after-hours", _after_hours, after_hours_rows, AfterHoursReport.as_dict),
+    ReportKind("chats", compute_chats, csv_rows, ChatFigures.as_dict),
+    ReportKind("requests", compute_requests, request_rows, RequestsReport.as_dict),
+    ReportKind("after-hours", compute_after_hours, after_hours_rows, AfterHoursReport.as_dict),
     ReportKind("assistant", _assistant, assistant_rows, AssistantReport.as_dict),
 )
 

@@ -97,14 +97,14 @@ _PAGE_HEADERS = {
 }
 
 
-def _render(
+def render_page(
     request: web.Request, template: str, status: int = 200, **values: object
 ) -> web.Response:
     html = (
         request.app[JINJA]
         .get_template(template)
         .render(
-            staff_css_url=_versioned("/agent/staff.css", STATIC / "staff.css"),
+            staff_css_url=versioned("/agent/staff.css", STATIC / "staff.css"),
             center=request.app[ASSISTANT].index.kb.center,
             **values,
         )
@@ -151,7 +151,7 @@ async def _sign_in_form(
 ) -> web.Response:
     pre_session = f"{int(request.app[CLOCK]().timestamp())}.{new_token()}"
     csrf = _form_token(await _csrf_key(request), pre_session)
-    response = _render(
+    response = render_page(
         request, "agent/sign_in.html", status, csrf_token=csrf, username=username, error=error
     )
     _set_cookie(request, response, _csrf_cookie_name(request), pre_session, max_age=CSRF_LIFETIME)
@@ -182,7 +182,7 @@ def _busy(request: web.Request, busy: SignInBusy) -> web.Response:
             request.app[JINJA]
             .get_template("agent/sign_in_busy.html")
             .render(
-                staff_css_url=_versioned("/agent/staff.css", STATIC / "staff.css"),
+                staff_css_url=versioned("/agent/staff.css", STATIC / "staff.css"),
                 center=center,
                 wait=wait,
             )
@@ -299,17 +299,17 @@ async def pane(request: web.Request) -> web.Response:
     current = await current_staff(request)
     if current is None:
         raise web.HTTPSeeOther("/agent/sign-in")
-    return _render(
+    return render_page(
         request,
         "agent/pane.html",
         staff=current.staff,
         csrf_token=current.csrf_token,
-        pane_url=_versioned("/agent/pane.js", STATIC / "pane.js"),
-        pane_css_url=_versioned("/agent/pane.css", STATIC / "pane.css"),
+        pane_url=versioned("/agent/pane.js", STATIC / "pane.js"),
+        pane_css_url=versioned("/agent/pane.css", STATIC / "pane.css"),
     )
 
 
-def _versioned(url: str, path: Path) -> str:
+def versioned(url: str, path: Path) -> str:
     """The URL with the file's modification time, so a new build is never served from cache."""
     try:
         return f"{url}?v={int(path.stat().st_mtime)}"

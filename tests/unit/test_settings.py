@@ -35,12 +35,14 @@ def test_values_are_read_and_normalised() -> None:
             "CHATSVC_HTTP_BODY_SECONDS": "5",
             "CHATSVC_SERVICE_LEVEL_SECONDS": "20",
             "CHATSVC_SERVICE_LEVEL_TARGET_PERCENT": "75",
+            "CHATSVC_REPORT_PAPER": " A4 ",
         }
     )
     assert settings.port == 9000
     assert settings.http_body_seconds == 5
     assert settings.service_level_seconds == 20
     assert settings.service_level_target_percent == 75
+    assert settings.report_paper == "a4"
     assert settings.allowed_origins == ("https://www.cityofpasadena.net", "https://x.org")
     assert settings.token_ttl == timedelta(hours=2)
     assert settings.log_level == "DEBUG"
@@ -65,6 +67,7 @@ def test_values_are_read_and_normalised() -> None:
         ("CHATSVC_SERVICE_LEVEL_SECONDS", "0", "at least 1"),
         ("CHATSVC_SERVICE_LEVEL_TARGET_PERCENT", "0", "at least 1"),
         ("CHATSVC_SERVICE_LEVEL_TARGET_PERCENT", "101", "at most 100"),
+        ("CHATSVC_REPORT_PAPER", "legal", "letter, a4"),
         ("CHATSVC_UNREAD_MAIL_MINUTES", "0", "at least 1"),
         ("CHATSVC_RESUME_LINK_DAYS", "0", "at least 1"),
         ("CHATSVC_RATE_RESUME_LINK", "5", "burst,per_minute"),
