@@ -141,6 +141,7 @@ class Conversation(Wire):
     stage: Stage
     topic: str | None
     agent: AgentName | None
+    language: Literal["en", "es"]
 
 
 class QueuePlace(Wire):
