@@ -222,16 +222,20 @@ export class ChatView {
     /** @type {Record<string, string>} */
     const typed = {};
     for (const field of FIELDS) typed[field] = this.inputs[field].value;
-    return { open: this.isOpen, typed, leave: this.leaveForm.values() };
+    return { open: this.isOpen, screen: this.screen(), typed, leave: this.leaveForm.values() };
   }
 
   /**
    * Put back what the resident had typed in the previous view, and the panel as it was.
-   * @param {{open: boolean, typed: Record<string, string>, leave: Record<string, string>}} state
+   * @param {{open: boolean, screen: string, typed: Record<string, string>, leave: Record<string, string>}} state
    */
   carryOver(state) {
     for (const field of FIELDS) this.inputs[field].value = state.typed[field] || "";
     this.leaveForm.fill(state.leave);
+    // On the pre-chat form (the resident chose the assistant): stay there. From the message
+    // form or "checking", asking again who can chat brings the same screen back.
+    if (state.screen === "prechat") this.hoursAsked = "done";
+    this.render();
     if (state.open) {
       this.open({ focus: false });
       this.languageSelect.focus(); // where the resident was

@@ -28,7 +28,12 @@ function readConfig() {
   }
   return {
     server,
-    title: (data.title || "").trim(),
+    /** @type {Record<string, string>} `data-title` (English), `data-title-es`...: the city's titles */
+    titles: Object.fromEntries(
+      Object.entries(data)
+        .filter(([key]) => key === "title" || /^title[A-Z][a-z]*$/.test(key))
+        .map(([key, value]) => [key === "title" ? "en" : key.slice(5).toLowerCase(), String(value || "").trim()]),
+    ),
     theme: themeFor(data.accent),
   };
 }
@@ -78,8 +83,9 @@ function mount() {
   host.lang = language();
   const client = new ChatClient(config.server, store);
   const ui = createStore(config.server, "session");
-  // A title the city did not set is ours, and so in the resident's language.
-  const title = () => config.title || t("Chat with us");
+  // The city's title in the resident's language (data-title-es="..."; data-title is English),
+  // else ours, in that language: an English title in a Spanish widget would be read wrongly.
+  const title = () => config.titles[language()] || t("Chat with us");
   /** @param {string} code the resident's choice: kept, and the widget built again in it */
   const chooseLanguage = (code) => {
     if (!offered.includes(code) || code === language()) return;
