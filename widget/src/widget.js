@@ -1,7 +1,8 @@
 // @ts-check
 // chatsvc resident chat widget. Embed with one tag:
 //   <script src="https://chat.example.org/widget.js" data-title="Chat with us"
-//           data-accent="#00558c" data-server="https://chat.example.org" defer></script>
+//           data-title-es="Chatee con nosotros" data-accent="#00558c"
+//           data-server="https://chat.example.org" defer></script>
 // Everything renders in an open shadow root so the city's CSS and ours never meet.
 
 import { ChatClient } from "./client.js";
