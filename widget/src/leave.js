@@ -5,11 +5,10 @@
 
 import { errorText } from "./errors.js";
 import { language, t } from "./shared/i18n.js";
-import { dateTimeLabel, parseTime } from "./shared/time.js";
 import { contactFields, el } from "./shared/dom.js";
 import { newClientId } from "./shared/ids.js";
 import { fieldErrorOf } from "./shared/field-error.js";
-import { endSentence } from "./shared/time.js";
+import { dateTimeLabel, endSentence, parseTime } from "./shared/time.js";
 import { validateLeaveMessage } from "./validation.js";
 import { LimitNotice, holdButton } from "./limit.js";
 import { waitOf } from "./shared/socket.js";
@@ -204,7 +203,8 @@ export class LeaveMessageForm {
 export function showRefusal(form, error, fields) {
   const blamed = fieldErrorOf(error, fields);
   if (blamed) {
-    form.setFieldError(blamed.field, blamed.message);
+    // The service says what is wrong in English: in another language, ask to check the field.
+    form.setFieldError(blamed.field, language() === "en" ? blamed.message : t("Please check this field."));
     form.inputs[blamed.field].focus();
   } else {
     form.formError.textContent = errorText(error);

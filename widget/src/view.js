@@ -645,7 +645,9 @@ export class ChatView {
       this.offerBar.remove();
       return;
     }
-    const text = typeof offer.leave_message.text === "string" && offer.leave_message.text ? offer.leave_message.text : OFFER_TEXT();
+    // The service's sentence is English: in another language, the widget's own.
+    const served = language() === "en" && typeof offer.leave_message.text === "string" ? offer.leave_message.text : "";
+    const text = served || OFFER_TEXT();
     if (this.offerText.textContent !== text) this.offerText.textContent = text;
     // Right after the message it answers (announced like one); place() keeps later ones after it.
     const after = this.client.offerSeq;
