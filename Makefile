@@ -7,7 +7,10 @@ NODE_STAMP := widget/node_modules/.installed
 WIDGET := chatsvc/static/widget.js
 # What the widget and the pane both use (markdown, DOM helpers, ids, acks, times) is in shared/.
 SHARED_SRC := $(wildcard widget/src/shared/*.js)
-WIDGET_SRC := $(wildcard widget/src/*.js) $(SHARED_SRC)
+# The widget's texts in other languages than English: the translators' catalogues, bundled by
+# widget/scripts/catalogs.js (the list of languages is widget/src/languages.js).
+WIDGET_PO := $(wildcard chatsvc/locale/*/LC_MESSAGES/widget.po)
+WIDGET_SRC := $(filter-out widget/src/catalogs.generated.js,$(wildcard widget/src/*.js)) $(SHARED_SRC) $(WIDGET_PO) widget/scripts/catalogs.js
 PANE := chatsvc/static/pane.js
 PANE_SRC := $(wildcard widget/src/pane/*.js widget/src/pane/reports/*.js) $(SHARED_SRC)
 

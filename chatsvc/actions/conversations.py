@@ -142,6 +142,7 @@ class ConversationView:
     stage: Stage = Stage.ASSISTANT
     topic: str | None = None
     agent_name: str | None = None
+    language: str = "en"
 
     @classmethod
     def of(cls, conversation: Conversation) -> ConversationView:
@@ -158,6 +159,7 @@ class ConversationView:
             stage=Stage(conversation.stage),
             topic=conversation.topic,
             agent_name=conversation.agent_name if conversation.stage == Stage.AGENT else None,
+            language=conversation.language,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -172,6 +174,7 @@ class ConversationView:
             "stage": self.stage,
             "topic": self.topic,
             "agent": {"name": self.agent_name} if self.agent_name else None,
+            "language": self.language,
         }
 
 
@@ -239,8 +242,10 @@ async def start_conversation(
     sender_key: str | None = None,
     per_address_per_day: int | None = None,
     phone: str = "",
+    language: str = "en",
 ) -> Started:
-    """Open a conversation from the pre-chat form, with the question as its first message.
+    """Open a conversation from the pre-chat form, with the question as its first message, in
+    the resident's `language` (the widget's).
 
     `sender_key` (the hash of the client's address) is kept with it; with `per_address_per_day`
     an address that started as many in 24 hours is refused (RateLimited, nothing stored, the
@@ -279,6 +284,7 @@ async def start_conversation(
         resident_read_seq=0,
         staff_read_seq=0,
         sender_key=sender_key,
+        language=language,
     )
     session.add(conversation)
     await session.flush()

@@ -121,6 +121,8 @@ class Conversation(Base):
     # A hash of the address the chat was started from (never the address itself), as left
     # messages keep: the daily caps per address count by it (actions/address_caps.py).
     sender_key: Mapped[str | None] = mapped_column(String(64))
+    # The resident's language as the widget started the chat in it ("en", "es").
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     # The last transcript mailed (actions/transcripts.py): a second click soon after sends none.
     transcript_sent_at: Mapped[datetime | None]
     transcript_sent_to: Mapped[str | None] = mapped_column(String(254))

@@ -89,12 +89,17 @@ class Payload(BaseModel):
         return _unicode(value)
 
 
+# The languages a conversation can be in (the widget's widget/src/languages.js offers them).
+Language = Literal["en", "es"]
+
+
 class StartPayload(Payload):
     name: Name
     email: Email
     question: ChatText
     client_id: ClientId | None = None
     visible: bool = True  # the tab is shown (staff see the resident online, else away)
+    language: Language = "en"  # the widget's language: the conversation's
 
 
 class ResumePayload(Payload):

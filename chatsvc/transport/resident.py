@@ -113,6 +113,7 @@ class ResidentNamespace(Namespace):
             sender_key=self._sender_key(sid),
             per_address_per_day=self.settings.conversations_per_address_per_day,
             phone=self.assistant.index.kb.center.phone,
+            language=payload.language,
         )
         await self._join(sid, started.conversation, visible=payload.visible)
         if started.retried:

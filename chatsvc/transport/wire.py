@@ -17,6 +17,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from chatsvc.errors import ErrorCode
+from chatsvc.transport.payloads import Language
 
 Namespace = Literal["/resident", "/agent"]
 RESIDENT: Namespace = "/resident"
@@ -141,6 +142,7 @@ class Conversation(Wire):
     stage: Stage
     topic: str | None
     agent: AgentName | None
+    language: Language
 
 
 class QueuePlace(Wire):

@@ -66,6 +66,13 @@ BEFORE_START: list[tuple[str, Any, str, str]] = [
     ("start", start_with(client_id="has spaces in it"), "invalid_payload", "client_id"),
     ("start", start_with(client_id="x" * 65), "invalid_payload", "client_id"),
     ("start", start_with(client_id=12345678), "invalid_payload", "client_id"),
+    # The conversation's language: one the widget offers, as a string, or none (English).
+    ("start", start_with(language="fr"), "invalid_payload", "language"),
+    ("start", start_with(language=123), "invalid_payload", "language"),
+    ("start", start_with(language=None), "invalid_payload", "language"),
+    ("start", start_with(language="ES"), "invalid_payload", "language"),
+    ("start", start_with(language="es" * 2_000), "invalid_payload", "language"),
+    ("start", start_with(language=["es"]), "invalid_payload", "language"),
     ("resume", {}, "invalid_payload", "token"),
     ("resume", {"token": 12345}, "invalid_payload", "token"),
     ("resume", {"token": "short"}, "invalid_payload", "token"),
@@ -221,6 +228,29 @@ async def test_a_refused_payload_names_its_field(
     ack = await client.call("start", payload)
     assert ack["ok"] is False and ack["error"]["code"] == "invalid_payload"
     assert ack["error"].get("field") == field
+
+
+async def test_start_keeps_the_language_the_widget_chose(
+    live_server: LiveServer, resident_client: Factory
+) -> None:
+    spanish = await resident_client()
+    ack = await spanish.call(
+        "start", start_with(language="es", question="¿Cuándo recogen la basura?")
+    )
+    assert ack["ok"] is True, ack
+    assert ack["conversation"]["language"] == "es"
+    english = await resident_client()
+    ack_en = await english.call("start", dict(GOOD_START))  # no language: English
+    assert ack_en["conversation"]["language"] == "en"
+    async with live_server.app[DATABASE].engine.connect() as conn:
+        stored = dict(
+            (await conn.execute(select(Conversation.id, Conversation.language))).tuples().all()
+        )
+    assert stored == {ack["conversation"]["id"]: "es", ack_en["conversation"]["id"]: "en"}
+    # Resuming it tells the same language.
+    again = await resident_client()
+    resumed = await again.call("resume", {"token": ack["token"]})
+    assert resumed["conversation"]["language"] == "es"
 
 
 async def test_html_and_script_are_stored_as_plain_text(resident_client: Factory) -> None:

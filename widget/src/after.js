@@ -3,21 +3,23 @@
 // ("Email me this conversation", from the menu or the ended screen), and, once a chat a person
 // answered has ended, say how it went ("How did we do?", 1 to 5, an optional comment, skippable).
 
+import { errorText } from "./errors.js";
+import { language, t } from "./shared/i18n.js";
 import { el } from "./shared/dom.js";
 import { checkEmail } from "./validation.js";
 
 /** @typedef {{ok: boolean, outcome?: string, masked?: string, error?: {message: string, field?: string}}} TranscriptAck */
 
-const SCORE_WORDS = ["very poor", "poor", "okay", "good", "very good"];
+const SCORE_WORDS = [() => t("very poor"), () => t("poor"), () => t("okay"), () => t("good"), () => t("very good")];
 export const MAX_COMMENT = 1000;
 
 /** What the resident reads once the service answered a transcript request. */
 export function transcriptWords(ack) {
-  if (!ack.ok) return ack.error?.message || "The conversation could not be emailed. Please try again.";
-  const to = ack.masked || "your email address";
-  if (ack.outcome === "sent") return `Sent to ${to}. It may take a few minutes to arrive.`;
-  if (ack.outcome === "already_sent") return `Already sent to ${to}. Check your inbox and spam folder.`;
-  return `We cannot send more email to ${to} today. Please try again tomorrow.`;
+  if (!ack.ok) return ack.error ? errorText(ack.error) : t("The conversation could not be emailed. Please try again.");
+  const to = ack.masked || t("your email address");
+  if (ack.outcome === "sent") return t("Sent to {to}. It may take a few minutes to arrive.", { to });
+  if (ack.outcome === "already_sent") return t("Already sent to {to}. Check your inbox and spam folder.", { to });
+  return t("We cannot send more email to {to} today. Please try again tomorrow.", { to });
 }
 
 export class TranscriptOffer {
@@ -28,7 +30,7 @@ export class TranscriptOffer {
     this.send = send;
     this.hasEmail = hasEmail;
     this.busy = false;
-    this.button = el("button", { type: "button", class: "secondary", onclick: () => this.request() }, "Email me this conversation");
+    this.button = el("button", { type: "button", class: "secondary", onclick: () => this.request() }, t("Email me this conversation"));
     this.input = el("input", {
       id: "csc-transcript-email",
       type: "email",
@@ -39,7 +41,7 @@ export class TranscriptOffer {
     this.emailField = el(
       "div",
       { class: "field", hidden: true },
-      el("label", { for: "csc-transcript-email", text: "Your email address" }),
+      el("label", { for: "csc-transcript-email", text: t("Your email address") }),
       this.input,
       this.inputError,
     );
@@ -75,14 +77,14 @@ export class TranscriptOffer {
     }
     this.busy = true;
     this.button.setAttribute("aria-disabled", "true");
-    this.status.textContent = "Sending…";
+    this.status.textContent = t("Sending…");
     try {
       const ack = await this.send(email);
       if (!ack.ok && ack.error?.field === "email") {
         // The chat has no address (or the one typed was refused): ask for one here.
         this.emailField.hidden = false;
         this.status.textContent = "";
-        this.inputError.textContent = ack.error.message;
+        this.inputError.textContent = language() === "en" ? ack.error.message : t("Enter an email address like name@example.com.");
         this.input.setAttribute("aria-invalid", "true");
         this.input.focus();
         return;
@@ -106,7 +108,7 @@ export class RatingForm {
     this.finished = false; // rated or skipped: not asked again in this page view
     /** @type {HTMLElement} */
     this.commentField = el("div");
-    this.heading = el("legend", { id: "csc-rating-title", text: "How did we do?" });
+    this.heading = el("legend", { id: "csc-rating-title", text: t("How did we do?") });
     this.radios = SCORE_WORDS.map((words, i) =>
       el("input", { type: "radio", name: "csc-score", value: String(i + 1), id: `csc-score-${i + 1}` }),
     );
@@ -119,7 +121,7 @@ export class RatingForm {
           { class: "score", for: radio.id },
           radio,
           el("span", { "aria-hidden": "true", text: String(i + 1) }),
-          el("span", { class: "sr-only", text: `${i + 1} of 5, ${SCORE_WORDS[i]}` }),
+          el("span", { class: "sr-only", text: t("{score} of 5, {words}", { score: i + 1, words: SCORE_WORDS[i]() }) }),
         ),
       ),
     );
@@ -130,7 +132,7 @@ export class RatingForm {
       "aria-describedby": "csc-rating-comment-hint",
     });
     this.error = el("p", { class: "error", role: "alert" });
-    this.sendButton = el("button", { type: "submit", class: "primary" }, "Send rating");
+    this.sendButton = el("button", { type: "submit", class: "primary" }, t("Send rating"));
     this.form = el(
       "form",
       { class: "rating", novalidate: true, onsubmit: (event) => this.submit(event) },
@@ -145,8 +147,8 @@ export class RatingForm {
       (this.commentField = el(
         "div",
         { class: "field", hidden: true },
-        el("label", { for: "csc-rating-comment", text: "Anything to add? (optional)" }),
-        el("p", { class: "hint", id: "csc-rating-comment-hint", text: `Up to ${MAX_COMMENT.toLocaleString("en-US")} characters.` }),
+        el("label", { for: "csc-rating-comment", text: t("Anything to add? (optional)") }),
+        el("p", { class: "hint", id: "csc-rating-comment-hint", text: t("Up to {count} characters.", { count: MAX_COMMENT.toLocaleString("en-US") }) }),
         this.comment,
       )),
       this.error,
@@ -154,7 +156,7 @@ export class RatingForm {
         "div",
         { class: "actions" },
         this.sendButton,
-        el("button", { type: "button", class: "secondary", onclick: () => this.skip() }, "Skip"),
+        el("button", { type: "button", class: "secondary", onclick: () => this.skip() }, t("Skip")),
       ),
     );
     for (const radio of this.radios) radio.addEventListener("change", () => (this.commentField.hidden = false));
@@ -182,7 +184,7 @@ export class RatingForm {
     if (this.sendButton.getAttribute("aria-disabled") === "true") return;
     const score = this.score;
     if (!score) {
-      this.error.textContent = "Choose a number from 1 to 5, or skip.";
+      this.error.textContent = t("Choose a number from 1 to 5, or skip.");
       this.radios[0].focus();
       return;
     }
@@ -191,9 +193,9 @@ export class RatingForm {
     try {
       const ack = await this.send(score, this.comment.value.trim().slice(0, MAX_COMMENT));
       if (ack.ok || ack.error?.code === "already_taken") {
-        this.finish(ack.ok ? "Thank you for your rating." : ack.error?.message || "Thank you!");
+        this.finish(ack.ok ? t("Thank you for your rating.") : (language() === "en" && ack.error?.message) || t("Thank you!"));
       } else {
-        this.error.textContent = ack.error?.message || "Your rating could not be sent. Please try again.";
+        this.error.textContent = ack.error ? errorText(ack.error) : t("Your rating could not be sent. Please try again.");
       }
     } finally {
       this.sendButton.removeAttribute("aria-disabled");

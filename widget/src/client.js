@@ -3,6 +3,8 @@
 // conversation token, the messages seen so far (by seq) and the outbox of messages not yet
 // acknowledged. It knows nothing about the DOM; the view listens to its events.
 
+import { errorText } from "./errors.js";
+import { language, t, tn } from "./shared/i18n.js";
 import { io } from "socket.io-client";
 import { ACK_TIMEOUT_MS, ask, failure, onBackOnline, toAck, waitOf } from "./shared/socket.js";
 import { Emitter } from "./shared/emitter.js";
@@ -42,8 +44,11 @@ function inResidentWords(ack) {
   const wait = waitOf(ack.error);
   if (wait === null) return ack;
   const seconds = Math.ceil(wait);
-  const when = seconds <= 90 ? `${seconds} second${seconds === 1 ? "" : "s"}` : `${Math.ceil(seconds / 60)} minutes`;
-  return { ok: false, error: { ...ack.error, message: `You're doing that quickly. Please try again in ${when}.` } };
+  const message =
+    seconds <= 90
+      ? tn("You're doing that quickly. Please try again in 1 second.", "You're doing that quickly. Please try again in {count} seconds.", seconds)
+      : tn("You're doing that quickly. Please try again in 1 minute.", "You're doing that quickly. Please try again in {count} minutes.", Math.ceil(seconds / 60));
+  return { ok: false, error: { ...ack.error, message } };
 }
 
 function isMessage(m) {
@@ -286,7 +291,7 @@ export class ChatClient extends Emitter {
    * @returns {Promise<import("./shared/socket.js").Ack>}
    */
   async _ask(event, payload) {
-    const ack = await ask(this.socket, event, payload, "You are offline. Check your connection and try again.");
+    const ack = await ask(this.socket, event, payload, t("You are offline. Check your connection and try again."));
     return ack.ok ? ack : inResidentWords(ack);
   }
 
@@ -303,7 +308,8 @@ export class ChatClient extends Emitter {
    */
   async start({ name, email, question, client_id = newClientId() }) {
     this.connect();
-    const payload = { name, email, question, client_id };
+    // The resident's language: the conversation's, for the assistant, staff and mail.
+    const payload = { name, email, question, client_id, language: language() };
     let timeouts = 0;
     /** @type {import("./shared/socket.js").Ack} */
     let ack;
@@ -311,7 +317,7 @@ export class ChatClient extends Emitter {
       while (!this._online()) {
         this.emit("start", "waiting");
         if (!(await this._untilOnline())) {
-          return failure("unavailable", "Chat is unavailable right now. Please try again later.");
+          return failure("unavailable", t("Chat is unavailable right now. Please try again later."));
         }
         if (this.socket.connected) break;
       }
@@ -322,7 +328,7 @@ export class ChatClient extends Emitter {
       if (!lost) return ack;
     }
     if (typeof ack.token !== "string" || !ack.token) {
-      return failure("internal_error", "The chat service sent an unexpected answer.");
+      return failure("internal_error", t("The chat service sent an unexpected answer."));
     }
     this.token = ack.token;
     this.store.set("token", ack.token);
@@ -339,7 +345,7 @@ export class ChatClient extends Emitter {
   async hours() {
     this.connect();
     if (!(await this._whenConnected(ACK_TIMEOUT_MS))) {
-      return failure("disconnected", "Cannot reach the chat service. Check your connection and try again.");
+      return failure("disconnected", t("Cannot reach the chat service. Check your connection and try again."));
     }
     const ack = await this._ask("hours", {});
     // The center, before any chat: whom a resident refused for the day can call instead.
@@ -355,7 +361,7 @@ export class ChatClient extends Emitter {
   async leaveMessage(payload) {
     this.connect();
     if (!(await this._whenConnected(ACK_TIMEOUT_MS))) {
-      return failure("disconnected", "Cannot reach the chat service. Check your connection and try again.");
+      return failure("disconnected", t("Cannot reach the chat service. Check your connection and try again."));
     }
     // From a chat: let this connection rejoin it first, so the message is linked to the chat.
     if (this.token && !this.ended) await this._whenJoined(JOIN_WAIT_MS);
@@ -381,12 +387,12 @@ export class ChatClient extends Emitter {
     try {
       this.connect();
       if (!(await this._whenConnected(ACK_TIMEOUT_MS))) {
-        return failure("disconnected", "Cannot reach the chat service. Check your connection and try again.");
+        return failure("disconnected", t("Cannot reach the chat service. Check your connection and try again."));
       }
       const ack = await this._ask("resume_link", { code, visible: tabShown() });
       if (!ack.ok) return ack;
       if (typeof ack.token !== "string" || !ack.token || !ack.conversation) {
-        return failure("internal_error", "The chat service sent an unexpected answer.");
+        return failure("internal_error", t("The chat service sent an unexpected answer."));
       }
       // Messages waiting to be sent belong to the chat this browser had: kept if it is this one.
       const same = Boolean(this.conversation && this.conversation.id === ack.conversation.id);
@@ -437,7 +443,7 @@ export class ChatClient extends Emitter {
           this._retryLater(() => this._resumeThenFlush(epoch), epoch, wait * 1000);
         } else if (code !== "disconnected") {
           // Database down or a bug: the connection is fine, so try again a little later.
-          this.emit("problem", "Having trouble reaching the chat service. Retrying…");
+          this.emit("problem", t("Having trouble reaching the chat service. Retrying…"));
           this._retryLater(() => this._resumeThenFlush(epoch), epoch);
         }
         return;
@@ -503,7 +509,7 @@ export class ChatClient extends Emitter {
    * says whose chat it is; the assistant's next message comes back and is merged.
    */
   async uploadPhoto(file) {
-    if (!this.token || this.ended) return failure("not_in_conversation", "Start a chat first.");
+    if (!this.token || this.ended) return failure("not_in_conversation", t("Start a chat first."));
     let response;
     try {
       response = await fetch(`${this.server}/resident/photos`, {
@@ -512,7 +518,7 @@ export class ChatClient extends Emitter {
         body: file,
       });
     } catch {
-      return failure("disconnected", "The photo could not be sent. Check your connection and try again.");
+      return failure("disconnected", t("The photo could not be sent. Check your connection and try again."));
     }
     /** @type {any} */
     let body;
@@ -521,7 +527,7 @@ export class ChatClient extends Emitter {
     } catch {
       body = null;
     }
-    if (!body || typeof body !== "object") return failure("internal_error", "The photo could not be sent. Please try again.");
+    if (!body || typeof body !== "object") return failure("internal_error", t("The photo could not be sent. Please try again."));
     if (body.ok && Array.isArray(body.messages)) this._merge(body.messages);
     if (body.ok) return body;
     const ack = /** @type {import("./shared/socket.js").Failure} */ (toAck(body));
@@ -738,7 +744,7 @@ export class ChatClient extends Emitter {
         }
         this._removeFromOutbox(entry);
         entry.state = "failed";
-        entry.error = message;
+        entry.error = errorText({ code, message });
         this.emit("pending", entry);
         if (code === "conversation_ended" && this.conversation && !this.ended) {
           this._applyConversation({ ...this.conversation, status: "ended" });

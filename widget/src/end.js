@@ -1,8 +1,9 @@
 // @ts-check
 // "End chat" asks first, inside the panel (a window.confirm would block the page and cannot be
 // styled or announced with the chat): the question takes the composer's place until answered.
-// Escape or "Keep chatting" goes back to the chat.
+// Escape or t("Keep chatting") goes back to the chat.
 
+import { t } from "./shared/i18n.js";
 import { el } from "./shared/dom.js";
 
 export class EndConfirmation {
@@ -10,8 +11,8 @@ export class EndConfirmation {
    * @param {{onConfirm: () => void, onCancel: () => void}} options
    */
   constructor({ onConfirm, onCancel }) {
-    this.confirmButton = el("button", { type: "button", class: "primary", onclick: onConfirm }, "Yes, end chat");
-    this.cancelButton = el("button", { type: "button", class: "secondary", onclick: onCancel }, "Keep chatting");
+    this.confirmButton = el("button", { type: "button", class: "primary", onclick: onConfirm }, t("Yes, end chat"));
+    this.cancelButton = el("button", { type: "button", class: "secondary", onclick: onCancel }, t("Keep chatting"));
     this.node = el(
       "div",
       {
@@ -21,10 +22,10 @@ export class EndConfirmation {
         "aria-describedby": "csc-end-text",
         hidden: true,
       },
-      el("p", { id: "csc-end-title", class: "lead", text: "End this chat?" }),
+      el("p", { id: "csc-end-title", class: "lead", text: t("End this chat?") }),
       el("p", {
         id: "csc-end-text",
-        text: "You will not be able to send more messages in it, and this browser will no longer keep it.",
+        text: t("You will not be able to send more messages in it, and this browser will no longer keep it."),
       }),
       el("div", { class: "actions" }, this.confirmButton, this.cancelButton),
     );

@@ -1,19 +1,43 @@
 // @ts-check
-// The "Leave Us A Message!" form, offered when no person can chat (docs/protocol/resident.md,
+// The t("Leave Us A Message!") form, offered when no person can chat (docs/protocol/resident.md,
 // `hours` and `leave_message`), and the confirmation shown once the message is stored. The view
 // decides when to show them; these classes only build their DOM and check and send the form.
 
+import { errorText } from "./errors.js";
+import { language, t } from "./shared/i18n.js";
 import { contactFields, el } from "./shared/dom.js";
 import { newClientId } from "./shared/ids.js";
 import { fieldErrorOf } from "./shared/field-error.js";
-import { endSentence } from "./shared/time.js";
+import { dateTimeLabel, endSentence, parseTime } from "./shared/time.js";
 import { validateLeaveMessage } from "./validation.js";
 import { LimitNotice, holdButton } from "./limit.js";
 import { waitOf } from "./shared/socket.js";
 
 const FIELDS = ["name", "email", "message"];
-const DEFAULT_TEXT = "Agents are unavailable right now. Please leave a message and we will respond by next business day.";
-const SECONDARY = { start: "Ask our assistant instead", chat: "Back to the chat" };
+const DEFAULT_TEXT = () => t("Agents are unavailable right now. Please leave a message and we will respond by next business day.");
+/** @type {Record<string, () => string>} */
+const SECONDARY = { start: () => t("Ask our assistant instead"), chat: () => t("Back to the chat") };
+// Why the form is offered (the `hours` answer's reason), when the resident reads another
+// language than the service's English `text`.
+/** @type {Record<string, () => string>} */
+const REASONS = {
+  closed: () => t("We are closed right now. Please leave a message and we will reply by the next business day."),
+  no_agents: () => t("No one can chat with you right now. Please leave a message and we will reply by the next business day."),
+  long_wait: () => t("Everyone is busy and the wait is long right now. Please leave a message and we will reply by the next business day."),
+};
+
+/**
+ * A date the service sent both as ISO 8601 and in its English words: the words in English,
+ * else the date written in the resident's language (its zone is the browser's).
+ * @param {unknown} iso
+ * @param {unknown} words
+ */
+export function dueWords(iso, words) {
+  const english = typeof words === "string" ? words : "";
+  if (language() === "en" && english) return english;
+  const label = dateTimeLabel(parseTime(iso));
+  return label || english;
+}
 
 export class LeaveMessageForm {
   /**
@@ -29,7 +53,7 @@ export class LeaveMessageForm {
     // client_id, so the server stores the message once even if an ack was lost.
     this.attempt = null;
 
-    const contact = contactFields("csc-lm", "message", { label: "Message", rows: 3 });
+    const contact = contactFields("csc-lm", "message", { label: t("Message"), rows: 3 });
     this.inputs = contact.inputs;
     this.setFieldError = contact.setError;
     const fields = contact.nodes;
@@ -43,7 +67,7 @@ export class LeaveMessageForm {
       autocomplete: "off",
       "aria-hidden": "true",
     });
-    const trap = el("div", { class: "trap", "aria-hidden": "true" }, el("label", { for: this.website.id, text: "Website" }), this.website);
+    const trap = el("div", { class: "trap", "aria-hidden": "true" }, el("label", { for: this.website.id, text: t("Website") }), this.website);
 
     this.notice = el("p", { class: "notice", hidden: true });
     this.reason = el("p", { class: "lead" });
@@ -53,18 +77,18 @@ export class LeaveMessageForm {
     this.formError = el("p", { class: "error", role: "alert" });
     // Too many messages from here (a few seconds), or today (hours): said calmly, form kept.
     this.limit = new LimitNotice("leave", center);
-    this.submitButton = el("button", { type: "submit", class: "primary" }, "Send message");
-    this.secondaryButton = el("button", { type: "button", class: "secondary", onclick: () => onSecondary() }, SECONDARY.start);
+    this.submitButton = el("button", { type: "submit", class: "primary" }, t("Send message"));
+    this.secondaryButton = el("button", { type: "button", class: "secondary", onclick: () => onSecondary() }, SECONDARY.start());
     // The form fits a laptop's panel; where it cannot (a long notice, large text), its
     // buttons stay in view at its foot and the fields scroll above them.
     this.node = el(
       "form",
       { class: "prechat leave", novalidate: true, "aria-labelledby": "csc-lm-title", onsubmit: (event) => this.submit(event) },
-      el("h3", { id: "csc-lm-title", text: "Leave Us A Message!" }),
+      el("h3", { id: "csc-lm-title", text: t("Leave Us A Message!") }),
       this.notice,
       this.reason,
       el("p", { class: "hours" }, this.openingLine, " ", this.hoursLine),
-      el("p", { class: "hint", text: "All fields are required. If someone is in danger, call 911." }),
+      el("p", { class: "hint", text: t("All fields are required. If someone is in danger, call 911.") }),
       ...fields,
       trap,
       this.limit.node,
@@ -76,14 +100,18 @@ export class LeaveMessageForm {
   /** Show why the form is offered: the `hours` answer, and where the resident came from. */
   show(hours, from) {
     const offer = (hours && hours.leave_message) || {};
-    this.reason.textContent = typeof offer.text === "string" && offer.text ? offer.text : DEFAULT_TEXT;
-    const weekly = hours && typeof hours.hours === "string" ? hours.hours : "";
+    const english = language() === "en";
+    const served = typeof offer.text === "string" && offer.text ? offer.text : "";
+    const reason = english ? served : REASONS[offer.reason] ? REASONS[offer.reason]() : "";
+    this.reason.textContent = reason || (english ? DEFAULT_TEXT() : REASONS.no_agents());
+    // The weekly hours come from the service in English words only: shown in English.
+    const weekly = english && hours && typeof hours.hours === "string" ? hours.hours : "";
     this.hoursLine.hidden = !weekly;
-    const opening = hours && hours.open === false && typeof hours.next_opening_text === "string" ? hours.next_opening_text : "";
-    this.openingLine.textContent = opening ? endSentence(`We open again ${opening}`) : "";
-    this.hoursLine.textContent = weekly ? endSentence(`Our hours: ${weekly}`) : "";
+    const opening = hours && hours.open === false ? dueWords(hours.next_opening, hours.next_opening_text) : "";
+    this.openingLine.textContent = opening ? endSentence(t("We open again {when}", { when: opening })) : "";
+    this.hoursLine.textContent = weekly ? endSentence(t("Our hours: {hours}", { hours: weekly })) : "";
     this.openingLine.hidden = !opening;
-    this.secondaryButton.textContent = SECONDARY[from] || SECONDARY.start;
+    this.secondaryButton.textContent = (SECONDARY[from] || SECONDARY.start)();
     this.formError.textContent = "";
   }
 
@@ -142,11 +170,11 @@ export class LeaveMessageForm {
     // aria-disabled rather than disabled: a disabled button would drop keyboard focus.
     this.sending = true;
     this.submitButton.setAttribute("aria-disabled", "true");
-    this.submitButton.textContent = "Sending message…";
+    this.submitButton.textContent = t("Sending message…");
     const ack = await this.send(payload);
     this.sending = false;
     this.submitButton.removeAttribute("aria-disabled");
-    this.submitButton.textContent = "Send message";
+    this.submitButton.textContent = t("Send message");
 
     if (ack.ok) {
       this.attempt = null;
@@ -175,10 +203,11 @@ export class LeaveMessageForm {
 export function showRefusal(form, error, fields) {
   const blamed = fieldErrorOf(error, fields);
   if (blamed) {
-    form.setFieldError(blamed.field, blamed.message);
+    // The service says what is wrong in English: in another language, ask to check the field.
+    form.setFieldError(blamed.field, language() === "en" ? blamed.message : t("Please check this field."));
     form.inputs[blamed.field].focus();
   } else {
-    form.formError.textContent = error.message;
+    form.formError.textContent = errorText(error);
   }
 }
 
@@ -187,7 +216,9 @@ export class Confirmation {
   constructor({ onClose, onNewChat }) {
     this.heading = el("h3", { id: "csc-sent-title", tabindex: "-1" });
     this.reference = el("strong");
-    this.referenceLine = el("p", {}, "Your reference number is ", this.reference, ".");
+    // The sentence's words around the reference, in the catalogue's order.
+    const [before, after = ""] = t("Your reference number is {reference}.").split("{reference}");
+    this.referenceLine = el("p", {}, before, this.reference, after);
     this.due = el("p");
     this.node = el(
       "section",
@@ -195,21 +226,21 @@ export class Confirmation {
       this.heading,
       this.referenceLine,
       this.due,
-      el("p", { class: "hint", text: "You will also get these details by email." }),
+      el("p", { class: "hint", text: t("You will also get these details by email.") }),
       el(
         "div",
         { class: "actions" },
-        el("button", { type: "button", class: "primary", onclick: () => onClose() }, "Close"),
-        el("button", { type: "button", class: "secondary", onclick: () => onNewChat() }, "Start a new chat"),
+        el("button", { type: "button", class: "primary", onclick: () => onClose() }, t("Close")),
+        el("button", { type: "button", class: "secondary", onclick: () => onNewChat() }, t("Start a new chat")),
       ),
     );
   }
 
   /** Fill in the details; return a sentence to announce. */
   show({ name, email, reference, replyDue }) {
-    this.heading.textContent = `Thank you, ${name}. We received your message.`;
+    this.heading.textContent = t("Thank you, {name}. We received your message.", { name });
     this.reference.textContent = reference;
-    this.due.textContent = endSentence(`We will reply to ${email} by ${replyDue}`);
-    return endSentence(`Message sent. Reference ${reference}. Reply by ${replyDue}`);
+    this.due.textContent = endSentence(t("We will reply to {email} by {when}", { email, when: replyDue }));
+    return endSentence(t("Message sent. Reference {reference}. Reply by {when}", { reference, when: replyDue }));
   }
 }

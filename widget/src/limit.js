@@ -10,7 +10,8 @@
 // polite live region says the whole sentence once when the wait starts, and once when it ends.
 
 import { el } from "./shared/dom.js";
-import { clockWords, endSentence } from "./shared/time.js";
+import { language, t, tn } from "./shared/i18n.js";
+import { afterTime, endSentence } from "./shared/time.js";
 
 /** Waits up to this long are counted down in seconds; longer ones are said in words. */
 export const COUNTDOWN_UP_TO_S = 120;
@@ -22,46 +23,77 @@ const QUIET_MS = 10_000; // a new wait this soon after the last one ended is sho
  * @typedef {{city?: string, name?: string, phone?: string, phone_tel?: string} | null | undefined} CenterInfo
  */
 
-/** @type {Record<LimitKind, {quick: string, again: string, ready: string, several: string, another: string, noun: string}>} */
+// Whole sentences, each a text of the catalogue (languages put the wait in different places).
+// Functions, so each is read in the language of the moment.
+/**
+ * @typedef {object} LimitWords
+ * @property {() => string} quick
+ * @property {(s: number) => string} againShort "in 12 s."
+ * @property {(s: number) => string} againSpoken "in 12 seconds."
+ * @property {() => string} ready
+ * @property {(minutes: number) => string} anotherMinutes
+ * @property {() => string} anotherHour
+ * @property {(when: string) => string} today
+ */
+/** @type {Record<LimitKind, LimitWords>} */
 const WORDS = {
   message: {
-    quick: "You're sending messages quickly.",
-    again: "You can send again",
-    ready: "You can send messages again.",
-    several: "You have sent many messages in a short time.",
-    another: "You can send another",
-    noun: "messages",
+    quick: () => t("You're sending messages quickly."),
+    againShort: (s) => t("You can send again in {seconds} s.", { seconds: s }),
+    againSpoken: (s) => tn("You can send again in 1 second.", "You can send again in {count} seconds.", s),
+    ready: () => t("You can send messages again."),
+    anotherMinutes: (m) =>
+      tn(
+        "You have sent many messages in a short time. You can send another in about 1 minute.",
+        "You have sent many messages in a short time. You can send another in about {count} minutes.",
+        m,
+      ),
+    anotherHour: () => t("You have sent many messages in a short time. You can send another in about an hour."),
+    today: (when) => t("You have reached today's limit for messages. You can send another {when}", { when }),
   },
   start: {
-    quick: "You're starting chats quickly.",
-    again: "You can start a chat again",
-    ready: "You can start your chat now.",
-    several: "You have started several chats in a short time.",
-    another: "You can start another",
-    noun: "new chats",
+    quick: () => t("You're starting chats quickly."),
+    againShort: (s) => t("You can start a chat again in {seconds} s.", { seconds: s }),
+    againSpoken: (s) => tn("You can start a chat again in 1 second.", "You can start a chat again in {count} seconds.", s),
+    ready: () => t("You can start your chat now."),
+    anotherMinutes: (m) =>
+      tn(
+        "You have started several chats in a short time. You can start another in about 1 minute.",
+        "You have started several chats in a short time. You can start another in about {count} minutes.",
+        m,
+      ),
+    anotherHour: () => t("You have started several chats in a short time. You can start another in about an hour."),
+    today: (when) => t("You have reached today's limit for new chats. You can start another {when}", { when }),
   },
   leave: {
-    quick: "You're sending messages quickly.",
-    again: "You can send again",
-    ready: "You can send your message now.",
-    several: "You have sent several messages in a short time.",
-    another: "You can send another",
-    noun: "messages",
+    quick: () => t("You're sending messages quickly."),
+    againShort: (s) => t("You can send again in {seconds} s.", { seconds: s }),
+    againSpoken: (s) => tn("You can send again in 1 second.", "You can send again in {count} seconds.", s),
+    ready: () => t("You can send your message now."),
+    anotherMinutes: (m) =>
+      tn(
+        "You have sent several messages in a short time. You can send another in about 1 minute.",
+        "You have sent several messages in a short time. You can send another in about {count} minutes.",
+        m,
+      ),
+    anotherHour: () => t("You have sent several messages in a short time. You can send another in about an hour."),
+    today: (when) => t("You have reached today's limit for messages. You can send another {when}", { when }),
   },
   photo: {
-    quick: "You're sending photos quickly.",
-    again: "Your photo will be sent",
-    ready: "Sending your photo…",
-    several: "You have sent many photos in a short time.",
-    another: "You can send another",
-    noun: "photos",
+    quick: () => t("You're sending photos quickly."),
+    againShort: (s) => t("Your photo will be sent in {seconds} s.", { seconds: s }),
+    againSpoken: (s) => tn("Your photo will be sent in 1 second.", "Your photo will be sent in {count} seconds.", s),
+    ready: () => t("Sending your photo…"),
+    anotherMinutes: (m) =>
+      tn(
+        "You have sent many photos in a short time. You can send another in about 1 minute.",
+        "You have sent many photos in a short time. You can send another in about {count} minutes.",
+        m,
+      ),
+    anotherHour: () => t("You have sent many photos in a short time. You can send another in about an hour."),
+    today: (when) => t("You have reached today's limit for photos. You can send another {when}", { when }),
   },
 };
-
-/** @param {number} n @param {string} unit */
-function plural(n, unit) {
-  return `${n} ${unit}${n === 1 ? "" : "s"}`;
-}
 
 /**
  * When a long wait ends, for people: "after 3:15 p.m.", "tomorrow after 9:40 a.m.", or the date.
@@ -70,15 +102,15 @@ function plural(n, unit) {
  */
 export function endOfWait(endsMs, nowMs) {
   const end = new Date(endsMs);
-  // The house style ("3:15 p.m.", "midnight"), in the resident's own clock.
-  const time = clockWords(end.getHours(), end.getMinutes());
+  // The house style ("after 3:15 p.m.", "after midnight"), in the resident's own clock.
+  const after = afterTime(end.getHours(), end.getMinutes());
   const today = new Date(nowMs);
   const tomorrow = new Date(nowMs);
   tomorrow.setDate(today.getDate() + 1);
-  if (end.toDateString() === today.toDateString()) return `after ${time}`;
-  if (end.toDateString() === tomorrow.toDateString()) return `tomorrow after ${time}`;
-  const day = end.toLocaleDateString(undefined, { weekday: "long", month: "long", day: "numeric" });
-  return `on ${day} after ${time}`;
+  if (end.toDateString() === today.toDateString()) return after;
+  if (end.toDateString() === tomorrow.toDateString()) return t("tomorrow {after}", { after });
+  const day = end.toLocaleDateString(language(), { weekday: "long", month: "long", day: "numeric" });
+  return t("on {day} {after}", { day, after });
 }
 
 /**
@@ -95,25 +127,21 @@ export function waitWords(kind, totalS, endsMs, nowMs) {
   const leftS = Math.max(0, Math.ceil((endsMs - nowMs) / 1000));
   if (totalS <= COUNTDOWN_UP_TO_S) {
     return {
-      text: `${words.quick} ${words.again} in ${leftS} s.`,
-      spoken: `${words.quick} ${words.again} in ${plural(leftS, "second")}.`,
+      text: `${words.quick()} ${words.againShort(leftS)}`,
+      spoken: `${words.quick()} ${words.againSpoken(leftS)}`,
       long: false,
     };
   }
   let sentence;
   if (totalS <= HOUR_S + 60) {
     const minutes = Math.max(1, Math.ceil(leftS / 60));
-    const about = minutes >= 60 ? "about an hour" : `about ${plural(minutes, "minute")}`;
-    sentence = `${words.several} ${words.another} in ${about}.`;
+    sentence = minutes >= 60 ? words.anotherHour() : words.anotherMinutes(minutes);
   } else {
-    sentence = endSentence(
-      `You have reached today's limit for ${words.noun}. ${words.another} ${endOfWait(endsMs, nowMs)}`,
-    );
+    sentence = endSentence(words.today(endOfWait(endsMs, nowMs)));
   }
   return { text: sentence, spoken: sentence, long: true };
 }
 
-const CALL_US = "If it can't wait, please call us at";
 
 /**
  * The center's phone number for people and for a tel: link, or null when it is not known.
@@ -133,7 +161,7 @@ export function phoneOf(center) {
  */
 export function phoneWords(center) {
   const reach = phoneOf(center);
-  return reach ? `${CALL_US} ${reach.phone}.` : "";
+  return reach ? t("If it can't wait, please call us at {phone}.", { phone: reach.phone }) : "";
 }
 
 /**
@@ -149,7 +177,7 @@ export function holdButton(button, waiting) {
 
 /** The words for when a wait is over. @param {LimitKind} kind */
 export function readyWords(kind) {
-  return WORDS[kind].ready;
+  return WORDS[kind].ready();
 }
 
 /**
@@ -219,7 +247,11 @@ export class LimitNotice {
       // "If it can't wait, please call us at (626) 744-7311." with the number as a link.
       if (this.phoneLink.textContent !== reach.phone) this.phoneLink.textContent = reach.phone;
       this.phoneLink.setAttribute("href", `tel:${reach.tel}`);
-      if (!this.phone.firstChild) this.phone.replaceChildren(` ${CALL_US} `, this.phoneLink, ".");
+      if (!this.phone.firstChild) {
+        // The sentence's words around the number, in the catalogue's order.
+        const [before, after = ""] = t("If it can't wait, please call us at {phone}.").split("{phone}");
+        this.phone.replaceChildren(` ${before}`, this.phoneLink, after);
+      }
     } else if (this.phone.firstChild) {
       this.phone.replaceChildren();
     }

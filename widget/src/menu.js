@@ -3,6 +3,7 @@
 // (Enter, Space or ArrowDown opens it on the first item; arrows move; Escape or Tab closes it
 // and Escape gives focus back to the button), as the WAI-ARIA menu button pattern describes.
 
+import { t } from "./shared/i18n.js";
 import { el } from "./shared/dom.js";
 
 export class ChatMenu {
@@ -16,8 +17,8 @@ export class ChatMenu {
         "aria-haspopup": "menu",
         "aria-expanded": "false",
         "aria-controls": "csc-menu",
-        "aria-label": "More options",
-        title: "More options",
+        "aria-label": t("More options"),
+        title: t("More options"),
         onclick: () => (this.open ? this.hide(true) : this.show()),
       },
       el("span", { "aria-hidden": "true", text: "⋯" }),
@@ -37,7 +38,7 @@ export class ChatMenu {
         label,
       ),
     );
-    this.list = el("div", { id: "csc-menu", class: "menu", role: "menu", "aria-label": "More options", hidden: true }, ...this.items);
+    this.list = el("div", { id: "csc-menu", class: "menu", role: "menu", "aria-label": t("More options"), hidden: true }, ...this.items);
     this.list.addEventListener("keydown", (event) => this.onKey(event));
     this.list.addEventListener("focusout", (event) => {
       if (!this.list.contains(/** @type {Node | null} */ (event.relatedTarget)) && event.relatedTarget !== this.button) this.hide(false);

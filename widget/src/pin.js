@@ -5,6 +5,7 @@
 // scroll, not when something changes: a line appearing under the log must not unpin it.
 // Scrolled up to read, they are left in place and a "New messages" button takes them down.
 
+import { tn } from "./shared/i18n.js";
 import { el } from "./shared/dom.js";
 
 const NEAR_BOTTOM_PX = 48; // this close to the end counts as at the end
@@ -88,7 +89,7 @@ export class LogPin {
   arrived() {
     if (this.pinned) return;
     this.unseen++;
-    this.label.textContent = this.unseen === 1 ? "1 new message" : `${this.unseen} new messages`;
+    this.label.textContent = tn("1 new message", "{count} new messages", this.unseen);
     this.button.hidden = false;
   }
 

@@ -1,9 +1,10 @@
 // @ts-check
 // While the panel is closed, the newest unread message from the city shows beside the launcher
 // (who wrote it and its first lines), as Intercom and LiveChat do: a badge alone is easy to miss.
-// Activating it opens the chat; "Dismiss" hides it until a newer message comes, also on the
+// Activating it opens the chat; t("Dismiss") hides it until a newer message comes, also on the
 // site's other pages (the store is this tab's session).
 
+import { t } from "./shared/i18n.js";
 import { el, icon, ICON_CLOSE } from "./shared/dom.js";
 
 const PREVIEW_CHARS = 160; // the card clamps to three lines; this only spares the layout
@@ -27,7 +28,7 @@ export class MessagePreview {
       el(
         "span",
         { class: "preview-author" },
-        el("span", { class: "sr-only", text: "New message from " }),
+        el("span", { class: "sr-only", text: t("New message from ") }),
         this.author,
         el("span", { class: "sr-only", text: ":" }),
       ),
@@ -35,7 +36,7 @@ export class MessagePreview {
     );
     this.dismissButton = el(
       "button",
-      { type: "button", class: "preview-dismiss", "aria-label": "Dismiss new message", title: "Dismiss", onclick: () => this.dismiss() },
+      { type: "button", class: "preview-dismiss", "aria-label": t("Dismiss new message"), title: t("Dismiss"), onclick: () => this.dismiss() },
       icon(ICON_CLOSE),
     );
     this.card = el("div", { class: "preview" }, this.openButton, this.dismissButton);

@@ -92,6 +92,13 @@ button { cursor: pointer; }
 }
 .header .close { display: inline-flex; align-items: center; justify-content: center; width: 40px; padding: 0; border-color: transparent; }
 .header :focus-visible { outline-color: var(--on-accent); outline-offset: 1px; }
+/* The language (English / Español): like the header's buttons; its list in the page's colours. */
+.header .language[hidden] { display: none; }
+.header select {
+  min-height: 36px; border: 1px solid var(--on-accent); border-radius: 6px; font: inherit; font-size: 15px;
+  background: transparent; color: var(--on-accent); padding: 4px 6px; cursor: pointer;
+}
+.header select option { color: #1a1a1a; background: #fff; }
 
 .status { margin: 0; padding: 6px 16px; background: #fff3cd; color: #3d2e00; font-size: 14px; }
 .status.ok { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); padding: 0; }

@@ -1,6 +1,7 @@
 // @ts-check
 // The same limits the server enforces (docs/protocol/resident.md), checked first in the browser
 // so the resident gets an answer at once; the server's own errors are shown the same way.
+import { t } from "./shared/i18n.js";
 
 export const LIMITS = { name: 100, email: 254, question: 4000, message: 4000 };
 
@@ -15,26 +16,41 @@ export function charCount(text) {
 const number = (n) => n.toLocaleString("en-US");
 
 function checkName(name) {
-  if (!name) return "Enter your name.";
-  if (charCount(name) > LIMITS.name) return `Your name must be ${LIMITS.name} characters or fewer.`;
+  if (!name) return t("Enter your name.");
+  if (charCount(name) > LIMITS.name) return t("Your name must be {limit} characters or fewer.", { limit: LIMITS.name });
   return null;
 }
 
 /** An email address, as the pre-chat form checks it; the sentence to show, or null. */
 export function checkEmail(email) {
-  if (!email) return "Enter your email address.";
-  if (charCount(email) > LIMITS.email) return `Your email address must be ${LIMITS.email} characters or fewer.`;
-  if (!EMAIL.test(email)) return "Enter an email address like name@example.com.";
+  if (!email) return t("Enter your email address.");
+  if (charCount(email) > LIMITS.email) return t("Your email address must be {limit} characters or fewer.", { limit: LIMITS.email });
+  if (!EMAIL.test(email)) return t("Enter an email address like name@example.com.");
   return null;
 }
 
-/** A required text of at most `limit` characters; `noun` names it ("question", "message"). */
-function checkText(text, noun, limit) {
-  if (!text) return `Enter your ${noun}.`;
+/**
+ * A required text of at most `limit` characters, with its own sentences (whole sentences, so
+ * each language can word them).
+ * @param {string} text
+ * @param {{empty: () => string, long: (params: Record<string, string>) => string}} words
+ * @param {number} limit
+ */
+function checkText(text, words, limit) {
+  if (!text) return words.empty();
   const n = charCount(text);
-  if (n > limit) return `Your ${noun} must be ${number(limit)} characters or fewer (it has ${number(n)}).`;
+  if (n > limit) return words.long({ limit: number(limit), count: number(n) });
   return null;
 }
+
+const QUESTION = {
+  empty: () => t("Enter your question."),
+  long: (params) => t("Your question must be {limit} characters or fewer (it has {count}).", params),
+};
+const MESSAGE = {
+  empty: () => t("Enter your message."),
+  long: (params) => t("Your message must be {limit} characters or fewer (it has {count}).", params),
+};
 
 /** @param {Record<string, string | null>} checks */
 function collect(checks) {
@@ -54,7 +70,7 @@ export function validateStart(form) {
   return collect({
     name: checkName(name),
     email: checkEmail(email),
-    question: checkText(question, "question", LIMITS.question),
+    question: checkText(question, QUESTION, LIMITS.question),
   });
 }
 
@@ -68,7 +84,7 @@ export function validateLeaveMessage(form) {
   return collect({
     name: checkName(name),
     email: checkEmail(email),
-    message: checkText(message, "message", LIMITS.message),
+    message: checkText(message, MESSAGE, LIMITS.message),
   });
 }
 

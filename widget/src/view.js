@@ -7,10 +7,13 @@
 // "Name" are never there twice): "checking" (asking whether a person can chat), "prechat",
 // "leave" (the message form), "confirmed" (the message was stored) or "chat".
 
+import { language, t, tn } from "./shared/i18n.js";
+import { LANGUAGES } from "./languages.js";
+import { errorText } from "./errors.js";
 import { el, icon, ICON_CAMERA, ICON_CHAT, ICON_CLOSE, appendLinkified, contactFields } from "./shared/dom.js";
 import { formatTime } from "./shared/time.js";
 import { renderMarkdown } from "./shared/markdown.js";
-import { LeaveMessageForm, Confirmation, showRefusal } from "./leave.js";
+import { LeaveMessageForm, Confirmation, dueWords, showRefusal } from "./leave.js";
 import { LIMITS, charCount, validateStart, formatNumber } from "./validation.js";
 import { LimitNotice, holdButton } from "./limit.js";
 import { waitOf } from "./shared/socket.js";
@@ -25,18 +28,20 @@ const TYPING_HIDE_MS = 6000; // the other side's indicator, when no update arriv
 const COUNTER_FROM = 3500; // show the character counter near the limit
 const FIELDS = ["name", "email", "question"];
 const KINDS = ["resident", "assistant", "agent", "system"];
-const EXPIRED_NOTICE = "Your previous chat has ended. Start a new one below.";
-const EXPIRED_NOTICE_LEAVE = "Your previous chat has ended.";
-const OFFER_TEXT = "No one can chat with you right now. You can leave us a message instead.";
-const ENDED_BY_YOU = "You ended the chat.";
+// Texts are functions: each is read in the resident's language of the moment.
+const EXPIRED_NOTICE = () => t("Your previous chat has ended. Start a new one below.");
+const EXPIRED_NOTICE_LEAVE = () => t("Your previous chat has ended.");
+const OFFER_TEXT = () => t("No one can chat with you right now. You can leave us a message instead.");
+const ENDED_BY_YOU = () => t("You ended the chat.");
 // A link from our email that did not open its chat, by the service's error code.
+/** @type {Record<string, () => string>} */
 const LINK_REFUSED = {
-  link_used: "This chat link has already been used: each link opens the chat once.",
-  token_expired: "This chat link has expired.",
-  invalid_token: "This chat link is not valid.",
-  invalid_payload: "This chat link is not valid.",
+  link_used: () => t("This chat link has already been used: each link opens the chat once."),
+  token_expired: () => t("This chat link has expired."),
+  invalid_token: () => t("This chat link is not valid."),
+  invalid_payload: () => t("This chat link is not valid."),
 };
-const LINK_TRY_AGAIN = "We could not open your chat just now. Please open the link in our email again in a moment.";
+const LINK_TRY_AGAIN = () => t("We could not open your chat just now. Please open the link in our email again in a moment.");
 
 /**
  * A start kept for the tab (`startWith`), if it is one.
@@ -73,30 +78,30 @@ function quickRepliesOf(m) {
 function authorOf(m, chatName) {
   switch (m.author_kind) {
     case "resident":
-      return "You";
+      return t("You");
     case "assistant":
-      return m.author_name || "Assistant";
+      return m.author_name || t("Assistant");
     case "agent":
-      return m.author_name || "Agent";
+      return m.author_name || t("Agent");
     case "system":
-      return chatName || m.author_name || "Notice";
+      return chatName || m.author_name || t("Notice");
     default:
-      return m.author_name || chatName || "Notice";
+      return m.author_name || chatName || t("Notice");
   }
 }
 
 /** Say where the resident is in line, in words; minutes are rounded so the text moves calmly. */
 function waitText(queue) {
   if (!queue || !Number.isInteger(queue.position) || queue.position < 1) {
-    return "Connecting you with a person. Please stay in the chat.";
+    return t("Connecting you with a person. Please stay in the chat.");
   }
-  const place = queue.position === 1 ? "You are next in line." : `You are number ${queue.position} in line.`;
+  const place = queue.position === 1 ? t("You are next in line.") : t("You are number {position} in line.", { position: queue.position });
   const seconds = queue.estimated_wait_seconds;
   if (!Number.isFinite(seconds)) {
-    return `${place} Everyone is busy right now: the next available person will join you here.`;
+    return `${place} ${t("Everyone is busy right now: the next available person will join you here.")}`;
   }
   const minutes = Math.max(1, Math.round(seconds / 60));
-  return `${place} Estimated wait: about ${minutes} minute${minutes === 1 ? "" : "s"}.`;
+  return `${place} ${tn("Estimated wait: about 1 minute.", "Estimated wait: about {count} minutes.", minutes)}`;
 }
 
 export class ChatView {
@@ -133,16 +138,20 @@ export class ChatView {
   /**
    * @param {any} shadow
    * @param {any} client the ChatClient
-   * @param {{title: string, ui: import("./storage.js").Store}} options `ui`: this tab's session
-   *   (the panel's open state and a dismissed preview follow the resident to other pages)
+   * @param {{title: string, ui: import("./storage.js").Store, onLanguage?: (code: string) => void}} options
+   *   `ui`: this tab's session (the panel's open state and a dismissed preview follow the
+   *   resident to other pages); `onLanguage`: the resident chose another language
    */
-  constructor(shadow, client, { title, ui }) {
+  constructor(shadow, client, { title, ui, onLanguage = () => {} }) {
     this.shadow = shadow;
     this.client = client;
     this.ui = ui;
+    this.onLanguage = onLanguage;
+    /** @type {[string, (...args: any[]) => void][]} what this view listens to on the client */
+    this.listening = [];
     this.isOpen = false;
     this.starting = false;
-    this.wasDown = false; // say "Connected" only after a drop
+    this.wasDown = false; // say t("Connected") only after a drop
     this.problem = null;
     this.seqNodes = new Map(); // seq -> element
     /** @type {Map<number, Promise<string | null>>} photo id -> its blob: URL, fetched once */
@@ -151,7 +160,7 @@ export class ChatView {
     this.seenNode = null;
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     this.typingTimer = undefined;
-    this.quickReplies = null; // the "Suggested replies" group, while one is shown
+    this.quickReplies = null; // the t("Suggested replies") group, while one is shown
     this.quickRepliesSeq = 0; // the seq of the message it belongs to
     // Without a conversation: "no" (ask `hours` when the panel opens), "asking" or "done".
     this.hoursAsked = "no";
@@ -169,23 +178,24 @@ export class ChatView {
     this.root = el("div", { class: "root" }, this.preview.node, this.buildLauncher(title), this.buildPanel(title));
     shadow.append(this.root);
 
-    client.on("connection", () => this.renderStatus());
-    client.on("problem", (text) => {
+    this.listen("connection", () => this.renderStatus());
+    this.listen("problem", (text) => {
       this.problem = text;
       this.renderStatus();
     });
-    client.on("message", (m) => this.onMessage(m));
-    client.on("pending", (entry) => this.onPending(entry));
-    client.on("conversation", () => this.render());
-    client.on("queue", () => this.renderWait());
-    client.on("typing", (p) => this.onTyping(p));
-    client.on("staffRead", () => this.renderSeen());
-    client.on("unread", (n) => this.renderBadge(n));
-    client.on("reset", (info) => this.onReset(info));
-    client.on("offer", () => this.render());
-    client.on("limit", (limit) => this.onLimit(limit));
-    client.on("start", (state) => this.renderStarting(state));
-    document.addEventListener("visibilitychange", () => this.markReadIfSeen());
+    this.listen("message", (m) => this.onMessage(m));
+    this.listen("pending", (entry) => this.onPending(entry));
+    this.listen("conversation", () => this.render());
+    this.listen("queue", () => this.renderWait());
+    this.listen("typing", (p) => this.onTyping(p));
+    this.listen("staffRead", () => this.renderSeen());
+    this.listen("unread", (n) => this.renderBadge(n));
+    this.listen("reset", (info) => this.onReset(info));
+    this.listen("offer", () => this.render());
+    this.listen("limit", (limit) => this.onLimit(limit));
+    this.listen("start", (state) => this.renderStarting(state));
+    this.onVisibility = () => this.markReadIfSeen();
+    document.addEventListener("visibilitychange", this.onVisibility);
 
     for (const entry of client.outbox) this.onPending(entry);
     this.textarea.value = client.draft;
@@ -194,7 +204,62 @@ export class ChatView {
     this.renderStatus();
   }
 
+  /** @param {string} event @param {(...args: any[]) => void} handler */
+  listen(event, handler) {
+    this.client.on(event, handler);
+    this.listening.push([event, handler]);
+  }
+
+  /**
+   * Take this view off the page and off the client (the widget builds a new one in another
+   * language); returns what the resident had typed and whether the panel was open.
+   */
+  destroy() {
+    for (const [event, handler] of this.listening) this.client.off(event, handler);
+    document.removeEventListener("visibilitychange", this.onVisibility);
+    this.hoursRequest++; // an answer on its way is for no one now
+    this.root.remove();
+    /** @type {Record<string, string>} */
+    const typed = {};
+    for (const field of FIELDS) typed[field] = this.inputs[field].value;
+    return { open: this.isOpen, screen: this.screen(), typed, leave: this.leaveForm.values() };
+  }
+
+  /**
+   * Put back what the resident had typed in the previous view, and the panel as it was.
+   * @param {{open: boolean, screen: string, typed: Record<string, string>, leave: Record<string, string>}} state
+   */
+  carryOver(state) {
+    for (const field of FIELDS) this.inputs[field].value = state.typed[field] || "";
+    this.leaveForm.fill(state.leave);
+    // On the pre-chat form (the resident chose the assistant): stay there. From the message
+    // form or "checking", asking again who can chat brings the same screen back.
+    if (state.screen === "prechat") this.hoursAsked = "done";
+    this.render();
+    if (state.open) {
+      this.open({ focus: false });
+      this.languageSelect.focus(); // where the resident was
+    }
+  }
+
   // --- building -------------------------------------------------------------------------
+
+  /** English / Español: the widget's language, each name in its own language. */
+  buildLanguage() {
+    const current = language();
+    this.languageSelect = el(
+      "select",
+      { id: "csc-language", onchange: () => this.onLanguage(this.languageSelect.value) },
+      ...LANGUAGES.map(({ code, name }) => el("option", { value: code, lang: code, selected: code === current }, name)),
+    );
+    this.languageSelect.value = current;
+    return el(
+      "div",
+      { class: "language" },
+      el("label", { for: "csc-language", class: "sr-only", text: t("Language") }),
+      this.languageSelect,
+    );
+  }
 
   buildLauncher(title) {
     this.badgeCount = el("span", { "aria-hidden": "true" });
@@ -217,16 +282,17 @@ export class ChatView {
   }
 
   buildPanel(title) {
-    this.endButton = el("button", { type: "button", class: "end", hidden: true, onclick: () => this.askEnd() }, "End chat");
+    this.endButton = el("button", { type: "button", class: "end", hidden: true, onclick: () => this.askEnd() }, t("End chat"));
     const header = el(
       "div",
       { class: "header" },
       el("h2", { id: "csc-title", text: title }),
-      (this.menu = new ChatMenu([{ label: "Email me this conversation", onSelect: () => this.offerTranscript() }])).node,
+      (this.languageControl = this.buildLanguage()),
+      (this.menu = new ChatMenu([{ label: t("Email me this conversation"), onSelect: () => this.offerTranscript() }])).node,
       this.endButton,
       el(
         "button",
-        { type: "button", class: "close", "aria-label": "Close chat window", title: "Close", onclick: () => this.close() },
+        { type: "button", class: "close", "aria-label": t("Close chat window"), title: t("Close"), onclick: () => this.close() },
         icon(ICON_CLOSE),
       ),
     );
@@ -236,7 +302,7 @@ export class ChatView {
     this.checking = el(
       "div",
       { class: "prechat checking" },
-      el("p", { tabindex: "-1", text: "Checking whether someone is available to chat…" }),
+      el("p", { tabindex: "-1", text: t("Checking whether someone is available to chat…") }),
     );
     this.leaveForm = new LeaveMessageForm({
       center: () => this.client.center,
@@ -271,7 +337,7 @@ export class ChatView {
   }
 
   buildForm() {
-    const contact = contactFields("csc", "question", { label: "Question", rows: 4 });
+    const contact = contactFields("csc", "question", { label: t("Question"), rows: 4 });
     this.inputs = contact.inputs;
     this.setFieldError = contact.setError;
     const fields = contact.nodes;
@@ -279,41 +345,41 @@ export class ChatView {
     this.formError = el("p", { class: "error", role: "alert" });
     // Too many chats started from here in a short time: a calm notice, the form kept as typed.
     this.startLimit = new LimitNotice("start", () => this.client.center);
-    this.startButton = el("button", { type: "submit", class: "primary" }, "Start chat");
+    this.startButton = el("button", { type: "submit", class: "primary" }, t("Start chat"));
     // Offline: the start waits for the connection and goes by itself (calm, not an error).
     this.startWaiting = el("p", { class: "notice", role: "status" });
     this.form = el(
       "form",
       { class: "prechat", novalidate: true, onsubmit: (event) => this.submitForm(event) },
-      el("h3", { text: "Chat With Us!" }),
+      el("h3", { text: t("Chat With Us!") }),
       this.notice,
-      el("p", { text: "Ask us about City services. All fields are required." }),
+      el("p", { text: t("Ask us about City services. All fields are required.") }),
       ...fields,
       this.startLimit.node,
       this.formError,
       this.startWaiting,
       this.startButton,
-      el("p", { class: "hint", text: "Please do not share passwords or payment card numbers in the chat." }),
+      el("p", { class: "hint", text: t("Please do not share passwords or payment card numbers in the chat.") }),
     );
     return this.form;
   }
 
   buildChat() {
-    this.log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": "Messages", tabindex: "0" });
+    this.log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": t("Messages"), tabindex: "0" });
     this.pin = new LogPin(this.log, () => (this.composer.hidden ? this.log : this.textarea).focus());
     this.typing = el("p", { class: "typing", hidden: true });
     // While waiting for a person: the place in line and the estimated wait, announced politely.
     this.waitLine = el("p", { class: "wait", "aria-live": "polite", hidden: true });
     this.alert = el("p", { class: "alert", role: "alert" });
-    // "Sending your photo…": news, not an error (the photo then shows in the log).
+    // t("Sending your photo…"): news, not an error (the photo then shows in the log).
     this.photoStatus = el("p", { class: "progress", role: "status" });
     // The service asked to slow down: messages wait (and go by themselves), as does a photo.
     this.messageLimit = new LimitNotice("message", () => this.client.center);
     this.photoLimit = new LimitNotice("photo", () => this.client.center);
-    this.newChatButton = el("button", { type: "button", class: "primary", onclick: () => this.startNewChat() }, "Start a new chat");
+    this.newChatButton = el("button", { type: "button", class: "primary", onclick: () => this.startNewChat() }, t("Start a new chat"));
     // Ended here by the resident, it is forgotten on this browser (shared computers): say so.
-    this.endedHint = el("p", { class: "hint", text: "This browser no longer keeps this chat.", hidden: true });
-    // "Email me this conversation": from the menu during the chat (in its own strip above the
+    this.endedHint = el("p", { class: "hint", text: t("This browser no longer keeps this chat."), hidden: true });
+    // t("Email me this conversation"): from the menu during the chat (in its own strip above the
     // composer), and on the ended screen (moved into the ended bar, see render()).
     this.transcriptOffer = new TranscriptOffer({
       send: (email) => this.client.emailTranscript(email),
@@ -323,7 +389,7 @@ export class ChatView {
     this.transcriptStrip = el(
       "div",
       { class: "transcript-strip", hidden: true },
-      el("button", { type: "button", class: "link", onclick: () => this.hideTranscript() }, "Hide"),
+      el("button", { type: "button", class: "link", onclick: () => this.hideTranscript() }, t("Hide")),
     );
     // "How did we do?" once a chat a person answered has ended (by either side, or idle).
     this.rating = new RatingForm({
@@ -336,7 +402,7 @@ export class ChatView {
     this.endedBar = el(
       "div",
       { class: "ended", hidden: true },
-      el("p", { text: "Chat ended" }),
+      el("p", { text: t("Chat ended") }),
       this.endedHint,
       this.rating.node,
       this.newChatButton,
@@ -345,7 +411,7 @@ export class ChatView {
     this.textarea = el("textarea", {
       id: "csc-message",
       rows: "2",
-      placeholder: "Type your message…",
+      placeholder: t("Type your message…"),
       "aria-describedby": "csc-composer-hint csc-counter",
     });
     this.counter = el("p", { id: "csc-counter", class: "counter", hidden: true });
@@ -373,15 +439,15 @@ export class ChatView {
           this.sendFromComposer();
         },
       },
-      el("label", { for: "csc-message", class: "sr-only", text: "Message" }),
-      el("span", { id: "csc-composer-hint", class: "sr-only", text: "Press Enter to send, Shift+Enter for a new line." }),
+      el("label", { for: "csc-message", class: "sr-only", text: t("Message") }),
+      el("span", { id: "csc-composer-hint", class: "sr-only", text: t("Press Enter to send, Shift+Enter for a new line.") }),
       this.textarea,
-      (this.sendButton = el("button", { type: "submit", class: "primary" }, "Send")),
+      (this.sendButton = el("button", { type: "submit", class: "primary" }, t("Send"))),
       this.counter,
     );
     // Offered inside the log, after the answer to "a person, please", when nobody can come soon.
     this.offerText = el("p");
-    this.offerButton = el("button", { type: "button", class: "primary", onclick: () => this.openLeaveFromChat() }, "Leave a message");
+    this.offerButton = el("button", { type: "button", class: "primary", onclick: () => this.openLeaveFromChat() }, t("Leave a message"));
     this.offerBar = el("div", { class: "offer" }, this.offerText, this.offerButton);
     this.endConfirmation = new EndConfirmation({ onConfirm: () => this.endChat(), onCancel: () => this.cancelEnd() });
     this.chat = el(
@@ -464,13 +530,13 @@ export class ChatView {
       this.markReadIfSeen();
       return;
     }
-    const refused = LINK_REFUSED[ack.error.code];
-    let text = refused || LINK_TRY_AGAIN;
+    const refused = Object.hasOwn(LINK_REFUSED, ack.error.code) ? LINK_REFUSED[ack.error.code] : null;
+    let text = refused ? refused() : LINK_TRY_AGAIN();
     if (this.client.hasConversation) {
-      if (refused) text += " Your chat on this browser is shown above.";
+      if (refused) text += ` ${t("Your chat on this browser is shown above.")}`;
       this.alert.textContent = text;
     } else {
-      if (refused) text += " You can start a new chat below.";
+      if (refused) text += ` ${t("You can start a new chat below.")}`;
       this.notice.textContent = text;
       this.notice.hidden = false;
       this.leaveForm.setNotice(text);
@@ -549,6 +615,8 @@ export class ChatView {
     this.endedBar.hidden = !ended;
     this.endedHint.hidden = !this.client.forgotten;
     this.menu.node.hidden = screen !== "chat" || ended || !this.client.hasConversation;
+    // The language is chosen before a chat: the conversation keeps the one it started in.
+    this.languageControl.hidden = screen === "chat" || this.starting;
     if (this.menu.node.hidden) this.menu.hide(false);
     this.rating.render(ended && this.client.personTookPart);
     // The transcript offer: in the ended bar once the chat ended, else in its strip if asked.
@@ -577,7 +645,9 @@ export class ChatView {
       this.offerBar.remove();
       return;
     }
-    const text = typeof offer.leave_message.text === "string" && offer.leave_message.text ? offer.leave_message.text : OFFER_TEXT;
+    // The service's sentence is English: in another language, the widget's own.
+    const served = language() === "en" && typeof offer.leave_message.text === "string" ? offer.leave_message.text : "";
+    const text = served || OFFER_TEXT();
     if (this.offerText.textContent !== text) this.offerText.textContent = text;
     // Right after the message it answers (announced like one); place() keeps later ones after it.
     const after = this.client.offerSeq;
@@ -601,12 +671,12 @@ export class ChatView {
     const state = this.client.connection;
     if (state === "reconnecting") this.wasDown = true;
     let text = "";
-    if (state === "connecting") text = "Connecting…";
-    else if (state === "reconnecting") text = "Reconnecting…";
-    else if (state === "unavailable") text = "Chat is unavailable right now. Please try again later.";
-    else if (state === "connected") text = this.problem || (this.wasDown ? "Connected" : "");
+    if (state === "connecting") text = t("Connecting…");
+    else if (state === "reconnecting") text = t("Reconnecting…");
+    else if (state === "unavailable") text = t("Chat is unavailable right now. Please try again later.");
+    else if (state === "connected") text = this.problem || (this.wasDown ? t("Connected") : "");
     // Keep the status element in the accessibility tree (visually hidden when all is well) so
-    // that "Connected" is still announced after a drop.
+    // that t("Connected") is still announced after a drop.
     this.status.classList.toggle("ok", !text || (state === "connected" && !this.problem));
     if (this.status.textContent !== text) this.status.textContent = text;
     for (const [clientId, node] of this.pendingNodes) this.renderPendingState(node, this.findEntry(clientId));
@@ -625,7 +695,7 @@ export class ChatView {
     const show = count > 0 && (!this.isOpen || document.visibilityState !== "visible");
     this.badge.hidden = !show;
     this.badgeCount.textContent = String(count);
-    this.badgeText.textContent = count === 1 ? ", 1 new message" : `, ${count} new messages`;
+    this.badgeText.textContent = tn(", 1 new message", ", {count} new messages", count);
     this.renderPreview();
   }
 
@@ -648,7 +718,7 @@ export class ChatView {
       conversation: conversation.id,
       seq: newest.seq,
       author: authorOf(newest, this.client.center?.chat_name),
-      text: newest.notice === "ended_by_resident" ? ENDED_BY_YOU : text,
+      text: newest.notice === "ended_by_resident" ? ENDED_BY_YOU() : text,
     });
   }
 
@@ -658,7 +728,7 @@ export class ChatView {
     let text;
     // The resident ended it (here or in another tab): staff read "Chat ended by the resident.".
     if (m.notice === "ended_by_resident") {
-      text = el("p", { class: "text", text: ENDED_BY_YOU });
+      text = el("p", { class: "text", text: ENDED_BY_YOU() });
     } else if (kind === "resident" && Number.isInteger(m.photo_id)) {
       text = this.photoNode(m.photo_id);
     } else if (m.format === "markdown") {
@@ -684,7 +754,7 @@ export class ChatView {
 
   /** A photo the resident sent: fetched with the chat's token and shown from a blob: URL. */
   photoNode(photoId) {
-    const box = el("div", { class: "text photo" }, el("span", { text: "Loading your photo…" }));
+    const box = el("div", { class: "text photo" }, el("span", { text: t("Loading your photo…") }));
     /** @type {Promise<string | null>} */
     const url =
       this.photoUrls.get(photoId) ||
@@ -694,10 +764,10 @@ export class ChatView {
       const stick = this.nearBottom();
       if (!src) {
         this.photoUrls.delete(photoId); // offline, perhaps: the next showing asks again
-        box.replaceChildren(el("span", { text: "This photo is no longer available." }));
+        box.replaceChildren(el("span", { text: t("This photo is no longer available.") }));
         return;
       }
-      const img = el("img", { src, alt: "Your photo" });
+      const img = el("img", { src, alt: t("Your photo") });
       img.addEventListener("load", () => stick && this.scrollToEnd(), { once: true });
       box.replaceChildren(img);
     });
@@ -796,13 +866,13 @@ export class ChatView {
   renderPendingState(node, entry) {
     if (!entry) return;
     node.dataset.state = entry.state;
-    if (entry.state === "failed") this.stateLine(node, `Not sent: ${entry.error}`);
-    else if (this.client.limited) this.stateLine(node, "Waiting to send");
-    else if (this.client.connection === "connected") this.stateLine(node, "Sending…");
-    else this.stateLine(node, "Waiting for connection");
+    if (entry.state === "failed") this.stateLine(node, t("Not sent: {reason}", { reason: entry.error }));
+    else if (this.client.limited) this.stateLine(node, t("Waiting to send"));
+    else if (this.client.connection === "connected") this.stateLine(node, t("Sending…"));
+    else this.stateLine(node, t("Waiting for connection"));
   }
 
-  /** "Seen" under the resident's newest message that staff have read. */
+  /** t("Seen") under the resident's newest message that staff have read. */
   renderSeen() {
     const staffSeq = this.client.staffReadSeq;
     let best = null;
@@ -816,7 +886,7 @@ export class ChatView {
     if (best === this.seenNode) return;
     if (this.seenNode) this.stateLine(this.seenNode, "");
     this.seenNode = best;
-    if (best) this.stateLine(best, "Seen");
+    if (best) this.stateLine(best, t("Seen"));
   }
 
   /**
@@ -847,7 +917,7 @@ export class ChatView {
     const stick = this.nearBottom();
     this.quickReplies = el(
       "div",
-      { class: "quick-replies", role: "group", "aria-label": "Suggested replies" },
+      { class: "quick-replies", role: "group", "aria-label": t("Suggested replies") },
       ...replies.map((reply) =>
         reply.action === "photo"
           ? this.photoButton(reply)
@@ -855,7 +925,7 @@ export class ChatView {
       ),
     );
     this.quickRepliesSeq = m.seq;
-    // Not a message: no data-seq, so place() and the "Seen" line never count it as one.
+    // Not a message: no data-seq, so place() and the t("Seen") line never count it as one.
     /** @type {HTMLElement} */ (last).after(this.quickReplies); // there are replies: to a message
     if (stick) this.scrollToEnd();
   }
@@ -865,8 +935,8 @@ export class ChatView {
       this.hideTyping();
       return;
     }
-    const who = p.author_name || (p.author_kind === "assistant" ? "Assistant" : "Agent");
-    this.typing.textContent = `${who} is typing…`;
+    const who = p.author_name || (p.author_kind === "assistant" ? t("Assistant") : t("Agent"));
+    this.typing.textContent = t("{name} is typing…", { name: who });
     this.typing.hidden = false;
     clearTimeout(this.typingTimer);
     this.typingTimer = setTimeout(() => this.hideTyping(), TYPING_HIDE_MS);
@@ -898,9 +968,9 @@ export class ChatView {
     this.pin.toEnd();
     this.textarea.value = "";
     this.renderCounter();
-    this.notice.textContent = reason === "expired" ? EXPIRED_NOTICE : "";
+    this.notice.textContent = reason === "expired" ? EXPIRED_NOTICE() : "";
     this.notice.hidden = reason !== "expired";
-    this.leaveForm.setNotice(reason === "expired" ? EXPIRED_NOTICE_LEAVE : "");
+    this.leaveForm.setNotice(reason === "expired" ? EXPIRED_NOTICE_LEAVE() : "");
     // Messages typed for a conversation that no longer exists are not lost: they become the question.
     if (dropped.length) {
       const text = dropped.join("\n\n");
@@ -923,7 +993,9 @@ export class ChatView {
     // Empty when hidden: the textarea's description reads it even then.
     this.counter.textContent = this.counter.hidden
       ? ""
-      : `${formatNumber(n)} / ${formatNumber(LIMITS.message)} characters${over ? " (too long)" : ""}`;
+      : over
+        ? t("{count} / {limit} characters (too long)", { count: formatNumber(n), limit: formatNumber(LIMITS.message) })
+        : t("{count} / {limit} characters", { count: formatNumber(n), limit: formatNumber(LIMITS.message) });
     if (over) this.textarea.setAttribute("aria-invalid", "true");
     else this.textarea.removeAttribute("aria-invalid");
   }
@@ -962,14 +1034,14 @@ export class ChatView {
     // aria-disabled rather than disabled: a disabled button would drop keyboard focus.
     this.starting = true;
     this.startButton.setAttribute("aria-disabled", "true");
-    this.startButton.textContent = "Starting chat…";
+    this.startButton.textContent = t("Starting chat…");
     this.ui.setJSON("starting", values);
     this.render(); // a start kept from the previous page: its form, not "checking…"
     const ack = await this.client.start(values);
     this.ui.remove("starting");
     this.starting = false;
     this.startButton.removeAttribute("aria-disabled");
-    this.startButton.textContent = "Start chat";
+    this.startButton.textContent = t("Start chat");
     this.startWaiting.textContent = "";
 
     if (ack.ok) {
@@ -997,15 +1069,15 @@ export class ChatView {
   renderStarting(state) {
     if (!this.starting) return;
     const waiting = state === "waiting";
-    this.startButton.textContent = waiting ? "Waiting for connection…" : "Starting chat…";
+    this.startButton.textContent = waiting ? t("Waiting for connection…") : t("Starting chat…");
     this.startWaiting.textContent = waiting
-      ? "You seem to be offline. Your chat will start by itself as soon as the connection is back."
+      ? t("You seem to be offline. Your chat will start by itself as soon as the connection is back.")
       : "";
   }
 
   /** The outbox waits for the service (`limit` events): say so, and hold the Send button. */
   onLimit(limit) {
-    // The notice takes room from the log: keep the newest message (now "Waiting to send") in view.
+    // The notice takes room from the log: keep the newest message (now t("Waiting to send")) in view.
     const stick = this.nearBottom();
     if (limit) this.messageLimit.start(limit.seconds);
     holdButton(this.sendButton, Boolean(limit));
@@ -1024,7 +1096,10 @@ export class ChatView {
     this.messageLimit.clear();
     const n = charCount(text);
     if (n > LIMITS.message) {
-      this.alert.textContent = `Your message is too long: ${formatNumber(n)} characters, the limit is ${formatNumber(LIMITS.message)}.`;
+      this.alert.textContent = t("Your message is too long: {count} characters, the limit is {limit}.", {
+        count: formatNumber(n),
+        limit: formatNumber(LIMITS.message),
+      });
       return;
     }
     this.alert.textContent = "";
@@ -1054,16 +1129,16 @@ export class ChatView {
   async sendPhoto(file, button) {
     // The server checks the type from the content; this only saves a slow upload.
     if (file.size > PHOTO_MAX_BYTES) {
-      this.alert.textContent = "That photo is too large: up to 10 MB, please.";
+      this.alert.textContent = t("That photo is too large: up to 10 MB, please.");
       return;
     }
     if (file.type && !PHOTO_TYPES.includes(file.type)) {
-      this.alert.textContent = "Please choose a JPEG, PNG or WebP photo.";
+      this.alert.textContent = t("Please choose a JPEG, PNG or WebP photo.");
       return;
     }
     button.disabled = true;
     this.alert.textContent = "";
-    this.photoStatus.textContent = "Sending your photo…";
+    this.photoStatus.textContent = t("Sending your photo…");
     const ack = await this.client.uploadPhoto(file);
     button.disabled = false;
     this.photoStatus.textContent = ""; // sent: the photo is in the log, as a message of yours
@@ -1078,7 +1153,7 @@ export class ChatView {
       return;
     }
     this.photoLimit.clear();
-    if (!ack.ok) this.alert.textContent = `The photo was not sent: ${ack.error.message}`;
+    if (!ack.ok) this.alert.textContent = t("The photo was not sent: {reason}", { reason: errorText(ack.error) });
   }
 
   /** Send a quick reply's text exactly as if the resident had typed it. */
@@ -1089,8 +1164,8 @@ export class ChatView {
     this.client.send(reply.text.trim());
   }
 
-  /** "End chat" in the header: ask first, in the panel. */
-  /** "Email me this conversation" from the menu: send it now and show what became of it. */
+  /** t("End chat") in the header: ask first, in the panel. */
+  /** t("Email me this conversation") from the menu: send it now and show what became of it. */
   offerTranscript() {
     this.transcriptAsked = true;
     this.render();
@@ -1126,7 +1201,7 @@ export class ChatView {
       this.render(); // it is forgotten on this browser now: the ended bar says so
     } else {
       this.cancelEnd();
-      this.alert.textContent = `The chat could not be ended: ${ack.error.message}`;
+      this.alert.textContent = t("The chat could not be ended: {reason}", { reason: errorText(ack.error) });
     }
   }
 
@@ -1184,7 +1259,7 @@ export class ChatView {
     this.render();
   }
 
-  /** "Leave a message" in a chat: the form, pre-filled with what the resident already gave. */
+  /** t("Leave a message") in a chat: the form, pre-filled with what the resident already gave. */
   openLeaveFromChat() {
     const conversation = this.client.conversation;
     if (!conversation || !this.client.offer) return;
@@ -1227,7 +1302,7 @@ export class ChatView {
   }
 
   onMessageLeft(ack, values) {
-    const replyDue = typeof ack.reply_due_text === "string" && ack.reply_due_text ? ack.reply_due_text : "the next business day";
+    const replyDue = dueWords(ack.reply_due, ack.reply_due_text) || t("the next business day");
     const reference = typeof ack.reference === "string" ? ack.reference : "";
     const sentence = this.confirmation.show({ name: values.name, email: values.email, reference, replyDue });
     this.confirmed = { name: values.name, email: values.email };

@@ -1,7 +1,8 @@
 // @ts-check
 // chatsvc resident chat widget. Embed with one tag:
 //   <script src="https://chat.example.org/widget.js" data-title="Chat with us"
-//           data-accent="#00558c" data-server="https://chat.example.org" defer></script>
+//           data-title-es="Chatee con nosotros" data-accent="#00558c"
+//           data-server="https://chat.example.org" defer></script>
 // Everything renders in an open shadow root so the city's CSS and ours never meet.
 
 import { ChatClient } from "./client.js";
@@ -9,6 +10,9 @@ import { createStore } from "./storage.js";
 import { stylesheet } from "./styles.js";
 import { themeFor } from "./theme.js";
 import { ChatView } from "./view.js";
+import { CATALOGS } from "./catalogs.generated.js";
+import { LANGUAGES } from "./languages.js";
+import { installCatalogs, language, pickLanguage, setLanguage, t } from "./shared/i18n.js";
 
 // Only available while this script first runs, so read it now.
 const script = /** @type {HTMLScriptElement | null} */ (document.currentScript);
@@ -25,7 +29,12 @@ function readConfig() {
   }
   return {
     server,
-    title: (data.title || "").trim() || "Chat with us",
+    /** @type {Record<string, string>} `data-title` (English), `data-title-es`...: the city's titles */
+    titles: Object.fromEntries(
+      Object.entries(data)
+        .filter(([key]) => key === "title" || /^title[A-Z][a-z]*$/.test(key))
+        .map(([key, value]) => [key === "title" ? "en" : key.slice(5).toLowerCase(), String(value || "").trim()]),
+    ),
     theme: themeFor(data.accent),
   };
 }
@@ -65,8 +74,30 @@ function mount() {
   const host = document.createElement("chatsvc-widget");
   const shadow = host.attachShadow({ mode: "open" });
   addStyles(shadow, stylesheet(config.theme));
-  const client = new ChatClient(config.server, createStore(config.server));
-  const view = new ChatView(shadow, client, { title: config.title, ui: createStore(config.server, "session") });
+  const store = createStore(config.server);
+  installCatalogs(CATALOGS);
+  const offered = LANGUAGES.map((l) => l.code);
+  setLanguage(
+    pickLanguage({ chosen: store.get("language"), page: document.documentElement.lang, browser: navigator.languages || [navigator.language] }, offered),
+  );
+  // Screen readers pronounce the widget's texts in its language, whatever the page's.
+  host.lang = language();
+  const client = new ChatClient(config.server, store);
+  const ui = createStore(config.server, "session");
+  // The city's title in the resident's language (data-title-es="..."; data-title is English),
+  // else ours, in that language: an English title in a Spanish widget would be read wrongly.
+  const title = () => config.titles[language()] || t("Chat with us");
+  /** @param {string} code the resident's choice: kept, and the widget built again in it */
+  const chooseLanguage = (code) => {
+    if (!offered.includes(code) || code === language()) return;
+    store.set("language", code);
+    setLanguage(code);
+    host.lang = language();
+    const state = view.destroy();
+    view = new ChatView(shadow, client, { title: title(), ui, onLanguage: chooseLanguage });
+    view.carryOver(state);
+  };
+  let view = new ChatView(shadow, client, { title: title(), ui, onLanguage: chooseLanguage });
   document.body.append(host);
   // The link pasted into a tab that is already on the site changes only the fragment.
   window.addEventListener("hashchange", () => {

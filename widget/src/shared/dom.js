@@ -2,6 +2,7 @@
 // Tiny DOM helpers. Text always goes in through Text nodes (append/textContent), never as HTML,
 // so nothing a resident, an agent or the server writes can become markup.
 
+import { t } from "./i18n.js";
 import { splitPhones } from "./phone.js";
 
 /**
@@ -46,7 +47,7 @@ export function contactFields(prefix, textField, { label, rows }) {
     }),
     [textField]: el("textarea", { id: `${prefix}-${textField}`, name: textField, rows: String(rows), required: true }),
   };
-  const labels = { name: "Name", email: "Email", [textField]: label };
+  const labels = { name: t("Name"), email: t("Email"), [textField]: label };
   const errors = {};
   const setError = (field, message) => {
     errors[field].textContent = message;
