@@ -170,26 +170,44 @@ async def assistant_report(
         Message.created_at < period.ends_at,
         intent.is_not(None),
     )
+    article = decision["article_id"].as_string()
+    handoff = decision["handoff"].as_string()
+    # One read of the period's answers, grouped finely enough for every count below (a few
+    # hundred groups: intents, bands, languages, articles, hand-overs).
     rows = await session.execute(
-        select(intent, band, language, func.count())
+        select(intent, band, language, article, handoff, func.count())
         .where(answered)
-        .group_by(intent, band, language)
+        .group_by(intent, band, language, article, handoff)
     )
     intents = dict.fromkeys(SPECIAL_INTENTS, 0)
     bands = dict.fromkeys(BANDS, 0)
     languages: dict[str, int] = {"en": 0, "es": 0}
     per_topic: dict[str, list[int]] = {}
+    given: dict[str, int] = {}
+    unanswered = {"no_match": 0, "unsure": 0, "handed_over": 0}
     answers = 0
-    for name, how, lang, n in rows:
+    for name, how, lang, article_id, handed, n in rows:
+        n = int(n)
         answers += n
         languages[lang or "en"] = languages.get(lang or "en", 0) + n
         if name in intents:
             intents[name] += n
             continue
         bands[how if how in bands else "none"] += n
+        if how in ("none", "unsure"):
+            kind = (
+                "handed_over"
+                if handed == "no_match"
+                else "unsure"
+                if how == "unsure"
+                else "no_match"
+            )
+            unanswered[kind] += n
         if name != "none" and how in ("confident", "unsure"):
             counts = per_topic.setdefault(name, [0, 0])
             counts[0 if how == "confident" else 1] += n
+        if how == "confident" and article_id:
+            given[article_id] = given.get(article_id, 0) + n
     topics = sorted(
         (TopicRow(code, topic_names.get(code, code), c, u) for code, (c, u) in per_topic.items()),
         key=lambda t: (-t.asked, t.name.lower()),
@@ -197,14 +215,8 @@ async def assistant_report(
     conversations = await session.scalar(
         select(func.count(func.distinct(Message.conversation_id))).where(answered)
     )
-    article = decision["article_id"].as_string()
-    given = await session.execute(
-        select(article, func.count())
-        .where(answered, band == "confident", article.is_not(None))
-        .group_by(article)
-    )
     articles = sorted(
-        ((a, article_titles.get(a, a), int(n)) for a, n in given),
+        ((a, article_titles.get(a, a), n) for a, n in given.items()),
         key=lambda row: (-row[2], row[1].lower()),
     )
     reasons = await session.execute(
@@ -216,7 +228,7 @@ async def assistant_report(
         .group_by(Conversation.handoff_reason)
     )
     handovers = {reason or "unknown": int(n) for reason, n in reasons}
-    unanswered, questions = await _unanswered(session, period, article_titles)
+    questions = await _unanswered(session, period, article_titles)
     return AssistantReport(
         period,
         answers,
@@ -236,8 +248,8 @@ async def _unanswered(
     session: AsyncSession,
     period: Period,
     article_titles: Mapping[str, str],
-) -> tuple[dict[str, int], list[Question]]:
-    """How many questions of each kind it could not answer, and the newest MAX_QUESTIONS."""
+) -> list[Question]:
+    """The newest MAX_QUESTIONS questions it could not answer."""
     answer = aliased(Message)
     intent = answer.decision["intent"].as_string()
     band = answer.decision["band"].as_string()
@@ -250,12 +262,6 @@ async def _unanswered(
         band.in_(("none", "unsure")),
     )
     kind = case((answer.decision["handoff"].as_string() == "no_match", "handed_over"), else_=band)
-    counts = await session.execute(
-        select(kind, func.count()).select_from(answer).where(missed).group_by(kind)
-    )
-    unanswered = {"no_match": 0, "unsure": 0, "handed_over": 0}
-    for name, n in counts:
-        unanswered["no_match" if name == "none" else name] += int(n)
     question = aliased(Message)
     asked = (
         select(question.body)
@@ -294,7 +300,7 @@ async def _unanswered(
                 tuple(o for o in offered if o),
             )
         )
-    return unanswered, questions
+    return questions
 
 
 def _clip(text: str) -> str:

@@ -2,7 +2,7 @@
 
 PostgreSQL places an instant in its local day itself (`AT TIME ZONE`). SQLite knows no time
 zones: the period is cut where the zone's offset changes (daylight saving, twice a year at
-most), and each piece is grouped by its instants shifted by that piece's offset. Either way the
+most), and each instant is shifted by the offset of the stretch it falls in. Either way the
 database returns one row per day, so a year is 366 rows, whatever the volume.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, case, cast, func, select
+from sqlalchemy import ColumnElement, Date, case, cast, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatsvc.reports.period import Period
@@ -76,15 +76,21 @@ async def per_local_day(
 def _pieces(
     session: AsyncSession, moment: Any, period: Period
 ) -> list[tuple[datetime, datetime, ColumnElement[Any]]]:
-    """(from, to, the local day of `moment`) for each stretch of the period with one offset."""
+    """(from, to, the local day of `moment`): one read of the period, on either database."""
     if session.get_bind().dialect.name == "postgresql":
         local_day = cast(func.timezone(period.zone.key, moment), Date)
         return [(period.starts_at, period.ends_at, local_day)]
-    pieces: list[tuple[datetime, datetime, ColumnElement[Any]]] = []
-    for start, end, offset in offsets(period):
-        minutes = int(offset.total_seconds() // 60)
-        pieces.append((start, end, func.date(moment, f"{minutes:+d} minutes")))
-    return pieces
+    # SQLite: each instant shifted by the offset of the stretch it falls in (a CASE over the
+    # stretches: one scan of the period, not one per stretch).
+    stretches = offsets(period)
+    shifts = [f"{int(offset.total_seconds() // 60):+d} minutes" for _, _, offset in stretches]
+    shift: ColumnElement[Any] = literal(shifts[-1])
+    if len(stretches) > 1:
+        shift = case(
+            *((moment < end, text) for (_, end, _), text in zip(stretches, shifts, strict=True)),
+            else_=shifts[-1],
+        )
+    return [(period.starts_at, period.ends_at, func.date(moment, shift))]
 
 
 def offsets(period: Period) -> list[tuple[datetime, datetime, timedelta]]:
