@@ -63,6 +63,9 @@ class Settings:
     # A waiting resident gone (no connection) this long leaves the queue as a left message.
     queue_abandon: timedelta = timedelta(minutes=5)
     sweep_seconds: float = 5.0
+    # A process whose heartbeat (every sweep) is this old is taken for dead: its connections go
+    # and its agents' grace periods start. Never less than six sweeps or half the grace.
+    process_dead_seconds: float = 30.0
     # Business hours (chatsvc/hours.py parses them): weekly hours, time zone, closures file.
     business_hours: str = "mon-fri 08:00-17:00"
     timezone: str = "America/Los_Angeles"
@@ -224,6 +227,7 @@ class Settings:
                 minutes=_int(env, "CHATSVC_QUEUE_ABANDON_MINUTES", 5, minimum=1)
             ),
             sweep_seconds=_int(env, "CHATSVC_SWEEP_SECONDS", 5, minimum=1),
+            process_dead_seconds=_int(env, "CHATSVC_PROCESS_DEAD_SECONDS", 30, minimum=1),
             business_hours=env.get("CHATSVC_BUSINESS_HOURS", "mon-fri 08:00-17:00"),
             timezone=env.get("CHATSVC_TIMEZONE", "America/Los_Angeles"),
             closures_file=Path(env["CHATSVC_CLOSURES_FILE"])

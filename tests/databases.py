@@ -6,6 +6,15 @@ and so `make_settings` and the live servers) gets a database of its own on that 
 migrated. Tests that choose their backend themselves (`db`, `postgres_url`, ...) run on both in
 the first pass; the second pass leaves them out, with the tests that use no database at all.
 
+Browser tests run once, in the first pass, unless marked `@pytest.mark.postgresql_too`. What
+they add to the tiers below is the widget's and the pane's JavaScript in Chromium, which is the
+same whatever database the server stands on; what the server does with the database (every
+event, listing, sweep and refusal they click through) the real-time tier's tests drive on both
+backends. Running them again cost about a third of the PostgreSQL pass (the slowest tier by
+far) for no difference they could see. The marked ones are end-to-end smoke runs of each client
+on the production backend (a chat with an agent in the widget and pane; a request filed and
+worked on the requests page).
+
 Migrating takes longer than most tests, so each backend migrates one template per test session
 (per xdist worker): SQLite copies its file; PostgreSQL hands out copies of it and, when a test
 is over, empties them for the next test rather than paying for CREATE and DROP DATABASE again.
@@ -36,6 +45,8 @@ ADMIN_DSN = os.environ.get("CHATSVC_TEST_POSTGRES", "postgresql://postgres@127.0
 UNDER_TEST = {"database_url", "another_database", "empty_database_url"}
 CHOOSE_THEIR_BACKEND = {"db", "sqlite_db", "postgresql_db", "postgres_url"}
 UNREACHABLE = (TimeoutError, OSError, asyncpg.PostgresError)
+# The fixture every browser test uses (tests/browser/helpers.py); see the module's docstring.
+BROWSER = "browser"
 
 
 # --- the two passes ----------------------------------------------------------------------------
@@ -62,7 +73,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         names = set(getattr(item, "fixturenames", ()))
         uses_it = bool(names & UNDER_TEST) and not names & CHOOSE_THEIR_BACKEND
-        (keep if uses_it else leave_out).append(item)
+        ui_only = BROWSER in names and item.get_closest_marker("postgresql_too") is None
+        (keep if uses_it and not ui_only else leave_out).append(item)
     config.hook.pytest_deselected(items=leave_out)
     items[:] = keep
 

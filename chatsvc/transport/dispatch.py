@@ -172,7 +172,9 @@ class Dispatcher:
         now = self.clock()
         stale_after = max(
             self.settings.agent_grace / 2,
-            timedelta(seconds=max(30.0, 6 * self.settings.sweep_seconds)),
+            timedelta(
+                seconds=max(self.settings.process_dead_seconds, 6 * self.settings.sweep_seconds)
+            ),
         )
         gone = await self.database.run(
             presence.heartbeat,

@@ -6,18 +6,23 @@ Imported by conftest.py, so every test module can ask for `browser`, `new_contex
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
+from asyncio import Runner
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import pytest_asyncio
 from playwright.async_api import (
     Browser,
     BrowserContext,
     ConsoleMessage,
     Page,
+    Playwright,
     async_playwright,
 )
 
@@ -39,14 +44,78 @@ CHROMIUM_ARGS = [
 WAIT_MS = 10_000
 
 
+class Chromium:
+    """One Chromium per test process (xdist worker), relaunched if it went away.
+
+    Launching it (and Playwright's driver) cost about a second a test; a test gets a fresh
+    context of its own (cookies, storage, pages), which is all the isolation the tests need.
+    """
+
+    def __init__(self) -> None:
+        self.playwright: Playwright | None = None
+        self.browser: Browser | None = None
+
+    async def get(self) -> Browser:
+        if self.browser is None or not self.browser.is_connected():
+            if self.playwright is None:
+                self.playwright = await async_playwright().start()
+            self.browser = await self.playwright.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS
+            )
+        return self.browser
+
+    async def close(self) -> None:
+        if self.browser is not None:
+            await self.browser.close()
+        if self.playwright is not None:
+            await self.playwright.stop()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def chromium() -> AsyncIterator[Chromium]:
+    shared = Chromium()
+    try:
+        yield shared
+    finally:
+        await shared.close()
+
+
 @pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            await browser.close()
+def _function_scoped_runner(_session_scoped_runner: Runner) -> Runner:
+    """The browser tier's tests and their fixtures run on the worker's one loop, Chromium's.
+
+    Playwright's objects belong to the loop that started it, so a browser shared by tests needs
+    a loop shared by them. pytest-asyncio picks each async fixture's loop by requesting this
+    fixture (its own name for a test's loop): overriding it here, for tests/browser only, puts
+    the live server, the clients and the test on the session's loop. Whatever a test leaves
+    running is cancelled at its end by `cancel_leftover_tasks`, as closing its own loop did.
+    """
+    return _session_scoped_runner
+
+
+@pytest.fixture(autouse=True)
+async def cancel_leftover_tasks() -> AsyncIterator[None]:
+    """After a browser test (set up first, so torn down last): cancel the tasks it left."""
+    before = asyncio.all_tasks()
+    yield
+    this = asyncio.current_task()
+    left = [
+        task for task in asyncio.all_tasks() - before if task is not this and not playwrights(task)
+    ]
+    for task in left:
+        task.cancel()
+    await asyncio.gather(*left, return_exceptions=True)
+
+
+def playwrights(task: asyncio.Task[Any]) -> bool:
+    """Whether the task is Playwright's own (its connection's), which outlives the test."""
+    code = getattr(task.get_coro(), "cr_code", None)
+    return code is not None and f"{os.sep}playwright{os.sep}" in code.co_filename
+
+
+@pytest.fixture
+async def browser(chromium: Chromium) -> Browser:
+    return await chromium.get()
 
 
 @dataclass

@@ -183,6 +183,7 @@ async def stored_messages(live_server: LiveServer) -> list[tuple[str, str]]:
 # --- tests -----------------------------------------------------------------------------------
 
 
+@pytest.mark.postgresql_too  # the smoke run of a chat in the widget and pane on PostgreSQL
 async def test_an_agent_gets_a_chat_and_talks_with_the_resident(
     new_context: NewContext, live_server: LiveServer
 ) -> None:

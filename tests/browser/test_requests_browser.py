@@ -61,6 +61,7 @@ async def assert_axe_clean(page: Page, where: str) -> None:
     assert not violations, f"{where}: {violations}"
 
 
+@pytest.mark.postgresql_too  # the smoke run of the requests page on PostgreSQL
 async def test_an_agent_files_a_request_from_a_chat_and_works_it_on_the_requests_page(
     new_context: NewContext, live_server: LiveServer
 ) -> None:
