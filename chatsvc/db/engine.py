@@ -58,13 +58,15 @@ def _replace_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    # First: the statements below may need a lock another process holds (the server while an
+    # admin command opens the file): they wait for it rather than fail "database is locked".
+    cursor.execute("PRAGMA busy_timeout=10000")
     # WAL: readers don't block the writer. synchronous=NORMAL in WAL mode survives a killed
     # process (the WAL is in the OS's hands once written); it can lose the last commits
     # only if the whole machine loses power.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
 
 
