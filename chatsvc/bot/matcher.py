@@ -276,8 +276,7 @@ def _build(
     reader = texts.reader
     synonyms = Synonyms(texts.synonyms, reader.stopwords)
     intents = {
-        name: _Phrases(p.phrases, p.exclude, p.fillers, reader)
-        for name, p in texts.intents.items()
+        name: _Phrases(p.phrases, p.exclude, p.fillers, reader) for name, p in texts.intents.items()
     }
     emergency = texts.intents.get("emergency")
     if emergency is not None and emergency.crisis:
@@ -313,18 +312,16 @@ def _build(
     phrasing_articles: list[int] = []
     for number, article in enumerate(texts.articles):
         bag: Counter[str] = Counter()
-        sources: list[tuple[str, list[str]]] = []
+        sources: list[list[str]] = []
         if own(article):
-            sources += [(t, prepare(t)) for t in (article.title, *article.phrasings)]
-            sources += [(t, prepare(t)) for t in article.keywords]
+            sources += [prepare(t) for t in (article.title, *article.phrasings, *article.keywords)]
         if english is not None:
             # The English words residents mix in: "en:" terms from the English article.
             original = kb.articles[number]
             for text in (original.title, *original.phrasings, *original.keywords):
-                found = _english_terms(normalize(text).split(), english)
-                sources.append((text, found))
-        for _, found_terms in sources:
-            found = set(found_terms)
+                sources.append(_english_terms(normalize(text).split(), english))
+        for said in sources:
+            found = set(said)
             bag.update(found)
             topic_counts[article.topic].update(found)
         article_terms.append({t: n / (n + 0.5) for t, n in bag.items()})
@@ -592,8 +589,8 @@ def _english_word(word: str, index: Index, root: Index) -> bool:
 
 # Words that make a number a request's number ("request 24-001234"), in every language.
 REQUEST_WORDS = frozenset(
-    ["request", "case", "ticket", "report", "number", "status"]
-    + ["solicitud", "caso", "reporte", "numero", "folio", "estado", "estatus", "queja"]
+    """request case ticket report number status
+    solicitud caso reporte numero folio estado estatus queja""".split()  # noqa: SIM905
 )
 
 

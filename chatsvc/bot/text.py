@@ -119,9 +119,7 @@ class Synonyms:
     since without it they would say something else.
     """
 
-    def __init__(
-        self, table: Mapping[str, Iterable[str]], stopwords: frozenset[str] = STOPWORDS
-    ):
+    def __init__(self, table: Mapping[str, Iterable[str]], stopwords: frozenset[str] = STOPWORDS):
         self._stopwords = stopwords
         self._map: dict[tuple[str, ...], tuple[str, ...]] = {}
         for canonical, variants in table.items():
