@@ -40,16 +40,20 @@ _CONTRACTIONS = (
     (re.compile(r"'(s|re|ve|ll|d|m)\b"), ""),
 )
 _NON_WORD = re.compile(r"[^a-z0-9]+")
+_DRAWN_OUT = re.compile(r"([a-z])\1{2,}")  # "holaaa", "pleeease": no word has a letter 3 times
 
 
 def normalize(text: str) -> str:
-    """Lowercase, strip accents and punctuation, expand contractions, collapse spaces."""
+    """Lowercase, strip accents and punctuation, expand contractions, collapse spaces.
+
+    A letter drawn out for emphasis ("holaaa", "hiii") is written once.
+    """
     text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c)).lower()
     text = text.replace("\u2019", "'").replace("`", "'")
     for pattern, replacement in _CONTRACTIONS:
         text = pattern.sub(replacement, text)
-    return _NON_WORD.sub(" ", text).strip()
+    return _DRAWN_OUT.sub(r"\1", _NON_WORD.sub(" ", text)).strip()
 
 
 _STEMMER = snowballstemmer.stemmer("english")
