@@ -296,6 +296,10 @@ def read_password() -> str:
 def describe(decision: Decision) -> str:
     """Say a decision in a few lines for people."""
     lines = [f"intent: {decision.intent}  ({decision.band}, score {decision.score:.3f})"]
+    if decision.language != "en":
+        lines.append(f"language: {decision.language}")
+    if decision.crisis:
+        lines.append("crisis: 988 as well as 911")
     if decision.article_id:
         lines.append(f"article: {decision.article_id}")
     if decision.request_number:

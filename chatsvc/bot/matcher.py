@@ -413,7 +413,10 @@ def detect_language(text: str, index: Index) -> str:
     "¿", an accent) one: enough for a short "¿dónde pago?" and for Spanglish ("el trash no lo
     recogieron"), whose English nouns weigh less than the Spanish words around them.
     """
-    words = normalize(text).split()[:MAX_QUERY_WORDS]
+    plain = " ".join(normalize(text).split()[:MAX_QUERY_WORDS])
+    # Place names say nothing of the language: "Del Mar", "Los Robles" and "El Molino" are
+    # streets English speakers name too.
+    words = (index.places.sub(" ", plain) if index.places else plain).split()
     best, best_score = index.language, 0.0
     lowered = text.lower()
     for code, other in index.languages.items():
