@@ -173,6 +173,10 @@ def test_suicide_and_self_harm_in_spanish_add_988(text: str, index: Index) -> No
         "los vecinos tiran fuegos artificiales cada noche",
         "no es una emergencia, pero el semáforo está apagado",
         "me muero de calor, ¿hay centros de enfriamiento?",
+        "¿cómo te llamas?",
+        "atropellaron a mi perro enfrente de la casa",
+        "¿dan detectores de humo gratis?",
+        "se quemó el foco de la calle",
     ],
 )
 def test_emergency_words_in_other_senses_are_not_emergencies(text: str, index: Index) -> None:
