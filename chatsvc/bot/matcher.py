@@ -10,6 +10,12 @@ then topics are scored two ways and the scores combined:
 
 The combined score falls in one of three bands: confident (answer), unsure (offer the top three),
 or none (say so, offer a person).
+
+Languages: the knowledge base's other languages (`knowledge_base/es/`…) each get an index of their
+own, built the same way with that language's reading rules (stems, stopwords, informal spellings)
+and holding the English articles' terms as well, prefixed "en:", for the English words people mix
+in. `decide` first tells the message's language (`detect_language`), looks for an emergency in
+every language, then decides in the message's language; the Decision says which.
 """
 
 from __future__ import annotations

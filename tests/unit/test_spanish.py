@@ -111,6 +111,8 @@ def test_accents_and_inflections_meet_in_one_term(index: Index) -> None:
         ("el trash no lo recogieron esta semana", "missed-trash"),  # Spanglish
         ("alguien hizo illegal dumping en el alley", "abandoned-items"),
         ("hay grafiti en la pared de mi casa", "graffiti"),
+        ("quiero apelar mi parking citation", "parking-citation"),
+        ("mi vecino tiene un rooster que canta a las 4am", "animal-control"),  # English words
     ],
 )
 def test_typos_spanglish_and_informal_spellings_find_the_topic(
