@@ -441,26 +441,39 @@ def detect_language(text: str, index: Index) -> str:
     return best
 
 
-def _emergency(words: list[str], index: Index) -> tuple[bool, bool]:
-    """Whether `words` report an emergency in any language, and whether it is a crisis."""
+def _emergency(words: list[str], index: Index, language: str) -> tuple[bool, bool]:
+    """Whether `words` report an emergency in any language, and whether it is a crisis.
+
+    Another language than the message's fixes only typos no language knows as a word: English
+    would read the Spanish "aire" as a misspelt "fire", but "fier" is nobody's word.
+    """
     found = crisis = False
-    for each in (index, *index.languages.values()):
+    every = (index, *index.languages.values())
+    for each in every:
         spelled = each.reader.spell(words)
-        corrected = [each.vocabulary.correct(w) for w in spelled]
+        if each.language == language:
+            corrected = [each.vocabulary.correct(w) for w in spelled]
+        else:
+            corrected = [
+                w
+                if any(w in other.vocabulary.words for other in every)
+                else each.vocabulary.correct(w)
+                for w in spelled
+            ]
+        texts = [spelled, corrected]
         phrases = each.intents.get("emergency")
-        if phrases is not None and (phrases.found_in(spelled) or phrases.found_in(corrected)):
+        if phrases is not None and any(phrases.found_in(t) for t in texts):
             found = True
             self_harm = each.intents.get("crisis")
-            if self_harm is not None and (
-                self_harm.found_in(spelled) or self_harm.found_in(corrected)
-            ):
+            if self_harm is not None and any(self_harm.found_in(t) for t in texts):
                 crisis = True
     return found, crisis
 
 
 def mentions_emergency(text: str, index: Index) -> bool:
     """Tell whether `text` reports an emergency, as `decide` would, without scoring topics."""
-    return _emergency(normalize(text).split()[:MAX_QUERY_WORDS], index)[0]
+    words = normalize(text).split()[:MAX_QUERY_WORDS]
+    return _emergency(words, index, detect_language(text, index))[0]
 
 
 def decide(text: str, index: Index) -> Decision:
@@ -470,7 +483,7 @@ def decide(text: str, index: Index) -> Decision:
     if not raw_words:
         return Decision("none", "none", 0.0)
     # An emergency wins over everything, whatever else the message says, in any language.
-    emergency, crisis = _emergency(raw_words, index)
+    emergency, crisis = _emergency(raw_words, index, language)
     if emergency:
         # No topic guess here: the words of an emergency ("burning", "down") mislead topics.
         return Decision("emergency", "confident", 1.0, crisis=crisis, language=language)

@@ -142,6 +142,7 @@ def test_typos_spanglish_and_informal_spellings_find_the_topic(
         "atropellaron a un señor en la esquina",  # crashes
         "mi hijo está atrapado en el elevador",
         "hay un fire en el garage",  # Spanglish: the English phrases count too
+        "hay un fier en la cocina",  # and their typos that are no word of either language
     ],
 )
 def test_every_family_of_emergency_in_spanish_is_caught(text: str, index: Index) -> None:
@@ -179,6 +180,7 @@ def test_suicide_and_self_harm_in_spanish_add_988(text: str, index: Index) -> No
         "atropellaron a mi perro enfrente de la casa",
         "¿dan detectores de humo gratis?",
         "se quemó el foco de la calle",
+        "el aire acondicionado del vecino hace mucho ruido",  # not a misspelt "fire"
     ],
 )
 def test_emergency_words_in_other_senses_are_not_emergencies(text: str, index: Index) -> None:
