@@ -48,7 +48,6 @@ OPEN311_STANDARD_FIELDS = ("address_string", "description", "media_url")
 SPECIAL_INTENTS = ("emergency", "human", "status", "greeting", "thanks", "none")
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 LANGUAGE_PATTERN = re.compile(r"^[a-z]{2}$")  # a folder of the knowledge base named "es" is Spanish
-ROOT_LANGUAGE = "en"
 FRONT_MATTER = "+++"
 
 

@@ -343,9 +343,20 @@ def test_broken_spanish_files_are_named_with_their_lines(kb_copy: Path) -> None:
     title = next(i for i, line in enumerate(text) if line.startswith("title"))
     text[title] = "title = 3"
     article.write_text("\n".join(text), encoding="utf-8")
+    reading = kb_copy / "es" / "language.toml"
+    reading.write_text(
+        reading.read_text(encoding="utf-8").replace('stemmer = "spanish"', 'stemmer = "klingon"'),
+        encoding="utf-8",
+    )
+    stemmer_line = next(
+        n
+        for n, line in enumerate(reading.read_text(encoding="utf-8").splitlines(), 1)
+        if line.startswith("stemmer")
+    )
     with pytest.raises(KnowledgeBaseError) as caught:
         load_knowledge_base(kb_copy)
     problems = "\n".join(caught.value.problems)
+    assert f"es/language.toml:{stemmer_line}: unknown Snowball stemmer 'klingon'" in problems
     assert "es/intents.toml:" in problems and "broken TOML" in problems
     assert "es/topics.toml:3: unknown topic 'no-such-topic'" in problems
     assert (
