@@ -365,11 +365,11 @@ def _load_reading(path: Path, problems: _Problems) -> Reading:
     if stemmer is not None and (
         not isinstance(stemmer, str) or stemmer not in snowballstemmer.algorithms()
     ):
-        problems.add(path, _line_of(path, "stemmer"), f"unknown Snowball stemmer {stemmer!r}")
+        problems.add(path, _key_line(path, "stemmer"), f"unknown Snowball stemmer {stemmer!r}")
         stemmer = None
     stopwords = _strings(data.get("stopwords", []))
     if stopwords is None:
-        problems.add(path, _line_of(path, "stopwords"), "stopwords must be a list of strings")
+        problems.add(path, _key_line(path, "stopwords"), "stopwords must be a list of strings")
     spellings = data.get("spellings", {})
     if not isinstance(spellings, dict) or not all(
         isinstance(v, str) and v.strip() for v in spellings.values()
@@ -378,13 +378,26 @@ def _load_reading(path: Path, problems: _Problems) -> Reading:
         spellings = {}
     marks = data.get("marks", "")
     if not isinstance(marks, str):
-        problems.add(path, _line_of(path, "marks"), "marks must be a string")
+        problems.add(path, _key_line(path, "marks"), "marks must be a string")
         marks = ""
     return Reading(
         stemmer,
         frozenset(w for s in stopwords or () for w in _plain(s).split()),
         {_plain(k): _plain(v) for k, v in spellings.items() if _plain(k)},
         marks,
+    )
+
+
+def _key_line(path: Path, key: str) -> int | None:
+    """The line that sets `key` (not a comment that names it)."""
+    assignment = re.compile(rf"^\s*{re.escape(key)}\s*=")
+    return next(
+        (
+            n
+            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+            if assignment.match(line)
+        ),
+        None,
     )
 
 
@@ -675,13 +688,7 @@ def _load_center(path: Path, problems: _Problems) -> Center | None:
     data = _read_toml(path, problems)
     if data is None:
         return None
-    lines = path.read_text(encoding="utf-8").splitlines()
-
-    def line_of(key: str) -> int | None:
-        assignment = re.compile(rf"^\s*{re.escape(key)}\s*=")
-        return next((n for n, line in enumerate(lines, 1) if assignment.match(line)), None)
-
-    center, found = parse_center(data, line_of)
+    center, found = parse_center(data, lambda key: _key_line(path, key))
     for line, message in found:
         problems.add(path, line, message)
     return center
