@@ -116,13 +116,23 @@ def bot_command(args: argparse.Namespace, settings: Settings) -> int:
             print(f"  {problem}", file=sys.stderr)
         return 1
     if args.command == "kb":
+        languages = "".join(
+            f", {code}: {len(pack.articles)} articles" for code, pack in kb.languages.items()
+        )
         print(
             f"knowledge base OK: {len(kb.topics)} topics, {len(kb.articles)} articles, "
-            f"{len(kb.synonyms)} synonym entries ({settings.knowledge_base})"
+            f"{len(kb.synonyms)} synonym entries{languages} ({settings.knowledge_base})"
         )
         if args.kb_command == "reload":
             touch_for_reload(settings.knowledge_base)
             print("running servers reload it within a few seconds")
+            return 0
+        if kb.warnings:
+            # Usable (English stands in for a missing translation), but not finished.
+            print(f"{len(kb.warnings)} translation problems:", file=sys.stderr)
+            for warning in kb.warnings:
+                print(f"  {warning}", file=sys.stderr)
+            return 1
         return 0
     index = build_index(kb)
     if args.command == "ask":
@@ -286,6 +296,10 @@ def read_password() -> str:
 def describe(decision: Decision) -> str:
     """Say a decision in a few lines for people."""
     lines = [f"intent: {decision.intent}  ({decision.band}, score {decision.score:.3f})"]
+    if decision.language != "en":
+        lines.append(f"language: {decision.language}")
+    if decision.crisis:
+        lines.append("crisis: 988 as well as 911")
     if decision.article_id:
         lines.append(f"article: {decision.article_id}")
     if decision.request_number:

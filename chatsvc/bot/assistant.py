@@ -8,6 +8,7 @@ from typing import Any
 from chatsvc.bot import filing
 from chatsvc.bot.matcher import Decision
 from chatsvc.catalogue.knowledge import KnowledgeBase
+from chatsvc.i18n import translate
 
 TALK_TO_A_PERSON = "Talk to a person"
 MISSES_BEFORE_HANDOFF = 2
@@ -35,71 +36,109 @@ def compose_reply(
 ) -> Reply:
     """Answer a decision, given how many no-matches in a row came before it.
 
+    The answer is in the decision's language: the article's translation (English while it has
+    none) and the assistant's own lines from the language's catalogue (chatsvc/locale).
+
     When the center is closed (`staffed` false) nobody can join: instead of handing over, the
     answer says so and points to leaving a message (the widget shows the form).
     """
-    reply = _compose(decision, kb, misses=misses, text=text)
+    language = decision.language
+    reply = _compose(decision, kb, misses=misses, text=text, staffed=staffed)
     if staffed or reply.handoff is None:
         return reply
-    if reply.handoff == "emergency":
-        text_ = reply.text.replace(
-            "A member of our team will also join this chat.",
-            "Our team is away right now: please call 911, or leave us a message for anything "
-            "that can wait.",
+    if reply.handoff == "emergency":  # its text already says nobody can join (and call 911)
+        return Reply(
+            reply.text, topic=reply.topic, misses=0, decision=reply.decision, wanted="emergency"
         )
-    else:
-        # The widget offers the message form right under this answer, with its button: one
-        # offer, which this text does not repeat.
-        text_ = (
-            "Our team is away right now, so nobody can join this chat. I can still answer "
-            f"questions here, and you can call us at {kb.center.phone} when we are open."
-        )
-    return Reply(text_, topic=reply.topic, misses=0, decision=reply.decision, wanted=reply.handoff)
+    # The widget offers the message form right under this answer, with its button: one
+    # offer, which this text does not repeat.
+    closed = translate(
+        language,
+        "Our team is away right now, so nobody can join this chat. I can still answer "
+        "questions here, and you can call us at {phone} when we are open.",
+        phone=kb.center.phone,
+    )
+    return Reply(closed, topic=reply.topic, misses=0, decision=reply.decision, wanted=reply.handoff)
 
 
-def _compose(decision: Decision, kb: KnowledgeBase, *, misses: int, text: str) -> Reply:
+def person_reply(language: str) -> tuple[str, str]:
+    """The quick reply that asks for a person, in `language` (it is one of the human phrases)."""
+    label = translate(language, TALK_TO_A_PERSON)
+    return (label, label)
+
+
+def _compose(
+    decision: Decision, kb: KnowledgeBase, *, misses: int, text: str, staffed: bool
+) -> Reply:
     record = decision.as_dict()
-    person = (TALK_TO_A_PERSON, TALK_TO_A_PERSON)
+    language = decision.language
+    person = person_reply(language)
+
+    def _(msgid: str, **values: object) -> str:
+        return translate(language, msgid, **values)
 
     if decision.intent == "emergency":
         crisis = (
-            "If you are thinking about hurting yourself, call or text **988** (Suicide and "
-            "Crisis Lifeline, 24 hours, free). You are not alone.\n\n"
+            _(
+                "If you are thinking about hurting yourself, call or text **988** (Suicide and "
+                "Crisis Lifeline, 24 hours, free). You are not alone."
+            )
+            + "\n\n"
             if decision.crisis
             else ""
         )
+        join = (
+            _("A member of our team will also join this chat.")
+            if staffed
+            else _(
+                "Our team is away right now: please call 911, or leave us a message for "
+                "anything that can wait."
+            )
+        )
         return Reply(
-            "**If anyone is in danger, call 911 now.** That includes a fire, someone hurt or not "
-            "breathing, a crime happening now, a smell of gas, or a power line that is down.\n\n"
-            f"{crisis}"
-            "This chat is not watched by emergency services. A member of our team will also "
-            "join this chat.",
+            _(
+                "**If anyone is in danger, call 911 now.** That includes a fire, someone hurt or "
+                "not breathing, a crime happening now, a smell of gas, or a power line that is "
+                "down."
+            )
+            + "\n\n"
+            + crisis
+            + _("This chat is not watched by emergency services.")
+            + " "
+            + join,
             handoff="emergency",
             decision=record,
         )
     if decision.intent == "human":
         return Reply(
-            f"Of course. I'm bringing in a member of the {kb.center.name} team; they will "
-            f"join this chat shortly. You can also call us at {kb.center.phone}.",
+            _(
+                "Of course. I'm bringing in a member of the {center} team; they will join this "
+                "chat shortly. You can also call us at {phone}.",
+                center=kb.center.name,
+                phone=kb.center.phone,
+            ),
             handoff="asked",
             topic=decision.topic_guess,
             decision=record,
         )
     if decision.intent == "greeting":
         return Reply(
-            f"Hello! I'm the {kb.center.assistant_name}. Ask me about City services (trash and "
-            "bulky items, streets, water and power, parking, permits…) or report a problem, in "
-            "your own words.",
+            _(
+                "Hello! I'm the {assistant}. Ask me about City services (trash and bulky items, "
+                "streets, water and power, parking, permits…) or report a problem, in your own "
+                "words.",
+                assistant=kb.center.assistant_name,
+            ),
             quick_replies=(person,),
             decision=record,
         )
     if decision.intent == "thanks":
         return Reply(
-            "You're welcome! If there's anything else, just ask here. Have a good day.",
+            _("You're welcome! If there's anything else, just ask here. Have a good day."),
             decision=record,
         )
     if decision.band == "confident" and decision.article_id:
-        article = kb.article(decision.article_id)
+        article = kb.localized_article(decision.article_id, language)
         topic = kb.topics[decision.intent]
         assert article is not None
         if topic.is_request:
@@ -112,33 +151,33 @@ def _compose(decision: Decision, kb: KnowledgeBase, *, misses: int, text: str) -
             )
         return Reply(article.answer, (person,), topic=topic.code, decision=record)
     if decision.band == "unsure":
-        options = tuple((s.title, s.title) for s in decision.suggestions[:3])
+        titles = [
+            (kb.localized_article(s.article_id, language) or s).title
+            for s in decision.suggestions[:3]
+        ]
         return Reply(
-            "I want to be sure I understood. Did you mean one of these?",
-            (*options, person),
+            _("I want to be sure I understood. Did you mean one of these?"),
+            (*((title, title) for title in titles), person),
             topic=decision.intent,
-            decision=record,
-        )
-    if decision.language == "es":
-        return Reply(
-            "Lo siento, por ahora solo puedo responder en inglés. Para ayuda en español, llame "
-            f"al {kb.center.phone} (lunes a viernes, de 8 a.m. a 5 p.m.) o pida hablar con una "
-            "persona.\n\nSorry, I can only answer in English for now.",
-            (("Hablar con una persona", TALK_TO_A_PERSON),),
             decision=record,
         )
     misses += 1
     if misses >= MISSES_BEFORE_HANDOFF:
         return Reply(
-            "I'm sorry, I still don't understand. I'm bringing in a member of our team, who "
-            "will join this chat shortly.",
+            _(
+                "I'm sorry, I still don't understand. I'm bringing in a member of our team, who "
+                "will join this chat shortly."
+            ),
             handoff="no_match",
             misses=misses,
             decision=record,
         )
     return Reply(
-        "I'm not sure I understood. Could you say it another way, in a few words (for example "
-        '"missed trash pickup" or "pothole on my street")? Or I can bring in a person.',
+        _(
+            "I'm not sure I understood. Could you say it another way, in a few words (for "
+            'example "missed trash pickup" or "pothole on my street")? Or I can bring in a '
+            "person."
+        ),
         (person,),
         misses=misses,
         decision=record,

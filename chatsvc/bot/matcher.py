@@ -10,6 +10,12 @@ then topics are scored two ways and the scores combined:
 
 The combined score falls in one of three bands: confident (answer), unsure (offer the top three),
 or none (say so, offer a person).
+
+Languages: the knowledge base's other languages (`knowledge_base/es/`…) each get an index of their
+own, built the same way with that language's reading rules (stems, stopwords, informal spellings)
+and holding the English articles' terms as well, prefixed "en:", for the English words people mix
+in. `decide` first tells the message's language (`detect_language`), looks for an emergency in
+every language, then decides in the message's language; the Decision says which.
 """
 
 from __future__ import annotations
@@ -18,13 +24,21 @@ import heapq
 import math
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from chatsvc.bot.text import STOPWORDS, Synonyms, Vocabulary, looks_spanish, normalize, terms
-from chatsvc.catalogue.knowledge import Article, KnowledgeBase
+from chatsvc.bot.text import (
+    ENGLISH,
+    STOPWORDS,
+    Reader,
+    Synonyms,
+    Vocabulary,
+    normalize,
+    terms,
+)
+from chatsvc.catalogue.knowledge import Article, IntentPhrases, KnowledgeBase
 
 CONFIDENT = 0.52  # at or above, and MARGIN ahead of the next topic: answer
 UNSURE = 0.38  # at or above: "did you mean…" with the top three
@@ -37,6 +51,7 @@ CANDIDATE_TOPICS = 25  # topics whose phrasings are compared with the message
 TOPIC_NAME_COUNT = 3  # a word of the topic's own name counts as if said in three phrasings
 MAX_QUERY_WORDS = 60  # a long message is judged by its start: residents lead with the point
 COURTESY_REST = 2  # known words a greeting or a thank-you may come with and still be one
+EN_PREFIX = "en:"  # an English term in another language's index
 STATUS_NUMBER = re.compile(r"\b\d{2}-\d{5,6}\b|\b\d{7,8}\b")  # 24-001234
 
 
@@ -103,10 +118,17 @@ class _Phrases:
     """
 
     def __init__(
-        self, phrases: tuple[str, ...], exclude: tuple[str, ...], fillers: tuple[str, ...] = ()
+        self,
+        phrases: tuple[str, ...],
+        exclude: tuple[str, ...],
+        fillers: tuple[str, ...] = (),
+        reader: Reader = ENGLISH,
     ):
-        self.fillers = frozenset(w for f in fillers for w in normalize(f).split())
-        written = {tuple(normalize(p).split()) for p in phrases} - {()}
+        def words(text: str) -> tuple[str, ...]:
+            return tuple(reader.spell(normalize(text).split()))
+
+        self.fillers = frozenset(w for f in fillers for w in words(f))
+        written = {words(p) for p in phrases} - {()}
         self.phrases: set[tuple[str, ...]] = set()
         # Phrases without their fillers, matched on the words without theirs.
         self.loose: set[tuple[str, ...]] = set()
@@ -116,7 +138,7 @@ class _Phrases:
                 self.loose.add(core)
             else:
                 self.phrases.add(phrase)
-        self.exclude = {tuple(normalize(p).split()) for p in exclude} - {()}
+        self.exclude = {words(p) for p in exclude} - {()}
         self._starts = _longest_by_first_word(self.phrases)
         self._loose_starts = _longest_by_first_word(self.loose)
         self._excluded_starts = _longest_by_first_word(self.exclude)
@@ -172,7 +194,13 @@ def _longest_by_first_word(phrases: set[tuple[str, ...]]) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class Index:
-    """The knowledge base prepared for matching; built once, never changed."""
+    """The knowledge base prepared for matching; built once, never changed.
+
+    The root index is English's; `languages` holds one index per other language of the
+    knowledge base, built the same way from that language's articles, synonyms and intents,
+    with the English articles' terms as well (prefixed "en:") for the English words people mix
+    in ("el trash no lo recogieron").
+    """
 
     kb: KnowledgeBase
     vocabulary: Vocabulary
@@ -190,50 +218,126 @@ class Index:
     postings: dict[str, dict[str, float]] = field(default_factory=dict)
     topic_phrasings: dict[str, tuple[int, ...]] = field(default_factory=dict)
     topic_articles: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    reader: Reader = ENGLISH
+    # The articles in this index's language, in the English order (English where untranslated).
+    articles: tuple[Article, ...] = ()
+    languages: dict[str, Index] = field(default_factory=dict)
+
+    @property
+    def language(self) -> str:
+        return self.reader.language
+
+
+@dataclass(frozen=True)
+class _Texts:
+    """One language's side of the knowledge base, as the index is built from it."""
+
+    reader: Reader
+    articles: tuple[Article, ...]
+    topic_names: dict[str, str]
+    synonyms: dict[str, tuple[str, ...]]
+    intents: dict[str, IntentPhrases]
+    street_suffixes: tuple[str, ...]
+    nearby: tuple[str, ...]
 
 
 def build_index(kb: KnowledgeBase) -> Index:
-    """Prepare the knowledge base for `decide`."""
-    synonyms = Synonyms(kb.synonyms)
-    intents = {name: _Phrases(p.phrases, p.exclude, p.fillers) for name, p in kb.intents.items()}
-    emergency = kb.intents.get("emergency")
-    if emergency is not None and emergency.crisis:
-        intents["crisis"] = _Phrases(emergency.crisis, emergency.exclude)
+    """Prepare the knowledge base for `decide`, in every language it has."""
+    english = _Texts(
+        ENGLISH,
+        kb.articles,
+        {code: topic.name for code, topic in kb.topics.items()},
+        kb.synonyms,
+        kb.intents,
+        kb.street_suffixes,
+        kb.nearby,
+    )
+    root = _build(kb, english)
+    languages: dict[str, Index] = {}
+    for code, pack in kb.languages.items():
+        reading = pack.reading
+        reader = Reader(
+            code, reading.stopwords, reading.stemmer, dict(reading.spellings), reading.marks
+        )
+        translated = {a.id: a for a in pack.articles}
+        texts = _Texts(
+            reader,
+            tuple(translated.get(a.id, a) for a in kb.articles),
+            {c: pack.topic_names.get(c, t.name) for c, t in kb.topics.items()},
+            pack.synonyms,
+            pack.intents,
+            (*kb.street_suffixes, *pack.street_suffixes),
+            pack.nearby,
+        )
+        languages[code] = _build(kb, texts, english=root, translated=set(translated))
+    return replace(root, languages=languages)
 
-    words: set[str] = set(STOPWORDS) | synonyms.words
-    for article in kb.articles:
-        for text in (article.title, *article.phrasings, *article.keywords):
-            words.update(normalize(text).split())
-    for topic in kb.topics.values():
-        words.update(normalize(topic.name).split())
-    for p in kb.intents.values():
+
+def _build(
+    kb: KnowledgeBase,
+    texts: _Texts,
+    english: Index | None = None,
+    translated: set[str] | None = None,
+) -> Index:
+    reader = texts.reader
+    synonyms = Synonyms(texts.synonyms, reader.stopwords)
+    intents = {
+        name: _Phrases(p.phrases, p.exclude, p.fillers, reader) for name, p in texts.intents.items()
+    }
+    emergency = texts.intents.get("emergency")
+    if emergency is not None and emergency.crisis:
+        intents["crisis"] = _Phrases(emergency.crisis, emergency.exclude, (), reader)
+
+    def own(article: Article) -> bool:
+        """Whether the article is written in this language (not an English stand-in)."""
+        return translated is None or article.id in translated
+
+    def spelled(text: str) -> list[str]:
+        return reader.spell(normalize(text).split())
+
+    words: set[str] = set(reader.stopwords) | synonyms.words
+    for article in texts.articles:
+        if own(article):
+            for text in (article.title, *article.phrasings, *article.keywords):
+                words.update(spelled(text))
+    for name in texts.topic_names.values():
+        words.update(spelled(name))
+    for p in texts.intents.values():
         for text in (*p.phrases, *p.fillers):
-            words.update(normalize(text).split())
-    alarm = kb.intents.get("emergency")
-    alarm_words = {w for p in alarm.phrases for w in normalize(p).split()} if alarm else set()
-    vocabulary = Vocabulary(words, alarm_words - STOPWORDS)
+            words.update(spelled(text))
+    alarm_words = {w for p in emergency.phrases for w in spelled(p)} if emergency else set()
+    vocabulary = Vocabulary(words, alarm_words - reader.stopwords, reader.stopwords)
 
     def prepare(text: str) -> list[str]:
-        return terms(synonyms.apply(normalize(text).split()))
+        return reader.terms(synonyms.apply(spelled(text)))
 
     topic_counts: dict[str, Counter[str]] = defaultdict(Counter)
     article_terms: list[dict[str, float]] = []
     phrasing_texts: list[str] = []
     phrasing_topics: list[str] = []
     phrasing_articles: list[int] = []
-    for number, article in enumerate(kb.articles):
+    for number, article in enumerate(texts.articles):
         bag: Counter[str] = Counter()
-        for text in (article.title, *article.phrasings, *article.keywords):
-            found = set(prepare(text))
+        sources: list[list[str]] = []
+        if own(article):
+            sources += [prepare(t) for t in (article.title, *article.phrasings, *article.keywords)]
+        if english is not None:
+            # The English words residents mix in: "en:" terms from the English article.
+            original = kb.articles[number]
+            for text in (original.title, *original.phrasings, *original.keywords):
+                sources.append(_english_terms(normalize(text).split(), english))
+        for said in sources:
+            found = set(said)
             bag.update(found)
             topic_counts[article.topic].update(found)
         article_terms.append({t: n / (n + 0.5) for t, n in bag.items()})
-        for text in (article.title, *article.phrasings):
-            phrasing_texts.append(" ".join(prepare(text)))
-            phrasing_topics.append(article.topic)
-            phrasing_articles.append(number)
-    for code, topic in kb.topics.items():
-        topic_counts[code].update({t: TOPIC_NAME_COUNT for t in set(prepare(topic.name))})
+        if own(article):
+            for text in (article.title, *article.phrasings):
+                phrasing_texts.append(" ".join(prepare(text)))
+                phrasing_topics.append(article.topic)
+                phrasing_articles.append(number)
+    for code, name in texts.topic_names.items():
+        topic_counts[code].update({t: TOPIC_NAME_COUNT for t in set(prepare(name))})
     # A term said in many of a topic's phrasings belongs to it more than one said once in
     # passing ("refrigerator" in a rebate article): strength = n / (n + 1/2), saturating.
     topic_terms = {
@@ -258,11 +362,18 @@ def build_index(kb: KnowledgeBase) -> Index:
         phrasing_articles=tuple(phrasing_articles),
         article_terms=tuple(article_terms),
         unknown_weight=max(idf.values(), default=1.0),
-        places=_places_pattern(kb),
+        places=_places_pattern(kb.places, texts.street_suffixes, texts.nearby),
         postings=_postings(topic_terms),
         topic_phrasings=_group(phrasing_topics),
-        topic_articles=_group([a.topic for a in kb.articles]),
+        topic_articles=_group([a.topic for a in texts.articles]),
+        reader=reader,
+        articles=texts.articles,
     )
+
+
+def _english_terms(words: list[str], english: Index) -> list[str]:
+    """English words' terms as another language's index holds them: "en:trash"."""
+    return [EN_PREFIX + t for t in terms(english.synonyms.apply(words))]
 
 
 def _postings(topic_terms: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
@@ -280,11 +391,13 @@ def _group(keys: list[str]) -> dict[str, tuple[int, ...]]:
     return {key: tuple(positions) for key, positions in groups.items()}
 
 
-def _places_pattern(kb: KnowledgeBase) -> re.Pattern[str] | None:
+def _places_pattern(
+    places: tuple[str, ...], street_suffixes: tuple[str, ...], nearby_words: tuple[str, ...]
+) -> re.Pattern[str] | None:
     """Street addresses, place names and where-words: "1234 N Lake Ave", "Del Mar", "my block"."""
-    names = sorted({normalize(n) for n in kb.places if normalize(n)}, key=len, reverse=True)
-    nearby = sorted({normalize(n) for n in kb.nearby if normalize(n)}, key=len, reverse=True)
-    suffixes = sorted({normalize(s) for s in kb.street_suffixes if normalize(s)})
+    names = sorted({normalize(n) for n in places if normalize(n)}, key=len, reverse=True)
+    nearby = sorted({normalize(n) for n in nearby_words if normalize(n)}, key=len, reverse=True)
+    suffixes = sorted({normalize(s) for s in street_suffixes if normalize(s)})
     suffix = "(?:" + "|".join(map(re.escape, suffixes)) + ")" if suffixes else None
     parts = []
     if suffix:
@@ -298,23 +411,90 @@ def _places_pattern(kb: KnowledgeBase) -> re.Pattern[str] | None:
     return re.compile(r"\b(?:" + "|".join(parts) + r")\b") if parts else None
 
 
+def detect_language(text: str, index: Index) -> str:
+    """The language a message is most likely written in (English unless another wins).
+
+    Each language's own small words ("el", "que", "para" against "the", "my", "please") count
+    one each, the words only its knowledge base uses half, and a letter only it writes ("ñ",
+    "¿", an accent) one: enough for a short "¿dónde pago?" and for Spanglish ("el trash no lo
+    recogieron"), whose English nouns weigh less than the Spanish words around them.
+    """
+    plain = " ".join(normalize(text).split()[:MAX_QUERY_WORDS])
+    # Place names say nothing of the language: "Del Mar", "Los Robles" and "El Molino" are
+    # streets English speakers name too.
+    words = (index.places.sub(" ", plain) if index.places else plain).split()
+    best, best_score = index.language, 0.0
+    lowered = text.lower()
+    for code, other in index.languages.items():
+        spelled = other.reader.spell(words)
+        score = min(2.0, float(sum(1 for c in lowered if c in other.reader.marks)))
+        for word in spelled:
+            mine, theirs = word in other.reader.stopwords, word in STOPWORDS
+            if mine != theirs:
+                score += 1.0 if mine else -1.0
+                continue
+            mine, theirs = word in other.vocabulary.words, word in index.vocabulary.words
+            if mine != theirs:
+                score += 0.5 if mine else -0.5
+        if score > best_score:
+            best, best_score = code, score
+    return best
+
+
+def _emergency(words: list[str], index: Index, language: str) -> tuple[bool, bool]:
+    """Whether `words` report an emergency in any language, and whether it is a crisis.
+
+    Another language than the message's fixes only typos no language knows as a word: English
+    would read the Spanish "aire" as a misspelt "fire", but "fier" is nobody's word.
+    """
+    found = crisis = False
+    every = (index, *index.languages.values())
+    for each in every:
+        spelled = each.reader.spell(words)
+        if each.language == language:
+            corrected = [each.vocabulary.correct(w) for w in spelled]
+        else:
+            corrected = [
+                w
+                if any(w in other.vocabulary.words for other in every)
+                else each.vocabulary.correct(w)
+                for w in spelled
+            ]
+        texts = [spelled, corrected]
+        phrases = each.intents.get("emergency")
+        if phrases is not None and any(phrases.found_in(t) for t in texts):
+            found = True
+            self_harm = each.intents.get("crisis")
+            if self_harm is not None and any(self_harm.found_in(t) for t in texts):
+                crisis = True
+    return found, crisis
+
+
 def mentions_emergency(text: str, index: Index) -> bool:
     """Tell whether `text` reports an emergency, as `decide` would, without scoring topics."""
-    raw_words = normalize(text).split()[:MAX_QUERY_WORDS]
-    phrases = index.intents.get("emergency")
-    if phrases is None:
-        return False
-    corrected = [index.vocabulary.correct(w) for w in raw_words]
-    return phrases.found_in(raw_words) or phrases.found_in(corrected)
+    words = normalize(text).split()[:MAX_QUERY_WORDS]
+    return _emergency(words, index, detect_language(text, index))[0]
 
 
 def decide(text: str, index: Index) -> Decision:
-    """Decide what `text` asks for."""
-    plain = normalize(text)
-    raw_words = plain.split()[:MAX_QUERY_WORDS]
+    """Decide what `text` asks for, in the language it is written in."""
+    raw_words = normalize(text).split()[:MAX_QUERY_WORDS]
+    language = detect_language(text, index)
     if not raw_words:
         return Decision("none", "none", 0.0)
-    corrected = [index.vocabulary.correct(w) for w in raw_words]
+    # An emergency wins over everything, whatever else the message says, in any language.
+    emergency, crisis = _emergency(raw_words, index, language)
+    if emergency:
+        # No topic guess here: the words of an emergency ("burning", "down") mislead topics.
+        return Decision("emergency", "confident", 1.0, crisis=crisis, language=language)
+    local = index.languages.get(language, index)
+    decision = _decide(text, local.reader.spell(raw_words), local, index)
+    return replace(decision, language=language) if language != index.language else decision
+
+
+def _decide(text: str, raw_words: list[str], index: Index, root: Index) -> Decision:
+    """Decide in the language of `index` (`root`, the English one, for mixed-in words)."""
+    corrected = [_correct(w, index, root) for w in raw_words]
     corrected_text = " ".join(corrected)
     plain = " ".join(raw_words)
 
@@ -325,10 +505,13 @@ def decide(text: str, index: Index) -> Decision:
     # Where it happens does not say what happened: street and place names are left out.
     about = index.places.sub(" ", corrected_text).split() if index.places else corrected
 
+    def score(words: list[str]) -> Decision:
+        return _score_topics(_query_terms(words, index, root), index)
+
     def besides(intent: str) -> dict[str, Any]:
         """What the message says apart from `intent`'s phrases: a topic guess, suggestions."""
         rest = index.intents[intent].remove_from(about)
-        topical = _score_topics(_query_terms(rest, index), index)
+        topical = score(rest)
         guess = topical.intent if topical.band == "confident" else None
         return {
             "topic_guess": guess,
@@ -336,10 +519,6 @@ def decide(text: str, index: Index) -> Decision:
             "topics": tuple(s.topic for s in topical.suggestions) if topical.is_topic else (),
         }
 
-    # An emergency wins over everything, whatever else the message says.
-    if says("emergency"):
-        # No topic guess here: the words of an emergency ("burning", "down") mislead topics.
-        return Decision("emergency", "confident", 1.0, crisis=says("crisis"))
     if says("human"):
         person = besides("human")
         return Decision(
@@ -367,9 +546,7 @@ def decide(text: str, index: Index) -> Decision:
     subject = about
     for courtesy in courtesies:
         subject = index.intents[courtesy].remove_from(subject)
-    topical = _score_topics(_query_terms(subject, index), index)
-    if looks_spanish(raw_words) and topical.band != "confident":
-        return Decision("none", "none", topical.score, language="es")
+    topical = score(subject)
 
     # Greetings and thanks count only when the message is mostly that: "hi, my trash was missed"
     # is about trash, and "Thanks Maria, the pothole on Lake Ave is still there" about the
@@ -378,27 +555,69 @@ def decide(text: str, index: Index) -> Decision:
     # courtesy they are mostly names ("Maria"), which would otherwise hide the subject as any
     # unknown word does.
     if courtesies:
-        left = [t for t in _query_terms(subject, index) if t in index.idf]
+        left = [t for t in _query_terms(subject, index, root) if t in index.idf]
         if len(left) <= COURTESY_REST and _score_topics(left, index).band == "none":
             return Decision(courtesies[0], "confident", 1.0)
     if says("none") and topical.band != "confident":
         return Decision("none", "none", topical.score)
-    known = sum(1 for w in corrected if w in index.vocabulary.words or w.isdigit())
+    known = sum(1 for w in corrected if _known(w, index, root) or w.isdigit())
     if known / len(corrected) < 0.5 and topical.band != "confident":
         return Decision("none", "none", topical.score)  # mostly words nobody here uses: gibberish
     return topical
 
 
-def _query_terms(words: list[str], index: Index) -> list[str]:
-    """The terms topics are scored on; a number no topic uses (a house number) says nothing."""
-    found = terms(index.synonyms.apply(words))
+def _known(word: str, index: Index, root: Index) -> bool:
+    return word in index.vocabulary.words or word in root.vocabulary.words
+
+
+def _correct(word: str, index: Index, root: Index) -> str:
+    """A typo fixed: by the language's own words first, then, if it is not one, by English's."""
+    if index is root or word in index.vocabulary.words or word in root.vocabulary.words:
+        return index.vocabulary.correct(word)
+    fixed = index.vocabulary.correct(word)
+    return fixed if fixed != word else root.vocabulary.correct(word)
+
+
+def _query_terms(words: list[str], index: Index, root: Index | None = None) -> list[str]:
+    """The terms topics are scored on; a number no topic uses (a house number) says nothing.
+
+    In another language than English, a run of words only English knows ("bulky pick up") is
+    read as English, into the index's "en:" terms.
+    """
+    if root is None or index is root:
+        found = terms(index.synonyms.apply(words))
+    else:
+        found = []
+        english: list[str] = []
+        for word in [*index.synonyms.apply(words), ""]:
+            if word and _english_word(word, index, root):
+                english.append(word)
+                continue
+            if english:
+                found += _english_terms(english, root)
+                english = []
+            if word:
+                found += index.reader.terms([word])
     return [t for t in found if t in index.idf or not t.isdigit()]
 
 
-def _mentions_request(text: str) -> bool:
-    return any(
-        w in text.split() for w in ("request", "case", "ticket", "report", "number", "status")
+def _english_word(word: str, index: Index, root: Index) -> bool:
+    return (
+        word not in index.vocabulary.words
+        and "_" not in word
+        and (word in root.vocabulary.words or word in STOPWORDS)
     )
+
+
+# Words that make a number a request's number ("request 24-001234"), in every language.
+REQUEST_WORDS = frozenset(
+    """request case ticket report number status
+    solicitud caso reporte numero folio estado estatus queja""".split()  # noqa: SIM905
+)
+
+
+def _mentions_request(text: str) -> bool:
+    return any(w in REQUEST_WORDS for w in text.split())
 
 
 def _score_topics(query_terms: list[str], index: Index) -> Decision:
@@ -486,7 +705,7 @@ def _best_article(
     collected" shares "day" with the holiday article ("Labor Day"), but the collection-day
     article says it in nearly every phrasing.
     """
-    candidates = [(number, index.kb.articles[number]) for number in index.topic_articles[code]]
+    candidates = [(number, index.articles[number]) for number in index.topic_articles[code]]
     if len(candidates) == 1:
         return candidates[0][1]
     closest = resemblance.get(code, (0.0, -1))[1]

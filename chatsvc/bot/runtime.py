@@ -66,7 +66,11 @@ class Assistant:
                 "; ".join(exc.problems[:10]),
             )
             return False
-        log.info("knowledge base reloaded: %d articles", len(self._index.kb.articles))
+        log.info(
+            "knowledge base reloaded: %d articles; languages besides English: %s",
+            len(self._index.kb.articles),
+            ", ".join(self._index.languages) or "none",
+        )
         return True
 
     async def watch(self, interval: float) -> None:

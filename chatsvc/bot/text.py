@@ -6,6 +6,8 @@ import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import snowballstemmer
 from rapidfuzz import process
@@ -38,16 +40,20 @@ _CONTRACTIONS = (
     (re.compile(r"'(s|re|ve|ll|d|m)\b"), ""),
 )
 _NON_WORD = re.compile(r"[^a-z0-9]+")
+_DRAWN_OUT = re.compile(r"([a-z])\1{2,}")  # "holaaa", "pleeease": no word has a letter 3 times
 
 
 def normalize(text: str) -> str:
-    """Lowercase, strip accents and punctuation, expand contractions, collapse spaces."""
+    """Lowercase, strip accents and punctuation, expand contractions, collapse spaces.
+
+    A letter drawn out for emphasis ("holaaa", "hiii") is written once.
+    """
     text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c)).lower()
     text = text.replace("\u2019", "'").replace("`", "'")
     for pattern, replacement in _CONTRACTIONS:
         text = pattern.sub(replacement, text)
-    return _NON_WORD.sub(" ", text).strip()
+    return _DRAWN_OUT.sub(r"\1", _NON_WORD.sub(" ", text)).strip()
 
 
 _STEMMER = snowballstemmer.stemmer("english")
@@ -64,8 +70,14 @@ def stem(word: str) -> str:
 class Vocabulary:
     """The words the knowledge base knows, to correct residents' typos against."""
 
-    def __init__(self, words: Iterable[str], alarm_words: Iterable[str] = ()):
+    def __init__(
+        self,
+        words: Iterable[str],
+        alarm_words: Iterable[str] = (),
+        stopwords: frozenset[str] = STOPWORDS,
+    ):
         self.words = frozenset(w for w in words if w)
+        self._stopwords = stopwords
         self._choices = sorted(w for w in self.words if len(w) >= 4)
         # Words of emergencies are corrected more eagerly: reading "fier" as "fire" by mistake
         # costs a needless 911 reminder; missing it could cost much more.
@@ -89,7 +101,7 @@ class Vocabulary:
         or more, two from nine: shorter words are too often other real words ("best" is not a
         misspelt "beds", nor "mount" a misspelt "count").
         """
-        if word in self.words or len(word) < 4 or word.isdigit() or word in STOPWORDS:
+        if word in self.words or len(word) < 4 or word.isdigit() or word in self._stopwords:
             return word
         if len(word) < 6:
             alarm = process.extractOne(word, self._alarm, scorer=OSA.distance, score_cutoff=1)
@@ -111,7 +123,8 @@ class Synonyms:
     since without it they would say something else.
     """
 
-    def __init__(self, table: Mapping[str, Iterable[str]]):
+    def __init__(self, table: Mapping[str, Iterable[str]], stopwords: frozenset[str] = STOPWORDS):
+        self._stopwords = stopwords
         self._map: dict[tuple[str, ...], tuple[str, ...]] = {}
         for canonical, variants in table.items():
             words = tuple(normalize(canonical).split())
@@ -127,7 +140,7 @@ class Synonyms:
         self._loose = {
             key: target
             for key, target in self._map.items()
-            if len(key) > 1 and not any(w in STOPWORDS for w in key)
+            if len(key) > 1 and not any(w in stopwords for w in key)
         }
         self._loose_longest = max((len(k) for k in self._loose), default=0)
 
@@ -157,13 +170,13 @@ class Synonyms:
 
     def _loose_match(self, words: list[str], start: int) -> tuple[tuple[str, ...], int] | None:
         """The longest stopword-free phrase at `start`, stopwords between its words skipped."""
-        if not self._loose or words[start] in STOPWORDS:
+        if not self._loose or words[start] in self._stopwords:
             return None
         kept = [start]  # positions of the words that are not stopwords, from `start` on
         position = start + 1
         while len(kept) < self._loose_longest and position < len(words):
             gap = 0
-            while position < len(words) and words[position] in STOPWORDS:
+            while position < len(words) and words[position] in self._stopwords:
                 position += 1
                 gap += 1
             if gap > MAX_FILLERS or position >= len(words):
@@ -177,23 +190,56 @@ class Synonyms:
         return None
 
 
-# Common Spanish words that are not also English ones: enough of them means the message is in
-# Spanish, which the knowledge base is not (yet).
-_SPANISH = frozenset(
-    """el la los las del de que en por para con una unos unas es esta estan hay mi mis
-    su sus como donde cuando quien necesito quiero puedo tengo ayuda gracias hola buenos
-    buenas dias tardes noches favor basura calle agua luz casa vecino perro pagar factura
-    recoger cerca frente esquina tambien pero porque muy""".split()  # noqa: SIM905
-)
-
-
-def looks_spanish(words: list[str]) -> bool:
-    """Tell whether a message (normalised words) is most likely written in Spanish."""
-    hits = sum(1 for w in words if w in _SPANISH)
-    return hits >= 2 and hits / len(words) >= 0.25
-
-
 def terms(words: Iterable[str]) -> list[str]:
     """Stemmed content words (stopwords dropped, before and after stemming: "needs")."""
     stems = (stem(w) for w in words if w not in STOPWORDS)
     return [s for s in stems if s not in STOPWORDS]
+
+
+@dataclass(frozen=True)
+class Reader:
+    """How one language's words become terms: informal spellings, stopwords, stems."""
+
+    language: str = "en"
+    stopwords: frozenset[str] = STOPWORDS
+    stemmer: str | None = "english"
+    spellings: Mapping[str, str] = field(default_factory=dict)  # "q" -> "que", "ai" -> "hay"
+    marks: str = ""  # letters only this language writes, a sign a message is in it
+    _stems: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def spell(self, words: list[str]) -> list[str]:
+        """The words with informal spellings written out ("ai un bache" -> "hay un bache")."""
+        if not self.spellings:
+            return words
+        out: list[str] = []
+        for word in words:
+            out.extend(self.spellings.get(word, word).split())
+        return out
+
+    def stem(self, word: str) -> str:
+        if self.stemmer == "english":
+            return stem(word)
+        found = self._stems.get(word)
+        if found is None:
+            found = word
+            if self.stemmer and not word.isdigit() and "_" not in word:
+                found = str(_stemmer(self.stemmer).stemWord(word))
+            if len(self._stems) >= 65_536:
+                self._stems.clear()
+            self._stems[word] = found
+        return found
+
+    def terms(self, words: Iterable[str]) -> list[str]:
+        """Stemmed content words (stopwords dropped, before and after stemming)."""
+        if self.stemmer == "english" and self.stopwords is STOPWORDS:
+            return terms(words)
+        stems = (self.stem(w) for w in words if w not in self.stopwords)
+        return [s for s in stems if s not in self.stopwords]
+
+
+ENGLISH = Reader()
+
+
+@functools.lru_cache(maxsize=16)
+def _stemmer(name: str) -> Any:
+    return snowballstemmer.stemmer(name)

@@ -12,6 +12,18 @@ Layout (all hand-edited):
     knowledge_base/canned.toml      [[canned]] shortcut, title, text: the starter canned responses
                                     (optional; loaded into a new installation's database once)
 
+English is the root language. Each other language is a folder named by its code, with the same
+files for what residents read and type (adding a language is adding a folder, not code):
+
+    knowledge_base/es/topics.toml   [names] topic code = the topic's name in that language
+    knowledge_base/es/articles/*.md +++ id, title, phrasings, keywords +++ then the answer; the id
+                                    is the English article's (which gives the topic)
+    knowledge_base/es/synonyms.toml [synonyms], as the English one
+    knowledge_base/es/intents.toml  the special intents' phrases in that language
+    knowledge_base/es/places.toml   optional: street suffixes and "nearby" words in that language
+    knowledge_base/es/language.toml how to read the language: Snowball stemmer, stopwords,
+                                    informal spellings (word = standard word), its own letters
+
 `load_knowledge_base` reads and validates everything at once and raises one
 `KnowledgeBaseError` listing every problem as `file:line: message`.
 """
@@ -20,9 +32,12 @@ from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import snowballstemmer
 
 from chatsvc.catalogue.canned import StarterCanned, parse_canned
 from chatsvc.catalogue.center import Center, parse_center
@@ -32,6 +47,7 @@ FIELD_DATATYPES = ("string", "text", "number", "singlevaluelist", "photo")
 OPEN311_STANDARD_FIELDS = ("address_string", "description", "media_url")
 SPECIAL_INTENTS = ("emergency", "human", "status", "greeting", "thanks", "none")
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+LANGUAGE_PATTERN = re.compile(r"^[a-z]{2}$")  # a folder of the knowledge base named "es" is Spanish
 FRONT_MATTER = "+++"
 
 
@@ -123,6 +139,33 @@ class IntentPhrases:
 
 
 @dataclass(frozen=True)
+class LanguagePack:
+    """What residents read and type in one language besides English; the topics are English's."""
+
+    code: str  # "es"
+    topic_names: dict[str, str]
+    articles: tuple[Article, ...]  # same ids (and topics) as the English articles they translate
+    synonyms: dict[str, tuple[str, ...]]
+    intents: dict[str, IntentPhrases]
+    street_suffixes: tuple[str, ...] = ()
+    nearby: tuple[str, ...] = ()
+    reading: Reading = field(default_factory=lambda: Reading())
+
+    def article(self, article_id: str) -> Article | None:
+        return next((a for a in self.articles if a.id == article_id), None)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How to read a language's messages (language.toml): stems, stopwords, informal spellings."""
+
+    stemmer: str | None = None  # a snowballstemmer algorithm ("spanish"); none: words stay whole
+    stopwords: frozenset[str] = frozenset()
+    spellings: dict[str, str] = field(default_factory=dict)  # "nesecito" -> "necesito"
+    marks: str = ""  # letters and signs only this language writes ("ñ¿¡"): a sign of it
+
+
+@dataclass(frozen=True)
 class KnowledgeBase:
     """Everything the assistant knows, immutable once loaded."""
 
@@ -137,12 +180,27 @@ class KnowledgeBase:
     nearby: tuple[str, ...] = ()  # "my block": says where without naming the place
     fields: dict[str, FieldSpec] = field(default_factory=dict)
     canned: tuple[StarterCanned, ...] = ()
+    languages: dict[str, LanguagePack] = field(default_factory=dict)  # besides English, by code
+    # Incomplete translations ("es/articles/x.md: ..."): the English text is used meanwhile, so
+    # the service starts; `chatsvc kb check` lists them and fails.
+    warnings: tuple[str, ...] = ()
 
     def articles_of(self, topic: str) -> list[Article]:
         return [a for a in self.articles if a.topic == topic]
 
     def article(self, article_id: str) -> Article | None:
         return next((a for a in self.articles if a.id == article_id), None)
+
+    def localized_article(self, article_id: str, language: str) -> Article | None:
+        """The article in `language`, or in English when it has no translation (yet)."""
+        pack = self.languages.get(language)
+        found = pack.article(article_id) if pack else None
+        return found or self.article(article_id)
+
+    def topic_name(self, code: str, language: str) -> str:
+        pack = self.languages.get(language)
+        name = pack.topic_names.get(code) if pack else None
+        return name or self.topics[code].name
 
 
 class KnowledgeBaseError(Exception):
@@ -208,6 +266,12 @@ def load_knowledge_base(root: Path) -> KnowledgeBase:
                 _line_of(root / "topics.toml", code),
                 f"topic {code!r} has no article",
             )
+    warnings = _Problems(root.parent)
+    languages = {
+        folder.name: _load_language(folder, topics, articles, problems, warnings)
+        for folder in sorted(root.iterdir())
+        if folder.is_dir() and LANGUAGE_PATTERN.match(folder.name)
+    }
     if problems.items or center is None:
         raise KnowledgeBaseError(problems.items)
     return KnowledgeBase(
@@ -222,7 +286,125 @@ def load_knowledge_base(root: Path) -> KnowledgeBase:
         nearby=nearby,
         fields=fields,
         canned=canned,
+        languages=languages,
+        warnings=tuple(warnings.items),
     )
+
+
+def _load_language(
+    folder: Path,
+    topics: dict[str, Topic],
+    english: list[Article],
+    problems: _Problems,
+    warnings: _Problems,
+) -> LanguagePack:
+    """One language's folder; a missing or orphan translation is a warning, not an error."""
+    names_path = folder / "topics.toml"
+    data = _read_toml(names_path, problems) if names_path.exists() else {}
+    names: dict[str, str] = {}
+    table = data.get("names", {}) if data is not None else {}
+    if not isinstance(table, dict):
+        problems.add(names_path, None, "expected a [names] table")
+        table = {}
+    for code, name in table.items():
+        line = _line_of(names_path, f'"{code}"') or _line_of(names_path, code)
+        if code not in topics:
+            problems.add(names_path, line, f"unknown topic {code!r}")
+        elif not isinstance(name, str) or not name.strip():
+            problems.add(names_path, line, f"topic {code!r}: the name must be a non-empty string")
+        else:
+            names[code] = name.strip()
+    if data is not None:
+        for code in topics:
+            if code not in names:
+                warnings.add(names_path, None, f"topic {code!r} has no {folder.name} name")
+
+    topic_of = {a.id: a.topic for a in english}
+    articles: list[Article] = []
+    directory = folder / "articles"
+    translated: set[str] = set()
+    for path in sorted(directory.glob("*.md")) if directory.is_dir() else ():
+        article = _load_article(path, topics, problems, topic_of=topic_of)
+        if article is None:
+            continue
+        if article.id not in topic_of:
+            warnings.add(
+                path, 1, f"translation of article {article.id!r}, which has no English article"
+            )
+            continue
+        if article.id in translated:
+            problems.add(path, 1, f"duplicate article id {article.id!r}")
+            continue
+        translated.add(article.id)
+        articles.append(article)
+    for article in english:
+        if article.id not in translated:
+            warnings.add(
+                directory / Path(article.path).name,
+                None,
+                f"article {article.id!r} has no {folder.name} translation (English is used)",
+            )
+    synonyms_path = folder / "synonyms.toml"
+    synonyms = _load_synonyms(synonyms_path, problems) if synonyms_path.exists() else {}
+    intents_path = folder / "intents.toml"
+    intents = _load_intents(intents_path, problems) if intents_path.exists() else {}
+    _, suffixes, nearby = _load_places(folder / "places.toml", problems)
+    reading = _load_reading(folder / "language.toml", problems)
+    return LanguagePack(
+        folder.name, names, tuple(articles), synonyms, intents, suffixes, nearby, reading
+    )
+
+
+def _load_reading(path: Path, problems: _Problems) -> Reading:
+    if not path.exists():
+        return Reading()
+    data = _read_toml(path, problems)
+    if data is None:
+        return Reading()
+    stemmer = data.get("stemmer")
+    if stemmer is not None and (
+        not isinstance(stemmer, str) or stemmer not in snowballstemmer.algorithms()
+    ):
+        problems.add(path, _key_line(path, "stemmer"), f"unknown Snowball stemmer {stemmer!r}")
+        stemmer = None
+    stopwords = _strings(data.get("stopwords", []))
+    if stopwords is None:
+        problems.add(path, _key_line(path, "stopwords"), "stopwords must be a list of strings")
+    spellings = data.get("spellings", {})
+    if not isinstance(spellings, dict) or not all(
+        isinstance(v, str) and v.strip() for v in spellings.values()
+    ):
+        problems.add(path, _line_of(path, "[spellings]"), "[spellings] maps words to words")
+        spellings = {}
+    marks = data.get("marks", "")
+    if not isinstance(marks, str):
+        problems.add(path, _key_line(path, "marks"), "marks must be a string")
+        marks = ""
+    return Reading(
+        stemmer,
+        frozenset(w for s in stopwords or () for w in _plain(s).split()),
+        {_plain(k): _plain(v) for k, v in spellings.items() if _plain(k)},
+        marks,
+    )
+
+
+def _key_line(path: Path, key: str) -> int | None:
+    """The line that sets `key` (not a comment that names it)."""
+    assignment = re.compile(rf"^\s*{re.escape(key)}\s*=")
+    return next(
+        (
+            n
+            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+            if assignment.match(line)
+        ),
+        None,
+    )
+
+
+def _plain(text: str) -> str:
+    """Lowercase without accents, as the matcher reads words."""
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in text if not unicodedata.combining(c)).lower().strip()
 
 
 def _read_toml(path: Path, problems: _Problems, text: str | None = None) -> dict[str, Any] | None:
@@ -326,7 +508,13 @@ def _load_articles(directory: Path, topics: dict[str, Topic], problems: _Problem
     return articles
 
 
-def _load_article(path: Path, topics: dict[str, Topic], problems: _Problems) -> Article | None:
+def _load_article(
+    path: Path,
+    topics: dict[str, Topic],
+    problems: _Problems,
+    topic_of: dict[str, str] | None = None,
+) -> Article | None:
+    """An article file; a translation (`topic_of` given) takes its topic from the English one."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
@@ -361,6 +549,10 @@ def _load_article(path: Path, topics: dict[str, Topic], problems: _Problems) -> 
         )
 
     ok = True
+    if topic_of is not None:
+        article_id = front.get("id")
+        if isinstance(article_id, str):
+            front["topic"] = topic_of.get(article_id.strip(), "-")
     for key in ("id", "title", "topic"):
         if not isinstance(front.get(key), str) or not front[key].strip():
             problems.add(
@@ -385,7 +577,7 @@ def _load_article(path: Path, topics: dict[str, Topic], problems: _Problems) -> 
     if not ID_PATTERN.match(article_id):
         problems.add(path, line_of("id"), f"article id {article_id!r} is not kebab-case")
         return None
-    if topic not in topics:
+    if topic not in topics and topic_of is None:
         problems.add(path, line_of("topic"), f"unknown topic {topic!r}")
         return None
     return Article(
@@ -496,13 +688,7 @@ def _load_center(path: Path, problems: _Problems) -> Center | None:
     data = _read_toml(path, problems)
     if data is None:
         return None
-    lines = path.read_text(encoding="utf-8").splitlines()
-
-    def line_of(key: str) -> int | None:
-        assignment = re.compile(rf"^\s*{re.escape(key)}\s*=")
-        return next((n for n, line in enumerate(lines, 1) if assignment.match(line)), None)
-
-    center, found = parse_center(data, line_of)
+    center, found = parse_center(data, lambda key: _key_line(path, key))
     for line, message in found:
         problems.add(path, line, message)
     return center

@@ -196,17 +196,6 @@ def test_dev_set_accuracy_and_every_emergency() -> None:
     assert "emergency ->" not in result.stdout, "an emergency was missed"
 
 
-def test_spanish_gets_an_answer_in_spanish_with_a_way_to_a_person(index: Index) -> None:
-    text = "Hola, necesito ayuda con la basura de mi casa"
-    decision = decide(text, index)
-    assert (decision.intent, decision.language) == ("none", "es")
-    reply = compose_reply(decision, index.kb, misses=0, text=text)
-    assert "español" in reply.text and "(626) 744-7311" in reply.text
-    assert reply.quick_replies == (("Hablar con una persona", "Talk to a person"),)
-    assert reply.misses == 0, "not understanding the language is not the resident's miss"
-    assert decide("Talk to a person", index).intent == "human"
-
-
 def test_self_harm_adds_the_crisis_line(index: Index) -> None:
     decision = decide("i want to end my life", index)
     assert decision.intent == "emergency" and decision.crisis
