@@ -164,6 +164,23 @@ async def start_server(
         await server.close()
 
 
+async def _default_server(
+    request: pytest.FixtureRequest, start_server: Callable[..., Awaitable[LiveServer]]
+) -> LiveServer:
+    """The test's `live_server` when it asked for one; otherwise one started now, on first
+    need. A client made with a server of its own starts none: a second server on the same
+    database would sweep it on the real clock (closing, as idle, the chats of a server whose
+    clock the test fixed)."""
+    if "live_server" in request.fixturenames:
+        server: LiveServer = request.getfixturevalue("live_server")  # set up before the test
+        return server
+    cached = getattr(request.node, "_chatsvc_default_server", None)
+    if cached is None:
+        cached = await start_server()
+        request.node._chatsvc_default_server = cached
+    return cached  # type: ignore[no-any-return]
+
+
 @pytest.fixture
 async def live_server(start_server: Callable[..., Awaitable[LiveServer]]) -> LiveServer:
     return await start_server()
@@ -333,7 +350,7 @@ class ResidentClient(Recorder):
 
 @pytest.fixture
 async def resident_client(
-    live_server: LiveServer,
+    request: pytest.FixtureRequest, start_server: Callable[..., Awaitable[LiveServer]]
 ) -> AsyncIterator[Callable[..., Awaitable[ResidentClient]]]:
     """Factory: a connected resident client (to the live server unless a URL is given)."""
     clients: list[ResidentClient] = []
@@ -342,7 +359,7 @@ async def resident_client(
         url: str | None = None, *, connect: bool = True, headers: dict[str, str] | None = None
     ) -> ResidentClient:
         sio = socketio.AsyncClient(reconnection=False)
-        client = ResidentClient(sio, url or live_server.url)
+        client = ResidentClient(sio, url or (await _default_server(request, start_server)).url)
         if connect:
             await client.connect(headers)
         clients.append(client)
@@ -598,7 +615,7 @@ async def add_staff_member(
 
 @pytest.fixture
 async def agent_client(
-    live_server: LiveServer,
+    request: pytest.FixtureRequest, start_server: Callable[..., Awaitable[LiveServer]]
 ) -> AsyncIterator[Callable[..., Awaitable[AgentClient]]]:
     """Factory: a new staff account, signed in and connected to /agent (live server default)."""
     clients: list[AgentClient] = []
@@ -613,7 +630,7 @@ async def agent_client(
         available: bool = True,
         display_name: str | None = None,
     ) -> AgentClient:
-        server = server or live_server
+        server = server or await _default_server(request, start_server)
         staff_id, cookie = await add_staff_member(
             server.app[DATABASE],
             username,

@@ -397,7 +397,12 @@ async def test_a_flood_of_photo_fetches_from_one_address_is_refused(
         (await fetch_photo(city, stored.id, resident.token))[0] for _ in range(PHOTO_VIEWS.burst)
     ]
     assert statuses == [200] * PHOTO_VIEWS.burst
-    status, headers, data = await fetch_photo(city, stored.id, "x" * 40)
+    # The bucket refills one a second: on a loaded machine the burst may have taken that long,
+    # so the refusal may come a few fetches later, never long after.
+    for _ in range(10):
+        status, headers, data = await fetch_photo(city, stored.id, "x" * 40)
+        if status == 429:
+            break
     assert status == 429 and int(headers["Retry-After"]) >= 1
     assert json.loads(data)["error"]["code"] == "rate_limited"
     port = int(city.url.rsplit(":", 1)[1])
