@@ -281,6 +281,7 @@ class Chat(Wire):
     ended_at: Timestamp | None
     disposition: str | None
     resident_presence: ResidentPresence
+    language: Language
 
 
 class ResidentPresenceEvent(Wire):
