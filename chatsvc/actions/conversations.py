@@ -7,7 +7,7 @@ What the assistant says lives in `assistant_turns`, the photos residents upload 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
@@ -23,6 +23,7 @@ from chatsvc.actions.conversation_state import ConversationStatus, Priority, Sta
 from chatsvc.db.models import Conversation, Message, Resident
 from chatsvc.db.models import iso_utc as iso_utc
 from chatsvc.errors import ChatError, ConversationEnded, Forbidden, InvalidToken, TokenExpired
+from chatsvc.i18n import translate
 from chatsvc.tokens import hash_token, new_token
 
 AuthorKind = Literal["resident", "assistant", "agent", "system"]
@@ -47,6 +48,7 @@ ENDED_BY = {
 }
 # What a system message tells, for front ends that word it for their reader (`MessageView.notice`).
 ENDED_BY_RESIDENT = "ended_by_resident"
+JOINED = "joined"  # "<name> joined the chat.", in the conversation's language (reports find it)
 
 
 # A quick reply that is not a text to send: the widget offers a photo upload in its place.
@@ -586,13 +588,14 @@ async def end_conversation(
     conversation_id: int,
     ended_by: Literal["resident", "agent", "idle", "abandoned"],
     now: datetime,
-    notice: str | None = None,
+    notice: str | Callable[[str], str] | None = None,
     disposition: str | None = None,
     reason: str = "ended",
 ) -> Ended:
     """End an open conversation with a system message; ending twice changes nothing.
 
-    `notice` is the system message's text (by default, who ended it). The agent it was
+    `notice` is the system message's text (by default, who ended it, in the conversation's
+    language), or what writes it in the conversation's language. The agent it was
     assigned to, if any, keeps it in `Ended.assigned_staff_id` so their slot can be refilled;
     they hear `unassigned` with `reason` first, before anything can refill it.
     """
@@ -602,7 +605,12 @@ async def end_conversation(
     assigned = _holder(conversation)
     if assigned is not None:
         notices.record(session, notices.Unassigned(conversation_id, assigned, reason))
-    text = notice or ENDED_BY[ended_by].format(agent=conversation.agent_name or "the agent")
+    language = conversation.language
+    if callable(notice):
+        text = notice(language)
+    else:
+        agent = conversation.agent_name or translate(language, "the agent")
+        text = notice or translate(language, ENDED_BY[ended_by], agent=agent)
     # Staff read "Chat ended by the resident."; the marker lets every tab of the resident's
     # say "You ended the chat." instead.
     marker = {"notice": ENDED_BY_RESIDENT} if ended_by == "resident" and notice is None else None
