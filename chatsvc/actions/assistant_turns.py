@@ -25,7 +25,11 @@ from chatsvc.actions.conversations import (
     append_drafts,
     get_conversation,
 )
-from chatsvc.actions.service_requests.filing import NewRequest, create_service_request
+from chatsvc.actions.service_requests.filing import (
+    RECEIVED_NOTE,
+    NewRequest,
+    create_service_request,
+)
 from chatsvc.actions.service_requests.queries import (
     filed_in_conversation,
     lookup_status,
@@ -266,6 +270,10 @@ async def _dialogue_turn(
                     **asdict(found),
                     "expected": policy.calendar.describe_local(found.expected_at, language),
                     "status_label": translate(language, found.status_label),
+                    # The service's own first note; an agent's notes are said as written.
+                    "note": translate(language, RECEIVED_NOTE)
+                    if found.note == RECEIVED_NOTE
+                    else found.note,
                     "service_name": policy.kb.topic_name(found.service_code, language)
                     if found.service_code in policy.kb.topics
                     else found.service_name,
@@ -282,6 +290,7 @@ async def _dialogue_turn(
         author=policy.kb.center.assistant_name,
         quick_replies=replies,
         offers_photo=offers_photo,
+        language=language,
         decision={
             "dialogue": (turn.state or {}).get("kind"),
             "step": (turn.state or {}).get("step"),
@@ -354,8 +363,10 @@ async def say(
     quick_replies: tuple[tuple[str, str], ...] = (),
     offers_photo: bool = False,
     decision: dict[str, Any] | None = None,
+    language: str = "en",
 ) -> list[MessageView]:
-    """Store the assistant's message (Markdown, with its quick replies), signed `author`."""
+    """Store the assistant's message (Markdown, with its quick replies), signed `author`; the
+    photo upload's button is labelled in `language`, the conversation's."""
     draft = Draft(
         conversation_id,
         "assistant",
@@ -367,5 +378,6 @@ async def say(
         quick_replies=quick_replies,
         decision=decision,
         offers_photo=offers_photo,
+        photo_label=translate(language, filing.PHOTO_LABEL),
     )
     return await append_drafts(session, draft)

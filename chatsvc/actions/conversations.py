@@ -59,6 +59,13 @@ def _replies(stored: list[dict[str, str]] | None) -> tuple[tuple[str, str], ...]
     return tuple((q["label"], q["text"]) for q in stored or () if not q.get("action"))
 
 
+def _photo_label(stored: list[dict[str, str]] | None) -> str:
+    """The photo upload's label, as stored in the conversation's language."""
+    return next(
+        (q["label"] for q in stored or () if q.get("action") == "photo"), PHOTO_REPLY["label"]
+    )
+
+
 def _offers_photo(stored: list[dict[str, str]] | None) -> bool:
     return any(q.get("action") == "photo" for q in stored or ())
 
@@ -87,6 +94,7 @@ class MessageView:
     format: str = "text"
     quick_replies: tuple[tuple[str, str], ...] = ()
     offers_photo: bool = False  # the assistant asks for a photo: the widget shows an upload
+    photo_label: str = PHOTO_REPLY["label"]  # its button, in the conversation's language
     photo_id: int | None = None  # a resident's photo, shown in the chat
     notice: str | None = None  # a system message's event (ENDED_BY_RESIDENT), for its wording
 
@@ -104,6 +112,7 @@ class MessageView:
             format=message.format or "text",
             quick_replies=_replies(message.quick_replies),
             offers_photo=_offers_photo(message.quick_replies),
+            photo_label=_photo_label(message.quick_replies),
             photo_id=message.photo_id,
             notice=_notice_of(message.author_kind, message.decision),
         )
@@ -122,7 +131,7 @@ class MessageView:
             "created_at": iso_utc(self.created_at),
             "format": self.format,
             "quick_replies": [{"label": label, "text": text} for label, text in self.quick_replies]
-            + ([PHOTO_REPLY] if self.offers_photo else []),
+            + ([{**PHOTO_REPLY, "label": self.photo_label}] if self.offers_photo else []),
             **photo,
             **notice,
         }
@@ -213,6 +222,7 @@ class Draft:
     decision: dict[str, Any] | None = None
     offers_photo: bool = False
     photo_id: int | None = None  # a photo the resident sent (the message's text stands for it)
+    photo_label: str = PHOTO_REPLY["label"]  # the upload's button, in the chat's language
     # The connection that sent it, told by its ack (group commit serves many at once, so the
     # draft carries it; elsewhere the transaction's `notices.origin` does).
     origin: str | None = None
@@ -489,7 +499,7 @@ async def append_messages(session: AsyncSession, drafts: Sequence[Draft]) -> lis
                 "created_at": draft.now,
                 "format": draft.format,
                 "quick_replies": [{"label": a, "text": b} for a, b in draft.quick_replies]
-                + ([PHOTO_REPLY] if draft.offers_photo else [])
+                + ([{**PHOTO_REPLY, "label": draft.photo_label}] if draft.offers_photo else [])
                 or None,
                 "decision": draft.decision,
                 "photo_id": draft.photo_id,
@@ -534,6 +544,7 @@ async def _insert(
             format=row["format"],
             quick_replies=_replies(row["quick_replies"]),
             offers_photo=_offers_photo(row["quick_replies"]),
+            photo_label=_photo_label(row["quick_replies"]),
             photo_id=row["photo_id"],
             notice=_notice_of(row["author_kind"], row["decision"]),
         )

@@ -87,6 +87,7 @@ async def add_photo(
         author=kb.center.assistant_name,
         quick_replies=turn.quick_replies,
         offers_photo=turn.offers_photo,
+        language=conversation.language,
     )
     conversation.assistant_flow = turn.state
     await session.flush()
