@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from chatsvc.actions import conversations, presence
 from chatsvc.bot import filing
 from chatsvc.bot.assistant import compose_reply, conversation_language
 from chatsvc.bot.matcher import Index, build_index, decide
@@ -304,7 +305,16 @@ NAMED = {
 
 @pytest.mark.parametrize(
     "source",
-    ["bot/filing.py", "catalogue/fields.py", "actions/assistant_turns.py"],
+    [
+        "bot/filing.py",
+        "catalogue/fields.py",
+        "actions/assistant_turns.py",
+        "actions/queue.py",
+        "actions/handling.py",
+        "actions/after_hours.py",
+        "actions/abandoned.py",
+        "actions/service_requests/from_chat.py",
+    ],
 )
 def test_every_line_of_the_dialogues_has_a_spanish_translation(source: str) -> None:
     tree = ast.parse((SOURCES / source).read_text(encoding="utf-8"))
@@ -320,6 +330,8 @@ def test_every_line_of_the_dialogues_has_a_spanish_translation(source: str) -> N
             said.add(argument.value)
         elif isinstance(argument, ast.Name) and argument.id in NAMED:
             said.add(NAMED[argument.id])
+    if source == "actions/handling.py":  # the notices passed to end_conversation and presence
+        said |= {*conversations.ENDED_BY.values(), presence.LOST_NOTICE, presence.LEFT_NOTICE}
     assert said
     spanish = catalogue("es")
     assert not said - set(spanish), "untranslated lines"
