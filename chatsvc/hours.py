@@ -500,9 +500,12 @@ class BusinessCalendar:
                     return periods[-1][1]
         raise HoursError(f"no {days} business days in the years after {start}")
 
-    def describe_day(self, at: datetime) -> str:
-        """Describe the local day of an instant, e.g. 'Tuesday, November 24'."""
+    def describe_day(self, at: datetime, language: str = "en") -> str:
+        """Describe the local day of an instant, e.g. 'Tuesday, November 24' ('martes 24 de
+        noviembre')."""
         local = _utc(at).astimezone(self.zone)
+        if language == "es":
+            return _spanish_day(local)
         return f"{DAY_NAMES[local.weekday()]}, {MONTH_NAMES[local.month - 1]} {local.day}"
 
     def local_year(self, at: datetime) -> int:
@@ -543,19 +546,25 @@ class BusinessCalendar:
         """Describe the next opening in local time, e.g. 'Monday, November 30 at 8 a.m.'."""
         return self.describe_local(self.next_opening(at))
 
-    def describe_local(self, at: datetime) -> str:
-        """Describe an instant in the center's zone, e.g. 'Monday, November 30 at 5 p.m.'."""
+    def describe_local(self, at: datetime, language: str = "en") -> str:
+        """Describe an instant in the center's zone, e.g. 'Monday, November 30 at 5 p.m.'.
+
+        In Spanish: 'lunes 30 de noviembre a las 5 p. m.'.
+        """
         local = _utc(at).astimezone(self.zone)
         minute = local.hour * 60 + local.minute
+        if language == "es":
+            return f"{_spanish_day(local)} {_spanish_at(minute)}"
         return (
             f"{DAY_NAMES[local.weekday()]}, {MONTH_NAMES[local.month - 1]} {local.day} "
             f"at {_describe_minute(minute)}"
         )
 
-    def describe_time(self, at: datetime) -> str:
-        """Describe the local time of an instant, e.g. '5:04 p.m.' or 'noon'."""
+    def describe_time(self, at: datetime, language: str = "en") -> str:
+        """Describe the local time of an instant, e.g. '5:04 p.m.' or 'noon' ('5:04 p. m.')."""
         local = _utc(at).astimezone(self.zone)
-        return _describe_minute(local.hour * 60 + local.minute)
+        minute = local.hour * 60 + local.minute
+        return _spanish_minute(minute) if language == "es" else _describe_minute(minute)
 
     def zone_words(self) -> str:
         """Name the center's time zone for residents, e.g. 'Pacific time'."""
@@ -672,6 +681,43 @@ def _describe_minute(minute: int) -> str:
     suffix = "a.m." if hour < 12 else "p.m."
     clock = str(hour % 12 or 12) + (f":{minute:02d}" if minute else "")
     return f"{clock} {suffix}"
+
+
+# Spanish dates and times as residents write them (RAE): no capitals, "lunes 7 de diciembre",
+# "a las 5 p. m.", "a la 1:30 p. m.", "al mediodía", "a la medianoche".
+SPANISH_DAY_NAMES = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
+SPANISH_MONTH_NAMES = (
+    "enero", "febrero", "marzo", "abril", "mayo", "junio",
+    "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre",
+)  # fmt: skip
+
+
+def _spanish_day(local: datetime) -> str:
+    return (
+        f"{SPANISH_DAY_NAMES[local.weekday()]} {local.day} de "
+        f"{SPANISH_MONTH_NAMES[local.month - 1]}"
+    )
+
+
+def _spanish_minute(minute: int) -> str:
+    hour, minute = divmod(minute % (24 * 60), 60)
+    if minute == 0 and hour == 0:
+        return "medianoche"
+    if minute == 0 and hour == 12:
+        return "mediodía"
+    suffix = "a. m." if hour < 12 else "p. m."
+    clock = str(hour % 12 or 12) + (f":{minute:02d}" if minute else "")
+    return f"{clock} {suffix}"
+
+
+def _spanish_at(minute: int) -> str:
+    """'a las 5 p. m.', 'a la 1 p. m.', 'al mediodía', 'a la medianoche'."""
+    said = _spanish_minute(minute)
+    if said == "mediodía":
+        return "al mediodía"
+    if said == "medianoche" or said.startswith("1 ") or said.startswith("1:"):
+        return f"a la {said}"
+    return f"a las {said}"
 
 
 def _zone_name(zone: ZoneInfo) -> str:

@@ -41,6 +41,7 @@ from chatsvc.actions.queue import WAITING
 from chatsvc.catalogue.center import Center
 from chatsvc.db.models import AfterHoursMessage, Conversation, Message, ResidentConnection
 from chatsvc.hours import BusinessCalendar, end_sentence
+from chatsvc.i18n import translate
 from chatsvc.outbox.mail import queue_mail, quote_resident_text
 from chatsvc.outbox.replies import MailThread
 
@@ -136,7 +137,13 @@ async def _abandon(
         conversation_id=conversation_id,
         ended_by="abandoned",
         now=now,
-        notice=_chat_notice(message.reference, resident.email, due_text, center),
+        notice=lambda language: _chat_notice(
+            message.reference,
+            resident.email,
+            calendar.describe_local(reply_due, language),
+            center,
+            language,
+        ),
         disposition="left_message",
         reason="abandoned",
     )
@@ -192,15 +199,24 @@ async def _what_they_wrote(session: AsyncSession, conversation_id: int) -> str:
     return text
 
 
-def _chat_notice(reference: str, email: str, due_text: str, center: Center) -> str:
-    """What the resident reads in the chat if they come back to it."""
-    opening = (
+def _chat_notice(
+    reference: str, email: str, due_text: str, center: Center, language: str = "en"
+) -> str:
+    """What the resident reads in the chat if they come back to it, in its language."""
+
+    def _(msgid: str, **values: object) -> str:
+        return translate(language, msgid, **values)
+
+    opening = _(
         "You left the chat while you were waiting for a person, so we turned it into a "
-        f"message (reference {reference})."
+        "message (reference {reference}).",
+        reference=reference,
     )
     if email:
-        return f"{opening} {end_sentence(f'We will reply to {email} by {due_text}')}"
-    return f"{opening} Please call us at {center.phone}, or start a new chat."
+        return f"{opening} " + end_sentence(
+            _("We will reply to {email} by {due}", email=email, due=due_text)
+        )
+    return f"{opening} " + _("Please call us at {phone}, or start a new chat.", phone=center.phone)
 
 
 def _mail(reference: str, text: str, due_text: str, center: Center) -> str:

@@ -33,6 +33,7 @@ from chatsvc.errors import (
     RateLimited,
 )
 from chatsvc.hours import BusinessCalendar, end_sentence
+from chatsvc.i18n import translate
 from chatsvc.outbox.mail import queue_mail, quote_resident_text
 from chatsvc.outbox.replies import MailThread
 
@@ -262,9 +263,16 @@ async def _left(
             conversation_id=message.conversation_id,
             ended_by="resident",
             now=now,
-            notice=end_sentence(
-                f"You left us a message (reference {message.reference}). We will reply "
-                f"to {message.email} by {due_text}"
+            # In the conversation's language, its date too.
+            notice=lambda language: end_sentence(
+                translate(
+                    language,
+                    "You left us a message (reference {reference}). We will reply to {email} "
+                    "by {due}",
+                    reference=message.reference,
+                    email=message.email,
+                    due=calendar.describe_local(message.reply_due, language),
+                )
             ),
             disposition="left_message",
         )

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chatsvc import notices
 from chatsvc.actions import address_caps
 from chatsvc.actions.address_caps import in_about
+from chatsvc.actions.chat_views import chat_summaries
 from chatsvc.actions.conversation_state import ConversationStatus, Priority, Stage, move_stage
 from chatsvc.actions.conversations import (
     ConversationView,
@@ -24,7 +25,11 @@ from chatsvc.actions.conversations import (
     append_drafts,
     get_conversation,
 )
-from chatsvc.actions.service_requests.filing import NewRequest, create_service_request
+from chatsvc.actions.service_requests.filing import (
+    RECEIVED_NOTE,
+    NewRequest,
+    create_service_request,
+)
 from chatsvc.actions.service_requests.queries import (
     filed_in_conversation,
     lookup_status,
@@ -32,13 +37,12 @@ from chatsvc.actions.service_requests.queries import (
 )
 from chatsvc.actions.service_requests.views import Contact, RequestPolicy, RequestView
 from chatsvc.bot import filing
-from chatsvc.bot.assistant import TALK_TO_A_PERSON, compose_reply
+from chatsvc.bot.assistant import compose_reply, conversation_language, person_reply
 from chatsvc.bot.matcher import Decision
 from chatsvc.catalogue.knowledge import KnowledgeBase
 from chatsvc.db.models import Conversation
 from chatsvc.errors import ChatError, RateLimited
-
-PERSON = (TALK_TO_A_PERSON, TALK_TO_A_PERSON)
+from chatsvc.i18n import translate
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,9 @@ async def assistant_turn(
     call 911.
     """
     conversation = await get_conversation(session, conversation_id, lock=True)
+    if conversation.status == ConversationStatus.OPEN:
+        await _follow_language(session, conversation, decision, text)
+    language = conversation.language
     quiet = conversation.status != ConversationStatus.OPEN or (
         conversation.stage != Stage.ASSISTANT and decision.intent != "emergency"
     )
@@ -85,13 +92,13 @@ async def assistant_turn(
         if decision.intent == "status" or (state or {}).get("kind") == "status":
             filed_here = await _filed_here(session, conversation.id, kb)
         dialogue = filing.continue_dialogue(
-            state, text, kb, resident_email=email, filed_here=filed_here
+            state, text, kb, resident_email=email, filed_here=filed_here, language=language
         )
         if (
             dialogue is None
             and (topic := filing.wants_to_file(text, kb, conversation.topic)) is not None
         ):
-            dialogue = filing.start_filing(topic, kb, state)
+            dialogue = filing.start_filing(topic, kb, state, language)
         if dialogue is None and decision.intent == "status":
             dialogue = filing.start_status(
                 decision.request_number,
@@ -100,12 +107,18 @@ async def assistant_turn(
                 phone=kb.center.phone,
                 filed_here=filed_here,
                 about=decision.topics,
+                language=language,
             )
     if dialogue is not None and policy is not None:
         return await _dialogue_turn(session, conversation, dialogue, policy, now)
 
     reply = compose_reply(
-        decision, kb, misses=conversation.assistant_misses, text=text, staffed=staffed
+        decision,
+        kb,
+        misses=conversation.assistant_misses,
+        text=text,
+        staffed=staffed,
+        language=language,
     )
     if reply.offer and policy is not None:
         conversation.assistant_flow = filing.offer_state(kb.topics[reply.offer], state)
@@ -172,6 +185,7 @@ async def _dialogue_turn(
     replies, offers_photo = turn.quick_replies, turn.offers_photo
     sender_key = conversation.sender_key
     phone = policy.kb.center.phone
+    language = conversation.language
     before = (conversation.assistant_flow or {}).get("kind")
     if (state or {}).get("kind") == "file" and before != "file" and sender_key is not None:
         # Said before the resident gives every detail, not after; the filing checks again.
@@ -214,12 +228,14 @@ async def _dialogue_turn(
         except RateLimited as exc:
             text, state, replies, offers_photo = _filing_refused(conversation, exc, phone)
         except ChatError as exc:
-            text = f"Sorry, I couldn't file it: {exc.message}"
-            state, replies = conversation.assistant_flow, filing.summary_replies()
+            text = translate(language, "Sorry, I couldn't file it: {why}", why=exc.message)
+            state, replies = conversation.assistant_flow, filing.summary_replies(language)
         else:
             topic = policy.kb.topics[request.service_code]
-            expected = policy.calendar.describe_local(request.expected_at)
-            text = filing.filed(request.number, topic, expected, resident.email)
+            expected = policy.calendar.describe_local(request.expected_at, language)
+            text = filing.filed(
+                request.number, topic, expected, resident.email, kb=policy.kb, language=language
+            )
             conversation.topic = topic.code
     if turn.lookup is not None:
         try:
@@ -243,8 +259,8 @@ async def _dialogue_turn(
                     misses_per_address_per_day=policy.status_misses_per_address_per_day,
                 )
         except RateLimited as exc:
-            text = filing.lookups_refused(phone, in_about(exc.retry_after or 0))
-            replies = (PERSON,)
+            text = filing.lookups_refused(phone, in_about(exc.retry_after or 0), language)
+            replies = (person_reply(language),)
         else:
             text = filing.status_answer(
                 turn.lookup.number,
@@ -252,10 +268,19 @@ async def _dialogue_turn(
                 if found is None
                 else {
                     **asdict(found),
-                    "expected": policy.calendar.describe_local(found.expected_at),
+                    "expected": policy.calendar.describe_local(found.expected_at, language),
+                    "status_label": translate(language, found.status_label),
+                    # The service's own first note; an agent's notes are said as written.
+                    "note": translate(language, RECEIVED_NOTE)
+                    if found.note == RECEIVED_NOTE
+                    else found.note,
+                    "service_name": policy.kb.topic_name(found.service_code, language)
+                    if found.service_code in policy.kb.topics
+                    else found.service_name,
                 },
                 phone=phone,
                 others=turn.lookup.maybe_other,
+                language=language,
             )
     messages = await say(
         session,
@@ -265,6 +290,7 @@ async def _dialogue_turn(
         author=policy.kb.center.assistant_name,
         quick_replies=replies,
         offers_photo=offers_photo,
+        language=language,
         decision={
             "dialogue": (turn.state or {}).get("kind"),
             "step": (turn.state or {}).get("step"),
@@ -284,8 +310,37 @@ def _filing_refused(
 ) -> tuple[str, dict[str, Any] | None, tuple[tuple[str, str], ...], bool]:
     """The line, next state, quick replies and photo offer when the address's cap is full: the
     form is left (its details stay in the chat for a person to file)."""
-    text = filing.filing_refused(phone, in_about(refusal.retry_after or 0))
-    return text, filing.end_dialogue(conversation.assistant_flow), (PERSON,), False
+    language = conversation.language
+    text = filing.filing_refused(phone, in_about(refusal.retry_after or 0), language)
+    return (
+        text,
+        filing.end_dialogue(conversation.assistant_flow),
+        (person_reply(language),),
+        False,
+    )
+
+
+async def _follow_language(
+    session: AsyncSession, conversation: Conversation, decision: Decision, text: str
+) -> None:
+    """Change the conversation's language when the message clearly asks for another one
+    (assistant.conversation_language), and tell the resident's tabs and staff."""
+    language = conversation_language(conversation.language, decision, text)
+    if language == conversation.language:
+        return
+    conversation.language = language
+    await session.flush()
+    await session.refresh(conversation)
+    (chat,) = await chat_summaries(session, [conversation])
+    notices.record(
+        session,
+        notices.ConversationChanged(
+            conversation.id,
+            ConversationView.of(conversation).as_dict(),
+            chat.as_dict(),
+            conversation.assigned_staff_id,
+        ),
+    )
 
 
 async def _filed_here(
@@ -308,8 +363,10 @@ async def say(
     quick_replies: tuple[tuple[str, str], ...] = (),
     offers_photo: bool = False,
     decision: dict[str, Any] | None = None,
+    language: str = "en",
 ) -> list[MessageView]:
-    """Store the assistant's message (Markdown, with its quick replies), signed `author`."""
+    """Store the assistant's message (Markdown, with its quick replies), signed `author`; the
+    photo upload's button is labelled in `language`, the conversation's."""
     draft = Draft(
         conversation_id,
         "assistant",
@@ -321,5 +378,6 @@ async def say(
         quick_replies=quick_replies,
         decision=decision,
         offers_photo=offers_photo,
+        photo_label=translate(language, filing.PHOTO_LABEL),
     )
     return await append_drafts(session, draft)

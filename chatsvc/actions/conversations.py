@@ -7,7 +7,7 @@ What the assistant says lives in `assistant_turns`, the photos residents upload 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
@@ -23,6 +23,7 @@ from chatsvc.actions.conversation_state import ConversationStatus, Priority, Sta
 from chatsvc.db.models import Conversation, Message, Resident
 from chatsvc.db.models import iso_utc as iso_utc
 from chatsvc.errors import ChatError, ConversationEnded, Forbidden, InvalidToken, TokenExpired
+from chatsvc.i18n import translate
 from chatsvc.tokens import hash_token, new_token
 
 AuthorKind = Literal["resident", "assistant", "agent", "system"]
@@ -47,6 +48,7 @@ ENDED_BY = {
 }
 # What a system message tells, for front ends that word it for their reader (`MessageView.notice`).
 ENDED_BY_RESIDENT = "ended_by_resident"
+JOINED = "joined"  # "<name> joined the chat.", in the conversation's language (reports find it)
 
 
 # A quick reply that is not a text to send: the widget offers a photo upload in its place.
@@ -55,6 +57,13 @@ PHOTO_REPLY = {"label": "Add a photo", "text": "", "action": "photo"}
 
 def _replies(stored: list[dict[str, str]] | None) -> tuple[tuple[str, str], ...]:
     return tuple((q["label"], q["text"]) for q in stored or () if not q.get("action"))
+
+
+def _photo_label(stored: list[dict[str, str]] | None) -> str:
+    """The photo upload's label, as stored in the conversation's language."""
+    return next(
+        (q["label"] for q in stored or () if q.get("action") == "photo"), PHOTO_REPLY["label"]
+    )
 
 
 def _offers_photo(stored: list[dict[str, str]] | None) -> bool:
@@ -85,6 +94,7 @@ class MessageView:
     format: str = "text"
     quick_replies: tuple[tuple[str, str], ...] = ()
     offers_photo: bool = False  # the assistant asks for a photo: the widget shows an upload
+    photo_label: str = PHOTO_REPLY["label"]  # its button, in the conversation's language
     photo_id: int | None = None  # a resident's photo, shown in the chat
     notice: str | None = None  # a system message's event (ENDED_BY_RESIDENT), for its wording
 
@@ -102,6 +112,7 @@ class MessageView:
             format=message.format or "text",
             quick_replies=_replies(message.quick_replies),
             offers_photo=_offers_photo(message.quick_replies),
+            photo_label=_photo_label(message.quick_replies),
             photo_id=message.photo_id,
             notice=_notice_of(message.author_kind, message.decision),
         )
@@ -120,7 +131,7 @@ class MessageView:
             "created_at": iso_utc(self.created_at),
             "format": self.format,
             "quick_replies": [{"label": label, "text": text} for label, text in self.quick_replies]
-            + ([PHOTO_REPLY] if self.offers_photo else []),
+            + ([{**PHOTO_REPLY, "label": self.photo_label}] if self.offers_photo else []),
             **photo,
             **notice,
         }
@@ -211,6 +222,7 @@ class Draft:
     decision: dict[str, Any] | None = None
     offers_photo: bool = False
     photo_id: int | None = None  # a photo the resident sent (the message's text stands for it)
+    photo_label: str = PHOTO_REPLY["label"]  # the upload's button, in the chat's language
     # The connection that sent it, told by its ack (group commit serves many at once, so the
     # draft carries it; elsewhere the transaction's `notices.origin` does).
     origin: str | None = None
@@ -487,7 +499,7 @@ async def append_messages(session: AsyncSession, drafts: Sequence[Draft]) -> lis
                 "created_at": draft.now,
                 "format": draft.format,
                 "quick_replies": [{"label": a, "text": b} for a, b in draft.quick_replies]
-                + ([PHOTO_REPLY] if draft.offers_photo else [])
+                + ([{**PHOTO_REPLY, "label": draft.photo_label}] if draft.offers_photo else [])
                 or None,
                 "decision": draft.decision,
                 "photo_id": draft.photo_id,
@@ -532,6 +544,7 @@ async def _insert(
             format=row["format"],
             quick_replies=_replies(row["quick_replies"]),
             offers_photo=_offers_photo(row["quick_replies"]),
+            photo_label=_photo_label(row["quick_replies"]),
             photo_id=row["photo_id"],
             notice=_notice_of(row["author_kind"], row["decision"]),
         )
@@ -586,13 +599,14 @@ async def end_conversation(
     conversation_id: int,
     ended_by: Literal["resident", "agent", "idle", "abandoned"],
     now: datetime,
-    notice: str | None = None,
+    notice: str | Callable[[str], str] | None = None,
     disposition: str | None = None,
     reason: str = "ended",
 ) -> Ended:
     """End an open conversation with a system message; ending twice changes nothing.
 
-    `notice` is the system message's text (by default, who ended it). The agent it was
+    `notice` is the system message's text (by default, who ended it, in the conversation's
+    language), or what writes it in the conversation's language. The agent it was
     assigned to, if any, keeps it in `Ended.assigned_staff_id` so their slot can be refilled;
     they hear `unassigned` with `reason` first, before anything can refill it.
     """
@@ -602,7 +616,12 @@ async def end_conversation(
     assigned = _holder(conversation)
     if assigned is not None:
         notices.record(session, notices.Unassigned(conversation_id, assigned, reason))
-    text = notice or ENDED_BY[ended_by].format(agent=conversation.agent_name or "the agent")
+    language = conversation.language
+    if callable(notice):
+        text = notice(language)
+    else:
+        agent = conversation.agent_name or translate(language, "the agent")
+        text = notice or translate(language, ENDED_BY[ended_by], agent=agent)
     # Staff read "Chat ended by the resident."; the marker lets every tab of the resident's
     # say "You ended the chat." instead.
     marker = {"notice": ENDED_BY_RESIDENT} if ended_by == "resident" and notice is None else None

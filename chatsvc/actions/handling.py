@@ -47,6 +47,7 @@ from chatsvc.errors import (
     Forbidden,
     NotAssigned,
 )
+from chatsvc.i18n import translate
 
 DISPOSITIONS = {
     "resolved": "Resolved",
@@ -199,7 +200,10 @@ async def transfer(
                 conversation.id,
                 "system",
                 SYSTEM_AUTHOR,
-                "We are connecting you with a colleague who can help. Please stay in the chat.",
+                translate(
+                    conversation.language,
+                    "We are connecting you with a colleague who can help. Please stay in the chat.",
+                ),
                 None,
                 now,
             ),
@@ -244,8 +248,12 @@ async def close_chat(
         conversation_id=conversation_id,
         ended_by="agent",
         now=now,
-        notice=f"Chat ended by {conversation.agent_name or by.first_name}. Thank you for "
-        "contacting the City. You can start a new chat any time.",
+        notice=lambda language: translate(
+            language,
+            "Chat ended by {agent}. Thank you for contacting the City. You can start a new chat "
+            "any time.",
+            agent=conversation.agent_name or by.first_name,
+        ),
         disposition=disposition,
         reason="closed",
     )
@@ -272,10 +280,17 @@ async def close_idle(
         )
     )
     minutes = round(idle_after.total_seconds() / 60)
-    notice = (
-        f"This chat was closed after {minutes} minute{'s' if minutes != 1 else ''} without a "
-        "message. Start a new chat any time."
-    )
+
+    def notice(language: str) -> str:
+        return translate(
+            language,
+            "This chat was closed after 1 minute without a message. Start a new chat any time."
+            if minutes == 1
+            else "This chat was closed after {minutes} minutes without a message. Start a new "
+            "chat any time.",
+            minutes=minutes,
+        )
+
     ended = []
     for conversation_id, stage in rows:
         outcome = await end_conversation(

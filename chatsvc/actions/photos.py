@@ -64,7 +64,7 @@ async def add_photo(
         now=now,
         per_conversation=per_conversation,
     )
-    turn = filing.after_photo(conversation.assistant_flow, photo.id, kb)
+    turn = filing.after_photo(conversation.assistant_flow, photo.id, kb, conversation.language)
     assert turn is not None
     # The resident sees their photo in the chat, and the agent does, as a message of theirs.
     sent = await append_drafts(
@@ -87,6 +87,7 @@ async def add_photo(
         author=kb.center.assistant_name,
         quick_replies=turn.quick_replies,
         offers_photo=turn.offers_photo,
+        language=conversation.language,
     )
     conversation.assistant_flow = turn.state
     await session.flush()

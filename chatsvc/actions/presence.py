@@ -42,6 +42,7 @@ from chatsvc.actions.conversations import (
 )
 from chatsvc.db.models import AgentConnection, Conversation, Staff, StaffingHour
 from chatsvc.errors import ChatError, Forbidden, NotFound
+from chatsvc.i18n import translate
 
 # An agent routing may give a chat to now: available, enabled, connected, and not in a grace
 # period (they lost their connection and may not come back). Routing, transfers to an agent, the
@@ -302,7 +303,11 @@ async def _send_back(
                 conversation.id,
                 "system",
                 SYSTEM_AUTHOR,
-                notice.format(agent=conversation.agent_name or "Your agent"),
+                translate(
+                    conversation.language,
+                    notice,
+                    agent=conversation.agent_name or translate(conversation.language, "Your agent"),
+                ),
                 None,
                 now,
             )

@@ -29,6 +29,7 @@ from chatsvc.actions.accounts import StaffView
 from chatsvc.actions.chat_views import ChatSummary, chat_summaries
 from chatsvc.actions.conversation_state import ConversationStatus, Stage
 from chatsvc.actions.conversations import (
+    JOINED,
     SYSTEM_AUTHOR,
     ConversationView,
     Draft,
@@ -37,6 +38,7 @@ from chatsvc.actions.conversations import (
 )
 from chatsvc.actions.presence import ON_DUTY, chat_loads
 from chatsvc.db.models import Conversation, Staff
+from chatsvc.i18n import translate
 
 # How long a chat takes an agent, until the center has history of its own.
 DEFAULT_HANDLE_TIME = timedelta(minutes=6)
@@ -167,9 +169,11 @@ async def assign_all(
                 conversation.id,
                 "system",
                 SYSTEM_AUTHOR,
-                f"{first_name} joined the chat.",
+                translate(conversation.language, "{name} joined the chat.", name=first_name),
                 None,
                 now,
+                # The reports find the join by this marker, in every language.
+                decision={"notice": JOINED},
             )
         )
     await session.flush()

@@ -7,11 +7,22 @@ from typing import Any
 
 from chatsvc.bot import filing
 from chatsvc.bot.matcher import Decision
+from chatsvc.bot.text import normalize
 from chatsvc.catalogue.knowledge import KnowledgeBase
 from chatsvc.i18n import translate
 
 TALK_TO_A_PERSON = "Talk to a person"
 MISSES_BEFORE_HANDOFF = 2
+# A conversation changes language on a clear message only (Decision.language_evidence: about
+# one per small word only that language has): into another language than English from two
+# words and an evidence of 2 ("necesito ayuda", "el trash no lo recogieron"); back to English,
+# which a resident who chose another language in the widget left on purpose, from three words
+# and an evidence of 3 ("when is my trash picked up"). "ok", "no", "sí", "hola", an address or
+# a request number never change it.
+SWITCH_EVIDENCE = {"en": 3.0}
+SWITCH_EVIDENCE_OTHERS = 2.0
+SWITCH_MIN_WORDS = {"en": 3}
+SWITCH_MIN_WORDS_OTHERS = 2
 
 
 @dataclass(frozen=True)
@@ -31,19 +42,39 @@ class Reply:
         return [{"label": label, "text": text} for label, text in self.quick_replies]
 
 
+def conversation_language(current: str, decision: Decision, text: str) -> str:
+    """The language to answer in: the conversation's, unless the message clearly changes it."""
+    wanted = decision.language
+    if wanted == current:
+        return current
+    words = len(normalize(text).split())
+    if words < SWITCH_MIN_WORDS.get(wanted, SWITCH_MIN_WORDS_OTHERS):
+        return current
+    if decision.language_evidence < SWITCH_EVIDENCE.get(wanted, SWITCH_EVIDENCE_OTHERS):
+        return current
+    return wanted
+
+
 def compose_reply(
-    decision: Decision, kb: KnowledgeBase, *, misses: int, text: str, staffed: bool = True
+    decision: Decision,
+    kb: KnowledgeBase,
+    *,
+    misses: int,
+    text: str,
+    staffed: bool = True,
+    language: str | None = None,
 ) -> Reply:
     """Answer a decision, given how many no-matches in a row came before it.
 
-    The answer is in the decision's language: the article's translation (English while it has
-    none) and the assistant's own lines from the language's catalogue (chatsvc/locale).
+    The answer is in `language` (the conversation's; the decision's when not given): the
+    article's translation (English while it has none) and the assistant's own lines from the
+    language's catalogue (chatsvc/locale).
 
     When the center is closed (`staffed` false) nobody can join: instead of handing over, the
     answer says so and points to leaving a message (the widget shows the form).
     """
-    language = decision.language
-    reply = _compose(decision, kb, misses=misses, text=text, staffed=staffed)
+    language = language or decision.language
+    reply = _compose(decision, kb, misses=misses, staffed=staffed, language=language)
     if staffed or reply.handoff is None:
         return reply
     if reply.handoff == "emergency":  # its text already says nobody can join (and call 911)
@@ -68,10 +99,9 @@ def person_reply(language: str) -> tuple[str, str]:
 
 
 def _compose(
-    decision: Decision, kb: KnowledgeBase, *, misses: int, text: str, staffed: bool
+    decision: Decision, kb: KnowledgeBase, *, misses: int, staffed: bool, language: str
 ) -> Reply:
     record = decision.as_dict()
-    language = decision.language
     person = person_reply(language)
 
     def _(msgid: str, **values: object) -> str:
@@ -143,8 +173,8 @@ def _compose(
         assert article is not None
         if topic.is_request:
             return Reply(
-                f"{article.answer}\n\n{filing.offer_text(topic)}",
-                (*filing.offer_replies(topic), person),
+                f"{article.answer}\n\n{filing.offer_text(topic, kb, language)}",
+                (*filing.offer_replies(topic, kb, language), person),
                 topic=topic.code,
                 offer=topic.code,
                 decision=record,

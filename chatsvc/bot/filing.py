@@ -12,6 +12,11 @@ States:
     {"kind": "status", "number": str | None}              waiting for the number or the email
 Every state may carry "lookups": how many status lookups this chat made (to stop guessing).
 
+Every line is said in the conversation's `language` through the catalogue (chatsvc/locale), the
+fields as the knowledge base words them in that language (knowledge_base/es/fields.toml), and the
+resident's short answers ("sí", "cancelar") are understood in every language the knowledge base
+has (knowledge_base/es/answers.toml), as are the buttons' words.
+
 A chat asks about the requests it filed itself (the caller lists them as `FiledHere`) without
 giving their number or email: it was told the number when they were filed.
 """
@@ -28,6 +33,7 @@ from chatsvc.catalogue.fields import FieldInvalid, clean_value, describe_value
 from chatsvc.catalogue.knowledge import FieldSpec, KnowledgeBase, Topic
 from chatsvc.contact import clean_email
 from chatsvc.hours import end_sentence
+from chatsvc.i18n import translate
 
 FILE_A_REQUEST = "File a request"
 CONFIRM, EDIT, CANCEL, SKIP, BACK = "Confirm", "Edit", "Cancel", "Skip", "Back to summary"
@@ -95,13 +101,20 @@ class Turn:
     decision: dict[str, Any] = field(default_factory=dict)
 
 
-def offer_text(topic: Topic) -> str:
+def offer_text(topic: Topic, kb: KnowledgeBase, language: str = "en") -> str:
     """The line added under an answer about a request topic."""
-    return f"Would you like me to file a **{topic.name}** request for you now?"
+    return translate(
+        language,
+        "Would you like me to file a **{topic}** request for you now?",
+        topic=kb.topic_name(topic.code, language),
+    )
 
 
-def offer_replies(topic: Topic) -> tuple[tuple[str, str], ...]:
-    return ((FILE_A_REQUEST, f"{FILE_A_REQUEST}: {topic.name}"),)
+def offer_replies(
+    topic: Topic, kb: KnowledgeBase, language: str = "en"
+) -> tuple[tuple[str, str], ...]:
+    label = translate(language, FILE_A_REQUEST)
+    return ((label, f"{label}: {kb.topic_name(topic.code, language)}"),)
 
 
 def offer_state(topic: Topic, previous: dict[str, Any] | None) -> dict[str, Any]:
@@ -114,30 +127,42 @@ def wants_to_file(text: str, kb: KnowledgeBase, current: str | None = None) -> T
     A bare "file a request" means the chat's current topic, when that is a request topic.
     """
     words = normalize(text)
-    prefix = normalize(FILE_A_REQUEST)
-    if not words.startswith(prefix):
+    prefix = next(
+        (p for p in _said_as(FILE_A_REQUEST, kb) if words == p or words.startswith(f"{p} ")),
+        None,
+    )
+    if prefix is None:
         return None
     rest = words[len(prefix) :].strip()
     if not rest:
         topic = kb.topics.get(current or "")
         return topic if topic is not None and topic.is_request else None
     for topic in kb.topics.values():
-        if topic.is_request and normalize(topic.name) == rest:
+        names = {normalize(kb.topic_name(topic.code, code)) for code in _languages(kb)}
+        if topic.is_request and rest in names:
             return topic
     return None
 
 
-def start_filing(topic: Topic, kb: KnowledgeBase, previous: dict[str, Any] | None = None) -> Turn:
+def start_filing(
+    topic: Topic,
+    kb: KnowledgeBase,
+    previous: dict[str, Any] | None = None,
+    language: str = "en",
+) -> Turn:
     """Begin filing a request for `topic`: say what is needed and ask the first detail."""
     state = _keep_lookups(
         {"kind": "file", "topic": topic.code, "values": {}, "photos": [], "editing": False},
         previous,
     )
-    intro = (
-        f"Let's file a **{topic.name}** request. I'll ask for a few details; you can say "
-        "**cancel** at any time."
+    intro = translate(
+        language,
+        "Let's file a **{topic}** request. I'll ask for a few details; you can say **{cancel}** "
+        "at any time.",
+        topic=kb.topic_name(topic.code, language),
+        cancel=translate(language, CANCEL).lower(),
     )
-    return _ask_next(state, kb, intro)
+    return _ask_next(state, kb, intro, language)
 
 
 def continue_dialogue(
@@ -147,6 +172,7 @@ def continue_dialogue(
     *,
     resident_email: str,
     filed_here: Sequence[FiledHere] = (),
+    language: str = "en",
 ) -> Turn | None:
     """Answer the resident inside a dialogue; None when there is none or they left it."""
     if not state or state.get("kind") not in ("offer", "file", "status"):
@@ -156,15 +182,17 @@ def continue_dialogue(
     if kind == "offer":
         topic = kb.topics.get(state.get("topic", ""))
         chosen = wants_to_file(text, kb)
-        if topic is not None and (words in YES_WORDS or chosen == topic):
-            return start_filing(topic, kb, state)
+        if topic is not None and (_answer(words, "yes", kb) or chosen == topic):
+            return start_filing(topic, kb, state, language)
         return None  # anything else is a new question: the assistant answers it as usual
     if kind == "status":
-        return _continue_status(state, text, words, resident_email, filed_here)
-    return _continue_filing(state, text, words, kb)
+        return _continue_status(state, text, words, resident_email, filed_here, kb, language)
+    return _continue_filing(state, text, words, kb, language)
 
 
-def after_photo(state: dict[str, Any] | None, photo_id: int, kb: KnowledgeBase) -> Turn | None:
+def after_photo(
+    state: dict[str, Any] | None, photo_id: int, kb: KnowledgeBase, language: str = "en"
+) -> Turn | None:
     """Take a photo the resident uploaded into the request being filed; None if none is."""
     if not state or state.get("kind") != "file":
         return None
@@ -175,7 +203,7 @@ def after_photo(state: dict[str, Any] | None, photo_id: int, kb: KnowledgeBase) 
     state["photos"] = [*state.get("photos", []), photo_id]
     if state.get("step") == "photo":
         state["values"]["photo"] = "yes"
-    return _ask_next(state, kb, "Thank you, I have the photo.")
+    return _ask_next(state, kb, translate(language, "Thank you, I have the photo."), language)
 
 
 def wants_photo(state: dict[str, Any] | None, kb: KnowledgeBase) -> bool:
@@ -196,35 +224,59 @@ def end_dialogue(state: dict[str, Any] | None) -> dict[str, Any] | None:
     return _clear(state) if state else None
 
 
-def summary_replies() -> tuple[tuple[str, str], ...]:
-    return ((CONFIRM, CONFIRM), (EDIT, EDIT), (CANCEL, CANCEL))
+def summary_replies(language: str = "en") -> tuple[tuple[str, str], ...]:
+    return tuple(_button(language, msgid) for msgid in (CONFIRM, EDIT, CANCEL))
 
 
-def filed(number: str, topic: Topic, expected: str, email: str | None) -> str:
-    """Tell the resident their request is filed, with its number and expected date."""
-    mail = f" I've emailed a confirmation to {_md(email)}." if email else ""
+def filed(
+    number: str,
+    topic: Topic,
+    expected: str,
+    email: str | None,
+    *,
+    kb: KnowledgeBase | None = None,
+    language: str = "en",
+) -> str:
+    """Tell the resident their request is filed, with its number and expected date (worded in
+    `language` by the caller: BusinessCalendar.describe_local)."""
+
+    def _(msgid: str, **values: object) -> str:
+        return translate(language, msgid, **values)
+
+    mail = " " + _("I've emailed a confirmation to {email}.", email=_md(email)) if email else ""
+    expect = _("We expect it to be done by **{expected}**", expected=expected)
     return (
-        f"Your **{topic.name}** request is filed. Its number is **{number}**.\n\n"
-        f"{end_sentence(f'We expect it to be done by **{expected}**')}{mail} To check on it "
-        f'later, ask me for the "status of {number}".'
+        _(
+            "Your **{topic}** request is filed. Its number is **{number}**.",
+            topic=kb.topic_name(topic.code, language) if kb else topic.name,
+            number=number,
+        )
+        + f"\n\n{end_sentence(expect)}{mail} "
+        + _('To check on it later, ask me for the "status of {number}".', number=number)
     )
 
 
-def filing_refused(phone: str, wait: str) -> str:
+def filing_refused(phone: str, wait: str, language: str = "en") -> str:
     """Tell the resident no more requests are filed in the chat from their address today."""
-    return (
+    return translate(
+        language,
         "I can't file more requests from your internet connection today: several were filed "
-        f"from it in the last 24 hours. Please call us at {phone} and we'll take it by phone, "
-        f"or try again {wait}. You can also ask to talk to a person."
+        "from it in the last 24 hours. Please call us at {phone} and we'll take it by phone, "
+        "or try again {wait}. You can also ask to talk to a person.",
+        phone=phone,
+        wait=wait,
     )
 
 
-def lookups_refused(phone: str, wait: str) -> str:
+def lookups_refused(phone: str, wait: str, language: str = "en") -> str:
     """Tell the resident no more status lookups are made from their address today."""
-    return (
+    return translate(
+        language,
         "I can't look up more requests from your internet connection today: several numbers "
-        f"and emails that didn't match were tried from it. Please call us at {phone}, or try "
-        f"again {wait}. You can also ask to talk to a person."
+        "and emails that didn't match were tried from it. Please call us at {phone}, or try "
+        "again {wait}. You can also ask to talk to a person.",
+        phone=phone,
+        wait=wait,
     )
 
 
@@ -234,29 +286,45 @@ def status_answer(
     *,
     phone: str,
     others: bool = False,
+    language: str = "en",
 ) -> str:
     """Word a lookup's outcome; the same neutral words for a wrong email and an unknown number.
 
     With `others`, the resident may have meant a request this chat did not file: say how to ask
     about that one.
     """
+
+    def _(msgid: str, **values: object) -> str:
+        return translate(language, msgid, **values)
+
     if found is None:
-        return (
+        return _(
             "I couldn't find a request with that number and email address. Please check both: "
             "the number looks like 26-000123 and is in your confirmation email. You can also "
-            f"ask to talk to a person, or call us at {phone}."
+            "ask to talk to a person, or call us at {phone}.",
+            phone=phone,
         )
-    lines = [f"Request **{number}** ({found['service_name']}) is **{found['status_label']}**."]
+    # The status's label and the service's name are the caller's, in `language`.
+    lines = [
+        _(
+            "Request **{number}** ({service}) is **{status}**.",
+            number=number,
+            service=found["service_name"],
+            status=found["status_label"],
+        )
+    ]
     if found["status"] == "referred":
-        lines.append(f"It was referred to **{_md(found['referred_to'] or '')}**.")
+        lines.append(_("It was referred to **{to}**.", to=_md(found["referred_to"] or "")))
         if found.get("next_steps"):
-            lines.append(f"Next steps: {_md(found['next_steps'])}")
+            lines.append(_("Next steps: {steps}", steps=_md(found["next_steps"])))
     elif found["status"] in ("open", "in_progress"):
-        lines.append(end_sentence(f"We expect it to be done by {found['expected']}"))
+        lines.append(
+            end_sentence(_("We expect it to be done by {expected}", expected=found["expected"]))
+        )
     if found.get("note"):
-        lines.append(f"Latest update: {_md(found['note'])}")
+        lines.append(_("Latest update: {note}", note=_md(found["note"])))
     if others:
-        lines.append("If you meant another request, tell me its number.")
+        lines.append(_("If you meant another request, tell me its number."))
     return "\n\n".join(lines)
 
 
@@ -268,6 +336,7 @@ def start_status(
     phone: str,
     filed_here: Sequence[FiledHere] = (),
     about: Sequence[str] = (),
+    language: str = "en",
 ) -> Turn:
     """Begin a status lookup: ask for what is missing of the number and the email.
 
@@ -276,153 +345,211 @@ def start_status(
     one, or, of several, the one the resident picks from a list naming them.
     """
     state = _keep_lookups({"kind": "status", "number": _canonical(number)}, previous)
-    own = _own_request(state, filed_here, about)
+    own = _own_request(state, filed_here, about, language)
     if own is not None:
         return own
     if state.get("lookups", 0) >= MAX_LOOKUPS:
         return Turn(
-            "I can't look up more requests in this chat. Please ask to talk to a person, or call "
-            f"us at {phone}.",
+            translate(
+                language,
+                "I can't look up more requests in this chat. Please ask to talk to a person, or "
+                "call us at {phone}.",
+                phone=phone,
+            ),
             _keep_lookups({}, previous),
         )
     if state["number"] is None:
         return Turn(
-            "I can look that up. What is the request number? It looks like **26-000123** and "
-            "is in the confirmation email we sent.",
+            translate(
+                language,
+                "I can look that up. What is the request number? It looks like **26-000123** and "
+                "is in the confirmation email we sent.",
+            ),
             state,
-            ((CANCEL, CANCEL),),
+            (_button(language, CANCEL),),
         )
-    return _ask_email(state, resident_email)
+    return _ask_email(state, resident_email, language)
 
 
 # -- filing
 
 
-def _continue_filing(state: dict[str, Any], text: str, words: str, kb: KnowledgeBase) -> Turn:
+def _continue_filing(
+    state: dict[str, Any], text: str, words: str, kb: KnowledgeBase, language: str
+) -> Turn:
+    def _(msgid: str, **values: object) -> str:
+        return translate(language, msgid, **values)
+
     topic = kb.topics.get(state.get("topic", ""))
     if topic is None:  # the topic left the catalogue while the resident was filing
-        return Turn("Sorry, that kind of request can't be filed here anymore.", _clear(state))
-    if words in CANCEL_WORDS:
+        return Turn(_("Sorry, that kind of request can't be filed here anymore."), _clear(state))
+    if _answer(words, "cancel", kb) or words in _said_as(CANCEL, kb):
         return Turn(
-            "OK, I've cancelled it: nothing was filed. Is there anything else I can help with?",
+            _("OK, I've cancelled it: nothing was filed. Is there anything else I can help with?"),
             _clear(state),
         )
     step = state.get("step")
     if step == "confirm":
-        if words in YES_WORDS:
+        if _answer(words, "yes", kb) or words in _said_as(CONFIRM, kb):
             photos = tuple(int(p) for p in state.get("photos", []))
             values = {k: v for k, v in state["values"].items() if k != "photo"}
             return Turn("", _clear(state), filing=Filing(topic.code, values, photos))
-        if words in EDIT_WORDS or words.startswith("change"):
-            chosen = _field_named(words.removeprefix("change").strip(), topic, kb)
+        change = _change_prefix(words, kb)
+        if _answer(words, "edit", kb) or words in _said_as(EDIT, kb) or change is not None:
+            chosen = _field_named(words.removeprefix(change or "").strip(), topic, kb)
             if chosen:
-                return _ask_field(_with(state, step=chosen, editing=True), kb, chosen, "")
-            return _ask_what_to_edit(state, topic, kb)
+                return _ask_field(_with(state, step=chosen, editing=True), kb, chosen, "", language)
+            return _ask_what_to_edit(state, topic, kb, language)
         return Turn(
-            "Please choose **Confirm** to file it, **Edit** to change a detail, or **Cancel**.",
+            _(
+                "Please choose **{confirm}** to file it, **{edit}** to change a detail, or "
+                "**{cancel}**.",
+                confirm=_(CONFIRM),
+                edit=_(EDIT),
+                cancel=_(CANCEL),
+            ),
             state,
-            summary_replies(),
+            summary_replies(language),
         )
     if step == "edit":
-        if normalize(BACK) == words:
-            return _summary(_with(state, step="confirm"), topic, kb)
-        chosen = _field_named(words.removeprefix("change").strip(), topic, kb)
+        if words in _said_as(BACK, kb):
+            return _summary(_with(state, step="confirm"), topic, kb, language)
+        chosen = _field_named(
+            words.removeprefix(_change_prefix(words, kb) or "").strip(), topic, kb
+        )
         if chosen is None:
-            return _ask_what_to_edit(state, topic, kb, "Which detail? Choose one below.")
-        return _ask_field(_with(state, step=chosen, editing=True), kb, chosen, "")
+            return _ask_what_to_edit(
+                state, topic, kb, language, _("Which detail? Choose one below.")
+            )
+        return _ask_field(_with(state, step=chosen, editing=True), kb, chosen, "", language)
     if step is None or step not in kb.fields:
-        return _ask_next(state, kb, "")
-    spec = kb.fields[step]
+        return _ask_next(state, kb, "", language)
+    spec = kb.localized_field(step, language)
     optional = not topic.is_required(step)
+    skipped = _answer(words, "skip", kb) or words in _said_as(SKIP, kb)
     if spec.datatype == "photo":
-        if words in SKIP_WORDS or normalize(SKIP) == words:
-            return _ask_next(_skip(state, step), kb, "OK, no photo.")
+        if skipped:
+            return _ask_next(_skip(state, step), kb, _("OK, no photo."), language)
         return Turn(
-            "Please use the **Add a photo** button to choose a picture, or say **skip**.",
+            _(
+                "Please use the **{button}** button to choose a picture, or say **{skip}**.",
+                button=_(PHOTO_LABEL),
+                skip=_(SKIP).lower(),
+            ),
             state,
-            _field_replies(spec, optional=True),
+            _field_replies(spec, optional=True, language=language),
             offers_photo=True,
         )
-    if optional and (words in SKIP_WORDS or normalize(SKIP) == words):
-        return _ask_next(_skip(state, step), kb, "OK, skipped.")
+    if optional and skipped:
+        return _ask_next(_skip(state, step), kb, _("OK, skipped."), language)
     try:
-        value = clean_value(spec, text)
+        value = clean_value(spec, text, language)
     except FieldInvalid as exc:
-        retry = _ask_field(state, kb, step, f"{exc.message} {spec.question}")
+        retry = _ask_field(state, kb, step, f"{exc.message} {spec.question}", language)
         return Turn(retry.text, retry.state, retry.quick_replies, retry.offers_photo)
     state = _copy(state)
     state["values"][step] = value
-    return _ask_next(state, kb, "")
+    return _ask_next(state, kb, "", language)
 
 
-def _ask_next(state: dict[str, Any], kb: KnowledgeBase, before: str) -> Turn:
+def _ask_next(state: dict[str, Any], kb: KnowledgeBase, before: str, language: str) -> Turn:
     topic = kb.topics[state["topic"]]
     if state.get("editing"):
-        return _summary(_with(state, step="confirm", editing=False), topic, kb, before)
+        return _summary(_with(state, step="confirm", editing=False), topic, kb, language, before)
     for name in topic.field_names:
         if name not in state["values"]:
-            return _ask_field(_with(state, step=name), kb, name, before)
-    return _summary(_with(state, step="confirm"), topic, kb, before)
+            return _ask_field(_with(state, step=name), kb, name, before, language)
+    return _summary(_with(state, step="confirm"), topic, kb, language, before)
 
 
-def _ask_field(state: dict[str, Any], kb: KnowledgeBase, name: str, before: str) -> Turn:
-    spec = kb.fields[name]
+def _ask_field(
+    state: dict[str, Any], kb: KnowledgeBase, name: str, before: str, language: str
+) -> Turn:
+    spec = kb.localized_field(name, language)
     topic = kb.topics[state["topic"]]
     optional = not topic.is_required(name)
     question = before if spec.question in before else _join(before, spec.question)
     if optional and spec.datatype != "photo":
-        question += " (optional: say **skip** to leave it out)"
+        question += " " + translate(
+            language,
+            "(optional: say **{skip}** to leave it out)",
+            skip=translate(language, SKIP).lower(),
+        )
     return Turn(
         question,
         state,
-        _field_replies(spec, optional=optional),
+        _field_replies(spec, optional=optional, language=language),
         offers_photo=spec.datatype == "photo",
         topic=topic.code,
     )
 
 
-def _field_replies(spec: FieldSpec, *, optional: bool) -> tuple[tuple[str, str], ...]:
+def _field_replies(
+    spec: FieldSpec, *, optional: bool, language: str
+) -> tuple[tuple[str, str], ...]:
     replies = [(v.name, v.name) for v in spec.values]
     if optional:
-        replies.append((SKIP, SKIP))
-    replies.append((CANCEL, CANCEL))
+        replies.append(_button(language, SKIP))
+    replies.append(_button(language, CANCEL))
     return tuple(replies)
 
 
-def _summary(state: dict[str, Any], topic: Topic, kb: KnowledgeBase, before: str = "") -> Turn:
-    lines = [f"Here is your **{topic.name}** request:", ""]
+def _summary(
+    state: dict[str, Any], topic: Topic, kb: KnowledgeBase, language: str, before: str = ""
+) -> Turn:
+    def _(msgid: str, **values: object) -> str:
+        return translate(language, msgid, **values)
+
+    lines = [
+        _("Here is your **{topic}** request:", topic=kb.topic_name(topic.code, language)),
+        "",
+    ]
     for name in topic.field_names:
-        spec = kb.fields[name]
+        spec = kb.localized_field(name, language)
         if spec.datatype == "photo":
             count = len(state.get("photos", []))
-            shown = f"{count} photo{'s' if count != 1 else ''}" if count else "none"
+            shown = (
+                _("{count} photo", count=count)
+                if count == 1
+                else _("{count} photos", count=count)
+                if count
+                else _("none")
+            )
         else:
             value = state["values"].get(name)
-            shown = _md(describe_value(spec, value)) if value else "(skipped)"
+            shown = _md(describe_value(spec, value)) if value else _("(skipped)")
         lines.append(f"- {spec.label}: {shown}")
-    lines += ["", "Shall I file it?"]
-    return Turn(_join(before, "\n".join(lines)), state, summary_replies(), topic=topic.code)
+    lines += ["", _("Shall I file it?")]
+    return Turn(_join(before, "\n".join(lines)), state, summary_replies(language), topic=topic.code)
 
 
 def _ask_what_to_edit(
-    state: dict[str, Any], topic: Topic, kb: KnowledgeBase, text: str = ""
+    state: dict[str, Any], topic: Topic, kb: KnowledgeBase, language: str, text: str = ""
 ) -> Turn:
+    change = translate(language, "Change")
     replies = tuple(
-        (f"Change {kb.fields[n].label.lower()}", f"Change {kb.fields[n].label.lower()}")
+        (f"{change} {spec.label.lower()}", f"{change} {spec.label.lower()}")
         for n in topic.field_names
-        if kb.fields[n].datatype != "photo"
+        if (spec := kb.localized_field(n, language)).datatype != "photo"
     )
     return Turn(
-        text or "Which detail would you like to change?",
+        text or translate(language, "Which detail would you like to change?"),
         _with(state, step="edit"),
-        (*replies, (BACK, BACK)),
+        (*replies, _button(language, BACK)),
     )
+
+
+def _change_prefix(words: str, kb: KnowledgeBase) -> str | None:
+    """The word "change" (in any language) that `words` begin with, if they do."""
+    return next((p for p in _said_as("Change", kb) if words.startswith(p)), None)
 
 
 def _field_named(words: str, topic: Topic, kb: KnowledgeBase) -> str | None:
     for name in topic.field_names:
-        spec = kb.fields[name]
-        if spec.datatype != "photo" and words in (name, normalize(spec.label)):
+        if kb.fields[name].datatype == "photo":
+            continue
+        labels = {normalize(kb.localized_field(name, code).label) for code in _languages(kb)}
+        if words == name or words in labels:
             return name
     return None
 
@@ -437,7 +564,7 @@ def _skip(state: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def _own_request(
-    state: dict[str, Any], filed_here: Sequence[FiledHere], about: Sequence[str]
+    state: dict[str, Any], filed_here: Sequence[FiledHere], about: Sequence[str], language: str
 ) -> Turn | None:
     """Look up a request this chat filed, or ask which of them; None if it filed none."""
     number = state.get("number")
@@ -457,10 +584,22 @@ def _own_request(
     if len(named) == 1:
         return Turn("", _clear(state), lookup=Lookup(named[0].number, None, maybe_other=other))
     return Turn(
-        "This chat filed more than one request. Which one do you mean? (For another request, "
-        "tell me its number.)",
+        translate(
+            language,
+            "This chat filed more than one request. Which one do you mean? (For another "
+            "request, tell me its number.)",
+        ),
         state,
-        (*((f"{r.name} ({r.number})", f"status of {r.number}") for r in named), (CANCEL, CANCEL)),
+        (
+            *(
+                (
+                    f"{r.name} ({r.number})",
+                    translate(language, "status of {number}", number=r.number),
+                )
+                for r in named
+            ),
+            _button(language, CANCEL),
+        ),
     )
 
 
@@ -469,22 +608,30 @@ def _continue_status(
     text: str,
     words: str,
     resident_email: str,
-    filed_here: Sequence[FiledHere] = (),
+    filed_here: Sequence[FiledHere],
+    kb: KnowledgeBase,
+    language: str,
 ) -> Turn | None:
-    if words in CANCEL_WORDS or normalize(CANCEL) == words:
-        return Turn("OK. Is there anything else I can help with?", _clear(state))
+    def _(msgid: str, **values: object) -> str:
+        return translate(language, msgid, **values)
+
+    if _answer(words, "cancel", kb) or words in _said_as(CANCEL, kb):
+        return Turn(_("OK. Is there anything else I can help with?"), _clear(state))
     if state.get("number") is None:
         number = _canonical(text)
         if number is not None and any(r.number == number for r in filed_here):
             return Turn("", _clear(state), lookup=Lookup(number, None))
         if number is None:
             return Turn(
-                "That doesn't look like a request number. It looks like **26-000123**; or say "
-                "**cancel**.",
+                _(
+                    "That doesn't look like a request number. It looks like **26-000123**; or "
+                    "say **{cancel}**.",
+                    cancel=_(CANCEL).lower(),
+                ),
                 state,
-                ((CANCEL, CANCEL),),
+                (_button(language, CANCEL),),
             )
-        return _ask_email(_with(state, number=number), resident_email)
+        return _ask_email(_with(state, number=number), resident_email, language)
     found = EMAIL.search(text)
     email = None
     if found:
@@ -494,30 +641,76 @@ def _continue_status(
             email = None
     if email is None:
         return Turn(
-            "Please give the email address you used when you made the request (or say **cancel**).",
+            _(
+                "Please give the email address you used when you made the request (or say "
+                "**{cancel}**).",
+                cancel=_(CANCEL).lower(),
+            ),
             state,
-            _email_replies(resident_email),
+            _email_replies(resident_email, language),
         )
     after = _keep_lookups({}, state)
     after["lookups"] = after.get("lookups", 0) + 1
     return Turn("", after, lookup=Lookup(state["number"], email))
 
 
-def _ask_email(state: dict[str, Any], resident_email: str) -> Turn:
+def _ask_email(state: dict[str, Any], resident_email: str, language: str) -> Turn:
     return Turn(
-        f"To keep your request private, what email address did you use for request "
-        f"**{state['number']}**?",
+        translate(
+            language,
+            "To keep your request private, what email address did you use for request "
+            "**{number}**?",
+            number=state["number"],
+        ),
         state,
-        _email_replies(resident_email),
+        _email_replies(resident_email, language),
     )
 
 
-def _email_replies(resident_email: str) -> tuple[tuple[str, str], ...]:
+def _email_replies(resident_email: str, language: str) -> tuple[tuple[str, str], ...]:
     replies: list[tuple[str, str]] = []
     if resident_email:
         replies.append((resident_email, resident_email))
-    replies.append((CANCEL, CANCEL))
+    replies.append(_button(language, CANCEL))
     return tuple(replies)
+
+
+# -- words in every language
+
+
+def _languages(kb: KnowledgeBase) -> tuple[str, ...]:
+    return ("en", *kb.languages)
+
+
+def _button(language: str, msgid: str) -> tuple[str, str]:
+    """A quick reply whose label is also what it sends, in `language`."""
+    label = translate(language, msgid)
+    return (label, label)
+
+
+def _said_as(msgid: str, kb: KnowledgeBase) -> set[str]:
+    """A button's words as any language of the knowledge base says them, normalized: a
+    resident may press a button sent before the chat changed language."""
+    return {normalize(translate(code, msgid)) for code in _languages(kb)}
+
+
+_ENGLISH_ANSWERS = {
+    "yes": YES_WORDS,
+    "cancel": CANCEL_WORDS,
+    "skip": SKIP_WORDS,
+    "edit": EDIT_WORDS,
+}
+
+
+def _answer(words: str, kind: str, kb: KnowledgeBase) -> bool:
+    """Whether `words` are a short answer of `kind` ("yes", "cancel"…) in any language."""
+    if words in _ENGLISH_ANSWERS[kind]:
+        return True
+    return any(
+        words == normalize(said)
+        for pack in kb.languages.values()
+        for said in pack.answers.get(kind, ())
+    )
 
 
 def _canonical(text: str | None) -> str | None:

@@ -83,6 +83,9 @@ class Decision:
     request_number: str | None = None
     crisis: bool = False  # an emergency about suicide or self-harm: 988 as well as 911
     language: str = "en"  # "es" when the message is in Spanish
+    # How clearly the message is in `language` (detect_language's score: about one per small
+    # word only that language has); a conversation changes language only on clear evidence.
+    language_evidence: float = 0.0
     # When the resident asks for a person: what the rest of the message is about, when that is
     # clear, so the conversation goes to the right workgroup.
     topic_guess: str | None = None
@@ -412,7 +415,16 @@ def _places_pattern(
 
 
 def detect_language(text: str, index: Index) -> str:
-    """The language a message is most likely written in (English unless another wins).
+    """The language a message is most likely written in (English unless another wins)."""
+    return language_evidence(text, index)[0]
+
+
+def language_evidence(text: str, index: Index) -> tuple[str, float]:
+    """The language a message is most likely written in, and how clearly.
+
+    The evidence for another language is its score below; for English, how far the best other
+    language falls below zero ("the", "my" count against Spanish). A single word weighs one at
+    most: "ok", "no" or "hola" say little of the language a resident wants.
 
     Each language's own small words ("el", "que", "para" against "the", "my", "please") count
     one each, the words only its knowledge base uses half, and a letter only it writes ("ñ",
@@ -423,7 +435,7 @@ def detect_language(text: str, index: Index) -> str:
     # Place names say nothing of the language: "Del Mar", "Los Robles" and "El Molino" are
     # streets English speakers name too.
     words = (index.places.sub(" ", plain) if index.places else plain).split()
-    best, best_score = index.language, 0.0
+    best, best_score, against = index.language, 0.0, None
     lowered = text.lower()
     for code, other in index.languages.items():
         spelled = other.reader.spell(words)
@@ -438,7 +450,10 @@ def detect_language(text: str, index: Index) -> str:
                 score += 0.5 if mine else -0.5
         if score > best_score:
             best, best_score = code, score
-    return best
+        against = score if against is None else max(against, score)
+    if best == index.language:
+        return best, max(0.0, -(against or 0.0))
+    return best, best_score
 
 
 def _emergency(words: list[str], index: Index, language: str) -> tuple[bool, bool]:
@@ -479,17 +494,24 @@ def mentions_emergency(text: str, index: Index) -> bool:
 def decide(text: str, index: Index) -> Decision:
     """Decide what `text` asks for, in the language it is written in."""
     raw_words = normalize(text).split()[:MAX_QUERY_WORDS]
-    language = detect_language(text, index)
+    language, evidence = language_evidence(text, index)
     if not raw_words:
         return Decision("none", "none", 0.0)
     # An emergency wins over everything, whatever else the message says, in any language.
     emergency, crisis = _emergency(raw_words, index, language)
     if emergency:
         # No topic guess here: the words of an emergency ("burning", "down") mislead topics.
-        return Decision("emergency", "confident", 1.0, crisis=crisis, language=language)
+        return Decision(
+            "emergency",
+            "confident",
+            1.0,
+            crisis=crisis,
+            language=language,
+            language_evidence=evidence,
+        )
     local = index.languages.get(language, index)
     decision = _decide(text, local.reader.spell(raw_words), local, index)
-    return replace(decision, language=language) if language != index.language else decision
+    return replace(decision, language=language, language_evidence=evidence)
 
 
 def _decide(text: str, raw_words: list[str], index: Index, root: Index) -> Decision:

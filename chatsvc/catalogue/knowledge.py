@@ -23,6 +23,9 @@ files for what residents read and type (adding a language is adding a folder, no
     knowledge_base/es/places.toml   optional: street suffixes and "nearby" words in that language
     knowledge_base/es/language.toml how to read the language: Snowball stemmer, stopwords,
                                     informal spellings (word = standard word), its own letters
+    knowledge_base/es/fields.toml   [field] label, question, pattern_hint, value names and the
+                                    words residents use for each value, in that language
+    knowledge_base/es/answers.toml  short answers in a dialogue: yes, cancel, skip, edit = [words]
 
 `load_knowledge_base` reads and validates everything at once and raises one
 `KnowledgeBaseError` listing every problem as `file:line: message`.
@@ -33,7 +36,7 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +96,8 @@ class FieldValue:
 
     key: str
     name: str
+    # Other words residents use for it ("azul", "el de reciclar"): any of them alone picks it.
+    words: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -150,6 +155,9 @@ class LanguagePack:
     street_suffixes: tuple[str, ...] = ()
     nearby: tuple[str, ...] = ()
     reading: Reading = field(default_factory=lambda: Reading())
+    fields: dict[str, FieldSpec] = field(default_factory=dict)  # English's, reworded (fields.toml)
+    # Short answers inside a dialogue (answers.toml): "yes", "cancel", "skip", "edit" -> words.
+    answers: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def article(self, article_id: str) -> Article | None:
         return next((a for a in self.articles if a.id == article_id), None)
@@ -196,6 +204,12 @@ class KnowledgeBase:
         pack = self.languages.get(language)
         found = pack.article(article_id) if pack else None
         return found or self.article(article_id)
+
+    def localized_field(self, name: str, language: str) -> FieldSpec:
+        """The field as asked in `language` (English's wording where it has none)."""
+        pack = self.languages.get(language)
+        found = pack.fields.get(name) if pack else None
+        return found or self.fields[name]
 
     def topic_name(self, code: str, language: str) -> str:
         pack = self.languages.get(language)
@@ -268,7 +282,7 @@ def load_knowledge_base(root: Path) -> KnowledgeBase:
             )
     warnings = _Problems(root.parent)
     languages = {
-        folder.name: _load_language(folder, topics, articles, problems, warnings)
+        folder.name: _load_language(folder, topics, articles, fields, problems, warnings)
         for folder in sorted(root.iterdir())
         if folder.is_dir() and LANGUAGE_PATTERN.match(folder.name)
     }
@@ -295,6 +309,7 @@ def _load_language(
     folder: Path,
     topics: dict[str, Topic],
     english: list[Article],
+    english_fields: dict[str, FieldSpec],
     problems: _Problems,
     warnings: _Problems,
 ) -> LanguagePack:
@@ -350,9 +365,98 @@ def _load_language(
     intents = _load_intents(intents_path, problems) if intents_path.exists() else {}
     _, suffixes, nearby = _load_places(folder / "places.toml", problems)
     reading = _load_reading(folder / "language.toml", problems)
+    fields = _load_field_wording(folder / "fields.toml", english_fields, problems, warnings)
+    answers = _load_answers(folder / "answers.toml", problems)
     return LanguagePack(
-        folder.name, names, tuple(articles), synonyms, intents, suffixes, nearby, reading
+        folder.name,
+        names,
+        tuple(articles),
+        synonyms,
+        intents,
+        suffixes,
+        nearby,
+        reading,
+        fields,
+        answers,
     )
+
+
+ANSWER_KINDS = ("yes", "cancel", "skip", "edit")
+
+
+def _load_answers(path: Path, problems: _Problems) -> dict[str, tuple[str, ...]]:
+    """A language's short answers in a dialogue: [kind] = words, for kinds in ANSWER_KINDS."""
+    if not path.exists():
+        return {}
+    data = _read_toml(path, problems) or {}
+    answers: dict[str, tuple[str, ...]] = {}
+    for kind, words in data.items():
+        listed = _strings(words)
+        if kind not in ANSWER_KINDS or listed is None:
+            problems.add(
+                path, _key_line(path, kind), f"{kind}: expected one of {ANSWER_KINDS} = [words]"
+            )
+            continue
+        answers[kind] = listed
+    return answers
+
+
+def _load_field_wording(
+    path: Path, english: dict[str, FieldSpec], problems: _Problems, warnings: _Problems
+) -> dict[str, FieldSpec]:
+    """A language's wording of the fields: the checks (datatype, lengths, pattern, the list's
+    keys) stay English's; a field or value it does not word is said in English (a warning)."""
+    if not path.exists():
+        return {}
+    data = _read_toml(path, problems)
+    if data is None:
+        return {}
+    worded: dict[str, FieldSpec] = {}
+    for name, table in data.items():
+        line = _line_of(path, f"[{name}]")
+        spec = english.get(name)
+        if spec is None or not isinstance(table, dict):
+            problems.add(path, line, f"[{name}]: no such field in fields.toml")
+            continue
+        texts = {k: table.get(k) for k in ("label", "question")}
+        if not all(isinstance(v, str) and v.strip() for v in texts.values()):
+            problems.add(path, line, f"[{name}]: label and question must be non-empty strings")
+            continue
+        names, words = table.get("values", {}), table.get("words", {})
+        keys = {v.key for v in spec.values}
+        if not isinstance(names, dict) or not isinstance(words, dict):
+            problems.add(path, line, f"[{name}]: values and words are tables by value key")
+            continue
+        unknown = sorted((set(names) | set(words)) - keys)
+        if unknown:
+            problems.add(path, line, f"[{name}]: unknown value keys {', '.join(unknown)}")
+            continue
+        if any(not isinstance(n, str) or not n.strip() for n in names.values()) or any(
+            _strings(w) is None for w in words.values()
+        ):
+            problems.add(path, line, f"[{name}]: a value's name is a string, its words a list")
+            continue
+        for key in sorted(keys - set(names)):
+            warnings.add(path, line, f"[{name}]: value {key!r} has no name here (English is used)")
+        hint = table.get("pattern_hint", spec.pattern_hint)
+        worded[name] = replace(
+            spec,
+            label=str(texts["label"]).strip(),
+            question=str(texts["question"]).strip(),
+            pattern_hint=hint if isinstance(hint, str) else spec.pattern_hint,
+            values=tuple(
+                FieldValue(
+                    v.key,
+                    str(names.get(v.key, v.name)).strip(),
+                    _strings(words.get(v.key, [])) or (),
+                )
+                for v in spec.values
+            ),
+        )
+    for name in english:
+        if name not in worded and name not in data:
+            warnings.add(path, None, f"field {name!r} has no {path.parent.name} wording")
+    return worded
 
 
 def _load_reading(path: Path, problems: _Problems) -> Reading:

@@ -4,7 +4,8 @@ A chat belongs to the period it was started in (`conversations.created_at`), and
 of it is counted there, even when it was answered or closed after the period ended. The clocks:
 
 - handed over: `conversations.handoff_at`, set when the assistant hands the chat to a person;
-- an agent joined: the first "… joined the chat." system message at or after the hand-over.
+- an agent joined: the first "… joined the chat." system message at or after the hand-over
+  (marked {"notice": "joined"} in any language; older English rows by their words).
   `assigned_at` is not used: it is overwritten by every transfer and cleared when a chat goes
   back to the queue, while the system message is written once per assignment and never changed;
 - closed: `conversations.ended_at`.
@@ -29,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import CTE
 
 from chatsvc.actions.conversation_state import ConversationStatus
+from chatsvc.actions.conversations import JOINED
 from chatsvc.db.models import (
     Conversation,
     ConversationNote,
@@ -40,7 +42,9 @@ from chatsvc.db.models import (
 from chatsvc.reports.daily import DailySeries, per_local_day
 from chatsvc.reports.period import Period
 
-JOINED_SUFFIX = " joined the chat."  # queue.assign_all writes "<first name> joined the chat."
+# queue.assign_all writes "<first name> joined the chat." in the chat's language, marked
+# {"notice": "joined"}; rows from before the marker are English, found by their end.
+JOINED_SUFFIX = " joined the chat."
 
 # Answer delays and waits fall in these buckets: (name, from seconds, below seconds).
 BUCKETS: tuple[tuple[str, float, float | None], ...] = (
@@ -240,7 +244,11 @@ def _facts(session: AsyncSession, period: Period) -> CTE:
             and_(
                 Message.conversation_id == Conversation.id,
                 Message.author_kind == "system",
-                Message.body.like("%" + JOINED_SUFFIX),
+                # Marked since the notice is written in the chat's language; English before.
+                or_(
+                    Message.decision["notice"].as_string() == JOINED,
+                    Message.body.like("%" + JOINED_SUFFIX),
+                ),
                 or_(
                     Conversation.handoff_at.is_(None),
                     Message.created_at >= Conversation.handoff_at,

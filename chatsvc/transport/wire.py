@@ -87,7 +87,7 @@ class Message(Wire):
     quick_replies: list[QuickReply]
     photo_id: int | None = None  # only on a resident's photo
     # Only on a system message whose event front ends word for their reader.
-    notice: Literal["ended_by_resident"] | None = None
+    notice: Literal["ended_by_resident", "joined"] | None = None
 
 
 class Typing(Wire):
@@ -281,6 +281,7 @@ class Chat(Wire):
     ended_at: Timestamp | None
     disposition: str | None
     resident_presence: ResidentPresence
+    language: Language
 
 
 class ResidentPresenceEvent(Wire):

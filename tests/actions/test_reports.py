@@ -55,8 +55,13 @@ async def chat(
     ended: datetime | None = None,
     staff_id: int | None = None,
     disposition: str | None = None,
+    spanish: bool = False,
 ) -> int:
-    """Store a conversation as the actions leave it, with its join messages."""
+    """Store a conversation as the actions leave it, with its join messages.
+
+    English joins are stored as before the marker (found by their words); a Spanish chat's are
+    written in Spanish and marked {"notice": "joined"}, as queue.assign_all writes them now.
+    """
     resident = Resident(name=f"Resident {n}", email=f"r{n}@example.com", created_at=started)
     session.add(resident)
     await session.flush()
@@ -80,7 +85,8 @@ async def chat(
     texts = [(started, "resident", "A question"), (started, "assistant", "An answer")]
     if handoff:
         texts.append((handoff, "system", "Connecting you with an agent."))
-    texts += [(at, "system", f"{name} joined the chat.") for at, name in joins]
+    said = "{} se unió al chat." if spanish else "{} joined the chat."
+    texts += [(at, "system", said.format(name)) for at, name in joins]
     # Numbered as the actions number them: a sweep of the live server (the idle close, when a
     # loaded machine makes a test outlast CHATSVC_SWEEP_SECONDS) appends after the last.
     conversation.last_seq = len(texts)
@@ -93,6 +99,7 @@ async def chat(
                 author_name=None,
                 body=body,
                 created_at=at,
+                decision={"notice": "joined"} if spanish and body.endswith(" al chat.") else None,
             )
         )
     conversation.last_seq = len(texts)  # as the actions keep it: a sweep's notice comes next
@@ -124,6 +131,7 @@ async def a_day(db: Database) -> tuple[int, int]:
             ended=local(10, 8, 30),
             staff_id=bob,
             disposition="referred",
+            spanish=True,  # the same measures from a join written in Spanish
         )
         await chat(session, 4, local(10, 30), handoff=local(10, 31), ended=local(10, 31, 40))
         five = await chat(

@@ -273,6 +273,33 @@ async def test_idle_conversations_close_and_waiting_ones_keep_their_place(db: Da
     assert await db.run(handling.close_idle, now=NOW, idle_after=timedelta(minutes=30)) == []
 
 
+async def test_the_notices_of_a_spanish_chat_are_in_spanish(db: Database) -> None:
+    """Idle close, an agent's join, being sent back and the agent's close: the chat's language."""
+    agent = await on_duty(db, "agent")
+    long_ago = NOW - timedelta(minutes=31)
+    idle = await held_by(db, agent, 1, at=long_ago)
+    await db.run(_set, Conversation, idle, updated_at=long_ago, language="es")
+    (ended,) = await db.run(handling.close_idle, now=NOW, idle_after=timedelta(minutes=30))
+    assert ended.messages[0].text == (
+        "Este chat se cerró después de 30 minutos sin mensajes. Puede iniciar un chat nuevo "
+        "cuando quiera."
+    )
+
+    cid = await waiting(db, 2)
+    await db.run(_set, Conversation, cid, language="es")
+    (assignment,) = await db.run(queue.drain_queue, now=NOW)
+    (joined,) = assignment.messages
+    assert (joined.text, joined.notice) == ("Agent se unió al chat.", "joined")
+    by = await db.run(_staff_view, agent)
+    closed = await db.run(
+        handling.close_chat, by=by, conversation_id=cid, disposition="resolved", now=NOW
+    )
+    assert closed.messages[0].text == (
+        "Agent terminó el chat. Gracias por comunicarse con la Ciudad. Puede iniciar un chat "
+        "nuevo cuando quiera."
+    )
+
+
 # --- presence: the grace period -------------------------------------------------------------------
 
 

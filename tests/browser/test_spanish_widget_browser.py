@@ -1,8 +1,10 @@
 """The widget in Spanish, in Chromium: chosen from the browser's language, switched to English
-and back by the resident, kept in the browser, sent with the start, and axe-clean in Spanish."""
+and back by the resident, kept in the browser, sent with the start, and axe-clean in Spanish;
+and a whole chat in Spanish, from the question to a request filed, its status and a person."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -10,13 +12,14 @@ from typing import Any
 import pytest
 from playwright.async_api import BrowserContext, Page, expect
 
-from chatsvc.db.models import Conversation
+from chatsvc.db.models import Conversation, ServiceRequest
 from tests.browser.helpers import axe_violations
-from tests.conftest import LiveServer, stored_rows
+from tests.conftest import AgentClient, LiveServer, stored_rows
 
 pytestmark = pytest.mark.browser
 
 QUESTION = "¿Cuándo recogen los muebles viejos?"
+SHOTS = os.environ.get("CHATSVC_SHOTS", "")
 
 
 def panel(page: Page, title: str) -> Any:
@@ -89,3 +92,76 @@ async def test_the_widget_in_spanish(
     assert [row.language for row in rows] == ["es"]
     violations = await axe_violations(page)
     assert not violations, f"Spanish chat: {violations}"
+
+
+async def test_a_whole_spanish_chat_files_a_request_asks_its_status_and_meets_a_person(
+    new_context: Callable[..., Awaitable[BrowserContext]],
+    live_server: LiveServer,
+    agent_client: Callable[..., Awaitable[AgentClient]],
+) -> None:
+    """Issue 19: question, answer, a request filed, its status and a hand-over, in Spanish."""
+    await agent_client("maria", display_name="María López")
+    context = await new_context(locale="es-MX", viewport={"width": 1366, "height": 768})
+    page = await context.new_page()
+    await page.goto(live_server.url + "/")
+    await page.get_by_role("button", name=re.compile(r"^Chatee con nosotros")).click()
+    await past_the_message_form(
+        page, "¡Déjenos un mensaje!", "Preguntar a nuestro asistente", "¡Chatee con nosotros!"
+    )
+    await page.get_by_label("Nombre").fill("Ana Ruiz")
+    await page.get_by_label("Correo electrónico").fill("ana@example.com")
+    await page.get_by_label("Pregunta").fill("hay grafiti en la pared de mi edificio")
+    await page.get_by_role("button", name="Iniciar chat").click()
+    log = page.get_by_role("log", name="Mensajes")
+    composer = page.get_by_label("Mensaje", exact=True)
+
+    async def said(text: str) -> None:
+        await expect(log.locator(".msg").last).to_contain_text(text)
+
+    async def write(text: str) -> None:
+        await composer.fill(text)
+        await composer.press("Enter")
+        await expect(composer).to_have_value("")
+
+    def reply(name: str) -> Any:
+        return page.get_by_role("group", name="Respuestas sugeridas").get_by_role(
+            "button", name=name, exact=True
+        )
+
+    await said("¿Quiere que presente ahora mismo una solicitud de Eliminación de grafiti")
+    await reply("Presentar una solicitud").click()
+    await said("¿Cuál es la dirección o el cruce de calles más cercano?")
+    await write("100 N Garfield Ave")
+    await said("Por favor, describa lo que ve")
+    await write("Pintaron letras negras en toda la pared del lado este.")
+    await said("¿Quiere agregar una foto?")
+    await expect(reply("Agregar una foto")).to_be_visible()
+    await reply("Omitir").click()
+    await said("¿La presento?")
+    violations = await axe_violations(page)
+    assert not violations, f"Spanish request summary: {violations}"
+    await screenshot(page, "es-filing-summary")
+    await reply("Confirmar").click()
+    await said("Su solicitud de Eliminación de grafiti quedó presentada. Su número es 26-0")
+    await expect(log.locator(".msg").last).to_contain_text(
+        re.compile(r"a más tardar el \w+ \d+ de \w+ (a las? \d|al mediodía|a la medianoche)")
+    )
+    await write("¿cómo va mi solicitud?")
+    await said("(Eliminación de grafiti) está: Abierta.")
+    await said("Última novedad: Solicitud recibida.")
+    await write("quiero hablar con una persona")
+    await expect(log).to_contain_text("Voy a llamar a una persona del equipo")
+    await expect(log.locator(".msg").filter(has_text="María se unió al chat.")).to_be_visible()
+    violations = await axe_violations(page)
+    assert not violations, f"Spanish chat with a person: {violations}"
+    await screenshot(page, "es-filing-joined")
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await screenshot(page, "es-filing-joined")
+    (request,) = await stored_rows(live_server, ServiceRequest)
+    assert (request.service_code, request.address) == ("graffiti", "100 N Garfield Ave")
+
+
+async def screenshot(page: Page, name: str) -> None:
+    if SHOTS:
+        size = page.viewport_size or {"width": 0, "height": 0}
+        await page.screenshot(path=f"{SHOTS}/{name}-{size['width']}x{size['height']}.png")

@@ -43,6 +43,9 @@ from chatsvc.outbox.replies import MailThread
 
 SOURCES = ("assistant", "agent", "open311")
 
+# The first public note of every request: said in the resident's language when they ask.
+RECEIVED_NOTE = "Request received."
+
 
 Source = Literal["assistant", "agent", "open311"]
 
@@ -136,7 +139,7 @@ async def create_service_request(
         ServiceRequestUpdate(
             request_id=request.id,
             status="open",
-            note="Request received.",
+            note=RECEIVED_NOTE,
             public=True,
             staff_id=new.staff_id,
             actor=new.actor,

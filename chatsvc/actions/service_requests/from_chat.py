@@ -33,6 +33,7 @@ from chatsvc.actions.service_requests.views import Contact, RequestPolicy, Reque
 from chatsvc.db.models import AfterHoursMessage, Conversation, Message, RequestPhoto
 from chatsvc.errors import NotFound
 from chatsvc.hours import end_sentence
+from chatsvc.i18n import translate
 
 RESIDENT_TEXTS = 50  # the newest messages a request's suggestions are drawn from
 
@@ -148,11 +149,26 @@ async def file_request_from_chat(
     holder = conversation.assigned_staff_id if conversation.stage == Stage.AGENT else None
     if view.duplicate or conversation.status != ConversationStatus.OPEN:
         return FiledFromChat(view, None, holder)
-    expected = policy.calendar.describe_local(view.expected_at)
+    language = conversation.language
+    expected = policy.calendar.describe_local(view.expected_at, language)
+    service = (
+        policy.kb.topic_name(view.service_code, language)
+        if view.service_code in policy.kb.topics
+        else view.service_name
+    )
     text = (
-        f"Your {view.service_name} request is filed. Its number is {view.number}. "
-        f"{end_sentence(f'We expect it to be done by {expected}')} The details are on their "
-        f"way to {resident.email}."
+        translate(
+            language,
+            "Your {service} request is filed. Its number is {number}.",
+            service=service,
+            number=view.number,
+        )
+        + " "
+        + end_sentence(
+            translate(language, "We expect it to be done by {expected}", expected=expected)
+        )
+        + " "
+        + translate(language, "The details are on their way to {email}.", email=resident.email)
     )
     if holder == by.id:
         draft = Draft(

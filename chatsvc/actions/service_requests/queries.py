@@ -63,6 +63,7 @@ class StatusAnswer:
     expected_at: datetime
     referred_to: str | None
     next_steps: str | None
+    service_code: str = ""  # to name the service in the resident's language
 
 
 async def get_request(
@@ -227,4 +228,5 @@ def _answer(view: RequestView) -> StatusAnswer:
         expected_at=view.expected_at,
         referred_to=view.referred_to,
         next_steps=view.next_steps,
+        service_code=view.service_code,
     )
