@@ -577,7 +577,6 @@ async def robots(request: web.Request) -> web.StreamResponse:
         "Allow: /help\n"
         "Disallow: /agent\n"
         "Disallow: /open311\n"
-        "Disallow: /requests/\n"
         f"Sitemap: {_base_url(request)}/sitemap.xml\n"
     )
     return web.Response(text=body, content_type="text/plain")

@@ -64,6 +64,15 @@ async def test_the_front_page_lists_every_topic_with_articles_and_a_search_box(
     assert len(page.encode()) < 100_000
 
 
+async def test_the_demo_page_links_to_the_help_center_and_the_lookup(
+    live_server: LiveServer,
+) -> None:
+    async with session() as http:
+        status, page = await get(http, live_server.url + "/")
+    assert status == 200
+    assert 'href="/help"' in page and 'href="/requests/lookup"' in page
+
+
 async def test_an_article_has_its_own_page_with_related_articles_and_the_chat(
     live_server: LiveServer,
 ) -> None:
