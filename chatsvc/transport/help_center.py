@@ -31,6 +31,7 @@ from chatsvc.actions.service_requests.queries import lookup_status
 from chatsvc.bot.search import search_articles
 from chatsvc.catalogue.knowledge import Article, KnowledgeBase, Topic
 from chatsvc.errors import RateLimited
+from chatsvc.i18n import translate_in
 from chatsvc.settings import Rate, Settings
 from chatsvc.tokens import hash_token, new_token
 from chatsvc.transport.addresses import request_address
@@ -51,6 +52,9 @@ MAX_QUERY_CHARS = 200  # a search longer than this is refused (the chat's messag
 SEARCH_RESULTS = 20
 RELATED = 5
 MAX_EMAIL_CHARS = 254
+# Where each language's pages are; a language of the knowledge base without one has none.
+PREFIXES = {"en": "/help", "es": "/es/ayuda"}
+LANGUAGE_NAMES = {"en": "English", "es": "Español"}
 SWEEP_SECONDS = 60.0
 
 # Public pages: cached by nobody (an edit shows at once), framed by nobody, no inline script.
@@ -106,6 +110,12 @@ def add_help_routes(app: web.Application) -> None:
     app.router.add_get("/help/{topic}/{slug}", article_page)
     app.router.add_post("/help/{topic}/{slug}/helpful", helpful_vote)
     app.router.add_get("/help/{rest:.*}", not_found_page)
+    # The Spanish side: the same pages from knowledge_base/es/ (English where untranslated).
+    app.router.add_get("/es/ayuda", help_home)
+    app.router.add_get("/es/ayuda/{topic}", topic_page)
+    app.router.add_get("/es/ayuda/{topic}/{slug}", article_page)
+    app.router.add_post("/es/ayuda/{topic}/{slug}/helpful", helpful_vote)
+    app.router.add_get("/es/ayuda/{rest:.*}", not_found_page)
     app.router.add_get("/requests/lookup", lookup_page)
     app.router.add_post("/requests/lookup", lookup_submit)
     app.router.add_get("/sitemap.xml", sitemap)
@@ -128,45 +138,65 @@ def article_slug(article: Article) -> str:
     return "-".join(words[shared:]) or article.id
 
 
-def article_path(article: Article) -> str:
-    return f"/help/{article.topic}/{article_slug(article)}"
+def article_path(article: Article, language: str = "en") -> str:
+    return f"{PREFIXES[language]}/{article.topic}/{article_slug(article)}"
 
 
 @dataclass(frozen=True)
 class Section:
     topic: Topic
-    articles: tuple[Article, ...]
+    name: str  # the topic's name in the page's language
+    articles: tuple[Article, ...]  # in the page's language
+    language: str
 
     @property
     def path(self) -> str:
-        return f"/help/{self.topic.code}"
+        return f"{PREFIXES[self.language]}/{self.topic.code}"
 
     @property
     def links(self) -> list[tuple[str, str]]:
         """(path, title) of each of its articles."""
-        return [(article_path(a), a.title) for a in self.articles]
+        return [(article_path(a, self.language), a.title) for a in self.articles]
 
 
-def sections(kb: KnowledgeBase) -> list[Section]:
+def sections(kb: KnowledgeBase, language: str) -> list[Section]:
     """The topics that have articles, in the catalogue's order, each with its articles."""
     found = []
     for topic in kb.topics.values():
-        articles = tuple(sorted(kb.articles_of(topic.code), key=lambda a: a.title.lower()))
+        articles = _articles_of(kb, topic.code, language)
         if articles:
-            found.append(Section(topic, articles))
+            found.append(Section(topic, kb.topic_name(topic.code, language), articles, language))
     return found
 
 
-def _find_article(kb: KnowledgeBase, topic: str, slug: str) -> Article | None:
+def _articles_of(kb: KnowledgeBase, topic: str, language: str) -> tuple[Article, ...]:
+    """The topic's articles in `language` (English where untranslated), by title."""
+    articles = (kb.localized_article(a.id, language) or a for a in kb.articles_of(topic))
+    return tuple(sorted(articles, key=lambda a: a.title.lower()))
+
+
+def _find_article(kb: KnowledgeBase, topic: str, slug: str, language: str) -> Article | None:
     """The topic's article at `slug`, or at its full id (an address that also works)."""
     articles = kb.articles_of(topic)
     found = next((a for a in articles if article_slug(a) == slug), None)
-    return found or next((a for a in articles if a.id == slug), None)
+    found = found or next((a for a in articles if a.id == slug), None)
+    return None if found is None else kb.localized_article(found.id, language)
 
 
 # --- pages -----------------------------------------------------------------------------------
 
 Page = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _language(request: web.Request) -> str:
+    """The page's language, from its address: /es/ayuda/... is Spanish."""
+    return "es" if request.path.startswith(PREFIXES["es"]) else "en"
+
+
+def _offered(request: web.Request) -> tuple[str, ...]:
+    """The languages the help center is in: English and each language of the knowledge base
+    that has an address (PREFIXES)."""
+    return ("en", *[code for code in _kb(request).languages if code in PREFIXES])
 
 
 def _kb(request: web.Request) -> KnowledgeBase:
@@ -181,9 +211,21 @@ def _base_url(request: web.Request) -> str:
 
 
 def render(
-    request: web.Request, template: str, status: int = 200, **values: object
+    request: web.Request,
+    template: str,
+    status: int = 200,
+    *,
+    alternates: dict[str, str] | None = None,
+    **values: object,
 ) -> web.Response:
+    """The page in its language; `alternates` (language -> path) are the same page in every
+    language, linked as hreflang alternates and offered in the language switch."""
     kb = _kb(request)
+    language = _language(request)
+
+    def _(msgid: str, **filled: object) -> str:
+        return translate_in("help", language, msgid, **filled)
+
     html = (
         request.app[JINJA]
         .get_template(f"help/{template}")
@@ -194,6 +236,12 @@ def render(
             base_url=_base_url(request),
             hours=request.app[CALENDAR].describe_hours(),
             path=request.path,
+            lang=language,
+            prefix=PREFIXES[language],
+            _=_,
+            alternates=[
+                (code, LANGUAGE_NAMES[code], path) for code, path in (alternates or {}).items()
+            ],
             **values,
         )
     )
@@ -202,8 +250,15 @@ def render(
     return response
 
 
+def _t(request: web.Request, msgid: str, **values: object) -> str:
+    """A fixed line of the help center in the page's language (chatsvc/locale/*/help.po)."""
+    return translate_in("help", _language(request), msgid, **values)
+
+
 def _not_found(request: web.Request) -> web.Response:
-    return render(request, "not_found.html", 404, title="Page not found", canonical=None)
+    return render(
+        request, "not_found.html", 404, title=_t(request, "Page not found"), canonical=None
+    )
 
 
 def _limited(request: web.Request, exc: RateLimited) -> web.Response:
@@ -212,9 +267,9 @@ def _limited(request: web.Request, exc: RateLimited) -> web.Response:
         request,
         "rate_limited.html",
         429,
-        title="Please wait a moment",
+        title=_t(request, "Please wait a moment"),
         canonical=None,
-        wait=f"{wait} second{'s' if wait != 1 else ''}",
+        wait=_t(request, "{n} seconds" if wait != 1 else "{n} second", n=wait),
         code="rate_limited",
     )
     response.headers["Retry-After"] = str(wait)
@@ -251,52 +306,58 @@ def _clean_text(value: str, limit: int) -> str | None:
     return re.sub(r"\s+", " ", value).strip()
 
 
+def _home_alternates(request: web.Request) -> dict[str, str]:
+    return {code: PREFIXES[code] for code in _offered(request)}
+
+
 @_counted("help_page")
 async def help_home(request: web.Request) -> web.StreamResponse:
     """The help center's front page: the search box and every topic; with ?q=, the results."""
     kb = _kb(request)
-    if "q" in request.query:
-        raw = request.query.get("q", "")
-        query = _clean_text(raw, MAX_QUERY_CHARS)
-        if query is None:
-            return render(
-                request,
-                "search.html",
-                400,
-                title="Search the help center",
-                canonical=None,
-                query="",
-                error=f"Please search with ordinary words, at most {MAX_QUERY_CHARS} characters.",
-                results=[],
-                sections=sections(kb),
-            )
-        if query:
-            hits = search_articles(query, request.app[ASSISTANT].index, limit=SEARCH_RESULTS)
-            results = [
-                (article, kb.topics[article.topic])
-                for hit in hits
-                if (article := kb.article(hit.id)) is not None and article.topic in kb.topics
-            ]
-            return render(
-                request,
-                "search.html",
-                title=f"{query} – Search results",
-                canonical=None,
-                query=query,
-                error="",
-                results=[
+    language = _language(request)
+    if language not in _offered(request):
+        return _not_found(request)
+    if "q" not in request.query:
+        return render(
+            request,
+            "index.html",
+            title=_t(request, "Help center"),
+            canonical=PREFIXES[language],
+            alternates=_home_alternates(request),
+            sections=sections(kb, language),
+        )
+    query = _clean_text(request.query.get("q", ""), MAX_QUERY_CHARS)
+    results: list[dict[str, str]] = []
+    if query:
+        index = request.app[ASSISTANT].index
+        hits = search_articles(query, index.languages.get(language, index), limit=SEARCH_RESULTS)
+        for hit in hits:
+            article = kb.localized_article(hit.id, language)
+            if article is not None and article.topic in kb.topics:
+                results.append(
                     {
-                        "path": article_path(a),
-                        "title": a.title,
-                        "topic": t.name,
-                        "summary": _summary(a),
+                        "path": article_path(article, language),
+                        "title": article.title,
+                        "topic": kb.topic_name(article.topic, language),
+                        "summary": _summary(article),
                     }
-                    for a, t in results
-                ],
-                sections=sections(kb),
-            )
+                )
     return render(
-        request, "index.html", title="Help center", canonical="/help", sections=sections(kb)
+        request,
+        "search.html",
+        400 if query is None else 200,
+        title=_t(request, "Search results") if query else _t(request, "Search the help center"),
+        canonical=None,
+        query=query or "",
+        error=""
+        if query is not None
+        else _t(
+            request,
+            "Please search with ordinary words, at most {limit} characters.",
+            limit=MAX_QUERY_CHARS,
+        ),
+        results=results,
+        sections=sections(kb, language),
     )
 
 
@@ -310,14 +371,15 @@ async def help_slash(request: web.Request) -> web.StreamResponse:
 async def topic_page(request: web.Request) -> web.StreamResponse:
     """A topic's articles, each with its answer, and the topic's questions as FAQPage data."""
     kb = _kb(request)
+    language = _language(request)
     topic = kb.topics.get(request.match_info["topic"])
-    articles = kb.articles_of(topic.code) if topic else []
-    if topic is None or not articles:
+    articles = _articles_of(kb, topic.code, language) if topic else ()
+    if topic is None or not articles or language not in _offered(request):
         return _not_found(request)
-    articles.sort(key=lambda a: a.title.lower())
     faq = {
         "@context": "https://schema.org",
         "@type": "FAQPage",
+        "inLanguage": language,
         "mainEntity": [
             {
                 "@type": "Question",
@@ -330,11 +392,14 @@ async def topic_page(request: web.Request) -> web.StreamResponse:
     return render(
         request,
         "topic.html",
-        title=topic.name,
-        canonical=f"/help/{topic.code}",
+        title=kb.topic_name(topic.code, language),
+        canonical=f"{PREFIXES[language]}/{topic.code}",
+        alternates={code: f"{PREFIXES[code]}/{topic.code}" for code in _offered(request)},
         topic=topic,
+        topic_name=kb.topic_name(topic.code, language),
         articles=[
-            {"path": article_path(a), "title": a.title, "summary": _summary(a)} for a in articles
+            {"path": article_path(a, language), "title": a.title, "summary": _summary(a)}
+            for a in articles
         ],
         structured_data=_json_ld(faq),
     )
@@ -346,17 +411,30 @@ async def article_page(request: web.Request) -> web.StreamResponse:
     return await _article(request)
 
 
+def _article_of(request: web.Request) -> tuple[Topic, Article] | None:
+    """The topic and article the address names, in the page's language; None if none."""
+    kb = _kb(request)
+    language = _language(request)
+    topic = kb.topics.get(request.match_info["topic"])
+    if topic is None or language not in _offered(request):
+        return None
+    article = _find_article(kb, topic.code, request.match_info["slug"], language)
+    return None if article is None else (topic, article)
+
+
 async def _article(
     request: web.Request, *, status: int = 200, voted: str = "", error: str = ""
 ) -> web.StreamResponse:
-    kb = _kb(request)
-    topic = kb.topics.get(request.match_info["topic"])
-    article = _find_article(kb, topic.code, request.match_info["slug"]) if topic else None
-    if topic is None or article is None:
+    found = _article_of(request)
+    if found is None:
         return _not_found(request)
+    topic, article = found
+    kb = _kb(request)
+    language = _language(request)
+    topic_name = kb.topic_name(topic.code, language)
     related = [
-        {"path": article_path(a), "title": a.title}
-        for a in sorted(kb.articles_of(topic.code), key=lambda a: a.title.lower())
+        {"path": article_path(a, language), "title": a.title}
+        for a in _articles_of(kb, topic.code, language)
         if a.id != article.id
     ][:RELATED]
     token, cookie = await _new_form(request)
@@ -365,21 +443,24 @@ async def _article(
         "article.html",
         status,
         title=article.title,
-        canonical=article_path(article),
+        canonical=article_path(article, language),
+        alternates={code: article_path(article, code) for code in _offered(request)},
         topic=topic,
+        topic_name=topic_name,
         article=article,
         body=render_markdown(article.answer),
         related=related,
         csrf_token=token,
         voted=voted,
         error=error,
-        ask=f"{article.title}: I still have a question.",
+        ask=_t(request, "{title}: I still have a question.", title=article.title),
         structured_data=_json_ld(
             {
                 "@context": "https://schema.org",
                 "@type": "Article",
                 "headline": article.title,
-                "articleSection": topic.name,
+                "inLanguage": language,
+                "articleSection": topic_name,
                 "publisher": {"@type": "GovernmentOrganization", "name": kb.center.city},
             }
         ),
@@ -391,27 +472,28 @@ async def _article(
 @_counted("help_form")
 async def helpful_vote(request: web.Request) -> web.StreamResponse:
     """Count a reader's yes or no on an article; thank them on the article's page."""
-    kb = _kb(request)
-    topic = kb.topics.get(request.match_info["topic"])
-    article = _find_article(kb, topic.code, request.match_info["slug"]) if topic else None
-    if topic is None or article is None:
+    found = _article_of(request)
+    if found is None:
         return _not_found(request)
+    _, article = found
     form = await _form(request)
     if form is None:
-        return await _article(request, status=400, error="That answer was too long to read.")
+        return await _article(
+            request, status=400, error=_t(request, "That answer was too long to read.")
+        )
     if not await _form_token_valid(request, form.get("csrf_token", "")):
         return await _article(
             request,
             status=403,
-            error="This page was open too long to send that. Please answer again.",
+            error=_t(request, "This page was open too long to send that. Please answer again."),
         )
     answer = form.get("helpful", "")
     if answer not in ("yes", "no"):
-        return await _article(request, status=400, error="Please choose Yes or No.")
+        return await _article(request, status=400, error=_t(request, "Please choose Yes or No."))
     await request.app[DATABASE].run(
         article_votes.record_vote,
         article_id=article.id,
-        language="en",
+        language=_language(request),
         helpful=answer == "yes",
         now=request.app[CLOCK](),
     )
@@ -555,10 +637,12 @@ async def sitemap(request: web.Request) -> web.StreamResponse:
     """Every help center page, for search engines."""
     base = _base_url(request)
     kb = _kb(request)
-    paths = ["/help", "/requests/lookup"]
-    for section in sections(kb):
-        paths.append(section.path)
-        paths.extend(article_path(a) for a in section.articles)
+    paths = ["/requests/lookup"]
+    for language in _offered(request):
+        paths.append(PREFIXES[language])
+        for section in sections(kb, language):
+            paths.append(section.path)
+            paths.extend(article_path(a, language) for a in section.articles)
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
@@ -575,6 +659,7 @@ async def robots(request: web.Request) -> web.StreamResponse:
     body = (
         "User-agent: *\n"
         "Allow: /help\n"
+        "Allow: /es/ayuda\n"
         "Disallow: /agent\n"
         "Disallow: /open311\n"
         f"Sitemap: {_base_url(request)}/sitemap.xml\n"

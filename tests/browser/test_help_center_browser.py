@@ -5,6 +5,7 @@ screen axe clean. Set CHATSVC_SHOTS to a folder to keep screenshots (help-*.png)
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Awaitable, Callable
 
 from playwright.async_api import BrowserContext, Page, expect
@@ -136,3 +137,21 @@ async def test_a_resident_looks_up_a_request_without_javascript(
     await expect(page.locator(".status-card")).to_contain_text(f"Request {view.number}")
     await assert_axe_clean(page)
     await screenshots(page, "lookup")
+
+
+async def test_the_spanish_article_switches_language_and_opens_the_chat_in_spanish(
+    new_context: Callable[..., Awaitable[BrowserContext]], live_server: LiveServer
+) -> None:
+    page = await (await new_context(viewport=SIZES[0])).new_page()
+    await page.goto(live_server.url + "/help/bulky-item-pickup/schedule")
+    await page.get_by_role("link", name="Español").click()
+    await expect(page).to_have_url(live_server.url + "/es/ayuda/bulky-item-pickup/schedule")
+    await expect(page.get_by_role("button", name="Sí")).to_be_visible()
+    await assert_axe_clean(page)
+    await screenshots(page, "es-article")
+    await page.locator("[data-chatsvc-ask]").click()
+    # Nobody is on duty: the message form comes first, with the question in it.
+    asked = re.compile(r": todavía tengo una pregunta\.$")
+    await expect(page.locator("chatsvc-widget #csc-lm-message")).to_have_value(asked)
+    await page.get_by_role("link", name="English").click()
+    await expect(page).to_have_url(live_server.url + "/help/bulky-item-pickup/schedule")

@@ -245,7 +245,10 @@ async def test_the_sitemap_lists_every_article_and_robots_points_at_it(
         kb = live_server.app[ASSISTANT].index.kb
         locs = re.findall(r"<loc>([^<]+)</loc>", body)
         assert f"{live_server.url}{ARTICLE}" in locs
-        assert len([u for u in locs if u.count("/") == 5]) == len(kb.articles)
+        english = [u for u in locs if re.fullmatch(r".*/help/[^/]+/[^/]+", u)]
+        spanish = [u for u in locs if re.fullmatch(r".*/es/ayuda/[^/]+/[^/]+", u)]
+        assert len(english) == len(spanish) == len(kb.articles)
+        assert f"{live_server.url}/es/ayuda/bulky-item-pickup/schedule" in locs
         status, robots = await get(http, live_server.url + "/robots.txt")
     assert status == 200 and f"Sitemap: {live_server.url}/sitemap.xml" in robots
     assert "Disallow: /agent" in robots
@@ -378,3 +381,60 @@ async def test_lookup_bad_input_gets_errors_next_to_the_fields_and_stores_nothin
         )
         assert status == 403 and "open too long" in page
     assert await stored_rows(live_server, StatusLookupMiss) == []
+
+
+# --- Spanish -----------------------------------------------------------------------------------
+
+
+async def test_the_spanish_pages_serve_the_spanish_articles_with_alternates(
+    live_server: LiveServer,
+) -> None:
+    async with session() as http:
+        status, page = await get(http, live_server.url + "/es/ayuda/bulky-item-pickup/schedule")
+        assert status == 200
+        assert '<html lang="es">' in page
+        assert "¿Le fue útil?" in page and "Artículos relacionados" in page
+        spanish = live_server.app[ASSISTANT].index.kb.localized_article(
+            "bulky-item-pickup-schedule", "es"
+        )
+        assert spanish is not None and f">{spanish.title}</h1>" in page
+        base = live_server.url
+        assert f'hreflang="en" href="{base}{ARTICLE}"' in page
+        assert f'hreflang="es" href="{base}/es/ayuda/bulky-item-pickup/schedule"' in page
+        assert f'hreflang="x-default" href="{base}{ARTICLE}"' in page
+        # The English page offers the Spanish one in the language switch.
+        _, english = await get(http, live_server.url + ARTICLE)
+        assert 'href="/es/ayuda/bulky-item-pickup/schedule" hreflang="es" lang="es"' in english
+        # A vote on the Spanish page counts for the article, in Spanish.
+        status, page = await post(
+            http,
+            base + "/es/ayuda/bulky-item-pickup/schedule/helpful",
+            {"csrf_token": csrf_of(page), "helpful": "no"},
+        )
+        assert status == 200 and "Gracias por su respuesta" in page
+        # Spanish search, with a typo, finds the Spanish article.
+        status, page = await get(http, base + "/es/ayuda?q=recojer+un+sofa+viejo")
+        assert status == 200
+        first = re.search(r'<ol class="article-list results">\s*<li><h2><a href="([^"]+)"', page)
+        assert first and first.group(1).startswith("/es/ayuda/bulky-item-pickup/")
+        status, page = await get(http, base + "/es/ayuda/nada/nada")
+        assert status == 404 and "Página no encontrada" in page
+    votes = await stored_rows(live_server, ArticleVote)
+    assert [(v.article_id, v.language, v.helpful) for v in votes] == [
+        ("bulky-item-pickup-schedule", "es", False)
+    ]
+
+
+def test_every_line_of_the_help_center_has_a_spanish_translation() -> None:
+    from chatsvc.i18n import catalogue
+
+    root = Path(__file__).resolve().parents[2] / "chatsvc"
+    said: set[str] = set()
+    for template in (root / "templates" / "help").glob("*.html"):
+        said |= {m[1] for m in re.findall(r"""_\(\s*(["'])(.*?)\1""", template.read_text())}
+    code = (root / "transport" / "help_center.py").read_text()
+    said |= set(re.findall(r'_t\(\s*request,\s*"([^"]+)"', code))
+    said |= set(re.findall(r'"(\{n\} seconds?)"', code))
+    spanish = catalogue("es", "help")
+    assert len(said) > 40
+    assert not said - set(spanish), sorted(said - set(spanish))
