@@ -54,8 +54,13 @@ def plain_text(text: str) -> str:
     """The article's text without its Markdown (for descriptions and structured data)."""
     text = re.sub(r"\[([^\[\]\n]+)\]\([^\s()]+\)", r"\1", text)
     text = text.replace("**", "")
-    text = re.sub(r"^\s*(?:\d{1,3}[.)]|[-*])\s+", "", text, flags=re.MULTILINE)
-    return re.sub(r"\s+", " ", text).strip()
+    lines = []
+    for line in text.splitlines():
+        item = re.sub(r"^\s*(?:\d{1,3}[.)]|[-*])\s+", "", line)
+        if item != line and not re.search(r"[.!?:;,]$", item.rstrip()):
+            item = item.rstrip() + "."  # a list's items read as sentences, not one run-on line
+        lines.append(item)
+    return re.sub(r"\s+", " ", "\n".join(lines)).strip()
 
 
 def inline(text: str) -> str:
