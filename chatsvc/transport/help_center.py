@@ -79,7 +79,7 @@ class HelpLimits:
             "help_form": settings.rate_help_form,
         }
         self.clock = clock
-        self.form_key: bytes | None = None
+        self.form_key: bytes | None = None  # signs the forms' tokens, once read (_form_key)
         self._buckets: dict[tuple[str, str], Bucket] = {}
         self._swept = clock()
 
