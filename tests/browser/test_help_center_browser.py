@@ -66,6 +66,13 @@ async def test_a_resident_searches_reads_answers_and_chats_from_an_article(
     await assert_axe_clean(page)
     await screenshots(page, "article")
 
+    # Printed: the article, without the search, the forms and the chat.
+    await page.emulate_media(media="print")
+    await expect(page.locator(".helpful")).to_be_hidden()
+    await expect(page.locator(".still")).to_be_hidden()
+    await expect(page.locator(".article-body")).to_be_visible()
+    await page.emulate_media(media="screen")
+
     await page.get_by_role("button", name="Yes").click()
     await expect(page.locator(".helpful [role=status]")).to_contain_text("glad this helped")
     votes = await stored_rows(live_server, ArticleVote)

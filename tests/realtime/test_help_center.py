@@ -228,6 +228,24 @@ async def test_pages_past_an_address_limit_get_the_rate_limited_page(
     assert 'data-code="rate_limited"' in page and "Please wait a moment" in page
 
 
+async def test_no_page_is_over_100_kb_with_its_styles(live_server: LiveServer) -> None:
+    async with session() as http:
+        _, css = await get(http, live_server.url + "/help/help.css")
+        assert ":root { --accent: #00558c; }" in css and "@media print" in css
+        for path in (
+            "/help",
+            "/es/ayuda",
+            "/help/water-and-power-outage",
+            "/help/bulky-item-pickup",
+            ARTICLE,
+            "/help?q=water",
+            "/requests/lookup",
+        ):
+            status, page = await get(http, live_server.url + path)
+            assert status in (200, 404), path
+            assert len(page.encode()) + len(css.encode()) < 100_000, path
+
+
 def test_every_article_slug_is_unique_in_its_topic() -> None:
     from chatsvc.catalogue.knowledge import load_knowledge_base
     from chatsvc.transport.help_center import article_path
