@@ -18,6 +18,7 @@ from chatsvc.db.models import ArticleVote, StatusLookupMiss
 from chatsvc.reports.assistant import assistant_report
 from chatsvc.reports.period import Period
 from chatsvc.settings import Rate, Settings
+from chatsvc.transport.reports import assistant_rows
 from chatsvc.transport.state import ASSISTANT, DATABASE, REQUEST_POLICY
 from tests.conftest import LiveServer, stored_rows
 from tests.realtime.test_request_chat import CITY, MONDAY_TEN
@@ -184,6 +185,9 @@ async def test_was_this_helpful_counts_one_answer_and_reports_it(
             }
         ],
     }
+    rows = assistant_rows(report)
+    assert ("helpful", "Schedule a bulky item pickup", "yes", 1) in rows
+    assert ("helpful", "Schedule a bulky item pickup", "no", 0) in rows
 
 
 async def test_helpful_votes_without_a_good_token_or_answer_store_nothing(
