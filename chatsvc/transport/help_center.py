@@ -10,6 +10,7 @@ past it, a 429 page says how long to wait.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -29,6 +30,7 @@ from chatsvc.actions.address_caps import in_about
 from chatsvc.actions.service_requests.numbering import parse_number
 from chatsvc.actions.service_requests.queries import lookup_status
 from chatsvc.bot.search import search_articles
+from chatsvc.catalogue.center import Center
 from chatsvc.catalogue.knowledge import Article, KnowledgeBase, Topic
 from chatsvc.errors import RateLimited
 from chatsvc.i18n import translate_in
@@ -80,6 +82,8 @@ class HelpLimits:
         }
         self.clock = clock
         self.form_key: bytes | None = None  # signs the forms' tokens, once read (_form_key)
+        # The 429 pages by (language, wait, center), rendered once each (_limited).
+        self.refusal_pages: dict[tuple[str, int, Center], bytes] = {}
         self._buckets: dict[tuple[str, str], Bucket] = {}
         self._swept = clock()
 
@@ -220,13 +224,18 @@ def render(
 ) -> web.Response:
     """The page in its language; `alternates` (language -> path) are the same page in every
     language, linked as hreflang alternates and offered in the language switch."""
+    html = _html(request, template, alternates or {}, values)
+    response = web.Response(text=html, content_type="text/html", status=status)
+    response.headers.update(PAGE_HEADERS)
+    return response
+
+
+def _html(
+    request: web.Request, template: str, alternates: dict[str, str], values: dict[str, object]
+) -> str:
     kb = _kb(request)
     language = _language(request)
-
-    def _(msgid: str, **filled: object) -> str:
-        return translate_in("help", language, msgid, **filled)
-
-    html = (
+    return (
         request.app[JINJA]
         .get_template(f"help/{template}")
         .render(
@@ -238,16 +247,11 @@ def render(
             path=request.path,
             lang=language,
             prefix=PREFIXES[language],
-            _=_,
-            alternates=[
-                (code, LANGUAGE_NAMES[code], path) for code, path in (alternates or {}).items()
-            ],
+            _=functools.partial(translate_in, "help", language),
+            alternates=[(code, LANGUAGE_NAMES[code], path) for code, path in alternates.items()],
             **values,
         )
     )
-    response = web.Response(text=html, content_type="text/html", status=status)
-    response.headers.update(PAGE_HEADERS)
-    return response
 
 
 def _t(request: web.Request, msgid: str, **values: object) -> str:
@@ -262,16 +266,25 @@ def _not_found(request: web.Request) -> web.Response:
 
 
 def _limited(request: web.Request, exc: RateLimited) -> web.Response:
+    """429 with Retry-After: a small page, rendered once per wait and language and reused (a
+    flood asks for it thousands of times a second)."""
     wait = max(1, int(exc.retry_after or 1))
-    response = render(
-        request,
-        "rate_limited.html",
-        429,
-        title=_t(request, "Please wait a moment"),
-        canonical=None,
-        wait=_t(request, "{n} seconds" if wait != 1 else "{n} second", n=wait),
-        code="rate_limited",
-    )
+    center = _kb(request).center
+    key = (_language(request), wait, center)
+    cache = request.app[HELP_LIMITS].refusal_pages
+    page = cache.get(key)
+    if page is None:
+        if len(cache) > 256:
+            cache.clear()
+        values: dict[str, object] = {
+            "title": _t(request, "Please wait a moment"),
+            "canonical": None,
+            "wait": _t(request, "{n} seconds" if wait != 1 else "{n} second", n=wait),
+            "code": "rate_limited",
+        }
+        page = cache[key] = _html(request, "rate_limited.html", {}, values).encode()
+    response = web.Response(body=page, content_type="text/html", charset="utf-8", status=429)
+    response.headers.update(PAGE_HEADERS)
     response.headers["Retry-After"] = str(wait)
     return response
 

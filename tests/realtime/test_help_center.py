@@ -230,6 +230,9 @@ async def test_pages_past_an_address_limit_get_the_rate_limited_page(
             assert int(response.headers["Retry-After"]) >= 1
             page = await response.text()
     assert 'data-code="rate_limited"' in page and "Please wait a moment" in page
+    async with session() as http:
+        status, again = await get(http, server.url + "/es/ayuda")  # the same address
+    assert status == 429 and "Espere un momento" in again
 
 
 async def test_no_page_is_over_100_kb_with_its_styles(live_server: LiveServer) -> None:
