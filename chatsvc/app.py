@@ -23,6 +23,7 @@ from chatsvc.settings import Settings
 from chatsvc.transport.agent import AgentNamespace
 from chatsvc.transport.dispatch import DISPATCHER, Dispatcher
 from chatsvc.transport.events import Events
+from chatsvc.transport.help_center import add_help_routes
 from chatsvc.transport.http import add_routes, body_deadline_middleware, error_middleware
 from chatsvc.transport.mail_links import add_mail_link_routes
 from chatsvc.transport.monthly_report import add_monthly_report_routes
@@ -126,6 +127,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
         app[MAIL_IN] = MailIn(database, settings, clock, calendar, request_policy)
     add_routes(app)
     add_staff_routes(app)
+    add_help_routes(app)
     add_report_routes(app)
     add_monthly_report_routes(app)
     add_open311_routes(app)

@@ -22,13 +22,15 @@ SOURCE_LANGUAGE = "en"
 
 
 @functools.cache
-def catalogue(language: str) -> dict[str, str]:
-    """msgid -> translation for `language` (empty for English or a language with no catalogue)."""
-    path = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+def catalogue(language: str, domain: str = DOMAIN) -> dict[str, str]:
+    """msgid -> translation for `language` (empty for English or a language with no catalogue);
+    `domain` names the catalogue: "chatsvc" (the assistant's lines) or "help" (the help
+    center's pages)."""
+    path = LOCALE_DIR / language / "LC_MESSAGES" / f"{domain}.po"
     if language == SOURCE_LANGUAGE or not path.is_file():
         return {}
     with path.open("rb") as handle:
-        read = read_po(handle, locale=language, domain=DOMAIN)
+        read = read_po(handle, locale=language, domain=domain)
     return {
         str(message.id): str(message.string)
         for message in read
@@ -44,8 +46,13 @@ def languages() -> tuple[str, ...]:
 
 def translate(language: str, msgid: str, **values: object) -> str:
     """`msgid` in `language` (English if it has no translation), placeholders filled."""
-    text = catalogue(language).get(msgid, msgid)
+    return translate_in(DOMAIN, language, msgid, **values)
+
+
+def translate_in(domain: str, language: str, msgid: str, **values: object) -> str:
+    """`msgid` of the `domain` catalogue in `language`, as `translate`."""
+    text = catalogue(language, domain).get(msgid, msgid)
     return text.format(**values) if values else text
 
 
-__all__ = ["catalogue", "languages", "translate"]
+__all__ = ["catalogue", "languages", "translate", "translate_in"]

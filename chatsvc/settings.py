@@ -37,6 +37,12 @@ SOCKET_RATES = {
     "resident": Rate(20, 60),  # the resident's other events (end, hours, visibility)
     "agent": Rate(200, 1200),  # every /agent event: staff are signed in, panes are chatty
 }
+# The help center's public pages, per client address (a burst, then so many a minute):
+# "help_page" every page and search, "help_form" every form sent (a vote, a status lookup).
+HTTP_RATES = {
+    "help_page": Rate(60, 120),
+    "help_form": Rate(10, 10),
+}
 
 
 @dataclass(frozen=True)
@@ -158,6 +164,8 @@ class Settings:
     rate_resume_link: Rate = SOCKET_RATES["resume_link"]
     rate_resident: Rate = SOCKET_RATES["resident"]
     rate_agent: Rate = SOCKET_RATES["agent"]
+    rate_help_page: Rate = HTTP_RATES["help_page"]
+    rate_help_form: Rate = HTTP_RATES["help_form"]
     rate_address_factor: int = 5
     connections_per_address: int = 200
 
@@ -312,6 +320,8 @@ class Settings:
             rate_resume_link=_rate(env, "resume_link"),
             rate_resident=_rate(env, "resident"),
             rate_agent=_rate(env, "agent"),
+            rate_help_page=_rate(env, "help_page"),
+            rate_help_form=_rate(env, "help_form"),
             uploads_at_once=_int(env, "CHATSVC_UPLOADS_AT_ONCE", 8, minimum=1),
             uploads_at_once_per_address=_int(
                 env, "CHATSVC_UPLOADS_AT_ONCE_PER_ADDRESS", 2, minimum=1
@@ -354,7 +364,7 @@ def _rate(env: Mapping[str, str], kind: str) -> Rate:
     name = f"CHATSVC_RATE_{kind.upper()}"
     raw = (env.get(name) or "").strip()
     if not raw:
-        return SOCKET_RATES[kind]
+        return SOCKET_RATES.get(kind) or HTTP_RATES[kind]
     try:
         burst, per_minute = (part.strip() for part in raw.split(","))
         rate = Rate(int(burst), float(per_minute))

@@ -25,6 +25,10 @@ TEXT_KEYS = (
     "assistant_name",
 )
 LIST_KEYS = ("address", "signature")
+# The city's look on the help center's pages and the demo page (optional).
+LOOK_KEYS = ("accent", "logo")
+DEFAULT_ACCENT = "#00558c"
+HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 PHONE_TEL = re.compile(r"^\+[1-9][0-9]{6,14}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -45,6 +49,8 @@ class Center:
     assistant_name: str  # signs the assistant's messages and the requests it files
     address: tuple[str, ...]
     signature: tuple[str, ...]  # the lines under a mail
+    accent: str = DEFAULT_ACCENT  # the city's colour (#rrggbb): page headers, buttons, the widget
+    logo: str = ""  # the city's logo (an https:// or /path URL); none: the city's initial
 
     @property
     def full_name(self) -> str:
@@ -91,7 +97,7 @@ def parse_center(
 ) -> tuple[Center | None, list[tuple[int | None, str]]]:
     """Check center.toml's table; return the center, or None and (line, problem) pairs."""
     problems: list[tuple[int | None, str]] = []
-    known = set(TEXT_KEYS) | set(LIST_KEYS)
+    known = set(TEXT_KEYS) | set(LIST_KEYS) | set(LOOK_KEYS)
     for key in data:
         if key not in known:
             known_keys = ", ".join(sorted(known))
@@ -122,6 +128,22 @@ def parse_center(
         problems.append((line_of("email"), "email must be an address"))
     if "website" in texts and not texts["website"].startswith(("https://", "http://")):
         problems.append((line_of("website"), "website must start with https://"))
+    look: dict[str, str] = {}
+    accent = data.get("accent", DEFAULT_ACCENT)
+    if not isinstance(accent, str) or not HEX_COLOUR.match(accent):
+        problems.append((line_of("accent"), 'accent must be a colour like "#00558c"'))
+    else:
+        look["accent"] = accent.lower()
+    logo = data.get("logo", "")
+    bad_logo = not isinstance(logo, str) or (
+        bool(logo)
+        and (not logo.startswith(("https://", "http://", "/")) or any(c in logo for c in "\"' <>"))
+    )
+    if bad_logo:
+        problems.append((line_of("logo"), "logo must be an https:// address or a /path"))
+    else:
+        look["logo"] = logo
     if problems:
         return None, problems
-    return Center(**texts, address=lists["address"], signature=lists["signature"]), []
+    center = Center(**texts, address=lists["address"], signature=lists["signature"], **look)
+    return center, []

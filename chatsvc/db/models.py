@@ -420,6 +420,19 @@ class StatusLookupMiss(Base):
     sender_key: Mapped[str | None] = mapped_column(String(64))  # the chat's (Conversation)
 
 
+class ArticleVote(Base):
+    """A reader's "Was this helpful?" answer on a help center article (no reader is stored)."""
+
+    __tablename__ = "article_votes"
+    __table_args__ = (Index("ix_article_votes_at", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[str] = mapped_column(String(100))
+    language: Mapped[str] = mapped_column(String(8))
+    helpful: Mapped[bool]
+    at: Mapped[datetime]
+
+
 class ServiceRequest(Base):
     """A work order for a department, filed from a chat, by an agent or through Open311."""
 

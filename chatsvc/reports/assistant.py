@@ -28,6 +28,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from chatsvc.actions.article_votes import votes_between
 from chatsvc.actions.conversations import iso_utc
 from chatsvc.bot.text import normalize, terms
 from chatsvc.db.models import Conversation, Message
@@ -130,6 +131,9 @@ class AssistantReport:
     # by `grouped` (off the event loop), newest group first.
     questions: tuple[Question, ...] = ()
     groups: tuple[QuestionGroup, ...] = ()
+    # The help center's "Was this helpful?" answers in the period: (id, title, yes, no) per
+    # article, the most answered first.
+    helpful: tuple[tuple[str, str, int, int], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -148,6 +152,14 @@ class AssistantReport:
             "unanswered": {**self.unanswered, "total": sum(self.unanswered.values())},
             "groups": [g.as_dict() for g in self.groups],
             "questions_grouped": len(self.questions),
+            "helpful": {
+                "yes": sum(row[2] for row in self.helpful),
+                "no": sum(row[3] for row in self.helpful),
+                "articles": [
+                    {"id": article_id, "title": title, "yes": yes, "no": no}
+                    for article_id, title, yes, no in self.helpful
+                ],
+            },
         }
 
 
@@ -229,6 +241,11 @@ async def assistant_report(
     )
     handovers = {reason or "unknown": int(n) for reason, n in reasons}
     questions = await _unanswered(session, period, article_titles)
+    votes = await votes_between(session, starts_at=period.starts_at, ends_at=period.ends_at)
+    helpful = sorted(
+        ((a, article_titles.get(a, a), yes, no) for a, (yes, no) in votes.items()),
+        key=lambda row: (-(row[2] + row[3]), row[1].lower()),
+    )
     return AssistantReport(
         period,
         answers,
@@ -241,6 +258,7 @@ async def assistant_report(
         handovers,
         unanswered,
         questions=tuple(questions),
+        helpful=tuple(helpful),
     )
 
 

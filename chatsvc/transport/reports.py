@@ -210,6 +210,11 @@ def assistant_rows(report: AssistantReport) -> list[Row]:
         for measure in ("asked", "confident", "unsure")
     ]
     rows += [("by_article", a["title"], "answers", a["answers"]) for a in figures["articles"]]
+    rows += [
+        ("helpful", a["title"], answer, a[answer])
+        for a in figures["helpful"]["articles"]
+        for answer in ("yes", "no")
+    ]
     for number, group in enumerate(report.groups, 1):
         for q in group.questions:
             rows.append(

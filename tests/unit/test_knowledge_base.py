@@ -170,12 +170,27 @@ def test_center_problems_are_named_with_their_lines(kb_copy: Path) -> None:
     path.write_text("\n".join([*lines, 'mascot = "a heron"']) + "\n")
     problems = problems_of(kb_copy)
     assert problems == [
-        f"knowledge_base/center.toml:{len(lines) + 1}: unknown key 'mascot' (known: address, "
-        "app_name, assistant_name, chat_name, city, email, name, phone, phone_tel, region, "
-        "signature, website)",
+        f"knowledge_base/center.toml:{len(lines) + 1}: unknown key 'mascot' (known: accent, "
+        "address, app_name, assistant_name, chat_name, city, email, logo, name, phone, "
+        "phone_tel, region, signature, website)",
         "knowledge_base/center.toml:1: chat_name must be a non-empty string",
         f"knowledge_base/center.toml:{phone_tel + 1}: phone_tel must be E.164: +, country code, "
         "number",
+    ]
+
+
+def test_the_city_look_is_checked(kb_copy: Path) -> None:
+    path = kb_copy / "center.toml"
+    text = path.read_text()
+    text = text.replace('accent = "#00558c"', 'accent = "blue"')
+    text = text.replace('logo = ""', 'logo = "javascript:alert(1)"')
+    path.write_text(text)
+    lines = text.splitlines()
+    accent = next(i for i, line in enumerate(lines) if line.startswith("accent")) + 1
+    logo = next(i for i, line in enumerate(lines) if line.startswith("logo")) + 1
+    assert problems_of(kb_copy) == [
+        f'knowledge_base/center.toml:{accent}: accent must be a colour like "#00558c"',
+        f"knowledge_base/center.toml:{logo}: logo must be an https:// address or a /path",
     ]
 
 

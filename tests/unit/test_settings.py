@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from chatsvc.settings import DEFAULT_DATABASE_URL, SOCKET_RATES, Rate, Settings, SettingsError
+from chatsvc.settings import (
+    DEFAULT_DATABASE_URL,
+    HTTP_RATES,
+    SOCKET_RATES,
+    Rate,
+    Settings,
+    SettingsError,
+)
 
 
 def test_defaults_are_the_embedded_service() -> None:
@@ -71,6 +78,8 @@ def test_values_are_read_and_normalised() -> None:
         ("CHATSVC_UNREAD_MAIL_MINUTES", "0", "at least 1"),
         ("CHATSVC_RESUME_LINK_DAYS", "0", "at least 1"),
         ("CHATSVC_RATE_RESUME_LINK", "5", "burst,per_minute"),
+        ("CHATSVC_RATE_HELP_PAGE", "ten,5", "burst,per_minute"),
+        ("CHATSVC_RATE_HELP_FORM", "1,0", "above 0"),
         ("CHATSVC_SITE_URL", "www.example.gov", "http"),
         ("CHATSVC_SITE_URL", "https://www.example.gov/#top", "fragment"),
         ("CHATSVC_MAIL_IN_PORT", "smtp", "whole number"),
@@ -92,6 +101,13 @@ def test_socket_rates_are_read() -> None:
     assert settings.socket_rates()["message"] == Rate(40, 120.0)
     assert settings.rate_start == SOCKET_RATES["start"]
     assert settings.rate_address_factor == 3
+
+
+def test_help_center_rates_are_read() -> None:
+    settings = Settings.from_env({"CHATSVC_RATE_HELP_PAGE": "30,60"})
+    assert settings.rate_help_page == Rate(30, 60.0)
+    assert settings.rate_help_form == HTTP_RATES["help_form"]
+    assert "help_page" not in settings.socket_rates()
 
 
 def test_daily_caps_per_address_are_read() -> None:

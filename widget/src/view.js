@@ -485,6 +485,31 @@ export class ChatView {
     this.askHours();
   }
 
+  /**
+   * Open the panel with `question` ready to send: a city page's button with
+   * `data-chatsvc-ask="..."` (the help center's "Chat with us" under an article). It goes in
+   * the pre-chat form's question (and the message form's, which comes first when nobody can
+   * chat), or in the composer of a chat under way; nothing the resident
+   * already typed is replaced, and nothing is sent until they send it.
+   * @param {string} question
+   */
+  ask(question) {
+    const text = String(question || "").trim().slice(0, 500);
+    if (text && this.client.hasConversation && !this.client.ended) {
+      if (!this.textarea.value.trim()) {
+        this.textarea.value = text;
+        this.client.saveDraft(text);
+        this.renderCounter();
+      }
+    } else if (text) {
+      if (!this.inputs.question.value.trim()) this.inputs.question.value = text;
+      // Nobody can chat: the widget offers the message form first, with the question in it.
+      this.leaveForm.fill({ message: text }, { overwrite: false });
+    }
+    if (this.isOpen) this.focusInitial();
+    else this.open();
+  }
+
   close() {
     if (!this.isOpen) return;
     this.isOpen = false;

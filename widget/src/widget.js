@@ -3,6 +3,8 @@
 //   <script src="https://chat.example.org/widget.js" data-title="Chat with us"
 //           data-title-es="Chatee con nosotros" data-accent="#00558c"
 //           data-server="https://chat.example.org" defer></script>
+// A button anywhere on the page opens the chat with a question ready to send:
+//   <button type="button" data-chatsvc-ask="How do I schedule a bulky item pickup?">Chat with us</button>
 // Everything renders in an open shadow root so the city's CSS and ours never meet.
 
 import { ChatClient } from "./client.js";
@@ -103,6 +105,14 @@ function mount() {
   window.addEventListener("hashchange", () => {
     const pasted = takeResumeCode();
     if (pasted) view.openFromLink(pasted);
+  });
+  // A city page's "Chat with us" button, <button data-chatsvc-ask="My question">: opens the
+  // chat with that question ready to send (View.ask).
+  document.addEventListener("click", (event) => {
+    const target = event.target instanceof Element ? event.target.closest("[data-chatsvc-ask]") : null;
+    if (!target) return;
+    event.preventDefault();
+    view.ask(target.getAttribute("data-chatsvc-ask") || "");
   });
   const code = takeResumeCode();
   if (code) {
