@@ -1,8 +1,9 @@
 """The service's fixed lines in the residents' languages, from gettext catalogues.
 
 The code writes its lines in English (the msgids); a translator edits
-`chatsvc/locale/<lang>/LC_MESSAGES/chatsvc.po`, read with Babel once per process (no compile
-step). A line missing from a catalogue, untranslated or marked fuzzy, is said in English.
+`chatsvc/locale/<lang>/LC_MESSAGES/chatsvc.po` (the mails: `mail.po`), read with Babel once
+per process (no compile step). A line missing from a catalogue, untranslated or marked fuzzy,
+is said in English.
 Placeholders are `{name}`, filled after translation: `translate("es", "Call {phone}.", phone=...)`.
 """
 
@@ -22,13 +23,15 @@ SOURCE_LANGUAGE = "en"
 
 
 @functools.cache
-def catalogue(language: str) -> dict[str, str]:
-    """msgid -> translation for `language` (empty for English or a language with no catalogue)."""
-    path = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+def catalogue(language: str, domain: str = DOMAIN) -> dict[str, str]:
+    """msgid -> translation for `language` (empty for English or a language with no catalogue).
+
+    `domain` names the catalogue file: "chatsvc" (the chat's lines) or "mail" (the mails)."""
+    path = LOCALE_DIR / language / "LC_MESSAGES" / f"{domain}.po"
     if language == SOURCE_LANGUAGE or not path.is_file():
         return {}
     with path.open("rb") as handle:
-        read = read_po(handle, locale=language, domain=DOMAIN)
+        read = read_po(handle, locale=language, domain=domain)
     return {
         str(message.id): str(message.string)
         for message in read
@@ -44,8 +47,15 @@ def languages() -> tuple[str, ...]:
 
 def translate(language: str, msgid: str, **values: object) -> str:
     """`msgid` in `language` (English if it has no translation), placeholders filled."""
-    text = catalogue(language).get(msgid, msgid)
+    return translate_in(DOMAIN, language, msgid, **values)
+
+
+def translate_in(domain: str, language: str, msgid: str, **values: object) -> str:
+    """`translate` from another catalogue (`domain`: "mail" for the mails).
+
+    Not a `domain=` keyword of `translate`: that would take the name from its placeholders."""
+    text = catalogue(language, domain).get(msgid, msgid)
     return text.format(**values) if values else text
 
 
-__all__ = ["catalogue", "languages", "translate"]
+__all__ = ["catalogue", "languages", "translate", "translate_in"]

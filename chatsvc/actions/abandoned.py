@@ -32,6 +32,7 @@ from chatsvc.actions.after_hours import (
     SPAM_THRESHOLD,
     InboxItem,
     inbox_item,
+    left_message_mail,
     new_reference,
     spam_score,
 )
@@ -41,7 +42,8 @@ from chatsvc.actions.queue import WAITING
 from chatsvc.catalogue.center import Center
 from chatsvc.db.models import AfterHoursMessage, Conversation, Message, ResidentConnection
 from chatsvc.hours import BusinessCalendar, end_sentence
-from chatsvc.outbox.mail import queue_mail, quote_resident_text
+from chatsvc.outbox.mail import queue_mail
+from chatsvc.outbox.mail_words import MailWords
 from chatsvc.outbox.replies import MailThread
 
 # What the inbox item quotes of the chat (the item links to the whole of it).
@@ -128,6 +130,7 @@ async def _abandon(
         spam_score=score,
         spam_reasons=reasons or None,
         sender_key=conversation.sender_key or "",
+        language=conversation.language,
     )
     session.add(message)
     await session.flush()
@@ -147,8 +150,10 @@ async def _abandon(
                 session,
                 kind="queue_abandoned",
                 to=resident.email,
-                subject=f"We will answer your chat by email ({message.reference})",
-                body=_mail(message.reference, text, due_text, center),
+                subject=MailWords(message.language, center)(
+                    "We will answer your chat by email ({reference})", reference=message.reference
+                ),
+                body=_mail(message, MailWords(message.language, center, calendar)),
                 reply_to=None,
                 now=now,
                 per_address_per_day=mail_per_address_per_day,
@@ -203,18 +208,15 @@ def _chat_notice(reference: str, email: str, due_text: str, center: Center) -> s
     return f"{opening} Please call us at {center.phone}, or start a new chat."
 
 
-def _mail(reference: str, text: str, due_text: str, center: Center) -> str:
+def _mail(message: AfterHoursMessage, words: MailWords) -> str:
     # The resident's words are quoted, never written as the City's (see after_hours).
-    quoted = "\n".join(quote_resident_text(text))
-    signature = "\n".join(center.signature)
-    return (
-        "Hello,\n\n"
-        f"You asked to chat with a person at the City's {center.name}, and left the chat "
-        "before one was free. We kept what you wrote as a message "
-        f"{end_sentence(f'and will reply to this email address by {due_text}')}\n\n"
-        f"Your reference number is {reference}. Please mention it if you call us at "
-        f"{center.phone}.\n\n"
-        f"What you wrote:\n\n{quoted}\n\n"
-        "If someone is in danger, call 911.\n\n"
-        f"{signature}\n"
+    promise = end_sentence(
+        words("and will reply to this email address by {due}", due=words.when(message.reply_due))
     )
+    opening = words(
+        "You asked to chat with a person at the City's {center}, and left the chat before one "
+        "was free. We kept what you wrote as a message {promise}",
+        center=words.center_name,
+        promise=promise,
+    )
+    return left_message_mail(words, opening, message.reference, message.body)

@@ -347,6 +347,8 @@ class AfterHoursMessage(Base):
     reply_body: Mapped[str | None] = mapped_column(Text)
     replied_at: Mapped[datetime | None]
     replied_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    # The resident's language (the widget's, or the chat's it was left from): its mails' language.
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
 
 
 class OutboxMail(Base):
@@ -456,6 +458,8 @@ class ServiceRequest(Base):
     updated_at: Mapped[datetime]
     expected_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
+    # The language of the chat it was filed from ("en" otherwise): its mails' language.
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
 
 
 class ServiceRequestUpdate(Base):

@@ -168,6 +168,8 @@ class LeaveMessagePayload(Payload):
     email: Email
     message: ChatText
     client_id: ClientId | None = None
+    # The widget's language: the acknowledgement's and the reply's (else the chat's, else "en").
+    language: Language | None = None
     # The honeypot: a field hidden from people; robots fill in whatever they find.
     website: Annotated[str, StringConstraints(max_length=500)] = ""
 

@@ -1,0 +1,29 @@
+"""the language of left messages and requests: their mails are written in it
+
+Revision ID: 0020
+Revises: 0019
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0020"
+down_revision: str | None = "0019"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    # Every message and request before this one was in English.
+    for table in ("after_hours_messages", "service_requests"):
+        op.add_column(
+            table,
+            sa.Column("language", sa.String(length=8), nullable=False, server_default="en"),
+        )
+
+
+def downgrade() -> None:
+    for table in ("after_hours_messages", "service_requests"):
+        op.drop_column(table, "language")
