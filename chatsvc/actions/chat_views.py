@@ -47,6 +47,7 @@ class ChatSummary:
     ended_at: datetime | None
     disposition: str | None
     resident_presence: ResidentPresence = "left"
+    language: str = "en"  # the resident's: staff answer in it
 
     @classmethod
     def of(
@@ -78,6 +79,7 @@ class ChatSummary:
             ended_at=conversation.ended_at,
             disposition=conversation.disposition,
             resident_presence=resident_presence,
+            language=conversation.language,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -108,6 +110,7 @@ class ChatSummary:
             "ended_at": when(self.ended_at),
             "disposition": self.disposition,
             "resident_presence": self.resident_presence,
+            "language": self.language,
         }
 
 

@@ -281,6 +281,7 @@ class Chat(Wire):
     ended_at: Timestamp | None
     disposition: str | None
     resident_presence: ResidentPresence
+    language: Language  # the resident's ("en", "es"): the pane shows it, canned text follows it
 
 
 class ResidentPresenceEvent(Wire):

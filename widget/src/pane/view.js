@@ -8,7 +8,7 @@ import { el } from "../shared/dom.js";
 import { ConversationView } from "./conversation.js";
 import { field, formDialog, invalid } from "./dialog.js";
 import { InboxView } from "./inbox.js";
-import { STATUS_LABELS, assignedLabel, excerpt, plural, residentPresence, topicGuess, topicName, unassignedAnnouncement, waitingLabel } from "./format.js";
+import { STATUS_LABELS, assignedLabel, chatLanguage, excerpt, plural, residentPresence, topicGuess, topicName, unassignedAnnouncement, waitingLabel } from "./format.js";
 import { parseTime } from "../shared/time.js";
 import { reconcile } from "./lists.js";
 import { Notifier } from "./notify.js";
@@ -250,15 +250,16 @@ export class PaneView {
         const topic = el("span", { class: "sub" });
         const typing = el("span", { class: "sub typing-hint", hidden: true, text: "typing…" });
         const presence = el("span", { class: "presence", hidden: true });
+        const language = el("span", { class: "badge language", hidden: true });
         const button = el(
           "button",
           { type: "button", class: "chat-item", onclick: () => this.openConversation(chat.id, { focus: "composer" }) },
-          el("span", { class: "line" }, name, presence, emergency, fresh, unread),
+          el("span", { class: "line" }, name, presence, language, emergency, fresh, unread),
           topic,
           typing,
         );
         const li = el("li", {}, button);
-        li._parts = { button, name, unread, fresh, emergency, topic, typing, presence, typingTimer: undefined };
+        li._parts = { button, name, unread, fresh, emergency, topic, typing, presence, language, typingTimer: undefined };
         return li;
       },
       (li, chat) => {
@@ -270,6 +271,14 @@ export class PaneView {
           p.presence.className = `presence presence-${presence.code}`;
           p.presence.replaceChildren(el("span", { class: "sr-only", text: "Resident: " }), presence.word);
           if (presence.code !== "online") this.setTyping(chat.id, false);
+        }
+        const language = chatLanguage(chat);
+        p.language.hidden = !language;
+        if (language) {
+          p.language.replaceChildren(
+            el("span", { "aria-hidden": "true", text: language.badge }),
+            el("span", { class: "sr-only", text: `In ${language.name}` }),
+          );
         }
         const n = this.client.unread(chat.id);
         p.unread.replaceChildren(String(n), el("span", { class: "sr-only", text: " unread" }));
