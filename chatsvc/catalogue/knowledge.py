@@ -150,6 +150,8 @@ class LanguagePack:
     street_suffixes: tuple[str, ...] = ()
     nearby: tuple[str, ...] = ()
     reading: Reading = field(default_factory=lambda: Reading())
+    # canned.toml: the starter canned responses in this language, by the English shortcuts.
+    canned: tuple[StarterCanned, ...] = ()
 
     def article(self, article_id: str) -> Article | None:
         return next((a for a in self.articles if a.id == article_id), None)
@@ -268,7 +270,7 @@ def load_knowledge_base(root: Path) -> KnowledgeBase:
             )
     warnings = _Problems(root.parent)
     languages = {
-        folder.name: _load_language(folder, topics, articles, problems, warnings)
+        folder.name: _load_language(folder, topics, articles, canned, problems, warnings)
         for folder in sorted(root.iterdir())
         if folder.is_dir() and LANGUAGE_PATTERN.match(folder.name)
     }
@@ -295,6 +297,7 @@ def _load_language(
     folder: Path,
     topics: dict[str, Topic],
     english: list[Article],
+    english_canned: tuple[StarterCanned, ...],
     problems: _Problems,
     warnings: _Problems,
 ) -> LanguagePack:
@@ -350,9 +353,39 @@ def _load_language(
     intents = _load_intents(intents_path, problems) if intents_path.exists() else {}
     _, suffixes, nearby = _load_places(folder / "places.toml", problems)
     reading = _load_reading(folder / "language.toml", problems)
+    canned = _load_canned_translations(folder / "canned.toml", english_canned, problems, warnings)
     return LanguagePack(
-        folder.name, names, tuple(articles), synonyms, intents, suffixes, nearby, reading
+        folder.name, names, tuple(articles), synonyms, intents, suffixes, nearby, reading, canned
     )
+
+
+def _load_canned_translations(
+    path: Path,
+    english: tuple[StarterCanned, ...],
+    problems: _Problems,
+    warnings: _Problems,
+) -> tuple[StarterCanned, ...]:
+    """A language's canned.toml: the English shortcuts, their title and text translated."""
+    if not path.exists():
+        return ()
+    canned = _load_canned(path, problems)
+    shortcuts = {c.shortcut for c in english}
+    for response in canned:
+        if response.shortcut not in shortcuts:
+            warnings.add(
+                path,
+                _line_of(path, f'"{response.shortcut}"'),
+                f"canned /{response.shortcut} is not in ../canned.toml (left out: use its "
+                "shortcuts)",
+            )
+    canned = tuple(c for c in canned if c.shortcut in shortcuts)
+    translated = {c.shortcut for c in canned}
+    for response in english:
+        if response.shortcut not in translated:
+            warnings.add(
+                path, None, f"canned /{response.shortcut} has no translation (English is offered)"
+            )
+    return canned
 
 
 def _load_reading(path: Path, problems: _Problems) -> Reading:

@@ -307,6 +307,8 @@ class CannedResponse(Base):
     # None: as loaded from the knowledge base's starter set, not changed by anyone since.
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     updated_at: Mapped[datetime]
+    # The same response in other languages: {"es": {"title": ..., "text": ...}}.
+    translations: Mapped[dict[str, dict[str, str]] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class KnowledgeBaseLoad(Base):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from chatsvc.catalogue.center import Center
-from chatsvc.hours import BusinessCalendar
+from chatsvc.hours import MINUTES_PER_DAY, BusinessCalendar, OpenSpan
 from chatsvc.i18n import translate_in
 
 DOMAIN = "mail"
@@ -57,6 +57,62 @@ def at_clock_es(hour: int, minute: int) -> str:
 def day_es(local: datetime) -> str:
     """'lunes 7 de diciembre' (no capital: Spanish writes days and months in lower case)."""
     return f"{DAY_NAMES_ES[local.weekday()]} {local.day} de {MONTH_NAMES_ES[local.month - 1]}"
+
+
+def _days_es(days: list[int]) -> str:
+    """'de lunes a viernes', 'sábado y domingo', 'todos los días'."""
+    if days == list(range(7)):
+        return "todos los días"
+    runs: list[list[int]] = []
+    for day in days:
+        if runs and runs[-1][-1] == day - 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    words = [
+        DAY_NAMES_ES[run[0]]
+        if len(run) == 1
+        else f"{DAY_NAMES_ES[run[0]]} y {DAY_NAMES_ES[run[1]]}"
+        if len(run) == 2
+        else f"de {DAY_NAMES_ES[run[0]]} a {DAY_NAMES_ES[run[-1]]}"
+        for run in runs
+    ]
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} y {words[-1]}"
+
+
+def hours_es(calendar: BusinessCalendar, zone: str) -> str:
+    """The weekly hours the Spanish way: 'de lunes a viernes, de 8 a. m. a 5 p. m. (hora del
+    Pacífico), cerrado los días festivos de la ciudad' (`zone`: the zone's Spanish name)."""
+    whole_day = (OpenSpan(0, MINUTES_PER_DAY),)
+    groups: list[tuple[tuple[OpenSpan, ...], list[int]]] = []
+    for weekday, spans in enumerate(calendar.weekly.days):
+        if not spans:
+            continue
+        same = next((g for g in groups if g[0] == spans), None)
+        if same:
+            same[1].append(weekday)
+        else:
+            groups.append((spans, [weekday]))
+
+    def clock(minute: int) -> str:
+        return clock_es(*divmod(minute % MINUTES_PER_DAY, 60))
+
+    def span(start: int, end: int) -> str:
+        return f"de {clock(start)} a {clock(end)}"
+
+    parts = [
+        f"{_days_es(days)}, "
+        + (
+            "las 24 horas"
+            if spans == whole_day
+            else " y ".join(span(s.start, s.end) for s in spans)
+        )
+        for spans, days in groups
+    ]
+    around_the_clock = all(spans == whole_day for spans, _ in groups)
+    where = "" if around_the_clock else f" ({zone})"
+    holidays = ", cerrado los días festivos de la ciudad" if calendar.holiday_country else ""
+    return f"{'; '.join(parts)}{where}{holidays}"
 
 
 @dataclass(frozen=True)
@@ -115,5 +171,12 @@ class MailWords:
         assert self.calendar is not None, "dates need the center's calendar"
         return self.name(self.calendar.zone_words())
 
+    def hours(self) -> str:
+        """The weekly hours in words, in the mail's language."""
+        assert self.calendar is not None, "hours need the center's calendar"
+        if not self.spanish:
+            return self.calendar.describe_hours()
+        return hours_es(self.calendar, self.zone())
 
-__all__ = ["MailWords", "at_clock_es", "clock_es", "day_es"]
+
+__all__ = ["MailWords", "at_clock_es", "clock_es", "day_es", "hours_es"]

@@ -542,6 +542,11 @@ class AgentNamespace(Namespace):
             save_canned,
             by=staff,
             canned_id=payload.id,
+            translations=(
+                None
+                if payload.translations is None
+                else {c: (t.title, t.text) for c, t in payload.translations.items()}
+            ),
             shortcut=payload.shortcut,
             title=payload.title,
             text=payload.text,

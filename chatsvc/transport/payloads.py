@@ -225,6 +225,11 @@ class SearchPayload(Payload):
     query: Annotated[str, StringConstraints(max_length=200)]
 
 
+class CannedTranslationPayload(Payload):
+    title: Name
+    text: ChatText
+
+
 class CannedSavePayload(Payload):
     id: Id | None = None
     shortcut: Annotated[
@@ -232,6 +237,9 @@ class CannedSavePayload(Payload):
     ]
     title: Name
     text: ChatText
+    # The response in other languages ({"es": {"title", "text"}}); left out, they stay as they
+    # are; {} removes them. English is the response itself.
+    translations: dict[Literal["es"], CannedTranslationPayload] | None = None
 
 
 class CannedDeletePayload(Payload):

@@ -308,6 +308,11 @@ class Note(Wire):
     created_at: Timestamp
 
 
+class CannedTranslation(Wire):
+    title: str
+    text: str
+
+
 class Canned(Wire):
     object_name = "Canned response"
 
@@ -315,6 +320,8 @@ class Canned(Wire):
     shortcut: str
     title: str
     text: str
+    # The same response in other languages; the pane offers the one in the chat's language.
+    translations: dict[Language, CannedTranslation]
 
 
 class Article(Wire):

@@ -1,4 +1,5 @@
-"""the language of left messages and requests: their mails are written in it
+"""the language of left messages and requests: their mails are written in it; canned
+responses' translations (the pane offers the one in the chat's language)
 
 Revision ID: 0020
 Revises: 0019
@@ -23,7 +24,11 @@ def upgrade() -> None:
             sa.Column("language", sa.String(length=8), nullable=False, server_default="en"),
         )
 
+    # {"es": {"title": ..., "text": ...}}: the same response in other languages.
+    op.add_column("canned_responses", sa.Column("translations", sa.JSON(), nullable=True))
+
 
 def downgrade() -> None:
+    op.drop_column("canned_responses", "translations")
     for table in ("after_hours_messages", "service_requests"):
         op.drop_column(table, "language")
