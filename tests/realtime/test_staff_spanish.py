@@ -62,3 +62,39 @@ async def test_an_english_chat_says_english(
     suggested = await maria.ok("suggest", {"conversation_id": cid})
     assert suggested["suggestions"][0]["id"] == "pothole-report"
     assert suggested["suggestions"][0]["title"] != SPANISH_POTHOLE
+
+
+async def test_the_starter_canned_responses_come_in_spanish_and_bad_ones_are_refused(
+    agent_client: Agents,
+) -> None:
+    sam = await agent_client("sam", role="supervisor")
+    hello = await sam.ok("hello", {})
+    hours = next(c for c in hello["canned"] if c["shortcut"] == "hours")
+    spanish = hours["translations"]["es"]
+    assert spanish["title"] == "Horario de atención"
+    # The placeholders filled in Spanish: the center's Spanish name, the hours the Spanish way.
+    assert spanish["text"].startswith("El Centro de Servicio al Ciudadano atiende ")
+    assert "{" not in spanish["text"] and "Monday" not in spanish["text"]
+    bye = next(c for c in hello["canned"] if c["shortcut"] == "bye")
+    assert "de la Ciudad de Pasadena" in bye["translations"]["es"]["text"]
+
+    base = {"id": hours["id"], "shortcut": "hours", "title": "Hours", "text": "8 to 5"}
+    for bad, field in [
+        ({"fr": {"title": "Heures", "text": "8 à 17"}}, "translations"),
+        ({"es": {"title": "Horario"}}, "translations.es.text"),
+        ({"es": {"title": "Horario", "text": 5}}, "translations.es.text"),
+        ({"es": {"title": "Horario", "text": "x" * 5000}}, "translations.es.text"),
+        ({"es": "Horario"}, "translations.es"),
+        (["es"], "translations"),
+    ]:
+        ack = await sam.call("canned_save", {**base, "translations": bad})
+        assert ack["ok"] is False and ack["error"]["code"] == "invalid_payload", (bad, ack)
+        assert ack["error"].get("field", "").startswith(field), (bad, ack)
+    again = await sam.ok("hello", {})
+    assert next(c for c in again["canned"] if c["shortcut"] == "hours") == hours
+
+    saved = await sam.ok(
+        "canned_save",
+        {**base, "translations": {"es": {"title": "Horario", "text": "De 8 a 5."}}},
+    )
+    assert saved["canned"]["translations"] == {"es": {"title": "Horario", "text": "De 8 a 5."}}
