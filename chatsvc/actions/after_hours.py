@@ -378,6 +378,7 @@ class InboxItem:
     conversation_id: int | None
     overdue: bool
     follow_ups: tuple[FollowUp, ...] = ()
+    language: str = "en"  # the resident's: the acknowledgement's and the reply's
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -397,6 +398,7 @@ class InboxItem:
             "conversation_id": self.conversation_id,
             "overdue": self.overdue,
             "follow_ups": [f.as_dict() for f in self.follow_ups],
+            "language": self.language,
         }
 
 
@@ -473,6 +475,7 @@ def _item(
         conversation_id=message.conversation_id,
         overdue=message.status in OPEN_STATUSES and message.reply_due < now,
         follow_ups=follow_ups,
+        language=message.language,
     )
 
 

@@ -358,6 +358,7 @@ class LeftMessage(Wire):
     conversation_id: int | None
     overdue: bool
     follow_ups: list[FollowUp]
+    language: Language  # the resident's: the mails about it are in it
 
 
 class RequestContact(Wire):

@@ -5,6 +5,7 @@ laptop and a phone. Screenshots: CHATSVC_SHOTS=/work/notes/shots (es-pane-*.png)
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -17,6 +18,8 @@ from tests.browser.test_agent_pane_browser import (
     add_staff,
     composer,
     conversation,
+    inbox_items,
+    inbox_tab,
     my_chats,
     open_pane,
     pane_message,
@@ -96,3 +99,30 @@ async def test_a_spanish_chat_shows_its_language_and_gets_spanish_canned_respons
     assert not violations, f"my chats with a Spanish chat at 390×844: {violations}"
     if SHOTS:
         await pane.screenshot(path=f"{SHOTS}/es-pane-list-390.png")
+
+    # A message left in Spanish: the inbox shows its language, so the reply is written in it.
+    await pane.set_viewport_size(LAPTOP)
+    other = await resident_client()
+    left = await other.call(
+        "leave_message",
+        {
+            "name": "Luis Pérez",
+            "email": "luis@example.com",
+            "message": "Nadie recogió mi sofá el viernes.",
+            "client_id": uuid.uuid4().hex,
+            "language": "es",
+        },
+    )
+    assert left["ok"], left
+    await inbox_tab(pane).click()
+    luis = inbox_items(pane).filter(has_text="Luis Pérez")
+    await expect(luis.get_by_role("button")).to_have_accessible_name(re.compile(r"In Spanish"))
+    await luis.get_by_role("button").click()
+    await expect(pane.locator("#inbox-message-title")).to_have_text(re.compile(r"^Luis Pérez"))
+    await expect(pane.locator(".conversation-meta .badge.language:visible")).to_contain_text(
+        "Español"
+    )
+    violations = await axe_violations(pane)
+    assert not violations, f"a Spanish left message at 1366×768: {violations}"
+    if SHOTS:
+        await pane.screenshot(path=f"{SHOTS}/es-pane-inbox-1366.png")

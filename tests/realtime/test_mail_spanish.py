@@ -10,16 +10,17 @@ from typing import Any
 import pytest
 
 from chatsvc.db.models import AfterHoursMessage, OutboxMail
-from tests.conftest import PERSON, LiveServer, ResidentClient, stored_rows
+from tests.conftest import PERSON, AgentClient, LiveServer, ResidentClient, stored_rows
 from tests.realtime.test_after_hours import closed_server, form
 
 __all__ = ["closed_server"]
 
 Residents = Callable[..., Awaitable[ResidentClient]]
+Agents = Callable[..., Awaitable[AgentClient]]
 
 
 async def test_a_message_left_in_spanish_is_acknowledged_in_spanish(
-    closed_server: LiveServer, resident_client: Residents
+    closed_server: LiveServer, resident_client: Residents, agent_client: Agents
 ) -> None:
     resident = await resident_client(closed_server.url)
     text = "Mi basura no la recogieron el viernes. Visite http://ejemplo.com"
@@ -40,6 +41,13 @@ async def test_a_message_left_in_spanish_is_acknowledged_in_spanish(
     assert "Si alguien está en peligro, llame al 911." in body
     assert body.rstrip().endswith("Centro de Servicio al Ciudadano\nCiudad de Pasadena")
     assert "Monday" not in body and "Hello" not in body
+
+    # Staff see its language in the inbox: they answer in Spanish, under a Spanish frame.
+    maria = await agent_client("maria", server=closed_server)
+    inbox = await maria.ok("inbox", {})
+    assert [(m["reference"], m["language"]) for m in inbox["messages"]] == [
+        (left["reference"], "es")
+    ]
 
 
 async def test_a_message_left_from_a_spanish_chat_takes_the_chat_s_language(

@@ -7,7 +7,8 @@ import { el, appendLinkified } from "../shared/dom.js";
 import { formatTime, parseTime } from "../shared/time.js";
 import { renderMarkdown } from "../shared/markdown.js";
 import { Composer } from "./composer.js";
-import { HANDOFF_REASONS, chatLanguage, excerpt, plainFromMarkdown, residentPresence, topicGuess, topicName, unassignedNotice } from "./format.js";
+import { languageHeaderBadge } from "./language.js";
+import { HANDOFF_REASONS, excerpt, plainFromMarkdown, residentPresence, topicGuess, topicName, unassignedNotice } from "./format.js";
 
 const TYPING_HIDE_MS = 6000;
 const NEAR_BOTTOM_PX = 48;
@@ -377,17 +378,8 @@ export class ConversationView {
     const meta = [];
     if (chat) {
       if (chat.emergency) meta.push(el("span", { class: "badge emergency", text: "Emergency" }));
-      const language = chatLanguage(chat);
-      if (language) {
-        meta.push(
-          el(
-            "span",
-            { class: "badge language" },
-            el("span", { lang: language.tag, text: language.own }),
-            el("span", { class: "sr-only", text: ` (the resident writes in ${language.name})` }),
-          ),
-        );
-      }
+      const language = languageHeaderBadge(chat, "the resident writes");
+      if (language) meta.push(language);
       meta.push(el("span", { class: "chip", text: this.stageLabel(chat) }));
       const presence = chat.status === "open" && residentPresence(chat);
       if (presence) meta.push(el("span", { class: `presence presence-${presence.code}`, text: presence.sentence }));

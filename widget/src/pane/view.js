@@ -8,7 +8,8 @@ import { el } from "../shared/dom.js";
 import { ConversationView } from "./conversation.js";
 import { field, formDialog, invalid } from "./dialog.js";
 import { InboxView } from "./inbox.js";
-import { STATUS_LABELS, assignedLabel, chatLanguage, excerpt, plural, residentPresence, topicGuess, topicName, unassignedAnnouncement, waitingLabel } from "./format.js";
+import { showLanguageBadge } from "./language.js";
+import { STATUS_LABELS, assignedLabel, excerpt, plural, residentPresence, topicGuess, topicName, unassignedAnnouncement, waitingLabel } from "./format.js";
 import { parseTime } from "../shared/time.js";
 import { reconcile } from "./lists.js";
 import { Notifier } from "./notify.js";
@@ -272,14 +273,7 @@ export class PaneView {
           p.presence.replaceChildren(el("span", { class: "sr-only", text: "Resident: " }), presence.word);
           if (presence.code !== "online") this.setTyping(chat.id, false);
         }
-        const language = chatLanguage(chat);
-        p.language.hidden = !language;
-        if (language) {
-          p.language.replaceChildren(
-            el("span", { "aria-hidden": "true", text: language.badge }),
-            el("span", { class: "sr-only", text: `In ${language.name}` }),
-          );
-        }
+        showLanguageBadge(p.language, chat);
         const n = this.client.unread(chat.id);
         p.unread.replaceChildren(String(n), el("span", { class: "sr-only", text: " unread" }));
         p.unread.hidden = n === 0;
