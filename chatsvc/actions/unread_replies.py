@@ -201,13 +201,12 @@ async def mail_if_unread(
     )[::-1]
     code = new_token()
     expires_at = now + policy.link_ttl
+    words = MailWords(conversation.language, policy.center)
     mail_id = await queue_mail(
         session,
         kind=MAIL_KIND,
         to=email,
-        subject=MailWords(conversation.language, policy.center)(
-            "{chat}: a reply in your chat", chat=policy.center.chat_name
-        ),
+        subject=words("{chat}: a reply in your chat", chat=words.name(policy.center.chat_name)),
         body=unread_mail(
             quoted,
             resume_url(policy.page_url, code),

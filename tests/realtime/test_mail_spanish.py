@@ -8,12 +8,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from chatsvc.db.models import AfterHoursMessage, OutboxMail
+from chatsvc.db.models import AfterHoursMessage, Conversation, OutboxMail
+from chatsvc.transport.state import DATABASE
 from tests.conftest import PERSON, AgentClient, LiveServer, ResidentClient, stored_rows
 from tests.realtime.test_after_hours import closed_server, form
+from tests.realtime.test_unread_replies import OpenChat, link_code, open_chat
 
-__all__ = ["closed_server"]
+__all__ = ["closed_server", "open_chat"]
 
 Residents = Callable[..., Awaitable[ResidentClient]]
 Agents = Callable[..., Awaitable[AgentClient]]
@@ -91,3 +95,27 @@ async def test_a_bad_language_is_refused_and_nothing_is_stored(
     assert ack["error"].get("field") == "language"
     assert await stored_rows(closed_server, AfterHoursMessage) == []
     assert await stored_rows(closed_server, OutboxMail) == []
+
+
+async def test_an_unread_reply_in_a_spanish_chat_is_mailed_in_spanish(open_chat: OpenChat) -> None:
+    chat = await open_chat()
+
+    async def in_spanish(session: AsyncSession) -> None:
+        await session.execute(
+            update(Conversation).where(Conversation.id == chat.cid).values(language="es")
+        )
+
+    await chat.server.app[DATABASE].run(in_spanish)
+    await chat.resident_leaves()
+    await chat.reply("Su recolección quedó para el martes.")
+    await chat.sweep()
+    chat.later(minutes=6)
+    await chat.sweep()
+    (mail,) = await chat.inbox.wait_for(1)
+    assert mail["Subject"] == "Ciudad de Pasadena: tiene una respuesta en su chat"
+    body = mail.get_content().replace("\r\n", "\n")
+    assert body.startswith("Hola:\n\nTiene una respuesta en su chat con el Centro de Servicio")
+    assert "  Su recolección quedó para el martes." in body
+    assert "Para leer toda la conversación y responder, abra este enlace." in body
+    assert link_code(mail)  # the same one-time link back
+    assert "Centro de Servicio al Ciudadano\nCiudad de Pasadena" in body
