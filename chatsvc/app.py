@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from chatsvc.actions.canned import CannedText, load_starter_canned
+from chatsvc.actions.canned import CannedText, load_starter_canned, load_starter_translations
 from chatsvc.actions.service_requests.views import RequestPolicy
 from chatsvc.bot.runtime import Assistant
 from chatsvc.catalogue.canned import placeholder_values
@@ -19,6 +19,7 @@ from chatsvc.clock import Clock, utc_now
 from chatsvc.db.database import Database
 from chatsvc.hours import BusinessCalendar
 from chatsvc.mail_in.server import MailIn
+from chatsvc.outbox.mail_words import MailWords
 from chatsvc.settings import Settings
 from chatsvc.transport.agent import AgentNamespace
 from chatsvc.transport.dispatch import DISPATCHER, Dispatcher
@@ -254,6 +255,20 @@ async def _starter_canned_ctx(app: web.Application) -> AsyncIterator[None]:
             kb.source,
             ", ".join(f"/{c.shortcut}" for c in loaded),
         )
+    # Their versions in other languages (es/canned.toml), the placeholders in that language.
+    for code, pack in kb.languages.items():
+        words = MailWords(code, kb.center, app[CALENDAR])
+        filled = {
+            **placeholder_values(kb.center, words.hours()),
+            "center": words.center_name,
+            "city": words.name(kb.center.city),
+        }
+        translated = [CannedText(c.shortcut, c.title, c.filled(filled)) for c in pack.canned]
+        given = await app[DATABASE].run(
+            load_starter_translations, language=code, starters=translated, now=app[CLOCK]()
+        )
+        if given:
+            log.info("loaded the %s canned responses: %s", code, ", ".join(f"/{s}" for s in given))
     yield
 
 

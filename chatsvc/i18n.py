@@ -1,8 +1,9 @@
 """The service's fixed lines in the residents' languages, from gettext catalogues.
 
 The code writes its lines in English (the msgids); a translator edits
-`chatsvc/locale/<lang>/LC_MESSAGES/chatsvc.po`, read with Babel once per process (no compile
-step). A line missing from a catalogue, untranslated or marked fuzzy, is said in English.
+`chatsvc/locale/<lang>/LC_MESSAGES/chatsvc.po` (the mails: `mail.po`), read with Babel once
+per process (no compile step). A line missing from a catalogue, untranslated or marked fuzzy,
+is said in English.
 Placeholders are `{name}`, filled after translation: `translate("es", "Call {phone}.", phone=...)`.
 """
 
@@ -23,9 +24,10 @@ SOURCE_LANGUAGE = "en"
 
 @functools.cache
 def catalogue(language: str, domain: str = DOMAIN) -> dict[str, str]:
-    """msgid -> translation for `language` (empty for English or a language with no catalogue);
-    `domain` names the catalogue: "chatsvc" (the assistant's lines) or "help" (the help
-    center's pages)."""
+    """msgid -> translation for `language` (empty for English or a language with no catalogue).
+
+    `domain` names the catalogue file: "chatsvc" (the chat's lines), "mail" (the mails) or
+    "help" (the help center's pages)."""
     path = LOCALE_DIR / language / "LC_MESSAGES" / f"{domain}.po"
     if language == SOURCE_LANGUAGE or not path.is_file():
         return {}
@@ -50,7 +52,9 @@ def translate(language: str, msgid: str, **values: object) -> str:
 
 
 def translate_in(domain: str, language: str, msgid: str, **values: object) -> str:
-    """`msgid` of the `domain` catalogue in `language`, as `translate`."""
+    """`translate` from another catalogue (`domain`: "mail" for the mails, "help" for the help
+    center). Not a `domain=` keyword of `translate`: that would take the name from its
+    placeholders."""
     text = catalogue(language, domain).get(msgid, msgid)
     return text.format(**values) if values else text
 

@@ -32,6 +32,7 @@ from chatsvc.actions.after_hours import (
     SPAM_THRESHOLD,
     InboxItem,
     inbox_item,
+    left_message_mail,
     new_reference,
     spam_score,
 )
@@ -42,7 +43,8 @@ from chatsvc.catalogue.center import Center
 from chatsvc.db.models import AfterHoursMessage, Conversation, Message, ResidentConnection
 from chatsvc.hours import BusinessCalendar, end_sentence
 from chatsvc.i18n import translate
-from chatsvc.outbox.mail import queue_mail, quote_resident_text
+from chatsvc.outbox.mail import queue_mail
+from chatsvc.outbox.mail_words import MailWords
 from chatsvc.outbox.replies import MailThread
 
 # What the inbox item quotes of the chat (the item links to the whole of it).
@@ -115,7 +117,6 @@ async def _abandon(
     score, reasons = spam_score(resident.name, resident.email, text)
     status = "spam" if score >= SPAM_THRESHOLD else "new"
     reply_due = calendar.reply_due(now)
-    due_text = calendar.describe_local(reply_due)
     message = AfterHoursMessage(
         reference=await new_reference(session),
         client_id=client_id_of(conversation_id),
@@ -129,6 +130,7 @@ async def _abandon(
         spam_score=score,
         spam_reasons=reasons or None,
         sender_key=conversation.sender_key or "",
+        language=conversation.language,
     )
     session.add(message)
     await session.flush()
@@ -154,8 +156,10 @@ async def _abandon(
                 session,
                 kind="queue_abandoned",
                 to=resident.email,
-                subject=f"We will answer your chat by email ({message.reference})",
-                body=_mail(message.reference, text, due_text, center),
+                subject=MailWords(message.language, center)(
+                    "We will answer your chat by email ({reference})", reference=message.reference
+                ),
+                body=_mail(message, MailWords(message.language, center, calendar)),
                 reply_to=None,
                 now=now,
                 per_address_per_day=mail_per_address_per_day,
@@ -219,18 +223,15 @@ def _chat_notice(
     return f"{opening} " + _("Please call us at {phone}, or start a new chat.", phone=center.phone)
 
 
-def _mail(reference: str, text: str, due_text: str, center: Center) -> str:
+def _mail(message: AfterHoursMessage, words: MailWords) -> str:
     # The resident's words are quoted, never written as the City's (see after_hours).
-    quoted = "\n".join(quote_resident_text(text))
-    signature = "\n".join(center.signature)
-    return (
-        "Hello,\n\n"
-        f"You asked to chat with a person at the City's {center.name}, and left the chat "
-        "before one was free. We kept what you wrote as a message "
-        f"{end_sentence(f'and will reply to this email address by {due_text}')}\n\n"
-        f"Your reference number is {reference}. Please mention it if you call us at "
-        f"{center.phone}.\n\n"
-        f"What you wrote:\n\n{quoted}\n\n"
-        "If someone is in danger, call 911.\n\n"
-        f"{signature}\n"
+    promise = end_sentence(
+        words("and will reply to this email address by {due}", due=words.when(message.reply_due))
     )
+    opening = words(
+        "You asked to chat with a person at the City's {center}, and left the chat before one "
+        "was free. We kept what you wrote as a message {promise}",
+        center=words.center_name,
+        promise=promise,
+    )
+    return left_message_mail(words, opening, message.reference, message.body)

@@ -22,7 +22,7 @@ from chatsvc import notices
 from chatsvc.actions.accounts import StaffView
 from chatsvc.actions.conversations import Ended, end_conversation, iso_utc
 from chatsvc.catalogue.center import Center
-from chatsvc.db.models import AfterHoursMessage, InboundMail, Staff
+from chatsvc.db.models import AfterHoursMessage, Conversation, InboundMail, Staff
 from chatsvc.errors import (
     AlreadyTaken,
     ChatError,
@@ -35,6 +35,7 @@ from chatsvc.errors import (
 from chatsvc.hours import BusinessCalendar, end_sentence
 from chatsvc.i18n import translate
 from chatsvc.outbox.mail import queue_mail, quote_resident_text
+from chatsvc.outbox.mail_words import MailWords
 from chatsvc.outbox.replies import MailThread
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"  # no 0/O, 1/I/L, U: read out on the phone
@@ -128,9 +129,13 @@ async def leave_message(
     calendar: BusinessCalendar,
     center: Center,
     now: datetime,
+    language: str | None = None,
 ) -> LeftMessage:
     """Store a resident's message for the next business day, once per client id, and end the
     chat it was left from (a retry ends it too, if the first attempt could not).
+
+    `language` is the widget's; without it, the chat's it was left from (else English). The
+    acknowledgement, and later the reply's frame, are written in it.
 
     Locking order: the sender's lock (PostgreSQL), the chat's row, then the recipient's mail
     lock (queue_mail).
@@ -142,7 +147,6 @@ async def leave_message(
         if stored is not None:
             return await _left(session, stored, calendar, now, duplicate=True)
     reply_due = calendar.reply_due(now)
-    due_text = calendar.describe_local(reply_due)
     if session.get_bind().dialect.name == "postgresql":
         # Count-then-insert is a race between concurrent transactions: one sender's messages
         # take turns (SQLite has a single writer and needs nothing).
@@ -188,7 +192,12 @@ async def leave_message(
         # A field people never see was filled in: a robot. Kept under spam, not dropped.
         score, reasons = 1.0, ["hidden field filled in", *reasons]
     status = "spam" if score >= SPAM_THRESHOLD else "new"
+    if language is None and conversation_id is not None:
+        language = await session.scalar(
+            select(Conversation.language).where(Conversation.id == conversation_id)
+        )
     message = AfterHoursMessage(
+        language=language or "en",
         reference=await new_reference(session),
         client_id=client_id,
         name=name,
@@ -213,8 +222,10 @@ async def leave_message(
             session,
             kind="after_hours_ack",
             to=email,
-            subject=f"We received your message ({message.reference})",
-            body=_acknowledgement(message.reference, text, due_text, center),
+            subject=MailWords(message.language, center)(
+                "We received your message ({reference})", reference=message.reference
+            ),
+            body=_acknowledgement(message, MailWords(message.language, center, calendar)),
             reply_to=None,
             now=now,
             per_address_per_day=limits.mail_per_address_per_day,
@@ -302,19 +313,37 @@ async def new_reference(session: AsyncSession) -> str:
     raise ChatError("Could not number the message. Please try again.", code="internal_error")
 
 
-def _acknowledgement(reference: str, text: str, due_text: str, center: Center) -> str:
+def _acknowledgement(message: AfterHoursMessage, words: MailWords) -> str:
     # Neither the name nor the text is the City's: no "Dear {name}" (it could be "City Billing"),
     # and the text is quoted, its addresses made unclickable.
+    promise = end_sentence(
+        words("and will reply to this email address by {due}", due=words.when(message.reply_due))
+    )
+    return left_message_mail(
+        words,
+        words(
+            "Thank you for contacting the City's {center}. We received your message {promise}",
+            center=words.center_name,
+            promise=promise,
+        ),
+        message.reference,
+        message.body,
+    )
+
+
+def left_message_mail(words: MailWords, opening: str, reference: str, text: str) -> str:
+    """A mail about a left message: its opening, the reference, what they wrote (quoted)."""
     quoted = "\n".join(quote_resident_text(text))
-    signature = "\n".join(center.signature)
+    signature = "\n".join(words.signature)
+    reference_line = words(
+        "Your reference number is {reference}. Please mention it if you call us at {phone}.",
+        reference=reference,
+        phone=words.center.phone,
+    )
     return (
-        "Hello,\n\n"
-        f"Thank you for contacting the City's {center.name}. We received your message "
-        f"{end_sentence(f'and will reply to this email address by {due_text}')}\n\n"
-        f"Your reference number is {reference}. Please mention it if you call us at "
-        f"{center.phone}.\n\n"
-        f"What you wrote:\n\n{quoted}\n\n"
-        "If someone is in danger, call 911.\n\n"
+        f"{words('Hello,')}\n\n{opening}\n\n{reference_line}\n\n"
+        f"{words('What you wrote:')}\n\n{quoted}\n\n"
+        f"{words('If someone is in danger, call 911.')}\n\n"
         f"{signature}\n"
     )
 
@@ -357,6 +386,7 @@ class InboxItem:
     conversation_id: int | None
     overdue: bool
     follow_ups: tuple[FollowUp, ...] = ()
+    language: str = "en"  # the resident's: the acknowledgement's and the reply's
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -376,6 +406,7 @@ class InboxItem:
             "conversation_id": self.conversation_id,
             "overdue": self.overdue,
             "follow_ups": [f.as_dict() for f in self.follow_ups],
+            "language": self.language,
         }
 
 
@@ -452,6 +483,7 @@ def _item(
         conversation_id=message.conversation_id,
         overdue=message.status in OPEN_STATUSES and message.reply_due < now,
         follow_ups=follow_ups,
+        language=message.language,
     )
 
 
@@ -521,8 +553,10 @@ async def reply_to_message(
         session,
         kind="after_hours_reply",
         to=message.email,
-        subject=f"Your message to the City ({message.reference})",
-        body=reply_mail(text, by.first_name, center, message.body),
+        subject=MailWords(message.language, center)(
+            "Your message to the City ({reference})", reference=message.reference
+        ),
+        body=reply_mail(text, by.first_name, center, message.body, language=message.language),
         reply_to=None,
         now=now,
         thread=MailThread("after_hours", message.id),
@@ -535,20 +569,30 @@ async def reply_to_message(
 GREETING = re.compile(
     r"^\s*(hi|hello|hey|dear|greetings|good (morning|afternoon|evening|day))\b", re.IGNORECASE
 )
+# ... and in Spanish ("Hola Dana:", "Buenas tardes,", "Estimada señora:").
+GREETINGS = {
+    "en": GREETING,
+    "es": re.compile(
+        r"^\s*(hola|buen[oa]s? (d[ií]as?|tardes|noches)|buenas|estimad[oa]s?|saludos)\b",
+        re.IGNORECASE,
+    ),
+}
 
 
-def reply_mail(text: str, first_name: str, center: Center, left: str) -> str:
+def reply_mail(text: str, first_name: str, center: Center, left: str, language: str = "en") -> str:
     """The mail answering a left message: the staff member's text, greeted and signed once.
 
     "Hello," goes first unless the text opens with a greeting of its own ("Hi Dana,"); the
     staff member's first name goes under it unless their text already ends with it ("Thanks,
     Maria"); the center's signature always; then what the resident wrote, quoted."""
+    words = MailWords(language, center)
     body = text.strip()
-    lines = ["Hello,", "", body] if not GREETING.match(body) else [body]
+    greeted = GREETINGS.get(language, GREETING).match(body)
+    lines = [words("Hello,"), "", body] if not greeted else [body]
     last_line = body.splitlines()[-1].strip(" ,.!-") if body else ""
     signed = bool(first_name) and last_line.lower().endswith(first_name.lower())
-    lines += ["", *([] if signed else [first_name]), *center.signature]
-    lines += ["", "What you wrote:", "", *quote_resident_text(left)]
+    lines += ["", *([] if signed else [first_name]), *words.signature]
+    lines += ["", words("What you wrote:"), "", *quote_resident_text(left)]
     return "\n".join(lines) + "\n"
 
 

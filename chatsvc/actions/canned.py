@@ -8,8 +8,8 @@ first inserts (or waits on) the starter set's knowledge_base_loads row, then ins
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -30,14 +30,26 @@ class CannedView:
     shortcut: str
     title: str
     text: str
+    # The same response in other languages: {"es": {"title": ..., "text": ...}}.
+    translations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, row: CannedResponse) -> CannedView:
+        return cls(row.id, row.shortcut, row.title, row.body, dict(row.translations or {}))
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "shortcut": self.shortcut, "title": self.title, "text": self.text}
+        return {
+            "id": self.id,
+            "shortcut": self.shortcut,
+            "title": self.title,
+            "text": self.text,
+            "translations": {code: dict(t) for code, t in sorted(self.translations.items())},
+        }
 
 
 async def canned_responses(session: AsyncSession) -> list[CannedView]:
     rows = await session.scalars(select(CannedResponse).order_by(CannedResponse.shortcut))
-    return [CannedView(r.id, r.shortcut, r.title, r.body) for r in rows]
+    return [CannedView.of(r) for r in rows]
 
 
 async def save_canned(
@@ -49,8 +61,12 @@ async def save_canned(
     title: str,
     text: str,
     now: datetime,
+    translations: Mapping[str, tuple[str, str]] | None = None,
 ) -> CannedView:
-    """Add or change a canned response (supervisors)."""
+    """Add or change a canned response (supervisors).
+
+    `translations` ({"es": (title, text)}) replaces the other languages' versions; None keeps
+    them as they are."""
     if not by.is_supervisor:
         raise Forbidden("Only supervisors keep the canned responses.")
     taken = await session.scalar(
@@ -72,9 +88,13 @@ async def save_canned(
         row = found
         row.shortcut, row.title, row.body = shortcut, title, text
         row.updated_by, row.updated_at = by.id, now
+    if translations is not None:
+        row.translations = {
+            code: {"title": t, "text": x} for code, (t, x) in sorted(translations.items())
+        } or None
     await session.flush()
     await _changed(session)
-    return CannedView(row.id, row.shortcut, row.title, row.body)
+    return CannedView.of(row)
 
 
 async def delete_canned(session: AsyncSession, *, by: StaffView, canned_id: int) -> None:
@@ -134,7 +154,45 @@ async def load_starter_canned(
     await session.flush()
     if added:
         await _changed(session)
-    return [CannedView(r.id, r.shortcut, r.title, r.body) for r in added]
+    return [CannedView.of(r) for r in added]
+
+
+async def load_starter_translations(
+    session: AsyncSession, *, language: str, starters: Sequence[CannedText], now: datetime
+) -> list[str]:
+    """Give the starter responses their `language` version (its canned.toml), once.
+
+    Once per language and database, whichever process starts first, to the responses with the
+    same shortcut that have no version in that language yet (what a supervisor wrote stays).
+    Returns the shortcuts it gave a translation."""
+    if not starters:
+        return []
+    assert session.bind is not None
+    insert = postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    marker = f"{STARTER_SET}:{language}"
+    marked = await session.execute(
+        insert(KnowledgeBaseLoad).values(name=marker, loaded_at=now).on_conflict_do_nothing()
+    )
+    if not getattr(marked, "rowcount", 0):
+        return []
+    by_shortcut = {s.shortcut: s for s in starters}
+    rows = await session.scalars(
+        select(CannedResponse).where(CannedResponse.shortcut.in_(by_shortcut))
+    )
+    given = []
+    for row in rows:
+        if language in (row.translations or {}):
+            continue
+        starter = by_shortcut[row.shortcut]
+        row.translations = {
+            **(row.translations or {}),
+            language: {"title": starter.title, "text": starter.text},
+        }
+        given.append(row.shortcut)
+    await session.flush()
+    if given:
+        await _changed(session)
+    return sorted(given)
 
 
 async def _changed(session: AsyncSession) -> None:

@@ -47,7 +47,7 @@ class ChatSummary:
     ended_at: datetime | None
     disposition: str | None
     resident_presence: ResidentPresence = "left"
-    language: str = "en"  # the conversation's (the resident's), which can change mid-chat
+    language: str = "en"  # the conversation's (the resident's, which can change mid-chat)
 
     @classmethod
     def of(

@@ -147,6 +147,16 @@ async def assigned_agent(session: AsyncSession, *, conversation_id: int) -> int 
     return staff_id
 
 
+async def suggestion_source(
+    session: AsyncSession, *, conversation_id: int
+) -> tuple[str | None, str]:
+    """The resident's newest words and the conversation's language (suggestions are for them)."""
+    language = await session.scalar(
+        select(Conversation.language).where(Conversation.id == conversation_id)
+    )
+    return await latest_resident_text(session, conversation_id=conversation_id), language or "en"
+
+
 async def latest_resident_text(session: AsyncSession, *, conversation_id: int) -> str | None:
     """The resident's newest words in a conversation (what suggestions are for)."""
     found: str | None = await session.scalar(

@@ -26,6 +26,7 @@ from chatsvc.db.models import Conversation, Message, ServiceRequest
 from chatsvc.errors import InvalidPayload
 from chatsvc.hours import BusinessCalendar
 from chatsvc.outbox.mail import queue_mail, quote_resident_text
+from chatsvc.outbox.mail_words import MailWords
 from chatsvc.outbox.replies import MailThread
 
 COOLDOWN = timedelta(minutes=10)
@@ -85,11 +86,12 @@ async def email_transcript(
     ):
         return TranscriptRequest("already_sent", to, masked)
     body = await transcript_text(session, conversation, center=center, calendar=calendar)
+    words = MailWords(conversation.language, center)
     queued = await queue_mail(
         session,
         kind=MAIL_KIND,
         to=to,
-        subject=f"Your chat with the City's {center.name}"[:200],
+        subject=words("Your chat with the City's {center}", center=words.center_name)[:200],
         body=body,
         reply_to=None,
         now=now,
@@ -136,31 +138,37 @@ async def transcript_text(
             .order_by(ServiceRequest.id)
         )
     )
+    words = MailWords(conversation.language, center, calendar)
     lines = [
-        "Hello,",
+        words("Hello,"),
         "",
-        f"Here is your chat with the City's {center.name}, as you asked. Times are in "
-        f'{calendar.zone_words()}. What you wrote is quoted with ">".',
+        words(
+            "Here is your chat with the City's {center}, as you asked. Times are in {zone}. "
+            'What you wrote is quoted with ">".',
+            center=words.center_name,
+            zone=words.zone(),
+        ),
     ]
     if requests:
-        lines += ["", "Requests filed in this chat:"]
+        lines += ["", words("Requests filed in this chat:")]
         lines += [
             f"- {r.number}: {r.service_code.replace('_', ' ')} "
-            f"({STATUS_LABELS.get(r.status, r.status)})"
+            f"({words.name(STATUS_LABELS.get(r.status, r.status))})"
             for r in requests
         ]
     day = ""
     for message in messages:
-        this_day = calendar.describe_day(message.created_at)
+        this_day = words.day(message.created_at)
         if this_day != day:
             day = this_day
             lines += ["", f"--- {day} ---"]
-        when = calendar.describe_time(message.created_at)
+        when = words.time(message.created_at)
         if message.author_kind == "resident":
-            lines += ["", f"{when}, you wrote:", *quote_resident_text(message.body)]
+            lines += ["", words("{when}, you wrote:", when=when)]
+            lines += quote_resident_text(message.body)
             continue
         if message.author_kind == "agent":
-            who = message.author_name or "Agent"
+            who = message.author_name or words("Agent")
         elif message.author_kind == "assistant":
             who = message.author_name or center.assistant_name
         else:
@@ -169,8 +177,11 @@ async def transcript_text(
     lines += [
         "",
         "---",
-        f"If you have more questions, start a new chat or call us at {center.phone}.",
+        words(
+            "If you have more questions, start a new chat or call us at {phone}.",
+            phone=center.phone,
+        ),
         "",
-        *center.signature,
+        *words.signature,
     ]
     return "\n".join(lines) + "\n"

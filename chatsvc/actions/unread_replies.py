@@ -43,6 +43,7 @@ from chatsvc.db.models import (
 from chatsvc.errors import InvalidToken, LinkUsed, TokenExpired
 from chatsvc.hours import BusinessCalendar
 from chatsvc.outbox.mail import queue_mail
+from chatsvc.outbox.mail_words import MailWords
 from chatsvc.outbox.replies import MailThread
 from chatsvc.tokens import hash_token, new_token
 
@@ -200,17 +201,19 @@ async def mail_if_unread(
     )[::-1]
     code = new_token()
     expires_at = now + policy.link_ttl
+    words = MailWords(conversation.language, policy.center)
     mail_id = await queue_mail(
         session,
         kind=MAIL_KIND,
         to=email,
-        subject=f"{policy.center.chat_name}: a reply in your chat",
+        subject=words("{chat}: a reply in your chat", chat=words.name(policy.center.chat_name)),
         body=unread_mail(
             quoted,
             resume_url(policy.page_url, code),
             expires_at,
             policy,
             ended=conversation.ended_at is not None,
+            language=conversation.language,
         ),
         reply_to=None,
         now=now,
@@ -239,33 +242,49 @@ def unread_mail(
     policy: UnreadMailPolicy,
     *,
     ended: bool = False,
+    language: str = "en",
 ) -> str:
     """The mail: the City's words, the agent's messages as its staff wrote them, the link."""
-    center, calendar = policy.center, policy.calendar
+    center = policy.center
+    words = MailWords(language, center, policy.calendar)
     lines = [
-        "Hello,",
+        words("Hello,"),
         "",
-        f"You have a reply in your chat with the City's {center.name}, written after you left "
-        "the chat.",
+        words(
+            "You have a reply in your chat with the City's {center}, written after you left "
+            "the chat.",
+            center=words.center_name,
+        ),
         "",
     ]
     for message in messages:
-        author = message.author_name or "Our agent"
-        lines += [f"{author} wrote on {calendar.describe_local(message.created_at)}:", ""]
+        author = message.author_name or words("Our agent")
+        lines += [
+            words("{author} wrote on {when}:", author=author, when=words.when(message.created_at)),
+            "",
+        ]
         lines += [f"  {line}".rstrip() for line in message.body.splitlines()] or [""]
         lines.append("")
     # An ended chat takes no more messages (a new one can be started from the same page).
-    what = "read the whole conversation" if ended else "read the whole conversation and answer"
+    follow = (
+        "To read the whole conversation, open this link. It works once, until {when}:"
+        if ended
+        else "To read the whole conversation and answer, open this link. It works once, until "
+        "{when}:"
+    )
     lines += [
-        f"To {what}, open this link. It works once, until {calendar.describe_local(expires_at)}:",
+        words(follow, when=words.when(expires_at)),
         "",
         link,
         "",
-        f"If you did not chat with us, you can ignore this email, or call us at {center.phone}.",
+        words(
+            "If you did not chat with us, you can ignore this email, or call us at {phone}.",
+            phone=center.phone,
+        ),
         "",
-        "If someone is in danger, call 911.",
+        words("If someone is in danger, call 911."),
         "",
-        *center.signature,
+        *words.signature,
     ]
     return "\n".join(lines) + "\n"
 

@@ -158,6 +158,8 @@ class LanguagePack:
     fields: dict[str, FieldSpec] = field(default_factory=dict)  # English's, reworded (fields.toml)
     # Short answers inside a dialogue (answers.toml): "yes", "cancel", "skip", "edit" -> words.
     answers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # canned.toml: the starter canned responses in this language, by the English shortcuts.
+    canned: tuple[StarterCanned, ...] = ()
 
     def article(self, article_id: str) -> Article | None:
         return next((a for a in self.articles if a.id == article_id), None)
@@ -282,7 +284,7 @@ def load_knowledge_base(root: Path) -> KnowledgeBase:
             )
     warnings = _Problems(root.parent)
     languages = {
-        folder.name: _load_language(folder, topics, articles, fields, problems, warnings)
+        folder.name: _load_language(folder, topics, articles, fields, canned, problems, warnings)
         for folder in sorted(root.iterdir())
         if folder.is_dir() and LANGUAGE_PATTERN.match(folder.name)
     }
@@ -310,6 +312,7 @@ def _load_language(
     topics: dict[str, Topic],
     english: list[Article],
     english_fields: dict[str, FieldSpec],
+    english_canned: tuple[StarterCanned, ...],
     problems: _Problems,
     warnings: _Problems,
 ) -> LanguagePack:
@@ -367,6 +370,7 @@ def _load_language(
     reading = _load_reading(folder / "language.toml", problems)
     fields = _load_field_wording(folder / "fields.toml", english_fields, problems, warnings)
     answers = _load_answers(folder / "answers.toml", problems)
+    canned = _load_canned_translations(folder / "canned.toml", english_canned, problems, warnings)
     return LanguagePack(
         folder.name,
         names,
@@ -378,6 +382,7 @@ def _load_language(
         reading,
         fields,
         answers,
+        canned,
     )
 
 
@@ -457,6 +462,35 @@ def _load_field_wording(
         if name not in worded and name not in data:
             warnings.add(path, None, f"field {name!r} has no {path.parent.name} wording")
     return worded
+
+
+def _load_canned_translations(
+    path: Path,
+    english: tuple[StarterCanned, ...],
+    problems: _Problems,
+    warnings: _Problems,
+) -> tuple[StarterCanned, ...]:
+    """A language's canned.toml: the English shortcuts, their title and text translated."""
+    if not path.exists():
+        return ()
+    canned = _load_canned(path, problems)
+    shortcuts = {c.shortcut for c in english}
+    for response in canned:
+        if response.shortcut not in shortcuts:
+            warnings.add(
+                path,
+                _line_of(path, f'"{response.shortcut}"'),
+                f"canned /{response.shortcut} is not in ../canned.toml (left out: use its "
+                "shortcuts)",
+            )
+    canned = tuple(c for c in canned if c.shortcut in shortcuts)
+    translated = {c.shortcut for c in canned}
+    for response in english:
+        if response.shortcut not in translated:
+            warnings.add(
+                path, None, f"canned /{response.shortcut} has no translation (English is offered)"
+            )
+    return canned
 
 
 def _load_reading(path: Path, problems: _Problems) -> Reading:

@@ -307,6 +307,8 @@ class CannedResponse(Base):
     # None: as loaded from the knowledge base's starter set, not changed by anyone since.
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     updated_at: Mapped[datetime]
+    # The same response in other languages: {"es": {"title": ..., "text": ...}}.
+    translations: Mapped[dict[str, dict[str, str]] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class KnowledgeBaseLoad(Base):
@@ -347,6 +349,8 @@ class AfterHoursMessage(Base):
     reply_body: Mapped[str | None] = mapped_column(Text)
     replied_at: Mapped[datetime | None]
     replied_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    # The resident's language (the widget's, or the chat's it was left from): its mails' language.
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
 
 
 class OutboxMail(Base):
@@ -469,6 +473,8 @@ class ServiceRequest(Base):
     updated_at: Mapped[datetime]
     expected_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
+    # The language of the chat it was filed from ("en" otherwise): its mails' language.
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
 
 
 class ServiceRequestUpdate(Base):

@@ -7,6 +7,7 @@ ack. What the action did reaches the others as it commits (`chatsvc.notices`, pu
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -27,9 +28,10 @@ from chatsvc.actions.service_requests.from_chat import file_request_from_chat, r
 from chatsvc.actions.service_requests.queries import get_request, list_requests
 from chatsvc.actions.service_requests.status import change_status
 from chatsvc.actions.service_requests.views import STATUS_LABELS, RequestPolicy
+from chatsvc.bot.matcher import detect_language
 from chatsvc.bot.prefill import prefill
 from chatsvc.bot.runtime import Assistant
-from chatsvc.bot.search import search_articles, suggest_articles
+from chatsvc.bot.search import ArticleHit, search_articles, suggest_articles
 from chatsvc.catalogue import listing
 from chatsvc.clock import Clock
 from chatsvc.db.database import Database
@@ -277,7 +279,7 @@ class AgentNamespace(Namespace):
         )
         return {
             **detail.as_dict(),
-            "suggestions": self._suggestions(latest),
+            "suggestions": self._suggestions(latest, detail.chat.language),
             "rating": rating.as_dict() if rating else None,
         }
 
@@ -495,21 +497,43 @@ class AgentNamespace(Namespace):
     @socket_event(SearchPayload)
     async def on_search(self, sid: str, payload: SearchPayload) -> dict[str, Any]:
         await self._staff(sid)
-        hits = search_articles(payload.query, self.assistant.index, limit=10)
-        return {"articles": [h.as_dict() for h in hits]}
+        index = self.assistant.index
+        # A query in Spanish searches the Spanish articles (English where one is not translated).
+        language = detect_language(payload.query, index) if payload.query.strip() else "en"
+        hits = search_articles(payload.query, index.languages.get(language, index), limit=10)
+        return {"articles": [h.as_dict() for h in self._localized(hits, language)]}
 
     @socket_event(ConversationPayload)
     async def on_suggest(self, sid: str, payload: ConversationPayload) -> dict[str, Any]:
         await self._staff(sid)
-        latest = await self.database.run(
-            pane.latest_resident_text, conversation_id=payload.conversation_id
+        latest, language = await self.database.run(
+            pane.suggestion_source, conversation_id=payload.conversation_id
         )
-        return {"suggestions": self._suggestions(latest)}
+        return {"suggestions": self._suggestions(latest, language)}
 
-    def _suggestions(self, text: str | None) -> list[dict[str, Any]]:
+    def _suggestions(self, text: str | None, chat_language: str = "en") -> list[dict[str, Any]]:
+        """Articles for the resident's latest message, in its language: a Spanish message (or
+        any message of a Spanish chat) gets the Spanish articles, for the agent to insert."""
         if not text:
             return []
-        return [h.as_dict() for h in suggest_articles(text, self.assistant.index, limit=3)]
+        index = self.assistant.index
+        hits = suggest_articles(text, index, limit=3)
+        detected = detect_language(text, index)
+        language = detected if detected != "en" else chat_language
+        return [h.as_dict() for h in self._localized(hits, language)]
+
+    def _localized(self, hits: list[ArticleHit], language: str) -> list[ArticleHit]:
+        """The hits' titles and answers in `language` (each article's English if untranslated)."""
+        if language == "en":
+            return hits
+        kb = self.assistant.index.kb
+        found = []
+        for hit in hits:
+            article = kb.localized_article(hit.id, language)
+            if article is not None:
+                hit = dataclasses.replace(hit, title=article.title, text=article.answer)
+            found.append(hit)
+        return found
 
     @socket_event(CannedSavePayload)
     async def on_canned_save(self, sid: str, payload: CannedSavePayload) -> dict[str, Any]:
@@ -518,6 +542,11 @@ class AgentNamespace(Namespace):
             save_canned,
             by=staff,
             canned_id=payload.id,
+            translations=(
+                None
+                if payload.translations is None
+                else {c: (t.title, t.text) for c, t in payload.translations.items()}
+            ),
             shortcut=payload.shortcut,
             title=payload.title,
             text=payload.text,

@@ -168,6 +168,8 @@ class LeaveMessagePayload(Payload):
     email: Email
     message: ChatText
     client_id: ClientId | None = None
+    # The widget's language: the acknowledgement's and the reply's (else the chat's, else "en").
+    language: Language | None = None
     # The honeypot: a field hidden from people; robots fill in whatever they find.
     website: Annotated[str, StringConstraints(max_length=500)] = ""
 
@@ -223,6 +225,11 @@ class SearchPayload(Payload):
     query: Annotated[str, StringConstraints(max_length=200)]
 
 
+class CannedTranslationPayload(Payload):
+    title: Name
+    text: ChatText
+
+
 class CannedSavePayload(Payload):
     id: Id | None = None
     shortcut: Annotated[
@@ -230,6 +237,9 @@ class CannedSavePayload(Payload):
     ]
     title: Name
     text: ChatText
+    # The response in other languages ({"es": {"title", "text"}}); left out, they stay as they
+    # are; {} removes them. English is the response itself.
+    translations: dict[Literal["es"], CannedTranslationPayload] | None = None
 
 
 class CannedDeletePayload(Payload):

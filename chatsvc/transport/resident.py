@@ -381,6 +381,7 @@ class ResidentNamespace(Namespace):
             conversation_id=session.get("conversation_id"),
             sender_key=self._sender_key(sid),
             honeypot=payload.website.strip(),
+            language=payload.language,
             center=self.assistant.index.kb.center,
             limits=after_hours.Limits(
                 self.settings.messages_per_ip_per_hour,

@@ -281,7 +281,7 @@ class Chat(Wire):
     ended_at: Timestamp | None
     disposition: str | None
     resident_presence: ResidentPresence
-    language: Language
+    language: Language  # the conversation's ("en", "es"): the pane shows it, canned text follows it
 
 
 class ResidentPresenceEvent(Wire):
@@ -308,6 +308,11 @@ class Note(Wire):
     created_at: Timestamp
 
 
+class CannedTranslation(Wire):
+    title: str
+    text: str
+
+
 class Canned(Wire):
     object_name = "Canned response"
 
@@ -315,6 +320,8 @@ class Canned(Wire):
     shortcut: str
     title: str
     text: str
+    # The same response in other languages; the pane offers the one in the chat's language.
+    translations: dict[Language, CannedTranslation]
 
 
 class Article(Wire):
@@ -351,6 +358,7 @@ class LeftMessage(Wire):
     conversation_id: int | None
     overdue: bool
     follow_ups: list[FollowUp]
+    language: Language  # the resident's: the mails about it are in it
 
 
 class RequestContact(Wire):

@@ -556,7 +556,7 @@ async def test_a_supervisor_sees_the_team_and_takes_over_a_chat(
         "(626) 744-7311"
     )
     await pane.get_by_label("Shortcut").fill("permit")
-    await pane.get_by_label("Title").fill("Permits")
+    await pane.get_by_label("Title", exact=True).fill("Permits")
     await pane.get_by_label("Text", exact=True).fill("The Permit Center can help with that.")
     await pane.get_by_role("button", name="Save").click()
     await expect(canned.get_by_role("row", name=re.compile(r"^\/permit"))).to_contain_text(
@@ -564,12 +564,20 @@ async def test_a_supervisor_sees_the_team_and_takes_over_a_chat(
     )
     await canned.get_by_role("button", name="Edit /hours").click()
     await expect(pane.get_by_label("Shortcut")).to_be_focused()
-    await pane.get_by_label("Title").fill("Opening hours")
+    # Its Spanish version comes with it, to edit too (kept when saved as it is).
+    await expect(pane.get_by_label("Title in Spanish (optional)")).to_have_value(
+        "Horario de atención"
+    )
+    await pane.get_by_label("Title", exact=True).fill("Opening hours")
     await pane.get_by_label("Text", exact=True).fill(HOURS)
     await pane.get_by_role("button", name="Save").click()
     await expect(canned.get_by_role("row", name=re.compile(r"^\/hours"))).to_contain_text(
         "Opening hours"
     )
+    hours_row = canned.get_by_role("row", name=re.compile(r"^\/hours"))
+    await expect(hours_row).to_have_accessible_name(re.compile(r"Has a Spanish version"))
+    permit_row = canned.get_by_role("row", name=re.compile(r"^\/permit"))
+    await expect(permit_row.get_by_text("Has a Spanish version")).to_be_hidden()
     violations = await axe_violations(pane)
     assert not violations, f"supervisor view: {violations}"
 

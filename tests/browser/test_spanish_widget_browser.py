@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.async_api import BrowserContext, Page, expect
 
-from chatsvc.db.models import Conversation, ServiceRequest
+from chatsvc.db.models import AfterHoursMessage, Conversation, OutboxMail, ServiceRequest
 from tests.browser.helpers import axe_violations
 from tests.conftest import AgentClient, LiveServer, stored_rows
 
@@ -165,3 +165,25 @@ async def screenshot(page: Page, name: str) -> None:
     if SHOTS:
         size = page.viewport_size or {"width": 0, "height": 0}
         await page.screenshot(path=f"{SHOTS}/{name}-{size['width']}x{size['height']}.png")
+
+
+async def test_a_message_left_from_the_spanish_widget_is_acknowledged_in_spanish(
+    new_context: Callable[..., Awaitable[BrowserContext]], live_server: LiveServer
+) -> None:
+    # Nobody is signed in: the widget offers the message form first, in Spanish.
+    page = await (await new_context(locale="es-MX")).new_page()
+    await page.goto(live_server.url + "/")
+    await page.get_by_role("button", name=re.compile(r"^Chatee con nosotros")).click()
+    await expect(page.get_by_role("heading", name="¡Déjenos un mensaje!")).to_be_visible()
+    await page.get_by_label("Nombre", exact=True).fill("Ana Ruiz")
+    await page.get_by_label("Correo electrónico", exact=True).fill("ana@example.com")
+    await page.get_by_label("Mensaje", exact=True).fill("No recogieron mi sofá el viernes.")
+    await page.get_by_role("button", name="Enviar mensaje").click()
+    await expect(page.get_by_text(re.compile(r"M-[0-9A-Z]{6}")).first).to_be_visible()
+
+    # The widget sent its language: the message keeps it, and its acknowledgement is Spanish.
+    (message,) = await stored_rows(live_server, AfterHoursMessage)
+    assert message.language == "es"
+    (mail,) = await stored_rows(live_server, OutboxMail)
+    assert mail.subject == f"Recibimos su mensaje ({message.reference})"
+    assert "Lo que usted escribió:\n\n> No recogieron mi sofá el viernes." in mail.body

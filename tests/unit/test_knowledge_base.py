@@ -261,3 +261,30 @@ def test_canned_problems_are_named_with_their_lines(kb_copy: Path) -> None:
 def test_the_canned_file_is_optional(kb_copy: Path) -> None:
     (kb_copy / "canned.toml").unlink()
     assert load_knowledge_base(kb_copy).canned == ()
+
+
+def test_spanish_canned_responses_follow_the_english_shortcuts(kb_copy: Path) -> None:
+    spanish = kb_copy / "es" / "canned.toml"
+    text = spanish.read_text(encoding="utf-8")
+    bye = text.index('[[canned]]\nshortcut = "bye"')
+    spanish.write_text(
+        text[:bye] + '[[canned]]\nshortcut = "fax"\ntitle = "Fax"\ntext = "Envíe un fax."\n',
+        encoding="utf-8",
+    )
+    kb = load_knowledge_base(kb_copy)
+    assert [c.shortcut for c in kb.languages["es"].canned] == [
+        "hours",
+        "phone",
+        "bulky",
+        "wait",
+        "anything",
+    ]  # /fax has no English response: left out
+    warned = [w for w in kb.warnings if "canned" in w]
+    assert any("canned /bye has no translation" in w for w in warned), warned
+    assert any("canned /fax is not in ../canned.toml" in w for w in warned), warned
+    # The shipped one translates every shortcut.
+    shipped = load_knowledge_base(DEFAULT_KNOWLEDGE_BASE)
+    assert {c.shortcut for c in shipped.languages["es"].canned} == {
+        c.shortcut for c in shipped.canned
+    }
+    assert not [w for w in shipped.warnings if "canned" in w]

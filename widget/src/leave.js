@@ -162,7 +162,8 @@ export class LeaveMessageForm {
     }
 
     /** @type {Record<string, string>} */
-    const payload = { ...values, website: this.website.value };
+    // The widget's language: the acknowledgement mail and the staff's reply are written in it.
+    const payload = { ...values, website: this.website.value, language: language() };
     const key = JSON.stringify(payload);
     if (!this.attempt || this.attempt.key !== key) this.attempt = { key, clientId: newClientId() };
     payload.client_id = this.attempt.clientId;

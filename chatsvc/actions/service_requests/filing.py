@@ -28,7 +28,11 @@ from chatsvc.actions.service_requests.checks import (
     clean_media_url,
     request_topic,
 )
-from chatsvc.actions.service_requests.notices import created_mail, notify_department
+from chatsvc.actions.service_requests.notices import (
+    created_mail,
+    created_subject,
+    notify_department,
+)
 from chatsvc.actions.service_requests.numbering import next_number
 from chatsvc.actions.service_requests.photos import attach_photos
 from chatsvc.actions.service_requests.views import (
@@ -37,7 +41,7 @@ from chatsvc.actions.service_requests.views import (
     RequestView,
     request_view,
 )
-from chatsvc.db.models import ServiceRequest, ServiceRequestUpdate
+from chatsvc.db.models import Conversation, ServiceRequest, ServiceRequestUpdate
 from chatsvc.outbox.mail import queue_mail
 from chatsvc.outbox.replies import MailThread
 
@@ -108,7 +112,17 @@ async def create_service_request(
     contact = clean_contact(new.contact)
     media_url = clean_media_url(new.media_url)
     number = await next_number(session, policy.calendar.local_year(now))
+    language = "en"
+    if new.conversation_id is not None:
+        # Filed from a chat (by the assistant or an agent): its mails speak the chat's language.
+        language = (
+            await session.scalar(
+                select(Conversation.language).where(Conversation.id == new.conversation_id)
+            )
+            or "en"
+        )
     request = ServiceRequest(
+        language=language,
         number=number,
         client_id=new.client_id,
         service_code=topic.code,
@@ -153,8 +167,8 @@ async def create_service_request(
             session,
             kind="request_created",
             to=contact.email,
-            subject=f"Your request {number}: {topic.name}",
-            body=created_mail(view, policy),
+            subject=created_subject(view, policy, language),
+            body=created_mail(view, policy, language),
             reply_to=None,  # the mailer adds CHATSVC_MAIL_REPLY_TO
             now=now,
             per_address_per_day=policy.mail_per_address_per_day,

@@ -14,6 +14,7 @@ from chatsvc.catalogue.fields import describe_value
 from chatsvc.catalogue.knowledge import KnowledgeBase
 from chatsvc.hours import end_sentence
 from chatsvc.outbox.mail import quote_resident_text
+from chatsvc.outbox.mail_words import MailWords
 from chatsvc.outbox.webhooks import queue_webhook
 
 # Never the resident's name: whoever filed the request chose it, and "Hello City of Pasadena
@@ -34,54 +35,97 @@ async def notify_department(
         )
 
 
-def created_mail(view: RequestView, policy: RequestPolicy) -> str:
+def request_words(policy: RequestPolicy, language: str) -> MailWords:
+    return MailWords(language, policy.kb.center, policy.calendar)
+
+
+def created_subject(view: RequestView, policy: RequestPolicy, language: str = "en") -> str:
+    return request_words(policy, language)(
+        "Your request {number}: {service}",
+        number=view.number,
+        service=_service(view, policy.kb, language),
+    )
+
+
+def final_subject(view: RequestView, policy: RequestPolicy, language: str = "en") -> str:
+    # One msgid per status ("... is closed", "... is referred"), English as it always read.
+    msgid = "Your request {number} is " + view.status_label.lower().replace("{", "")
+    return request_words(policy, language)(msgid, number=view.number)
+
+
+def created_mail(view: RequestView, policy: RequestPolicy, language: str = "en") -> str:
+    words = request_words(policy, language)
     return "\n".join(
         [
-            GREETING,
+            words(GREETING),
             "",
-            f"Thank you for your request. Its number is {view.number}.",
+            words("Thank you for your request. Its number is {number}.", number=view.number),
             end_sentence(
-                f"We expect it to be done by {policy.calendar.describe_local(view.expected_at)}"
+                words("We expect it to be done by {when}", when=words.when(view.expected_at))
             ),
             "",
-            *_details(view, policy.kb),
+            *_details(view, policy.kb, words),
             "",
-            f'To ask about it, chat with us on the City website and say "status of '
-            f'{view.number}", or reply to this email.',
+            words(
+                'To ask about it, chat with us on the City website and say "status of '
+                '{number}", or reply to this email.',
+                number=view.number,
+            ),
             "",
-            *policy.kb.center.signature,
+            *words.signature,
         ]
     )
 
 
-def final_mail(view: RequestView, note: str | None, policy: RequestPolicy) -> str:
+def final_mail(
+    view: RequestView, note: str | None, policy: RequestPolicy, language: str = "en"
+) -> str:
+    words = request_words(policy, language)
+    service = _service(view, policy.kb, language)
     if view.status == "referred":
         middle = [
-            f"Your request {view.number} ({view.service_name}) has been referred to "
-            f"{view.referred_to}, who handle this kind of request.",
+            words(
+                "Your request {number} ({service}) has been referred to {department}, who "
+                "handle this kind of request.",
+                number=view.number,
+                service=service,
+                department=view.referred_to,
+            ),
             "",
-            "Next steps:",
+            words("Next steps:"),
             view.next_steps or "",
         ]
     else:
-        middle = [f"Your request {view.number} ({view.service_name}) is closed."]
+        middle = [
+            words(
+                "Your request {number} ({service}) is closed.", number=view.number, service=service
+            )
+        ]
     if note:
-        middle += ["", f"Note from our team: {note}"]
-    signature = policy.kb.center.signature
-    return "\n".join([GREETING, "", *middle, "", *_details(view, policy.kb), "", *signature])
+        middle += ["", words("Note from our team: {note}", note=note)]
+    details = _details(view, policy.kb, words)
+    return "\n".join([words(GREETING), "", *middle, "", *details, "", *words.signature])
 
 
-def _details(view: RequestView, kb: KnowledgeBase) -> list[str]:
+def _service(view: RequestView, kb: KnowledgeBase, language: str) -> str:
+    """The request's service as the resident's language names it (English: as staff see it)."""
+    if language == "en" or view.service_code not in kb.topics:
+        return view.service_name
+    return kb.topic_name(view.service_code, language)
+
+
+def _details(view: RequestView, kb: KnowledgeBase, words: MailWords) -> list[str]:
     written: list[str] = []
     if view.address:
-        written.append(f"Address: {view.address}")
+        written.append(words("Address: {address}", address=view.address))
     if view.description:
-        written += ["Description:", *view.description.splitlines()]
+        written += [words("Description:"), *view.description.splitlines()]
     for name, value in view.attributes.items():
         spec = kb.fields.get(name)
         label = spec.label if spec else name
         written.append(f"{label}: {describe_value(spec, value) if spec else value}")
-    lines = [f"Request: {view.service_name}"]
+    service = _service(view, kb, words.language)
+    lines = [words("Request: {service}", service=service)]
     if written:
-        lines += ["", "What you wrote:", *quote_resident_text("\n".join(written))]
+        lines += ["", words("What you wrote:"), *quote_resident_text("\n".join(written))]
     return lines

@@ -15,7 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatsvc import notices
 from chatsvc.actions.service_requests.checks import InvalidRequest, clean_text
-from chatsvc.actions.service_requests.notices import final_mail, notify_department
+from chatsvc.actions.service_requests.notices import (
+    final_mail,
+    final_subject,
+    notify_department,
+)
 from chatsvc.actions.service_requests.numbering import parse_number
 from chatsvc.actions.service_requests.views import RequestPolicy, RequestView, request_view
 from chatsvc.db.models import ServiceRequest, ServiceRequestUpdate
@@ -93,8 +97,8 @@ async def change_status(
             session,
             kind=f"request_{status}",
             to=view.contact.email,
-            subject=f"Your request {view.number} is {view.status_label.lower()}",
-            body=final_mail(view, note if public else None, policy),
+            subject=final_subject(view, policy, request.language),
+            body=final_mail(view, note if public else None, policy, request.language),
             reply_to=None,  # the mailer adds CHATSVC_MAIL_REPLY_TO
             now=now,
             per_address_per_day=policy.mail_per_address_per_day,

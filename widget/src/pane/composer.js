@@ -6,10 +6,38 @@
 // It sends typing events (throttled by the client) and keeps a draft per conversation.
 
 import { el } from "../shared/dom.js";
-import { excerpt } from "./format.js";
+import { CHAT_LANGUAGES, excerpt } from "./format.js";
 
 const MAX_LENGTH = 4000;
 const SLASH = /(^|\s)\/([a-z0-9_-]*)$/i; // "/hou" right before the caret
+
+/**
+ * The canned responses as a chat in `language` is offered them: each one's version in that
+ * language (its English where it has none yet).
+ */
+export function cannedIn(canned, language) {
+  return canned.map((c) => {
+    const t = language !== "en" ? c.translations?.[language] : null;
+    return t && typeof t.text === "string" && typeof t.title === "string"
+      ? { ...c, title: t.title, text: t.text, language }
+      : { ...c, language: "en" };
+  });
+}
+
+/** The other languages' versions: the English in a Spanish chat, the translations in another. */
+export function cannedElsewhere(canned, language) {
+  return canned.flatMap((c) => {
+    if (language !== "en") return c.translations?.[language] ? [{ ...c, language: "en" }] : [];
+    return Object.entries(c.translations || {})
+      .filter(([code, t]) => Object.hasOwn(CHAT_LANGUAGES, code) && t && typeof t.text === "string")
+      .map(([code, t]) => ({ ...c, title: t.title, text: t.text, language: code }));
+  });
+}
+
+/** How a language is named in the canned responses menu, in that language. */
+function ownName(code) {
+  return code === "en" ? "English" : CHAT_LANGUAGES[code]?.own || code;
+}
 
 export class Composer {
   constructor(client, notifier) {
@@ -193,7 +221,8 @@ export class Composer {
       return;
     }
     const q = slash.query;
-    const canned = this.client.canned;
+    // The chat's language: a Spanish chat's "/hours" inserts the Spanish text.
+    const canned = cannedIn(this.client.canned, this.language());
     const matches = canned
       .filter((c) => String(c.shortcut).toLowerCase().startsWith(q))
       .concat(canned.filter((c) => !String(c.shortcut).toLowerCase().startsWith(q) && String(c.title).toLowerCase().includes(q) && q));
@@ -219,7 +248,13 @@ export class Composer {
       ...this.matches.map((c, i) => {
         const option = el(
           "li",
-          { id: `canned-option-${c.id}`, role: "option", "aria-selected": i === this.active ? "true" : "false", class: "option" },
+          {
+            id: `canned-option-${c.id}`,
+            role: "option",
+            "aria-selected": i === this.active ? "true" : "false",
+            class: "option",
+            lang: c.language && c.language !== "en" ? c.language : null,
+          },
           el("span", { class: "shortcut", text: `/${c.shortcut}` }),
           " ",
           el("span", { class: "title", text: c.title }),
@@ -292,20 +327,33 @@ export class Composer {
 
   // --- "Canned responses" menu -----------------------------------------------------------
 
+  /** The language of the conversation the composer is for ("en" when unknown). */
+  language() {
+    const code = this.client.chat(this.conversationId)?.language;
+    return typeof code === "string" && Object.hasOwn(CHAT_LANGUAGES, code) ? code : "en";
+  }
+
   renderMenu() {
-    const items = this.client.canned.map((c) =>
+    // The chat's language first; then the other language's versions, each marked with its
+    // language (and `lang`, for screen readers), for an agent who wants that one.
+    const language = this.language();
+    const item = (c, marked) =>
       el(
         "li",
         {},
         el(
           "button",
-          { type: "button", class: "menu-item", onclick: () => this.fromMenu(c) },
+          { type: "button", class: "menu-item", onclick: () => this.fromMenu(c), lang: marked || c.language !== "en" ? c.language : null },
           el("span", { class: "title", text: c.title }),
           " ",
           el("span", { class: "shortcut", text: `/${c.shortcut}` }),
+          marked ? el("span", { class: "badge language", text: ownName(c.language) }) : null,
         ),
-      ),
-    );
+      );
+    const items = [
+      ...cannedIn(this.client.canned, language).map((c) => item(c, false)),
+      ...cannedElsewhere(this.client.canned, language).map((c) => item(c, true)),
+    ];
     this.menu.replaceChildren(...(items.length ? items : [el("li", { class: "empty", text: "No canned responses yet." })]));
   }
 

@@ -7,6 +7,7 @@ import { el, appendLinkified } from "../shared/dom.js";
 import { formatTime, parseTime } from "../shared/time.js";
 import { renderMarkdown } from "../shared/markdown.js";
 import { Composer } from "./composer.js";
+import { languageHeaderBadge } from "./language.js";
 import { HANDOFF_REASONS, excerpt, plainFromMarkdown, residentPresence, topicGuess, topicName, unassignedNotice } from "./format.js";
 
 const TYPING_HIDE_MS = 6000;
@@ -377,6 +378,8 @@ export class ConversationView {
     const meta = [];
     if (chat) {
       if (chat.emergency) meta.push(el("span", { class: "badge emergency", text: "Emergency" }));
+      const language = languageHeaderBadge(chat, "the resident writes");
+      if (language) meta.push(language);
       meta.push(el("span", { class: "chip", text: this.stageLabel(chat) }));
       const presence = chat.status === "open" && residentPresence(chat);
       if (presence) meta.push(el("span", { class: `presence presence-${presence.code}`, text: presence.sentence }));

@@ -82,6 +82,18 @@ export function residentPresence(chat) {
   return typeof code === "string" && Object.hasOwn(RESIDENT_PRESENCE, code) ? { code, ...RESIDENT_PRESENCE[code] } : null;
 }
 
+// The resident's language (a Chat's `language`) when it is not English: a short badge, its name
+// for screen readers, and the language's own name.
+export const CHAT_LANGUAGES = {
+  es: { badge: "ES", name: "Spanish", own: "Español", tag: "es" },
+};
+
+/** The chat's language when it is not English (English chats show nothing), or null. */
+export function chatLanguage(chat) {
+  const code = chat?.language;
+  return typeof code === "string" && Object.hasOwn(CHAT_LANGUAGES, code) ? { code, ...CHAT_LANGUAGES[code] } : null;
+}
+
 export const STATUS_LABELS = { available: "Available", away: "Away", offline: "Offline" };
 
 /** Turn the knowledge base's Markdown into text a resident's widget shows well as plain text. */

@@ -10,6 +10,7 @@ import { invalid } from "./dialog.js";
 import { plural } from "./format.js";
 import { dateTimeLabel, parseTime } from "../shared/time.js";
 import { reconcile } from "./lists.js";
+import { languageHeaderBadge, showLanguageBadge } from "./language.js";
 
 const TICK_MS = 60000; // how often overdue flags and counts are brought up to date
 const REPLY_MAX = 4000;
@@ -277,19 +278,20 @@ export class InboxView {
   itemNode(message) {
     const name = el("span", { class: "name" });
     const overdue = el("span", { class: "badge overdue", text: "Overdue" });
+    const language = el("span", { class: "badge language", hidden: true });
     const reference = el("span", { class: "sub" });
     const times = el("span", { class: "sub" });
     const state = el("span", { class: "sub" });
     const button = el(
       "button",
       { type: "button", class: "inbox-item", onclick: () => this.open(message.id) },
-      el("span", { class: "line" }, name, overdue),
+      el("span", { class: "line" }, name, language, overdue),
       reference,
       times,
       state,
     );
     const li = el("li", {}, button);
-    li._parts = { button, name, overdue, reference, times, state };
+    li._parts = { button, name, overdue, language, reference, times, state };
     return li;
   }
 
@@ -298,6 +300,7 @@ export class InboxView {
     const late = isOverdue(m, now);
     p.name.textContent = m.name;
     p.overdue.hidden = !late;
+    showLanguageBadge(p.language, m);
     p.button.classList.toggle("overdue", late);
     p.reference.textContent = m.email ? `${m.reference} · ${m.email}` : m.reference;
     p.times.replaceChildren("Received ", timeNode(m.received_at, now), " · Reply by ", timeNode(m.reply_due, now));
@@ -351,6 +354,9 @@ export class InboxView {
     this.title.textContent = `${item.name} — ${item.reference}`;
     const meta = [el("span", { class: "chip", text: label })];
     if (late) meta.push(el("span", { class: "badge overdue", text: "Overdue" }));
+    // Its mails (the acknowledgement, the frame of the reply) are in that language.
+    const language = languageHeaderBadge(item, "the resident wrote");
+    if (language) meta.push(language);
     this.meta.replaceChildren(...meta.flatMap((node, i) => (i ? [" ", node] : [node])));
     this.stateNote.textContent = this.stateText(item, mine, supervisor);
 

@@ -520,6 +520,9 @@ export class SupervisorView {
     this.cannedShortcut = el("input", { type: "text", id: "canned-shortcut", autocomplete: "off", spellcheck: "false", maxlength: 32 });
     this.cannedTitle = el("input", { type: "text", id: "canned-title", autocomplete: "off", maxlength: 100 });
     this.cannedText = el("textarea", { id: "canned-text", rows: 4, maxlength: 4000 });
+    // The Spanish version: what a Spanish chat's agent inserts (both, or neither).
+    this.cannedTitleEs = el("input", { type: "text", id: "canned-title-es", autocomplete: "off", maxlength: 100, lang: "es" });
+    this.cannedTextEs = el("textarea", { id: "canned-text-es", rows: 4, maxlength: 4000, lang: "es" });
     this.cannedError = el("p", { class: "error", id: "canned-error", hidden: true, "aria-live": "polite" });
     this.cannedCancel = el("button", { type: "button", class: "secondary", hidden: true, onclick: () => this.resetCannedForm(true) }, "Cancel editing");
     const form = el(
@@ -529,6 +532,8 @@ export class SupervisorView {
       field("Shortcut", this.cannedShortcut, "Lower-case letters, digits, - and _: agents type / and the shortcut."),
       field("Title", this.cannedTitle),
       field("Text", this.cannedText),
+      field("Title in Spanish (optional)", this.cannedTitleEs),
+      field("Text in Spanish (optional)", this.cannedTextEs, "Inserted in chats in Spanish; agents can still pick the English."),
       this.cannedError,
       el("div", { class: "dialog-actions" }, el("button", { type: "submit" }, "Save"), this.cannedCancel),
     );
@@ -554,7 +559,7 @@ export class SupervisorView {
           "tr",
           {},
           el("th", { scope: "row" }),
-          el("td"),
+          el("td", {}, el("span", { class: "title" }), " ", el("span", { class: "badge language", hidden: true }, el("span", { "aria-hidden": "true", text: "ES" }), el("span", { class: "sr-only", text: "Has a Spanish version" }))),
           el("td", { class: "canned-text" }),
           el(
             "td",
@@ -570,7 +575,8 @@ export class SupervisorView {
         tr._canned = c;
         const [shortcut, title, text] = tr.children;
         shortcut.textContent = `/${c.shortcut}`;
-        title.textContent = c.title;
+        title.querySelector(".title").textContent = c.title;
+        title.querySelector(".badge").hidden = !c.translations?.es;
         text.textContent = excerpt(c.text, 160);
         tr._labels.edit.textContent = ` /${c.shortcut}`;
         tr._labels.del.textContent = ` /${c.shortcut}`;
@@ -585,6 +591,8 @@ export class SupervisorView {
     this.cannedShortcut.value = canned.shortcut;
     this.cannedTitle.value = canned.title;
     this.cannedText.value = canned.text;
+    this.cannedTitleEs.value = canned.translations?.es?.title || "";
+    this.cannedTextEs.value = canned.translations?.es?.text || "";
     this.cannedCancel.hidden = false;
     this.showCannedError(null);
     this.cannedShortcut.focus();
@@ -596,13 +604,15 @@ export class SupervisorView {
     this.cannedShortcut.value = "";
     this.cannedTitle.value = "";
     this.cannedText.value = "";
+    this.cannedTitleEs.value = "";
+    this.cannedTextEs.value = "";
     this.cannedCancel.hidden = true;
     this.showCannedError(null);
     if (focus) this.cannedShortcut.focus();
   }
 
   showCannedError(message, control) {
-    for (const input of [this.cannedShortcut, this.cannedTitle, this.cannedText]) input.removeAttribute("aria-invalid");
+    for (const input of [this.cannedShortcut, this.cannedTitle, this.cannedText, this.cannedTitleEs, this.cannedTextEs]) input.removeAttribute("aria-invalid");
     this.cannedError.textContent = message || "";
     this.cannedError.hidden = !message;
     if (message && control) {
@@ -620,7 +630,12 @@ export class SupervisorView {
     }
     if (!title) return this.showCannedError("Give it a title.", this.cannedTitle);
     if (!text) return this.showCannedError("Write the text agents insert.", this.cannedText);
-    const fields = { shortcut, title, text };
+    const titleEs = this.cannedTitleEs.value.trim();
+    const textEs = this.cannedTextEs.value.trim();
+    if (titleEs && !textEs) return this.showCannedError("Write the Spanish text too, or clear the Spanish title.", this.cannedTextEs);
+    if (textEs && !titleEs) return this.showCannedError("Give the Spanish version a title too, or clear its text.", this.cannedTitleEs);
+    const translations = titleEs ? { es: { title: titleEs, text: textEs } } : {};
+    const fields = { shortcut, title, text, translations };
     if (this.editing) fields.id = this.editing.id;
     const ack = await this.client.saveCanned(fields);
     if (!ack.ok) return this.showCannedError(`Not saved: ${ack.error.message}`, this.cannedShortcut);

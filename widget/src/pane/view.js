@@ -8,6 +8,7 @@ import { el } from "../shared/dom.js";
 import { ConversationView } from "./conversation.js";
 import { field, formDialog, invalid } from "./dialog.js";
 import { InboxView } from "./inbox.js";
+import { showLanguageBadge } from "./language.js";
 import { STATUS_LABELS, assignedLabel, excerpt, plural, residentPresence, topicGuess, topicName, unassignedAnnouncement, waitingLabel } from "./format.js";
 import { parseTime } from "../shared/time.js";
 import { reconcile } from "./lists.js";
@@ -250,15 +251,16 @@ export class PaneView {
         const topic = el("span", { class: "sub" });
         const typing = el("span", { class: "sub typing-hint", hidden: true, text: "typing…" });
         const presence = el("span", { class: "presence", hidden: true });
+        const language = el("span", { class: "badge language", hidden: true });
         const button = el(
           "button",
           { type: "button", class: "chat-item", onclick: () => this.openConversation(chat.id, { focus: "composer" }) },
-          el("span", { class: "line" }, name, presence, emergency, fresh, unread),
+          el("span", { class: "line" }, name, presence, language, emergency, fresh, unread),
           topic,
           typing,
         );
         const li = el("li", {}, button);
-        li._parts = { button, name, unread, fresh, emergency, topic, typing, presence, typingTimer: undefined };
+        li._parts = { button, name, unread, fresh, emergency, topic, typing, presence, language, typingTimer: undefined };
         return li;
       },
       (li, chat) => {
@@ -271,6 +273,7 @@ export class PaneView {
           p.presence.replaceChildren(el("span", { class: "sr-only", text: "Resident: " }), presence.word);
           if (presence.code !== "online") this.setTyping(chat.id, false);
         }
+        showLanguageBadge(p.language, chat);
         const n = this.client.unread(chat.id);
         p.unread.replaceChildren(String(n), el("span", { class: "sr-only", text: " unread" }));
         p.unread.hidden = n === 0;
