@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatsvc.db.models import AfterHoursMessage, Conversation, OutboxMail
 from chatsvc.transport.state import DATABASE
-from tests.conftest import PERSON, AgentClient, LiveServer, ResidentClient, stored_rows
+from tests.conftest import AgentClient, LiveServer, ResidentClient, stored_rows
 from tests.realtime.test_after_hours import closed_server, form
 from tests.realtime.test_unread_replies import OpenChat, link_code, open_chat
 
@@ -58,7 +58,8 @@ async def test_a_message_left_from_a_spanish_chat_takes_the_chat_s_language(
     closed_server: LiveServer, resident_client: Residents
 ) -> None:
     resident = await resident_client(closed_server.url)
-    started = await resident.start(question=PERSON, language="es")
+    # Asked in Spanish: an English sentence would switch the chat to English (its language rule).
+    started = await resident.start(question="quiero hablar con una persona", language="es")
     assert started["ok"] and started["conversation"]["language"] == "es"
     left = await resident.call("leave_message", form())  # no language: the chat's
     assert left["ok"], left
