@@ -208,7 +208,13 @@ async def test_a_supervisor_reads_the_reports_and_an_agent_does_not_see_them(
     await expect(pane.get_by_role("link", name="Monthly report (print)")).to_have_attribute(
         "href", "/agent/reports/monthly?month=2026-11"
     )
-    await pane.get_by_role("button", name="Last month").click()
+    # Loaded (the month against October) before the next choice: on a loaded machine a click
+    # while the month's charts were still being drawn did not reach the button.
+    await expect(reports).to_contain_text("compared with Oct")
+    await expect(reports).to_have_attribute("aria-busy", "false")
+    last_month = pane.get_by_role("button", name="Last month")
+    await last_month.click()
+    await expect(last_month).to_have_attribute("aria-pressed", "true")
     await expect(pane.get_by_role("link", name="Monthly report (print)")).to_have_attribute(
         "href", "/agent/reports/monthly?month=2026-10"
     )
