@@ -187,3 +187,32 @@ async def test_a_message_left_from_the_spanish_widget_is_acknowledged_in_spanish
     (mail,) = await stored_rows(live_server, OutboxMail)
     assert mail.subject == f"Recibimos su mensaje ({message.reference})"
     assert "Lo que usted escribió:\n\n> No recogieron mi sofá el viernes." in mail.body
+
+
+async def test_the_widget_follows_the_chat_into_spanish(
+    new_context: Callable[..., Awaitable[BrowserContext]], live_server: LiveServer
+) -> None:
+    """An English widget; the resident writes in Spanish, the assistant answers in Spanish from
+    then on, and the widget's own texts follow."""
+    page = await (await new_context(locale="en-US")).new_page()
+    await page.goto(live_server.url + "/")
+    await page.get_by_role("button", name=re.compile(r"^Chat with us")).click()
+    await past_the_message_form(page, "Leave us a message!", "Ask our assistant", "Chat With Us!")
+    await page.get_by_label("Name").fill("Ana Ruiz")
+    await page.get_by_label("Email").fill("ana@example.com")
+    await page.get_by_label("Question").fill("When is bulky item pickup?")
+    await page.get_by_role("button", name="Start chat").click()
+    composer = page.get_by_label("Message", exact=True)
+    await expect(composer).to_be_focused()
+    await composer.fill("necesito ayuda, no recogieron mi basura ayer")
+    await composer.press("Enter")
+    # The chat is Spanish now: the widget's log, composer and buttons too.
+    log = page.get_by_role("log", name="Mensajes")
+    await expect(log).to_be_visible()
+    await expect(page.get_by_label("Mensaje", exact=True)).to_be_visible()
+    await expect(page.locator("chatsvc-widget")).to_have_attribute("lang", "es")
+    await expect(page.get_by_role("button", name="Terminar chat")).to_be_visible()
+    (row,) = await stored_rows(live_server, Conversation)
+    assert row.language == "es"
+    violations = await axe_violations(page)
+    assert not violations, f"the chat after it turned Spanish: {violations}"

@@ -100,6 +100,15 @@ function mount() {
     view.carryOver(state);
   };
   let view = new ChatView(shadow, client, { title: title(), ui, onLanguage: chooseLanguage });
+  // The chat's language is the server's to change (the resident wrote in another one, and the
+  // assistant answers in it from then on): the widget follows, after the event's other
+  // listeners (the view is rebuilt).
+  client.on("conversation", (/** @type {any} */ conversation) => {
+    const spoken = conversation && conversation.language;
+    if (typeof spoken === "string" && offered.includes(spoken) && spoken !== language()) {
+      queueMicrotask(() => chooseLanguage(spoken));
+    }
+  });
   document.body.append(host);
   // The link pasted into a tab that is already on the site changes only the fragment.
   window.addEventListener("hashchange", () => {
