@@ -8,7 +8,7 @@ transport calls, reading who is available only while the center is open.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chatsvc.actions import queue
 from chatsvc.db.models import iso_utc
 from chatsvc.hours import BusinessCalendar
+from chatsvc.i18n import translate_in
+from chatsvc.outbox.mail_words import hours_es
 
 Reason = Literal["closed", "no_agents", "long_wait"]
 UNAVAILABLE: dict[Reason, str] = {
@@ -60,6 +62,8 @@ class ChatHours:
     reply_due_text: str
     reason: Reason | None
     minutes: int = 0  # the expected wait, for a long one
+    # The weekly hours in the residents' other languages ("es": "de lunes a viernes, …").
+    hours_in: dict[str, str] = field(default_factory=dict)
 
     @property
     def offered(self) -> bool:
@@ -69,6 +73,7 @@ class ChatHours:
         return {
             "open": self.open,
             "hours": self.hours,
+            "hours_in": dict(self.hours_in),
             "next_opening": iso_utc(self.next_opening) if self.next_opening else None,
             "next_opening_text": self.next_opening_text,
             "reply_due": iso_utc(self.reply_due),
@@ -108,6 +113,7 @@ def chat_hours(
         reply_due_text=calendar.describe_local(reply_due),
         reason=reason,
         minutes=minutes,
+        hours_in={"es": hours_es(calendar, translate_in("mail", "es", calendar.zone_words()))},
     )
 
 

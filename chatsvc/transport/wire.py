@@ -161,6 +161,7 @@ class Hours(Wire):
 
     open: bool
     hours: str
+    hours_in: dict[str, str]
     next_opening: Timestamp | None
     next_opening_text: str | None
     reply_due: Timestamp

@@ -175,6 +175,8 @@ async def test_a_message_left_from_the_spanish_widget_is_acknowledged_in_spanish
     await page.goto(live_server.url + "/")
     await page.get_by_role("button", name=re.compile(r"^Chatee con nosotros")).click()
     await expect(page.get_by_role("heading", name="¡Déjenos un mensaje!")).to_be_visible()
+    # The center's hours in Spanish words (the service's `hours_in`), not hidden.
+    await expect(page.get_by_text(re.compile(r"^Nuestro horario: todos los días"))).to_be_visible()
     await page.get_by_label("Nombre", exact=True).fill("Ana Ruiz")
     await page.get_by_label("Correo electrónico", exact=True).fill("ana@example.com")
     await page.get_by_label("Mensaje", exact=True).fill("No recogieron mi sofá el viernes.")

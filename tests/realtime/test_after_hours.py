@@ -68,6 +68,11 @@ async def test_closed_the_widget_is_told_and_a_message_is_kept_and_acknowledged(
     }
     assert "Monday" in hours["next_opening_text"] and "8" in hours["next_opening_text"]
     assert hours["reply_due_text"] == "Monday, November 30 at 5 p.m."
+    # The weekly hours in Spanish too, for a Spanish widget.
+    assert hours["hours_in"] == {
+        "es": "de lunes a viernes, de 8 a. m. a 5 p. m. (hora del Pacífico), cerrado los días "
+        "festivos de la ciudad"
+    }
     # Who to call instead, for a widget that has no chat (and so no start ack) yet.
     assert hours["center"]["phone"] == "(626) 744-7311"
 

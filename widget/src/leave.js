@@ -104,8 +104,10 @@ export class LeaveMessageForm {
     const served = typeof offer.text === "string" && offer.text ? offer.text : "";
     const reason = english ? served : REASONS[offer.reason] ? REASONS[offer.reason]() : "";
     this.reason.textContent = reason || (english ? DEFAULT_TEXT() : REASONS.no_agents());
-    // The weekly hours come from the service in English words only: shown in English.
-    const weekly = english && hours && typeof hours.hours === "string" ? hours.hours : "";
+    // The weekly hours in the widget's language, as the service words them (`hours_in`), else
+    // in English for an English widget only.
+    const worded = hours && hours.hours_in && typeof hours.hours_in[language()] === "string" ? hours.hours_in[language()] : "";
+    const weekly = worded || (english && hours && typeof hours.hours === "string" ? hours.hours : "");
     this.hoursLine.hidden = !weekly;
     const opening = hours && hours.open === false ? dueWords(hours.next_opening, hours.next_opening_text) : "";
     this.openingLine.textContent = opening ? endSentence(t("We open again {when}", { when: opening })) : "";
