@@ -243,9 +243,8 @@ async def test_start_keeps_the_language_the_widget_chose(
     ack_en = await english.call("start", dict(GOOD_START))  # no language: English
     assert ack_en["conversation"]["language"] == "en"
     async with live_server.app[DATABASE].engine.connect() as conn:
-        stored = dict(
-            (await conn.execute(select(Conversation.id, Conversation.language))).tuples().all()
-        )
+        rows = (await conn.execute(select(Conversation.id, Conversation.language))).all()
+    stored = {conversation_id: language for conversation_id, language in rows}
     assert stored == {ack["conversation"]["id"]: "es", ack_en["conversation"]["id"]: "en"}
     # Resuming it tells the same language.
     again = await resident_client()
