@@ -115,8 +115,13 @@ export class Composer {
     document.addEventListener("pointerdown", (event) => {
       if (!this.menu.hidden && !this.menuWrap.contains(/** @type {Node | null} */ (event.target))) this.closeMenu(false);
     });
-    // Redrawn live only while open; opening draws it anew.
-    client.on("canned", () => !this.menu.hidden && this.renderMenu());
+    // Redrawn live only while open; opening draws it anew. A "/shortcut" being typed is
+    // matched again, so a response saved meanwhile is offered without another keystroke (one the
+    // agent dismissed with Escape stays dismissed).
+    client.on("canned", () => {
+      if (!this.menu.hidden) this.renderMenu();
+      if (document.activeElement === this.textarea) this.updateMatches();
+    });
   }
 
   /** Show the composer for a conversation (keeps the previous one's draft). */
