@@ -268,8 +268,15 @@ async def test_a_pane_that_only_listens_is_closed_when_its_session_ends_elsewher
 
     # An administrator disables Maria from the command line, another process: her pane,
     # which sends nothing, is closed at the server's next sweep. Tom's stays.
-    disabled = run_chatsvc(
-        "agents", "disable", "maria", env={"DATABASE_URL": server.settings.database_url}
+    # Off the event loop: the server runs in this loop, and a sweep's transaction holding
+    # SQLite's write lock could not commit while the loop waited for the command, which then
+    # gave up "database is locked" after its busy timeout.
+    disabled = await asyncio.to_thread(
+        run_chatsvc,
+        "agents",
+        "disable",
+        "maria",
+        env={"DATABASE_URL": server.settings.database_url},
     )
     assert disabled.returncode == 0, disabled.stderr
     await asyncio.wait_for(ends["maria"].wait(), TIMEOUT)
