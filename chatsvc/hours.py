@@ -514,8 +514,11 @@ class BusinessCalendar:
 
     # -- words for residents
 
-    def describe_hours(self) -> str:
-        """Describe the weekly hours, e.g. 'Monday to Friday, 8 a.m. to 5 p.m. Pacific time...'."""
+    def describe_hours(self, language: str = "en", zone: str | None = None) -> str:
+        """Describe the weekly hours: 'Monday to Friday, 8 a.m. to 5 p.m. Pacific time, closed
+        on city holidays'; in Spanish 'de lunes a viernes, de 8 a. m. a 5 p. m. (hora del
+        Pacífico), cerrado los días festivos de la ciudad' (`zone`: the zone's name in that
+        language, from a catalogue; English's otherwise)."""
         groups: list[tuple[tuple[OpenSpan, ...], list[int]]] = []
         for weekday, spans in enumerate(self.weekly.days):
             if not spans:
@@ -525,11 +528,30 @@ class BusinessCalendar:
                 same[1].append(weekday)
             else:
                 groups.append((spans, [weekday]))
+        whole_day = (OpenSpan(0, MINUTES_PER_DAY),)
+        # Hours around the clock are the same in every zone: no zone to name.
+        around_the_clock = all(spans == whole_day for spans, _ in groups)
+        zone = zone or _zone_name(self.zone)
+        if language == "es":
+            parts = [
+                f"{_spanish_days(days)}, "
+                + (
+                    "las 24 horas"
+                    if spans == whole_day
+                    else " y ".join(
+                        f"de {_spanish_minute(s.start)} a {_spanish_minute(s.end)}" for s in spans
+                    )
+                )
+                for spans, days in groups
+            ]
+            where = "" if around_the_clock else f" ({zone})"
+            holidays = ", cerrado los días festivos de la ciudad" if self.holiday_country else ""
+            return f"{'; '.join(parts)}{where}{holidays}"
         parts = [
             f"{_describe_days(days)}, "
             + (
                 ALL_DAY
-                if spans == (OpenSpan(0, MINUTES_PER_DAY),)
+                if spans == whole_day
                 else " and ".join(
                     f"{_describe_minute(s.start)} to {_describe_minute(s.end)}" for s in spans
                 )
@@ -537,10 +559,8 @@ class BusinessCalendar:
             for spans, days in groups
         ]
         holidays_note = ", closed on city holidays" if self.holiday_country else ""
-        # Hours around the clock are the same in every zone: no zone to name.
-        around_the_clock = all(spans == (OpenSpan(0, MINUTES_PER_DAY),) for spans, _ in groups)
-        zone = "" if around_the_clock else f" {_zone_name(self.zone)}"
-        return f"{'; '.join(parts)}{zone}{holidays_note}"
+        where = "" if around_the_clock else f" {zone}"
+        return f"{'; '.join(parts)}{where}{holidays_note}"
 
     def describe_next_opening(self, at: datetime) -> str:
         """Describe the next opening in local time, e.g. 'Monday, November 30 at 8 a.m.'."""
@@ -638,24 +658,46 @@ def _utc(at: datetime) -> datetime:
     return at.astimezone(UTC)
 
 
-def _describe_days(days: list[int]) -> str:
-    if days == list(range(7)):
-        return "every day"
+def _runs(days: list[int]) -> list[list[int]]:
+    """Consecutive weekdays together: [0, 1, 2, 4] -> [[0, 1, 2], [4]]."""
     runs: list[list[int]] = []
     for day in days:
         if runs and runs[-1][-1] == day - 1:
             runs[-1].append(day)
         else:
             runs.append([day])
+    return runs
+
+
+def _describe_days(days: list[int]) -> str:
+    """'Monday to Friday', 'Saturday and Sunday', 'every day'."""
+    if days == list(range(7)):
+        return "every day"
     words = [
         DAY_NAMES[run[0]]
         if len(run) == 1
         else f"{DAY_NAMES[run[0]]} and {DAY_NAMES[run[1]]}"
         if len(run) == 2
         else f"{DAY_NAMES[run[0]]} to {DAY_NAMES[run[-1]]}"
-        for run in runs
+        for run in _runs(days)
     ]
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def _spanish_days(days: list[int]) -> str:
+    """'de lunes a viernes', 'sábado y domingo', 'todos los días'."""
+    if days == list(range(7)):
+        return "todos los días"
+    names = SPANISH_DAY_NAMES
+    words = [
+        names[run[0]]
+        if len(run) == 1
+        else f"{names[run[0]]} y {names[run[1]]}"
+        if len(run) == 2
+        else f"de {names[run[0]]} a {names[run[-1]]}"
+        for run in _runs(days)
+    ]
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} y {words[-1]}"
 
 
 def end_sentence(text: str) -> str:

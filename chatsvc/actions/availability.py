@@ -18,7 +18,6 @@ from chatsvc.actions import queue
 from chatsvc.db.models import iso_utc
 from chatsvc.hours import BusinessCalendar
 from chatsvc.i18n import translate_in
-from chatsvc.outbox.mail_words import hours_es
 
 Reason = Literal["closed", "no_agents", "long_wait"]
 UNAVAILABLE: dict[Reason, str] = {
@@ -113,7 +112,11 @@ def chat_hours(
         reply_due_text=calendar.describe_local(reply_due),
         reason=reason,
         minutes=minutes,
-        hours_in={"es": hours_es(calendar, translate_in("mail", "es", calendar.zone_words()))},
+        hours_in={
+            "es": calendar.describe_hours(
+                "es", zone=translate_in("mail", "es", calendar.zone_words())
+            )
+        },
     )
 
 

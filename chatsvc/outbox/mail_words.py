@@ -6,8 +6,8 @@ signature lines (center.toml) are looked up in the same catalogue, so a translat
 their Spanish names there ("Citizen Service Center" → "Centro de Servicio al Ciudadano"); one
 without a translation stays as center.toml writes it.
 
-Dates the Spanish way ("lunes 7 de diciembre a las 5 p. m.") are written here; English ones by
-`BusinessCalendar` (hours.py).
+Dates and hours are written by `BusinessCalendar` (hours.py) in the mail's language ("lunes 7
+de diciembre a las 5 p. m."), the same words as the chat's.
 """
 
 from __future__ import annotations
@@ -16,103 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from chatsvc.catalogue.center import Center
-from chatsvc.hours import MINUTES_PER_DAY, BusinessCalendar, OpenSpan
+from chatsvc.hours import BusinessCalendar
 from chatsvc.i18n import translate_in
 
 DOMAIN = "mail"
-
-DAY_NAMES_ES = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
-MONTH_NAMES_ES = (
-    "enero",
-    "febrero",
-    "marzo",
-    "abril",
-    "mayo",
-    "junio",
-    "julio",
-    "agosto",
-    "septiembre",
-    "octubre",
-    "noviembre",
-    "diciembre",
-)
-
-
-def clock_es(hour: int, minute: int) -> str:
-    """A local time the Spanish way: '5 p. m.', '1:30 p. m.', '12 del mediodía'."""
-    if minute == 0 and hour == 12:
-        return "12 del mediodía"
-    if minute == 0 and hour == 0:
-        return "12 de la noche"
-    clock = str(hour % 12 or 12) + (f":{minute:02d}" if minute else "")
-    return f"{clock} {'a. m.' if hour < 12 else 'p. m.'}"
-
-
-def at_clock_es(hour: int, minute: int) -> str:
-    """'a las 5 p. m.', 'a la 1 p. m.' (one o'clock takes the singular)."""
-    article = "la" if hour % 12 == 1 else "las"
-    return f"a {article} {clock_es(hour, minute)}"
-
-
-def day_es(local: datetime) -> str:
-    """'lunes 7 de diciembre' (no capital: Spanish writes days and months in lower case)."""
-    return f"{DAY_NAMES_ES[local.weekday()]} {local.day} de {MONTH_NAMES_ES[local.month - 1]}"
-
-
-def _days_es(days: list[int]) -> str:
-    """'de lunes a viernes', 'sábado y domingo', 'todos los días'."""
-    if days == list(range(7)):
-        return "todos los días"
-    runs: list[list[int]] = []
-    for day in days:
-        if runs and runs[-1][-1] == day - 1:
-            runs[-1].append(day)
-        else:
-            runs.append([day])
-    words = [
-        DAY_NAMES_ES[run[0]]
-        if len(run) == 1
-        else f"{DAY_NAMES_ES[run[0]]} y {DAY_NAMES_ES[run[1]]}"
-        if len(run) == 2
-        else f"de {DAY_NAMES_ES[run[0]]} a {DAY_NAMES_ES[run[-1]]}"
-        for run in runs
-    ]
-    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} y {words[-1]}"
-
-
-def hours_es(calendar: BusinessCalendar, zone: str) -> str:
-    """The weekly hours the Spanish way: 'de lunes a viernes, de 8 a. m. a 5 p. m. (hora del
-    Pacífico), cerrado los días festivos de la ciudad' (`zone`: the zone's Spanish name)."""
-    whole_day = (OpenSpan(0, MINUTES_PER_DAY),)
-    groups: list[tuple[tuple[OpenSpan, ...], list[int]]] = []
-    for weekday, spans in enumerate(calendar.weekly.days):
-        if not spans:
-            continue
-        same = next((g for g in groups if g[0] == spans), None)
-        if same:
-            same[1].append(weekday)
-        else:
-            groups.append((spans, [weekday]))
-
-    def clock(minute: int) -> str:
-        return clock_es(*divmod(minute % MINUTES_PER_DAY, 60))
-
-    def span(start: int, end: int) -> str:
-        return f"de {clock(start)} a {clock(end)}"
-
-    parts = [
-        f"{_days_es(days)}, "
-        + (
-            "las 24 horas"
-            if spans == whole_day
-            else " y ".join(span(s.start, s.end) for s in spans)
-        )
-        for spans, days in groups
-    ]
-    around_the_clock = all(spans == whole_day for spans, _ in groups)
-    where = "" if around_the_clock else f" ({zone})"
-    holidays = ", cerrado los días festivos de la ciudad" if calendar.holiday_country else ""
-    return f"{'; '.join(parts)}{where}{holidays}"
 
 
 @dataclass(frozen=True)
@@ -142,29 +49,18 @@ class MailWords:
     def signature(self) -> list[str]:
         return [self.name(line) for line in self.center.signature]
 
-    def _local(self, at: datetime) -> datetime:
-        assert self.calendar is not None, "dates need the center's calendar"
-        aware = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-        return aware.astimezone(self.calendar.zone)
-
     def when(self, at: datetime) -> str:
         """'Monday, December 7 at 5 p.m.' / 'lunes 7 de diciembre a las 5 p. m.'."""
         assert self.calendar is not None, "dates need the center's calendar"
-        if not self.spanish:
-            return self.calendar.describe_local(at)
-        local = self._local(at)
-        return f"{day_es(local)} {at_clock_es(local.hour, local.minute)}"
+        return self.calendar.describe_local(_aware(at), self.language)
 
     def day(self, at: datetime) -> str:
         assert self.calendar is not None, "dates need the center's calendar"
-        return day_es(self._local(at)) if self.spanish else self.calendar.describe_day(at)
+        return self.calendar.describe_day(_aware(at), self.language)
 
     def time(self, at: datetime) -> str:
         assert self.calendar is not None, "dates need the center's calendar"
-        if not self.spanish:
-            return self.calendar.describe_time(at)
-        local = self._local(at)
-        return clock_es(local.hour, local.minute)
+        return self.calendar.describe_time(_aware(at), self.language)
 
     def zone(self) -> str:
         """'Pacific time' / 'hora del Pacífico' (the zone's name through the catalogue)."""
@@ -176,7 +72,11 @@ class MailWords:
         assert self.calendar is not None, "hours need the center's calendar"
         if not self.spanish:
             return self.calendar.describe_hours()
-        return hours_es(self.calendar, self.zone())
+        return self.calendar.describe_hours(self.language, zone=self.zone())
 
 
-__all__ = ["MailWords", "at_clock_es", "clock_es", "day_es", "hours_es"]
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+__all__ = ["MailWords"]

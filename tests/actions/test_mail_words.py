@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from chatsvc.actions.after_hours import reply_mail
 from chatsvc.catalogue.knowledge import default_path, load_knowledge_base
 from chatsvc.hours import BusinessCalendar
-from chatsvc.outbox.mail_words import MailWords, at_clock_es, clock_es
+from chatsvc.outbox.mail_words import MailWords
 from chatsvc.settings import Settings
 
 CALENDAR = BusinessCalendar.from_settings(Settings(business_hours="mon-fri 08:00-17:00"))
@@ -23,8 +23,14 @@ def test_dates_are_written_the_spanish_way() -> None:
     assert spanish.time(MONDAY_FIVE_PM) == "5 p. m."
     assert spanish.zone() == "hora del Pacífico"
     assert MailWords("en", CENTER, CALENDAR).when(MONDAY_FIVE_PM) == "Monday, December 7 at 5 p.m."
-    assert at_clock_es(13, 0) == "a la 1 p. m." and at_clock_es(9, 30) == "a las 9:30 a. m."
-    assert clock_es(12, 0) == "12 del mediodía" and clock_es(0, 0) == "12 de la noche"
+    # The chat's words (hours.py): one o'clock takes the singular; noon is "mediodía".
+    monday_one_pm = datetime(2026, 12, 7, 21, 0, tzinfo=UTC)
+    assert spanish.when(monday_one_pm) == "lunes 7 de diciembre a la 1 p. m."
+    assert spanish.time(datetime(2026, 12, 7, 20, 0, tzinfo=UTC)) == "mediodía"
+    assert spanish.hours() == (
+        "de lunes a viernes, de 8 a. m. a 5 p. m. (hora del Pacífico), cerrado los días "
+        "festivos de la ciudad"
+    )
 
 
 def test_the_center_signs_in_spanish_and_unknown_names_stay_as_written() -> None:
