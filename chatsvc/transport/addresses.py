@@ -10,6 +10,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from chatsvc.settings import Settings
+from chatsvc.transport.state import SETTINGS
 
 MAX_ADDRESS_CHARS = 64  # an IPv6 address with a zone fits; anything longer is not an address
 
@@ -26,3 +27,11 @@ def client_address(settings: Settings, peer: str | None, forwarded_for: str = ""
 def request_address(request: web.Request, settings: Settings) -> str:
     """The address an HTTP request comes from (client_address)."""
     return client_address(settings, request.remote, request.headers.get("X-Forwarded-For", ""))
+
+
+def is_https(request: web.Request) -> bool:
+    """Tell whether the browser reached us over HTTPS (directly or through a trusted proxy)."""
+    if request.scheme == "https":
+        return True
+    trusted = request.app[SETTINGS].trust_proxy_headers
+    return trusted and request.headers.get("X-Forwarded-Proto", "").lower() == "https"

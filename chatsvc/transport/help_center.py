@@ -11,8 +11,6 @@ past it, a 429 page says how long to wait.
 from __future__ import annotations
 
 import functools
-import hashlib
-import hmac
 import json
 import logging
 import math
@@ -35,12 +33,13 @@ from chatsvc.catalogue.knowledge import Article, KnowledgeBase, Topic
 from chatsvc.errors import RateLimited
 from chatsvc.i18n import translate_in
 from chatsvc.settings import Rate, Settings
-from chatsvc.tokens import hash_token, new_token
-from chatsvc.transport.addresses import request_address
+from chatsvc.tokens import hash_token
+from chatsvc.transport.addresses import is_https, request_address
+from chatsvc.transport.form_tokens import FormTokens
 from chatsvc.transport.help_markdown import plain_text, render_markdown
 from chatsvc.transport.http import JINJA, STATIC
 from chatsvc.transport.limits import Bucket
-from chatsvc.transport.staff import is_https, versioned
+from chatsvc.transport.staff import versioned
 from chatsvc.transport.state import ASSISTANT, CALENDAR, CLOCK, DATABASE, SETTINGS
 
 log = logging.getLogger("chatsvc.help")
@@ -706,8 +705,7 @@ async def _form(request: web.Request) -> dict[str, str] | None:
     return {k: v for k, v in data.items() if isinstance(v, str)}
 
 
-def _form_cookie_name(request: web.Request) -> str:
-    return HOST_FORM_COOKIE if is_https(request) else FORM_COOKIE
+HELP_FORMS = FormTokens(b"help-form", FORM_COOKIE, HOST_FORM_COOKIE, FORM_LIFETIME)
 
 
 async def _form_key(request: web.Request) -> bytes:
@@ -721,30 +719,18 @@ async def _form_key(request: web.Request) -> bytes:
     return limits.form_key
 
 
-def _form_token(key: bytes, pre_session: str) -> str:
-    return hmac.new(key, b"help-form\0" + pre_session.encode(), hashlib.sha256).hexdigest()
-
-
 async def _new_form(request: web.Request) -> tuple[str, str]:
     """The token for this page's forms, and the cookie it is the signature of (the browser's
     own while it is fresh, so a second tab's form stays good)."""
-    pre_session = request.cookies.get(_form_cookie_name(request), "")
-    if not _fresh(request, pre_session, margin=FORM_LIFETIME // 2):
-        pre_session = f"{int(request.app[CLOCK]().timestamp())}.{new_token()}"
-    return _form_token(await _form_key(request), pre_session), pre_session
-
-
-def _fresh(request: web.Request, pre_session: str, margin: int = 0) -> bool:
-    issued, _, _ = pre_session.partition(".")
-    if not issued.isdigit() or len(pre_session) > 128:
-        return False
-    age = request.app[CLOCK]().timestamp() - int(issued)
-    return -60 <= age <= FORM_LIFETIME - margin
+    pre_session = HELP_FORMS.pre_session(request)
+    if not HELP_FORMS.fresh(request, pre_session, margin=FORM_LIFETIME // 2):
+        pre_session = HELP_FORMS.new_pre_session(request)
+    return HELP_FORMS.token(await _form_key(request), pre_session), pre_session
 
 
 def _set_form_cookie(request: web.Request, response: web.StreamResponse, value: str) -> None:
     response.set_cookie(
-        _form_cookie_name(request),
+        HELP_FORMS.cookie_name(request),
         value,
         max_age=FORM_LIFETIME,
         path="/",
@@ -755,8 +741,4 @@ def _set_form_cookie(request: web.Request, response: web.StreamResponse, value: 
 
 
 async def _form_token_valid(request: web.Request, token: str) -> bool:
-    pre_session = request.cookies.get(_form_cookie_name(request), "")
-    if not token or not _fresh(request, pre_session):
-        return False
-    expected = _form_token(await _form_key(request), pre_session)
-    return hmac.compare_digest(token.encode(), expected.encode())
+    return HELP_FORMS.valid(request, token, await _form_key(request))

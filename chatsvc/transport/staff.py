@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 from pathlib import Path
@@ -12,10 +11,10 @@ from aiohttp import web
 from chatsvc.actions import accounts
 from chatsvc.actions.service_requests.photos import PHOTO_TYPES, load_photo
 from chatsvc.errors import ChatError, SignInRefused, SignInThrottled
-from chatsvc.tokens import new_token
-from chatsvc.transport.addresses import request_address
+from chatsvc.transport.addresses import is_https, request_address
 from chatsvc.transport.dispatch import DISPATCHER
 from chatsvc.transport.errors import client_error, render_error
+from chatsvc.transport.form_tokens import FormTokens
 from chatsvc.transport.http import JINJA, STATIC
 from chatsvc.transport.sign_in_guard import (
     SIGN_IN_GUARD,
@@ -53,14 +52,6 @@ async def forget_sign_in_attempts(app: web.Application) -> None:
     forgotten = await app[DATABASE].run(accounts.forget_sign_in_attempts, now=app[CLOCK]())
     if forgotten:
         log.info("forgot %d old sign-in attempt counts", forgotten)
-
-
-def is_https(request: web.Request) -> bool:
-    """Tell whether the browser reached us over HTTPS (directly or through a trusted proxy)."""
-    if request.scheme == "https":
-        return True
-    trusted = request.app[SETTINGS].trust_proxy_headers
-    return trusted and request.headers.get("X-Forwarded-Proto", "").lower() == "https"
 
 
 def _set_cookie(
@@ -114,8 +105,7 @@ def render_page(
     return response
 
 
-def _csrf_cookie_name(request: web.Request) -> str:
-    return HOST_CSRF_COOKIE if is_https(request) else CSRF_COOKIE
+SIGN_IN_FORMS = FormTokens(b"sign-in-form", CSRF_COOKIE, HOST_CSRF_COOKIE, CSRF_LIFETIME)
 
 
 async def _csrf_key(request: web.Request) -> bytes:
@@ -130,31 +120,22 @@ async def _csrf_key(request: web.Request) -> bytes:
     return guard.csrf_key
 
 
-def _form_token(key: bytes, pre_session: str) -> str:
-    return hmac.new(key, b"sign-in-form\0" + pre_session.encode(), hashlib.sha256).hexdigest()
-
-
 async def _form_token_valid(request: web.Request, token: str) -> bool:
     """Tell whether the form's token is the signature of this browser's recent pre-session."""
-    pre_session = request.cookies.get(_csrf_cookie_name(request), "")
-    issued, _, _ = pre_session.partition(".")
-    if not token or not issued.isdigit() or len(pre_session) > 128:
-        return False
-    age = request.app[CLOCK]().timestamp() - int(issued)
-    if not -60 <= age <= CSRF_LIFETIME:
-        return False
-    return _same(token, _form_token(await _csrf_key(request), pre_session))
+    return SIGN_IN_FORMS.valid(request, token, await _csrf_key(request))
 
 
 async def _sign_in_form(
     request: web.Request, *, username: str = "", error: str = "", status: int = 200
 ) -> web.Response:
-    pre_session = f"{int(request.app[CLOCK]().timestamp())}.{new_token()}"
-    csrf = _form_token(await _csrf_key(request), pre_session)
+    pre_session = SIGN_IN_FORMS.new_pre_session(request)
+    csrf = SIGN_IN_FORMS.token(await _csrf_key(request), pre_session)
     response = render_page(
         request, "agent/sign_in.html", status, csrf_token=csrf, username=username, error=error
     )
-    _set_cookie(request, response, _csrf_cookie_name(request), pre_session, max_age=CSRF_LIFETIME)
+    _set_cookie(
+        request, response, SIGN_IN_FORMS.cookie_name(request), pre_session, max_age=CSRF_LIFETIME
+    )
     return response
 
 
@@ -252,7 +233,7 @@ async def sign_in(request: web.Request) -> web.Response:
     response = web.HTTPSeeOther("/agent")
     lifetime = int(accounts.SESSION_LIFETIME.total_seconds())
     _set_cookie(request, response, SESSION_COOKIE, outcome.token, max_age=lifetime)
-    response.del_cookie(_csrf_cookie_name(request), path="/", secure=is_https(request))
+    response.del_cookie(SIGN_IN_FORMS.cookie_name(request), path="/", secure=is_https(request))
     raise response
 
 
